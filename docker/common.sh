@@ -1,0 +1,90 @@
+# Shared settings of docker/setup and docker/run (sourced, not executed).
+#
+# Environment variables (all optional):
+#   FEM_SSE_RUNTIME  auto (default) | native | chroot. auto uses the host Python when it
+#                    imports DOLFINx >= 0.9, else the chroot runtime.
+#   FEM_SSE_SUITE    Debian suite of the chroot runtime: trixie (default, DOLFINx 0.9) or sid.
+#   FEM_SSE_CACHE    machine-wide cache directory (default /var/cache/fem_sse).
+#   FEM_SSE_ROOTFS   explicit root file system directory (overrides the hash-keyed default).
+#   FEM_SSE_MIRROR   Debian mirror (default http://deb.debian.org/debian).
+
+set -euo pipefail
+
+FEM_SSE_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+FEM_SSE_SUITE=${FEM_SSE_SUITE:-trixie}
+FEM_SSE_CACHE=${FEM_SSE_CACHE:-/var/cache/fem_sse}
+FEM_SSE_MIRROR=${FEM_SSE_MIRROR:-http://deb.debian.org/debian}
+FEM_SSE_RUNTIME=${FEM_SSE_RUNTIME:-auto}
+# Bump when the recipe in docker/setup changes in a way that needs a rebuild.
+FEM_SSE_RECIPE=3
+FEM_SSE_VENV=/opt/fem-sse-venv
+
+die() { echo "fem_sse runtime: $*" >&2; exit 1; }
+
+# Debian package names of the runtime (column 1 of docker/packages.txt).
+debian_packages() { grep -v '^[[:space:]]*#' "$FEM_SSE_REPO/docker/packages.txt" | awk 'NF {print $1}'; }
+
+runtime_key() {
+  { echo "recipe=$FEM_SSE_RECIPE suite=$FEM_SSE_SUITE"; debian_packages; } | sha256sum | cut -c1-12
+}
+
+rootfs_dir() {
+  if [ -n "${FEM_SSE_ROOTFS:-}" ]; then echo "$FEM_SSE_ROOTFS"
+  else echo "$FEM_SSE_CACHE/rootfs-$FEM_SSE_SUITE-$(runtime_key)"; fi
+}
+
+# True when the host Python already has DOLFINx >= 0.9 (then no chroot is needed).
+native_dolfinx() {
+  python3 - <<'PY' >/dev/null 2>&1
+import sys
+import dolfinx
+major, minor = (int(p) for p in dolfinx.__version__.split(".")[:2])
+sys.exit(0 if (major, minor) >= (0, 9) else 1)
+PY
+}
+
+use_native() {
+  case "$FEM_SSE_RUNTIME" in
+    native) return 0 ;;
+    chroot) return 1 ;;
+    auto) native_dolfinx ;;
+    *) die "FEM_SSE_RUNTIME must be auto, native or chroot (got '$FEM_SSE_RUNTIME')" ;;
+  esac
+}
+
+# MPI as root inside containers and chroots: allowed explicitly, shared-memory transport only.
+mpi_env() {
+  echo OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl=self,sm \
+    OMPI_MCA_rmaps_base_oversubscribe=1 PRTE_MCA_rmaps_default_mapping_policy=:oversubscribe \
+    OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
+}
+
+# Run "$@" inside ROOT with the repository at /work, in a private mount namespace so that
+# concurrent or crashed runs never leave mounts behind. $FEM_SSE_CWD is the directory (relative
+# to the repository) to start in.
+chroot_exec() {
+  local root=$1; shift
+  local pass=()
+  local var
+  for var in CI TERM COLUMNS PYTEST_ADDOPTS FEM_SSE_LOG_LEVEL DISPLAY; do
+    if [ -n "${!var:-}" ]; then pass+=("$var=${!var}"); fi
+  done
+  # shellcheck disable=SC2046
+  exec unshare --mount --propagation private -- /bin/bash -c '
+    set -e
+    root=$1; repo=$2; shift 2
+    mount --rbind /dev "$root/dev"
+    mount -t tmpfs -o mode=1777 tmpfs "$root/dev/shm"
+    mount -t proc proc "$root/proc"
+    mount -t sysfs sysfs "$root/sys" 2>/dev/null || true
+    mkdir -p "$root/work" "$root/tmp"
+    mount --bind "$repo" "$root/work"
+    mount --bind /tmp "$root/tmp"
+    cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
+    exec chroot "$root" "$@"
+  ' fem-sse-run "$root" "$FEM_SSE_REPO" \
+    /usr/bin/env -i HOME=/root LC_ALL=C.UTF-8 LANG=C.UTF-8 \
+    PATH="$FEM_SSE_VENV/bin:/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin" \
+    PYTHONDONTWRITEBYTECODE=1 MPLBACKEND=Agg $(mpi_env) "${pass[@]}" \
+    /bin/sh -c 'cd "/work/$0" && exec "$@"' "${FEM_SSE_CWD:-.}" "$@"
+}

@@ -1,0 +1,7 @@
+"""``python -m fem_sse`` is the ``fem-sse`` command."""
+
+import sys
+
+from fem_sse.cli import main
+
+sys.exit(main())

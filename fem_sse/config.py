@@ -1,0 +1,432 @@
+"""Run configuration: TOML in, frozen and validated dataclasses out (SI units, potentials in eV).
+
+Nothing here imports DOLFINx, so configs can be checked (and the exact 1D solver run) anywhere.
+Every error is a :class:`ConfigError` whose message is one line naming the offending key.
+
+Schema (keys in brackets are optional, with their defaults)::
+
+    [cell]
+    temperature = 298.0         # K, > 0
+    current_density = 10.0      # A/m^2, galvanostatic   } exactly one of the two
+    ionic_potential_drop = 0.01 # V, potentiostatic       }  (eta_i(0) - eta_i(L)) / e
+    mu_cathode = -3.0           # eV, Li0 potential at x = 0
+    mu_anode = 0.0              # eV, Li0 potential at x = L
+
+    [materials.NAME]
+    sigma_li = 0.1              # S/m, Li+ conductivity (lattice)
+    A = 1e-17                   # S/m, electronic prefactor: sigma_eh = 2 A cosh((mu - B)/kT)
+    B = -2.3                    # eV, Li0 potential of the generic electronic bottleneck (GEB)
+
+    [geometry]
+    dim = 1
+    layers = [{material = "NAME", thickness = 50e-6}, ...]      # m, cathode side first
+    [bottlenecks = [{center = 25e-6, width = 1e-7, sigma_li_factor = 1e-2}, ...]]  # m, m, -
+
+    [mesh]                      # 1D mesh sizes (m); the adaptive loop refines from there
+    [size = L/100]              # bulk cell size
+    [bottleneck_cells = 4]      # cells across each bottleneck strip
+
+    [solver]
+    [kind = "fem"]              # "fem" or "exact"
+    [degree = 1]                # polynomial degree of the discontinuous W space (1-3)
+    [adaptive = true]           # adaptive refinement of the jumps and boundary layers
+    [tolerance = 1e-5]          # relative change of 1 - t_Li (and of jump positions / L) to stop
+    [max_cells = 20000]         # cap on cells of the adaptive loop
+    [max_refinements = 30]
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fem_sse.materials import BOLTZMANN_EV, Material
+
+__all__ = [
+    "Bottleneck",
+    "CellConditions",
+    "Config",
+    "ConfigError",
+    "Layer",
+    "MeshOptions",
+    "Segment",
+    "SolverOptions",
+    "load_config",
+    "parse_config",
+]
+
+
+class ConfigError(ValueError):
+    """Invalid configuration; the message is one line and names the key."""
+
+    def __init__(self, key: str, message: str):
+        super().__init__(f"{key}: {message}" if key else message)
+        self.key = key
+
+
+# ----------------------------------------------------------------------------------------------
+# Dataclasses
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CellConditions:
+    """Operating conditions of the cell.
+
+    Attributes:
+        temperature: absolute temperature (K).
+        mu_cathode: Li0 chemical potential imposed by the cathode at x = 0 (eV).
+        mu_anode: Li0 chemical potential imposed by the anode at x = L (eV).
+        current_density: applied total current density (A/m^2) in galvanostatic mode, else None.
+        ionic_potential_drop: (eta_i(0) - eta_i(L))/e (V) in potentiostatic mode, else None.
+    """
+
+    temperature: float
+    mu_cathode: float
+    mu_anode: float
+    current_density: float | None = None
+    ionic_potential_drop: float | None = None
+
+    @property
+    def kT(self) -> float:  # noqa: N802 - the physics symbol
+        """Thermal energy k_B T (eV)."""
+        return BOLTZMANN_EV * self.temperature
+
+    @property
+    def galvanostatic(self) -> bool:
+        """True when the total current is prescribed."""
+        return self.current_density is not None
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One solid-electrolyte layer: its material name and thickness (m)."""
+
+    material: str
+    thickness: float
+
+
+@dataclass(frozen=True)
+class Bottleneck:
+    """A thin ionic bottleneck (grain or phase boundary) of the 1D stack.
+
+    Attributes:
+        center: position of the strip centre (m).
+        width: strip thickness (m).
+        sigma_li_factor: Li+ conductivity of the strip over that of the host layer (-).
+        name: label used in outputs.
+    """
+
+    center: float
+    width: float
+    sigma_li_factor: float
+    name: str = ""
+
+    @property
+    def x0(self) -> float:
+        """Left edge (m)."""
+        return self.center - 0.5 * self.width
+
+    @property
+    def x1(self) -> float:
+        """Right edge (m)."""
+        return self.center + 0.5 * self.width
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A piece of the 1D stack with constant properties.
+
+    Attributes:
+        x0, x1: end points (m).
+        layer: index of the layer it belongs to.
+        material: the material (with the bottleneck's reduced sigma_li when in a strip).
+        bottleneck: index of the bottleneck strip it belongs to, or None (lattice).
+    """
+
+    x0: float
+    x1: float
+    layer: int
+    material: Material
+    bottleneck: int | None = None
+
+    @property
+    def length(self) -> float:
+        """Segment length (m)."""
+        return self.x1 - self.x0
+
+
+@dataclass(frozen=True)
+class MeshOptions:
+    """1D mesh sizes: bulk cell size (m, None = L/100) and cells across each strip."""
+
+    size: float | None = None
+    bottleneck_cells: int = 4
+
+
+@dataclass(frozen=True)
+class SolverOptions:
+    """Numerical options of the transport solver (see the module docstring)."""
+
+    kind: str = "fem"
+    degree: int = 1
+    adaptive: bool = True
+    tolerance: float = 1e-5
+    max_cells: int = 20000
+    max_refinements: int = 30
+
+
+@dataclass(frozen=True)
+class Config:
+    """A validated run configuration."""
+
+    cell: CellConditions
+    materials: dict[str, Material]
+    layers: tuple[Layer, ...]
+    bottlenecks: tuple[Bottleneck, ...] = ()
+    dim: int = 1
+    mesh: MeshOptions = field(default_factory=MeshOptions)
+    solver: SolverOptions = field(default_factory=SolverOptions)
+    name: str = "case"
+
+    @property
+    def thickness(self) -> float:
+        """Separator thickness L (m)."""
+        return math.fsum(layer.thickness for layer in self.layers)
+
+    @property
+    def interfaces(self) -> list[float]:
+        """Positions of the internal layer interfaces (m), cathode side first."""
+        edges = [0.0]
+        for layer in self.layers:
+            edges.append(edges[-1] + layer.thickness)
+        return edges[1:-1]
+
+    def layer_edges(self) -> list[float]:
+        """Layer boundaries 0, x_1, ..., L (m)."""
+        return [0.0, *self.interfaces, self.thickness]
+
+    def layer_material(self, index: int) -> Material:
+        """Material of layer ``index``."""
+        return self.materials[self.layers[index].material]
+
+    def segments(self) -> list[Segment]:
+        """The stack split into pieces of constant properties, from x = 0 to x = L.
+
+        A bottleneck keeps A and B of the layer it lies in; one that straddles a layer
+        interface is split there, each half keeping its own layer's A and B.
+        """
+        edges = self.layer_edges()
+        cuts = sorted({*edges, *(b.x0 for b in self.bottlenecks), *(b.x1 for b in self.bottlenecks)})
+        segments = []
+        for x0, x1 in zip(cuts[:-1], cuts[1:]):
+            mid = 0.5 * (x0 + x1)
+            layer = max(i for i in range(len(self.layers)) if edges[i] <= mid)
+            material = self.layer_material(layer)
+            strip = next((k for k, b in enumerate(self.bottlenecks) if b.x0 <= mid <= b.x1), None)
+            if strip is not None:
+                factor = self.bottlenecks[strip].sigma_li_factor
+                material = material.with_sigma_li(material.sigma_li * factor)
+            segments.append(Segment(x0, x1, layer, material, strip))
+        return segments
+
+
+# ----------------------------------------------------------------------------------------------
+# Parsing and validation
+# ----------------------------------------------------------------------------------------------
+
+_TOP_KEYS = ("name", "cell", "materials", "geometry", "mesh", "solver")
+_CELL_KEYS = ("temperature", "current_density", "ionic_potential_drop", "mu_cathode", "mu_anode")
+_GEOMETRY_KEYS = ("dim", "layers", "bottlenecks")
+_LAYER_KEYS = ("material", "thickness")
+_BOTTLENECK_KEYS = ("center", "width", "sigma_li_factor", "name")
+_MESH_KEYS = ("size", "bottleneck_cells")
+_SOLVER_KEYS = ("kind", "degree", "adaptive", "tolerance", "max_cells", "max_refinements")
+
+
+def _check_keys(table: dict, allowed: tuple[str, ...], where: str) -> None:
+    if not isinstance(table, dict):
+        raise ConfigError(where, f"must be a table, got {type(table).__name__}")
+    for key in table:
+        if key not in allowed:
+            close = difflib.get_close_matches(key, allowed, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else f" (allowed: {', '.join(allowed)})"
+            raise ConfigError(f"{where}.{key}" if where else key, f"unknown key{hint}")
+
+
+def _number(table: dict, key: str, where: str, *, default=None, lo=None, hi=None,
+            lo_open=False, integer=False) -> Any:
+    """Read a number from ``table[key]`` and check ``lo <(=) value <= hi``."""
+    full = f"{where}.{key}"
+    if key not in table:
+        if default is None:
+            raise ConfigError(full, "missing required key")
+        return default
+    value = table[key]
+    kind = int if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kind):
+        raise ConfigError(full, f"must be {'an integer' if integer else 'a number'}, got {value!r}")
+    if not math.isfinite(value):
+        raise ConfigError(full, f"must be finite, got {value!r}")
+    below = lo is not None and (value <= lo if lo_open else value < lo)
+    if below or (hi is not None and value > hi):
+        left = "" if lo is None else f"{'>' if lo_open else '>='} {lo:g}"
+        right = "" if hi is None else f"<= {hi:g}"
+        raise ConfigError(full, f"must be {' and '.join(p for p in (left, right) if p)}, got {value!r}")
+    return int(value) if integer else float(value)
+
+
+def _parse_cell(table: dict) -> CellConditions:
+    _check_keys(table, _CELL_KEYS, "cell")
+    has_j = "current_density" in table
+    has_phi = "ionic_potential_drop" in table
+    if has_j == has_phi:
+        raise ConfigError("cell.current_density",
+                          "give exactly one of current_density (A/m^2, galvanostatic) "
+                          "and ionic_potential_drop (V, potentiostatic)")
+    cell = CellConditions(
+        temperature=_number(table, "temperature", "cell", default=298.0, lo=0.0, lo_open=True,
+                            hi=5000.0),
+        mu_cathode=_number(table, "mu_cathode", "cell", lo=-20.0, hi=20.0),
+        mu_anode=_number(table, "mu_anode", "cell", lo=-20.0, hi=20.0),
+        current_density=(_number(table, "current_density", "cell", lo=0.0, lo_open=True, hi=1e6)
+                         if has_j else None),
+        ionic_potential_drop=(_number(table, "ionic_potential_drop", "cell", lo=0.0,
+                                      lo_open=True, hi=100.0) if has_phi else None),
+    )
+    if cell.mu_anode <= cell.mu_cathode:
+        raise ConfigError("cell.mu_anode",
+                          f"must be > mu_cathode ({cell.mu_cathode:g} eV) for Li+ current from "
+                          f"cathode (x = 0) to anode (x = L), got {cell.mu_anode:g}")
+    return cell
+
+
+def _parse_materials(table: dict) -> dict[str, Material]:
+    if not isinstance(table, dict) or not table:
+        raise ConfigError("materials", "define at least one [materials.NAME] table")
+    materials = {}
+    for name, entry in table.items():
+        where = f"materials.{name}"
+        _check_keys(entry, Material.config_keys(), where)
+        materials[name] = Material.from_table(name, entry, lambda key, **kw: _number(
+            entry, key, where, **kw))
+    return materials
+
+
+def _parse_layers(items: Any, materials: dict[str, Material]) -> tuple[Layer, ...]:
+    if not isinstance(items, list) or not items:
+        raise ConfigError("geometry.layers", "must be a non-empty list of {material, thickness}")
+    layers = []
+    for i, item in enumerate(items):
+        where = f"geometry.layers[{i}]"
+        _check_keys(item, _LAYER_KEYS, where)
+        name = item.get("material")
+        if name not in materials:
+            close = difflib.get_close_matches(str(name), list(materials), n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise ConfigError(f"{where}.material",
+                              f"unknown material {name!r} (defined: {', '.join(materials)}){hint}")
+        thickness = _number(item, "thickness", where, lo=0.0, lo_open=True, hi=1.0)
+        layers.append(Layer(name, thickness))
+    return tuple(layers)
+
+
+def _parse_bottlenecks(items: Any, thickness: float) -> tuple[Bottleneck, ...]:
+    if items is None:
+        return ()
+    if not isinstance(items, list):
+        raise ConfigError("geometry.bottlenecks", "must be a list of {center, width, sigma_li_factor}")
+    strips = []
+    for i, item in enumerate(items):
+        where = f"geometry.bottlenecks[{i}]"
+        _check_keys(item, _BOTTLENECK_KEYS, where)
+        strip = Bottleneck(
+            center=_number(item, "center", where, lo=0.0, lo_open=True, hi=thickness),
+            width=_number(item, "width", where, lo=0.0, lo_open=True, hi=thickness),
+            sigma_li_factor=_number(item, "sigma_li_factor", where, lo=0.0, lo_open=True, hi=1e6),
+            name=str(item.get("name", f"bottleneck{i}")),
+        )
+        if strip.x0 <= 0.0 or strip.x1 >= thickness:
+            raise ConfigError(f"{where}.center",
+                              f"strip [{strip.x0:g}, {strip.x1:g}] m must lie inside (0, {thickness:g}) m")
+        strips.append(strip)
+    strips.sort(key=lambda b: b.center)
+    for left, right in zip(strips[:-1], strips[1:]):
+        if right.x0 < left.x1:
+            raise ConfigError("geometry.bottlenecks",
+                              f"strips '{left.name}' and '{right.name}' overlap")
+    return tuple(strips)
+
+
+def parse_config(data: dict, name: str = "case") -> Config:
+    """Validate a configuration given as a (TOML-derived) dictionary.
+
+    Raises:
+        ConfigError: with a one-line message naming the key.
+    """
+    _check_keys(data, _TOP_KEYS, "")
+    for key in ("cell", "materials", "geometry"):
+        if key not in data:
+            raise ConfigError(key, f"missing required table [{key}]")
+    cell = _parse_cell(data["cell"])
+    materials = _parse_materials(data["materials"])
+    geometry = data["geometry"]
+    _check_keys(geometry, _GEOMETRY_KEYS, "geometry")
+    dim = _number(geometry, "dim", "geometry", default=1, lo=1, hi=1, integer=True)
+    layers = _parse_layers(geometry.get("layers"), materials)
+    thickness = math.fsum(layer.thickness for layer in layers)
+    bottlenecks = _parse_bottlenecks(geometry.get("bottlenecks"), thickness)
+
+    mesh_table = data.get("mesh", {})
+    _check_keys(mesh_table, _MESH_KEYS, "mesh")
+    mesh = MeshOptions(
+        size=(_number(mesh_table, "size", "mesh", lo=0.0, lo_open=True, hi=thickness)
+              if "size" in mesh_table else None),
+        bottleneck_cells=_number(mesh_table, "bottleneck_cells", "mesh", default=4, lo=1, hi=1000,
+                                 integer=True),
+    )
+    solver_table = data.get("solver", {})
+    _check_keys(solver_table, _SOLVER_KEYS, "solver")
+    kind = solver_table.get("kind", "fem")
+    if kind not in ("fem", "exact"):
+        raise ConfigError("solver.kind", f"must be 'fem' or 'exact', got {kind!r}")
+    adaptive = solver_table.get("adaptive", True)
+    if not isinstance(adaptive, bool):
+        raise ConfigError("solver.adaptive", f"must be true or false, got {adaptive!r}")
+    solver = SolverOptions(
+        kind=kind,
+        degree=_number(solver_table, "degree", "solver", default=1, lo=1, hi=3, integer=True),
+        adaptive=adaptive,
+        tolerance=_number(solver_table, "tolerance", "solver", default=1e-5, lo=1e-12, hi=0.1),
+        max_cells=_number(solver_table, "max_cells", "solver", default=20000, lo=10, hi=10**8,
+                          integer=True),
+        max_refinements=_number(solver_table, "max_refinements", "solver", default=30, lo=0,
+                                hi=200, integer=True),
+    )
+    case_name = data.get("name", name)
+    if not isinstance(case_name, str) or not case_name:
+        raise ConfigError("name", f"must be a non-empty string, got {case_name!r}")
+    return Config(cell=cell, materials=materials, layers=layers, bottlenecks=bottlenecks,
+                  dim=dim, mesh=mesh, solver=solver, name=case_name)
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a TOML configuration file.
+
+    Raises:
+        ConfigError: when the file is missing, is not valid TOML or fails validation.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError("", f"cannot read config {path}: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("", f"{path} is not valid TOML: {exc}") from None
+    return parse_config(data, name=path.stem)

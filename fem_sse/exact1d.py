@@ -1,0 +1,346 @@
+"""Exact steady state of the 1D stack (the paper's closed form, Eqs. 12-17, re-derived).
+
+In every segment of constant properties the Li0 potential obeys the autonomous ODE::
+
+    dmu/dx = -j_i / sigma_i + j_e / sigma_eh(mu),     sigma_eh = 2 A cosh(y),  y = (mu - B)/kT
+
+(mu in eV, x in m, currents in A/m^2; "V" and "eV" are interchangeable after dividing by e).
+j_i and j_e are the ionic and electronic current densities, both constant through the stack.
+Separating variables with ``a = (j_i / j_e) (2 A / sigma_i)`` and ``K = 2 A kT / j_e`` (m)::
+
+    x - x0 = K [F(y) - F(y0)],      F(y) = int cosh(y) / (1 - a cosh(y)) dy.
+
+For a < 1 the ODE has fixed points at y = +-y*, cosh(y*) = 1/a (the plateaus of the profile):
+between them mu rises (the "jump"), outside it falls (ohmic drop, bottlenecks). With
+s = exp(y), 1 - a cosh(y) = -(a/2) e^{-y} (s - e^{y*}) (s - e^{-y*}), and partial fractions give::
+
+    F(y) = y a / (k (1 + k)) - [ln|1 - e^{y - y*}| - ln|1 - e^{-y - y*}|] / (a k),  k = sqrt(1 - a^2),
+
+which is free of the cancellation of the textbook form (G(y) - y)/a when a is tiny (a ~ 1e-10 is
+typical). For a >= 1 there is no fixed point (mu always falls)::
+
+    F(y) = (G(y) - y) / a,  G(y) = -2 / sqrt(a^2 - 1) * atan(tanh(y/2) sqrt((a + 1)/(a - 1))).
+
+Segments are chained with mu continuous; the single unknown ``l = ln(j_e / j_i)`` is found by
+bracketing (mu(L) increases monotonically with l) so that the chain ends at mu_anode. Each
+segment end is found by a bracketed root search in a variable that keeps full precision next to
+the fixed points (the log-distance to y*).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import brentq
+from scipy.special import expit
+
+from fem_sse.config import Config, ConfigError, Segment
+
+__all__ = ["ExactSolution", "SolveError", "solve_exact"]
+
+_LOG_A_LIMIT = 650.0  # keep exp(+-log a) finite
+
+
+class SolveError(RuntimeError):
+    """No steady state could be found (with a one-line diagnosis)."""
+
+
+def _log_abs_one_minus_exp(z: float) -> float:
+    """ln|1 - e^z|, accurate for small |z| and without overflow for large z."""
+    if z < 0.0:
+        return math.log(-math.expm1(z))
+    if z > 0.0:
+        return z + math.log(-math.expm1(-z))
+    return -math.inf
+
+
+@dataclass(frozen=True)
+class _Branch:
+    """Closed-form trajectory data of one segment for given currents."""
+
+    a: float  # (j_i / j_e) (2 A / sigma_i)
+    K: float  # 2 A kT / j_e (m)  # noqa: N815
+    ystar: float  # fixed point (inf when a >= 1)
+    k: float  # sqrt(1 - a^2) (0 when a >= 1)
+
+    @classmethod
+    def make(cls, log_a: float, A: float, kT: float, j_e: float) -> _Branch:  # noqa: N803
+        a = math.exp(log_a)
+        if a < 1.0:
+            k = math.sqrt((1.0 - a) * (1.0 + a))
+            return cls(a, 2.0 * A * kT / j_e, math.log1p(k) - log_a, k)
+        a = max(a, 1.0 + 1e-12)  # a = 1 exactly is the a -> 1+ limit to round-off
+        return cls(a, 2.0 * A * kT / j_e, math.inf, 0.0)
+
+    # -- antiderivative ---------------------------------------------------------------------
+    def F(self, y: float, z1: float | None = None, z2: float | None = None) -> float:  # noqa: N802
+        """F(y); z1 = y - y* and z2 = -y - y* may be passed when known more accurately."""
+        a = self.a
+        if self.k == 0.0:
+            c = math.sqrt((a + 1.0) / (a - 1.0))
+            g = -2.0 / math.sqrt((a - 1.0) * (a + 1.0)) * math.atan(math.tanh(0.5 * y) * c)
+            return (g - y) / a
+        k = self.k
+        z1 = y - self.ystar if z1 is None else z1
+        z2 = -y - self.ystar if z2 is None else z2
+        return y * a / (k * (1.0 + k)) - (
+            _log_abs_one_minus_exp(z1) - _log_abs_one_minus_exp(z2)) / (a * k)
+
+    def x_of(self, y: float, y0: float) -> float:
+        """Distance (m) from the point y0 to the point y along the trajectory."""
+        return self.K * (self.F(y) - self.F(y0))
+
+    # -- inversion ---------------------------------------------------------------------------
+    def advance(self, y0: float, dx: float) -> float:
+        """The y reached a distance dx (m) downstream of y0."""
+        if dx <= 0.0:
+            return y0
+        target = self.F(y0) + dx / self.K
+        ys = self.ystar
+        if self.k == 0.0 or y0 < -ys:  # falling without bound: |dy| <= a dx / K
+            if self.k == 0.0:
+                lo = y0 - self.a * dx / self.K - 1e-9 * (1.0 + abs(y0))
+                return _root(lambda y: self.F(y) - target, lo, y0)
+            # below the lower fixed point: y = -y* - e^q, q increasing downstream
+            def res(q):
+                d = math.exp(q)
+                return self.F(-ys - d, z1=-(2.0 * ys + d), z2=d) - target
+            q0 = math.log(-ys - y0)
+            q1 = math.log(-ys - y0 + self.a * dx / self.K + 1e-9)
+            return -ys - math.exp(_root(res, q0, q1))
+        if y0 > ys:  # above the upper fixed point: decays onto it, y = y* + e^p
+            def res(p):
+                d = math.exp(p)
+                return self.F(ys + d, z1=d, z2=-(2.0 * ys + d)) - target
+            p0 = math.log(y0 - ys)
+            if res(-740.0) < 0.0:
+                return ys
+            return ys + math.exp(_root(res, -740.0, p0))
+        if y0 == ys or y0 == -ys:
+            return y0
+        # between the fixed points: rises towards y*
+        if self.F(0.0) >= target:  # ends below y = 0: y = -y* + e^q
+            def res(q):
+                d = math.exp(q)
+                return self.F(-ys + d, z1=-(2.0 * ys - d), z2=-d) - target
+            return -ys + math.exp(_root(res, math.log(y0 + ys), math.log(ys)))
+
+        def res(p):  # ends above y = 0: y = y* - e^p, p decreasing downstream
+            d = math.exp(p)
+            return self.F(ys - d, z1=-d, z2=-(2.0 * ys - d)) - target
+        if res(-740.0) < 0.0:
+            return ys
+        return ys - math.exp(_root(res, -740.0, math.log(ys - max(y0, 0.0))))
+
+
+def _root(fun, lo: float, hi: float) -> float:
+    """Bracketed root of a monotone function; a bracket end when round-off hides the sign change."""
+    f_lo, f_hi = fun(lo), fun(hi)
+    if f_lo == 0.0 or f_hi == 0.0 or (f_lo > 0) == (f_hi > 0):
+        return lo if abs(f_lo) <= abs(f_hi) else hi
+    return brentq(fun, lo, hi, xtol=1e-15, rtol=8.9e-16, maxiter=200)
+
+
+# ----------------------------------------------------------------------------------------------
+# The chained solution
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ExactSolution:
+    """The exact 1D steady state.
+
+    Attributes:
+        config: the configuration solved.
+        log_ratio: ln(j_e / j_i) (-).
+        j_ionic: Li+ current density (A/m^2).
+        j_electronic: electron/hole current density (A/m^2).
+        ionic_potential_drop: (eta_i(0) - eta_i(L))/e (V).
+        segments: the stack's segments.
+        mu_edges: mu_Li0 at the segment end points 0 = x_0 < ... < x_n = L (eV).
+    """
+
+    config: Config
+    log_ratio: float
+    j_ionic: float
+    j_electronic: float
+    ionic_potential_drop: float
+    segments: list[Segment]
+    mu_edges: list[float]
+    evaluations: int = 0
+
+    @property
+    def t_li(self) -> float:
+        """Ionic transference number t_Li = j_i / (j_i + j_e) (-)."""
+        return float(expit(-self.log_ratio))
+
+    @property
+    def one_minus_t_li(self) -> float:
+        """1 - t_Li (-), without the round-off of forming it from t_Li."""
+        return float(expit(self.log_ratio))
+
+    @property
+    def kT(self) -> float:  # noqa: N802
+        """Thermal energy (eV)."""
+        return self.config.cell.kT
+
+    def branch(self, index: int) -> _Branch:
+        """Closed-form data of segment ``index``."""
+        seg = self.segments[index]
+        return _branch(seg, self.log_ratio, self.j_electronic, self.kT)
+
+    def y_edges(self, index: int) -> tuple[float, float]:
+        """Scaled potentials (mu - B)/kT at both ends of segment ``index``."""
+        B = self.segments[index].material.B  # noqa: N806
+        return ((self.mu_edges[index] - B) / self.kT, (self.mu_edges[index + 1] - B) / self.kT)
+
+    # -- fields ------------------------------------------------------------------------------
+    def mu(self, x) -> np.ndarray:
+        """mu_Li0 (eV) at the points ``x`` (m)."""
+        x = np.atleast_1d(np.asarray(x, dtype=float))
+        out = np.empty_like(x)
+        edges = self.x_edges()
+        index = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, len(self.segments) - 1)
+        for i, xi in enumerate(x):
+            seg = self.segments[index[i]]
+            y0, _ = self.y_edges(index[i])
+            y = self.branch(index[i]).advance(y0, xi - seg.x0)
+            out[i] = seg.material.B + self.kT * y
+        return out
+
+    def eta_i(self, x) -> np.ndarray:
+        """Li+ electrochemical potential eta_i / e (V), gauge eta_i(L) = 0."""
+        x = np.atleast_1d(np.asarray(x, dtype=float))
+        edges = self.x_edges()
+        drops = [seg.length / seg.material.sigma_li for seg in self.segments]
+        cumulative = np.concatenate([[0.0], np.cumsum(drops)])
+        index = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, len(self.segments) - 1)
+        sigma = np.array([self.segments[i].material.sigma_li for i in index])
+        resistance = cumulative[index] + (x - edges[index]) / sigma
+        return self.ionic_potential_drop - self.j_ionic * resistance
+
+    def x_edges(self) -> np.ndarray:
+        """Segment end points (m)."""
+        return np.array([s.x0 for s in self.segments] + [self.segments[-1].x1])
+
+    def profile(self, n_uniform: int = 400, n_per_segment: int = 120):
+        """Sample points (m) and mu_Li0 (eV): a uniform grid plus points dense in mu.
+
+        The mu-dense points come straight from the closed form x(mu) (no root search), so the
+        jumps are drawn sharply whatever their width.
+        """
+        xs = [np.linspace(0.0, self.config.thickness, n_uniform)]
+        mus = [self.mu(xs[0])]
+        for i, seg in enumerate(self.segments):
+            y0, y1 = self.y_edges(i)
+            br = self.branch(i)
+            ys = np.linspace(y0, y1, n_per_segment)[1:-1]
+            xs.append(np.array([seg.x0 + br.x_of(y, y0) for y in ys]))
+            mus.append(seg.material.B + self.kT * ys)
+        x = np.concatenate(xs)
+        mu = np.concatenate(mus)
+        keep = np.isfinite(x)
+        order = np.argsort(x[keep], kind="stable")
+        return x[keep][order], mu[keep][order]
+
+    def crossings(self, level_of_segment) -> list[tuple[float, int, int]]:
+        """Points where mu crosses a level inside segments, as (x (m), segment, direction +-1).
+
+        Args:
+            level_of_segment: callable segment -> level (eV).
+        """
+        found = []
+        for i, seg in enumerate(self.segments):
+            level = level_of_segment(seg)
+            mu0, mu1 = self.mu_edges[i], self.mu_edges[i + 1]
+            if (mu0 - level) * (mu1 - level) >= 0.0 and not (mu0 == level and mu1 != level):
+                continue
+            y0, _ = self.y_edges(i)
+            y_level = (level - seg.material.B) / self.kT
+            x = seg.x0 + self.branch(i).x_of(y_level, y0)
+            found.append((min(max(x, seg.x0), seg.x1), i, 1 if mu1 > mu0 else -1))
+        return found
+
+    def length_where(self, above: float | None = None, below: float | None = None) -> float:
+        """Total length (m) where mu > ``above`` or mu < ``below`` (one of them)."""
+        level = above if above is not None else below
+        sign = 1.0 if above is not None else -1.0
+        total = 0.0
+        cuts = {i: x for x, i, _ in self.crossings(lambda seg: level)}
+        for i, seg in enumerate(self.segments):
+            inside0 = sign * (self.mu_edges[i] - level) > 0
+            inside1 = sign * (self.mu_edges[i + 1] - level) > 0
+            if inside0 and inside1:
+                total += seg.length
+            elif inside0 != inside1 and i in cuts:
+                total += (cuts[i] - seg.x0) if inside0 else (seg.x1 - cuts[i])
+        return total
+
+
+def _branch(seg: Segment, log_ratio: float, j_e: float, kT: float) -> _Branch:  # noqa: N803
+    m = seg.material
+    log_a = -log_ratio + math.log(2.0 * m.A / m.sigma_li)
+    return _Branch.make(log_a, m.A, kT, j_e)
+
+
+def _currents(config: Config, log_ratio: float) -> tuple[float, float]:
+    """(j_i, j_e) in A/m^2 for a given ln(j_e/j_i)."""
+    cell = config.cell
+    if cell.galvanostatic:
+        j = cell.current_density
+        return j * float(expit(-log_ratio)), j * float(expit(log_ratio))
+    j_i = cell.ionic_potential_drop / _ionic_resistance(config.segments())
+    return j_i, j_i * math.exp(log_ratio)
+
+
+def _ionic_resistance(segments: list[Segment]) -> float:
+    """Area-specific ionic resistance sum(L_k / sigma_k) (Ohm m^2)."""
+    return math.fsum(s.length / s.material.sigma_li for s in segments)
+
+
+def _march(segments: list[Segment], log_ratio: float, j_e: float, kT: float,  # noqa: N803
+           mu_start: float) -> list[float]:
+    """mu at every segment end, marching from x = 0."""
+    mu = [mu_start]
+    for seg in segments:
+        br = _branch(seg, log_ratio, j_e, kT)
+        y = br.advance((mu[-1] - seg.material.B) / kT, seg.length)
+        mu.append(seg.material.B + kT * y)
+    return mu
+
+
+def solve_exact(config: Config) -> ExactSolution:
+    """Solve the 1D problem exactly (up to round-off and root-finding tolerance).
+
+    Raises:
+        ConfigError: if the configuration is not 1D.
+        SolveError: if no electronic current in (0, inf) connects the boundary potentials.
+    """
+    if config.dim != 1:
+        raise ConfigError("geometry.dim", "the exact solver is 1D only")
+    segments = config.segments()
+    kT = config.cell.kT  # noqa: N806
+    log_2a_sigma = [math.log(2.0 * s.material.A / s.material.sigma_li) for s in segments]
+    lo = max(log_2a_sigma) - _LOG_A_LIMIT
+    hi = min(log_2a_sigma) + _LOG_A_LIMIT
+    counter = [0]
+
+    def residual(log_ratio: float) -> float:
+        counter[0] += 1
+        _, j_e = _currents(config, log_ratio)
+        return _march(segments, log_ratio, j_e, kT, config.cell.mu_cathode)[-1] - config.cell.mu_anode
+
+    r_lo, r_hi = residual(lo), residual(hi)
+    if r_lo > 0.0 or r_hi < 0.0:
+        raise SolveError(
+            f"no steady state with 0 < t_Li < 1: mu(L) spans [{r_lo + config.cell.mu_anode:.4g}, "
+            f"{r_hi + config.cell.mu_anode:.4g}] eV over all electronic currents, but mu_anode = "
+            f"{config.cell.mu_anode:g} eV")
+    log_ratio = brentq(residual, lo, hi, xtol=1e-13, rtol=8.9e-16, maxiter=500)
+    j_i, j_e = _currents(config, log_ratio)
+    mu_edges = _march(segments, log_ratio, j_e, kT, config.cell.mu_cathode)
+    mu_edges[-1] = config.cell.mu_anode  # the root's residual is round-off
+    return ExactSolution(config, log_ratio, j_i, j_e, j_i * _ionic_resistance(segments), segments,
+                         mu_edges, counter[0])
