@@ -48,11 +48,13 @@ class SolveError(RuntimeError):
 
 
 def _log_abs_one_minus_exp(z: float) -> float:
-    """ln|1 - e^z|, accurate for small |z| and without overflow for large z."""
+    """ln|1 - e^z| to full precision for every z (Maechler's log1mexp, both signs)."""
+    if z > 0.0:
+        return z + _log_abs_one_minus_exp(-z)
+    if z < -0.6931471805599453:
+        return math.log1p(-math.exp(z))
     if z < 0.0:
         return math.log(-math.expm1(z))
-    if z > 0.0:
-        return z + math.log(-math.expm1(-z))
     return -math.inf
 
 

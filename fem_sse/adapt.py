@@ -1,0 +1,165 @@
+"""Adaptive solution of the 1D transport problem: solve, estimate, mark (Doerfler), refine.
+
+The jump positions are not known in advance; the residual indicator of
+:func:`fem_sse.transport.error_indicators` finds them, and the boundary layers inside bottleneck
+strips, without being told. The loop stops when 1 - t_Li, the jump positions and the interface
+potentials change by less than ``solver.tolerance`` between two meshes (relative, /L, and
+tolerance * 10 eV respectively), or when the cell cap is reached.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from dolfinx import fem
+from dolfinx import mesh as dmesh
+from mpi4py import MPI
+
+from fem_sse import compat
+from fem_sse.config import Config
+from fem_sse.geometry import SeparatorMesh, build_mesh
+from fem_sse.geometry.line import ANODE, CATHODE, INTERFACE0
+from fem_sse.metrics import Profile, fem_metrics
+from fem_sse.transport import TransportProblem, error_indicators, solve_transport
+
+__all__ = ["AdaptiveResult", "doerfler_mark", "gather_profile", "solve_adaptive"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class AdaptiveResult:
+    """Final problem, its scalar results and the refinement history."""
+
+    problem: TransportProblem
+    result: dict
+    metrics: dict
+    profile: Profile | None
+    history: list[dict] = field(default_factory=list)
+    newton_iterations: int = 0
+
+
+def gather_profile(problem: TransportProblem) -> Profile | None:
+    """Nodal W per cell of a 1D problem, gathered on rank 0 (None elsewhere)."""
+    V = problem.V
+    num_cells = problem.mesh.topology.index_map(1).size_local
+    dofs = V.dofmap.list[:num_cells]
+    coords = V.tabulate_dof_coordinates()[:, 0]
+    xs = coords[dofs]
+    ws = problem.omega.x.array[dofs] * problem.w_scale
+    order = np.argsort(xs, axis=1)
+    xs = np.take_along_axis(xs, order, axis=1)
+    ws = np.take_along_axis(ws, order, axis=1)
+    region = problem.fields["region_id"].x.array[problem.Q.dofmap.list[:num_cells, 0]]
+    parts = problem.comm.gather((xs, ws, region.astype(int) - 1), root=0)
+    if problem.comm.rank != 0:
+        return None
+    x = np.concatenate([p[0] for p in parts])
+    w = np.concatenate([p[1] for p in parts])
+    seg = np.concatenate([p[2] for p in parts])
+    order = np.argsort(x[:, 0], kind="stable")
+    return Profile(x[order], w[order], seg[order])
+
+
+def doerfler_mark(eta2: np.ndarray, comm, theta: float = 0.5) -> np.ndarray:
+    """Local cells holding (at least) the fraction ``theta`` of the global sum of ``eta2``.
+
+    The threshold is found by bisection on global sums, so nothing is gathered.
+    """
+    total = comm.allreduce(float(eta2.sum()), op=MPI.SUM)
+    hi = comm.allreduce(float(eta2.max(initial=0.0)), op=MPI.MAX)
+    lo = 0.0
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        if comm.allreduce(float(eta2[eta2 >= mid].sum()), op=MPI.SUM) >= theta * total:
+            lo = mid
+        else:
+            hi = mid
+    return np.flatnonzero(eta2 >= lo).astype(np.int32)
+
+
+def _refine(problem: TransportProblem, cells: np.ndarray) -> SeparatorMesh:
+    """Refined mesh with the cell tags carried over and the 1D point tags located again."""
+    old = problem.smesh
+    new_mesh, parent = compat.refine_with_parent_cells(old.mesh, cells)
+    cell_tags = dmesh.transfer_meshtag(old.cell_tags, new_mesh, parent)
+    config = problem.config
+    points = [(0.0, CATHODE), (config.thickness, ANODE)]
+    points += [(x, INTERFACE0 + i) for i, x in enumerate(config.interfaces)]
+    tol = 1e-9 * config.thickness
+    indices, values = [], []
+    new_mesh.topology.create_entities(0)
+    for x0, tag in points:
+        found = dmesh.locate_entities(new_mesh, 0, lambda x, x0=x0: np.abs(x[0] - x0) < tol)
+        indices.append(found)
+        values.append(np.full(len(found), tag, dtype=np.int32))
+    indices = np.concatenate(indices).astype(np.int32)
+    order = np.argsort(indices)
+    facet_tags = dmesh.meshtags(new_mesh, 0, indices[order], np.concatenate(values)[order])
+    return SeparatorMesh(new_mesh, cell_tags, facet_tags)
+
+
+def _changes(prev: dict, cur: dict, length: float) -> dict:
+    """Relative change of 1 - t_Li, max jump shift (/L), max interface change (eV)."""
+    d_t = abs(cur["one_minus_t_li"] / prev["one_minus_t_li"] - 1.0)
+    pj, cj = prev["jumps"], cur["jumps"]
+    d_x = (max((abs(a["x"] - b["x"]) for a, b in zip(pj, cj)), default=0.0) / length
+           if len(pj) == len(cj) else 1.0)
+    d_mu = max((abs(a["mu"] - b["mu"]) for a, b in zip(prev["mu_interfaces"],
+                                                        cur["mu_interfaces"])), default=0.0)
+    return {"d_one_minus_t": d_t, "d_jump_x": d_x, "d_mu_interface": d_mu}
+
+
+def solve_adaptive(config: Config, comm, progress=None) -> AdaptiveResult:
+    """Solve on the Gmsh mesh of ``config`` and refine adaptively (see module docstring).
+
+    Args:
+        config: validated configuration (dim = 1).
+        comm: MPI communicator.
+        progress: optional callable(str) for one-line progress reports (rank 0).
+    """
+    opts = config.solver
+    smesh = build_mesh(config, comm)
+    problem = TransportProblem(config, smesh, degree=opts.degree)
+    history, total_newton = [], 0
+    previous = None
+    for step in range(opts.max_refinements + 1):
+        start = time.perf_counter()
+        result = solve_transport(problem)
+        total_newton += result["newton_iterations"]
+        profile = gather_profile(problem)
+        metrics = fem_metrics(config, profile) if comm.rank == 0 else None
+        metrics = comm.bcast(metrics, root=0)
+        current = {**result, **{k: metrics[k] for k in ("jumps", "mu_interfaces")}}
+        cells = problem.mesh.topology.index_map(1).size_global
+        entry = {"step": step, "cells": cells, "dofs": problem.dofs,
+                 "one_minus_t_li": result["one_minus_t_li"],
+                 "newton_iterations": result["newton_iterations"],
+                 "wall_time_s": time.perf_counter() - start}
+        if previous is not None:
+            entry.update(_changes(previous, current, config.thickness))
+        history.append(entry)
+        if progress:
+            progress(f"step {step}: {cells} cells, 1 - t_Li = {result['one_minus_t_li']:.6e}, "
+                     f"{result['newton_iterations']} Newton iterations")
+        done = (previous is not None and entry["d_one_minus_t"] < opts.tolerance
+                and entry["d_jump_x"] < opts.tolerance
+                and entry["d_mu_interface"] < 10.0 * opts.tolerance)
+        if done or not opts.adaptive or step == opts.max_refinements or cells >= opts.max_cells:
+            return AdaptiveResult(problem, result, metrics, profile, history, total_newton)
+        previous = current
+        eta2 = error_indicators(problem).x.array[: problem.mesh.topology.index_map(1).size_local]
+        marked = doerfler_mark(eta2, comm)
+        new = TransportProblem(config, _refine(problem, marked), degree=opts.degree)
+        new.set_scale(problem.w_scale)
+        # transfer mu (continuous across materials), not W (discontinuous there): a node on a
+        # phase boundary may take its value from the cell on the other side
+        mu_new = fem.Function(new.V)
+        compat.interpolate_nonmatching(mu_new, problem.mu_function())
+        new.set_from_mu(mu_new)
+        new.phi.value = float(problem.phi.value)
+        problem = new
+    raise AssertionError("unreachable")

@@ -1,0 +1,74 @@
+"""Every DOLFINx-version difference of fem_sse lives here (tested on 0.9 and 0.10/0.11).
+
+Keep each shim small and named after what it does; callers never branch on versions.
+"""
+
+from __future__ import annotations
+
+import dolfinx
+import dolfinx.fem.petsc
+import dolfinx.mesh
+import numpy as np
+
+__all__ = [
+    "DOLFINX_VERSION",
+    "create_vector",
+    "gmsh_model_to_mesh",
+    "interpolate_nonmatching",
+    "refine_with_parent_cells",
+    "shared_facet_partitioner",
+]
+
+DOLFINX_VERSION: tuple[int, int] = tuple(int(p) for p in dolfinx.__version__.split(".")[:2])
+
+
+def shared_facet_partitioner():
+    """Cell partitioner whose ghosts share facets: interior-facet (dS) integrals over grain and
+    phase boundaries are then correct in parallel."""
+    return dolfinx.mesh.create_cell_partitioner(dolfinx.mesh.GhostMode.shared_facet)
+
+
+def gmsh_model_to_mesh(model, comm, rank: int, gdim: int):
+    """(mesh, cell_tags, facet_tags) from a Gmsh model that lives on ``rank``."""
+    partitioner = shared_facet_partitioner()
+    if DOLFINX_VERSION >= (0, 10):
+        from dolfinx.io import gmsh as gmshio
+
+        data = gmshio.model_to_mesh(model, comm, rank, gdim=gdim, partitioner=partitioner)
+        return data.mesh, data.cell_tags, data.facet_tags
+    from dolfinx.io import gmshio
+
+    return gmshio.model_to_mesh(model, comm, rank, gdim=gdim, partitioner=partitioner)
+
+
+def refine_with_parent_cells(msh, cells: np.ndarray):
+    """Refine the marked cells (1D: their edges); returns (mesh, parent_cell)."""
+    msh.topology.create_entities(1)
+    tdim = msh.topology.dim
+    if tdim == 1:
+        edges = np.asarray(cells, dtype=np.int32)
+    else:
+        msh.topology.create_connectivity(tdim, 1)
+        c2e = msh.topology.connectivity(tdim, 1)
+        edges = np.unique(np.concatenate([c2e.links(c) for c in cells])).astype(np.int32)
+    option = dolfinx.mesh.RefinementOption.parent_cell
+    refined = dolfinx.mesh.refine(msh, edges, partitioner=shared_facet_partitioner(),
+                                  option=option)
+    return refined[0], refined[1]
+
+
+def interpolate_nonmatching(u_to, u_from) -> None:
+    """u_to <- u_from where the two live on different meshes of the same domain."""
+    V_to = u_to.function_space
+    cell_map = V_to.mesh.topology.index_map(V_to.mesh.topology.dim)
+    cells = np.arange(cell_map.size_local + cell_map.num_ghosts, dtype=np.int32)
+    data = dolfinx.fem.create_interpolation_data(V_to, u_from.function_space, cells, padding=1e-10)
+    u_to.interpolate_nonmatching(u_from, cells, data)
+    u_to.x.scatter_forward()
+
+
+def create_vector(form):
+    """A PETSc vector for the linear form ``form``."""
+    if DOLFINX_VERSION >= (0, 10):
+        return dolfinx.fem.petsc.create_vector(form.function_spaces[0])
+    return dolfinx.fem.petsc.create_vector(form)

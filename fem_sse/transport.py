@@ -1,0 +1,490 @@
+"""Steady Li+ and electron/hole transport on a DOLFINx mesh (any dimension).
+
+Equations (model.md section 1), potentials in eV (= V after dividing by e)::
+
+    div(sigma_li grad eta_i) = 0,       div(j_eh) = 0,      j_eh = sigma_eh(mu) grad(eta_e)
+
+Primary variables and why:
+
+* ionic: ``eta_i = Phi * w`` with ``w`` (continuous P1) solving the linear problem with
+  w = 1 at the cathode and w = 0 at the anode. Phi (V) is the single global unknown of
+  galvanostatic operation.
+* electronic: the Kirchhoff variable ``W = 2 A kT sinh((mu - B)/kT)`` (A/m) of each material,
+  for which ``j_eh = grad W - sigma_eh(W) grad eta_i`` with ``sigma_eh(W) = sqrt((W/kT)^2 +
+  4 A^2)``: an almost linear drift-diffusion equation whose solution is smooth where mu jumps by
+  eV (a jump of mu is a zero crossing of W). W is discontinuous where A or B change (mu is
+  continuous), so W lives in a discontinuous (DG) space: symmetric interior penalty inside a
+  material, continuity of mu (scaled by the geometric-mean sigma_eh) across material interfaces,
+  upwinded drift, and Nitsche electrode conditions. The unknown is scaled: omega = W / (j L).
+
+Newton: damped (backtracking on the residual norm); when it fails, continuation in the drift
+strength (0 -> 1, adaptive steps) from the linear problem. Galvanostatic: secant iteration on Phi
+for I_i(Phi) + I_e(Phi) = I.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import dolfinx
+import dolfinx.fem.petsc
+import numpy as np
+import ufl
+from dolfinx import fem
+from mpi4py import MPI
+from petsc4py import PETSc
+
+from fem_sse import compat
+from fem_sse.config import Config
+from fem_sse.geometry import SeparatorMesh
+from fem_sse.geometry.line import ANODE, CATHODE
+
+__all__ = ["ConvergenceError", "TransportProblem", "default_petsc_options"]
+
+log = logging.getLogger(__name__)
+
+_PENALTY = 10.0  # interior-penalty constant, times p (p + 1)
+
+
+class ConvergenceError(RuntimeError):
+    """Newton or continuation failed; ``diagnosis`` says where and how."""
+
+    def __init__(self, message: str, diagnosis: dict | None = None):
+        super().__init__(message)
+        self.diagnosis = diagnosis or {}
+
+
+def default_petsc_options() -> dict:
+    """Linear solver of every Newton step (a copy: callers may change it)."""
+    return {"ksp_type": "preonly", "pc_type": "lu", "pc_factor_mat_solver_type": "mumps",
+            "ksp_error_if_not_converged": True}
+
+
+def _asinh(z):
+    """asinh for UFL: exact derivative at 0, no overflow or cancellation for large |z|."""
+    az = abs(z)
+    big = ufl.max_value(az, 1.0)
+    large = ufl.sign(z) * (ufl.ln(big) + ufl.ln(1.0 + ufl.sqrt(1.0 + 1.0 / big**2)))
+    small = ufl.ln(z + ufl.sqrt(z**2 + 1.0))  # accurate for |z| <= 1
+    return ufl.conditional(ufl.gt(az, 1.0), large, small)
+
+
+@dataclass
+class NewtonReport:
+    """What one nonlinear solve did."""
+
+    iterations: int = 0
+    residuals: list[float] = field(default_factory=list)
+    continuation_steps: int = 0
+
+
+class TransportProblem:
+    """The discretised transport problem on one mesh.
+
+    Args:
+        config: validated configuration.
+        smesh: the distributed mesh and its tags (cell tag = segment index + 1).
+        degree: polynomial degree of the DG space of W.
+        petsc_options: overrides of :func:`default_petsc_options`.
+    """
+
+    def __init__(self, config: Config, smesh: SeparatorMesh, degree: int = 1,
+                 petsc_options: dict | None = None):
+        self.config = config
+        self.smesh = smesh
+        self.mesh = msh = smesh.mesh
+        self.comm = msh.comm
+        self.degree = degree
+        self.kT = config.cell.kT
+        self.length = config.thickness
+        self.petsc_options = {**default_petsc_options(), **(petsc_options or {})}
+        tdim = msh.topology.dim
+        msh.topology.create_connectivity(tdim - 1, tdim)
+
+        self.V_ion = fem.functionspace(msh, ("Lagrange", 1))
+        self.V = fem.functionspace(msh, ("DG", degree))
+        self.Q = fem.functionspace(msh, ("DG", 0))
+        self.w = fem.Function(self.V_ion, name="w_ionic")
+        self.omega = fem.Function(self.V, name="omega")
+        self._set_materials()
+        self.phi = fem.Constant(msh, PETSc.ScalarType(0.0))  # Phi (V)
+        self.drift = fem.Constant(msh, PETSc.ScalarType(1.0))  # continuation parameter
+        self.w_scale = 1.0  # W = w_scale * omega (A/m)
+        self._w_scale = fem.Constant(msh, PETSc.ScalarType(1.0))
+        self._reference_norm = None
+        self._solve_ionic()
+        self._build_forms()
+
+    # -- set-up ------------------------------------------------------------------------------
+    def _set_materials(self) -> None:
+        """Per-cell sigma_li (S/m), A (S/m), B (eV) and a material id from the cell tags."""
+        segments = self.config.segments()
+        keys = sorted({(s.material.A, s.material.B) for s in segments})
+        table = np.array([[s.material.sigma_li, s.material.A, s.material.B,
+                           keys.index((s.material.A, s.material.B))] for s in segments])
+        tags = self.smesh.cell_tags
+        self.fields = {}
+        for col, name in enumerate(("sigma_li", "A", "B", "material_id")):
+            f = fem.Function(self.Q, name=name)
+            f.x.array[tags.indices] = table[tags.values - 1, col]
+            f.x.scatter_forward()
+            self.fields[name] = f
+        region = fem.Function(self.Q, name="region_id")
+        region.x.array[tags.indices] = tags.values
+        self.fields["region_id"] = region
+
+    def _measures(self):
+        msh = self.mesh
+        ds = ufl.Measure("ds", domain=msh, subdomain_data=self.smesh.facet_tags)
+        return ufl.Measure("dx", domain=msh), ufl.Measure("dS", domain=msh), ds
+
+    def _solve_ionic(self) -> None:
+        """w: div(sigma_li grad w) = 0, w(cathode) = 1, w(anode) = 0; conductance G."""
+        dx, _, _ = self._measures()
+        u, v = ufl.TrialFunction(self.V_ion), ufl.TestFunction(self.V_ion)
+        sigma = self.fields["sigma_li"]
+        a = fem.form(sigma * ufl.inner(ufl.grad(u), ufl.grad(v)) * dx)
+        zero = fem.Constant(self.mesh, PETSc.ScalarType(0.0))
+        L = fem.form(zero * v * dx)
+        fdim = self.mesh.topology.dim - 1
+        bcs = []
+        for tag, value in ((CATHODE, 1.0), (ANODE, 0.0)):
+            facets = self.smesh.facet_tags.find(tag)
+            dofs = fem.locate_dofs_topological(self.V_ion, fdim, facets)
+            bcs.append(fem.dirichletbc(PETSc.ScalarType(value), dofs, self.V_ion))
+        A = dolfinx.fem.petsc.assemble_matrix(a, bcs=bcs)
+        A.assemble()
+        b = dolfinx.fem.petsc.assemble_vector(L)
+        dolfinx.fem.petsc.apply_lifting(b, [a], [bcs])
+        b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+        dolfinx.fem.petsc.set_bc(b, bcs)
+        self._linear_solve(A, b, self.w.x.petsc_vec, "fem_sse_ionic_")
+        self.w.x.scatter_forward()
+        A.destroy()
+        b.destroy()
+        g = fem.form(sigma * ufl.inner(ufl.grad(self.w), ufl.grad(self.w)) * dx)
+        self.conductance = self.comm.allreduce(fem.assemble_scalar(g), op=MPI.SUM)  # S/m^2 (1D)
+        one = fem.Constant(self.mesh, PETSc.ScalarType(1.0))
+        _, _, ds = self._measures()
+        self.anode_area = self.comm.allreduce(
+            fem.assemble_scalar(fem.form(one * ds(ANODE))), op=MPI.SUM)
+
+    def _linear_solve(self, A, b, x, prefix: str) -> None:
+        ksp = PETSc.KSP().create(self.comm)
+        ksp.setOperators(A)
+        ksp.setOptionsPrefix(prefix)
+        opts = PETSc.Options()
+        for key, value in self.petsc_options.items():
+            opts[prefix + key] = value
+        ksp.setFromOptions()
+        ksp.solve(b, x)
+        for key in self.petsc_options:
+            del opts[prefix + key]
+        ksp.destroy()
+
+    def _build_forms(self) -> None:
+        msh = self.mesh
+        dx, dS, ds = self._measures()
+        p = self.degree
+        kT = self.kT
+        A, B = self.fields["A"], self.fields["B"]
+        mat = self.fields["material_id"]
+        omega, v = self.omega, ufl.TestFunction(self.V)
+        ws = self._w_scale
+        n = ufl.FacetNormal(msh)
+        h = ufl.CellDiameter(msh)
+        h_f = ufl.avg(h)
+        alpha = _PENALTY * p * (p + 1)
+
+        def side(f, s):
+            return f if s is None else f(s)
+
+        def sigma(s=None):  # sigma_eh(W) / w_scale, on one side of a facet when s is given
+            return ufl.sqrt((side(omega, s) / kT) ** 2 + (2.0 * side(A, s) / ws) ** 2)
+
+        def mu(s=None):  # mu_Li0 (eV)
+            a = side(A, s)
+            return side(B, s) + kT * _asinh(ws * side(omega, s) / (2.0 * a * kT))
+
+        grad_eta = self.drift * self.phi * ufl.grad(self.w)  # V/m
+        u = -grad_eta  # the drift carries sigma_eh along -grad(eta_i)
+        flux = ufl.grad(omega) - sigma() * grad_eta  # j_eh / w_scale
+
+        # interior facets
+        un = ufl.dot(ufl.avg(u), n("+"))
+        sigma_up = ufl.conditional(ufl.gt(un, 0.0), sigma("+"), sigma("-"))
+        flux_n = ufl.dot(ufl.avg(ufl.grad(omega)), n("+")) + sigma_up * un
+        same = ufl.eq(mat("+"), mat("-"))
+        # Across a material interface the penalty acts on the jump of W measured in each
+        # side's own material: omega+ - T(omega-), with T the map W- -> mu -> W+ (mu
+        # continuous), averaged over both orientations. It vanishes exactly when mu is
+        # continuous, is nearly linear away from the GEB (Newton-friendly), and has no spurious
+        # state with both sides at their GEB (a [mu] penalty weighted by sigma_eh has one).
+        def w_of(s, mu_value):  # W of side s's material at mu_value, / w_scale
+            arg = ufl.max_value(ufl.min_value((mu_value - B(s)) / kT, 600.0), -600.0)
+            return 2.0 * A(s) * kT * ufl.sinh(arg) / ws
+        mapped = 0.5 * ((omega("+") - w_of("+", mu("-"))) - (omega("-") - w_of("-", mu("+"))))
+        jump_eff = ufl.conditional(same, omega("+") - omega("-"), mapped)
+        F = ufl.inner(flux, ufl.grad(v)) * dx
+        F += (-flux_n * ufl.jump(v) - ufl.dot(ufl.avg(ufl.grad(v)), n("+")) * jump_eff
+              + alpha / h_f * jump_eff * ufl.jump(v)) * dS
+
+        # electrodes (Nitsche): W = W(mu_electrode) of the adjacent material
+        self.mu_cathode = fem.Constant(msh, PETSc.ScalarType(self.config.cell.mu_cathode))
+        self.mu_anode = fem.Constant(msh, PETSc.ScalarType(self.config.cell.mu_anode))
+        boundary_flux = {}
+        self._dirichlet = {}
+        for tag, mu_e in ((CATHODE, self.mu_cathode), (ANODE, self.mu_anode)):
+            om_d = 2.0 * A * kT * ufl.sinh((mu_e - B) / kT) / ws
+            self._dirichlet[tag] = om_d
+            un_b = ufl.dot(u, n)
+            sigma_d = ufl.sqrt((om_d / kT) ** 2 + (2.0 * A / ws) ** 2)
+            sigma_b = ufl.conditional(ufl.gt(un_b, 0.0), sigma(), sigma_d)
+            qn = ufl.dot(ufl.grad(omega), n) + sigma_b * un_b
+            conservative = qn - alpha / h * (omega - om_d)  # outward j_eh . n / w_scale
+            F += (-conservative * v - ufl.dot(ufl.grad(v), n) * (omega - om_d)) * ds(tag)
+            boundary_flux[tag] = fem.form(conservative * ds(tag))
+        self._flux, self._jump_eff = flux, jump_eff
+        self._F = fem.form(F)
+        self._J = fem.form(ufl.derivative(F, omega))
+        self._anode_flux = boundary_flux[ANODE]
+        self._mu_expr = mu()
+        # initial guess: mu linear through the thickness (x), continuous everywhere. (The ionic
+        # shape w would put the whole drop into strongly blocking bottleneck strips.)
+        xi = ufl.SpatialCoordinate(msh)[0] / self.length
+        mu0 = self.mu_cathode + (self.mu_anode - self.mu_cathode) * xi
+        self._initial_expr = 2.0 * A * kT * ufl.sinh((mu0 - B) / kT) / ws
+        self._b = compat.create_vector(self._F)
+        self._A = dolfinx.fem.petsc.create_matrix(self._J)
+
+    # -- nonlinear solve ---------------------------------------------------------------------
+    def set_from_mu(self, mu: fem.Function) -> None:
+        """omega from a mu_Li0 field (eV) in this problem's DG space (W of each cell's material)."""
+        A, B = self.fields["A"], self.fields["B"]
+        arg = ufl.max_value(ufl.min_value((mu - B) / self.kT, 600.0), -600.0)
+        expr = 2.0 * A * self.kT * ufl.sinh(arg) / self._w_scale
+        self.omega.interpolate(fem.Expression(expr, self.V.element.interpolation_points()))
+        self.omega.x.scatter_forward()
+
+    def initial_guess(self) -> None:
+        """omega from mu_0 linear in x: continuous mu, electrode values exact."""
+        self.omega.interpolate(fem.Expression(self._initial_expr,
+                                              self.V.element.interpolation_points()))
+        self.omega.x.scatter_forward()
+
+    def set_scale(self, w_scale: float) -> None:
+        """Change the scaling W = w_scale * omega (A/m), keeping W."""
+        self.omega.x.array[:] *= self.w_scale / w_scale
+        self.w_scale = w_scale
+        self._w_scale.value = w_scale
+        self._reference_norm = None
+
+    def _residual_norm(self) -> float:
+        b = self._b
+        with b.localForm() as loc:
+            loc.set(0.0)
+        dolfinx.fem.petsc.assemble_vector(b, self._F)
+        b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+        return b.norm()
+
+    def newton(self, max_iterations: int = 60, rtol: float = 1e-11,
+               step_tol: float = 1e-11) -> NewtonReport:
+        """Damped Newton on omega for the current Phi and drift.
+
+        Raises:
+            ConvergenceError: when the residual stalls or the iteration budget runs out.
+        """
+        report = NewtonReport()
+        x = self.omega.x.petsc_vec
+        dx_vec = x.duplicate()
+        backup = x.duplicate()
+        norm = self._residual_norm()
+        report.residuals.append(norm)
+        if self._reference_norm is None:  # the residual scale of this mesh and scaling
+            self._reference_norm = max(norm, 1e-300)
+        floor = 1e-9 * self._reference_norm  # round-off level: stagnation there is success
+        target = max(rtol * max(norm, 1e-300), 1e-13 * self._reference_norm)
+        if norm <= target:
+            return report
+        for it in range(1, max_iterations + 1):
+            self._A.zeroEntries()
+            dolfinx.fem.petsc.assemble_matrix(self._A, self._J)
+            self._A.assemble()
+            self._b.scale(-1.0)
+            self._linear_solve(self._A, self._b, dx_vec, "fem_sse_transport_")
+            x.copy(backup)
+            lam = 1.0
+            while True:
+                backup.copy(x)
+                x.axpy(lam, dx_vec)
+                self.omega.x.scatter_forward()
+                trial = self._residual_norm()
+                if np.isfinite(trial) and (trial <= (1.0 - 1e-4 * lam) * norm or lam < 1e-3):
+                    break
+                lam *= 0.5
+            if not np.isfinite(trial) or (lam < 1e-3 and trial > norm):
+                backup.copy(x)
+                self.omega.x.scatter_forward()
+                if norm <= floor:
+                    return report
+                raise ConvergenceError("Newton line search failed", {
+                    "iteration": it, "residuals": report.residuals})
+            norm = trial
+            report.iterations = it
+            report.residuals.append(norm)
+            step = lam * dx_vec.norm(PETSc.NormType.NORM_INFINITY)
+            size = x.norm(PETSc.NormType.NORM_INFINITY)
+            if norm <= target or step <= step_tol * max(size, 1e-300):
+                dx_vec.destroy()
+                backup.destroy()
+                return report
+        dx_vec.destroy()
+        backup.destroy()
+        raise ConvergenceError(f"Newton did not converge in {max_iterations} iterations", {
+            "residuals": report.residuals[-5:]})
+
+    def solve_potentiostatic(self, phi: float) -> NewtonReport:
+        """Solve for omega at ionic potential drop ``phi`` (V); continuation when needed."""
+        self.phi.value = phi
+        self.drift.value = 1.0
+        saved = self.omega.x.array.copy()
+        try:
+            return self.newton()
+        except ConvergenceError as first:
+            log.info("Newton failed at Phi = %.4g V (%s); continuation in the drift", phi, first)
+            self.omega.x.array[:] = saved
+            return self._continuation(first)
+
+    def _continuation(self, first: ConvergenceError) -> NewtonReport:
+        total = NewtonReport()
+        self.drift.value = 0.0
+        total.iterations += self.newton().iterations  # linear problem
+        lam, step = 0.0, 0.1
+        while lam < 1.0:
+            trial = min(1.0, lam + step)
+            saved = self.omega.x.array.copy()
+            self.drift.value = trial
+            try:
+                rep = self.newton(max_iterations=25)
+            except ConvergenceError:
+                self.omega.x.array[:] = saved
+                step *= 0.25
+                if step < 1e-6:
+                    raise ConvergenceError(
+                        f"continuation stalled at drift fraction {lam:.6g}",
+                        {"drift_fraction": lam, "first_failure": str(first)}) from None
+                continue
+            total.iterations += rep.iterations
+            total.residuals.extend(rep.residuals)
+            total.continuation_steps += 1
+            lam = trial
+            step = min(2.0 * step, 1.0)
+        return total
+
+    # -- derived quantities ------------------------------------------------------------------
+    def electronic_current(self) -> float:
+        """Electronic current leaving through the anode (A/m^2 in 1D, A/m in 2D)."""
+        local = fem.assemble_scalar(self._anode_flux)
+        return self.w_scale * self.comm.allreduce(local, op=MPI.SUM)
+
+    def ionic_current(self) -> float:
+        """Ionic current through the separator, Phi * G (A/m^2 in 1D)."""
+        return float(self.phi.value) * self.conductance
+
+    def mu_function(self) -> fem.Function:
+        """mu_Li0 (eV) interpolated into the DG space."""
+        mu = fem.Function(self.V, name="mu_Li0")
+        mu.interpolate(fem.Expression(self._mu_expr, self.V.element.interpolation_points()))
+        return mu
+
+    @property
+    def dofs(self) -> int:
+        """Global number of unknowns (W and the ionic field)."""
+        count = 0
+        for V in (self.V, self.V_ion):
+            imap = V.dofmap.index_map
+            count += imap.size_global * V.dofmap.index_map_bs
+        return count
+
+
+def solve_transport(problem: TransportProblem, progress=None) -> dict:
+    """Solve galvanostatic or potentiostatic operation on ``problem``'s mesh.
+
+    Returns:
+        dict with t_li, one_minus_t_li, j_ionic, j_electronic (A/m^2), ionic_potential_drop (V),
+        newton_iterations, outer_iterations.
+    """
+    cell = problem.config.cell
+    area = problem.anode_area
+    g = problem.conductance
+    if cell.galvanostatic:
+        current = cell.current_density * area
+        phi = current / g if float(problem.phi.value) == 0.0 else float(problem.phi.value)
+    else:
+        phi = cell.ionic_potential_drop
+        current = phi * g
+    if problem.w_scale == 1.0:
+        problem.set_scale(current / area * problem.length)
+        problem.initial_guess()
+    iterations = 0
+    outer = 0
+
+    def residual(phi_k: float) -> float:
+        nonlocal iterations, outer
+        iterations += problem.solve_potentiostatic(phi_k).iterations
+        outer += 1
+        return phi_k * g + problem.electronic_current() - current
+
+    r = residual(phi)
+    if cell.galvanostatic:
+        phi_prev, r_prev = phi, r
+        phi = phi - r / g
+        for _ in range(60):
+            r = residual(phi)
+            i_e = problem.electronic_current()
+            if abs(r) <= 1e-9 * max(abs(i_e), 1e-300) + 1e-15 * current:
+                break
+            slope = (r - r_prev) / (phi - phi_prev) if phi != phi_prev else g
+            if not np.isfinite(slope) or slope <= 0.0:
+                slope = g
+            phi_prev, r_prev = phi, r
+            phi = phi - r / slope
+        else:
+            raise ConvergenceError("galvanostatic iteration on Phi did not converge",
+                                   {"phi": phi, "current_residual": r})
+    j_i = problem.ionic_current() / area
+    j_e = problem.electronic_current() / area
+    return {"t_li": j_i / (j_i + j_e), "one_minus_t_li": j_e / (j_i + j_e), "j_ionic": j_i,
+            "j_electronic": j_e, "ionic_potential_drop": float(problem.phi.value),
+            "newton_iterations": iterations, "outer_iterations": outer}
+
+
+def elapsed(start: float) -> float:
+    """Wall time since ``start`` (s)."""
+    return time.perf_counter() - start
+
+
+def error_indicators(problem: TransportProblem) -> fem.Function:
+    """Residual-based error indicator per cell (DG0), squared.
+
+    eta_K^2 = h^2 |div j|^2_K + sum over facets of (h |[j.n]|^2 + |[W]_eff|^2 / h) / 2, with
+    j the scaled electronic current and [W]_eff the penalised jump (mu-jump across materials).
+    """
+    dx, dS, ds = problem._measures()
+    v0 = ufl.TestFunction(problem.Q)
+    h = ufl.CellDiameter(problem.mesh)
+    n = ufl.FacetNormal(problem.mesh)
+    flux, jump_eff = problem._flux, problem._jump_eff
+    residual = ufl.div(flux)
+    form = h**2 * residual**2 * v0 * dx
+    form += (ufl.avg(h) * ufl.jump(flux, n) ** 2 + jump_eff**2 / ufl.avg(h)) * (
+        v0("+") + v0("-")) * 0.5 * dS
+    for tag, om_d in problem._dirichlet.items():
+        form += (problem.omega - om_d) ** 2 / h * v0 * ds(tag)
+    eta = fem.Function(problem.Q, name="error_indicator")
+    dolfinx.fem.petsc.assemble_vector(eta.x.petsc_vec, fem.form(form))
+    eta.x.petsc_vec.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+    eta.x.scatter_forward()
+    return eta
