@@ -44,6 +44,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from fem_sse.materials import BOLTZMANN_EV, Material
 
 __all__ = [
@@ -210,6 +212,15 @@ class Config:
         """Layer boundaries 0, x_1, ..., L (m)."""
         return [0.0, *self.interfaces, self.thickness]
 
+    def ionic_resistance(self, x) -> np.ndarray:
+        """Area-specific ionic resistance from 0 to ``x`` (Ohm m^2), int dx / sigma_li."""
+        x = np.atleast_1d(np.asarray(x, dtype=float))
+        total = np.zeros_like(x)
+        for seg in self.segments():
+            covered = np.clip(x, seg.x0, seg.x1) - seg.x0
+            total += covered / seg.material.sigma_li
+        return total
+
     def layer_material(self, index: int) -> Material:
         """Material of layer ``index``."""
         return self.materials[self.layers[index].material]
@@ -239,7 +250,7 @@ class Config:
 # Parsing and validation
 # ----------------------------------------------------------------------------------------------
 
-_TOP_KEYS = ("name", "cell", "materials", "geometry", "mesh", "solver")
+_TOP_KEYS = ("name", "meta", "cell", "materials", "geometry", "mesh", "solver")
 _CELL_KEYS = ("temperature", "current_density", "ionic_potential_drop", "mu_cathode", "mu_anode")
 _GEOMETRY_KEYS = ("dim", "layers", "bottlenecks")
 _LAYER_KEYS = ("material", "thickness")

@@ -214,14 +214,7 @@ class ExactSolution:
 
     def eta_i(self, x) -> np.ndarray:
         """Li+ electrochemical potential eta_i / e (V), gauge eta_i(L) = 0."""
-        x = np.atleast_1d(np.asarray(x, dtype=float))
-        edges = self.x_edges()
-        drops = [seg.length / seg.material.sigma_li for seg in self.segments]
-        cumulative = np.concatenate([[0.0], np.cumsum(drops)])
-        index = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, len(self.segments) - 1)
-        sigma = np.array([self.segments[i].material.sigma_li for i in index])
-        resistance = cumulative[index] + (x - edges[index]) / sigma
-        return self.ionic_potential_drop - self.j_ionic * resistance
+        return self.ionic_potential_drop - self.j_ionic * self.config.ionic_resistance(x)
 
     def x_edges(self) -> np.ndarray:
         """Segment end points (m)."""

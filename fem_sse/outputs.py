@@ -1,0 +1,149 @@
+"""Writers: summary JSON, profile CSV, profile PNG (rank 0) and ParaView fields (collective).
+
+Everything lands in ``OUTDIR.partial`` first and is renamed to ``OUTDIR`` at the end
+(:func:`output_directory`), so an interrupted run never leaves a half-written result folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["output_directory", "plot_profile", "write_fields", "write_json", "write_profile_csv"]
+
+PROFILE_COLUMNS = ("x_m", "x_over_L", "mu_Li0_eV", "eta_i_eV", "eta_e_eV", "sigma_eh_S_per_m",
+                   "layer")
+
+
+@contextlib.contextmanager
+def output_directory(path: str | Path, comm):
+    """Yield a temporary sibling folder; on success it replaces ``path`` atomically."""
+    final = Path(path)
+    partial = final.with_name(final.name + ".partial")
+    if comm.rank == 0:
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir(parents=True)
+    comm.barrier()
+    try:
+        yield partial
+    except BaseException:
+        comm.barrier()
+        if comm.rank == 0:
+            shutil.rmtree(partial, ignore_errors=True)
+        raise
+    comm.barrier()
+    if comm.rank == 0:
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(partial, final)
+    comm.barrier()
+
+
+def write_json(path: Path, data: dict) -> None:
+    """JSON with a trailing newline, written to a temporary name and renamed."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=_jsonable) + "\n")
+    os.replace(tmp, path)
+
+
+def _jsonable(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"cannot write {type(value).__name__} to JSON")
+
+
+def write_profile_csv(path: Path, rows: dict) -> None:
+    """Columns of :data:`PROFILE_COLUMNS` from equal-length arrays in ``rows``."""
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(PROFILE_COLUMNS)
+        for values in zip(*(rows[c] for c in PROFILE_COLUMNS)):
+            writer.writerow([v if isinstance(v, str) else f"{v:.10g}" for v in values])
+    os.replace(tmp, path)
+
+
+def plot_profile(path: Path, config, x: np.ndarray, mu: np.ndarray, jumps: list[dict],
+                 title: str) -> None:
+    """mu_Li0 vs x/L in the style of the paper: layers shaded, bottlenecks marked, electrode
+    potentials dashed, and zoomed insets where a jump sits within 5 % of an electrode."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    L = config.thickness  # noqa: N806
+    xi = x / L
+    fig, ax = plt.subplots(figsize=(7.0, 4.2), dpi=130)
+    colours = ["#dbe9f6", "#fbe3d6", "#e2f0d9", "#eee1f3"]
+    edges = config.layer_edges()
+    for i, layer in enumerate(config.layers):
+        ax.axvspan(edges[i] / L, edges[i + 1] / L, color=colours[i % len(colours)], zorder=0)
+        ax.text(0.5 * (edges[i] + edges[i + 1]) / L, 0.02, layer.material, ha="center",
+                va="bottom", transform=ax.get_xaxis_transform(), fontsize=8, color="0.3")
+    for strip in config.bottlenecks:
+        ax.axvline(strip.center / L, color="0.45", lw=0.8, ls=":", zorder=1)
+    for value, name in ((config.cell.mu_cathode, "cathode"), (config.cell.mu_anode, "anode")):
+        ax.axhline(value, color="0.2", lw=0.8, ls="--", zorder=1)
+        ax.text(1.0, value, f" {name}", va="center", fontsize=7,
+                transform=ax.get_yaxis_transform())
+    ax.plot(xi, mu, color="#b2182b", lw=1.6, zorder=3)
+    ax.set_xlim(0.0, 1.0)
+    ax.set_xlabel("x / L")
+    ax.set_ylabel(r"$\mu_{Li^0}$ (eV)")
+    ax.set_title(title, fontsize=10)
+    edge_jumps = [j["x"] / L for j in jumps if j["x"] / L < 0.05 or j["x"] / L > 0.95]
+    for k, xj in enumerate(edge_jumps[:2]):
+        left = xj < 0.5
+        inset = ax.inset_axes([0.08 if left else 0.62, 0.55, 0.3, 0.38])
+        span = max(3.0 * min(xj, 1.0 - xj), 0.01)
+        lo, hi = (0.0, span) if left else (1.0 - span, 1.0)
+        sel = (xi >= lo) & (xi <= hi)
+        inset.plot(xi[sel], mu[sel], color="#b2182b", lw=1.2)
+        inset.set_xlim(lo, hi)
+        inset.tick_params(labelsize=6)
+        inset.set_title(f"jump at x/L = {xj:.4g}", fontsize=6)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def write_fields(folder: Path, problem) -> list[str]:
+    """ParaView files (collective): VTX ``fields.bp`` with mu_Li0 (eV), eta_i (eV), eta_e
+    (eV), W (A/m) and sigma_eh (S/m) in the DG space of W, and XDMF ``regions.xdmf`` with the
+    mesh, its region tags and the per-cell region id."""
+    import dolfinx.io
+    import ufl
+    from dolfinx import fem
+
+    V = problem.V
+    mu = problem.mu_function()
+    mu.name = "mu_Li0 [eV]"
+    eta_i = fem.Function(V, name="eta_i [eV]")
+    eta_i.interpolate(fem.Expression(problem.phi * problem.w, V.element.interpolation_points()))
+    eta_e = fem.Function(V, name="eta_e [eV]")
+    eta_e.x.array[:] = mu.x.array - eta_i.x.array
+    kirchhoff = fem.Function(V, name="W [A/m]")
+    kirchhoff.x.array[:] = problem.omega.x.array * problem.w_scale
+    sigma = fem.Function(V, name="sigma_eh [S/m]")
+    A, B = problem.fields["A"], problem.fields["B"]
+    arg = ufl.max_value(ufl.min_value((mu - B) / problem.kT, 600.0), -600.0)
+    sigma.interpolate(fem.Expression(2.0 * A * ufl.cosh(arg), V.element.interpolation_points()))
+    comm = problem.comm
+    with dolfinx.io.VTXWriter(comm, str(folder / "fields.bp"),
+                              [mu, eta_i, eta_e, kirchhoff, sigma], engine="BP4") as vtx:
+        vtx.write(0.0)
+    with dolfinx.io.XDMFFile(comm, str(folder / "regions.xdmf"), "w") as xdmf:
+        xdmf.write_mesh(problem.mesh)
+        problem.smesh.cell_tags.name = "regions"
+        xdmf.write_meshtags(problem.smesh.cell_tags, problem.mesh.geometry)
+        xdmf.write_function(problem.fields["region_id"])
+    return ["fields.bp", "regions.xdmf"]

@@ -1,0 +1,153 @@
+"""One run of a case: solve (FEM or exact), then write summary, profile and fields."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+
+from fem_sse import __version__
+from fem_sse.config import Config
+from fem_sse.outputs import (output_directory, plot_profile, write_fields, write_json,
+                             write_profile_csv)
+
+__all__ = ["run_case", "solve_case"]
+
+log = logging.getLogger(__name__)
+
+
+def _dolfinx_version() -> str | None:
+    try:
+        import dolfinx
+    except ImportError:
+        return None
+    return dolfinx.__version__
+
+
+def _profile_rows(config: Config, x: np.ndarray, mu: np.ndarray, segment: np.ndarray,
+                  eta_i: np.ndarray) -> dict:
+    segments = config.segments()
+    kT = config.cell.kT  # noqa: N806
+    sigma = np.array([segments[s].material.sigma_eh(m, kT) for s, m in zip(segment, mu)])
+    return {"x_m": x, "x_over_L": x / config.thickness, "mu_Li0_eV": mu, "eta_i_eV": eta_i,
+            "eta_e_eV": mu - eta_i, "sigma_eh_S_per_m": sigma,
+            "layer": [config.layers[segments[s].layer].material for s in segment]}
+
+
+def _segment_of(config: Config, x: np.ndarray) -> np.ndarray:
+    edges = np.array([s.x0 for s in config.segments()])
+    return np.clip(np.searchsorted(edges, x, side="right") - 1, 0, len(edges) - 1)
+
+
+def _solve_exact(config: Config) -> tuple[dict, dict]:
+    from fem_sse.exact1d import solve_exact
+
+    start = time.perf_counter()
+    sol = solve_exact(config)
+    jumps = [{"x": x, "layer": config.layers[sol.segments[i].layer].material,
+              "direction": "up" if d > 0 else "down"}
+             for x, i, d in sol.crossings(lambda seg: seg.material.B)]
+    edges = sol.x_edges()
+    interfaces = [{"x": xi, "mu": float(sol.mu_edges[int(np.argmin(np.abs(edges - xi)))])}
+                  for xi in config.interfaces]
+    L = config.thickness  # noqa: N806
+    summary = {
+        "t_li": sol.t_li, "one_minus_t_li": sol.one_minus_t_li,
+        "j_ionic_A_per_m2": sol.j_ionic, "j_electronic_A_per_m2": sol.j_electronic,
+        "ionic_potential_drop_V": sol.ionic_potential_drop,
+        "mu_interfaces": interfaces, "jumps": jumps,
+        "overshoot_fraction": sol.length_where(above=config.cell.mu_anode) / L,
+        "undershoot_fraction": sol.length_where(below=config.cell.mu_cathode) / L,
+        "dofs": 0, "cells": 0, "newton_iterations": 0,
+        "shooting_evaluations": sol.evaluations,
+        "wall_time_s": time.perf_counter() - start,
+    }
+    x, mu = sol.profile()
+    rows = _profile_rows(config, x, mu, _segment_of(config, x), sol.eta_i(x))
+    return summary, {"rows": rows}
+
+
+def _solve_fem(config: Config, comm, progress) -> tuple[dict, dict]:
+    from fem_sse.adapt import solve_adaptive
+
+    start = time.perf_counter()
+    out = solve_adaptive(config, comm, progress=progress)
+    res, met = out.result, out.metrics
+    summary = {
+        "t_li": res["t_li"], "one_minus_t_li": res["one_minus_t_li"],
+        "j_ionic_A_per_m2": res["j_ionic"], "j_electronic_A_per_m2": res["j_electronic"],
+        "ionic_potential_drop_V": res["ionic_potential_drop"],
+        "mu_interfaces": met["mu_interfaces"], "jumps": met["jumps"],
+        "overshoot_fraction": met["overshoot_fraction"],
+        "undershoot_fraction": met["undershoot_fraction"],
+        "dofs": out.problem.dofs, "cells": out.history[-1]["cells"],
+        "newton_iterations": out.newton_iterations,
+        "refinement_steps": len(out.history) - 1, "refinement_history": out.history,
+        "wall_time_s": time.perf_counter() - start,
+    }
+    rows = None
+    if comm.rank == 0:
+        x, w, seg = _subsample(out.profile)
+        segments = config.segments()
+        mu = np.array([segments[s].material.mu_from_kirchhoff(wi, config.cell.kT)
+                       for s, wi in zip(seg, w)])
+        eta_i = res["ionic_potential_drop"] * (1.0 - config.ionic_resistance(x)
+                                               / config.ionic_resistance(config.thickness))
+        rows = _profile_rows(config, x, mu, seg, eta_i)
+    return summary, {"rows": rows, "problem": out.problem}
+
+
+def _subsample(profile, per_interval: int = 8):
+    """W is linear between the nodes of a cell: sample it densely so that mu(W), which is not,
+    shows the jumps sharply. Returns flat (x (m), W (A/m), segment) arrays."""
+    t = np.linspace(0.0, 1.0, per_interval + 1)[:-1]
+    x0, x1 = profile.x[:, :-1], profile.x[:, 1:]
+    w0, w1 = profile.w[:, :-1], profile.w[:, 1:]
+    xs = (x0[..., None] + (x1 - x0)[..., None] * t).reshape(len(x0), -1)
+    ws = (w0[..., None] + (w1 - w0)[..., None] * t).reshape(len(w0), -1)
+    xs = np.concatenate([xs, profile.x[:, -1:]], axis=1)
+    ws = np.concatenate([ws, profile.w[:, -1:]], axis=1)
+    seg = np.repeat(profile.segment, xs.shape[1])
+    return xs.ravel(), ws.ravel(), seg
+
+
+def solve_case(config: Config, comm, solver: str | None = None, progress=None) -> tuple[dict, dict]:
+    """Solve ``config`` with ``solver`` ("fem" or "exact"; default from the config).
+
+    Returns:
+        (summary, extras): the summary dict (identical on all ranks) and writer inputs.
+    """
+    solver = solver or config.solver.kind
+    if solver == "exact":
+        summary, extras = _solve_exact(config)
+    else:
+        summary, extras = _solve_fem(config, comm, progress)
+    summary = {"case": config.name, "solver": solver, **summary,
+               "mode": "galvanostatic" if config.cell.galvanostatic else "potentiostatic",
+               "thickness_m": config.thickness, "converged": True,
+               "dolfinx_version": _dolfinx_version(), "fem_sse_version": __version__,
+               "ranks": comm.size}
+    return summary, extras
+
+
+def run_case(config: Config, outdir: str | Path, comm, solver: str | None = None,
+             progress=None) -> dict:
+    """Solve and write ``summary.json``, ``profile.csv``, ``profile.png`` and fields to
+    ``outdir`` (replaced atomically). Returns the summary."""
+    summary, extras = solve_case(config, comm, solver, progress)
+    with output_directory(outdir, comm) as folder:
+        files = ["summary.json", "profile.csv", "profile.png"]
+        if "problem" in extras:
+            files += write_fields(folder, extras["problem"])
+        summary["files"] = files
+        if comm.rank == 0:
+            rows = extras["rows"]
+            write_profile_csv(folder / "profile.csv", rows)
+            order = np.argsort(rows["x_m"], kind="stable")
+            plot_profile(folder / "profile.png", config, rows["x_m"][order],
+                         rows["mu_Li0_eV"][order], summary["jumps"],
+                         f"{config.name}: t_Li = {summary['t_li']:.6f} ({summary['solver']})")
+            write_json(folder / "summary.json", summary)
+    return summary
