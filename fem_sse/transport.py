@@ -289,7 +289,7 @@ class TransportProblem:
         b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
         return b.norm()
 
-    def newton(self, max_iterations: int = 60, rtol: float = 1e-11,
+    def newton(self, max_iterations: int = 200, rtol: float = 1e-11,
                step_tol: float = 1e-11) -> NewtonReport:
         """Damped Newton on omega for the current Phi and drift.
 
@@ -355,7 +355,53 @@ class TransportProblem:
         except ConvergenceError as first:
             log.info("Newton failed at Phi = %.4g V (%s); continuation in the drift", phi, first)
             self.omega.x.array[:] = saved
-            return self._continuation(first)
+            try:
+                return self._continuation(first)
+            except ConvergenceError as second:
+                log.info("drift continuation failed (%s); continuation in the electrode "
+                         "potentials", second)
+                return self._potential_continuation(second)
+
+    def _potential_continuation(self, previous: ConvergenceError) -> NewtonReport:
+        """Open the electrode window from its midpoint (mu uniform: W(mu) is then nearly the
+        solution) to its full width, with adaptive steps."""
+        cell = self.config.cell
+        mid = 0.5 * (cell.mu_cathode + cell.mu_anode)
+        total = NewtonReport()
+
+        def set_window(s):
+            self.mu_cathode.value = mid + s * (cell.mu_cathode - mid)
+            self.mu_anode.value = mid + s * (cell.mu_anode - mid)
+
+        set_window(0.0)
+        self.drift.value = 1.0
+        self.initial_guess()
+        self._reference_norm = None
+        s, step = 0.0, 0.05
+        try:
+            total.iterations += self.newton().iterations
+            while s < 1.0:
+                trial = min(1.0, s + step)
+                saved = self.omega.x.array.copy()
+                set_window(trial)
+                try:
+                    rep = self.newton(max_iterations=40)
+                except ConvergenceError:
+                    self.omega.x.array[:] = saved
+                    step *= 0.5
+                    if step < 1e-5:
+                        raise ConvergenceError(
+                            f"continuation in the electrode potentials stalled at {s:.5g} of "
+                            f"the window", {"window_fraction": s, "earlier": str(previous)}
+                        ) from None
+                    continue
+                total.iterations += rep.iterations
+                total.continuation_steps += 1
+                s = trial
+                step = min(2.0 * step, 0.25)
+        finally:
+            set_window(1.0)
+        return total
 
     def _continuation(self, first: ConvergenceError) -> NewtonReport:
         total = NewtonReport()

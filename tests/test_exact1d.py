@@ -1,0 +1,69 @@
+"""The closed form against independent numerical integration and the paper's values."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy.integrate import solve_ivp
+
+from fem_sse.config import parse_config
+from fem_sse.exact1d import SolveError, solve_exact
+
+
+def _ode_mu_end(config, sol):
+    """mu(L) by integrating dmu/dx with a stiff ODE solver, segment by segment."""
+    kT = config.cell.kT
+    mu = config.cell.mu_cathode
+    for seg in config.segments():
+        m = seg.material
+
+        def rhs(x, y, m=m):
+            return [-sol.j_ionic / m.sigma_li + sol.j_electronic / m.sigma_eh(y[0], kT)]
+
+        out = solve_ivp(rhs, (seg.x0, seg.x1), [mu], method="Radau", rtol=1e-10, atol=1e-12)
+        mu = out.y[0, -1]
+    return mu
+
+
+@pytest.mark.parametrize("bottlenecks", [[], [{"center": 25e-6, "width": 1e-7,
+                                                 "sigma_li_factor": 1e-2}]])
+def test_closed_form_matches_ode_integration(bilayer_data, bottlenecks):
+    bilayer_data["geometry"]["bottlenecks"] = bottlenecks
+    config = parse_config(bilayer_data)
+    sol = solve_exact(config)
+    assert abs(_ode_mu_end(config, sol) - config.cell.mu_anode) < 2e-4
+
+
+def test_profile_satisfies_ode_pointwise(bilayer_data):
+    config = parse_config(bilayer_data)
+    sol = solve_exact(config)
+    x = np.linspace(2e-6, 48e-6, 50)
+    h = 1e-9
+    slope = (sol.mu(x + h) - sol.mu(x - h)) / (2 * h)
+    m = config.segments()[0].material
+    rhs = -sol.j_ionic / m.sigma_li + sol.j_electronic / m.sigma_eh(sol.mu(x), config.cell.kT)
+    np.testing.assert_allclose(slope, rhs, rtol=1e-4, atol=1.0)
+
+
+def test_fig3_values(bilayer_data):
+    sol = solve_exact(parse_config(bilayer_data))
+    assert math.isclose(sol.t_li, 0.9812, abs_tol=1e-3)  # paper: 0.9812
+    jumps = [x / 100e-6 for x, _, _ in sol.crossings(lambda s: s.material.B)]
+    assert jumps[0] < 0.01 and jumps[1] > 0.99  # the paper's "x/L < 0.01 and > 0.99"
+    assert math.isclose(sol.mu_edges[1], -1.5, abs_tol=1e-4)  # paper Fig. 8a: -1.5000
+
+
+def test_potentiostatic_is_the_inverse_of_galvanostatic(bilayer_data):
+    galv = solve_exact(parse_config(bilayer_data))
+    del bilayer_data["cell"]["current_density"]
+    bilayer_data["cell"]["ionic_potential_drop"] = galv.ionic_potential_drop
+    pot = solve_exact(parse_config(bilayer_data))
+    assert math.isclose(pot.j_ionic + pot.j_electronic, 10.0, rel_tol=1e-9)
+    assert math.isclose(pot.one_minus_t_li, galv.one_minus_t_li, rel_tol=1e-8)
+
+
+def test_no_steady_state_is_reported(bilayer_data):
+    bilayer_data["materials"] = {"S": {"sigma_li": 0.1, "A": 1e-17, "B": -1.48}}
+    bilayer_data["geometry"]["layers"] = [{"material": "S", "thickness": 100e-6}]
+    with pytest.raises(SolveError, match="no steady state"):
+        solve_exact(parse_config(bilayer_data))

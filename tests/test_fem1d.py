@@ -1,0 +1,74 @@
+"""The DOLFINx solver against the exact 1D solution, on every paper case, serial and MPI."""
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from fem_sse.adapt import solve_adaptive
+from fem_sse.config import load_config, parse_config
+from fem_sse.run import solve_case
+
+CASES = sorted((Path(__file__).parent.parent / "cases").glob("*.toml"))
+
+
+@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
+def test_fem_matches_exact(path, comm):
+    config = load_config(path)
+    exact, _ = solve_case(config, comm, "exact")
+    fem, _ = solve_case(config, comm, "fem")
+    # the issue's targets: |1 - t| within 0.1 %, jumps within 1e-3 L, interfaces within 1 meV
+    assert abs(fem["one_minus_t_li"] / exact["one_minus_t_li"] - 1.0) < 1e-3
+    assert len(fem["jumps"]) == len(exact["jumps"])
+    for a, b in zip(fem["jumps"], exact["jumps"]):
+        assert abs(a["x"] - b["x"]) < 1e-3 * config.thickness
+        assert a["layer"] == b["layer"]
+    for a, b in zip(fem["mu_interfaces"], exact["mu_interfaces"]):
+        assert abs(a["mu"] - b["mu"]) < 1e-3
+    assert abs(fem["overshoot_fraction"] - exact["overshoot_fraction"]) < 1e-3
+    assert abs(fem["undershoot_fraction"] - exact["undershoot_fraction"]) < 1e-3
+    assert fem["ranks"] == comm.size
+
+
+def test_error_falls_with_uniform_refinement(bilayer_data, comm):
+    """Without adaptivity, halving h reduces the 1 - t_Li error (observed order > 1)."""
+    bilayer_data["geometry"]["bottlenecks"] = [
+        {"center": 25e-6, "width": 1e-6, "sigma_li_factor": 1e-2}]
+    bilayer_data["solver"] = {"adaptive": False}
+    exact, _ = solve_case(parse_config(bilayer_data), comm, "exact")
+    errors = []
+    for size in (8e-6, 4e-6, 2e-6):
+        bilayer_data["mesh"] = {"size": size, "bottleneck_cells": int(round(8e-6 / size))}
+        fem, _ = solve_case(parse_config(bilayer_data), comm, "fem")
+        errors.append(abs(fem["one_minus_t_li"] / exact["one_minus_t_li"] - 1.0))
+    assert errors[0] > errors[1] > errors[2]
+    import math
+    assert math.log2(errors[0] / errors[2]) / 2 > 1.0
+
+
+def test_adaptive_beats_initial_mesh(comm):
+    """Adaptivity finds the strip boundary layers: 10x smaller error than the first mesh."""
+    config = load_config(CASES[0].parent / "fig4c_bilayer_bottlenecks.toml")
+    exact, _ = solve_case(config, comm, "exact")
+    out = solve_adaptive(config, comm)
+    first = out.history[0]["one_minus_t_li"] / exact["one_minus_t_li"] - 1.0
+    last = out.result["one_minus_t_li"] / exact["one_minus_t_li"] - 1.0
+    assert abs(last) < 0.1 * abs(first)
+    assert out.history[-1]["cells"] > out.history[0]["cells"]
+
+
+def test_potentiostatic_fem(bilayer_data, comm):
+    exact_g, _ = solve_case(parse_config(bilayer_data), comm, "exact")
+    del bilayer_data["cell"]["current_density"]
+    bilayer_data["cell"]["ionic_potential_drop"] = exact_g["ionic_potential_drop_V"]
+    fem, _ = solve_case(parse_config(bilayer_data), comm, "fem")
+    assert abs(fem["j_ionic_A_per_m2"] + fem["j_electronic_A_per_m2"] - 10.0) < 1e-3
+
+
+def test_degree_two(bilayer_data, comm):
+    bilayer_data["solver"] = {"degree": 2}
+    config = parse_config(bilayer_data)
+    exact, _ = solve_case(config, comm, "exact")
+    fem, _ = solve_case(config, comm, "fem")
+    assert abs(fem["one_minus_t_li"] / exact["one_minus_t_li"] - 1.0) < 1e-3
+    assert dataclasses.asdict(config.solver)["degree"] == 2
