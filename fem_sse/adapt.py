@@ -23,7 +23,8 @@ from fem_sse.config import Config
 from fem_sse.geometry import SeparatorMesh, build_mesh
 from fem_sse.geometry.line import ANODE, CATHODE, INTERFACE0
 from fem_sse.metrics import Profile, fem_metrics
-from fem_sse.transport import TransportProblem, error_indicators, solve_transport
+from fem_sse.transport import (ConvergenceError, TransportProblem, error_indicators,
+                               solve_transport)
 
 __all__ = ["AdaptiveResult", "doerfler_mark", "gather_profile", "solve_adaptive"]
 
@@ -125,10 +126,26 @@ def solve_adaptive(config: Config, comm, progress=None) -> AdaptiveResult:
     smesh = build_mesh(config, comm)
     problem = TransportProblem(config, smesh, degree=opts.degree)
     history, total_newton = [], 0
-    previous = None
+    previous, last, quiet = None, None, False
     for step in range(opts.max_refinements + 1):
         start = time.perf_counter()
-        result = solve_transport(problem)
+        try:
+            try:
+                result = solve_transport(problem)
+            except ConvergenceError:
+                if step == 0:
+                    raise
+                log.info("step %d: retrying from the default initial guess", step)
+                problem.initial_guess()
+                result = solve_transport(problem)
+        except ConvergenceError as exc:
+            if step == 0 or last is None:
+                raise
+            # a refined mesh that does not converge: keep the last converged mesh and say so
+            log.warning("refinement step %d did not converge (%s); keeping step %d", step, exc,
+                        step - 1)
+            history.append({"step": step, "converged": False, "error": str(exc)})
+            return AdaptiveResult(*last, history, total_newton)
         total_newton += result["newton_iterations"]
         profile = gather_profile(problem)
         metrics = fem_metrics(config, profile) if comm.rank == 0 else None
@@ -145,14 +162,18 @@ def solve_adaptive(config: Config, comm, progress=None) -> AdaptiveResult:
         if progress:
             progress(f"step {step}: {cells} cells, 1 - t_Li = {result['one_minus_t_li']:.6e}, "
                      f"{result['newton_iterations']} Newton iterations")
-        done = (previous is not None and entry["d_one_minus_t"] < opts.tolerance
-                and entry["d_jump_x"] < opts.tolerance
-                and entry["d_mu_interface"] < 10.0 * opts.tolerance)
+        small = (previous is not None and entry["d_one_minus_t"] < opts.tolerance
+                 and entry["d_jump_x"] < opts.tolerance
+                 and entry["d_mu_interface"] < 10.0 * opts.tolerance)
+        # two quiet steps in a row: one small change can be a marking that missed the error
+        done = small and quiet
+        quiet = small
+        last = (problem, result, metrics, profile)
         if done or not opts.adaptive or step == opts.max_refinements or cells >= opts.max_cells:
             return AdaptiveResult(problem, result, metrics, profile, history, total_newton)
         previous = current
         eta2 = error_indicators(problem).x.array[: problem.mesh.topology.index_map(1).size_local]
-        marked = doerfler_mark(eta2, comm)
+        marked = doerfler_mark(eta2, comm, theta=0.7)
         new = TransportProblem(config, _refine(problem, marked), degree=opts.degree)
         new.set_scale(problem.w_scale)
         # transfer mu (continuous across materials), not W (discontinuous there): a node on a

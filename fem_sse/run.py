@@ -82,9 +82,10 @@ def _solve_fem(config: Config, comm, progress) -> tuple[dict, dict]:
         "mu_interfaces": met["mu_interfaces"], "jumps": met["jumps"],
         "overshoot_fraction": met["overshoot_fraction"],
         "undershoot_fraction": met["undershoot_fraction"],
-        "dofs": out.problem.dofs, "cells": out.history[-1]["cells"],
+        "dofs": out.problem.dofs,
+        "cells": out.problem.mesh.topology.index_map(out.problem.mesh.topology.dim).size_global,
         "newton_iterations": out.newton_iterations,
-        "refinement_steps": len(out.history) - 1, "refinement_history": out.history,
+        "refinement_steps": sum(1 for h in out.history if "cells" in h) - 1, "refinement_history": out.history,
         "wall_time_s": time.perf_counter() - start,
     }
     rows = None

@@ -4,34 +4,9 @@ import math
 
 import numpy as np
 import pytest
-from scipy.integrate import solve_ivp
 
 from fem_sse.config import parse_config
 from fem_sse.exact1d import SolveError, solve_exact
-
-
-def _ode_mu_end(config, sol):
-    """mu(L) by integrating dmu/dx with a stiff ODE solver, segment by segment."""
-    kT = config.cell.kT
-    mu = config.cell.mu_cathode
-    for seg in config.segments():
-        m = seg.material
-
-        def rhs(x, y, m=m):
-            return [-sol.j_ionic / m.sigma_li + sol.j_electronic / m.sigma_eh(y[0], kT)]
-
-        out = solve_ivp(rhs, (seg.x0, seg.x1), [mu], method="Radau", rtol=1e-10, atol=1e-12)
-        mu = out.y[0, -1]
-    return mu
-
-
-@pytest.mark.parametrize("bottlenecks", [[], [{"center": 25e-6, "width": 1e-7,
-                                                 "sigma_li_factor": 1e-2}]])
-def test_closed_form_matches_ode_integration(bilayer_data, bottlenecks):
-    bilayer_data["geometry"]["bottlenecks"] = bottlenecks
-    config = parse_config(bilayer_data)
-    sol = solve_exact(config)
-    assert abs(_ode_mu_end(config, sol) - config.cell.mu_anode) < 2e-4
 
 
 def test_profile_satisfies_ode_pointwise(bilayer_data):
