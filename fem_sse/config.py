@@ -221,6 +221,20 @@ class Config:
             total += covered / seg.material.sigma_li
         return total
 
+    def drift_length(self, sigma_li: float) -> float:
+        """Length (m) over which the Li+ field moves carriers by kT: kT sigma_li / j_i.
+
+        Electronic boundary layers inside a region are this thin, so a mesh resolves them with
+        cells no larger than about this length. j_i is bounded by the applied current
+        (galvanostatic) or by Phi / R_ionic (potentiostatic).
+        """
+        cell = self.cell
+        if cell.galvanostatic:
+            j_ionic = abs(cell.current_density)
+        else:
+            j_ionic = abs(cell.ionic_potential_drop) / float(self.ionic_resistance(self.thickness)[0])
+        return math.inf if j_ionic == 0.0 else cell.kT * sigma_li / j_ionic
+
     def layer_material(self, index: int) -> Material:
         """Material of layer ``index``."""
         return self.materials[self.layers[index].material]

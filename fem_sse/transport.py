@@ -71,6 +71,31 @@ def _asinh(z):
     return ufl.conditional(ufl.gt(az, 1.0), large, small)
 
 
+def _drift_flux(un_in, un_out, sigma_in, sigma_out, omega_jump, kT):  # noqa: N803
+    """Numerical drift flux sigma_eh u.n through a facet (Lax-Friedrichs).
+
+    With j = grad W + sigma_eh(W) u, information travels with the velocity
+    -d sigma_eh/dW u = -sign(W) |W| / (kT^2 sigma_eh) u: against u where W > 0 (electrons) and
+    along u where W < 0 (holes). Upwinding by the sign of u.n alone is downwinding for one of
+    the two carriers, which admits spurious discrete states in thin, strongly driven strips. The
+    Lax-Friedrichs flux with the bound |d sigma_eh/dW| <= 1/kT upwinds both signs (it equals the
+    Godunov flux where |W| >> 2 A kT) and stays smooth for Newton.
+
+    Each side's flux is formed with its own u (sigma_li jumps across strips and layers): the
+    average of the products, not the product of the averages, which would be inconsistent where
+    both sigma_eh and sigma_li change at one facet (a layer interface between materials of
+    different Li+ conductivity).
+
+    Args:
+        un_in, un_out: u.n on both sides, n the outward normal of the "in" side (V/m).
+        sigma_in, sigma_out: sigma_eh / w_scale on both sides.
+        omega_jump: omega_in - omega_out (the mapped jump across materials).
+        kT: thermal energy (eV).
+    """
+    speed = ufl.max_value(abs(un_in), abs(un_out)) / kT
+    return 0.5 * (sigma_in * un_in + sigma_out * un_out) - 0.5 * speed * omega_jump
+
+
 @dataclass
 class NewtonReport:
     """What one nonlinear solve did."""
@@ -213,9 +238,6 @@ class TransportProblem:
         flux = ufl.grad(omega) - sigma() * grad_eta  # j_eh / w_scale
 
         # interior facets
-        un = ufl.dot(ufl.avg(u), n("+"))
-        sigma_up = ufl.conditional(ufl.gt(un, 0.0), sigma("+"), sigma("-"))
-        flux_n = ufl.dot(ufl.avg(ufl.grad(omega)), n("+")) + sigma_up * un
         same = ufl.eq(mat("+"), mat("-"))
         # Across a material interface the penalty acts on the jump of W measured in each
         # side's own material: omega+ - T(omega-), with T the map W- -> mu -> W+ (mu
@@ -227,6 +249,9 @@ class TransportProblem:
             return 2.0 * A(s) * kT * ufl.sinh(arg) / ws
         mapped = 0.5 * ((omega("+") - w_of("+", mu("-"))) - (omega("-") - w_of("-", mu("+"))))
         jump_eff = ufl.conditional(same, omega("+") - omega("-"), mapped)
+        flux_n = ufl.dot(ufl.avg(ufl.grad(omega)), n("+")) + _drift_flux(
+            ufl.dot(u("+"), n("+")), ufl.dot(u("-"), n("+")), sigma("+"), sigma("-"),
+            jump_eff, kT)
         F = ufl.inner(flux, ufl.grad(v)) * dx
         F += (-flux_n * ufl.jump(v) - ufl.dot(ufl.avg(ufl.grad(v)), n("+")) * jump_eff
               + alpha / h_f * jump_eff * ufl.jump(v)) * dS
@@ -241,8 +266,8 @@ class TransportProblem:
             self._dirichlet[tag] = om_d
             un_b = ufl.dot(u, n)
             sigma_d = ufl.sqrt((om_d / kT) ** 2 + (2.0 * A / ws) ** 2)
-            sigma_b = ufl.conditional(ufl.gt(un_b, 0.0), sigma(), sigma_d)
-            qn = ufl.dot(ufl.grad(omega), n) + sigma_b * un_b
+            qn = ufl.dot(ufl.grad(omega), n) + _drift_flux(un_b, un_b, sigma(), sigma_d,
+                                                            omega - om_d, kT)
             conservative = qn - alpha / h * (omega - om_d)  # outward j_eh . n / w_scale
             F += (-conservative * v - ufl.dot(ufl.grad(v), n) * (omega - om_d)) * ds(tag)
             boundary_flux[tag] = fem.form(conservative * ds(tag))
@@ -485,26 +510,50 @@ def solve_transport(problem: TransportProblem, progress=None) -> dict:
 
     r = residual(phi)
     if cell.galvanostatic:
-        phi_prev, r_prev = phi, r
-        phi = phi - r / g
-        for _ in range(60):
-            r = residual(phi)
-            i_e = problem.electronic_current()
-            if abs(r) <= 1e-9 * max(abs(i_e), 1e-300) + 1e-15 * current:
-                break
-            slope = (r - r_prev) / (phi - phi_prev) if phi != phi_prev else g
-            if not np.isfinite(slope) or slope <= 0.0:
-                slope = g
-            phi_prev, r_prev = phi, r
-            phi = phi - r / slope
-        else:
-            raise ConvergenceError("galvanostatic iteration on Phi did not converge",
-                                   {"phi": phi, "current_residual": r})
+        phi = _galvanostatic_phi(residual, phi, r, g, current, problem.electronic_current)
     j_i = problem.ionic_current() / area
     j_e = problem.electronic_current() / area
     return {"t_li": j_i / (j_i + j_e), "one_minus_t_li": j_e / (j_i + j_e), "j_ionic": j_i,
             "j_electronic": j_e, "ionic_potential_drop": float(problem.phi.value),
             "newton_iterations": iterations, "outer_iterations": outer}
+
+
+def _galvanostatic_phi(residual, phi: float, r: float, g: float, current: float,
+                       electronic_current) -> float:
+    """Root of the total-current residual r(Phi) (A) by a bracketed secant (Illinois).
+
+    r increases with Phi. The bracket starts as [0, I/G] (no ionic current, all of it ionic)
+    and every evaluation narrows it, so a wild secant step (a residual curve that is almost a
+    step when a jump appears) falls back to regula falsi instead of leaving the physical range.
+    """
+    lo, r_lo, hi, r_hi = 0.0, None, None, None
+    last = (phi, r)
+    for _ in range(80):
+        if r > 0.0:
+            hi, r_hi = phi, r
+        else:
+            lo, r_lo = phi, r
+        i_e = electronic_current()
+        log.debug("galvanostatic: Phi = %.10g V, current residual = %.4g", phi, r)
+        if abs(r) <= 1e-9 * max(abs(i_e), 1e-300) + 1e-15 * current:
+            return phi
+        p_prev, r_prev = last
+        slope = (r - r_prev) / (phi - p_prev) if phi != p_prev else g
+        if not np.isfinite(slope) or slope <= 0.0:
+            slope = g
+        candidate = phi - r / slope
+        if hi is None:
+            candidate = max(candidate, phi + 0.5 * abs(r) / g)
+        elif not (lo < candidate < hi):
+            if r_lo is None:  # Phi = 0 never evaluated: approach it geometrically
+                candidate = 0.5 * (lo + hi)
+            else:  # regula falsi on the bracket
+                candidate = hi - r_hi * (hi - lo) / (r_hi - r_lo)
+        last = (phi, r)
+        phi = candidate
+        r = residual(phi)
+    raise ConvergenceError("galvanostatic iteration on Phi did not converge",
+                           {"phi_bracket_V": [lo, hi], "current_residual": r})
 
 
 def elapsed(start: float) -> float:

@@ -7,8 +7,9 @@ Physical groups (the 1D naming convention):
 * points: ``cathode`` (tag 1), ``anode`` (tag 2), ``interface{i}`` (tag 10 + i) at the layer
   interfaces.
 
-Mesh sizes: ``mesh.size`` in the bulk (default L/100) and ``width / mesh.bottleneck_cells`` at
-both edges of every strip; Gmsh grades linearly in between. The adaptive loop refines from here.
+Mesh sizes: ``mesh.size`` in the bulk (default L/100), ``width / mesh.bottleneck_cells`` at
+both edges of every strip, and at most the drift length kT sigma_li / j_i of each segment at its
+ends (see :meth:`Config.drift_length`); Gmsh grades linearly in between. The adaptive loop refines from here.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 from fem_sse.config import Config
 
 CATHODE, ANODE, INTERFACE0 = 1, 2, 10
+_MAX_DRIFT_CELLS = 200  # cap on the cells the drift-length sizing puts into one segment
 
 __all__ = ["ANODE", "CATHODE", "INTERFACE0", "build_line_model", "segment_names"]
 
@@ -56,6 +58,12 @@ def build_line_model(model, config: Config, name: str = "separator1d"):
         for i, x in enumerate(edges):
             if strip.x0 - 1e-12 * length <= x <= strip.x1 + 1e-12 * length:
                 sizes[i] = min(sizes[i], h_strip)
+    # Resolve the drift length of every segment at its ends (cell Peclet number <= 1): the
+    # electronic boundary layers of strongly blocking strips are this thin.
+    for i, seg in enumerate(segments):
+        h_drift = max(config.drift_length(seg.material.sigma_li), seg.length / _MAX_DRIFT_CELLS)
+        sizes[i] = min(sizes[i], h_drift)
+        sizes[i + 1] = min(sizes[i + 1], h_drift)
     points = [model.geo.addPoint(x, 0.0, 0.0, float(h)) for x, h in zip(edges, sizes)]
     lines = [model.geo.addLine(p, q) for p, q in zip(points[:-1], points[1:])]
     model.geo.synchronize()
