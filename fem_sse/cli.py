@@ -10,6 +10,7 @@ import argparse
 import itertools
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -210,7 +211,9 @@ def main(argv: list[str] | None = None) -> int:
     from fem_sse.config import ConfigError
 
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+    level = os.environ.get("FEM_SSE_LOG_LEVEL", "").upper() or ("INFO" if args.verbose
+                                                               else "WARNING")
+    logging.basicConfig(level=getattr(logging, level, logging.WARNING),
                         format="%(levelname)s %(name)s: %(message)s")
     try:
         return args.func(args)

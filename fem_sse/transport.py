@@ -370,88 +370,82 @@ class TransportProblem:
         raise ConvergenceError(f"Newton did not converge in {max_iterations} iterations", {
             "residuals": report.residuals[-5:]})
 
-    def solve_potentiostatic(self, phi: float) -> NewtonReport:
-        """Solve for omega at ionic potential drop ``phi`` (V); continuation when needed."""
+    def solve_potentiostatic(self, phi: float, max_iterations: int = 30) -> NewtonReport:
+        """Solve for omega at ionic potential drop ``phi`` (V); continuation when needed.
+
+        Damped Newton from the current state first (``max_iterations``: from a converged
+        neighbouring state it needs a handful, from the default initial guess up to ~100). Then continuation in the drift strength from the drift-free
+        problem, and last in the electrode window, opened from its midpoint (mu uniform, W(mu)
+        nearly the solution).
+
+        Raises:
+            ConvergenceError: with the stage and fraction reached by every strategy.
+        """
         self.phi.value = phi
         self.drift.value = 1.0
         saved = self.omega.x.array.copy()
         try:
-            return self.newton()
+            return self.newton(max_iterations=max_iterations)
         except ConvergenceError as first:
-            log.info("Newton failed at Phi = %.4g V (%s); continuation in the drift", phi, first)
-            self.omega.x.array[:] = saved
-            try:
-                return self._continuation(first)
-            except ConvergenceError as second:
-                log.info("drift continuation failed (%s); continuation in the electrode "
-                         "potentials", second)
-                return self._potential_continuation(second)
-
-    def _potential_continuation(self, previous: ConvergenceError) -> NewtonReport:
-        """Open the electrode window from its midpoint (mu uniform: W(mu) is then nearly the
-        solution) to its full width, with adaptive steps."""
+            log.info("Newton failed at Phi = %.4g V (%s); continuation", phi, first)
+            failures = [f"Newton: {first}"]
         cell = self.config.cell
         mid = 0.5 * (cell.mu_cathode + cell.mu_anode)
-        total = NewtonReport()
 
-        def set_window(s):
+        def window(s):
             self.mu_cathode.value = mid + s * (cell.mu_cathode - mid)
             self.mu_anode.value = mid + s * (cell.mu_anode - mid)
 
-        set_window(0.0)
-        self.drift.value = 1.0
-        self.initial_guess()
+        def drift(s):
+            self.drift.value = s
+
+        for name, set_parameter, restart in (("drift strength", drift, False),
+                                             ("electrode window", window, True)):
+            if restart:
+                self.initial_guess()
+            else:
+                self.omega.x.array[:] = saved
+            try:
+                return self._continuation(name, set_parameter)
+            except ConvergenceError as exc:
+                log.info("continuation in the %s failed (%s)", name, exc)
+                failures.append(str(exc))
+        raise ConvergenceError(f"no convergence at Phi = {phi:.6g} V: " + "; ".join(failures),
+                               {"phi_V": phi, "failures": failures})
+
+    def _continuation(self, name: str, set_parameter) -> NewtonReport:
+        """Newton along set_parameter(s), s = 0 -> 1, with adaptive steps (s = 1 is the problem).
+
+        Raises:
+            ConvergenceError: naming the parameter and the fraction reached when steps stall.
+        """
+        total = NewtonReport()
         self._reference_norm = None
         s, step = 0.0, 0.05
         try:
-            total.iterations += self.newton().iterations
+            set_parameter(0.0)
+            total.iterations += self.newton(max_iterations=200).iterations
             while s < 1.0:
                 trial = min(1.0, s + step)
                 saved = self.omega.x.array.copy()
-                set_window(trial)
+                set_parameter(trial)
                 try:
-                    rep = self.newton(max_iterations=40)
+                    rep = self.newton(max_iterations=25)
                 except ConvergenceError:
                     self.omega.x.array[:] = saved
                     step *= 0.5
                     if step < 1e-5:
-                        raise ConvergenceError(
-                            f"continuation in the electrode potentials stalled at {s:.5g} of "
-                            f"the window", {"window_fraction": s, "earlier": str(previous)}
-                        ) from None
+                        raise ConvergenceError(f"continuation in the {name} stalled at "
+                                               f"{s:.5g} of the way",
+                                               {"parameter": name, "fraction": s}) from None
                     continue
                 total.iterations += rep.iterations
+                total.residuals.extend(rep.residuals)
                 total.continuation_steps += 1
                 s = trial
                 step = min(2.0 * step, 0.25)
         finally:
-            set_window(1.0)
-        return total
-
-    def _continuation(self, first: ConvergenceError) -> NewtonReport:
-        total = NewtonReport()
-        self.drift.value = 0.0
-        total.iterations += self.newton().iterations  # linear problem
-        lam, step = 0.0, 0.1
-        while lam < 1.0:
-            trial = min(1.0, lam + step)
-            saved = self.omega.x.array.copy()
-            self.drift.value = trial
-            try:
-                rep = self.newton(max_iterations=25)
-            except ConvergenceError:
-                self.omega.x.array[:] = saved
-                step *= 0.25
-                if step < 1e-6:
-                    raise ConvergenceError(
-                        f"continuation stalled at drift fraction {lam:.6g}",
-                        {"drift_fraction": lam, "first_failure": str(first)}) from None
-                continue
-            total.iterations += rep.iterations
-            total.residuals.extend(rep.residuals)
-            total.continuation_steps += 1
-            lam = trial
-            step = min(2.0 * step, 1.0)
+            set_parameter(1.0)
         return total
 
     # -- derived quantities ------------------------------------------------------------------
@@ -504,7 +498,9 @@ def solve_transport(problem: TransportProblem, progress=None) -> dict:
 
     def residual(phi_k: float) -> float:
         nonlocal iterations, outer
-        iterations += problem.solve_potentiostatic(phi_k).iterations
+        # the first solve may start far away (default initial guess): a larger Newton budget
+        budget = 200 if outer == 0 else 30
+        iterations += problem.solve_potentiostatic(phi_k, max_iterations=budget).iterations
         outer += 1
         return phi_k * g + problem.electronic_current() - current
 
@@ -549,6 +545,8 @@ def _galvanostatic_phi(residual, phi: float, r: float, g: float, current: float,
                 candidate = 0.5 * (lo + hi)
             else:  # regula falsi on the bracket
                 candidate = hi - r_hi * (hi - lo) / (r_hi - r_lo)
+        if hi is not None and hi < 1e-9 * current / g:
+            break  # the electronic current alone exceeds the applied current at any Phi > 0
         last = (phi, r)
         phi = candidate
         r = residual(phi)

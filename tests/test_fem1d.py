@@ -12,14 +12,7 @@ from fem_sse.run import solve_case
 CASES = sorted((Path(__file__).parent.parent / "cases").glob("*.toml"))
 
 
-# Known open defect (issue 3 stays open): on this case the adaptive FEM and the exact solver
-# disagree (t_Li 0.664 vs 0.311, 4 vs 2 jumps); strict, so a fix makes this test fail loudly.
-KNOWN_BAD = {"fig7_sigma_x0.1"}
-PARAMS = [pytest.param(p, marks=pytest.mark.xfail(strict=True, reason="FEM/exact disagree"))
-          if p.stem in KNOWN_BAD else p for p in CASES]
-
-
-@pytest.mark.parametrize("path", PARAMS, ids=[p.stem for p in CASES])
+@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
 def test_fem_matches_exact(path, comm):
     config = load_config(path)
     exact, _ = solve_case(config, comm, "exact")
