@@ -2,8 +2,11 @@
 #
 # Environment variables (all optional):
 #   FEM_SSE_RUNTIME  auto (default) | native | chroot. auto uses the host Python when it
-#                    imports DOLFINx >= 0.9, else the chroot runtime.
-#   FEM_SSE_SUITE    Debian suite of the chroot runtime: trixie (default, DOLFINx 0.9) or sid.
+#                    imports DOLFINx >= 0.9 (default suite only), else the chroot runtime.
+#   FEM_SSE_SUITE    Debian suite of the chroot runtime: trixie (default, DOLFINx 0.9) or sid
+#                    (the second lane: DOLFINx 0.11, Python 3.14, PETSc 3.25, OpenMPI 6; .ci/run
+#                    runs the suite on both). Each suite gets its own rootfs-SUITE-HASH directory;
+#                    sid is unversioned, so a rebuild (new package list) may bring a newer DOLFINx.
 #   FEM_SSE_CACHE    machine-wide cache directory (default /var/cache/fem_sse).
 #   FEM_SSE_ROOTFS   explicit root file system directory (overrides the hash-keyed default).
 #   FEM_SSE_MIRROR   Debian mirror (default http://deb.debian.org/debian).
@@ -47,7 +50,7 @@ use_native() {
   case "$FEM_SSE_RUNTIME" in
     native) return 0 ;;
     chroot) return 1 ;;
-    auto) native_dolfinx ;;
+    auto) [ "$FEM_SSE_SUITE" = trixie ] && native_dolfinx ;;  # sid asks for its own lane
     *) die "FEM_SSE_RUNTIME must be auto, native or chroot (got '$FEM_SSE_RUNTIME')" ;;
   esac
 }

@@ -1,6 +1,8 @@
-"""Every DOLFINx-version difference of fem_sse lives here (tested on 0.9 and 0.10/0.11).
+"""Every DOLFINx-version difference of fem_sse lives here.
 
-Keep each shim small and named after what it does; callers never branch on versions.
+Tested on DOLFINx 0.9 (trixie lane) and 0.11 (sid lane, ``FEM_SSE_SUITE=sid``); the 0.10
+branches follow the 0.10 sources. One function per difference, named after what it does, with
+a docstring saying which versions do what; callers never branch on versions.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ __all__ = [
     "create_vector",
     "gmsh_model_to_mesh",
     "interpolate_nonmatching",
+    "interpolation_points",
     "refine_with_parent_cells",
     "shared_facet_partitioner",
 ]
@@ -23,13 +26,24 @@ DOLFINX_VERSION: tuple[int, int] = tuple(int(p) for p in dolfinx.__version__.spl
 
 
 def shared_facet_partitioner():
-    """Cell partitioner whose ghosts share facets: interior-facet (dS) integrals over grain and
-    phase boundaries are then correct in parallel."""
-    return dolfinx.mesh.create_cell_partitioner(dolfinx.mesh.GhostMode.shared_facet)
+    """Cell partitioner with shared-facet ghosts.
+
+    Interior-facet (dS) integrals over grain and phase boundaries are then correct in parallel.
+    DOLFINx >= 0.11 also takes ``max_facet_to_cell_links`` (2: a non-branching manifold mesh,
+    which every fem_sse mesh is); 0.9 and 0.10 take the ghost mode only.
+    """
+    mode = dolfinx.mesh.GhostMode.shared_facet
+    if DOLFINX_VERSION >= (0, 11):
+        return dolfinx.mesh.create_cell_partitioner(mode, 2)
+    return dolfinx.mesh.create_cell_partitioner(mode)
 
 
 def gmsh_model_to_mesh(model, comm, rank: int, gdim: int):
-    """(mesh, cell_tags, facet_tags) from a Gmsh model that lives on ``rank``."""
+    """(mesh, cell_tags, facet_tags) from a Gmsh model that lives on ``rank``.
+
+    DOLFINx 0.9: ``dolfinx.io.gmshio.model_to_mesh`` returns that tuple; 0.10 on:
+    ``dolfinx.io.gmsh.model_to_mesh`` returns a ``MeshData`` named tuple.
+    """
     partitioner = shared_facet_partitioner()
     if DOLFINX_VERSION >= (0, 10):
         from dolfinx.io import gmsh as gmshio
@@ -42,7 +56,11 @@ def gmsh_model_to_mesh(model, comm, rank: int, gdim: int):
 
 
 def refine_with_parent_cells(msh, cells: np.ndarray):
-    """Refine the marked cells (1D: their edges); returns (mesh, parent_cell)."""
+    """Refine the marked cells (1D: their edges); returns (mesh, parent_cell).
+
+    Same call on 0.9 to 0.11 (``refine`` returns (mesh, parent_cell, parent_facet)); kept here
+    because its partitioner is the versioned :func:`shared_facet_partitioner`.
+    """
     msh.topology.create_entities(1)
     tdim = msh.topology.dim
     if tdim == 1:
@@ -57,8 +75,20 @@ def refine_with_parent_cells(msh, cells: np.ndarray):
     return refined[0], refined[1]
 
 
+def interpolation_points(V) -> np.ndarray:
+    """Reference points at which an Expression must be evaluated to interpolate into ``V``.
+
+    A method of ``V.element`` in DOLFINx 0.9, a property from 0.10 on.
+    """
+    points = V.element.interpolation_points
+    return points() if DOLFINX_VERSION < (0, 10) else points
+
+
 def interpolate_nonmatching(u_to, u_from) -> None:
-    """u_to <- u_from where the two live on different meshes of the same domain."""
+    """u_to <- u_from where the two live on different meshes of the same domain.
+
+    Same call on 0.9 to 0.11 (``create_interpolation_data`` + ``interpolate_nonmatching``).
+    """
     V_to = u_to.function_space
     cell_map = V_to.mesh.topology.index_map(V_to.mesh.topology.dim)
     cells = np.arange(cell_map.size_local + cell_map.num_ghosts, dtype=np.int32)
@@ -68,7 +98,10 @@ def interpolate_nonmatching(u_to, u_from) -> None:
 
 
 def create_vector(form):
-    """A PETSc vector for the linear form ``form``."""
+    """A PETSc vector for the linear form ``form``.
+
+    DOLFINx 0.9: ``create_vector(form)``; 0.10 on: ``create_vector(function_space)``.
+    """
     if DOLFINX_VERSION >= (0, 10):
         return dolfinx.fem.petsc.create_vector(form.function_spaces[0])
     return dolfinx.fem.petsc.create_vector(form)

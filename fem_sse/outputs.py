@@ -124,11 +124,13 @@ def write_fields(folder: Path, problem) -> list[str]:
     import ufl
     from dolfinx import fem
 
+    from fem_sse import compat
+
     V = problem.V
     mu = problem.mu_function()
     mu.name = "mu_Li0 [eV]"
     eta_i = fem.Function(V, name="eta_i [eV]")
-    eta_i.interpolate(fem.Expression(problem.phi * problem.w, V.element.interpolation_points()))
+    eta_i.interpolate(fem.Expression(problem.phi * problem.w, compat.interpolation_points(V)))
     eta_e = fem.Function(V, name="eta_e [eV]")
     eta_e.x.array[:] = mu.x.array - eta_i.x.array
     kirchhoff = fem.Function(V, name="W [A/m]")
@@ -136,7 +138,7 @@ def write_fields(folder: Path, problem) -> list[str]:
     sigma = fem.Function(V, name="sigma_eh [S/m]")
     A, B = problem.fields["A"], problem.fields["B"]
     arg = ufl.max_value(ufl.min_value((mu - B) / problem.kT, 600.0), -600.0)
-    sigma.interpolate(fem.Expression(2.0 * A * ufl.cosh(arg), V.element.interpolation_points()))
+    sigma.interpolate(fem.Expression(2.0 * A * ufl.cosh(arg), compat.interpolation_points(V)))
     comm = problem.comm
     with dolfinx.io.VTXWriter(comm, str(folder / "fields.bp"),
                               [mu, eta_i, eta_e, kirchhoff, sigma], engine="BP4") as vtx:

@@ -290,13 +290,13 @@ class TransportProblem:
         A, B = self.fields["A"], self.fields["B"]
         arg = ufl.max_value(ufl.min_value((mu - B) / self.kT, 600.0), -600.0)
         expr = 2.0 * A * self.kT * ufl.sinh(arg) / self._w_scale
-        self.omega.interpolate(fem.Expression(expr, self.V.element.interpolation_points()))
+        self.omega.interpolate(fem.Expression(expr, compat.interpolation_points(self.V)))
         self.omega.x.scatter_forward()
 
     def initial_guess(self) -> None:
         """omega from mu_0 linear in x: continuous mu, electrode values exact."""
         self.omega.interpolate(fem.Expression(self._initial_expr,
-                                              self.V.element.interpolation_points()))
+                                              compat.interpolation_points(self.V)))
         self.omega.x.scatter_forward()
 
     def set_scale(self, w_scale: float) -> None:
@@ -461,7 +461,7 @@ class TransportProblem:
     def mu_function(self) -> fem.Function:
         """mu_Li0 (eV) interpolated into the DG space."""
         mu = fem.Function(self.V, name="mu_Li0")
-        mu.interpolate(fem.Expression(self._mu_expr, self.V.element.interpolation_points()))
+        mu.interpolate(fem.Expression(self._mu_expr, compat.interpolation_points(self.V)))
         return mu
 
     @property
