@@ -163,7 +163,7 @@ class MeshSizes2D:
     size_crack_tip: float
     size_pore: float
     bottleneck_cells: int = 2
-    grading: float = 0.3
+    grading: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -342,7 +342,7 @@ def _parse_sizes(table, length, width, grains, gb, roughness, pores, cracks) -> 
         size_pore=size("size_pore", min([bulk / 2, *(min(p.radii) / 6 for p in pores)])),
         bottleneck_cells=number(table, "bottleneck_cells", "mesh", default=2, lo=1, hi=100,
                                 integer=True),
-        grading=number(table, "grading", "mesh", default=0.3, lo=0.02, hi=5.0))
+        grading=number(table, "grading", "mesh", default=0.5, lo=0.02, hi=5.0))
 
 
 def parse_geometry2d(geometry: dict, mesh_table: dict, raw_layers: list, thicknesses: list,

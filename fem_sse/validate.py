@@ -19,6 +19,10 @@ class ConfigError(ValueError):
     def __init__(self, key: str, message: str):
         super().__init__(f"{key}: {message}" if key else message)
         self.key = key
+        self.message = message
+
+    def __reduce__(self):
+        return type(self), (self.key, self.message)
 
 
 def check_keys(table: dict, allowed: tuple[str, ...], where: str) -> None:
