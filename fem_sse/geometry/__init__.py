@@ -75,6 +75,18 @@ def _build_model(gmsh, config: Config, threads: int = 1) -> _Built:
     return _Built(model, regions, facet_groups, info)
 
 
+def _group_counts(model) -> dict[str, dict[int, int]]:
+    """Elements per physical group ("cells" and "facets" by tag) of the Gmsh mesh."""
+    tdim = max(dim for dim, _ in model.getPhysicalGroups())
+    counts = {"cells": {}, "facets": {}}
+    for dim, tag in model.getPhysicalGroups():
+        if dim in (tdim, tdim - 1):
+            n = sum(len(e) for entity in model.getEntitiesForPhysicalGroup(dim, tag)
+                    for e in model.mesh.getElements(dim, int(entity))[1])
+            counts["cells" if dim == tdim else "facets"][int(tag)] = n
+    return counts
+
+
 @contextmanager
 def _gmsh_session():
     """Gmsh, initialised if needed; the current model is removed on exit."""
@@ -111,6 +123,7 @@ def build_mesh(config: Config, comm, rank: int = 0, threads: int = 1) -> Separat
                 comm.bcast(sent, root=rank)
                 raise
             comm.bcast(None, root=rank)
+            built.info["counts"] = _group_counts(built.model)
             meta = comm.bcast((built.regions, built.facet_groups, built.info), root=rank)
             data = gmsh_model_to_mesh(built.model, comm, rank, gdim=config.dim)
     else:
