@@ -69,7 +69,8 @@ def mesh_report(model, regions: dict, facet_groups: dict, info: dict | None = No
     for tag, (etags, nodes) in cells.items():
         p = xy[index[nodes]]
         e = np.linalg.norm(p - np.roll(p, -1, axis=1), axis=2)
-        area = 0.5 * np.abs(np.cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0]))
+        u, v = p[:, 1] - p[:, 0], p[:, 2] - p[:, 0]
+        area = 0.5 * np.abs(u[:, 0] * v[:, 1] - u[:, 1] * v[:, 0])
         region = regions[tag]
         per_region[region.name] = {
             "tag": int(tag), "kind": region.kind, "material": region.material,
