@@ -88,7 +88,7 @@ def cmd_mesh(args) -> int:
     if comm.rank == 0:
         output.parent.mkdir(parents=True, exist_ok=True)
         report = write_msh(config, output, report=args.report and config.dim == 2, png=args.png)
-        if report is not None:
+        if report is not None and args.report:
             from fem_sse.geometry.report import format_report
 
             report_path.write_text(json.dumps(report, indent=1) + "\n")

@@ -191,5 +191,5 @@ def plot_regions(model, regions: dict, facet_groups: dict, path, edges: bool | N
     ax.set_ylabel("y (um)")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False)
     fig.tight_layout()
-    fig.savefig(path, dpi=150)
+    fig.savefig(path, dpi=100)
     plt.close(fig)
