@@ -9,7 +9,8 @@ anode at x = L), y in-plane (0 <= y <= W). Full key list with defaults: docs/geo
     layers = [{material, thickness, [grains = {count | size, [seed], [kind], [aspect], [lloyd]}]}]
     [bottlenecks = [...]]                           # as in 1D: full-width transverse strips
     [grain_boundaries = {model = "strip" | "interface", width, sigma_li_factor, [material]}]
-    [phase_boundaries = {roughness = {amplitude, wavelength} | {amplitude, seed, correlation_length}}]
+    [phase_boundaries = {roughness = {amplitude, wavelength}
+                                   | {amplitude, seed, correlation_length}}]
     [pores = [{center = [x, y], radii = [a, b], [angle]}]]
     [cracks = [{start = [x, y], end = [x, y], [kind = "line" | "slit"], [width]}]]
     [anode_contact = [[y0, y1], ...]]               # anode patches; the rest is free surface
@@ -116,8 +117,11 @@ class Pore:
 
 @dataclass(frozen=True)
 class Crack:
-    """A straight crack from ``start`` to ``end`` (m): a tagged internal curve ("line") or a thin
-    slit of ``width`` (m) cut out of the domain ("slit")."""
+    """A straight crack from ``start`` to ``end`` (m).
+
+    Either a tagged internal curve ("line") or a thin slit of ``width`` (m) cut out of the
+    domain ("slit").
+    """
 
     start: tuple[float, float]
     end: tuple[float, float]
@@ -132,8 +136,11 @@ class Crack:
 
 @dataclass(frozen=True)
 class Asperity:
-    """A Li-filled asperity of the anode: base of ``width`` (m) centred at ``y`` (m) on x = L,
-    reaching ``depth`` (m) into the separator; "triangle" or half-"ellipse"."""
+    """A Li-filled asperity of the anode.
+
+    Its base of ``width`` (m) is centred at ``y`` (m) on x = L and it reaches ``depth`` (m) into
+    the separator; "triangle" or half-"ellipse".
+    """
 
     y: float
     depth: float
@@ -191,6 +198,13 @@ def _list(value, where: str, what: str) -> list:
     return value
 
 
+def _tables(value, where: str, keys: tuple[str, ...]):
+    """(where[i], table) for each key-checked table of the list ``value``."""
+    for i, item in enumerate(_list(value, where, "{" + ", ".join(keys) + "}")):
+        check_keys(item, keys, f"{where}[{i}]")
+        yield f"{where}[{i}]", item
+
+
 def _parse_grains(item: dict, where: str, thickness: float, width: float) -> GrainSpec:
     check_keys(item, _GRAIN_KEYS, where)
     kind = choice(item, "kind", where, ("equiaxed", "columnar"), default="equiaxed")
@@ -206,7 +220,8 @@ def _parse_grains(item: dict, where: str, thickness: float, width: float) -> Gra
         size = number(item, "size", where, lo=0.0, lo_open=True, hi=max(thickness, width))
         count = max(1, round(thickness * width / (aspect * size * size)))
         if count > 100000:
-            raise ConfigError(f"{where}.size", f"gives {count} grains (> 100000); use a larger size")
+            raise ConfigError(f"{where}.size",
+                              f"gives {count} grains (> 100000); use a larger size")
     return GrainSpec(count=count, seed=number(item, "seed", where, default=0, lo=0, hi=2**32 - 1,
                                               integer=True),
                      kind=kind, aspect=aspect,
@@ -254,9 +269,7 @@ def _parse_roughness(table, min_thickness: float, width: float) -> Roughness:
 
 def _parse_pores(items, length: float, width: float) -> tuple[Pore, ...]:
     pores = []
-    for i, item in enumerate(_list(items, "geometry.pores", "{center, radii, angle}")):
-        where = f"geometry.pores[{i}]"
-        check_keys(item, _PORE_KEYS, where)
+    for where, item in _tables(items, "geometry.pores", _PORE_KEYS):
         center = pair(item, "center", where, lo=(0.0, 0.0), hi=(length, width))
         radii = pair(item, "radii", where, lo=(0.0, 0.0), hi=(0.5 * length, 0.5 * width),
                      lo_open=True)
@@ -267,9 +280,7 @@ def _parse_pores(items, length: float, width: float) -> tuple[Pore, ...]:
 
 def _parse_cracks(items, length: float, width: float) -> tuple[Crack, ...]:
     cracks = []
-    for i, item in enumerate(_list(items, "geometry.cracks", "{start, end, kind, width}")):
-        where = f"geometry.cracks[{i}]"
-        check_keys(item, _CRACK_KEYS, where)
+    for where, item in _tables(items, "geometry.cracks", _CRACK_KEYS):
         kind = choice(item, "kind", where, ("line", "slit"), default="line")
         start = pair(item, "start", where, lo=(0.0, 0.0), hi=(length, width))
         end = pair(item, "end", where, lo=(0.0, 0.0), hi=(length, width))
@@ -304,9 +315,7 @@ def _parse_contact(items, width: float) -> tuple[tuple[float, float], ...]:
 
 def _parse_asperities(items, last_thickness: float, width: float) -> tuple[Asperity, ...]:
     out = []
-    for i, item in enumerate(_list(items, "geometry.asperities", "{y, depth, width}")):
-        where = f"geometry.asperities[{i}]"
-        check_keys(item, _ASPERITY_KEYS, where)
+    for where, item in _tables(items, "geometry.asperities", _ASPERITY_KEYS):
         asp = Asperity(y=number(item, "y", where, lo=0.0, hi=width),
                        depth=number(item, "depth", where, lo=0.0, lo_open=True,
                                     hi=0.5 * last_thickness),

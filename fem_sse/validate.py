@@ -46,7 +46,8 @@ def _check_value(value: Any, full: str, lo, hi, lo_open: bool, integer: bool):
     if below or (hi is not None and value > hi):
         left = "" if lo is None else f"{'>' if lo_open else '>='} {lo:g}"
         right = "" if hi is None else f"<= {hi:g}"
-        raise ConfigError(full, f"must be {' and '.join(p for p in (left, right) if p)}, got {value!r}")
+        bounds = " and ".join(p for p in (left, right) if p)
+        raise ConfigError(full, f"must be {bounds}, got {value!r}")
     return int(value) if integer else float(value)
 
 

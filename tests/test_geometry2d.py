@@ -1,5 +1,4 @@
-"""2D geometries: exact areas and lengths, grains, seeds, defects, tags on 1 and N ranks,
-user meshes and the mesh command.
+"""2D geometries: areas, lengths, grains, seeds, defects, ranks, user meshes, mesh command.
 
 Everything marked ``mpi`` also runs under ``mpirun -n 2``: per-tag global cell counts must equal
 the Gmsh model's (built on rank 0), so the distribution loses or duplicates nothing.

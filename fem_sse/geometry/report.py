@@ -22,8 +22,8 @@ def _group_elements(model, dim: int, tag: int) -> tuple[np.ndarray, np.ndarray]:
     """(element tags, (n, dim + 1) node tags) of the simplices of a physical group."""
     etags, enodes = [], []
     for entity in model.getEntitiesForPhysicalGroup(dim, tag):
-        types, tags, nodes = model.mesh.getElements(dim, int(entity))
-        for t, e, n in zip(types, tags, nodes):
+        _, tags, nodes = model.mesh.getElements(dim, int(entity))
+        for e, n in zip(tags, nodes):
             etags.append(e)
             enodes.append(n.reshape(len(e), -1)[:, :dim + 1])
     if not etags:
