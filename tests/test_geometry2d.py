@@ -361,3 +361,17 @@ def test_mesh_command_report_and_png(tmp_path):
     assert report["quality"]["minSICN"]["min"] > 0.2
     assert report["gb_length_m"] > 0 and out.stat().st_size > 10_000
     assert (tmp_path / "strips.png").stat().st_size > 20_000
+
+
+@pytest.mark.mpi
+def test_user_geo_is_meshed(comm, shared_tmp):
+    path = shared_tmp / "square.geo"
+    if comm.rank == 0:
+        path.write_text('SetFactory("OpenCASCADE");\nRectangle(1) = {0, 0, 0, 1e-5, 1e-5};\n'
+                        'Physical Surface("layer0") = {1};\nPhysical Curve("cathode") = {4};\n'
+                        'Physical Curve("anode") = {2};\nMesh.MeshSizeMax = 2e-6;\n')
+    comm.barrier()
+    smesh = build_mesh(_user_config(path), comm)
+    check_distribution(smesh)
+    assert math.isclose(integral(smesh, "ds", 1), 1e-5, rel_tol=1e-12)
+    assert math.isclose(integral(smesh, "dx", 100000), 1e-10, rel_tol=1e-12)

@@ -44,7 +44,7 @@ def load_user_model(model, config: Config) -> tuple[dict, dict, dict]:
         gmsh.open(str(path))
     except Exception as exc:  # noqa: BLE001 - Gmsh raises bare Exceptions
         raise MeshError(where, f"Gmsh cannot read it: {exc}") from None
-    if not model.mesh.getElements(2)[0]:
+    if len(model.mesh.getElements(2)[0]) == 0:  # a .geo, or a .msh without cells
         model.mesh.generate(2)
     cells, facets = {}, {}
     for dim, tag in model.getPhysicalGroups():
