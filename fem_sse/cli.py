@@ -78,16 +78,25 @@ def cmd_run(args) -> int:
 
 
 def cmd_mesh(args) -> int:
-    """Write the Gmsh mesh of a config."""
+    """Write the Gmsh mesh of a config (rank 0), optionally its report (JSON) and a PNG."""
     from fem_sse.config import load_config
     from fem_sse.geometry import write_msh
 
     comm = _comm()
     config = load_config(args.config)
+    output = Path(args.output)
+    report_path = output.with_suffix(".report.json")
     if comm.rank == 0:
-        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-        write_msh(config, args.output)
-    _say(comm, f"wrote {args.output}")
+        output.parent.mkdir(parents=True, exist_ok=True)
+        report = write_msh(config, output, report=args.report and config.dim == 2, png=args.png)
+        if report is not None and args.report:
+            from fem_sse.geometry.report import format_report
+
+            report_path.write_text(json.dumps(report, indent=1) + "\n")
+            print(format_report(report), flush=True)
+    comm.barrier()
+    extra = f", {report_path}" if args.report and config.dim == 2 else ""
+    _say(comm, f"wrote {output}{extra}" + (f", {args.png}" if args.png else ""))
     return 0
 
 
@@ -195,6 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("mesh", help="write the Gmsh mesh of a case")
     p.add_argument("config", help="TOML case file")
     p.add_argument("-o", "--output", required=True, help="output .msh file")
+    p.add_argument("--report", action="store_true",
+                   help="2D: print the mesh report and write it to OUTPUT.report.json")
+    p.add_argument("--png", metavar="FILE", help="2D: PNG of the mesh coloured by region")
     p.set_defaults(func=cmd_mesh)
     p = sub.add_parser("sweep", help="run a grid of parameter values (resumable)")
     p.add_argument("config", help="TOML base case")

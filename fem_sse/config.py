@@ -22,6 +22,10 @@ Schema (keys in brackets are optional, with their defaults)::
     layers = [{material = "NAME", thickness = 50e-6}, ...]      # m, cathode side first
     [bottlenecks = [{center = 25e-6, width = 1e-7, sigma_li_factor = 1e-2}, ...]]  # m, m, -
 
+    # dim = 2: width, grains, grain/phase boundaries, pores, cracks, partial anode contact,
+    # asperities, user meshes and the 2D [mesh] sizes are parsed by fem_sse.geometry_spec
+    # (docs/geometry.md); 1D bottlenecks become full-width strips there.
+
     [mesh]                      # 1D mesh sizes (m); the adaptive loop refines from there
     [size = L/100]              # bulk cell size
     [bottleneck_cells = 4]      # cells across each bottleneck strip
@@ -46,7 +50,9 @@ from typing import Any
 
 import numpy as np
 
+from fem_sse.geometry_spec import GEOMETRY_KEYS_2D, LAYER_KEYS_2D, Geometry2D, parse_geometry2d
 from fem_sse.materials import BOLTZMANN_EV, Material
+from fem_sse.validate import ConfigError, check_keys, number
 
 __all__ = [
     "Bottleneck",
@@ -60,14 +66,6 @@ __all__ = [
     "load_config",
     "parse_config",
 ]
-
-
-class ConfigError(ValueError):
-    """Invalid configuration; the message is one line and names the key."""
-
-    def __init__(self, key: str, message: str):
-        super().__init__(f"{key}: {message}" if key else message)
-        self.key = key
 
 
 # ----------------------------------------------------------------------------------------------
@@ -194,6 +192,12 @@ class Config:
     mesh: MeshOptions = field(default_factory=MeshOptions)
     solver: SolverOptions = field(default_factory=SolverOptions)
     name: str = "case"
+    geometry2d: Geometry2D | None = None
+
+    @property
+    def width(self) -> float | None:
+        """In-plane width W (m) of a 2D separator, None in 1D."""
+        return None if self.geometry2d is None else self.geometry2d.width
 
     @property
     def thickness(self) -> float:
@@ -273,36 +277,8 @@ _MESH_KEYS = ("size", "bottleneck_cells")
 _SOLVER_KEYS = ("kind", "degree", "adaptive", "tolerance", "max_cells", "max_refinements")
 
 
-def _check_keys(table: dict, allowed: tuple[str, ...], where: str) -> None:
-    if not isinstance(table, dict):
-        raise ConfigError(where, f"must be a table, got {type(table).__name__}")
-    for key in table:
-        if key not in allowed:
-            close = difflib.get_close_matches(key, allowed, n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else f" (allowed: {', '.join(allowed)})"
-            raise ConfigError(f"{where}.{key}" if where else key, f"unknown key{hint}")
-
-
-def _number(table: dict, key: str, where: str, *, default=None, lo=None, hi=None,
-            lo_open=False, integer=False) -> Any:
-    """Read a number from ``table[key]`` and check ``lo <(=) value <= hi``."""
-    full = f"{where}.{key}"
-    if key not in table:
-        if default is None:
-            raise ConfigError(full, "missing required key")
-        return default
-    value = table[key]
-    kind = int if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kind):
-        raise ConfigError(full, f"must be {'an integer' if integer else 'a number'}, got {value!r}")
-    if not math.isfinite(value):
-        raise ConfigError(full, f"must be finite, got {value!r}")
-    below = lo is not None and (value <= lo if lo_open else value < lo)
-    if below or (hi is not None and value > hi):
-        left = "" if lo is None else f"{'>' if lo_open else '>='} {lo:g}"
-        right = "" if hi is None else f"<= {hi:g}"
-        raise ConfigError(full, f"must be {' and '.join(p for p in (left, right) if p)}, got {value!r}")
-    return int(value) if integer else float(value)
+_check_keys = check_keys
+_number = number
 
 
 def _parse_cell(table: dict) -> CellConditions:
@@ -342,13 +318,14 @@ def _parse_materials(table: dict) -> dict[str, Material]:
     return materials
 
 
-def _parse_layers(items: Any, materials: dict[str, Material]) -> tuple[Layer, ...]:
+def _parse_layers(items: Any, materials: dict[str, Material],
+                  keys: tuple[str, ...] = _LAYER_KEYS) -> tuple[Layer, ...]:
     if not isinstance(items, list) or not items:
         raise ConfigError("geometry.layers", "must be a non-empty list of {material, thickness}")
     layers = []
     for i, item in enumerate(items):
         where = f"geometry.layers[{i}]"
-        _check_keys(item, _LAYER_KEYS, where)
+        _check_keys(item, keys, where)
         name = item.get("material")
         if name not in materials:
             close = difflib.get_close_matches(str(name), list(materials), n=1)
@@ -387,6 +364,16 @@ def _parse_bottlenecks(items: Any, thickness: float) -> tuple[Bottleneck, ...]:
     return tuple(strips)
 
 
+def _check_geometry_keys(geometry: dict, dim: int) -> None:
+    if dim == 1:
+        for key in geometry:
+            if key in GEOMETRY_KEYS_2D:
+                raise ConfigError(f"geometry.{key}", "only for dim = 2")
+        _check_keys(geometry, _GEOMETRY_KEYS, "geometry")
+    else:
+        _check_keys(geometry, _GEOMETRY_KEYS + GEOMETRY_KEYS_2D, "geometry")
+
+
 def parse_config(data: dict, name: str = "case") -> Config:
     """Validate a configuration given as a (TOML-derived) dictionary.
 
@@ -400,20 +387,26 @@ def parse_config(data: dict, name: str = "case") -> Config:
     cell = _parse_cell(data["cell"])
     materials = _parse_materials(data["materials"])
     geometry = data["geometry"]
-    _check_keys(geometry, _GEOMETRY_KEYS, "geometry")
-    dim = _number(geometry, "dim", "geometry", default=1, lo=1, hi=1, integer=True)
-    layers = _parse_layers(geometry.get("layers"), materials)
+    dim = _number(geometry, "dim", "geometry", default=1, lo=1, hi=2, integer=True)
+    _check_geometry_keys(geometry, dim)
+    layers = _parse_layers(geometry.get("layers"), materials,
+                           _LAYER_KEYS if dim == 1 else LAYER_KEYS_2D)
     thickness = math.fsum(layer.thickness for layer in layers)
     bottlenecks = _parse_bottlenecks(geometry.get("bottlenecks"), thickness)
 
     mesh_table = data.get("mesh", {})
-    _check_keys(mesh_table, _MESH_KEYS, "mesh")
-    mesh = MeshOptions(
-        size=(_number(mesh_table, "size", "mesh", lo=0.0, lo_open=True, hi=thickness)
-              if "size" in mesh_table else None),
-        bottleneck_cells=_number(mesh_table, "bottleneck_cells", "mesh", default=4, lo=1, hi=1000,
-                                 integer=True),
-    )
+    mesh, geometry2d = MeshOptions(), None
+    if dim == 1:
+        _check_keys(mesh_table, _MESH_KEYS, "mesh")
+        mesh = MeshOptions(
+            size=(_number(mesh_table, "size", "mesh", lo=0.0, lo_open=True, hi=thickness)
+                  if "size" in mesh_table else None),
+            bottleneck_cells=_number(mesh_table, "bottleneck_cells", "mesh", default=4, lo=1,
+                                     hi=1000, integer=True),
+        )
+    else:
+        geometry2d = parse_geometry2d(geometry, mesh_table, geometry["layers"],
+                                      [layer.thickness for layer in layers], materials)
     solver_table = data.get("solver", {})
     _check_keys(solver_table, _SOLVER_KEYS, "solver")
     kind = solver_table.get("kind", "fem")
@@ -436,7 +429,7 @@ def parse_config(data: dict, name: str = "case") -> Config:
     if not isinstance(case_name, str) or not case_name:
         raise ConfigError("name", f"must be a non-empty string, got {case_name!r}")
     return Config(cell=cell, materials=materials, layers=layers, bottlenecks=bottlenecks,
-                  dim=dim, mesh=mesh, solver=solver, name=case_name)
+                  dim=dim, mesh=mesh, solver=solver, name=case_name, geometry2d=geometry2d)
 
 
 def load_config(path: str | Path) -> Config:

@@ -1,0 +1,66 @@
+"""A user's own 2D mesh (.msh, or .geo meshed here) that follows the naming convention.
+
+The file's physical groups are read by name and re-added with the conventional ids of
+:mod:`fem_sse.geometry.regions` (so cathode is 1 and anode 2 whatever the file said); a group
+that breaks the convention, or a missing ``cathode``/``anode``, is a :class:`MeshError` naming it.
+Coordinates must be in metres, cathode at x = 0, anode at x = L.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from fem_sse.config import Config
+from fem_sse.geometry.regions import MeshError
+
+__all__ = ["load_user_model"]
+
+log = logging.getLogger(__name__)
+
+
+def load_user_model(model, config: Config) -> tuple[dict, dict, dict]:
+    """Open ``config.geometry2d.mesh_file`` into Gmsh and return its groups by name.
+
+    Args:
+        model: ``gmsh.model`` (Gmsh initialised).
+        config: configuration with ``geometry.mesh_file``.
+
+    Returns:
+        (cells, facets, info): group name -> entity tags for dim 2 and dim 1, and the extent.
+
+    Raises:
+        MeshError: the file is missing, has no 2D cells, or breaks the convention.
+    """
+    import gmsh
+
+    path = Path(config.geometry2d.mesh_file)
+    where = f"geometry.mesh_file ({path})"
+    if not path.is_file():
+        raise MeshError(where, "no such file")
+    try:
+        gmsh.open(str(path))
+    except Exception as exc:  # noqa: BLE001 - Gmsh raises bare Exceptions
+        raise MeshError(where, f"Gmsh cannot read it: {exc}") from None
+    if len(model.mesh.getElements(2)[0]) == 0:  # a .geo, or a .msh without cells
+        model.mesh.generate(2)
+    cells, facets = {}, {}
+    for dim, tag in model.getPhysicalGroups():
+        name = model.getPhysicalName(dim, tag) or f"unnamed{tag}"
+        entities = [int(e) for e in model.getEntitiesForPhysicalGroup(dim, tag)]
+        if dim == 2:
+            cells.setdefault(name, []).extend(entities)
+        elif dim == 1:
+            facets.setdefault(name, []).extend(entities)
+        else:
+            log.warning("%s: ignoring physical group %r of dim %d", path, name, dim)
+    model.removePhysicalGroups()
+    _, coords, _ = model.mesh.getNodes()
+    xy = coords.reshape(-1, 3)[:, :2]
+    lo, hi = xy.min(axis=0), xy.max(axis=0)
+    if not np.isclose(hi[0] - lo[0], config.thickness, rtol=1e-6):
+        log.warning("%s: x extent %.6g m differs from the layers' thickness %.6g m", path,
+                    hi[0] - lo[0], config.thickness)
+    return cells, facets, {"width_m": float(hi[1] - lo[1]), "mesh_file": str(path)}
