@@ -15,13 +15,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from dolfinx import fem
-from dolfinx import mesh as dmesh
 from mpi4py import MPI
 
 from fem_sse import compat
 from fem_sse.config import Config
 from fem_sse.geometry import SeparatorMesh, build_mesh
-from fem_sse.geometry.line import ANODE, CATHODE, INTERFACE0
+from fem_sse.geometry.line import refine_line
 from fem_sse.metrics import Profile, fem_metrics
 from fem_sse.transport import (ConvergenceError, TransportProblem, error_indicators,
                                solve_transport)
@@ -83,24 +82,10 @@ def doerfler_mark(eta2: np.ndarray, comm, theta: float = 0.5) -> np.ndarray:
 
 
 def _refine(problem: TransportProblem, cells: np.ndarray) -> SeparatorMesh:
-    """Refined mesh with the cell tags carried over and the 1D point tags located again."""
-    old = problem.smesh
-    new_mesh, parent = compat.refine_with_parent_cells(old.mesh, cells)
-    cell_tags = dmesh.transfer_meshtag(old.cell_tags, new_mesh, parent)
-    config = problem.config
-    points = [(0.0, CATHODE), (config.thickness, ANODE)]
-    points += [(x, INTERFACE0 + i) for i, x in enumerate(config.interfaces)]
-    tol = 1e-9 * config.thickness
-    indices, values = [], []
-    new_mesh.topology.create_entities(0)
-    for x0, tag in points:
-        found = dmesh.locate_entities(new_mesh, 0, lambda x, x0=x0: np.abs(x[0] - x0) < tol)
-        indices.append(found)
-        values.append(np.full(len(found), tag, dtype=np.int32))
-    indices = np.concatenate(indices).astype(np.int32)
-    order = np.argsort(indices)
-    facet_tags = dmesh.meshtags(new_mesh, 0, indices[order], np.concatenate(values)[order])
-    return SeparatorMesh(new_mesh, cell_tags, facet_tags)
+    """Refined mesh with the region tags carried over (1D: rebuilt, see refine_line)."""
+    if problem.mesh.topology.dim == 1:
+        return refine_line(problem.smesh, cells, problem.config)
+    raise NotImplementedError("2D refinement: see the 2D transport issue")
 
 
 def _changes(prev: dict, cur: dict, length: float) -> dict:

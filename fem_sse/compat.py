@@ -17,6 +17,7 @@ __all__ = [
     "create_vector",
     "gmsh_model_to_mesh",
     "interpolate_nonmatching",
+    "create_mesh",
     "interpolation_points",
     "refine_with_parent_cells",
     "shared_facet_partitioner",
@@ -105,3 +106,14 @@ def create_vector(form):
     if DOLFINX_VERSION >= (0, 10):
         return dolfinx.fem.petsc.create_vector(form.function_spaces[0])
     return dolfinx.fem.petsc.create_vector(form)
+
+
+def create_mesh(comm, cells: np.ndarray, x: np.ndarray, element, partitioner):
+    """``dolfinx.mesh.create_mesh`` with the arguments in one order.
+
+    DOLFINx 0.9 takes (comm, cells, x, element, partitioner); 0.10 on (comm, cells, element, x,
+    partitioner).
+    """
+    if DOLFINX_VERSION >= (0, 10):
+        return dolfinx.mesh.create_mesh(comm, cells, element, x, partitioner=partitioner)
+    return dolfinx.mesh.create_mesh(comm, cells, x, element, partitioner=partitioner)

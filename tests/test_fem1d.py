@@ -72,3 +72,20 @@ def test_degree_two(bilayer_data, comm):
     fem, _ = solve_case(config, comm, "fem")
     assert abs(fem["one_minus_t_li"] / exact["one_minus_t_li"] - 1.0) < 1e-3
     assert dataclasses.asdict(config.solver)["degree"] == 2
+
+
+@pytest.mark.parametrize("case", ["fig4c_bilayer_bottlenecks", "fig7_sigma_x0.1"])
+def test_one_rank_equals_all_ranks(case, comm):
+    """The adaptive FEM on all ranks of ``comm`` and on each rank alone give the same answer."""
+    from mpi4py import MPI
+
+    config = load_config(CASES[0].parent / f"{case}.toml")
+    together, _ = solve_case(config, comm, "fem")
+    alone, _ = solve_case(config, MPI.COMM_SELF, "fem")
+    assert together["ranks"] == comm.size and alone["ranks"] == 1
+    assert together["dofs"] == alone["dofs"]
+    assert abs(together["one_minus_t_li"] / alone["one_minus_t_li"] - 1.0) < 1e-9
+    for a, b in zip(together["jumps"], alone["jumps"], strict=True):
+        assert abs(a["x"] - b["x"]) < 1e-9 * config.thickness
+    for a, b in zip(together["mu_interfaces"], alone["mu_interfaces"], strict=True):
+        assert abs(a["mu"] - b["mu"]) < 1e-9

@@ -21,7 +21,8 @@ from fem_sse.config import Config
 CATHODE, ANODE, INTERFACE0 = 1, 2, 10
 _MAX_DRIFT_CELLS = 200  # cap on the cells the drift-length sizing puts into one segment
 
-__all__ = ["ANODE", "CATHODE", "INTERFACE0", "build_line_model", "segment_names"]
+__all__ = ["ANODE", "CATHODE", "INTERFACE0", "build_line_model", "refine_line", "segment_names",
+           "tag_points"]
 
 
 def segment_names(config: Config) -> list[str]:
@@ -77,3 +78,81 @@ def build_line_model(model, config: Config, name: str = "separator1d"):
         model.addPhysicalGroup(0, [points[k]], tag=INTERFACE0 + i, name=f"interface{i}")
     model.mesh.generate(1)
     return model
+
+
+def tag_points(msh, config: Config):
+    """Vertex tags of a 1D mesh: cathode, anode and the layer interfaces (located by x)."""
+    from dolfinx import mesh as dmesh
+
+    points = [(0.0, CATHODE), (config.thickness, ANODE)]
+    points += [(x, INTERFACE0 + i) for i, x in enumerate(config.interfaces)]
+    tol = 1e-9 * config.thickness
+    msh.topology.create_entities(0)
+    indices, values = [], []
+    for x0, tag in points:
+        found = dmesh.locate_entities(msh, 0, lambda x, x0=x0: np.abs(x[0] - x0) < tol)
+        indices.append(found)
+        values.append(np.full(len(found), tag, dtype=np.int32))
+    indices = np.concatenate(indices).astype(np.int32)
+    order = np.argsort(indices)
+    return dmesh.meshtags(msh, 0, indices[order], np.concatenate(values)[order])
+
+
+def refine_line(smesh, cells: np.ndarray, config: Config):
+    """Bisect the marked local cells of a distributed 1D mesh; returns a new SeparatorMesh.
+
+    The interval mesh is small (at most ``solver.max_cells``), so it is rebuilt: rank 0 gathers
+    the owned cells, inserts the midpoints of the marked ones and the new mesh is distributed
+    with the shared-facet partitioner. This works on any number of ranks (DOLFINx's interval
+    refinement rejects ghosted meshes) and gives the same mesh on 1 and N ranks.
+
+    Args:
+        smesh: the current mesh and tags (cell tag = segment index + 1).
+        cells: local indices of the owned cells to bisect.
+        config: the configuration (interface positions for the point tags).
+    """
+    import basix.ufl
+    import ufl
+
+    from fem_sse import compat
+    from fem_sse.geometry import SeparatorMesh
+
+    msh = smesh.mesh
+    comm = msh.comm
+    owned = msh.topology.index_map(1).size_local
+    x = msh.geometry.x[:, 0]
+    ends = np.sort(x[msh.geometry.dofmap[:owned]], axis=1)
+    tag_of = np.zeros(msh.topology.index_map(1).size_local
+                      + msh.topology.index_map(1).num_ghosts, dtype=np.int32)
+    tag_of[smesh.cell_tags.indices] = smesh.cell_tags.values
+    marked = np.zeros(owned, dtype=bool)
+    marked[cells] = True
+    parts = comm.gather((ends, tag_of[:owned], marked), root=0)
+    if comm.rank == 0:
+        ends = np.concatenate([p[0] for p in parts])
+        tags = np.concatenate([p[1] for p in parts])
+        marked = np.concatenate([p[2] for p in parts])
+        order = np.argsort(ends[:, 0])
+        ends, tags, marked = ends[order], tags[order], marked[order]
+        nodes = np.unique(np.concatenate([ends.ravel(), ends[marked].mean(axis=1)]))
+        mids = 0.5 * (nodes[:-1] + nodes[1:])
+        new_tags = tags[np.searchsorted(ends[:, 0], mids, side="right") - 1]
+        topology = np.column_stack([np.arange(len(nodes) - 1), np.arange(1, len(nodes))])
+        coords = nodes.reshape(-1, 1)
+    else:
+        new_tags = None
+        topology = np.empty((0, 2), dtype=np.int64)
+        coords = np.empty((0, 1))
+    new_tags = comm.bcast(new_tags, root=0)
+    element = ufl.Mesh(basix.ufl.element("Lagrange", "interval", 1, shape=(1,)))
+    new = compat.create_mesh(comm, topology.astype(np.int64), coords, element,
+                             compat.shared_facet_partitioner())
+    local = new.topology.index_map(1).size_local + new.topology.index_map(1).num_ghosts
+    original = np.asarray(new.topology.original_cell_index)[:local]
+    from dolfinx import mesh as dmesh
+
+    cell_tags = dmesh.meshtags(new, 1, np.arange(local, dtype=np.int32),
+                               new_tags[original].astype(np.int32))
+    new.topology.create_connectivity(0, 1)
+    return SeparatorMesh(new, cell_tags, tag_points(new, config), smesh.regions,
+                         smesh.facet_groups, smesh.info)
