@@ -22,7 +22,7 @@ CATHODE, ANODE, INTERFACE0 = 1, 2, 10
 _MAX_DRIFT_CELLS = 200  # cap on the cells the drift-length sizing puts into one segment
 
 __all__ = ["ANODE", "CATHODE", "INTERFACE0", "build_line_model", "refine_line", "segment_names",
-           "tag_points"]
+           "tag_points", "uniform_line"]
 
 
 def segment_names(config: Config) -> list[str]:
@@ -111,10 +111,6 @@ def refine_line(smesh, cells: np.ndarray, config: Config):
         cells: local indices of the owned cells to bisect.
         config: the configuration (interface positions for the point tags).
     """
-    import basix.ufl
-    import ufl
-
-    from fem_sse import compat
     from fem_sse.geometry import SeparatorMesh
 
     msh = smesh.mesh
@@ -122,12 +118,12 @@ def refine_line(smesh, cells: np.ndarray, config: Config):
     owned = msh.topology.index_map(1).size_local
     x = msh.geometry.x[:, 0]
     ends = np.sort(x[msh.geometry.dofmap[:owned]], axis=1)
-    tag_of = np.zeros(msh.topology.index_map(1).size_local
-                      + msh.topology.index_map(1).num_ghosts, dtype=np.int32)
+    tag_of = np.zeros(owned + msh.topology.index_map(1).num_ghosts, dtype=np.int32)
     tag_of[smesh.cell_tags.indices] = smesh.cell_tags.values
     marked = np.zeros(owned, dtype=bool)
     marked[cells] = True
     parts = comm.gather((ends, tag_of[:owned], marked), root=0)
+    nodes = parents = tags = None
     if comm.rank == 0:
         ends = np.concatenate([p[0] for p in parts])
         tags = np.concatenate([p[1] for p in parts])
@@ -135,8 +131,39 @@ def refine_line(smesh, cells: np.ndarray, config: Config):
         order = np.argsort(ends[:, 0])
         ends, tags, marked = ends[order], tags[order], marked[order]
         nodes = np.unique(np.concatenate([ends.ravel(), ends[marked].mean(axis=1)]))
+        parents = ends[:, 0]
+    new = _line_mesh(comm, config, nodes, parents, tags)
+    return SeparatorMesh(*new, smesh.regions, smesh.facet_groups, smesh.info)
+
+
+def uniform_line(config: Config, comm, cells: int):
+    """A 1D mesh of ``cells`` equal cells plus the segment end points (for uniform studies).
+
+    Returns:
+        (mesh, cell_tags, point_tags) with the tags of :func:`build_line_model`.
+    """
+    nodes = parents = tags = None
+    if comm.rank == 0:
+        segments = config.segments()
+        parents = np.array([seg.x0 for seg in segments])
+        tags = np.arange(1, len(segments) + 1, dtype=np.int32)
+        nodes = np.unique(np.concatenate([np.linspace(0.0, config.thickness, cells + 1),
+                                          parents, [config.thickness]]))
+    return _line_mesh(comm, config, nodes, parents, tags)
+
+
+def _line_mesh(comm, config: Config, nodes, parents, parent_tags):
+    """Distributed interval mesh through ``nodes`` (given on rank 0) with the tag of the parent
+    interval (left ends ``parents``) that holds each new cell, and the point tags."""
+    import basix.ufl
+    import ufl
+    from dolfinx import mesh as dmesh
+
+    from fem_sse import compat
+
+    if comm.rank == 0:
         mids = 0.5 * (nodes[:-1] + nodes[1:])
-        new_tags = tags[np.searchsorted(ends[:, 0], mids, side="right") - 1]
+        new_tags = parent_tags[np.searchsorted(parents, mids, side="right") - 1]
         topology = np.column_stack([np.arange(len(nodes) - 1), np.arange(1, len(nodes))])
         coords = nodes.reshape(-1, 1)
     else:
@@ -149,10 +176,7 @@ def refine_line(smesh, cells: np.ndarray, config: Config):
                              compat.shared_facet_partitioner())
     local = new.topology.index_map(1).size_local + new.topology.index_map(1).num_ghosts
     original = np.asarray(new.topology.original_cell_index)[:local]
-    from dolfinx import mesh as dmesh
-
     cell_tags = dmesh.meshtags(new, 1, np.arange(local, dtype=np.int32),
                                new_tags[original].astype(np.int32))
     new.topology.create_connectivity(0, 1)
-    return SeparatorMesh(new, cell_tags, tag_points(new, config), smesh.regions,
-                         smesh.facet_groups, smesh.info)
+    return new, cell_tags, tag_points(new, config)
