@@ -39,7 +39,8 @@ def errors(fem: dict, exact: dict, length: float) -> dict:
             "jump_count_fem": len(jumps_f), "jump_count_exact": len(jumps_e)}
 
 
-def uniform_study(config, exact: dict, adaptive_history: list[dict], targets: dict, comm) -> dict:
+def uniform_study(config, exact: dict, adaptive_history: list[dict], targets: dict, comm,
+                  max_cells: int = 256_000) -> dict:
     """Equal cells (plus the segment end points), doubled until 1 - t_Li reaches each target.
 
     Each level starts from the previous level's mu (interpolated), as the adaptive loop does.
@@ -62,7 +63,7 @@ def uniform_study(config, exact: dict, adaptive_history: list[dict], targets: di
         adaptive[name] = hit["dofs"] if hit else None
     uniform, levels, previous = {}, [], None
     cells = 1000
-    while len(uniform) < len(targets) and cells <= 1_000_000:
+    while len(uniform) < len(targets) and cells <= max_cells:
         smesh = SeparatorMesh(*uniform_line(config, comm, cells))
         problem = TransportProblem(config, smesh)
         if previous is not None:
@@ -78,6 +79,9 @@ def uniform_study(config, exact: dict, adaptive_history: list[dict], targets: di
                            "error": str(exc)[:200]})
             previous, cells = None, 2 * cells
             continue
+        finally:
+            if comm.rank == 0:
+                print(f"  uniform {cells} cells: {levels[-1] if levels else ''}", flush=True)
         e = err(result["one_minus_t_li"])
         levels.append({"cells": cells, "dofs": problem.dofs, "rel_err_one_minus_t": e})
         for name, target in targets.items():
