@@ -121,6 +121,11 @@ def solve_case(config: Config, comm, solver: str | None = None, progress=None) -
         (summary, extras): the summary dict (identical on all ranks) and writer inputs.
     """
     solver = solver or config.solver.kind
+    if config.dim != 1:  # the 2D transport solver is developed on its own branch (issue 5)
+        from fem_sse.config import ConfigError
+
+        raise ConfigError("geometry.dim", "the transport solvers are 1D in this version; "
+                          "2D geometries can be meshed with `fem-sse mesh`")
     if solver == "exact":
         summary, extras = _solve_exact(config)
     else:

@@ -63,3 +63,12 @@ def test_sweep_exact(shared_tmp, comm):
     rows = (out / "results.csv").read_text().splitlines()
     assert len(rows) == 3
     assert main(args) == 0  # resumed: nothing recomputed
+
+
+@pytest.mark.serial
+def test_run_2d_case_is_a_clean_error(tmp_path, capsys):
+    out = tmp_path / "x2d"
+    assert main(["run", str(ROOT / "cases" / "2d" / "bilayer_gb_strips.toml"), "-o", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "geometry.dim" in err[0]
+    assert not out.exists()
