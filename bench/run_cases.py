@@ -15,10 +15,10 @@ import json
 import platform
 import sys
 import time
-import tomllib
 from pathlib import Path
 
 import numpy as np
+import tomllib
 from mpi4py import MPI
 
 from fem_sse.config import load_config
@@ -47,9 +47,6 @@ def uniform_study(config, exact: dict, adaptive_history: list[dict], targets: di
     For each target error the DOFs of the first uniform and the first adaptive mesh that reach
     it are reported, and their ratio.
     """
-    from dolfinx import fem
-
-    from fem_sse import compat
     from fem_sse.geometry import SeparatorMesh
     from fem_sse.geometry.line import uniform_line
     from fem_sse.transport import ConvergenceError, TransportProblem, solve_transport
@@ -67,11 +64,7 @@ def uniform_study(config, exact: dict, adaptive_history: list[dict], targets: di
         smesh = SeparatorMesh(*uniform_line(config, comm, cells))
         problem = TransportProblem(config, smesh)
         if previous is not None:
-            problem.set_scale(previous.w_scale)
-            mu = fem.Function(problem.V)
-            compat.interpolate_nonmatching(mu, previous.mu_function())
-            problem.set_from_mu(mu)
-            problem.phi.value = float(previous.phi.value)
+            problem.start_from(previous)
         try:
             result = solve_transport(problem)
         except ConvergenceError as exc:  # an unresolved uniform mesh: say so, go finer

@@ -14,16 +14,13 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-from dolfinx import fem
 from mpi4py import MPI
 
-from fem_sse import compat
 from fem_sse.config import Config
-from fem_sse.geometry import SeparatorMesh, build_mesh
+from fem_sse.geometry import build_mesh
 from fem_sse.geometry.line import refine_line
 from fem_sse.metrics import Profile, fem_metrics
-from fem_sse.transport import (ConvergenceError, TransportProblem, error_indicators,
-                               solve_transport)
+from fem_sse.transport import ConvergenceError, TransportProblem, error_indicators, solve_transport
 
 __all__ = ["AdaptiveResult", "doerfler_mark", "gather_profile", "solve_adaptive"]
 
@@ -79,13 +76,6 @@ def doerfler_mark(eta2: np.ndarray, comm, theta: float = 0.5) -> np.ndarray:
         else:
             hi = mid
     return np.flatnonzero(eta2 >= lo).astype(np.int32)
-
-
-def _refine(problem: TransportProblem, cells: np.ndarray) -> SeparatorMesh:
-    """Refined mesh with the region tags carried over (1D: rebuilt, see refine_line)."""
-    if problem.mesh.topology.dim == 1:
-        return refine_line(problem.smesh, cells, problem.config)
-    raise NotImplementedError("2D refinement: see the 2D transport issue")
 
 
 def _changes(prev: dict, cur: dict, length: float) -> dict:
@@ -159,13 +149,8 @@ def solve_adaptive(config: Config, comm, progress=None) -> AdaptiveResult:
         previous = current
         eta2 = error_indicators(problem).x.array[: problem.mesh.topology.index_map(1).size_local]
         marked = doerfler_mark(eta2, comm, theta=0.7)
-        new = TransportProblem(config, _refine(problem, marked), degree=opts.degree)
-        new.set_scale(problem.w_scale)
-        # transfer mu (continuous across materials), not W (discontinuous there): a node on a
-        # phase boundary may take its value from the cell on the other side
-        mu_new = fem.Function(new.V)
-        compat.interpolate_nonmatching(mu_new, problem.mu_function())
-        new.set_from_mu(mu_new)
-        new.phi.value = float(problem.phi.value)
+        new = TransportProblem(config, refine_line(problem.smesh, marked, config),
+                               degree=opts.degree)
+        new.start_from(problem)
         problem = new
     raise AssertionError("unreachable")

@@ -25,7 +25,6 @@ for I_i(Phi) + I_e(Phi) = I.
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass, field
 
 import dolfinx
@@ -293,6 +292,18 @@ class TransportProblem:
         self.omega.interpolate(fem.Expression(expr, compat.interpolation_points(self.V)))
         self.omega.x.scatter_forward()
 
+    def start_from(self, other: TransportProblem) -> None:
+        """Take Phi, the scaling and mu_Li0 of a solved problem on another mesh as the start.
+
+        mu is transferred (continuous across materials), not W (discontinuous there): a node
+        on a phase boundary may take its value from the cell on the other side.
+        """
+        self.set_scale(other.w_scale)
+        mu = fem.Function(self.V)
+        compat.interpolate_nonmatching(mu, other.mu_function())
+        self.set_from_mu(mu)
+        self.phi.value = float(other.phi.value)
+
     def initial_guess(self) -> None:
         """omega from mu_0 linear in x: continuous mu, electrode values exact."""
         self.omega.interpolate(fem.Expression(self._initial_expr,
@@ -333,40 +344,41 @@ class TransportProblem:
         target = max(rtol * max(norm, 1e-300), 1e-13 * self._reference_norm)
         if norm <= target:
             return report
-        for it in range(1, max_iterations + 1):
-            self._A.zeroEntries()
-            dolfinx.fem.petsc.assemble_matrix(self._A, self._J)
-            self._A.assemble()
-            self._b.scale(-1.0)
-            self._linear_solve(self._A, self._b, dx_vec, "fem_sse_transport_")
-            x.copy(backup)
-            lam = 1.0
-            while True:
-                backup.copy(x)
-                x.axpy(lam, dx_vec)
-                self.omega.x.scatter_forward()
-                trial = self._residual_norm()
-                if np.isfinite(trial) and (trial <= (1.0 - 1e-4 * lam) * norm or lam < 1e-3):
-                    break
-                lam *= 0.5
-            if not np.isfinite(trial) or (lam < 1e-3 and trial > norm):
-                backup.copy(x)
-                self.omega.x.scatter_forward()
-                if norm <= floor:
+        try:
+            for it in range(1, max_iterations + 1):
+                self._A.zeroEntries()
+                dolfinx.fem.petsc.assemble_matrix(self._A, self._J)
+                self._A.assemble()
+                self._b.scale(-1.0)
+                self._linear_solve(self._A, self._b, dx_vec, "fem_sse_transport_")
+                x.copy(backup)
+                lam = 1.0
+                while True:  # backtracking; a step giving a non-finite residual is halved too
+                    backup.copy(x)
+                    x.axpy(lam, dx_vec)
+                    self.omega.x.scatter_forward()
+                    trial = self._residual_norm()
+                    if lam < 1e-3 or (np.isfinite(trial)
+                                      and trial <= (1.0 - 1e-4 * lam) * norm):
+                        break
+                    lam *= 0.5
+                if not np.isfinite(trial) or (lam < 1e-3 and trial > norm):
+                    backup.copy(x)
+                    self.omega.x.scatter_forward()
+                    if norm <= floor:
+                        return report
+                    raise ConvergenceError("Newton line search failed", {
+                        "iteration": it, "residuals": report.residuals})
+                norm = trial
+                report.iterations = it
+                report.residuals.append(norm)
+                step = lam * dx_vec.norm(PETSc.NormType.NORM_INFINITY)
+                size = x.norm(PETSc.NormType.NORM_INFINITY)
+                if norm <= target or step <= step_tol * max(size, 1e-300):
                     return report
-                raise ConvergenceError("Newton line search failed", {
-                    "iteration": it, "residuals": report.residuals})
-            norm = trial
-            report.iterations = it
-            report.residuals.append(norm)
-            step = lam * dx_vec.norm(PETSc.NormType.NORM_INFINITY)
-            size = x.norm(PETSc.NormType.NORM_INFINITY)
-            if norm <= target or step <= step_tol * max(size, 1e-300):
-                dx_vec.destroy()
-                backup.destroy()
-                return report
-        dx_vec.destroy()
-        backup.destroy()
+        finally:
+            dx_vec.destroy()
+            backup.destroy()
         raise ConvergenceError(f"Newton did not converge in {max_iterations} iterations", {
             "residuals": report.residuals[-5:]})
 
@@ -374,9 +386,9 @@ class TransportProblem:
         """Solve for omega at ionic potential drop ``phi`` (V); continuation when needed.
 
         Damped Newton from the current state first (``max_iterations``: from a converged
-        neighbouring state it needs a handful, from the default initial guess up to ~100). Then continuation in the drift strength from the drift-free
-        problem, and last in the electrode window, opened from its midpoint (mu uniform, W(mu)
-        nearly the solution).
+        neighbouring state it needs a handful, from the default initial guess up to ~100).
+        Then continuation in the drift strength from the drift-free problem, and last in the
+        electrode window, opened from its midpoint (mu uniform, W(mu) nearly the solution).
 
         Raises:
             ConvergenceError: with the stage and fraction reached by every strategy.
@@ -474,7 +486,7 @@ class TransportProblem:
         return count
 
 
-def solve_transport(problem: TransportProblem, progress=None) -> dict:
+def solve_transport(problem: TransportProblem) -> dict:
     """Solve galvanostatic or potentiostatic operation on ``problem``'s mesh.
 
     Returns:
@@ -552,11 +564,6 @@ def _galvanostatic_phi(residual, phi: float, r: float, g: float, current: float,
         r = residual(phi)
     raise ConvergenceError("galvanostatic iteration on Phi did not converge",
                            {"phi_bracket_V": [lo, hi], "current_residual": r})
-
-
-def elapsed(start: float) -> float:
-    """Wall time since ``start`` (s)."""
-    return time.perf_counter() - start
 
 
 def error_indicators(problem: TransportProblem) -> fem.Function:
