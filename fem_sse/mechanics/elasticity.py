@@ -189,12 +189,15 @@ class ElasticProblem:
             if group not in facet_groups or kind not in ("roller", "clamped"):
                 continue
             facets = facet_tags.find(facet_groups[group])
-            if kind == "clamped":
+            if kind == "clamped" or self.mesh.geometry.dim == 1:  # 1D: a roller is a clamp
                 dofs = fem.locate_dofs_topological(self.V, fdim, facets)
-                value = clamped_value if clamped_value is not None else np.zeros(
-                    self.mesh.geometry.dim, dtype=PETSc.ScalarType)
-                bcs.append(fem.dirichletbc(value, dofs) if clamped_value is not None
-                           else fem.dirichletbc(value, dofs, self.V))
+                if clamped_value is None:
+                    zero = np.zeros(self.mesh.geometry.dim, dtype=PETSc.ScalarType)
+                    bcs.append(fem.dirichletbc(zero, dofs, self.V))
+                else:  # the value must live in self.V itself for the assemblers to apply it
+                    value = fem.Function(self.V)
+                    value.interpolate(clamped_value)
+                    bcs.append(fem.dirichletbc(value, dofs))
             else:
                 sub = self.V.sub(roller_component[group])
                 dofs = fem.locate_dofs_topological(sub, fdim, facets)
