@@ -34,6 +34,8 @@ from dolfinx import fem
 from mpi4py import MPI
 from petsc4py import PETSc
 
+from fem_sse.solvers import prefixed_ksp
+
 __all__ = ["ElasticProblem", "default_petsc_options", "stress_components"]
 
 PREFIX = "fem_sse_elastic_"
@@ -221,25 +223,16 @@ class ElasticProblem:
         if self.solver == "iterative":
             A.setNearNullSpace(_rigid_body_modes(self.V, A))
         assembled = time.perf_counter()
-        ksp = PETSc.KSP().create(self.comm)
-        ksp.setOperators(A)
-        ksp.setOptionsPrefix(PREFIX)
-        opts = PETSc.Options()
-        for key, value in self.petsc_options.items():
-            opts[PREFIX + key] = value
-        ksp.setFromOptions()
         try:
-            ksp.solve(b, self.u.x.petsc_vec)
-            reason = ksp.getConvergedReason()
-            if reason <= 0:
-                raise RuntimeError(f"elastic solve did not converge (KSP reason {reason})")
-            iterations = ksp.getIterationNumber()
+            with prefixed_ksp(self.comm, A, PREFIX, self.petsc_options) as ksp:
+                ksp.solve(b, self.u.x.petsc_vec)
+                reason = ksp.getConvergedReason()
+                iterations = ksp.getIterationNumber()
         finally:
-            for key in self.petsc_options:
-                del opts[PREFIX + key]
-            ksp.destroy()
             A.destroy()
             b.destroy()
+        if reason <= 0:
+            raise RuntimeError(f"elastic solve did not converge (KSP reason {reason})")
         self.u.x.scatter_forward()
         return SolveReport(self.dofs, self.solver, int(iterations), assembled - start,
                            time.perf_counter() - assembled, int(reason))
