@@ -37,13 +37,24 @@ def arrays(source):
     return found
 
 
+def apply_preset(lut, preset):
+    """Apply a colour preset by name; ParaView 6 dropped the " (matplotlib)" suffixes."""
+    for candidate in (preset, preset.split(" (")[0], "Viridis (matplotlib)", "Viridis"):
+        try:
+            if lut.ApplyPreset(candidate, True) is not False:
+                return candidate
+        except RuntimeError:
+            continue
+    return None
+
+
 def show(source, view, name, association, deformed):
     shown = WarpByVector(Input=source, Vectors=["POINTS", "displacement [m]"],
                          ScaleFactor=deformed) if deformed else source
     display = Show(shown, view)
     ColorBy(display, (association, name))
     lut = GetColorTransferFunction(name)
-    lut.ApplyPreset(MAPS.get(name, "Viridis (matplotlib)"), True)
+    apply_preset(lut, MAPS.get(name, "Viridis (matplotlib)"))
     if name == "crack_risk [-]":
         low, high = [r for n, _, r in arrays(source) if n == name][0]
         span = max(abs(low - 1.0), abs(high - 1.0))

@@ -51,6 +51,7 @@ def default_petsc_options(direct: bool) -> dict:
             "pc_gamg_type": "agg", "pc_gamg_agg_nsmooths": 1, "pc_gamg_threshold": 0.01,
             "pc_gamg_square_graph": 1, "mg_levels_ksp_type": "chebyshev",
             "mg_levels_pc_type": "jacobi", "mg_levels_ksp_chebyshev_esteig_steps": 20,
+            "pc_gamg_use_sa_esteig": 0,  # PETSc 3.25 (sid): the SA estimate makes CG indefinite
             "ksp_error_if_not_converged": True}
 
 
@@ -193,13 +194,12 @@ class ElasticProblem:
             facets = facet_tags.find(facet_groups[group])
             if kind == "clamped" or self.mesh.geometry.dim == 1:  # 1D: a roller is a clamp
                 dofs = fem.locate_dofs_topological(self.V, fdim, facets)
-                if clamped_value is None:
-                    zero = np.zeros(self.mesh.geometry.dim, dtype=PETSc.ScalarType)
-                    bcs.append(fem.dirichletbc(zero, dofs, self.V))
-                else:  # the value must live in self.V itself for the assemblers to apply it
-                    value = fem.Function(self.V)
+                # a function in self.V itself (the assemblers apply only bcs of their space);
+                # zero unless a clamped value is given
+                value = fem.Function(self.V)
+                if clamped_value is not None:
                     value.interpolate(clamped_value)
-                    bcs.append(fem.dirichletbc(value, dofs))
+                bcs.append(fem.dirichletbc(value, dofs))
             else:
                 sub = self.V.sub(roller_component[group])
                 dofs = fem.locate_dofs_topological(sub, fdim, facets)

@@ -27,7 +27,7 @@ __all__ = ["plot_mechanics", "write_mechanics_fields"]
 def _same_space(result) -> list[fem.Function]:
     """Displacement in the (vector) DG space of the stress fields, then the other fields."""
     msh = result.smesh.mesh
-    degree = result.fields["von_mises [Pa]"].function_space.ufl_element().degree
+    degree = result.spec.degree
     u = fem.Function(fem.functionspace(msh, ("DG", degree, (msh.geometry.dim,))),
                      name="displacement [m]")
     u.interpolate(result.displacement)
