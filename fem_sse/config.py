@@ -37,6 +37,9 @@ Schema (keys in brackets are optional, with their defaults)::
     [tolerance = 1e-5]          # relative change of 1 - t_Li (and of jump positions / L) to stop
     [max_cells = 20000]         # cap on cells of the adaptive loop
     [max_refinements = 30]
+
+    [mechanics]                 # optional: Li0(SE) eigenstrain -> elasticity, and per-material
+                                # E, nu, strength, ... (fem_sse.mechanics_spec, docs/mechanics.md)
 """
 
 from __future__ import annotations
@@ -52,6 +55,8 @@ import numpy as np
 
 from fem_sse.geometry_spec import GEOMETRY_KEYS_2D, LAYER_KEYS_2D, Geometry2D, parse_geometry2d
 from fem_sse.materials import BOLTZMANN_EV, Material
+from fem_sse.mechanics_spec import MATERIAL_KEYS as MECHANICS_MATERIAL_KEYS
+from fem_sse.mechanics_spec import MechanicsSpec, parse_mechanics
 from fem_sse.validate import ConfigError, check_keys, number
 
 __all__ = [
@@ -193,6 +198,7 @@ class Config:
     solver: SolverOptions = field(default_factory=SolverOptions)
     name: str = "case"
     geometry2d: Geometry2D | None = None
+    mechanics: MechanicsSpec | None = None
 
     @property
     def width(self) -> float | None:
@@ -268,7 +274,7 @@ class Config:
 # Parsing and validation
 # ----------------------------------------------------------------------------------------------
 
-_TOP_KEYS = ("name", "meta", "cell", "materials", "geometry", "mesh", "solver")
+_TOP_KEYS = ("name", "meta", "cell", "materials", "geometry", "mesh", "solver", "mechanics")
 _CELL_KEYS = ("temperature", "current_density", "ionic_potential_drop", "mu_cathode", "mu_anode")
 _GEOMETRY_KEYS = ("dim", "layers", "bottlenecks")
 _LAYER_KEYS = ("material", "thickness")
@@ -312,7 +318,7 @@ def _parse_materials(table: dict) -> dict[str, Material]:
     materials = {}
     for name, entry in table.items():
         where = f"materials.{name}"
-        _check_keys(entry, Material.config_keys(), where)
+        _check_keys(entry, Material.config_keys() + MECHANICS_MATERIAL_KEYS, where)
         materials[name] = Material.from_table(name, entry, lambda key, **kw: _number(
             entry, key, where, **kw))
     return materials
@@ -428,8 +434,10 @@ def parse_config(data: dict, name: str = "case") -> Config:
     case_name = data.get("name", name)
     if not isinstance(case_name, str) or not case_name:
         raise ConfigError("name", f"must be a non-empty string, got {case_name!r}")
+    mechanics = parse_mechanics(data.get("mechanics"), data["materials"], dim)
     return Config(cell=cell, materials=materials, layers=layers, bottlenecks=bottlenecks,
-                  dim=dim, mesh=mesh, solver=solver, name=case_name, geometry2d=geometry2d)
+                  dim=dim, mesh=mesh, solver=solver, name=case_name, geometry2d=geometry2d,
+                  mechanics=mechanics)
 
 
 def load_config(path: str | Path) -> Config:

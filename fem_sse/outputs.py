@@ -61,12 +61,14 @@ def _jsonable(value):
 
 
 def write_profile_csv(path: Path, rows: dict) -> None:
-    """Columns of :data:`PROFILE_COLUMNS` from equal-length arrays in ``rows``."""
+    """Columns of :data:`PROFILE_COLUMNS`, then any extra ones (e.g. stresses), from
+    equal-length arrays in ``rows``."""
+    columns = PROFILE_COLUMNS + tuple(c for c in rows if c not in PROFILE_COLUMNS)
     tmp = path.with_name(path.name + ".tmp")
     with tmp.open("w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(PROFILE_COLUMNS)
-        for values in zip(*(rows[c] for c in PROFILE_COLUMNS)):
+        writer.writerow(columns)
+        for values in zip(*(rows[c] for c in columns)):
             writer.writerow([v if isinstance(v, str) else f"{v:.10g}" for v in values])
     os.replace(tmp, path)
 

@@ -114,6 +114,24 @@ def _subsample(profile, per_interval: int = 8):
     return xs.ravel(), ws.ravel(), seg
 
 
+def _film_mechanics(config: Config, rows: dict | None, comm) -> dict:
+    """Stresses of the laterally constrained film (closed form) added to the profile rows
+    (rank 0) and the summary keys (every rank): docs/mechanics.md."""
+    from fem_sse.mechanics import film_stress, film_summary
+
+    mech = None
+    if rows is not None:
+        x = np.asarray(rows["x_m"])
+        layer = np.clip(np.searchsorted(config.layer_edges(), x, side="right") - 1, 0,
+                        len(config.layers) - 1)
+        columns = film_stress(config, config.mechanics, x, rows["mu_Li0_eV"], layer)
+        rows.update(columns)
+        mech = film_summary(config, columns, x)
+    mech = comm.bcast(mech, root=0)
+    keys = ("max_von_mises", "max_principal", "crack_risk_index", "crack_risk_location")
+    return {**{key: mech[key] for key in keys}, "mechanics": mech}
+
+
 def solve_case(config: Config, comm, solver: str | None = None, progress=None) -> tuple[dict, dict]:
     """Solve ``config`` with ``solver`` ("fem" or "exact"; default from the config).
 
@@ -130,6 +148,8 @@ def solve_case(config: Config, comm, solver: str | None = None, progress=None) -
         summary, extras = _solve_exact(config)
     else:
         summary, extras = _solve_fem(config, comm, progress)
+    if config.mechanics is not None and config.dim == 1:
+        summary.update(_film_mechanics(config, extras["rows"], comm))
     summary = {"case": config.name, "solver": solver, **summary,
                "mode": "galvanostatic" if config.cell.galvanostatic else "potentiostatic",
                "thickness_m": config.thickness, "converged": True,

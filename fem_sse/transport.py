@@ -39,6 +39,7 @@ from fem_sse import compat
 from fem_sse.config import Config
 from fem_sse.geometry import SeparatorMesh
 from fem_sse.geometry.line import ANODE, CATHODE
+from fem_sse.solvers import prefixed_ksp
 
 __all__ = ["ConvergenceError", "TransportProblem", "default_petsc_options"]
 
@@ -196,17 +197,8 @@ class TransportProblem:
             fem.assemble_scalar(fem.form(one * ds(ANODE))), op=MPI.SUM)
 
     def _linear_solve(self, A, b, x, prefix: str) -> None:
-        ksp = PETSc.KSP().create(self.comm)
-        ksp.setOperators(A)
-        ksp.setOptionsPrefix(prefix)
-        opts = PETSc.Options()
-        for key, value in self.petsc_options.items():
-            opts[prefix + key] = value
-        ksp.setFromOptions()
-        ksp.solve(b, x)
-        for key in self.petsc_options:
-            del opts[prefix + key]
-        ksp.destroy()
+        with prefixed_ksp(self.comm, A, prefix, self.petsc_options) as ksp:
+            ksp.solve(b, x)
 
     def _build_forms(self) -> None:
         msh = self.mesh

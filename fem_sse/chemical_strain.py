@@ -1,0 +1,171 @@
+"""Chemical strain of Li0(SE): off-stoichiometry laws delta(mu_Li0) and mechanical data (NumPy).
+
+A leaf like :mod:`fem_sse.materials` (no mesh, no DOLFINx). The isotropic eigenstrain of a
+material is (docs/mechanics.md)::
+
+    eps* = expansion * (delta(mu_Li0) - delta_ref) * I
+
+with ``delta`` the excess Li0 per formula unit (-), ``expansion`` the linear chemical expansion per
+unit delta (-) and ``delta_ref`` the stress-free (as-fabricated) state. Three laws:
+
+* :class:`DiluteLaw`: dilute defect chemistry, electrons minus holes, with the transport A and B,
+  ``delta = delta0 sinh((mu - B)/kT)`` capped at ``+-cap``; ``delta0 = A / (e u_e N)`` by default.
+* :class:`TwoStateLaw`: bounded, Fermi-like between the fully oxidized and fully reduced limits,
+  ``delta = d_ox + (d_red - d_ox) / (1 + exp(-(mu - mu_half)/width))``.
+* :class:`TableLaw`: a user table delta(mu), linearly interpolated, constant beyond its ends.
+
+Every default below is an assumption (materials.md: no measured Li0(SE) expansion exists) and can
+be overridden per material in the config.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from fem_sse.materials import Material
+
+__all__ = ["DEFAULTS", "DiluteLaw", "MECHANICAL_PRESETS", "MechanicalMaterial", "TableLaw",
+           "TwoStateLaw"]
+
+ELEMENTARY_CHARGE = 1.602176634e-19  # C
+
+#: Default assumptions (SI). See docs/mechanics.md for the reasoning.
+DEFAULTS = {
+    # Omega_Li ~ 21.6 A^3 (review-mixed-conductor-interlayers, Eq. 2) over 3 x ~240 A^3 per
+    # formula unit: linear strain per Li0 per formula unit.
+    "expansion": 0.03,
+    # saturation of the dilute law / limits of the two-state law: +-0.05 Li0 per formula unit,
+    # i.e. an eigenstrain swing of 0.3 % between the limits (materials.md: 0.1-0.3 %).
+    "cap": 0.05,
+    "electron_mobility": 1e-4,   # m^2/(V s), converts A to a carrier density (assumption)
+    "site_density": 4e27,        # formula units per m^3 (~250 A^3 each, assumption)
+}
+
+
+@dataclass(frozen=True)
+class DiluteLaw:
+    """delta = delta0 sinh((mu - B)/kT), capped at +-cap (-).
+
+    Attributes:
+        cap: saturation |delta| (-).
+        delta0: prefactor (-); None derives it from the transport A: A / (e u_e N).
+    """
+
+    cap: float = DEFAULTS["cap"]
+    delta0: float | None = None
+    kind = "dilute"
+
+    def prefactor(self, transport: Material) -> float:
+        """delta0 (-), from A (S/m) when not given."""
+        if self.delta0 is not None:
+            return self.delta0
+        return transport.A / (ELEMENTARY_CHARGE * DEFAULTS["electron_mobility"]
+                              * DEFAULTS["site_density"])
+
+    def delta(self, mu, transport: Material, kT: float) -> np.ndarray:
+        """Off-stoichiometry (-) at mu_Li0 ``mu`` (eV); kT in eV."""
+        y = np.clip((np.asarray(mu, dtype=float) - transport.B) / kT, -700.0, 700.0)
+        return np.clip(self.prefactor(transport) * np.sinh(y), -self.cap, self.cap)
+
+
+@dataclass(frozen=True)
+class TwoStateLaw:
+    """Bounded Fermi-like law between delta_oxidized and delta_reduced (-).
+
+    Attributes:
+        delta_oxidized: limit for mu -> -inf (-).
+        delta_reduced: limit for mu -> +inf (-).
+        mu_half: potential of the midpoint (eV); None = the material's B.
+        width: transition width (eV); None = kT.
+    """
+
+    delta_oxidized: float = -DEFAULTS["cap"]
+    delta_reduced: float = DEFAULTS["cap"]
+    mu_half: float | None = None
+    width: float | None = None
+    kind = "two_state"
+
+    def delta(self, mu, transport: Material, kT: float) -> np.ndarray:
+        """Off-stoichiometry (-) at mu_Li0 ``mu`` (eV); kT in eV."""
+        centre = transport.B if self.mu_half is None else self.mu_half
+        width = kT if self.width is None else self.width
+        z = (np.asarray(mu, dtype=float) - centre) / width
+        fraction = 0.5 * (1.0 + np.tanh(0.5 * z))
+        return self.delta_oxidized + (self.delta_reduced - self.delta_oxidized) * fraction
+
+
+@dataclass(frozen=True)
+class TableLaw:
+    """delta(mu) from a table: mu (eV, increasing) and delta (-), linear, constant outside."""
+
+    mu: tuple[float, ...]
+    values: tuple[float, ...]
+    kind = "table"
+
+    def delta(self, mu, transport: Material, kT: float) -> np.ndarray:
+        """Off-stoichiometry (-) at mu_Li0 ``mu`` (eV)."""
+        return np.interp(np.asarray(mu, dtype=float), self.mu, self.values)
+
+
+@dataclass(frozen=True)
+class MechanicalMaterial:
+    """Elastic and chemical-strain data of one material.
+
+    Attributes:
+        E: Young's modulus (Pa).
+        nu: Poisson's ratio (-).
+        strength: fracture strength (Pa), the denominator of the crack-risk index.
+        toughness: fracture toughness K_IC (Pa m^0.5), reported only; None if unknown.
+        expansion: linear chemical expansion per unit delta (-).
+        law: the delta(mu) law.
+        delta_ref: stress-free off-stoichiometry (-); None = from mechanics.mu_ref, else 0.
+        source: where the numbers come from.
+    """
+
+    E: float  # noqa: N815 - the usual symbol
+    nu: float
+    strength: float
+    toughness: float | None = None
+    expansion: float = DEFAULTS["expansion"]
+    law: DiluteLaw | TwoStateLaw | TableLaw = DiluteLaw()
+    delta_ref: float | None = None
+    source: str = "assumption"
+
+    @property
+    def shear_modulus(self) -> float:
+        """G = E / (2 (1 + nu)) (Pa)."""
+        return self.E / (2.0 * (1.0 + self.nu))
+
+    @property
+    def lame_lambda(self) -> float:
+        """lambda = E nu / ((1 + nu)(1 - 2 nu)) (Pa)."""
+        return self.E * self.nu / ((1.0 + self.nu) * (1.0 - 2.0 * self.nu))
+
+    def reference(self, transport: Material, kT: float, mu_ref: float | None) -> float:
+        """delta_ref (-): explicit, else delta(mu_ref), else 0 (stoichiometric as fabricated)."""
+        if self.delta_ref is not None:
+            return self.delta_ref
+        if mu_ref is None:
+            return 0.0
+        return float(self.law.delta(mu_ref, transport, kT))
+
+    def eigenstrain(self, mu, transport: Material, kT: float, mu_ref: float | None = None):
+        """Isotropic eigenstrain eps* (-) at mu_Li0 ``mu`` (eV)."""
+        delta = self.law.delta(mu, transport, kT)
+        return self.expansion * (delta - self.reference(transport, kT, mu_ref))
+
+
+_LLZO = "E 149.8 GPa, nu 0.26 (Ni et al.); flexural strength 150 MPa, K_IC ~1 MPa m^0.5 (materials.md)"
+_LPSCL = ("E 22.1 GPa, nu 0.37 (review-li-argyrodite Table 2, DFT); strength 30 MPa and K_IC "
+          "0.2 MPa m^0.5 are assumptions (no measured value in materials.md)")
+
+#: Elastic data per transport preset name; other materials get ``MECHANICAL_PRESETS["default"]``.
+MECHANICAL_PRESETS: dict[str, MechanicalMaterial] = {
+    "llzo": MechanicalMaterial(149.8e9, 0.26, 150e6, 1.0e6, source=_LLZO),
+    "lpscl": MechanicalMaterial(22.1e9, 0.37, 30e6, 0.2e6, source=_LPSCL),
+    "default": MechanicalMaterial(
+        149.8e9, 0.26, 150e6, 1.0e6,
+        source="assumption: LLZO-like (the paper's model SE is garnet-like); " + _LLZO),
+}

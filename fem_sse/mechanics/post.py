@@ -1,0 +1,139 @@
+"""Stress invariants, the crack-risk peak and interface tractions (NumPy on DOF values, MPI-reduced).
+
+Only NumPy and mpi4py at import time: the 1D film (:mod:`.film`) uses :func:`invariants` too.
+
+Conventions: tension positive (Pa); ``(sxx, syy, sxy, szz)`` are the in-plane components and the
+out-of-plane one (plane strain / film: nonzero; plane stress: 0). In 1D ``syy = szz`` is the
+lateral stress of the laterally constrained film.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from mpi4py import MPI
+
+__all__ = ["electrode_distance", "global_peak", "invariants", "facet_tractions"]
+
+
+def invariants(s: np.ndarray) -> dict[str, np.ndarray]:
+    """Invariants of stresses ``s`` (n, 4) = (sxx, syy, sxy, szz) in Pa.
+
+    Returns:
+        von_mises, sigma_1 >= sigma_2 (in-plane principal), sigma_zz, max_principal (largest of
+        the three), min_principal, hydrostatic (mean normal stress) (Pa) and theta_1 (rad, angle
+        of the sigma_1 direction from the x axis).
+    """
+    sxx, syy, sxy, szz = s.T
+    centre, radius = 0.5 * (sxx + syy), np.hypot(0.5 * (sxx - syy), sxy)
+    s1, s2 = centre + radius, centre - radius
+    vm = np.sqrt(0.5 * ((sxx - syy) ** 2 + (syy - szz) ** 2 + (szz - sxx) ** 2) + 3.0 * sxy ** 2)
+    return {"von_mises": vm, "sigma_1": s1, "sigma_2": s2, "sigma_zz": szz,
+            "max_principal": np.maximum(s1, szz), "min_principal": np.minimum(s2, szz),
+            "hydrostatic": (sxx + syy + szz) / 3.0,
+            "theta_1": 0.5 * np.arctan2(2.0 * sxy, sxx - syy)}
+
+
+def global_peak(values: np.ndarray, points: np.ndarray, comm) -> tuple[float, np.ndarray]:
+    """Largest value over all ranks and where it sits (ties: smallest coordinates), the same on
+    every rank. ``values`` are this rank's owned samples, ``points`` (n, 3) their coordinates."""
+    if len(values):
+        i = int(np.argmax(values))
+        local = (float(values[i]), tuple(float(c) for c in points[i]))
+    else:
+        local = (-np.inf, (np.inf, np.inf, np.inf))
+    best = max(comm.allgather(local), key=lambda item: (item[0], tuple(-c for c in item[1])))
+    return best[0], np.array(best[1])
+
+
+def _facet_coordinates(mesh, facets: np.ndarray) -> np.ndarray:
+    """(n_facets, n_vertices, 3) vertex coordinates of facets (first-order geometry)."""
+    fdim = mesh.topology.dim - 1
+    if len(facets) == 0:
+        return np.zeros((0, max(fdim, 0) + 1, 3))
+    import dolfinx.mesh
+
+    nodes = dolfinx.mesh.entities_to_geometry(mesh, fdim, facets, False)
+    return mesh.geometry.x[nodes][:, : fdim + 1]
+
+
+def electrode_distance(mesh, facet_tags, facet_groups: dict[str, int], point: np.ndarray,
+                       comm) -> tuple[float, str]:
+    """Distance (m) from ``point`` to the nearest electrode facet, and that electrode's name."""
+    best = (np.inf, "")
+    for name in ("cathode", "anode"):
+        if name not in facet_groups:
+            continue
+        coords = _facet_coordinates(mesh, facet_tags.find(facet_groups[name]))
+        if coords.shape[1] == 1:  # 1D: facets are points
+            d = np.linalg.norm(coords[:, 0] - point, axis=1)
+        else:
+            a, b = coords[:, 0], coords[:, 1]
+            ab = b - a
+            t = np.clip(np.einsum("ij,ij->i", point - a, ab)
+                        / np.maximum(np.einsum("ij,ij->i", ab, ab), 1e-300), 0.0, 1.0)
+            d = np.linalg.norm(a + t[:, None] * ab - point, axis=1)
+        dist = comm.allreduce(float(d.min(initial=np.inf)), MPI.MIN)
+        best = min(best, (dist, name))
+    return best
+
+
+def facet_tractions(mesh, facet_tags, tag: int, stress) -> dict[str, float]:
+    """Normal and shear traction on the facets of one group, from the (DG) stress function.
+
+    ``stress`` holds (sxx, syy, sxy, szz) per point. The traction sigma n is averaged over the
+    two sides and sampled at the facet's vertices and midpoint; means use Simpson's rule over the
+    facet length (a point measure in 1D).
+
+    Returns:
+        normal_max, normal_min, normal_mean, shear_max (|t_s|), shear_mean (|t_s|) (Pa) and
+        length (m; number of points in 1D).
+    """
+    tdim = mesh.topology.dim
+    fdim = tdim - 1
+    mesh.topology.create_connectivity(fdim, tdim)
+    f2c = mesh.topology.connectivity(fdim, tdim)
+    owned = mesh.topology.index_map(fdim).size_local
+    facets = facet_tags.find(tag)
+    facets = facets[facets < owned]
+    coords = _facet_coordinates(mesh, facets)
+    if tdim == 1:
+        samples, weights = coords, np.ones(1)
+        normals = np.tile([1.0, 0.0], (len(facets), 1))
+        lengths = np.ones(len(facets))
+    else:
+        a, b = coords[:, 0], coords[:, 1]
+        samples = np.stack([a, 0.5 * (a + b), b], axis=1)
+        weights = np.array([1.0, 4.0, 1.0]) / 6.0
+        tangent = (b - a)[:, :2]
+        lengths = np.linalg.norm(tangent, axis=1)
+        tangent = tangent / np.maximum(lengths, 1e-300)[:, None]
+        normals = np.column_stack([-tangent[:, 1], tangent[:, 0]])
+    n_pts = samples.shape[1]
+    points, cells, owner = [], [], []
+    for k, f in enumerate(facets):
+        for c in f2c.links(f):
+            points.append(samples[k])
+            cells.append(np.full(n_pts, c, dtype=np.int32))
+            owner.append(np.full(n_pts, k))
+    totals = np.zeros((len(facets), n_pts, 4))
+    counts = np.zeros((len(facets), 1, 1))
+    if points:
+        values = stress.eval(np.concatenate(points), np.concatenate(cells)).reshape(-1, n_pts, 4)
+        for k, v in zip(np.concatenate(owner)[::n_pts], values):
+            totals[k] += v
+            counts[k] += 1.0
+    s = totals / np.maximum(counts, 1.0)
+    nx, ny = normals[:, 0][:, None], normals[:, 1][:, None]
+    tx = s[..., 0] * nx + s[..., 2] * ny
+    ty = s[..., 2] * nx + s[..., 1] * ny
+    tn = tx * nx + ty * ny
+    ts = np.abs(-tx * ny + ty * nx)
+    comm = mesh.comm
+    length = comm.allreduce(float(lengths.sum()), MPI.SUM)
+    integral = lambda q: comm.allreduce(float((q @ weights * lengths).sum()), MPI.SUM)  # noqa: E731
+    return {"normal_max": comm.allreduce(float(tn.max(initial=-np.inf)), MPI.MAX),
+            "normal_min": comm.allreduce(float(tn.min(initial=np.inf)), MPI.MIN),
+            "normal_mean": integral(tn) / length if length else 0.0,
+            "shear_max": comm.allreduce(float(ts.max(initial=0.0)), MPI.MAX),
+            "shear_mean": integral(ts) / length if length else 0.0,
+            "length": length}
