@@ -88,13 +88,35 @@ def interpolate_nonmatching(u_to, u_from) -> None:
     """u_to <- u_from where the two live on different meshes of the same domain.
 
     Same call on 0.9 to 0.11 (``create_interpolation_data`` + ``interpolate_nonmatching``).
+    The point location behind it accepts a cell when the squared distance to it is below an
+    absolute tolerance, so on meshes measured in metres at the micrometre scale it picks
+    neighbouring cells (measured: a third of the points of a 2D separator mesh). Both meshes
+    are therefore scaled to unit size while the interpolation data is built, and restored
+    exactly afterwards.
     """
     V_to = u_to.function_space
+    meshes = [V_to.mesh, u_from.function_space.mesh]
     cell_map = V_to.mesh.topology.index_map(V_to.mesh.topology.dim)
     cells = np.arange(cell_map.size_local + cell_map.num_ghosts, dtype=np.int32)
-    data = dolfinx.fem.create_interpolation_data(V_to, u_from.function_space, cells, padding=1e-10)
-    u_to.interpolate_nonmatching(u_from, cells, data)
+    saved = [m.geometry.x.copy() for m in meshes]
+    local = max(float(np.abs(x).max(initial=0.0)) for x in saved)
+    scale = V_to.mesh.comm.allreduce(local, op=_mpi_max()) or 1.0
+    try:
+        for m in meshes:
+            m.geometry.x[:] /= scale
+        data = dolfinx.fem.create_interpolation_data(V_to, u_from.function_space, cells,
+                                                     padding=1e-10)
+        u_to.interpolate_nonmatching(u_from, cells, data)  # the data holds scaled points
+    finally:
+        for m, x in zip(meshes, saved):
+            m.geometry.x[:] = x
     u_to.x.scatter_forward()
+
+
+def _mpi_max():
+    from mpi4py import MPI
+
+    return MPI.MAX
 
 
 def create_vector(form):
