@@ -41,6 +41,7 @@ Schema (keys in brackets are optional, with their defaults)::
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import math
 import tomllib
@@ -238,6 +239,13 @@ class Config:
         else:
             j_ionic = abs(cell.ionic_potential_drop) / float(self.ionic_resistance(self.thickness)[0])
         return math.inf if j_ionic == 0.0 else cell.kT * sigma_li / j_ionic
+
+    def stack_1d(self) -> Config:
+        """The laterally averaged 1D stack of a 2D config: its layers and full-width
+        bottlenecks (grains, grain boundaries and defects dropped); ``self`` in 1D."""
+        if self.dim == 1:
+            return self
+        return dataclasses.replace(self, dim=1, geometry2d=None, mesh=MeshOptions())
 
     def layer_material(self, index: int) -> Material:
         """Material of layer ``index``."""
