@@ -68,7 +68,8 @@ def refine_with_parent_cells(msh, cells: np.ndarray):
     else:
         msh.topology.create_connectivity(tdim, 1)
         c2e = msh.topology.connectivity(tdim, 1)
-        edges = np.unique(np.concatenate([c2e.links(c) for c in cells])).astype(np.int32)
+        cells = np.asarray(cells, dtype=np.int32)  # may be empty on some ranks
+        edges = np.unique(c2e.array.reshape(len(c2e.offsets) - 1, -1)[cells]).astype(np.int32)
     option = dolfinx.mesh.RefinementOption.parent_cell
     refined = dolfinx.mesh.refine(msh, edges, partitioner=shared_facet_partitioner(),
                                   option=option)

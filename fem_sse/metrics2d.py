@@ -100,8 +100,8 @@ def region_stats(problem, data: dict) -> dict:
     np.minimum.at(lo, rows, data["mu"].min(axis=1))
     np.maximum.at(hi, rows, data["mu"].max(axis=1))
     comm = problem.comm
-    sums = comm.allreduce(sums, op=MPI.SUM)
-    lo, hi = comm.allreduce(lo, op=MPI.MIN), comm.allreduce(hi, op=MPI.MAX)
+    for array, op in ((sums, MPI.SUM), (lo, MPI.MIN), (hi, MPI.MAX)):
+        comm.Allreduce(MPI.IN_PLACE, array, op=op)
     out = {}
     for i, tag in enumerate(tags):
         r = regions[tag]
