@@ -15,6 +15,7 @@ import numpy as np
 __all__ = [
     "DOLFINX_VERSION",
     "create_vector",
+    "geometry_dofmap",
     "gmsh_model_to_mesh",
     "interpolate_nonmatching",
     "interpolation_points",
@@ -128,3 +129,13 @@ def create_vector(form):
     if DOLFINX_VERSION >= (0, 10):
         return dolfinx.fem.petsc.create_vector(form.function_spaces[0])
     return dolfinx.fem.petsc.create_vector(form)
+
+
+def geometry_dofmap(msh) -> np.ndarray:
+    """Geometry nodes of every cell, shape (num_cells, nodes_per_cell).
+
+    ``mesh.geometry.dofmap`` up to 0.10; deprecated on 0.11 for ``mesh.geometry.dofmaps[0]``.
+    """
+    if DOLFINX_VERSION >= (0, 11):
+        return msh.geometry.dofmaps[0]
+    return msh.geometry.dofmap

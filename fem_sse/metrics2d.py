@@ -25,6 +25,8 @@ import ufl
 from dolfinx import fem
 from mpi4py import MPI
 
+from fem_sse import compat
+
 __all__ = ["cell_data", "fem_metrics_2d", "front_polylines"]
 
 _NV = 3
@@ -37,7 +39,7 @@ def cell_data(problem) -> dict:
     tdim = msh.topology.dim
     msh.topology.create_connectivity(tdim, tdim - 1)
     n = msh.topology.index_map(tdim).size_local
-    coords = msh.geometry.x[msh.geometry.dofmap[:n, :_NV], :2]
+    coords = msh.geometry.x[compat.geometry_dofmap(msh)[:n, :_NV], :2]
     w = problem.omega.x.array[problem.V.dofmap.list[:n, :_NV]] * problem.w_scale
     q = problem.Q.dofmap.list[:n, 0]
     f = problem.fields

@@ -42,7 +42,7 @@ def _parent_data(smesh: SeparatorMesh) -> fem.Function:
     facet_tag[ft.indices] = ft.values
     c2f = msh.topology.connectivity(tdim, tdim - 1).array.reshape(-1, _NV)[:num]
     data[:, 1:1 + _NV] = facet_tag[c2f]
-    nodes = msh.geometry.dofmap[:num, :_NV]
+    nodes = compat.geometry_dofmap(msh)[:num, :_NV]
     data[:, 1 + _NV:] = msh.geometry.x[nodes, :2].reshape(num, -1)
     f = fem.Function(Q)
     bs = 1 + 3 * _NV
@@ -86,15 +86,14 @@ def refine_tagged(smesh: SeparatorMesh, cells: np.ndarray) -> SeparatorMesh:
 
     # child facets on a tagged parent facet
     c2f = new_mesh.topology.connectivity(tdim, tdim - 1).array.reshape(-1, _NV)[:num]
-    x = new_mesh.geometry.x[new_mesh.geometry.dofmap[:num, :_NV], :2]  # (num, 3, 2)
+    x = new_mesh.geometry.x[compat.geometry_dofmap(new_mesh)[:num, :_NV], :2]  # (num, 3, 2)
     pv = data[:, 1 + _NV:].reshape(num, _NV, 2)
     ptags = np.rint(data[:, 1:1 + _NV]).astype(np.int32)
     size = np.linalg.norm(pv[:, 1] - pv[:, 0], axis=1)
     facets, values = [], []
     for i in range(_NV):  # child facet i: vertices != i
         a, b = x[:, (i + 1) % _NV], x[:, (i + 2) % _NV]
-        for k in range(_NV):  # parent facet k: vertices != k
-        # a child facet lies on at most one parent facet
+        for k in range(_NV):  # parent facet k: vertices != k (a child facet lies on one)
             pa, pb = pv[:, (k + 1) % _NV], pv[:, (k + 2) % _NV]
             tagged = ptags[:, k] > 0
             on = tagged & _on_segment(a, pa, pb, 1e-9 * size) & _on_segment(b, pa, pb, 1e-9 * size)
