@@ -1,4 +1,4 @@
-"""Adaptive solution of the 1D transport problem: solve, estimate, mark (Doerfler), refine.
+"""Adaptive solution of the transport problem: solve, estimate, mark (Doerfler), refine.
 
 The jump positions are not known in advance; the residual indicator of
 :func:`fem_sse.transport.error_indicators` finds them, and the boundary layers inside bottleneck
@@ -17,7 +17,7 @@ import numpy as np
 from mpi4py import MPI
 
 from fem_sse.config import Config
-from fem_sse.geometry import build_mesh
+from fem_sse.geometry import SeparatorMesh, build_mesh
 from fem_sse.geometry.line import refine_line
 from fem_sse.metrics import Profile, fem_metrics
 from fem_sse.transport import ConvergenceError, TransportProblem, error_indicators, solve_transport
@@ -61,21 +61,51 @@ def gather_profile(problem: TransportProblem) -> Profile | None:
     return Profile(x[order], w[order], seg[order])
 
 
-def doerfler_mark(eta2: np.ndarray, comm, theta: float = 0.5) -> np.ndarray:
-    """Local cells holding (at least) the fraction ``theta`` of the global sum of ``eta2``.
+def doerfler_mark(eta2: np.ndarray, comm, theta: float = 0.5,
+                  max_count: int | None = None) -> np.ndarray:
+    """Local cells holding (at least) the fraction ``theta`` of the global sum of ``eta2``,
+    at most ``max_count`` of them globally (the largest indicators first).
 
-    The threshold is found by bisection on global sums, so nothing is gathered.
+    The thresholds are found by bisection on global sums, so nothing is gathered.
     """
     total = comm.allreduce(float(eta2.sum()), op=MPI.SUM)
-    hi = comm.allreduce(float(eta2.max(initial=0.0)), op=MPI.MAX)
-    lo = 0.0
-    for _ in range(60):
-        mid = 0.5 * (lo + hi)
-        if comm.allreduce(float(eta2[eta2 >= mid].sum()), op=MPI.SUM) >= theta * total:
-            lo = mid
-        else:
-            hi = mid
+    top = comm.allreduce(float(eta2.max(initial=0.0)), op=MPI.MAX)
+
+    def bisect(lo, hi, low_enough):  # threshold near the switch of low_enough(t), lo side
+        for _ in range(60):
+            mid = 0.5 * (lo + hi)
+            lo, hi = (mid, hi) if low_enough(mid) else (lo, mid)
+        return lo, hi
+
+    lo, _ = bisect(0.0, top, lambda t: comm.allreduce(float(eta2[eta2 >= t].sum()), op=MPI.SUM)
+                   >= theta * total)
+    if max_count is not None:
+        def too_many(t):
+            return comm.allreduce(int(np.count_nonzero(eta2 >= t)), op=MPI.SUM) > max_count
+
+        if too_many(lo):
+            _, lo = bisect(lo, top, too_many)
     return np.flatnonzero(eta2 >= lo).astype(np.int32)
+
+
+def _refine_mesh(problem: TransportProblem, cells: np.ndarray) -> SeparatorMesh:
+    """The refined mesh: the rebuilt interval mesh in 1D, tag-carrying Plaza refinement in 2D."""
+    if problem.mesh.topology.dim == 1:
+        return refine_line(problem.smesh, cells, problem.config)
+    from fem_sse.refine2d import refine_tagged
+
+    return refine_tagged(problem.smesh, cells)
+
+
+def _measure(config: Config, problem: TransportProblem) -> tuple[dict, Profile | None]:
+    """(metrics identical on every rank, 1D profile on rank 0 or None)."""
+    if problem.mesh.topology.dim > 1:
+        from fem_sse.metrics2d import fem_metrics_2d
+
+        return fem_metrics_2d(problem), None
+    profile = gather_profile(problem)
+    metrics = fem_metrics(config, profile) if problem.comm.rank == 0 else None
+    return problem.comm.bcast(metrics, root=0), profile
 
 
 def _changes(prev: dict, cur: dict, length: float) -> dict:
@@ -93,7 +123,7 @@ def solve_adaptive(config: Config, comm, progress=None) -> AdaptiveResult:
     """Solve on the Gmsh mesh of ``config`` and refine adaptively (see module docstring).
 
     Args:
-        config: validated configuration (dim = 1).
+        config: validated configuration (dim 1 or 2).
         comm: MPI communicator.
         progress: optional callable(str) for one-line progress reports (rank 0).
     """
@@ -122,11 +152,10 @@ def solve_adaptive(config: Config, comm, progress=None) -> AdaptiveResult:
             history.append({"step": step, "converged": False, "error": str(exc)})
             return AdaptiveResult(*last, history, total_newton)
         total_newton += result["newton_iterations"]
-        profile = gather_profile(problem)
-        metrics = fem_metrics(config, profile) if comm.rank == 0 else None
-        metrics = comm.bcast(metrics, root=0)
+        metrics, profile = _measure(config, problem)
         current = {**result, **{k: metrics[k] for k in ("jumps", "mu_interfaces")}}
-        cells = problem.mesh.topology.index_map(1).size_global
+        tdim = problem.mesh.topology.dim
+        cells = problem.mesh.topology.index_map(tdim).size_global
         entry = {"step": step, "cells": cells, "dofs": problem.dofs,
                  "one_minus_t_li": result["one_minus_t_li"],
                  "newton_iterations": result["newton_iterations"],
@@ -147,10 +176,12 @@ def solve_adaptive(config: Config, comm, progress=None) -> AdaptiveResult:
         if done or not opts.adaptive or step == opts.max_refinements or cells >= opts.max_cells:
             return AdaptiveResult(problem, result, metrics, profile, history, total_newton)
         previous = current
-        eta2 = error_indicators(problem).x.array[: problem.mesh.topology.index_map(1).size_local]
-        marked = doerfler_mark(eta2, comm, theta=0.7)
-        new = TransportProblem(config, refine_line(problem.smesh, marked, config),
-                               degree=opts.degree)
+        eta2 = error_indicators(problem).x.array[
+            : problem.mesh.topology.index_map(tdim).size_local]
+        # 2D: a refined triangle becomes 4, and the closure splits about as many neighbours
+        cap = None if tdim == 1 else max(1, (opts.max_cells - cells) // 6)
+        marked = doerfler_mark(eta2, comm, theta=0.7, max_count=cap)
+        new = TransportProblem(config, _refine_mesh(problem, marked), degree=opts.degree)
         new.start_from(problem)
         problem = new
     raise AssertionError("unreachable")

@@ -140,6 +140,7 @@ def cmd_sweep(args) -> int:
     """Run the grid of --set values, one folder per run, plus results.jsonl and results.csv."""
     import copy
     import csv
+
     import tomllib
 
     from fem_sse.config import parse_config

@@ -15,6 +15,7 @@ import numpy as np
 __all__ = [
     "DOLFINX_VERSION",
     "create_vector",
+    "geometry_dofmap",
     "gmsh_model_to_mesh",
     "interpolate_nonmatching",
     "create_mesh",
@@ -69,7 +70,8 @@ def refine_with_parent_cells(msh, cells: np.ndarray):
     else:
         msh.topology.create_connectivity(tdim, 1)
         c2e = msh.topology.connectivity(tdim, 1)
-        edges = np.unique(np.concatenate([c2e.links(c) for c in cells])).astype(np.int32)
+        cells = np.asarray(cells, dtype=np.int32)  # may be empty on some ranks
+        edges = np.unique(c2e.array.reshape(len(c2e.offsets) - 1, -1)[cells]).astype(np.int32)
     option = dolfinx.mesh.RefinementOption.parent_cell
     refined = dolfinx.mesh.refine(msh, edges, partitioner=shared_facet_partitioner(),
                                   option=option)
@@ -89,13 +91,35 @@ def interpolate_nonmatching(u_to, u_from) -> None:
     """u_to <- u_from where the two live on different meshes of the same domain.
 
     Same call on 0.9 to 0.11 (``create_interpolation_data`` + ``interpolate_nonmatching``).
+    The point location behind it accepts a cell when the squared distance to it is below an
+    absolute tolerance, so on meshes measured in metres at the micrometre scale it picks
+    neighbouring cells (measured: a third of the points of a 2D separator mesh). Both meshes
+    are therefore scaled to unit size while the interpolation data is built, and restored
+    exactly afterwards.
     """
     V_to = u_to.function_space
+    meshes = [V_to.mesh, u_from.function_space.mesh]
     cell_map = V_to.mesh.topology.index_map(V_to.mesh.topology.dim)
     cells = np.arange(cell_map.size_local + cell_map.num_ghosts, dtype=np.int32)
-    data = dolfinx.fem.create_interpolation_data(V_to, u_from.function_space, cells, padding=1e-10)
-    u_to.interpolate_nonmatching(u_from, cells, data)
+    saved = [m.geometry.x.copy() for m in meshes]
+    local = max(float(np.abs(x).max(initial=0.0)) for x in saved)
+    scale = V_to.mesh.comm.allreduce(local, op=_mpi_max()) or 1.0
+    try:
+        for m in meshes:
+            m.geometry.x[:] /= scale
+        data = dolfinx.fem.create_interpolation_data(V_to, u_from.function_space, cells,
+                                                     padding=1e-10)
+        u_to.interpolate_nonmatching(u_from, cells, data)  # the data holds scaled points
+    finally:
+        for m, x in zip(meshes, saved):
+            m.geometry.x[:] = x
     u_to.x.scatter_forward()
+
+
+def _mpi_max():
+    from mpi4py import MPI
+
+    return MPI.MAX
 
 
 def create_vector(form):
@@ -117,3 +141,13 @@ def create_mesh(comm, cells: np.ndarray, x: np.ndarray, element, partitioner):
     if DOLFINX_VERSION >= (0, 10):
         return dolfinx.mesh.create_mesh(comm, cells, element, x, partitioner=partitioner)
     return dolfinx.mesh.create_mesh(comm, cells, x, element, partitioner=partitioner)
+
+
+def geometry_dofmap(msh) -> np.ndarray:
+    """Geometry nodes of every cell, shape (num_cells, nodes_per_cell).
+
+    ``mesh.geometry.dofmap`` up to 0.10; deprecated on 0.11 for ``mesh.geometry.dofmaps[0]``.
+    """
+    if DOLFINX_VERSION >= (0, 11):
+        return msh.geometry.dofmaps[0]
+    return msh.geometry.dofmap

@@ -44,14 +44,15 @@ Schema (keys in brackets are optional, with their defaults)::
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import math
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import tomllib
 
 from fem_sse.geometry_spec import GEOMETRY_KEYS_2D, LAYER_KEYS_2D, Geometry2D, parse_geometry2d
 from fem_sse.materials import BOLTZMANN_EV, Material
@@ -244,6 +245,13 @@ class Config:
         else:
             j_ionic = abs(cell.ionic_potential_drop) / float(self.ionic_resistance(self.thickness)[0])
         return math.inf if j_ionic == 0.0 else cell.kT * sigma_li / j_ionic
+
+    def stack_1d(self) -> Config:
+        """The laterally averaged 1D stack of a 2D config: its layers and full-width
+        bottlenecks (grains, grain boundaries and defects dropped); ``self`` in 1D."""
+        if self.dim == 1:
+            return self
+        return dataclasses.replace(self, dim=1, geometry2d=None, mesh=MeshOptions())
 
     def layer_material(self, index: int) -> Material:
         """Material of layer ``index``."""

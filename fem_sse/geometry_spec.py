@@ -8,7 +8,8 @@ anode at x = L), y in-plane (0 <= y <= W). Full key list with defaults: docs/geo
     width = 100e-6                                  # m, in-plane extent W
     layers = [{material, thickness, [grains = {count | size, [seed], [kind], [aspect], [lloyd]}]}]
     [bottlenecks = [...]]                           # as in 1D: full-width transverse strips
-    [grain_boundaries = {model = "strip" | "interface", width, sigma_li_factor, [material]}]
+    [grain_boundaries = {model = "strip" | "interface", width, sigma_li_factor, [material],
+                         [conductance]}]              # conductance: S/m^2, interfaces only
     [phase_boundaries = {roughness = {amplitude, wavelength}
                                    | {amplitude, seed, correlation_length}}]
     [pores = [{center = [x, y], radii = [a, b], [angle]}]]
@@ -37,7 +38,7 @@ GEOMETRY_KEYS_2D = ("width", "grain_boundaries", "phase_boundaries", "pores", "c
                     "anode_contact", "asperities", "mesh_file", "region_materials")
 LAYER_KEYS_2D = ("material", "thickness", "grains")
 _GRAIN_KEYS = ("count", "size", "seed", "kind", "aspect", "lloyd")
-_GB_KEYS = ("model", "width", "sigma_li_factor", "material")
+_GB_KEYS = ("model", "width", "sigma_li_factor", "material", "conductance")
 _PB_KEYS = ("roughness",)
 _ROUGH_KEYS = ("amplitude", "wavelength", "seed", "correlation_length")
 _PORE_KEYS = ("center", "radii", "angle")
@@ -76,12 +77,16 @@ class GrainBoundaries:
         width: strip width (m); None for interfaces.
         sigma_li_factor: Li+ conductivity of the GB over that of the grain lattice (-).
         material: material of the strips (None: the layer's).
+        conductance: Li+ interface conductance g of a zero-thickness GB (S/m^2): the normal
+            ionic current through it is g [eta_i / e]; a strip of width d and conductivity s is
+            g = s / d. None: no ionic resistance (eta_i continuous).
     """
 
     model: str
     width: float | None
     sigma_li_factor: float = 1.0
     material: str | None = None
+    conductance: float | None = None
 
 
 @dataclass(frozen=True)
@@ -243,7 +248,12 @@ def _parse_gb(table, materials, min_grain: float) -> GrainBoundaries:
                           f"unknown material {material!r} (defined: {', '.join(materials)})")
     factor = number(table, "sigma_li_factor", where, default=1.0 if model == "interface" else None,
                     lo=0.0, lo_open=True, hi=1e6)
-    return GrainBoundaries(model, width, factor, material)
+    conductance = None
+    if "conductance" in table:
+        if model != "interface":
+            raise ConfigError(f"{where}.conductance", "only for model = 'interface'")
+        conductance = number(table, "conductance", where, lo=0.0, lo_open=True, hi=1e15)
+    return GrainBoundaries(model, width, factor, material, conductance)
 
 
 def _parse_roughness(table, min_thickness: float, width: float) -> Roughness:

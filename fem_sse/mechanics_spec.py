@@ -30,8 +30,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from fem_sse.chemical_strain import (DEFAULTS, MECHANICAL_PRESETS, DiluteLaw, MechanicalMaterial,
-                                     TableLaw, TwoStateLaw)
+from fem_sse.chemical_strain import (
+    DEFAULTS,
+    MECHANICAL_PRESETS,
+    DiluteLaw,
+    MechanicalMaterial,
+    TableLaw,
+    TwoStateLaw,
+)
 from fem_sse.validate import ConfigError, check_keys, choice, number
 
 __all__ = ["MATERIAL_KEYS", "MechanicsSpec", "parse_mechanics"]

@@ -15,7 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["output_directory", "plot_profile", "write_fields", "write_json", "write_profile_csv"]
+__all__ = ["output_directory", "plot_mu_map", "plot_profile", "write_fields", "write_fronts",
+           "write_json", "write_profile_csv"]
+
+MAP_CELL_CAP = 400_000  # mu_map.png gathers the field on rank 0 only below this many cells
 
 PROFILE_COLUMNS = ("x_m", "x_over_L", "mu_Li0_eV", "eta_i_eV", "eta_e_eV", "sigma_eh_S_per_m",
                    "layer")
@@ -145,9 +148,80 @@ def write_fields(folder: Path, problem) -> list[str]:
     with dolfinx.io.VTXWriter(comm, str(folder / "fields.bp"),
                               [mu, eta_i, eta_e, kirchhoff, sigma], engine="BP4") as vtx:
         vtx.write(0.0)
+    files = ["fields.bp", "regions.xdmf"]
+    if problem.mesh.topology.dim > 1:  # current densities, cellwise (DG0 vectors)
+        Vj = fem.functionspace(problem.mesh, ("DG", 0, (problem.mesh.geometry.dim,)))  # noqa: N806
+        phi = problem.drift * problem.phi
+        currents = []
+        for name, expr in (("j_Li [A/m^2]", -problem.fields["sigma_li"] * phi
+                            * ufl.grad(problem.w)),
+                           ("j_eh [A/m^2]", problem.w_scale * problem._flux)):
+            f = fem.Function(Vj, name=name)
+            f.interpolate(fem.Expression(expr, compat.interpolation_points(Vj)))
+            currents.append(f)
+        with dolfinx.io.VTXWriter(comm, str(folder / "currents.bp"), currents,
+                                  engine="BP4") as vtx:
+            vtx.write(0.0)
+        files.append("currents.bp")
     with dolfinx.io.XDMFFile(comm, str(folder / "regions.xdmf"), "w") as xdmf:
         xdmf.write_mesh(problem.mesh)
         problem.smesh.cell_tags.name = "regions"
         xdmf.write_meshtags(problem.smesh.cell_tags, problem.mesh.geometry)
         xdmf.write_function(problem.fields["region_id"])
-    return ["fields.bp", "regions.xdmf"]
+    return files
+
+
+def write_fronts(folder: Path, fronts: list[dict]) -> list[str]:
+    """``fronts.json`` (one polyline per front, points in m) and ``fronts.csv`` (front, material,
+    B_eV, x_m, y_m), rank 0."""
+    write_json(folder / "fronts.json", {"level": "mu_Li0 = B of the material", "fronts": fronts})
+    tmp = folder / "fronts.csv.tmp"
+    with tmp.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(("front", "material", "B_eV", "x_m", "y_m"))
+        for k, front in enumerate(fronts):
+            for x, y in front["points_m"]:
+                writer.writerow((k, front["material"], front["B_eV"], f"{x:.10g}", f"{y:.10g}"))
+    os.replace(tmp, folder / "fronts.csv")
+    return ["fronts.json", "fronts.csv"]
+
+
+def plot_mu_map(path: Path, problem, fronts: list[dict] | None, title: str) -> bool:
+    """mu_Li0 map with the fronts (collective; rank 0 draws). The per-cell vertex values are
+    gathered on rank 0, so this is skipped (returns False) above :data:`MAP_CELL_CAP` cells."""
+    from fem_sse.metrics2d import cell_data
+
+    tdim = problem.mesh.topology.dim
+    if problem.mesh.topology.index_map(tdim).size_global > MAP_CELL_CAP:
+        return False
+    data = cell_data(problem)
+    parts = problem.comm.gather((data["x"], data["mu"]), root=0)
+    if problem.comm.rank != 0:
+        return True
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    x = np.concatenate([p[0] for p in parts]).reshape(-1, 2) * 1e6
+    mu = np.concatenate([p[1] for p in parts]).ravel()
+    cell = problem.config.cell
+    lo, hi = cell.mu_cathode - 0.2, cell.mu_anode + 0.2
+    triangles = np.arange(len(x)).reshape(-1, 3)
+    extent = np.ptp(x, axis=0)
+    fig, ax = plt.subplots(figsize=(7.5, max(2.5, 7.5 * extent[1] / max(extent[0], 1e-30))),
+                           dpi=130)
+    art = ax.tripcolor(x[:, 0], x[:, 1], triangles, np.clip(mu, lo, hi), shading="gouraud",
+                       cmap="RdYlBu_r", vmin=lo, vmax=hi)
+    for front in fronts or []:
+        pts = np.array(front["points_m"]) * 1e6
+        ax.plot(pts[:, 0], pts[:, 1], color="k", lw=0.8)
+    fig.colorbar(art, ax=ax, label=r"$\mu_{Li^0}$ (eV)")
+    ax.set_aspect("equal")
+    ax.set_xlabel("x (um), cathode at 0")
+    ax.set_ylabel("y (um)")
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return True

@@ -10,8 +10,16 @@ import numpy as np
 
 from fem_sse import __version__
 from fem_sse.config import Config
-from fem_sse.outputs import (output_directory, plot_profile, write_fields, write_json,
-                             write_profile_csv)
+from fem_sse.outputs import (
+    MAP_CELL_CAP,
+    output_directory,
+    plot_mu_map,
+    plot_profile,
+    write_fields,
+    write_fronts,
+    write_json,
+    write_profile_csv,
+)
 
 __all__ = ["run_case", "solve_case"]
 
@@ -75,6 +83,7 @@ def _solve_fem(config: Config, comm, progress) -> tuple[dict, dict]:
     start = time.perf_counter()
     out = solve_adaptive(config, comm, progress=progress)
     res, met = out.result, out.metrics
+    problem = out.problem
     summary = {
         "t_li": res["t_li"], "one_minus_t_li": res["one_minus_t_li"],
         "j_ionic_A_per_m2": res["j_ionic"], "j_electronic_A_per_m2": res["j_electronic"],
@@ -88,6 +97,18 @@ def _solve_fem(config: Config, comm, progress) -> tuple[dict, dict]:
         "refinement_steps": sum(1 for h in out.history if "cells" in h) - 1, "refinement_history": out.history,
         "wall_time_s": time.perf_counter() - start,
     }
+    if config.dim == 2:
+        # per unit depth: currents (A/m) over the cathode length give A/m^2 (the nominal
+        # current density); over the anode contact length, the density at the contact
+        summary.update({
+            "electronic_leakage_A_per_m2": res["j_electronic"],
+            "cathode_length_m": problem.area, "anode_contact_length_m": problem.anode_area,
+            "j_total_at_anode_contact_A_per_m2": (res["j_ionic"] + res["j_electronic"])
+            * problem.area / problem.anode_area,
+            "region_stats": met["region_stats"], "fronts": "fronts.json",
+            "ionic_space": "DG1" if problem.ionic_dg else "P1",
+            "gb_conductance_S_per_m2": problem.gb_conductance})
+        return summary, {"fronts": met["fronts"], "problem": problem}
     rows = None
     if comm.rank == 0:
         x, w, seg = _subsample(out.profile)
@@ -139,11 +160,11 @@ def solve_case(config: Config, comm, solver: str | None = None, progress=None) -
         (summary, extras): the summary dict (identical on all ranks) and writer inputs.
     """
     solver = solver or config.solver.kind
-    if config.dim != 1:  # the 2D transport solver is developed on its own branch (issue 5)
+    if solver == "exact" and config.dim != 1:
         from fem_sse.config import ConfigError
 
-        raise ConfigError("geometry.dim", "the transport solvers are 1D in this version; "
-                          "2D geometries can be meshed with `fem-sse mesh`")
+        raise ConfigError("solver.kind", "the exact solver is 1D (a closed form); use 'fem' for "
+                          f"a {config.dim}D geometry")
     if solver == "exact":
         summary, extras = _solve_exact(config)
     else:
@@ -164,6 +185,9 @@ def run_case(config: Config, outdir: str | Path, comm, solver: str | None = None
     ``outdir`` (replaced atomically). Returns the summary."""
     summary, extras = solve_case(config, comm, solver, progress)
     with output_directory(outdir, comm) as folder:
+        if config.dim == 2:
+            _write_2d(folder, summary, extras)
+            return summary
         files = ["summary.json", "profile.csv", "profile.png"]
         if "problem" in extras:
             files += write_fields(folder, extras["problem"])
@@ -177,3 +201,19 @@ def run_case(config: Config, outdir: str | Path, comm, solver: str | None = None
                          f"{config.name}: t_Li = {summary['t_li']:.6f} ({summary['solver']})")
             write_json(folder / "summary.json", summary)
     return summary
+
+
+def _write_2d(folder: Path, summary: dict, extras: dict) -> None:
+    """2D outputs: fields (VTX/XDMF), fronts (JSON/CSV), mu_map.png, summary.json."""
+    problem = extras["problem"]
+    files = ["summary.json"] + write_fields(folder, problem)
+    title = (f"{summary['case']}: t_Li = {summary['t_li']:.6f}, "
+             f"{summary['cells']} cells, {summary['ranks']} rank(s)")
+    if plot_mu_map(folder / "mu_map.png", problem, extras["fronts"], title):
+        files.append("mu_map.png")
+    else:
+        summary["mu_map_png"] = f"skipped: more than {MAP_CELL_CAP} cells"
+    if problem.comm.rank == 0:
+        files += write_fronts(folder, extras["fronts"])
+        summary["files"] = files
+        write_json(folder / "summary.json", summary)

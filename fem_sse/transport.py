@@ -39,6 +39,8 @@ from fem_sse import compat
 from fem_sse.config import Config
 from fem_sse.geometry import SeparatorMesh
 from fem_sse.geometry.line import ANODE, CATHODE
+from fem_sse.geometry.regions import regions_1d
+from fem_sse.ionic import GB_INTERFACE, REGULAR, boundary_current, interior_facet_tags, ionic_forms
 from fem_sse.solvers import prefixed_ksp
 
 __all__ = ["ConvergenceError", "TransportProblem", "default_petsc_options"]
@@ -46,6 +48,7 @@ __all__ = ["ConvergenceError", "TransportProblem", "default_petsc_options"]
 log = logging.getLogger(__name__)
 
 _PENALTY = 10.0  # interior-penalty constant, times p (p + 1)
+_ROUND_OFF_STEP = 1e-12  # a Newton correction this small (relative, max norm) is converged
 
 
 class ConvergenceError(RuntimeError):
@@ -110,13 +113,17 @@ class TransportProblem:
 
     Args:
         config: validated configuration.
-        smesh: the distributed mesh and its tags (cell tag = segment index + 1).
+        smesh: the distributed mesh, its tags and region table (1D: cell tag = segment index
+            + 1; a mesh without ``regions`` gets the 1D table of the config).
         degree: polynomial degree of the DG space of W.
         petsc_options: overrides of :func:`default_petsc_options`.
+        sources: optional callable(problem) -> {"ionic": f_w (S/m^3), "electronic": f_W
+            (A/m^3)} of UFL expressions added as right-hand sides of div(sigma_li grad w) + f_w
+            = 0 and div(j_eh) + f_W = 0 (manufactured solutions).
     """
 
     def __init__(self, config: Config, smesh: SeparatorMesh, degree: int = 1,
-                 petsc_options: dict | None = None):
+                 petsc_options: dict | None = None, sources=None):
         self.config = config
         self.smesh = smesh
         self.mesh = msh = smesh.mesh
@@ -127,13 +134,18 @@ class TransportProblem:
         self.petsc_options = {**default_petsc_options(), **(petsc_options or {})}
         tdim = msh.topology.dim
         msh.topology.create_connectivity(tdim - 1, tdim)
+        gb = config.geometry2d.grain_boundaries if config.geometry2d else None
+        self.gb_conductance = gb.conductance if gb is not None else None
+        self.interior_tags, self.ionic_dg = interior_facet_tags(smesh, self.gb_conductance)
 
-        self.V_ion = fem.functionspace(msh, ("Lagrange", 1))
+        self.V_ion = fem.functionspace(msh, ("DG" if self.ionic_dg else "Lagrange", 1))
         self.V = fem.functionspace(msh, ("DG", degree))
         self.Q = fem.functionspace(msh, ("DG", 0))
         self.w = fem.Function(self.V_ion, name="w_ionic")
         self.omega = fem.Function(self.V, name="omega")
         self._set_materials()
+        self.sources = sources(self) if sources is not None else {}
+        self._mu_guess = None  # 2D: mu(x) of the laterally averaged exact 1D solution
         self.phi = fem.Constant(msh, PETSc.ScalarType(0.0))  # Phi (V)
         self.drift = fem.Constant(msh, PETSc.ScalarType(1.0))  # continuation parameter
         self.w_scale = 1.0  # W = w_scale * omega (A/m)
@@ -144,16 +156,23 @@ class TransportProblem:
 
     # -- set-up ------------------------------------------------------------------------------
     def _set_materials(self) -> None:
-        """Per-cell sigma_li (S/m), A (S/m), B (eV) and a material id from the cell tags."""
-        segments = self.config.segments()
-        keys = sorted({(s.material.A, s.material.B) for s in segments})
-        table = np.array([[s.material.sigma_li, s.material.A, s.material.B,
-                           keys.index((s.material.A, s.material.B))] for s in segments])
+        """Per-cell sigma_li (S/m), A (S/m), B (eV) and a material id from the region table:
+        the region's material, its sigma_li times the region's sigma_li_factor."""
+        regions = self.smesh.regions or regions_1d(self.config)[0]
+        ids = np.array(sorted(regions))
+        mats = [self.config.materials[regions[t].material] for t in ids]
+        keys = sorted({(m.A, m.B) for m in mats})
+        table = np.array([[m.sigma_li * regions[t].sigma_li_factor, m.A, m.B,
+                           keys.index((m.A, m.B))] for t, m in zip(ids, mats)])
         tags = self.smesh.cell_tags
+        rows = np.searchsorted(ids, tags.values)
+        if np.any(ids[np.minimum(rows, len(ids) - 1)] != tags.values):
+            raise ValueError("cell tags without a region: "
+                             f"{sorted(set(tags.values) - set(ids.tolist()))}")
         self.fields = {}
         for col, name in enumerate(("sigma_li", "A", "B", "material_id")):
             f = fem.Function(self.Q, name=name)
-            f.x.array[tags.indices] = table[tags.values - 1, col]
+            f.x.array[tags.indices] = table[rows, col]
             f.x.scatter_forward()
             self.fields[name] = f
         region = fem.Function(self.Q, name="region_id")
@@ -163,19 +182,29 @@ class TransportProblem:
     def _measures(self):
         msh = self.mesh
         ds = ufl.Measure("ds", domain=msh, subdomain_data=self.smesh.facet_tags)
-        return ufl.Measure("dx", domain=msh), ufl.Measure("dS", domain=msh), ds
+        dS = ufl.Measure("dS", domain=msh, subdomain_data=self.interior_tags)  # noqa: N806
+        return ufl.Measure("dx", domain=msh), dS, ds
+
+    def _coupled_facets(self, dS):  # noqa: N803
+        """Interior-facet measures that couple W: all facets, or (with GB interfaces or
+        cracks) the regular ones and, separately, the GB interfaces; cracks couple nothing."""
+        if not self.ionic_dg:
+            return ufl.Measure("dS", domain=self.mesh), None
+        return dS(REGULAR), (dS(GB_INTERFACE) if self.gb_conductance is not None else None)
 
     def _solve_ionic(self) -> None:
         """w: div(sigma_li grad w) = 0, w(cathode) = 1, w(anode) = 0; conductance G."""
-        dx, _, _ = self._measures()
-        u, v = ufl.TrialFunction(self.V_ion), ufl.TestFunction(self.V_ion)
+        dx, dS, ds = self._measures()  # noqa: N806
         sigma = self.fields["sigma_li"]
-        a = fem.form(sigma * ufl.inner(ufl.grad(u), ufl.grad(v)) * dx)
-        zero = fem.Constant(self.mesh, PETSc.ScalarType(0.0))
-        L = fem.form(zero * v * dx)
+        electrodes = {CATHODE: 1.0, ANODE: 0.0}
+        a, L = ionic_forms(self.V_ion, sigma, dS, ds, electrodes, self.gb_conductance,
+                           self.sources.get("ionic"), discontinuous=self.ionic_dg)
+        a, L = fem.form(a), fem.form(L)
         fdim = self.mesh.topology.dim - 1
         bcs = []
-        for tag, value in ((CATHODE, 1.0), (ANODE, 0.0)):
+        for tag, value in electrodes.items():
+            if self.ionic_dg:
+                break
             facets = self.smesh.facet_tags.find(tag)
             dofs = fem.locate_dofs_topological(self.V_ion, fdim, facets)
             bcs.append(fem.dirichletbc(PETSc.ScalarType(value), dofs, self.V_ion))
@@ -189,12 +218,15 @@ class TransportProblem:
         self.w.x.scatter_forward()
         A.destroy()
         b.destroy()
-        g = fem.form(sigma * ufl.inner(ufl.grad(self.w), ufl.grad(self.w)) * dx)
-        self.conductance = self.comm.allreduce(fem.assemble_scalar(g), op=MPI.SUM)  # S/m^2 (1D)
+        if self.ionic_dg:  # the conservative Nitsche flux through the anode
+            g = fem.form(boundary_current(self.w, sigma, ds, ANODE, 0.0))
+        else:
+            g = fem.form(sigma * ufl.inner(ufl.grad(self.w), ufl.grad(self.w)) * dx)
+        # S/m^2 in 1D, S/m (per unit depth) in 2D
+        self.conductance = self.comm.allreduce(fem.assemble_scalar(g), op=MPI.SUM)
         one = fem.Constant(self.mesh, PETSc.ScalarType(1.0))
-        _, _, ds = self._measures()
-        self.anode_area = self.comm.allreduce(
-            fem.assemble_scalar(fem.form(one * ds(ANODE))), op=MPI.SUM)
+        self.anode_area, self.area = (self.comm.allreduce(
+            fem.assemble_scalar(fem.form(one * ds(tag))), op=MPI.SUM) for tag in (ANODE, CATHODE))
 
     def _linear_solve(self, A, b, x, prefix: str) -> None:
         with prefixed_ksp(self.comm, A, prefix, self.petsc_options) as ksp:
@@ -235,17 +267,38 @@ class TransportProblem:
         # continuous), averaged over both orientations. It vanishes exactly when mu is
         # continuous, is nearly linear away from the GEB (Newton-friendly), and has no spurious
         # state with both sides at their GEB (a [mu] penalty weighted by sigma_eh has one).
+        # Across a zero-thickness GB with a jump of eta_i, eta_e = mu - eta_i is continuous
+        # (the limit of a thin strip: the electrons cross it freely), so T maps
+        # mu- -> mu- + [eta_i] there.
         def w_of(s, mu_value):  # W of side s's material at mu_value, / w_scale
             arg = ufl.max_value(ufl.min_value((mu_value - B(s)) / kT, 600.0), -600.0)
             return 2.0 * A(s) * kT * ufl.sinh(arg) / ws
-        mapped = 0.5 * ((omega("+") - w_of("+", mu("-"))) - (omega("-") - w_of("-", mu("+"))))
-        jump_eff = ufl.conditional(same, omega("+") - omega("-"), mapped)
-        flux_n = ufl.dot(ufl.avg(ufl.grad(omega)), n("+")) + _drift_flux(
-            ufl.dot(u("+"), n("+")), ufl.dot(u("-"), n("+")), sigma("+"), sigma("-"),
-            jump_eff, kT)
+
+        def mapped(d_eta=None):  # d_eta = eta_i+ - eta_i- (eV)
+            mu_p, mu_m = mu("+"), mu("-")
+            if d_eta is not None:
+                mu_p, mu_m = mu_p - d_eta, mu_m + d_eta
+            return 0.5 * ((omega("+") - w_of("+", mu_m)) - (omega("-") - w_of("-", mu_p)))
+
+        def facet_terms(jump_eff, measure):
+            flux_n = ufl.dot(ufl.avg(ufl.grad(omega)), n("+")) + _drift_flux(
+                ufl.dot(u("+"), n("+")), ufl.dot(u("-"), n("+")), sigma("+"), sigma("-"),
+                jump_eff, kT)
+            return (-flux_n * ufl.jump(v) - ufl.dot(ufl.avg(ufl.grad(v)), n("+")) * jump_eff
+                    + alpha / h_f * jump_eff * ufl.jump(v)) * measure
+
+        regular, gb_facets = self._coupled_facets(dS)
+        jump_eff = ufl.conditional(same, omega("+") - omega("-"), mapped())
+        self._jumps = [(jump_eff, regular)]
+        if gb_facets is not None:
+            d_eta = self.drift * self.phi * (self.w("+") - self.w("-"))
+            self._jumps.append((mapped(d_eta), gb_facets))
         F = ufl.inner(flux, ufl.grad(v)) * dx
-        F += (-flux_n * ufl.jump(v) - ufl.dot(ufl.avg(ufl.grad(v)), n("+")) * jump_eff
-              + alpha / h_f * jump_eff * ufl.jump(v)) * dS
+        for jump, measure in self._jumps:
+            F += facet_terms(jump, measure)
+        if "electronic" in self.sources:  # a fixed degree: UFL over-estimates sinh(...)
+            dx_src = dx(metadata={"quadrature_degree": 2 * p + 4})
+            F -= self.sources["electronic"] / ws * v * dx_src
 
         # electrodes (Nitsche): W = W(mu_electrode) of the adjacent material
         self.mu_cathode = fem.Constant(msh, PETSc.ScalarType(self.config.cell.mu_cathode))
@@ -262,7 +315,7 @@ class TransportProblem:
             conservative = qn - alpha / h * (omega - om_d)  # outward j_eh . n / w_scale
             F += (-conservative * v - ufl.dot(ufl.grad(v), n) * (omega - om_d)) * ds(tag)
             boundary_flux[tag] = fem.form(conservative * ds(tag))
-        self._flux, self._jump_eff = flux, jump_eff
+        self._flux = flux
         self._F = fem.form(F)
         self._J = fem.form(ufl.derivative(F, omega))
         self._anode_flux = boundary_flux[ANODE]
@@ -297,10 +350,37 @@ class TransportProblem:
         self.phi.value = float(other.phi.value)
 
     def initial_guess(self) -> None:
-        """omega from mu_0 linear in x: continuous mu, electrode values exact."""
+        """omega from mu_0 linear in x: continuous mu, electrode values exact.
+
+        In 2D, mu_0(x) is the exact 1D solution of the laterally averaged layer stack (layers
+        and full-width bottlenecks; grains, GBs and defects ignored) when it exists: a cheap,
+        legitimate start for layered separators. 1D always starts from the straight line, so
+        the 1D FEM verification stays independent of the exact solver.
+        """
+        if self.mesh.topology.dim > 1 and self._layered_guess():
+            return
         self.omega.interpolate(fem.Expression(self._initial_expr,
                                               compat.interpolation_points(self.V)))
         self.omega.x.scatter_forward()
+
+    def _layered_guess(self) -> bool:
+        """omega from the exact 1D mu(x) of the layer stack; False when that fails."""
+        if self._mu_guess is None:
+            from fem_sse.exact1d import solve_exact
+
+            try:
+                x, mu = solve_exact(self.config.stack_1d()).profile()
+                self._mu_guess = (np.asarray(x), np.asarray(mu))
+            except Exception as exc:  # noqa: BLE001 - any failure just means no guess
+                log.info("no exact 1D initial guess (%s); mu linear in x", exc)
+                self._mu_guess = False
+        if self._mu_guess is False:
+            return False
+        xs, mus = self._mu_guess
+        mu0 = fem.Function(self.V)
+        mu0.interpolate(lambda p: np.interp(p[0], xs, mus))
+        self.set_from_mu(mu0)
+        return True
 
     def set_scale(self, w_scale: float) -> None:
         """Change the scaling W = w_scale * omega (A/m), keeping W."""
@@ -343,6 +423,15 @@ class TransportProblem:
                 self._A.assemble()
                 self._b.scale(-1.0)
                 self._linear_solve(self._A, self._b, dx_vec, "fem_sse_transport_")
+                size = x.norm(PETSc.NormType.NORM_INFINITY)
+                if (dx_vec.norm(PETSc.NormType.NORM_INFINITY)
+                        <= _ROUND_OFF_STEP * max(size, 1e-300)):
+                    # the correction is at round-off level (where the residual of large,
+                    # cancelling terms cannot fall further): take it and stop
+                    x.axpy(1.0, dx_vec)
+                    self.omega.x.scatter_forward()
+                    report.iterations = it
+                    return report
                 x.copy(backup)
                 lam = 1.0
                 while True:  # backtracking; a step giving a non-finite residual is halved too
@@ -486,7 +575,7 @@ def solve_transport(problem: TransportProblem) -> dict:
         newton_iterations, outer_iterations.
     """
     cell = problem.config.cell
-    area = problem.anode_area
+    area = problem.area  # the cathode: 1 in 1D, its length (m per unit depth) in 2D
     g = problem.conductance
     if cell.galvanostatic:
         current = cell.current_density * area
@@ -568,11 +657,12 @@ def error_indicators(problem: TransportProblem) -> fem.Function:
     v0 = ufl.TestFunction(problem.Q)
     h = ufl.CellDiameter(problem.mesh)
     n = ufl.FacetNormal(problem.mesh)
-    flux, jump_eff = problem._flux, problem._jump_eff
+    flux = problem._flux
     residual = ufl.div(flux)
     form = h**2 * residual**2 * v0 * dx
-    form += (ufl.avg(h) * ufl.jump(flux, n) ** 2 + jump_eff**2 / ufl.avg(h)) * (
-        v0("+") + v0("-")) * 0.5 * dS
+    for jump_eff, measure in problem._jumps:
+        form += (ufl.avg(h) * ufl.jump(flux, n) ** 2 + jump_eff**2 / ufl.avg(h)) * (
+            v0("+") + v0("-")) * 0.5 * measure
     for tag, om_d in problem._dirichlet.items():
         form += (problem.omega - om_d) ** 2 / h * v0 * ds(tag)
     eta = fem.Function(problem.Q, name="error_indicator")

@@ -66,9 +66,10 @@ def test_sweep_exact(shared_tmp, comm):
 
 
 @pytest.mark.serial
-def test_run_2d_case_is_a_clean_error(tmp_path, capsys):
+def test_exact_solver_on_a_2d_case_is_a_clean_error(tmp_path, capsys):
     out = tmp_path / "x2d"
-    assert main(["run", str(ROOT / "cases" / "2d" / "bilayer_gb_strips.toml"), "-o", str(out)]) == 2
+    case = str(ROOT / "cases" / "2d" / "bilayer_gb_strips.toml")
+    assert main(["run", case, "--solver", "exact", "-o", str(out)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "geometry.dim" in err[0]
+    assert len(err) == 1 and "solver.kind" in err[0]
     assert not out.exists()

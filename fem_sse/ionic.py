@@ -1,0 +1,125 @@
+"""The Li+ problem and the classes of interior facets (any dimension).
+
+eta_i = Phi w with ``div(sigma_li grad w) = f`` (f = 0 except in manufactured-solution tests),
+w = 1 on the cathode and w = 0 on the anode; every other boundary is insulating.
+
+Interior facets fall into three classes (:func:`interior_facet_tags`):
+
+* ``REGULAR``: eta_i continuous (inside a region, region and phase boundaries);
+* ``GB_INTERFACE``: a zero-thickness grain boundary with Li+ conductance g (S/m^2): the normal
+  ionic current through it is ``j_i . n = g [eta_i / e]`` (the limit d -> 0 of a strip of
+  width d and conductivity s = g d);
+* ``CUT``: a crack line: no current of either carrier crosses it.
+
+Without GB interfaces and cracks (every 1D mesh, most 2D meshes) w is continuous P1 with strong
+Dirichlet conditions. With them, w is discontinuous P1 (weighted symmetric interior penalty
+inside, the conductance term on GB facets, nothing on cracks, Nitsche at the electrodes): the
+jump lives in the space, so nothing about the mesh (duplicated nodes, ghost layers) changes and
+it runs on any number of ranks.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import ufl
+from dolfinx import fem
+from dolfinx import mesh as dmesh
+from mpi4py import MPI
+
+from fem_sse.geometry.regions import GB
+
+__all__ = ["CUT", "GB_INTERFACE", "REGULAR", "boundary_current", "interior_facet_tags",
+           "ionic_forms"]
+
+REGULAR, GB_INTERFACE, CUT = 1, GB, 100
+_PENALTY = 10.0  # SIPG constant of the ionic problem
+
+
+def interior_facet_tags(smesh, gb_conductance: float | None):
+    """(meshtags of every local interior facet by class, True if any GB/cut facet exists).
+
+    Args:
+        smesh: the :class:`~fem_sse.geometry.SeparatorMesh`.
+        gb_conductance: interface conductance (S/m^2) of ``gb`` facets; None makes them
+            ``REGULAR`` (no ionic resistance).
+    """
+    msh = smesh.mesh
+    tdim = msh.topology.dim
+    fdim = tdim - 1
+    msh.topology.create_connectivity(fdim, tdim)
+    imap = msh.topology.index_map(fdim)
+    num = imap.size_local + imap.num_ghosts
+    f2c = msh.topology.connectivity(fdim, tdim)
+    counts = np.diff(f2c.offsets[: num + 1])
+    interior = np.flatnonzero(counts == 2).astype(np.int32)
+    values = np.full(num, REGULAR, dtype=np.int32)
+    groups = smesh.facet_groups or {}
+    special = {}
+    if gb_conductance is not None and "gb" in groups:
+        special[groups["gb"]] = GB_INTERFACE
+    special.update({tag: CUT for name, tag in groups.items() if name.startswith("crack")})
+    ft = smesh.facet_tags
+    for tag, cls in special.items():
+        values[ft.indices[ft.values == tag]] = cls
+    values = values[interior]
+    local = int(np.count_nonzero(values[interior < imap.size_local] != REGULAR))
+    any_special = msh.comm.allreduce(local, op=MPI.SUM) > 0
+    return dmesh.meshtags(msh, fdim, interior, values), any_special
+
+
+def ionic_forms(V, sigma, dS, ds, electrodes: dict[int, float], gb_conductance,  # noqa: N803
+                source=None, discontinuous: bool = False):
+    """Bilinear and linear forms of w.
+
+    Args:
+        V: P1 (continuous) or DG1 space of w.
+        sigma: Li+ conductivity sigma_li (S/m), per cell.
+        dS: interior-facet measure tagged by :func:`interior_facet_tags` (DG only).
+        ds: exterior-facet measure with the electrode tags.
+        electrodes: facet tag -> Dirichlet value of w.
+        gb_conductance: g (S/m^2) on ``GB_INTERFACE`` facets (DG only), or None.
+        source: optional right-hand side f (S/m^3) of div(sigma grad w) + f = 0.
+        discontinuous: V is DG1 (interior-penalty terms and Nitsche electrodes).
+
+    Returns:
+        (a, L): UFL forms; for continuous w they carry no boundary terms (apply the electrode
+        values strongly).
+    """
+    msh = V.mesh
+    u, v = ufl.TrialFunction(V), ufl.TestFunction(V)
+    dx = ufl.Measure("dx", domain=msh)
+    a = sigma * ufl.inner(ufl.grad(u), ufl.grad(v)) * dx
+    zero = fem.Constant(msh, 0.0)
+    L = zero * v * dx
+    if source is not None:  # a fixed degree: UFL over-estimates transcendental sources
+        L += source * v * dx(metadata={"quadrature_degree": 6})
+    if not discontinuous:
+        return a, L
+    n = ufl.FacetNormal(msh)
+    h = ufl.CellDiameter(msh)
+    # weighted averages (sigma jumps by up to 1e4 across bottleneck strips)
+    s_p, s_m = sigma("+"), sigma("-")
+    w_p, w_m = s_m / (s_p + s_m), s_p / (s_p + s_m)
+    gamma = _PENALTY * 2.0 * s_p * s_m / (s_p + s_m) / ufl.avg(h)
+
+    def avg_flux(f):
+        return w_p * s_p * ufl.grad(f)("+") + w_m * s_m * ufl.grad(f)("-")
+
+    a += (-ufl.dot(avg_flux(u), n("+")) * ufl.jump(v) - ufl.dot(avg_flux(v), n("+")) * ufl.jump(u)
+          + gamma * ufl.jump(u) * ufl.jump(v)) * dS(REGULAR)
+    if gb_conductance is not None:
+        a += gb_conductance * ufl.jump(u) * ufl.jump(v) * dS(GB_INTERFACE)
+    for tag, value in electrodes.items():
+        w_d = fem.Constant(msh, float(value))
+        a += (-sigma * ufl.dot(ufl.grad(u), n) * v - sigma * ufl.dot(ufl.grad(v), n) * u
+              + _PENALTY * sigma / h * u * v) * ds(tag)
+        L += (-sigma * ufl.dot(ufl.grad(v), n) + _PENALTY * sigma / h * v) * w_d * ds(tag)
+    return a, L
+
+
+def boundary_current(w, sigma, ds, tag: int, value: float):
+    """Outward numerical current of w through ``ds(tag)`` (Nitsche flux of the DG scheme)."""
+    msh = w.function_space.mesh
+    n = ufl.FacetNormal(msh)
+    h = ufl.CellDiameter(msh)
+    return (-sigma * ufl.dot(ufl.grad(w), n) + _PENALTY * sigma / h * (w - value)) * ds(tag)

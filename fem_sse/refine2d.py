@@ -1,0 +1,107 @@
+"""Refinement of a tagged 2D separator mesh (any number of ranks, DOLFINx 0.9 and 0.11).
+
+``dolfinx.mesh.refine`` (Plaza) splits the marked cells' edges. Its tag transfer
+(``transfer_meshtag``) refuses ghosted meshes on DOLFINx 0.9, and the shared-facet ghosting that
+grain-boundary integrals need re-partitions the refined mesh anyway, so the parent indices would
+not be local. The tags are therefore carried geometrically, with data that never leaves a
+neighbourhood:
+
+* every child cell lies inside its parent, so the parent's data, interpolated at the child's
+  midpoint (``interpolate_nonmatching`` into DG0, which finds the parent on whichever rank owns
+  it), is exact: the parent's cell tag, its vertex coordinates and its three facet tags;
+* a child facet that lies on a parent facet (both end points on that edge) inherits its tag.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from dolfinx import fem
+from dolfinx import mesh as dmesh
+
+from fem_sse import compat
+from fem_sse.geometry import SeparatorMesh
+
+__all__ = ["refine_tagged"]
+
+_NV = 3  # vertices (and facets) of a triangle
+
+
+def _parent_data(smesh: SeparatorMesh) -> fem.Function:
+    """DG0 vector per cell: [cell tag, 3 facet tags (0 = none), 3 x 2 vertex coordinates]."""
+    msh = smesh.mesh
+    tdim = msh.topology.dim
+    msh.topology.create_connectivity(tdim, tdim - 1)
+    num = msh.topology.index_map(tdim).size_local + msh.topology.index_map(tdim).num_ghosts
+    Q = fem.functionspace(msh, ("DG", 0, (1 + 3 * _NV,)))  # noqa: N806
+    data = np.zeros((num, 1 + 3 * _NV))
+    ct = smesh.cell_tags
+    data[ct.indices, 0] = ct.values
+    ft = smesh.facet_tags
+    fmap = msh.topology.index_map(tdim - 1)
+    facet_tag = np.zeros(fmap.size_local + fmap.num_ghosts)
+    facet_tag[ft.indices] = ft.values
+    c2f = msh.topology.connectivity(tdim, tdim - 1).array.reshape(-1, _NV)[:num]
+    data[:, 1:1 + _NV] = facet_tag[c2f]
+    nodes = compat.geometry_dofmap(msh)[:num, :_NV]
+    data[:, 1 + _NV:] = msh.geometry.x[nodes, :2].reshape(num, -1)
+    f = fem.Function(Q)
+    bs = 1 + 3 * _NV
+    f.x.array[Q.dofmap.list[:num, 0].repeat(bs) * bs + np.tile(np.arange(bs), num)] = data.ravel()
+    return f
+
+
+def _on_segment(p, a, b, tol):
+    """Points p (n, 2) on the segments a-b (n, 2) within ``tol`` (m)."""
+    ab = b - a
+    t = np.einsum("ij,ij->i", p - a, ab) / np.einsum("ij,ij->i", ab, ab)
+    dist = np.linalg.norm(a + t[:, None] * ab - p, axis=1)
+    return (dist <= tol) & (t >= -1e-9) & (t <= 1.0 + 1e-9)
+
+
+def refine_tagged(smesh: SeparatorMesh, cells: np.ndarray) -> SeparatorMesh:
+    """Refine the local ``cells`` (and what Plaza's closure adds) and carry all tags over.
+
+    Args:
+        smesh: the tagged 2D mesh.
+        cells: local indices of the cells to refine.
+
+    Returns:
+        The refined :class:`SeparatorMesh` (same regions, facet groups and info).
+    """
+    parent = _parent_data(smesh)
+    new_mesh, _ = compat.refine_with_parent_cells(smesh.mesh, cells)
+    tdim = new_mesh.topology.dim
+    new_mesh.topology.create_entities(tdim - 1)
+    new_mesh.topology.create_connectivity(tdim, tdim - 1)
+    Q = fem.functionspace(new_mesh, ("DG", 0, (1 + 3 * _NV,)))  # noqa: N806
+    child = fem.Function(Q)
+    compat.interpolate_nonmatching(child, parent)
+    cmap = new_mesh.topology.index_map(tdim)
+    num = cmap.size_local + cmap.num_ghosts
+    bs = 1 + 3 * _NV
+    data = child.x.array.reshape(-1, bs)[Q.dofmap.list[:num, 0]]
+    cell_values = np.rint(data[:, 0]).astype(np.int32)
+    keep = np.flatnonzero(cell_values > 0).astype(np.int32)
+    cell_tags = dmesh.meshtags(new_mesh, tdim, keep, cell_values[keep])
+
+    # child facets on a tagged parent facet
+    c2f = new_mesh.topology.connectivity(tdim, tdim - 1).array.reshape(-1, _NV)[:num]
+    x = new_mesh.geometry.x[compat.geometry_dofmap(new_mesh)[:num, :_NV], :2]  # (num, 3, 2)
+    pv = data[:, 1 + _NV:].reshape(num, _NV, 2)
+    ptags = np.rint(data[:, 1:1 + _NV]).astype(np.int32)
+    size = np.linalg.norm(pv[:, 1] - pv[:, 0], axis=1)
+    facets, values = [], []
+    for i in range(_NV):  # child facet i: vertices != i
+        a, b = x[:, (i + 1) % _NV], x[:, (i + 2) % _NV]
+        for k in range(_NV):  # parent facet k: vertices != k (a child facet lies on one)
+            pa, pb = pv[:, (k + 1) % _NV], pv[:, (k + 2) % _NV]
+            tagged = ptags[:, k] > 0
+            on = tagged & _on_segment(a, pa, pb, 1e-9 * size) & _on_segment(b, pa, pb, 1e-9 * size)
+            facets.append(c2f[on, i])
+            values.append(ptags[on, k])
+    facets = np.concatenate(facets)
+    values = np.concatenate(values)
+    facets, first = np.unique(facets, return_index=True)
+    facet_tags = dmesh.meshtags(new_mesh, tdim - 1, facets.astype(np.int32), values[first])
+    return SeparatorMesh(new_mesh, cell_tags, facet_tags, smesh.regions, smesh.facet_groups,
+                         smesh.info)
