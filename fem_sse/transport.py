@@ -151,6 +151,7 @@ class TransportProblem:
         self.w_scale = 1.0  # W = w_scale * omega (A/m)
         self._w_scale = fem.Constant(msh, PETSc.ScalarType(1.0))
         self._reference_norm = None
+        self.converged_phi = None  # Phi (V) of the last converged state, a continuation start
         self._solve_ionic()
         self._build_forms()
 
@@ -348,6 +349,7 @@ class TransportProblem:
         compat.interpolate_nonmatching(mu, other.mu_function())
         self.set_from_mu(mu)
         self.phi.value = float(other.phi.value)
+        self.converged_phi = other.converged_phi
 
     def initial_guess(self) -> None:
         """omega from mu_0 linear in x: continuous mu, electrode values exact.
@@ -397,6 +399,48 @@ class TransportProblem:
         b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
         return b.norm()
 
+    def _assemble_jacobian(self) -> None:
+        self._A.zeroEntries()
+        dolfinx.fem.petsc.assemble_matrix(self._A, self._J)
+        self._A.assemble()
+
+    def current_slope(self) -> float:
+        """d(electronic current)/dPhi along the solution branch, A/V (per m^2 in 1D).
+
+        The tangent of the converged state: J d(omega)/dPhi = -dF/dPhi (one linear solve with
+        the Jacobian; dF/dPhi by a difference, F being nearly linear in Phi), then the change
+        of the anode current along it. The galvanostatic iteration takes Newton steps in Phi
+        with it instead of secant steps, which overshoot where a jump forms.
+        """
+        phi = float(self.phi.value)
+        d_phi = 1e-6 * max(abs(phi), 1e-9)
+        x = self.omega.x.petsc_vec
+        self._residual_norm()
+        f0 = self._b.copy()
+        self.phi.value = phi + d_phi
+        self._residual_norm()
+        self.phi.value = phi
+        self._b.axpy(-1.0, f0)
+        self._b.scale(-1.0 / d_phi)  # -dF/dPhi
+        self._assemble_jacobian()
+        tangent = x.duplicate()
+        try:
+            self._linear_solve(self._A, self._b, tangent, "fem_sse_transport_")
+            i0 = self.electronic_current()
+            saved = x.copy()
+            x.axpy(d_phi, tangent)
+            self.omega.x.scatter_forward()
+            self.phi.value = phi + d_phi
+            i1 = self.electronic_current()
+            saved.copy(x)
+            saved.destroy()
+        finally:
+            self.phi.value = phi
+            self.omega.x.scatter_forward()
+            tangent.destroy()
+            f0.destroy()
+        return (i1 - i0) / d_phi
+
     def newton(self, max_iterations: int = 200, rtol: float = 1e-11,
                step_tol: float = 1e-11) -> NewtonReport:
         """Damped Newton on omega for the current Phi and drift.
@@ -418,9 +462,7 @@ class TransportProblem:
             return report
         try:
             for it in range(1, max_iterations + 1):
-                self._A.zeroEntries()
-                dolfinx.fem.petsc.assemble_matrix(self._A, self._J)
-                self._A.assemble()
+                self._assemble_jacobian()
                 self._b.scale(-1.0)
                 self._linear_solve(self._A, self._b, dx_vec, "fem_sse_transport_")
                 size = x.norm(PETSc.NormType.NORM_INFINITY)
@@ -478,12 +520,21 @@ class TransportProblem:
         self.drift.value = 1.0
         saved = self.omega.x.array.copy()
         try:
-            return self.newton(max_iterations=max_iterations)
+            report = self.newton(max_iterations=max_iterations)
         except ConvergenceError as first:
             log.info("Newton failed at Phi = %.4g V (%s); continuation", phi, first)
-            failures = [f"Newton: {first}"]
+            report = self._continue_to(phi, saved, [f"Newton: {first}"])
+        self.converged_phi = phi
+        return report
+
+    def _continue_to(self, phi: float, saved: np.ndarray, failures: list[str]) -> NewtonReport:
+        """The continuation strategies of :meth:`solve_potentiostatic`, cheapest first."""
         cell = self.config.cell
         mid = 0.5 * (cell.mu_cathode + cell.mu_anode)
+        phi0 = self.converged_phi
+
+        def ionic_drop(s):  # from the last converged state, a neighbouring problem
+            self.phi.value = phi0 + s * (phi - phi0)
 
         def window(s):
             self.mu_cathode.value = mid + s * (cell.mu_cathode - mid)
@@ -492,8 +543,10 @@ class TransportProblem:
         def drift(s):
             self.drift.value = s
 
-        for name, set_parameter, restart in (("drift strength", drift, False),
-                                             ("electrode window", window, True)):
+        strategies = [("drift strength", drift, False), ("electrode window", window, True)]
+        if phi0 is not None and phi0 != phi:
+            strategies.insert(0, ("ionic potential drop", ionic_drop, False))
+        for name, set_parameter, restart in strategies:
             if restart:
                 self.initial_guess()
             else:
@@ -597,9 +650,12 @@ def solve_transport(problem: TransportProblem) -> dict:
         outer += 1
         return phi_k * g + problem.electronic_current() - current
 
+    def slope() -> float:  # d(residual)/dPhi (A/V) at the last solution
+        return g + problem.current_slope()
+
     r = residual(phi)
     if cell.galvanostatic:
-        phi = _galvanostatic_phi(residual, phi, r, g, current, problem.electronic_current)
+        phi = _galvanostatic_phi(residual, phi, r, g, current, problem.electronic_current, slope)
     j_i = problem.ionic_current() / area
     j_e = problem.electronic_current() / area
     return {"t_li": j_i / (j_i + j_e), "one_minus_t_li": j_e / (j_i + j_e), "j_ionic": j_i,
@@ -608,8 +664,10 @@ def solve_transport(problem: TransportProblem) -> dict:
 
 
 def _galvanostatic_phi(residual, phi: float, r: float, g: float, current: float,
-                       electronic_current) -> float:
-    """Root of the total-current residual r(Phi) (A) by a bracketed secant (Illinois).
+                       electronic_current, slope=None) -> float:
+    """Root of the total-current residual r(Phi) (A): bracketed Newton (``slope()``, the
+    tangent dr/dPhi in A/V at the last solution) or secant steps, regula falsi (Illinois) as
+    the fallback. ``g`` is the ionic conductance G (A/V).
 
     r increases with Phi. The bracket starts as [0, I/G] (no ionic current, all of it ionic)
     and every evaluation narrows it, so a wild secant step (a residual curve that is almost a
@@ -627,10 +685,13 @@ def _galvanostatic_phi(residual, phi: float, r: float, g: float, current: float,
         if abs(r) <= 1e-9 * max(abs(i_e), 1e-300) + 1e-15 * current:
             return phi
         p_prev, r_prev = last
-        slope = (r - r_prev) / (phi - p_prev) if phi != p_prev else g
-        if not np.isfinite(slope) or slope <= 0.0:
-            slope = g
-        candidate = phi - r / slope
+        if slope is not None:
+            dr = slope()
+        else:
+            dr = (r - r_prev) / (phi - p_prev) if phi != p_prev else g
+        if not np.isfinite(dr) or dr <= 0.0:
+            dr = g
+        candidate = phi - r / dr
         if hi is None:
             candidate = max(candidate, phi + 0.5 * abs(r) / g)
         elif not (lo < candidate < hi):

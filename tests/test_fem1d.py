@@ -89,3 +89,33 @@ def test_one_rank_equals_all_ranks(case, comm):
         assert abs(a["x"] - b["x"]) < 1e-9 * config.thickness
     for a, b in zip(together["mu_interfaces"], alone["mu_interfaces"], strict=True):
         assert abs(a["mu"] - b["mu"]) < 1e-9
+
+
+def test_current_slope_is_the_tangent(bilayer_data, comm):
+    """d(electronic current)/dPhi from one linear solve equals a difference of two solves."""
+    from fem_sse.geometry import build_mesh
+    from fem_sse.transport import TransportProblem, solve_transport
+
+    config = parse_config(bilayer_data)
+    problem = TransportProblem(config, build_mesh(config, comm))
+    solve_transport(problem)
+    phi = float(problem.phi.value)
+    slope = problem.current_slope()
+    currents = []
+    for p in (phi * (1 - 1e-4), phi * (1 + 1e-4)):
+        problem.solve_potentiostatic(p)
+        currents.append(problem.electronic_current())
+    difference = (currents[1] - currents[0]) / (2e-4 * phi)
+    assert slope > 0.0
+    assert abs(slope / difference - 1.0) < 1e-3
+
+
+def test_split_counts_follow_the_indicator(comm):
+    """Cells far above the marking threshold are cut into more parts (2 at the threshold)."""
+    import numpy as np
+
+    from fem_sse.adapt import split_counts
+
+    eta2 = np.array([1.0, 4.0 ** 3, 1e12, 0.5])  # eta ratios 1, 8, 1e6 for p = 1 (rate 1.5)
+    parts = split_counts(eta2, np.array([0, 1, 2]), degree=1, comm=comm.Split(comm.rank))
+    assert parts.tolist() == [2, 4, 16]

@@ -98,8 +98,8 @@ def tag_points(msh, config: Config):
     return dmesh.meshtags(msh, 0, indices[order], np.concatenate(values)[order])
 
 
-def refine_line(smesh, cells: np.ndarray, config: Config):
-    """Bisect the marked local cells of a distributed 1D mesh; returns a new SeparatorMesh.
+def refine_line(smesh, cells: np.ndarray, config: Config, splits: np.ndarray | None = None):
+    """Split the marked local cells of a distributed 1D mesh; returns a new SeparatorMesh.
 
     The interval mesh is small (at most ``solver.max_cells``), so it is rebuilt: rank 0 gathers
     the owned cells, inserts the midpoints of the marked ones and the new mesh is distributed
@@ -108,8 +108,9 @@ def refine_line(smesh, cells: np.ndarray, config: Config):
 
     Args:
         smesh: the current mesh and tags (cell tag = segment index + 1).
-        cells: local indices of the owned cells to bisect.
+        cells: local indices of the owned cells to split.
         config: the configuration (interface positions for the point tags).
+        splits: number of equal parts for each of ``cells`` (default 2: bisection).
     """
     from fem_sse.geometry import SeparatorMesh
 
@@ -120,8 +121,8 @@ def refine_line(smesh, cells: np.ndarray, config: Config):
     ends = np.sort(x[msh.geometry.dofmap[:owned]], axis=1)
     tag_of = np.zeros(owned + msh.topology.index_map(1).num_ghosts, dtype=np.int32)
     tag_of[smesh.cell_tags.indices] = smesh.cell_tags.values
-    marked = np.zeros(owned, dtype=bool)
-    marked[cells] = True
+    marked = np.zeros(owned, dtype=np.int32)  # parts per cell, 0 = unmarked
+    marked[cells] = 2 if splits is None else splits
     parts = comm.gather((ends, tag_of[:owned], marked), root=0)
     nodes = parents = tags = None
     if comm.rank == 0:
@@ -130,7 +131,9 @@ def refine_line(smesh, cells: np.ndarray, config: Config):
         marked = np.concatenate([p[2] for p in parts])
         order = np.argsort(ends[:, 0])
         ends, tags, marked = ends[order], tags[order], marked[order]
-        nodes = np.unique(np.concatenate([ends.ravel(), ends[marked].mean(axis=1)]))
+        new_nodes = [a + (b - a) * np.arange(1, k) / k
+                     for (a, b), k in zip(ends[marked > 1], marked[marked > 1], strict=True)]
+        nodes = np.unique(np.concatenate([ends.ravel(), *new_nodes]))
         parents = ends[:, 0]
     new = _line_mesh(comm, config, nodes, parents, tags)
     return SeparatorMesh(*new, smesh.regions, smesh.facet_groups, smesh.info)
