@@ -96,11 +96,11 @@ def ionic_forms(V, sigma, dS, ds, electrodes: dict[int, float], gb_conductance, 
     if not discontinuous:
         return a, L
     n = ufl.FacetNormal(msh)
-    h = ufl.CellDiameter(msh)
+    h_f, h = facet_lengths(msh)
     # weighted averages (sigma jumps by up to 1e4 across bottleneck strips)
     s_p, s_m = sigma("+"), sigma("-")
     w_p, w_m = s_m / (s_p + s_m), s_p / (s_p + s_m)
-    gamma = _PENALTY * 2.0 * s_p * s_m / (s_p + s_m) / ufl.avg(h)
+    gamma = _PENALTY * 2.0 * s_p * s_m / (s_p + s_m) / h_f
 
     def avg_flux(f):
         return w_p * s_p * ufl.grad(f)("+") + w_m * s_m * ufl.grad(f)("-")
@@ -117,9 +117,20 @@ def ionic_forms(V, sigma, dS, ds, electrodes: dict[int, float], gb_conductance, 
     return a, L
 
 
+def facet_lengths(msh):
+    """Length scales (m) for DG penalties: (interior facets, boundary facets).
+
+    |K| / |F|, the cell extent normal to the facet (for an interval, its length), rather than
+    the cell diameter: on the anisotropic cells of extruded stacks (nanometres across the
+    thickness, micrometres along it) the diameter would weaken the penalty by the aspect ratio.
+    """
+    volume, area = ufl.CellVolume(msh), ufl.FacetArea(msh)
+    return ufl.avg(volume) / area("+"), volume / area
+
+
 def boundary_current(w, sigma, ds, tag: int, value: float):
     """Outward numerical current of w through ``ds(tag)`` (Nitsche flux of the DG scheme)."""
     msh = w.function_space.mesh
     n = ufl.FacetNormal(msh)
-    h = ufl.CellDiameter(msh)
+    _, h = facet_lengths(msh)
     return (-sigma * ufl.dot(ufl.grad(w), n) + _PENALTY * sigma / h * (w - value)) * ds(tag)

@@ -40,7 +40,8 @@ from fem_sse.config import Config
 from fem_sse.geometry import SeparatorMesh
 from fem_sse.geometry.line import ANODE, CATHODE
 from fem_sse.geometry.regions import regions_1d
-from fem_sse.ionic import GB_INTERFACE, REGULAR, boundary_current, interior_facet_tags, ionic_forms
+from fem_sse.ionic import (GB_INTERFACE, REGULAR, boundary_current, facet_lengths,
+                           interior_facet_tags, ionic_forms)
 from fem_sse.solvers import prefixed_ksp
 
 __all__ = ["ConvergenceError", "TransportProblem", "default_petsc_options"]
@@ -243,8 +244,7 @@ class TransportProblem:
         omega, v = self.omega, ufl.TestFunction(self.V)
         ws = self._w_scale
         n = ufl.FacetNormal(msh)
-        h = ufl.CellDiameter(msh)
-        h_f = ufl.avg(h)
+        h_f, h = facet_lengths(msh)
         alpha = _PENALTY * p * (p + 1)
 
         def side(f, s):
@@ -716,13 +716,16 @@ def error_indicators(problem: TransportProblem) -> fem.Function:
     """
     dx, dS, ds = problem._measures()
     v0 = ufl.TestFunction(problem.Q)
-    h = ufl.CellDiameter(problem.mesh)
+    h_f, h = facet_lengths(problem.mesh)  # extents normal to the facets (anisotropic cells)
     n = ufl.FacetNormal(problem.mesh)
     flux = problem._flux
     residual = ufl.div(flux)
-    form = h**2 * residual**2 * v0 * dx
+    h_cell = ufl.CellDiameter(problem.mesh)
+    if problem.mesh.topology.dim > 1:  # the thin extent of a (possibly anisotropic) cell
+        h_cell = 2.0 * ufl.CellVolume(problem.mesh) / h_cell
+    form = h_cell**2 * residual**2 * v0 * dx
     for jump_eff, measure in problem._jumps:
-        form += (ufl.avg(h) * ufl.jump(flux, n) ** 2 + jump_eff**2 / ufl.avg(h)) * (
+        form += (h_f * ufl.jump(flux, n) ** 2 + jump_eff**2 / h_f) * (
             v0("+") + v0("-")) * 0.5 * measure
     for tag, om_d in problem._dirichlet.items():
         form += (problem.omega - om_d) ** 2 / h * v0 * ds(tag)

@@ -155,6 +155,7 @@ def test_flat_stack_exact_areas_and_lengths(comm):
     config = config2d(layers=layers, width=15 * UM)
     smesh = build_mesh(config, comm)
     check_distribution(smesh)
+    assert smesh.info["structured"]  # laterally uniform: the extruded 1D mesh
     by_name = {r.name: tag for tag, r in smesh.regions.items()}
     for i, (_, thickness) in enumerate(layers):
         area = integral(smesh, "dx", by_name[f"layer{i}"])
@@ -249,6 +250,7 @@ def test_defects(comm):
         asperities=[{"y": 16 * UM, "depth": 2 * UM, "width": 3 * UM}])
     smesh = build_mesh(config, comm)
     check_distribution(smesh)
+    assert not smesh.info.get("structured")  # defects: the unstructured Gmsh mesh
     fg = smesh.facet_groups
     assert {"crack0", "crack1", "pore0", "free_surface"} <= set(fg)
     area = integral(smesh, "dx", next(iter(smesh.regions)))

@@ -64,6 +64,14 @@ def _build_model(gmsh, config: Config, threads: int = 1) -> _Built:
         regions, facet_groups = add_groups(model, cells, facets, config,
                                            where=f"geometry.mesh_file ({info['mesh_file']})")
         return _Built(model, regions, facet_groups, info)
+    from fem_sse.geometry.stacked import build_stacked_model, is_laterally_uniform
+
+    if is_laterally_uniform(config):  # anisotropic cells for the thin boundary layers
+        cells, facets, info = build_stacked_model(model, config)
+        regions, facet_groups = add_groups(model, cells, facets, config, where="geometry")
+        info["mesh_time_s"] = time.perf_counter() - start
+        info["width_m"] = config.geometry2d.width
+        return _Built(model, regions, facet_groups, info)
     from fem_sse.geometry.plane import build_plane_model, mesh_plane_model
 
     cells, facets, features, info = build_plane_model(model, config)

@@ -22,7 +22,7 @@ CATHODE, ANODE, INTERFACE0 = 1, 2, 10
 _MAX_DRIFT_CELLS = 200  # cap on the cells the drift-length sizing puts into one segment
 
 __all__ = ["ANODE", "CATHODE", "INTERFACE0", "build_line_model", "refine_line", "segment_names",
-           "tag_points", "uniform_line"]
+           "segment_sizes", "tag_points", "uniform_line"]
 
 
 def segment_names(config: Config) -> list[str]:
@@ -37,6 +37,35 @@ def segment_names(config: Config) -> list[str]:
     return names
 
 
+def segment_sizes(config: Config) -> tuple[list[float], np.ndarray]:
+    """Segment end points x (m) and the mesh size (m) there (module docstring).
+
+    ``config`` may be 2D: its laterally averaged stack (:meth:`Config.stack_1d`) is sized.
+    """
+    stack = config.stack_1d()
+    segments = stack.segments()
+    length = stack.thickness
+    h_bulk = stack.mesh.size or length / 100.0
+    if config.dim == 2:
+        h_bulk = min(h_bulk, config.geometry2d.sizes.size_bulk)
+    edges = [seg.x0 for seg in segments] + [length]
+    sizes = np.full(len(edges), h_bulk)
+    cells_per_strip = (config.geometry2d.sizes.bottleneck_cells if config.dim == 2
+                       else stack.mesh.bottleneck_cells)
+    for strip in stack.bottlenecks:
+        h_strip = min(h_bulk, strip.width / cells_per_strip)
+        for i, x in enumerate(edges):
+            if strip.x0 - 1e-12 * length <= x <= strip.x1 + 1e-12 * length:
+                sizes[i] = min(sizes[i], h_strip)
+    # Resolve the drift length of every segment at its ends (cell Peclet number <= 1): the
+    # electronic boundary layers of strongly blocking strips are this thin.
+    for i, seg in enumerate(segments):
+        h_drift = max(stack.drift_length(seg.material.sigma_li), seg.length / _MAX_DRIFT_CELLS)
+        sizes[i] = min(sizes[i], h_drift)
+        sizes[i + 1] = min(sizes[i + 1], h_drift)
+    return edges, sizes
+
+
 def build_line_model(model, config: Config, name: str = "separator1d"):
     """Add the 1D separator of ``config`` to the Gmsh ``model`` and mesh it.
 
@@ -49,22 +78,7 @@ def build_line_model(model, config: Config, name: str = "separator1d"):
         The model, meshed, with the physical groups described in the module docstring.
     """
     model.add(name)
-    segments = config.segments()
-    length = config.thickness
-    h_bulk = config.mesh.size or length / 100.0
-    edges = [seg.x0 for seg in segments] + [length]
-    sizes = np.full(len(edges), h_bulk)
-    for strip in config.bottlenecks:
-        h_strip = min(h_bulk, strip.width / config.mesh.bottleneck_cells)
-        for i, x in enumerate(edges):
-            if strip.x0 - 1e-12 * length <= x <= strip.x1 + 1e-12 * length:
-                sizes[i] = min(sizes[i], h_strip)
-    # Resolve the drift length of every segment at its ends (cell Peclet number <= 1): the
-    # electronic boundary layers of strongly blocking strips are this thin.
-    for i, seg in enumerate(segments):
-        h_drift = max(config.drift_length(seg.material.sigma_li), seg.length / _MAX_DRIFT_CELLS)
-        sizes[i] = min(sizes[i], h_drift)
-        sizes[i + 1] = min(sizes[i + 1], h_drift)
+    edges, sizes = segment_sizes(config)
     points = [model.geo.addPoint(x, 0.0, 0.0, float(h)) for x, h in zip(edges, sizes)]
     lines = [model.geo.addLine(p, q) for p, q in zip(points[:-1], points[1:])]
     model.geo.synchronize()
