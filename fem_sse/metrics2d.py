@@ -161,21 +161,22 @@ def front_polylines(problem, data: dict) -> list[dict] | None:
         by_key[(material[s], k0)].append(s)
         by_key[(material[s], k1)].append(s)
     seen = np.zeros(len(keys), dtype=bool)
-    fronts = []
     order = sorted(range(len(keys)), key=lambda s: len(by_key[(material[s], keys[s, 0])])
                    + len(by_key[(material[s], keys[s, 1])]))  # start at open ends
+    chains = []
     for start in order:
-        if seen[start]:
-            continue
-        chain = _walk(start, keys, material, by_key, seen)
-        points = [pts[chain[0][0], 1 - chain[0][1]]] + [pts[s, e] for s, e in chain]
-        seg_len = np.linalg.norm(pts[[s for s, _ in chain], 1] - pts[[s for s, _ in chain], 0],
-                                 axis=1)
-        mids = 0.5 * (pts[[s for s, _ in chain], 0] + pts[[s for s, _ in chain], 1])
+        if not seen[start]:
+            chain = _walk(start, keys, material, by_key, seen)
+            chains.append(([pts[chain[0][0], 1 - chain[0][1]]] + [pts[s, e] for s, e in chain],
+                           [s for s, _ in chain]))
+    fronts = []
+    for points, segs in _close_gaps(chains, pts, material):
+        seg_len = np.linalg.norm(pts[segs, 1] - pts[segs, 0], axis=1)
+        mids = 0.5 * (pts[segs, 0] + pts[segs, 1])
         length = float(seg_len.sum())
         weights = seg_len if length > 0 else np.ones_like(seg_len)
-        r = regions[region[chain[0][0]]]
-        slope = float(np.dot(weights, dwdx[[s for s, _ in chain]]))
+        r = regions[region[segs[0]]]
+        slope = float(np.dot(weights, dwdx[segs]))
         fronts.append({
             "material": r.material, "B_eV": config.materials[r.material].B,
             "layer": config.layers[r.layer].material if r.layer >= 0 else r.material,
@@ -186,6 +187,40 @@ def front_polylines(problem, data: dict) -> list[dict] | None:
             "points_m": np.array(points).tolist()})
     fronts.sort(key=lambda f: f["x_mean_m"])
     return fronts
+
+
+def _close_gaps(chains: list, pts: np.ndarray, material: list) -> list:
+    """Join chains of one material whose ends lie within two segment lengths of each other.
+
+    W is discontinuous (DG): where one cell sees the sign change on an edge and its neighbour
+    does not (a front passing near a vertex), the edge-keyed chains stop one cell short of each
+    other. Such gaps are a cell wide; distinct fronts are many cells apart.
+    """
+    chains = [(list(p), list(s)) for p, s in chains]
+    while len(chains) > 1:
+        ends = np.array([[p[0], p[-1]] for p, _ in chains])  # (m, 2 ends, 2)
+        mats = np.array([material[s[0]] for _, s in chains])
+        for a, (pa, sa) in enumerate(chains):
+            reach = 2.0 * max(np.linalg.norm(pts[sa[0], 1] - pts[sa[0], 0]),
+                              np.linalg.norm(pts[sa[-1], 1] - pts[sa[-1], 0]))
+            # d[b, i, j]: end i of chain a (0 first, 1 last) to end j of chain b
+            d = np.linalg.norm(ends[a][None, :, None, :] - ends[:, None, :, :], axis=-1)
+            d[a] = np.inf
+            d[mats != mats[a]] = np.inf
+            b, i, j = np.unravel_index(np.argmin(d), d.shape)
+            if d[b, i, j] <= reach:
+                break
+        else:
+            return chains
+        pa, sa = chains[a]
+        pb, sb = chains[b]
+        if i == 0:  # chain a continues from its first point: reverse it
+            pa, sa = pa[::-1], sa[::-1]
+        if j == 1:  # chain b is entered at its last point: reverse it
+            pb, sb = pb[::-1], sb[::-1]
+        chains[a] = (pa + pb, sa + sb)
+        del chains[b]
+    return chains
 
 
 def _walk(start: int, keys, material, by_key, seen) -> list[tuple[int, int]]:
