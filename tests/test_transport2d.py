@@ -289,3 +289,20 @@ def test_adaptive_run_outputs(comm, shared_tmp):
         assert (shared_tmp / "run" / name).exists(), name
     assert summary["fronts"] == "fronts.json"
     assert 0.0 < summary["t_li"] < 1.0
+
+
+def test_front_chains_join_across_one_cell_gaps():
+    """Edge-keyed chains a cell apart (a DG front near a vertex) join; distant fronts do not."""
+    from fem_sse.metrics2d import _close_gaps
+
+    pts = np.array([[[0.0, 0.0], [0.0, 1.0]], [[0.0, 1.0], [0.0, 2.0]],  # chain A: y 0..2
+                    [[0.1, 2.5], [0.1, 3.5]],  # chain B: 0.5 beyond A's end
+                    [[5.0, 0.0], [5.0, 1.0]]])  # chain C: another front, far away
+    p = pts[0]
+    chains = [([p[0], p[1], pts[1, 1]], [0, 1]), ([pts[2, 1], pts[2, 0]], [2]),
+              ([pts[3, 0], pts[3, 1]], [3])]
+    joined = _close_gaps(chains, pts, ["m"] * 4)
+    assert sorted(sorted(s) for _, s in joined) == [[0, 1, 2], [3]]
+    merged = next(p for p, s in joined if len(s) == 3)
+    assert np.allclose(merged[0], [0, 0]) and np.allclose(merged[-1], [0.1, 3.5])
+    assert len(_close_gaps(chains, pts, ["m", "m", "other", "m"])) == 3  # materials differ
