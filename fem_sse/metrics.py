@@ -31,34 +31,31 @@ class Profile:
     segment: np.ndarray
 
 
-def _material(config: Config, segments, index: int):
-    return segments[index].material
-
-
 def fem_metrics(config: Config, profile: Profile) -> dict:
     """jumps, mu_interfaces, overshoot/undershoot fractions from a FEM profile."""
     segments = config.segments()
     kT = config.cell.kT  # noqa: N806
     L = config.thickness  # noqa: N806
-    mats = [segments[s].material for s in profile.segment]
-    mu = np.array([m.mu_from_kirchhoff(w, kT) for m, w in zip(mats, profile.w)])
+    seg_A = np.array([seg.material.A for seg in segments])  # noqa: N806
+    seg_B = np.array([seg.material.B for seg in segments])  # noqa: N806
+    cell_A, cell_B = seg_A[profile.segment][:, None], seg_B[profile.segment][:, None]  # noqa: N806
+    # mu(W) of each cell's material, vectorised (Material.mu_from_kirchhoff, elementwise)
+    mu = cell_B + kT * np.arcsinh(profile.w / (2.0 * cell_A * kT))
 
     jumps = []
     # zero crossings of W inside cells and across facets between cells of the same material
     flat_x, flat_w = profile.x.ravel(), profile.w.ravel()
     seg_of_node = np.repeat(profile.segment, profile.x.shape[1])
-    for i in range(len(flat_x) - 1):
-        a, b = flat_w[i], flat_w[i + 1]
-        sa, sb = seg_of_node[i], seg_of_node[i + 1]
-        ma, mb = segments[sa].material, segments[sb].material
-        if (ma.A, ma.B) != (mb.A, mb.B) or a == b:
+    a, b = flat_w[:-1], flat_w[1:]
+    sa, sb = seg_of_node[:-1], seg_of_node[1:]
+    same = (seg_A[sa] == seg_A[sb]) & (seg_B[sa] == seg_B[sb]) & (a != b)
+    crossing = same & (((a < 0.0) & (b >= 0.0)) | ((a > 0.0) & (b <= 0.0)))
+    for i in np.flatnonzero(crossing):
+        x = flat_x[i] + (flat_x[i + 1] - flat_x[i]) * (a[i] / (a[i] - b[i]))
+        if jumps and abs(x - jumps[-1]["x"]) <= 1e-12 * L:
             continue
-        if (a < 0.0 <= b) or (a > 0.0 >= b):
-            x = flat_x[i] + (flat_x[i + 1] - flat_x[i]) * (a / (a - b)) if a != b else flat_x[i]
-            if jumps and abs(x - jumps[-1]["x"]) <= 1e-12 * L:
-                continue
-            layer = config.layers[segments[sa].layer].material
-            jumps.append({"x": float(x), "layer": layer, "direction": "up" if b > a else "down"})
+        layer = config.layers[segments[sa[i]].layer].material
+        jumps.append({"x": float(x), "layer": layer, "direction": "up" if b[i] > a[i] else "down"})
 
     interfaces = []
     right_end = profile.x[:, -1]
@@ -68,17 +65,15 @@ def fem_metrics(config: Config, profile: Profile) -> dict:
                            "mu": float(0.5 * (mu[left, -1] + mu[min(left + 1, len(mu) - 1), 0]))})
 
     def measure(level: float, above: bool) -> float:
-        total = 0.0
-        for m, xs, ws in zip(mats, profile.x, profile.w):
-            wl = float(m.kirchhoff(level, kT))
-            d = (ws - wl) if above else (wl - ws)
-            for k in range(len(xs) - 1):
-                d0, d1, h = d[k], d[k + 1], xs[k + 1] - xs[k]
-                if d0 > 0 and d1 > 0:
-                    total += h
-                elif d0 > 0 or d1 > 0:
-                    total += h * max(d0, d1) / abs(d1 - d0)
-        return total / L
+        """Length (/L) where mu is above (below) ``level``: W is linear between the nodes."""
+        w_level = 2.0 * cell_A * kT * np.sinh((level - cell_B) / kT)
+        d = (profile.w - w_level) if above else (w_level - profile.w)
+        d0, d1 = d[:, :-1], d[:, 1:]
+        h = np.diff(profile.x, axis=1)
+        both = (d0 > 0) & (d1 > 0)
+        one = (d0 > 0) ^ (d1 > 0)
+        part = np.where(one, h * np.maximum(d0, d1) / np.where(one, np.abs(d1 - d0), 1.0), 0.0)
+        return float((np.where(both, h, 0.0) + part).sum()) / L
 
     return {"jumps": jumps, "mu_interfaces": interfaces,
             "overshoot_fraction": measure(config.cell.mu_anode, True),
