@@ -22,11 +22,9 @@ from fem_sse.geometry.line import refine_line
 from fem_sse.metrics import Profile, fem_metrics
 from fem_sse.transport import ConvergenceError, TransportProblem, error_indicators, solve_transport
 
-__all__ = ["AdaptiveResult", "doerfler_mark", "gather_profile", "solve_adaptive"]
+__all__ = ["AdaptiveResult", "doerfler_mark", "gather_profile", "solve_adaptive", "split_counts"]
 
 log = logging.getLogger(__name__)
-import os
-THETA = 0.7
 
 
 @dataclass
