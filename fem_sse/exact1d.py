@@ -357,14 +357,14 @@ def solve_exact(config: Config, guess: float | None = None) -> ExactSolution:
                                 - config.cell.mu_anode)
         return known[log_ratio]
 
-    if guess is not None and lo < guess < hi:
-        lo, hi = _bracket(residual, guess, lo, hi)
     r_lo, r_hi = residual(lo), residual(hi)
     if r_lo > 0.0 or r_hi < 0.0:
         raise SolveError(
             f"no steady state with 0 < t_Li < 1: mu(L) spans [{r_lo + config.cell.mu_anode:.4g}, "
             f"{r_hi + config.cell.mu_anode:.4g}] eV over all electronic currents, but mu_anode = "
             f"{config.cell.mu_anode:g} eV")
+    if guess is not None and lo < guess < hi:
+        lo, hi = _bracket(residual, guess, lo, hi)
     log_ratio = brentq(residual, lo, hi, xtol=1e-13, rtol=8.9e-16, maxiter=500)
     j_i, j_e = _currents(config, log_ratio)
     mu_edges = _march(segments, log_ratio, j_e, kT, config.cell.mu_cathode)

@@ -1,8 +1,9 @@
 """A minimal TOML writer for case dicts (the runtime has tomllib, which only reads).
 
 Tables down to the second level become ``[a]`` / ``[a.b]`` sections, deeper ones inline
-tables, lists of tables arrays of inline tables; strings, booleans, integers, floats (full precision, ``repr``)
-and lists of those. ``tomllib.loads(dumps(d)) == d`` for every dict made of these types.
+tables, lists of tables arrays of inline tables; strings, booleans, integers, floats (full
+precision, ``repr``) and lists of those. ``tomllib.loads(dumps(d)) == d`` for every dict made
+of these types.
 """
 
 from __future__ import annotations

@@ -126,7 +126,7 @@ def compute_design(base: dict, name: str, request: DesignRequest) -> dict:
         best = result.pop("best")
         best_values = [best[v.key] for v in request.variables]
         best_data = apply_values(base, dict(zip((v.key for v in request.variables),
-                                                best_values)))
+                                                best_values, strict=True)))
         best_data["name"] = f"{name}_best"
         summary["optimization"] = {**result, "seed": request.seed, "popsize": request.popsize,
                                    "maxiter": request.maxiter, "best": _scalars(best)}

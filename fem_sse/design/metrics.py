@@ -25,7 +25,8 @@ import numpy as np
 from fem_sse.config import Config
 from fem_sse.exact1d import ExactSolution
 
-__all__ = ["METRICS", "DesignOptions", "b_window_margin", "design_metrics", "failed_metrics", "film_points"]
+__all__ = ["METRICS", "DesignOptions", "b_window_margin", "design_metrics", "failed_metrics",
+           "film_points"]
 
 
 @dataclass(frozen=True)
@@ -128,12 +129,13 @@ def b_window_margin(config: Config) -> float:
                for layer in config.layers)
 
 
-def design_metrics(sol: ExactSolution, options: DesignOptions = DesignOptions()) -> dict:
+def design_metrics(sol: ExactSolution, options: DesignOptions | None = None) -> dict:
     """All design metrics of a solved 1D stack (see :data:`METRICS`; SI, potentials in eV).
 
     Extra (non-scalar) keys: ``jump_x_over_L`` (positions), ``jump_layers`` (material names),
     ``open_zone_bottleneck_names``.
     """
+    options = options or DesignOptions()
     config = sol.config
     cell, L = config.cell, config.thickness  # noqa: N806
     jumps = sol.crossings(lambda seg: seg.material.B)

@@ -60,14 +60,14 @@ def optimize(evaluator: Evaluator, objectives: Sequence[Objective],
     objective = objectives[0]
 
     def fun(u):
-        values = [v.value(x) for v, x in zip(variables, u)]
+        values = [v.value(x) for v, x in zip(variables, u, strict=True)]
         return _scalar(evaluator(values), objective, constraints)
 
     start = time.perf_counter()
     result = differential_evolution(fun, [v.bounds for v in variables], seed=seed,
                                     popsize=popsize, maxiter=maxiter, tol=tol, polish=polish,
                                     init="latinhypercube", updating="immediate")
-    values = [v.value(x) for v, x in zip(variables, result.x)]
+    values = [v.value(x) for v, x in zip(variables, result.x, strict=True)]
     best = evaluator(values, keep=False)
     return {"best": best, "feasible": feasible(best, constraints),
             "objective_value": best.get(objective.name), "nfev": int(result.nfev),
@@ -96,7 +96,7 @@ def pareto_front(records: Sequence[dict], objectives: Sequence[Objective],
         return []
     costs = np.array([[o.sense * r[o.name] for o in objectives] for r in pool])
     finite = np.all(np.isfinite(costs), axis=1)
-    pool, costs = [r for r, f in zip(pool, finite) if f], costs[finite]
+    pool, costs = [r for r, f in zip(pool, finite, strict=True) if f], costs[finite]
     # designs equal to 1e-9 (relative) count once
     scale = np.maximum(np.abs(costs).max(axis=0), 1e-300)
     _, index = np.unique(np.round(costs / scale, 9), axis=0, return_index=True)

@@ -96,7 +96,7 @@ def plot_map(path: Path, result: dict, names: Sequence[str], edge_zone: float,
     rows = (len(names) + cols - 1) // cols
     fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 4.0 * rows), dpi=110,
                              squeeze=False)
-    for ax, name in zip(axes.flat, names):
+    for ax, name in zip(axes.flat, names, strict=False):
         _panel(fig, ax, result, name, edge_zone, dict(marks or {}))
     for ax in list(axes.flat)[len(names):]:
         ax.set_visible(False)

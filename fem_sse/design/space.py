@@ -110,7 +110,7 @@ def _apply_fractions(data: dict, fractions: dict[int, float]) -> None:
            for i, t in enumerate(old)]
     edges_old = [math.fsum(old[:k]) for k in range(1, len(old))]
     edges_new = [math.fsum(new[:k]) for k in range(1, len(new))]
-    for layer, t in zip(layers, new):
+    for layer, t in zip(layers, new, strict=True):
         layer["thickness"] = t
     strips = data["geometry"].get("bottlenecks", [])
     moved, fixed = [], []
@@ -215,19 +215,21 @@ class Evaluator:
     """
 
     def __init__(self, base: dict, variables: Sequence[Variable],
-                 options: DesignOptions = DesignOptions(), name: str = "design"):
+                 options: DesignOptions | None = None, name: str = "design"):
         check_variables(base, variables)
-        self.base, self.variables, self.options, self.name = base, list(variables), options, name
+        self.base, self.variables, self.name = base, list(variables), name
+        self.options = options or DesignOptions()
         self.records: list[dict] = []
         self._guess: float | None = None
 
     def config_data(self, values: Sequence[float]) -> dict:
         """The case dict of a design (values in key units, in the order of the variables)."""
-        return apply_values(self.base, {v.key: float(x) for v, x in zip(self.variables, values)})
+        pairs = zip(self.variables, values, strict=True)
+        return apply_values(self.base, {v.key: float(x) for v, x in pairs})
 
     def __call__(self, values: Sequence[float], keep: bool = True) -> dict:
         """The record of one design: its key values, ``status`` and the metrics."""
-        record = {v.key: float(x) for v, x in zip(self.variables, values)}
+        record = {v.key: float(x) for v, x in zip(self.variables, values, strict=True)}
         try:
             config = parse_config(self.config_data(values), name=self.name)
             if config.dim != 1:

@@ -37,7 +37,7 @@ def _margin(g, max_drift: float, step: float, xtol: float) -> tuple[float, bool]
     return max_drift, False
 
 
-def drift_margins(data: dict, options: DesignOptions = DesignOptions(),
+def drift_margins(data: dict, options: DesignOptions | None = None,
                   electrodes: tuple[str, ...] = ("anode", "cathode"), max_drift: float = 0.3,
                   step: float = 0.025, xtol: float = 1e-4) -> dict:
     """Margins (eV) of a design (its case dict) for upward and downward drifts.
@@ -54,6 +54,7 @@ def drift_margins(data: dict, options: DesignOptions = DesignOptions(),
         {electrode: {"up_eV", "down_eV", "up_bounded", "down_bounded", "nominal_eV",
         "within_rule": bool}}; ``*_bounded`` is False when the rule held up to max_drift.
     """
+    options = options or DesignOptions()
     out = {}
     for electrode in electrodes:
         key = _KEYS[electrode]
@@ -61,7 +62,7 @@ def drift_margins(data: dict, options: DesignOptions = DesignOptions(),
         evaluator = Evaluator(data, [Variable(key, nominal - 1.0, nominal + 1.0)], options)
         entry = {"nominal_eV": nominal}
         for name, sign in (("up", 1.0), ("down", -1.0)):
-            def g(d, sign=sign):
+            def g(d, sign=sign, evaluator=evaluator, nominal=nominal):
                 rec = evaluator([nominal + sign * d], keep=False)
                 if rec["status"] != "ok":
                     return 1.0
