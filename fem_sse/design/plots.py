@@ -94,7 +94,7 @@ def plot_map(path: Path, result: dict, names: Sequence[str], edge_zone: float,
     plt = _pyplot()
     cols = min(2, len(names))
     rows = (len(names) + cols - 1) // cols
-    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 4.0 * rows), dpi=110,
+    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 4.0 * rows), dpi=90,
                              squeeze=False)
     for ax, name in zip(axes.flat, names, strict=False):
         _panel(fig, ax, result, name, edge_zone, dict(marks or {}))
