@@ -258,20 +258,25 @@ class ExactSolution:
             found.append((min(max(x, seg.x0), seg.x1), i, 1 if mu1 > mu0 else -1))
         return found
 
-    def length_where(self, above: float | None = None, below: float | None = None) -> float:
-        """Total length (m) where mu > ``above`` or mu < ``below`` (one of them)."""
+    def intervals_where(self, above: float | None = None,
+                        below: float | None = None) -> list[tuple[float, float]]:
+        """x intervals (m) where mu > ``above`` or mu < ``below`` (one of them), per segment."""
         level = above if above is not None else below
         sign = 1.0 if above is not None else -1.0
-        total = 0.0
+        found = []
         cuts = {i: x for x, i, _ in self.crossings(lambda seg: level)}
         for i, seg in enumerate(self.segments):
             inside0 = sign * (self.mu_edges[i] - level) > 0
             inside1 = sign * (self.mu_edges[i + 1] - level) > 0
             if inside0 and inside1:
-                total += seg.length
+                found.append((seg.x0, seg.x1))
             elif inside0 != inside1 and i in cuts:
-                total += (cuts[i] - seg.x0) if inside0 else (seg.x1 - cuts[i])
-        return total
+                found.append((seg.x0, cuts[i]) if inside0 else (cuts[i], seg.x1))
+        return found
+
+    def length_where(self, above: float | None = None, below: float | None = None) -> float:
+        """Total length (m) where mu > ``above`` or mu < ``below`` (one of them)."""
+        return math.fsum(x1 - x0 for x0, x1 in self.intervals_where(above, below))
 
 
 def _branch(seg: Segment, log_ratio: float, j_e: float, kT: float) -> _Branch:  # noqa: N803
@@ -332,7 +337,7 @@ def solve_exact(config: Config, guess: float | None = None) -> ExactSolution:
         config: a 1D configuration.
         guess: optional ln(j_e / j_i) (-) near the answer, e.g. the ``log_ratio`` of a
             neighbouring design; the root is then bracketed outwards from it (same answer,
-            about a third of the evaluations).
+            about half the evaluations).
 
     Raises:
         ConfigError: if the configuration is not 1D.

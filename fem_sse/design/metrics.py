@@ -72,18 +72,8 @@ METRICS: dict[str, tuple[str, str]] = {
 
 def _open_zones(sol: ExactSolution, config: Config, margin: float) -> list[tuple[float, float]]:
     """x intervals (m) with mu_Li0 within ``margin`` of the anode or cathode potential."""
-    cell = config.cell
-    zones = []
-    for level, sign in ((cell.mu_anode - margin, 1.0), (cell.mu_cathode + margin, -1.0)):
-        cuts = {i: x for x, i, _ in sol.crossings(lambda seg, level=level: level)}
-        for i, seg in enumerate(sol.segments):
-            inside0 = sign * (sol.mu_edges[i] - level) > 0
-            inside1 = sign * (sol.mu_edges[i + 1] - level) > 0
-            if inside0 and inside1:
-                zones.append((seg.x0, seg.x1))
-            elif inside0 != inside1 and i in cuts:
-                zones.append((seg.x0, cuts[i]) if inside0 else (cuts[i], seg.x1))
-    return zones
+    return (sol.intervals_where(above=config.cell.mu_anode - margin)
+            + sol.intervals_where(below=config.cell.mu_cathode + margin))
 
 
 def film_points(sol: ExactSolution, n: int = 24) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
