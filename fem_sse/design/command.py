@@ -165,6 +165,10 @@ def run_design(config_path: str | Path, outdir: str | Path, comm,
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError("", f"{path} is not valid TOML: {exc}") from None
     name = base.get("name", path.stem)
+    # the film stresses import DOLFINx/PETSc, whose initialisation is collective: every rank
+    # imports it here, before rank 0 works alone
+    import fem_sse.mechanics  # noqa: F401
+
     start = time.perf_counter()
     out = compute_design(base, name, request) if comm.rank == 0 else None
     summary = None
