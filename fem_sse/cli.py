@@ -1,4 +1,4 @@
-"""The ``fem-sse`` command: info, run, mesh, sweep.
+"""The ``fem-sse`` command: info, run, mesh, sweep, design.
 
 Errors are one line on stderr and a non-zero exit; under MPI an error on any rank aborts the
 whole job and is printed once.
@@ -187,6 +187,59 @@ def cmd_sweep(args) -> int:
     return 0
 
 
+def _option(value, name: str, lo: float, hi: float, lo_open: bool = True):
+    """A numeric command-line option checked like a config key (one-line error naming it)."""
+    from fem_sse.config import ConfigError
+
+    if not ((value > lo) if lo_open else (value >= lo)) or not value <= hi:
+        raise ConfigError(name, f"must be {'>' if lo_open else '>='} {lo:g} and <= {hi:g}, "
+                          f"got {value!r}")
+    return value
+
+
+def cmd_design(args) -> int:
+    """Design maps, optimisation and drift tolerance of a 1D stack (exact solver)."""
+    from fem_sse.design import parse_constraint, parse_objective, parse_vary
+    from fem_sse.design.command import DesignRequest, run_design
+    from fem_sse.design.metrics import DesignOptions
+
+    comm = _comm()
+    variables = tuple(parse_vary(v) for v in args.vary)
+    objectives = tuple(parse_objective(o) for o in args.objective)
+    do_map = args.map or (not args.optimize and len(variables) == 2)
+    do_optimize = args.optimize or bool(objectives) or not do_map
+    if do_map and len(variables) != 2:
+        from fem_sse.config import ConfigError
+
+        raise ConfigError("--map", f"needs exactly two --vary keys, got {len(variables)}")
+    request = DesignRequest(
+        variables=variables, objectives=objectives,
+        constraints=tuple(parse_constraint(c) for c in args.constraint),
+        do_map=do_map, do_optimize=do_optimize,
+        points=_option(args.points, "--points", 2, 500, lo_open=False),
+        seed=args.seed, popsize=_option(args.popsize, "--popsize", 4, 200, lo_open=False),
+        maxiter=_option(args.maxiter, "--maxiter", 1, 10000, lo_open=False),
+        drift=_option(args.drift, "--drift", 0.0, 2.0),
+        options=DesignOptions(edge_zone=_option(args.edge_zone, "--edge-zone", 0.0, 0.5),
+                              margin_eV=_option(args.margin, "--margin", 0.0, 5.0)))
+    outdir = Path(args.output or Path("out") / f"design_{Path(args.config).stem}")
+    summary = run_design(args.config, outdir, comm, request)
+    lines = [f"base: max jump distance {summary['base'].get('max_jump_distance_over_L', 'n/a')}"
+             f" L, t_Li {summary['base'].get('t_li', 'n/a')}"]
+    if "map" in summary:
+        m = summary["map"]
+        lines.append(f"map: {m['evaluations']} designs ({m['failed']} without solution) in "
+                     f"{m['wall_time_s']:.1f} s")
+    if "optimization" in summary:
+        o = summary["optimization"]
+        best = {v["key"]: o["best"].get(v["key"]) for v in summary["varied"]}
+        lines.append(f"optimum ({summary['objectives'][0]} = {o['objective_value']}, "
+                     f"feasible: {o['feasible']}): {best}, {o['nfev']} evaluations in "
+                     f"{o['wall_time_s']:.1f} s")
+    _say(comm, "\n".join(lines + [f"-> {outdir}"]))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (also used by the docs)."""
     parser = argparse.ArgumentParser(prog="fem-sse", description=__doc__.splitlines()[0])
@@ -216,6 +269,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", help="output folder (default out/sweep_CASE)")
     p.add_argument("--solver", choices=("fem", "exact"), help="override [solver] kind")
     p.set_defaults(func=cmd_sweep)
+    p = sub.add_parser("design", help="design maps, optimisation and drift tolerance (exact 1D)")
+    p.add_argument("config", help="TOML base case (1D, or the 1D stack of a 2D case)")
+    p.add_argument("--vary", action="append", required=True, metavar="KEY=LO:HI[:log]",
+                   help="varied dotted key, e.g. materials.SE_anodic.B=-1.2:0 or "
+                   "geometry.layers[1].fraction=0.05:0.5")
+    p.add_argument("--objective", action="append", default=[], metavar="[min:|max:]METRIC",
+                   help="metric to optimise (the first; more give a Pareto front)")
+    p.add_argument("--constraint", action="append", default=[], metavar="METRIC<=V",
+                   help="metric bound, e.g. one_minus_t_li<=0.1")
+    p.add_argument("--map", action="store_true", help="heat maps over the two --vary keys")
+    p.add_argument("--optimize", action="store_true", help="differential evolution")
+    p.add_argument("--points", type=int, default=50, help="map points per key (50)")
+    p.add_argument("--seed", type=int, default=1, help="optimiser seed (1)")
+    p.add_argument("--popsize", type=int, default=15, help="population per key (15)")
+    p.add_argument("--maxiter", type=int, default=100, help="generations (100)")
+    p.add_argument("--edge-zone", type=float, default=0.05,
+                   help="jumps count as at the edges within this fraction of L (0.05)")
+    p.add_argument("--margin", type=float, default=0.3,
+                   help="mu_Li0 within this of an electrode is open to over/undershoot (eV)")
+    p.add_argument("--drift", type=float, default=0.2,
+                   help="largest electrode-potential drift of the tolerance analysis (eV)")
+    p.add_argument("-o", "--output", help="output folder (default out/design_CASE)")
+    p.set_defaults(func=cmd_design)
     return parser
 
 

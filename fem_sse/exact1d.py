@@ -258,20 +258,25 @@ class ExactSolution:
             found.append((min(max(x, seg.x0), seg.x1), i, 1 if mu1 > mu0 else -1))
         return found
 
-    def length_where(self, above: float | None = None, below: float | None = None) -> float:
-        """Total length (m) where mu > ``above`` or mu < ``below`` (one of them)."""
+    def intervals_where(self, above: float | None = None,
+                        below: float | None = None) -> list[tuple[float, float]]:
+        """x intervals (m) where mu > ``above`` or mu < ``below`` (one of them), per segment."""
         level = above if above is not None else below
         sign = 1.0 if above is not None else -1.0
-        total = 0.0
+        found = []
         cuts = {i: x for x, i, _ in self.crossings(lambda seg: level)}
         for i, seg in enumerate(self.segments):
             inside0 = sign * (self.mu_edges[i] - level) > 0
             inside1 = sign * (self.mu_edges[i + 1] - level) > 0
             if inside0 and inside1:
-                total += seg.length
+                found.append((seg.x0, seg.x1))
             elif inside0 != inside1 and i in cuts:
-                total += (cuts[i] - seg.x0) if inside0 else (seg.x1 - cuts[i])
-        return total
+                found.append((seg.x0, cuts[i]) if inside0 else (cuts[i], seg.x1))
+        return found
+
+    def length_where(self, above: float | None = None, below: float | None = None) -> float:
+        """Total length (m) where mu > ``above`` or mu < ``below`` (one of them)."""
+        return math.fsum(x1 - x0 for x0, x1 in self.intervals_where(above, below))
 
 
 def _branch(seg: Segment, log_ratio: float, j_e: float, kT: float) -> _Branch:  # noqa: N803
@@ -306,8 +311,33 @@ def _march(segments: list[Segment], log_ratio: float, j_e: float, kT: float,  # 
     return mu
 
 
-def solve_exact(config: Config) -> ExactSolution:
+def _bracket(residual, guess: float, lo: float, hi: float) -> tuple[float, float]:
+    """A sub-interval of [lo, hi] around ``guess`` on which the increasing ``residual`` changes
+    sign (steps doubling outwards from 0.25); [lo, hi] itself when none is found first."""
+    step = 0.25
+    if residual(guess) < 0.0:
+        left = guess
+        while guess + step < hi:
+            if residual(guess + step) >= 0.0:
+                return left, guess + step
+            left, step = guess + step, 2.0 * step
+        return left, hi
+    right = guess
+    while guess - step > lo:
+        if residual(guess - step) <= 0.0:
+            return guess - step, right
+        right, step = guess - step, 2.0 * step
+    return lo, right
+
+
+def solve_exact(config: Config, guess: float | None = None) -> ExactSolution:
     """Solve the 1D problem exactly (up to round-off and root-finding tolerance).
+
+    Args:
+        config: a 1D configuration.
+        guess: optional ln(j_e / j_i) (-) near the answer, e.g. the ``log_ratio`` of a
+            neighbouring design; the root is then bracketed outwards from it (same answer,
+            about half the evaluations).
 
     Raises:
         ConfigError: if the configuration is not 1D.
@@ -322,10 +352,15 @@ def solve_exact(config: Config) -> ExactSolution:
     hi = min(log_2a_sigma) + _LOG_A_LIMIT
     counter = [0]
 
+    known: dict[float, float] = {}
+
     def residual(log_ratio: float) -> float:
-        counter[0] += 1
-        _, j_e = _currents(config, log_ratio)
-        return _march(segments, log_ratio, j_e, kT, config.cell.mu_cathode)[-1] - config.cell.mu_anode
+        if log_ratio not in known:
+            counter[0] += 1
+            _, j_e = _currents(config, log_ratio)
+            known[log_ratio] = (_march(segments, log_ratio, j_e, kT, config.cell.mu_cathode)[-1]
+                                - config.cell.mu_anode)
+        return known[log_ratio]
 
     r_lo, r_hi = residual(lo), residual(hi)
     if r_lo > 0.0 or r_hi < 0.0:
@@ -333,6 +368,8 @@ def solve_exact(config: Config) -> ExactSolution:
             f"no steady state with 0 < t_Li < 1: mu(L) spans [{r_lo + config.cell.mu_anode:.4g}, "
             f"{r_hi + config.cell.mu_anode:.4g}] eV over all electronic currents, but mu_anode = "
             f"{config.cell.mu_anode:g} eV")
+    if guess is not None and lo < guess < hi:
+        lo, hi = _bracket(residual, guess, lo, hi)
     log_ratio = brentq(residual, lo, hi, xtol=1e-13, rtol=8.9e-16, maxiter=500)
     j_i, j_e = _currents(config, log_ratio)
     mu_edges = _march(segments, log_ratio, j_e, kT, config.cell.mu_cathode)
