@@ -165,7 +165,19 @@ def _plane_mechanics(config: Config, extras: dict, comm) -> dict:
     from fem_sse.mechanics import solve_mechanics
 
     problem = extras["problem"]
-    result = solve_mechanics(problem.smesh, problem.mu_function(), config, comm)
+    smesh, mu, rounds = problem.smesh, problem.mu_function(), 0
+    if config.mechanics.refine_fronts:
+        from dolfinx import fem
+
+        from fem_sse.mechanics.fronts import refine_at_fronts
+
+        kirchhoff = fem.Function(problem.V)  # W (A/m)
+        kirchhoff.x.array[:] = problem.omega.x.array * problem.w_scale
+        smesh, mu, rounds = refine_at_fronts(smesh, kirchhoff, config, config.mechanics,
+                                             config.mechanics.refine_fronts)
+    result = solve_mechanics(smesh, mu, config, comm)
+    result.summary.update(front_refinements=rounds,
+                          cells=smesh.mesh.topology.index_map(2).size_global)
     extras["mechanics"] = result
     return _mechanics_keys(result.summary)
 
