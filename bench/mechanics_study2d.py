@@ -8,9 +8,10 @@ converged mesh from the converged mu_Li0): same current (10 A/m^2), 100 um x 50 
 grain size (zero-thickness GBs, Li+ conductance 1e3 S/m^2), LLZO-like elastic data everywhere
 (so only mu_Li0 differs), cathode and sides on rollers, 5 MPa stack pressure on the anode.
 The two-state law of the cases, and the dilute law on the same mu_Li0 field (one transport
-solve per design). ``--fine F`` repeats every design with F times the cell cap (and a tolerance
-that refines up to it), to show how the peaks depend on the mesh (they sit where a sharp
-eigenstrain step has kinks, see docs/mechanics.md).
+solve per design). The elastic mesh is the converged transport mesh refined ``refine_fronts``
+(6) times at the eigenstrain fronts; every design is also solved with 2 more rounds
+("two_state +2"), so the table shows how far the peaks are from mesh convergence, and once on
+the transport mesh itself ("two_state, transport mesh").
 
 Writes bench/results/mechanics_study2d.json and docs/figures/mechanics_study2d.png (maps of
 mu_Li0, von Mises and max principal stress per design) and mechanics_study2d_zoom.png (the
@@ -31,15 +32,6 @@ ROOT = Path(__file__).resolve().parent.parent
 UM = 1e-6
 DESIGNS = {"single layer": "study_single", "bilayer 1:1": "study_bilayer",
            "thin anodic 3:1": "study_thin_anodic"}
-
-
-def _with_cap(config, factor: float):
-    """``config`` with ``factor`` times the cell cap, room for the extra refinements and a
-    tolerance 100 times tighter, so that every design refines up to the same cap."""
-    solver = dataclasses.replace(config.solver, max_cells=int(config.solver.max_cells * factor),
-                                 max_refinements=config.solver.max_refinements + 6,
-                                 tolerance=config.solver.tolerance * 1e-2)
-    return dataclasses.replace(config, solver=solver)
 
 
 def _dilute(spec):
@@ -64,7 +56,7 @@ def _area_over_strength(result, comm) -> float:
             / comm.allreduce(fem.assemble_scalar(area), op=MPI.SUM))
 
 
-def _record(design: str, law: str, cap: int, summary: dict, mech: dict, result, config,
+def _record(design: str, law: str, rounds: int, summary: dict, mech: dict, result, config,
             comm) -> dict:
     L = config.thickness  # noqa: N806
     tr = mech["tractions"]
@@ -75,7 +67,8 @@ def _record(design: str, law: str, cap: int, summary: dict, mech: dict, result, 
                 f"{key}_distance_to_electrode_um": mech[f"{key}_distance_to_electrode"] / UM}
 
     return {
-        "design": design, "law": law, "max_cells": cap, "cells": summary["cells"],
+        "design": design, "law": law, "front_refinements": rounds, "cells": summary["cells"],
+        "elastic_cells": result.smesh.mesh.topology.index_map(2).size_global,
         "transport_dofs": summary["dofs"], "elastic_dofs": mech["dofs"],
         "window_eV": [config.cell.mu_cathode, config.cell.mu_anode], "t_li": summary["t_li"],
         "jumps_x_over_L": [j["x"] / L for j in summary["jumps"]],
@@ -123,8 +116,7 @@ def plot(maps: dict, records: list[dict], path: Path, zoom: Path) -> None:
     columns = (("mu_Li0 [eV]", "RdYlBu_r", r"$\mu_{Li^0}$ (eV)", None),
                ("von_mises [Pa]", "inferno", "von Mises (MPa)", (0.0, 450.0)),
                ("max_principal [Pa]", "RdBu_r", "max principal (MPa)", (-450.0, 450.0)))
-    peaks = {r["design"]: r for r in records if r["law"] == "two_state"
-             and r["max_cells"] == min(q["max_cells"] for q in records)}
+    peaks = {r["design"]: r for r in records if r["law"] == "two_state"}
     for target, window in ((path, None), (zoom, 5.0)):
         fig, axes = plt.subplots(len(maps), 3, figsize=(11.0, 2.2 * len(maps) + 0.6), dpi=90,
                                  squeeze=False)
@@ -162,37 +154,37 @@ def main() -> None:
 
     from fem_sse.config import load_config
     from fem_sse.mechanics import solve_mechanics
-    from fem_sse.run import solve_case
+    from fem_sse.run import mechanics_mesh, solve_case
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--fine", type=float, default=0.0,
-                        help="also run every design with this factor on the cell cap")
     parser.add_argument("--designs", nargs="+", default=list(DESIGNS), choices=list(DESIGNS))
     args = parser.parse_args()
     comm = MPI.COMM_WORLD
     out = ROOT / "bench" / "results" / "mechanics_study2d.json"
     records, maps = [], {}
     for design in args.designs:
-        base = load_config(ROOT / "cases" / "2d" / f"{DESIGNS[design]}.toml")
-        for factor in [1.0] + ([args.fine] if args.fine else []):
-            config = _with_cap(base, factor) if factor != 1.0 else base
-            start = time.perf_counter()
-            summary, extras = solve_case(config, comm)
-            result = extras["mechanics"]
-            records.append(_record(design, "two_state", config.solver.max_cells, summary,
-                                   summary["mechanics"], result, config, comm))
-            problem = extras["problem"]
-            dilute = solve_mechanics(problem.smesh, problem.mu_function(), config, comm,
-                                     spec=_dilute(config.mechanics))
-            records.append(_record(design, "dilute", config.solver.max_cells, summary,
-                                   dilute.summary, dilute, config, comm))
-            if factor == 1.0:
-                maps[design] = _triangles(result, ["mu_Li0 [eV]", "von_mises [Pa]",
-                                                   "max_principal [Pa]"], comm)
-            if comm.rank == 0:
-                for rec in records[-2:]:
-                    print(json.dumps(rec), flush=True)
-                print(f"{design} x{factor}: {time.perf_counter() - start:.1f} s", flush=True)
+        config = load_config(ROOT / "cases" / "2d" / f"{DESIGNS[design]}.toml")
+        start = time.perf_counter()
+        summary, extras = solve_case(config, comm)
+        result, problem = extras["mechanics"], extras["problem"]
+        rounds = summary["mechanics"]["front_refinements"]
+        records.append(_record(design, "two_state", rounds, summary, summary["mechanics"],
+                               result, config, comm))
+        maps[design] = _triangles(result, ["mu_Li0 [eV]", "von_mises [Pa]",
+                                           "max_principal [Pa]"], comm)
+        dilute = solve_mechanics(result.smesh, result.fields["mu_Li0 [eV]"], config, comm,
+                                 spec=_dilute(config.mechanics))
+        records.append(_record(design, "dilute", rounds, summary, dilute.summary, dilute,
+                               config, comm))
+        for label, levels in (("two_state +2", rounds + 2), ("two_state, transport mesh", 0)):
+            smesh, mu, done = mechanics_mesh(problem, config, levels)
+            other = solve_mechanics(smesh, mu, config, comm)
+            records.append(_record(design, label, done, summary, other.summary, other, config,
+                                   comm))
+        if comm.rank == 0:
+            for rec in records[-4:]:
+                print(json.dumps(rec), flush=True)
+            print(f"{design}: {time.perf_counter() - start:.1f} s", flush=True)
     if comm.rank == 0:
         out.write_text(json.dumps(records, indent=1) + "\n")
         figures = ROOT / "docs" / "figures"

@@ -21,7 +21,7 @@ from fem_sse.outputs import (
     write_profile_csv,
 )
 
-__all__ = ["run_case", "solve_case"]
+__all__ = ["mechanics_mesh", "run_case", "solve_case"]
 
 log = logging.getLogger(__name__)
 
@@ -159,22 +159,28 @@ def _mechanics_keys(mech: dict) -> dict:
     return {**{key: mech[key] for key in keys}, "mechanics": mech}
 
 
+def mechanics_mesh(problem, config: Config, rounds: int):
+    """(mesh, mu_Li0 (eV) on it, rounds done) for the 2D elastic solve: the converged transport
+    mesh, refined ``rounds`` times where the eigenstrain changes across a cell
+    (:func:`fem_sse.mechanics.fronts.refine_at_fronts`; W carried exactly)."""
+    if not rounds:
+        return problem.smesh, problem.mu_function(), 0
+    from dolfinx import fem
+
+    from fem_sse.mechanics.fronts import refine_at_fronts
+
+    kirchhoff = fem.Function(problem.V)  # W (A/m)
+    kirchhoff.x.array[:] = problem.omega.x.array * problem.w_scale
+    return refine_at_fronts(problem.smesh, kirchhoff, config, config.mechanics, rounds)
+
+
 def _plane_mechanics(config: Config, extras: dict, comm) -> dict:
     """2D: the elastic solve on the converged transport mesh from the converged mu_Li0
     (one-way coupling, docs/mechanics.md); the result goes to ``extras["mechanics"]``."""
     from fem_sse.mechanics import solve_mechanics
 
     problem = extras["problem"]
-    smesh, mu, rounds = problem.smesh, problem.mu_function(), 0
-    if config.mechanics.refine_fronts:
-        from dolfinx import fem
-
-        from fem_sse.mechanics.fronts import refine_at_fronts
-
-        kirchhoff = fem.Function(problem.V)  # W (A/m)
-        kirchhoff.x.array[:] = problem.omega.x.array * problem.w_scale
-        smesh, mu, rounds = refine_at_fronts(smesh, kirchhoff, config, config.mechanics,
-                                             config.mechanics.refine_fronts)
+    smesh, mu, rounds = mechanics_mesh(problem, config, config.mechanics.refine_fronts)
     result = solve_mechanics(smesh, mu, config, comm)
     result.summary.update(front_refinements=rounds,
                           cells=smesh.mesh.topology.index_map(2).size_global)
