@@ -58,8 +58,9 @@ def _marked(smesh, mu: fem.Function, config, spec, fraction: float) -> np.ndarra
     """Owned cells over whose nodes the eigenstrain changes by > fraction x its global swing."""
     V = mu.function_space
     msh = V.mesh
-    n_owned = msh.topology.index_map(msh.topology.dim).size_local
-    names, _, _ = _cell_material_arrays(smesh, config, n_owned)
+    imap = msh.topology.index_map(msh.topology.dim)
+    n_owned = imap.size_local
+    names = _cell_material_arrays(smesh, config, n_owned + imap.num_ghosts)[0][:n_owned]
     values = mu.x.array[V.dofmap.list[:n_owned]]
     estar = np.zeros_like(values)
     for name in sorted(set(names) - {""}):
