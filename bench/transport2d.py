@@ -7,6 +7,13 @@ Each size is one run on a uniform (non-adaptive) mesh with ``size_bulk`` (and ev
 size scaled by the same factor). Writes one JSON per run to bench/results/ (case, ranks, cells,
 DOFs, Newton iterations, times of meshing / set-up / solve, peak resident memory summed over
 ranks and its maximum per rank, versions) and prints a table row.
+
+``--mechanics direct iterative`` adds the elastic solve (issue 6's target: it costs no more
+than the transport solve on the same mesh) on that mesh from the converged mu_Li0, once per
+linear solver (MUMPS LU; CG + GAMG with the rigid-body near-nullspace), and writes
+``mech_vs_transport_CASE_rR_hH.json`` instead: the transport row plus its linear solves (one
+per Newton iteration, plus the ionic solve) and per elastic solver the DOFs, KSP iterations and
+assembly / solve / total times (s).
 """
 
 from __future__ import annotations
@@ -39,8 +46,9 @@ def _scaled(config, size: float):
     return dataclasses.replace(config, geometry2d=g)
 
 
-def run(config, size: float, comm) -> dict:
-    """One uniform-mesh solve; the row of the benchmark table."""
+def run(config, size: float, comm, elastic_solvers=()) -> dict:
+    """One uniform-mesh solve (and the elastic solves of ``elastic_solvers``); the row of the
+    benchmark table."""
     cfg = _scaled(config, size)
     comm.barrier()
     t0 = time.perf_counter()
@@ -54,6 +62,7 @@ def run(config, size: float, comm) -> dict:
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # MiB (Linux: KiB)
     import dolfinx
 
+    mechanics = [_elastic(cfg, problem, solver, comm) for solver in elastic_solvers]
     return {"case": cfg.name, "ranks": comm.size, "size_bulk_m": size,
             "cells": problem.mesh.topology.index_map(2).size_global, "dofs": problem.dofs,
             "newton_iterations": result["newton_iterations"],
@@ -63,7 +72,28 @@ def run(config, size: float, comm) -> dict:
             "peak_rss_MiB_sum": comm.allreduce(rss, op=MPI.SUM),
             "peak_rss_MiB_max": comm.allreduce(rss, op=MPI.MAX),
             "machine": platform.node(), "dolfinx": dolfinx.__version__,
-            "python": sys.version.split()[0]}
+            "python": sys.version.split()[0],
+            **({"transport_linear_solves": result["newton_iterations"] + 1,
+                "mechanics": mechanics} if mechanics else {})}
+
+
+def _elastic(config, problem, solver: str, comm) -> dict:
+    """The elastic solve on ``problem``'s mesh from its mu_Li0 with ``solver`` (direct,
+    iterative): DOFs, KSP iterations, times (s), peaks (Pa) to check the solvers agree."""
+    import dataclasses
+
+    from fem_sse.mechanics import default_spec, solve_mechanics
+
+    spec = dataclasses.replace(default_spec(config), solver=solver)
+    mu = problem.mu_function()
+    comm.barrier()
+    start = time.perf_counter()
+    s = solve_mechanics(problem.smesh, mu, config, comm, spec=spec).summary
+    wall = comm.allreduce(time.perf_counter() - start, op=MPI.MAX)
+    return {"solver": s["solver"], "dofs": s["dofs"], "ksp_iterations": s["ksp_iterations"],
+            "assemble_time_s": s["assemble_time_s"], "solve_time_s": s["solve_time_s"],
+            "mechanics_wall_time_s": wall, "max_von_mises_Pa": s["max_von_mises"],
+            "max_principal_Pa": s["max_principal"]}
 
 
 def main(argv=None) -> int:
@@ -71,6 +101,8 @@ def main(argv=None) -> int:
     parser.add_argument("case")
     parser.add_argument("--sizes", type=float, nargs="+", required=True, help="size_bulk (m)")
     parser.add_argument("-o", "--output", default=str(ROOT / "bench" / "results"))
+    parser.add_argument("--mechanics", nargs="+", default=[], choices=("direct", "iterative"),
+                        help="also time the elastic solve on the same mesh with these solvers")
     args = parser.parse_args(argv)
     comm = MPI.COMM_WORLD
     config = load_config(args.case)
@@ -78,14 +110,19 @@ def main(argv=None) -> int:
     if comm.rank == 0:
         out.mkdir(parents=True, exist_ok=True)
     for size in args.sizes:
-        row = run(config, size, comm)
+        row = run(config, size, comm, args.mechanics)
         if comm.rank == 0:
-            name = f"transport2d_{config.name}_r{comm.size}_h{size:.3g}.json"
+            kind = "mech_vs_transport" if args.mechanics else "transport2d"
+            name = f"{kind}_{config.name}_r{comm.size}_h{size:.3g}.json"
             (out / name).write_text(json.dumps(row, indent=2) + "\n")
             print(f"{row['case']} ranks {row['ranks']} h {size:.3g} m: {row['cells']} cells "
                   f"{row['dofs']} dofs, {row['newton_iterations']} Newton its, "
                   f"mesh {row['mesh_time_s']:.1f} s, solve {row['solve_time_s']:.1f} s, "
                   f"peak {row['peak_rss_MiB_sum']:.0f} MiB, t_Li {row['t_li']:.8f}", flush=True)
+            for m in row.get("mechanics", []):
+                print(f"  elastic {m['solver']}: {m['dofs']} dofs, {m['ksp_iterations']} its, "
+                      f"solve {m['solve_time_s']:.2f} s, total {m['mechanics_wall_time_s']:.2f} s",
+                      flush=True)
     return 0
 
 

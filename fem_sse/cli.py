@@ -74,6 +74,12 @@ def cmd_run(args) -> int:
                f"{summary['one_minus_t_li']:.4e}), {len(summary['jumps'])} jump(s), "
                f"{summary['dofs']} DOFs, {summary['wall_time_s']:.2f} s [{summary['solver']}]"
                f" -> {outdir}")
+    if "max_von_mises" in summary:
+        _say(comm, f"{config.name}: max von Mises {summary['max_von_mises'] / 1e6:.1f} MPa, "
+                   f"max principal {summary['max_principal'] / 1e6:.1f} MPa, crack risk "
+                   f"{summary['crack_risk_index']:.3g} at "
+                   f"{summary['crack_risk_distance_to_electrode'] * 1e6:.3g} um from the "
+                   f"{summary['mechanics']['crack_risk_nearest_electrode']}")
     return 0
 
 

@@ -24,6 +24,8 @@ Nothing here imports DOLFINx. Schema (defaults in brackets; docs/mechanics.md)::
     [solver = "auto"]                # "auto" | "direct" (MUMPS) | "iterative" (CG + AMG)
     [direct_max_dofs = 200000]       # "auto" switches to the iterative solver above this
     [petsc_options = {}]             # overrides, without the prefix fem_sse_elastic_
+    [refine_fronts = 0]              # 2D: rounds of refinement at the eigenstrain fronts before
+                                     # the elastic solve (0: the converged transport mesh)
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ __all__ = ["MATERIAL_KEYS", "MechanicsSpec", "parse_mechanics"]
 
 MATERIAL_KEYS = ("E", "nu", "strength", "toughness", "expansion", "delta_ref", "strain_law")
 _KEYS = ("model", "degree", "stack_pressure", "mu_ref", "bc", "solver", "direct_max_dofs",
-         "petsc_options")
+         "petsc_options", "refine_fronts")
 _LAW_KEYS = {"dilute": ("kind", "delta0", "cap"),
              "two_state": ("kind", "delta_oxidized", "delta_reduced", "mu_half", "width"),
              "table": ("kind", "mu", "delta")}
@@ -71,6 +73,8 @@ class MechanicsSpec:
         direct_max_dofs: DOF count above which "auto" uses CG + algebraic multigrid.
         petsc_options: overrides of the elastic solver's PETSc options (no prefix).
         materials: material name -> :class:`MechanicalMaterial`.
+        refine_fronts: 2D, rounds of refinement of the transport mesh where the eigenstrain
+            changes across a cell, before the elastic solve (0: the transport mesh itself).
     """
 
     model: str = "plane_strain"
@@ -82,6 +86,7 @@ class MechanicsSpec:
     direct_max_dofs: int = 200000
     petsc_options: dict = field(default_factory=dict)
     materials: dict[str, MechanicalMaterial] = field(default_factory=dict)
+    refine_fronts: int = 0
 
 
 def _law(value, where: str):
@@ -193,4 +198,6 @@ def parse_mechanics(table: dict | None, material_tables: dict, dim: int) -> Mech
         direct_max_dofs=number(table, "direct_max_dofs", "mechanics", default=200000, lo=0,
                                hi=10**9, integer=True),
         petsc_options={str(k): v for k, v in options.items()},
-        materials=materials)
+        materials=materials,
+        refine_fronts=number(table, "refine_fronts", "mechanics", default=0, lo=0,
+                             hi=0 if dim == 1 else 12, integer=True))

@@ -21,7 +21,7 @@ from fem_sse.outputs import (
     write_profile_csv,
 )
 
-__all__ = ["run_case", "solve_case"]
+__all__ = ["mechanics_mesh", "run_case", "solve_case"]
 
 log = logging.getLogger(__name__)
 
@@ -148,9 +148,44 @@ def _film_mechanics(config: Config, rows: dict | None, comm) -> dict:
         columns = film_stress(config, config.mechanics, x, rows["mu_Li0_eV"], layer)
         rows.update(columns)
         mech = film_summary(config, columns, x)
-    mech = comm.bcast(mech, root=0)
-    keys = ("max_von_mises", "max_principal", "crack_risk_index", "crack_risk_location")
+    return _mechanics_keys(comm.bcast(mech, root=0))
+
+
+def _mechanics_keys(mech: dict) -> dict:
+    """The issue's summary keys (Pa, -, m), the crack-risk peak's distance to the nearest
+    electrode (m) and the whole mechanics block."""
+    keys = ("max_von_mises", "max_principal", "crack_risk_index", "crack_risk_location",
+            "crack_risk_distance_to_electrode")
     return {**{key: mech[key] for key in keys}, "mechanics": mech}
+
+
+def mechanics_mesh(problem, config: Config, rounds: int):
+    """(mesh, mu_Li0 (eV) on it, rounds done) for the 2D elastic solve: the converged transport
+    mesh, refined ``rounds`` times where the eigenstrain changes across a cell
+    (:func:`fem_sse.mechanics.fronts.refine_at_fronts`; W carried exactly)."""
+    if not rounds:
+        return problem.smesh, problem.mu_function(), 0
+    from dolfinx import fem
+
+    from fem_sse.mechanics.fronts import refine_at_fronts
+
+    kirchhoff = fem.Function(problem.V)  # W (A/m)
+    kirchhoff.x.array[:] = problem.omega.x.array * problem.w_scale
+    return refine_at_fronts(problem.smesh, kirchhoff, config, config.mechanics, rounds)
+
+
+def _plane_mechanics(config: Config, extras: dict, comm) -> dict:
+    """2D: the elastic solve on the converged transport mesh from the converged mu_Li0
+    (one-way coupling, docs/mechanics.md); the result goes to ``extras["mechanics"]``."""
+    from fem_sse.mechanics import solve_mechanics
+
+    problem = extras["problem"]
+    smesh, mu, rounds = mechanics_mesh(problem, config, config.mechanics.refine_fronts)
+    result = solve_mechanics(smesh, mu, config, comm)
+    result.summary.update(front_refinements=rounds,
+                          cells=smesh.mesh.topology.index_map(2).size_global)
+    extras["mechanics"] = result
+    return _mechanics_keys(result.summary)
 
 
 def solve_case(config: Config, comm, solver: str | None = None, progress=None) -> tuple[dict, dict]:
@@ -171,6 +206,8 @@ def solve_case(config: Config, comm, solver: str | None = None, progress=None) -
         summary, extras = _solve_fem(config, comm, progress)
     if config.mechanics is not None and config.dim == 1:
         summary.update(_film_mechanics(config, extras["rows"], comm))
+    elif config.mechanics is not None:
+        summary.update(_plane_mechanics(config, extras, comm))
     summary = {"case": config.name, "solver": solver, **summary,
                "mode": "galvanostatic" if config.cell.galvanostatic else "potentiostatic",
                "thickness_m": config.thickness, "converged": True,
@@ -204,7 +241,8 @@ def run_case(config: Config, outdir: str | Path, comm, solver: str | None = None
 
 
 def _write_2d(folder: Path, summary: dict, extras: dict) -> None:
-    """2D outputs: fields (VTX/XDMF), fronts (JSON/CSV), mu_map.png, summary.json."""
+    """2D outputs: fields (VTX/XDMF), fronts (JSON/CSV), mu_map.png, summary.json; with
+    mechanics also mechanics.bp/.xdmf, tractions.csv and mechanics.png."""
     problem = extras["problem"]
     files = ["summary.json"] + write_fields(folder, problem)
     title = (f"{summary['case']}: t_Li = {summary['t_li']:.6f}, "
@@ -213,6 +251,13 @@ def _write_2d(folder: Path, summary: dict, extras: dict) -> None:
         files.append("mu_map.png")
     else:
         summary["mu_map_png"] = f"skipped: more than {MAP_CELL_CAP} cells"
+    if "mechanics" in extras:
+        from fem_sse.mechanics import write_mechanics
+
+        png = summary["cells"] <= MAP_CELL_CAP
+        files += write_mechanics(folder, extras["mechanics"], png=png)
+        if not png:
+            summary["mechanics_png"] = f"skipped: more than {MAP_CELL_CAP} cells"
     if problem.comm.rank == 0:
         files += write_fronts(folder, extras["fronts"])
         summary["files"] = files

@@ -49,7 +49,7 @@ def test_paraview_reads_and_renders(bilayer_data, comm, tmp_path):
     out = _pvbatch(tmp_path, "--png", tmp_path / "xdmf.png", "--deformed", 50.0)
     lines = {line.split("'")[1]: line for line in out.splitlines() if line.startswith("array")}
     for name in ("mu_Li0 [eV]", "von_mises [Pa]", "max_principal [Pa]", "displacement [m]",
-                 "crack_risk [-]", "regions"):
+                 "crack_risk [-]", "region_id [-]", "regions"):
         assert name in lines, out
     high = float(lines["von_mises [Pa]"].split("[")[-1].split(",")[1].rstrip("]"))
     assert 0.5 * vm < high <= vm * (1 + 1e-5)  # cell values (midpoints) <= the nodal peak

@@ -8,6 +8,9 @@ Files written by :func:`write_mechanics_fields` (array names carry their unit):
   hydrostatic [Pa], crack_risk [-], principal_direction [-] (2D), stress [Pa] (sxx, syy, sxy, szz).
 * ``mechanics.xdmf`` (+ ``.h5``): the mesh, its region tags, the displacement [m] (P1) and cell
   values (DG0) of the scalar fields, for readers without ADIOS2 (ParaView's XDMF reader).
+
+:func:`write_traction_table` writes ``tractions.csv``: the normal and shear traction on every
+grain- and phase-boundary facet.
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ from pathlib import Path
 import numpy as np
 from dolfinx import fem
 
-__all__ = ["plot_mechanics", "write_mechanics_fields"]
+from fem_sse.mechanics.post import facet_traction_table, traction_groups
+
+__all__ = ["plot_mechanics", "write_mechanics_fields", "write_traction_table"]
 
 
 def _same_space(result) -> list[fem.Function]:
@@ -69,6 +74,26 @@ def write_mechanics_fields(folder, result) -> list[str]:
             cellwise.interpolate(f)
             xdmf.write_function(cellwise, 0.0)
     return ["mechanics.bp", "mechanics.xdmf", "mechanics.h5"]
+
+
+def write_traction_table(folder, result) -> list[str]:
+    """``tractions.csv`` (collective, rank 0 writes): one row per facet of every
+    :func:`traction_groups` group, columns group, x_m, y_m (facet midpoint), length_m,
+    normal_Pa (tension positive), shear_Pa (|t_s|), both Simpson means over the facet."""
+    smesh = result.smesh
+    rows = []
+    for group in traction_groups(smesh.facet_groups):
+        table = facet_traction_table(smesh.mesh, smesh.facet_tags, smesh.facet_groups[group],
+                                     result.fields["stress [Pa]"])
+        if table is not None:
+            rows += [(group, *row) for row in table]
+    if smesh.mesh.comm.rank == 0:
+        path = Path(folder) / "tractions.csv"
+        lines = ["group,x_m,y_m,length_m,normal_Pa,shear_Pa"]
+        lines += [f"{g},{x:.10g},{y:.10g},{h:.10g},{tn:.8g},{ts:.8g}"
+                  for g, x, y, h, tn, ts in rows]
+        path.write_text("\n".join(lines) + "\n")
+    return ["tractions.csv"]
 
 
 def _vertex_samples(result, names: list[str]):
@@ -129,10 +154,14 @@ def plot_mechanics(path, result, deformed: bool = False, scale: float | None = N
     with tempfile.TemporaryDirectory() as tmp:
         vtu = Path(tmp) / "mechanics.vtu"
         grid.save(vtu)
-        command = [sys.executable, "-m", "fem_sse.mechanics.render", str(vtu), str(path),
-                   repr(scale)]
+        # run by path (render.py imports only pyvista) and without the MPI launcher's
+        # variables: under mpirun a child that initialises MPI would wait for the launcher
+        command = [sys.executable, str(Path(__file__).with_name("render.py")), str(vtu),
+                   str(path), repr(scale)]
         if not os.environ.get("DISPLAY"):
             command = ["xvfb-run", "-a", *command]
-        done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith(("OMPI_", "PMIX_", "PRTE_", "HYDRA_", "PMI_", "MPI_"))}
+        done = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
         if done.returncode != 0:
             raise RuntimeError(f"rendering {path} failed: {done.stderr.strip()[-500:]}")

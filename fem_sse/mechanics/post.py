@@ -1,4 +1,4 @@
-"""Stress invariants, the crack-risk peak and interface tractions (NumPy on DOF values, MPI-reduced).
+"""Stress invariants, the crack-risk peak, interface tractions (NumPy on DOF values, MPI-reduced).
 
 Only NumPy and mpi4py at import time: the 1D film (:mod:`.film`) uses :func:`invariants` too.
 
@@ -12,7 +12,13 @@ from __future__ import annotations
 import numpy as np
 from mpi4py import MPI
 
-__all__ = ["electrode_distance", "global_peak", "invariants", "facet_tractions"]
+__all__ = ["electrode_distance", "facet_traction_table", "facet_tractions", "global_peak",
+           "invariants", "traction_groups"]
+
+
+def traction_groups(facet_groups: dict[str, int]) -> list[str]:
+    """The interior facet groups whose tractions are reported: gb, pb<i>, interface<i>."""
+    return sorted(g for g in facet_groups if g == "gb" or g.startswith(("pb", "interface")))
 
 
 def invariants(s: np.ndarray) -> dict[str, np.ndarray]:
@@ -77,16 +83,14 @@ def electrode_distance(mesh, facet_tags, facet_groups: dict[str, int], point: np
     return best
 
 
-def facet_tractions(mesh, facet_tags, tag: int, stress) -> dict[str, float]:
-    """Normal and shear traction on the facets of one group, from the (DG) stress function.
-
-    ``stress`` holds (sxx, syy, sxy, szz) per point. The traction sigma n is averaged over the
-    two sides and sampled at the facet's vertices and midpoint; means use Simpson's rule over the
-    facet length (a point measure in 1D).
+def _traction_samples(mesh, facet_tags, tag: int, stress):
+    """Traction sigma n on this rank's owned facets of one group, averaged over the two sides.
 
     Returns:
-        normal_max, normal_min, normal_mean, shear_max (|t_s|), shear_mean (|t_s|) (Pa) and
-        length (m; number of points in 1D).
+        (samples (n, k, 3) points (m), normal (n, k), shear |t_s| (n, k) tractions (Pa),
+        lengths (n,) (m; 1 per point in 1D), Simpson weights (k,)); k = 3 (vertices and
+        midpoint) in 2D, 1 in 1D. The normal is the facet's left normal (its sign does not
+        change the normal traction).
     """
     tdim = mesh.topology.dim
     fdim = tdim - 1
@@ -119,15 +123,28 @@ def facet_tractions(mesh, facet_tags, tag: int, stress) -> dict[str, float]:
     counts = np.zeros((len(facets), 1, 1))
     if points:
         values = stress.eval(np.concatenate(points), np.concatenate(cells)).reshape(-1, n_pts, 4)
-        for k, v in zip(np.concatenate(owner)[::n_pts], values):
+        for k, v in zip(np.concatenate(owner)[::n_pts], values, strict=True):
             totals[k] += v
             counts[k] += 1.0
     s = totals / np.maximum(counts, 1.0)
     nx, ny = normals[:, 0][:, None], normals[:, 1][:, None]
     tx = s[..., 0] * nx + s[..., 2] * ny
     ty = s[..., 2] * nx + s[..., 1] * ny
-    tn = tx * nx + ty * ny
-    ts = np.abs(-tx * ny + ty * nx)
+    return samples, tx * nx + ty * ny, np.abs(-tx * ny + ty * nx), lengths, weights
+
+
+def facet_tractions(mesh, facet_tags, tag: int, stress) -> dict[str, float]:
+    """Normal and shear traction on the facets of one group, from the (DG) stress function.
+
+    ``stress`` holds (sxx, syy, sxy, szz) per point. The traction sigma n is averaged over the
+    two sides and sampled at the facet's vertices and midpoint; means use Simpson's rule over the
+    facet length (a point measure in 1D).
+
+    Returns:
+        normal_max, normal_min, normal_mean, shear_max (|t_s|), shear_mean (|t_s|) (Pa) and
+        length (m; number of points in 1D).
+    """
+    _, tn, ts, lengths, weights = _traction_samples(mesh, facet_tags, tag, stress)
     comm = mesh.comm
     length = comm.allreduce(float(lengths.sum()), MPI.SUM)
     integral = lambda q: comm.allreduce(float((q @ weights * lengths).sum()), MPI.SUM)  # noqa: E731
@@ -137,3 +154,17 @@ def facet_tractions(mesh, facet_tags, tag: int, stress) -> dict[str, float]:
             "shear_max": comm.allreduce(float(ts.max(initial=0.0)), MPI.MAX),
             "shear_mean": integral(ts) / length if length else 0.0,
             "length": length}
+
+
+def facet_traction_table(mesh, facet_tags, tag: int, stress) -> np.ndarray | None:
+    """Per facet of one group, gathered on rank 0 (None elsewhere; collective): rows of
+    (midpoint x (m), midpoint y (m), length (m), normal traction (Pa), |shear traction| (Pa)),
+    the tractions Simpson means over the facet, sorted by midpoint."""
+    samples, tn, ts, lengths, weights = _traction_samples(mesh, facet_tags, tag, stress)
+    mid = samples[:, samples.shape[1] // 2]
+    local = np.column_stack([mid[:, 0], mid[:, 1], lengths, tn @ weights, ts @ weights])
+    parts = mesh.comm.gather(local, root=0)
+    if mesh.comm.rank != 0:
+        return None
+    table = np.concatenate(parts) if parts else np.zeros((0, 5))
+    return table[np.lexsort((table[:, 1], table[:, 0]))]

@@ -18,7 +18,13 @@ from mpi4py import MPI
 from fem_sse import compat
 from fem_sse.chemical_strain import MECHANICAL_PRESETS
 from fem_sse.mechanics.elasticity import ElasticProblem, SolveReport
-from fem_sse.mechanics.post import electrode_distance, facet_tractions, global_peak, invariants
+from fem_sse.mechanics.post import (
+    electrode_distance,
+    facet_tractions,
+    global_peak,
+    invariants,
+    traction_groups,
+)
 from fem_sse.mechanics_spec import DEFAULT_BC, ROLLER_COMPONENT, MechanicsSpec
 
 __all__ = ["MechanicsResult", "default_spec", "solve_mechanics"]
@@ -40,8 +46,8 @@ class MechanicsResult:
         displacement: u (m), vector Lagrange.
         fields: name (with unit) -> DG function: mu_Li0 [eV], eigenstrain [-], von_mises [Pa],
             max_principal [Pa], sigma_1/sigma_2 (in-plane principal) [Pa], sigma_zz [Pa],
-            hydrostatic [Pa], crack_risk [-], principal_direction [-] (2D), stress [Pa] (the
-            four components sxx, syy, sxy, szz).
+            hydrostatic [Pa], crack_risk [-], region_id [-] (the cell tag), principal_direction
+            [-] (2D), stress [Pa] (the four components sxx, syy, sxy, szz).
         summary: scalars, identical on every rank (see :func:`solve_mechanics`).
         report: the linear solve (DOFs, iterations, times).
     """
@@ -95,8 +101,10 @@ def solve_mechanics(smesh, mu: fem.Function, config, comm=None,
 
     Returns:
         :class:`MechanicsResult`. Its summary has max_von_mises, max_principal, min_principal,
-        max_hydrostatic, min_hydrostatic (Pa), crack_risk_index (-), crack_risk_location (m, the
-        point), crack_risk_distance_to_electrode (m), crack_risk_nearest_electrode,
+        max_hydrostatic, min_hydrostatic (Pa), their locations (m) and, for the von Mises and
+        principal peaks, the distance to the nearest electrode (m), crack_risk_index (-),
+        crack_risk_location (m, the point), crack_risk_distance_to_electrode (m),
+        crack_risk_nearest_electrode,
         max_displacement (m), tractions (per gb/pb/interface group, Pa), dofs, solver,
         ksp_iterations, assemble_time_s, solve_time_s, mechanics_wall_time_s.
     """
@@ -122,7 +130,9 @@ def solve_mechanics(smesh, mu: fem.Function, config, comm=None,
         strength.x.array[dofs0[cells]] = mech.strength
         d = dofs_e[cells].ravel()
         estar.x.array[d] = mech.eigenstrain(mu_e.x.array[d], transport, kT, spec.mu_ref)
-    for f in (E, nu, strength, estar):
+    region = fem.Function(Q0, name="region_id [-]")
+    region.x.array[dofs0[smesh.cell_tags.indices]] = smesh.cell_tags.values
+    for f in (E, nu, strength, estar, region):
         f.x.scatter_forward()
 
     problem = ElasticProblem(
@@ -145,6 +155,9 @@ def solve_mechanics(smesh, mu: fem.Function, config, comm=None,
     risk.interpolate(strength)
     risk.x.array[:] = inv["max_principal"] / risk.x.array
     fields["crack_risk [-]"] = risk
+    region_id = _dg(msh, degree, name="region_id [-]")
+    region_id.interpolate(region)
+    fields["region_id [-]"] = region_id
     if msh.geometry.dim == 2:
         direction = _dg(msh, degree, (2,), "principal_direction [-]")
         direction.x.array[:] = np.column_stack([np.cos(inv["theta_1"]),
@@ -157,19 +170,23 @@ def solve_mechanics(smesh, mu: fem.Function, config, comm=None,
             for key, sign in (("von_mises", 1), ("max_principal", 1), ("min_principal", -1),
                               ("hydrostatic", 1))}
     index, where = global_peak(risk.x.array[:owned], points, comm)
-    distance, electrode = electrode_distance(msh, smesh.facet_tags, smesh.facet_groups, where,
-                                             comm)
+
+    def to_electrode(point):  # (distance (m), name) of the nearest electrode
+        return electrode_distance(msh, smesh.facet_tags, smesh.facet_groups, point, comm)
+
+    distance, electrode = to_electrode(where)
     gdim = msh.geometry.dim
     u_max = comm.allreduce(float(np.max(np.linalg.norm(
         problem.u.x.array.reshape(-1, gdim), axis=1), initial=0.0)), op=MPI.MAX)
-    tractions = {group: facet_tractions(msh, smesh.facet_tags, tag, stress)
-                 for group, tag in sorted(smesh.facet_groups.items())
-                 if group == "gb" or group.startswith(("pb", "interface"))}
+    tractions = {group: facet_tractions(msh, smesh.facet_tags, smesh.facet_groups[group], stress)
+                 for group in traction_groups(smesh.facet_groups)}
     summary = {
         "model": spec.model, "max_von_mises": peak["von_mises"][0],
         "max_von_mises_location": peak["von_mises"][1][:gdim].tolist(),
+        "max_von_mises_distance_to_electrode": to_electrode(peak["von_mises"][1])[0],
         "max_principal": peak["max_principal"][0],
         "max_principal_location": peak["max_principal"][1][:gdim].tolist(),
+        "max_principal_distance_to_electrode": to_electrode(peak["max_principal"][1])[0],
         "min_principal": -peak["min_principal"][0],
         "max_hydrostatic": peak["hydrostatic"][0],
         "crack_risk_index": index, "crack_risk_location": where[:gdim].tolist(),

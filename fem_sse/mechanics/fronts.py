@@ -1,0 +1,144 @@
+"""Refinement of the converged transport mesh at the eigenstrain fronts (2D, for the elastic solve).
+
+The transport solution resolves the Kirchhoff variable W, which is smooth where mu_Li0 jumps by
+eV: a jump is a zero crossing of W inside one cell (docs/transport2d.md). The eigenstrain follows
+mu_Li0, so on the transport mesh its step lies inside a cell, where a CG1 displacement cannot
+follow it: the stress next to the step then depends on where the step cuts the cell (measured
+on the study cases: a 2 um cell at the cathode-side jump of the bilayer gave a 686 MPa peak for a
+302 MPa film stress). :func:`refine_at_fronts` refines the cells over which the eigenstrain
+changes by more than ``fraction`` of its global swing, ``levels`` times, and evaluates mu_Li0 on
+the refined mesh from W, which is carried over exactly: W is linear in each parent cell (DG1)
+and every child lies inside its parent, so the parent's three nodal values and vertices,
+interpolated at the child's midpoint (DG0, found on whichever rank owns the parent), give W at
+the child's nodes by barycentric coordinates. mu = B + kT asinh(W / (2 A kT)) per material.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+from dolfinx import fem
+from mpi4py import MPI
+
+from fem_sse import compat
+
+__all__ = ["mu_from_kirchhoff", "refine_at_fronts"]
+
+log = logging.getLogger(__name__)
+
+
+def _cell_material_arrays(smesh, config, num: int):
+    """Per local cell (owned and ghost): material name, A (S/m), B (eV)."""
+    names = np.full(num, "", dtype=object)
+    tags = smesh.cell_tags
+    names[tags.indices] = [smesh.regions[int(t)].material for t in tags.values]
+    A = np.array([config.materials[n].A if n else 1.0 for n in names])  # noqa: N806
+    B = np.array([config.materials[n].B if n else 0.0 for n in names])  # noqa: N806
+    return names, A, B
+
+
+def mu_from_kirchhoff(smesh, kirchhoff: fem.Function, config) -> fem.Function:
+    """mu_Li0 (eV) at the nodes of the DG1 space of ``kirchhoff`` (W, A/m), per material."""
+    V = kirchhoff.function_space
+    msh = V.mesh
+    imap = msh.topology.index_map(msh.topology.dim)
+    num = imap.size_local + imap.num_ghosts
+    _, A, B = _cell_material_arrays(smesh, config, num)  # noqa: N806
+    kT = config.cell.kT  # noqa: N806
+    dofs = V.dofmap.list[:num]
+    mu = fem.Function(V, name="mu_Li0")
+    mu.x.array[dofs] = B[:, None] + kT * np.arcsinh(
+        kirchhoff.x.array[dofs] / (2.0 * A[:, None] * kT))
+    mu.x.scatter_forward()
+    return mu
+
+
+def _marked(smesh, mu: fem.Function, config, spec, fraction: float) -> np.ndarray:
+    """Owned cells over whose nodes the eigenstrain changes by > fraction x its global swing."""
+    V = mu.function_space
+    msh = V.mesh
+    imap = msh.topology.index_map(msh.topology.dim)
+    n_owned = imap.size_local
+    names = _cell_material_arrays(smesh, config, n_owned + imap.num_ghosts)[0][:n_owned]
+    values = mu.x.array[V.dofmap.list[:n_owned]]
+    estar = np.zeros_like(values)
+    for name in sorted(set(names) - {""}):
+        cells = names == name
+        estar[cells] = spec.materials[name].eigenstrain(values[cells], config.materials[name],
+                                                        config.cell.kT, spec.mu_ref)
+    comm = msh.comm
+    swing = (comm.allreduce(float(estar.max(initial=-np.inf)), MPI.MAX)
+             - comm.allreduce(float(estar.min(initial=np.inf)), MPI.MIN))
+    if not swing > 0.0:
+        return np.zeros(0, dtype=np.int32)
+    return np.flatnonzero(np.ptp(estar, axis=1) > fraction * swing).astype(np.int32)
+
+
+def _carry(kirchhoff: fem.Function, new_mesh) -> fem.Function:
+    """W (DG1) on a refinement of its mesh, exact (see the module docstring)."""
+    V = kirchhoff.function_space
+    msh = V.mesh
+    imap = msh.topology.index_map(msh.topology.dim)
+    num = imap.size_local + imap.num_ghosts
+    dofs = V.dofmap.list[:num]
+    coords = V.tabulate_dof_coordinates()[:, :2]
+    parent = fem.Function(fem.functionspace(msh, ("DG", 0, (9,))))
+    parent.x.array[:] = np.column_stack([kirchhoff.x.array[dofs],
+                                         coords[dofs].reshape(num, 6)]).ravel()
+    Q = fem.functionspace(new_mesh, ("DG", 0, (9,)))  # noqa: N806
+    child = fem.Function(Q)
+    compat.interpolate_nonmatching(child, parent)
+    new_map = new_mesh.topology.index_map(new_mesh.topology.dim)
+    n_new = new_map.size_local + new_map.num_ghosts
+    data = child.x.array.reshape(-1, 9)[Q.dofmap.list[:n_new, 0]]
+    w_parent, verts = data[:, :3], data[:, 3:].reshape(n_new, 3, 2)
+    W = fem.Function(fem.functionspace(new_mesh, ("DG", 1)), name="W")  # noqa: N806
+    new_dofs = W.function_space.dofmap.list[:n_new]
+    points = W.function_space.tabulate_dof_coordinates()[new_dofs][..., :2]  # (n, 3, 2)
+    # barycentric coordinates of each child node in its parent triangle
+    t = np.stack([verts[:, 0] - verts[:, 2], verts[:, 1] - verts[:, 2]], axis=2)  # (n, 2, 2)
+    lam = np.linalg.solve(t[:, None].repeat(3, axis=1),
+                          (points - verts[:, None, 2])[..., None])[..., 0]  # (n, 3, 2)
+    weights = np.concatenate([lam, 1.0 - lam.sum(axis=2, keepdims=True)], axis=2)
+    W.x.array[new_dofs] = np.einsum("nkj,nj->nk", weights, w_parent)
+    W.x.scatter_forward()
+    return W
+
+
+def refine_at_fronts(smesh, kirchhoff: fem.Function, config, spec, levels: int,
+                     fraction: float = 0.1, max_cells: int = 2_000_000):
+    """Refine ``smesh`` where the eigenstrain of mu_Li0(W) changes across a cell.
+
+    Args:
+        smesh: the converged transport mesh (2D).
+        kirchhoff: W (A/m) in DG1 on ``smesh.mesh``.
+        config: the configuration (materials A, B, kT).
+        spec: the mechanics spec (strain laws, mu_ref).
+        levels: refinement rounds (each halves the cells at the fronts).
+        fraction: mark cells whose eigenstrain range exceeds this fraction of the global swing.
+        max_cells: stop before a round that would exceed this many cells (global).
+
+    Returns:
+        (refined SeparatorMesh, mu_Li0 (eV) in DG1 on it, number of rounds done).
+    """
+    from fem_sse.refine2d import refine_tagged
+
+    comm = smesh.mesh.comm
+    W = kirchhoff  # noqa: N806
+    mu = mu_from_kirchhoff(smesh, W, config)
+    done = 0
+    for _ in range(levels):
+        cells = _marked(smesh, mu, config, spec, fraction)
+        marked = comm.allreduce(len(cells), MPI.SUM)
+        total = smesh.mesh.topology.index_map(2).size_global
+        if marked == 0 or total + 6 * marked > max_cells:
+            break
+        new = refine_tagged(smesh, cells)
+        W = _carry(W, new.mesh)  # noqa: N806
+        smesh = new
+        mu = mu_from_kirchhoff(smesh, W, config)
+        done += 1
+        log.info("front refinement %d: %d cells marked, %d cells", done, marked,
+                 smesh.mesh.topology.index_map(2).size_global)
+    return smesh, mu, done
