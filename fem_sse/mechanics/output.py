@@ -15,8 +15,6 @@ grain- and phase-boundary facet.
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -24,6 +22,7 @@ from pathlib import Path
 import numpy as np
 from dolfinx import fem
 
+from fem_sse.childproc import run_child
 from fem_sse.mechanics.post import facet_traction_table, traction_groups
 
 __all__ = ["plot_mechanics", "write_mechanics_fields", "write_traction_table"]
@@ -122,8 +121,8 @@ def plot_mechanics(path, result, deformed: bool = False, scale: float | None = N
         deformed: draw on the deformed shape (displacement magnified by ``scale``).
         scale: magnification; default makes the largest displacement 5 % of the thickness.
 
-    Rendering runs in a subprocess under ``xvfb-run -a`` when there is no display (pyvista on
-    Debian trixie needs an X server off-screen).
+    Rendering runs in a subprocess with its own Xvfb when there is no display (pyvista on
+    Debian trixie needs an X server off-screen; :mod:`fem_sse.childproc`).
     """
     comm = result.smesh.mesh.comm
     names = ["mu_Li0 [eV]", "von_mises [Pa]"]
@@ -158,10 +157,6 @@ def plot_mechanics(path, result, deformed: bool = False, scale: float | None = N
         # variables: under mpirun a child that initialises MPI would wait for the launcher
         command = [sys.executable, str(Path(__file__).with_name("render.py")), str(vtu),
                    str(path), repr(scale)]
-        if not os.environ.get("DISPLAY"):
-            command = ["xvfb-run", "-a", *command]
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("OMPI_", "PMIX_", "PRTE_", "HYDRA_", "PMI_", "MPI_"))}
-        done = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
+        done = run_child(command, display=True)
         if done.returncode != 0:
             raise RuntimeError(f"rendering {path} failed: {done.stderr.strip()[-500:]}")

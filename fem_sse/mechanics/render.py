@@ -1,5 +1,5 @@
 """Render a mechanics grid (.vtu) to PNG with pyvista: ``python -m fem_sse.mechanics.render
-GRID.vtu OUT.png [SCALE]`` (run under ``xvfb-run -a`` without a display).
+GRID.vtu OUT.png [SCALE]`` (run with a private Xvfb without a display, fem_sse.childproc).
 
 Left: mu_Li0 (eV, diverging map); right: von Mises (MPa, sequential map). SCALE > 0 draws the
 shape deformed by SCALE x displacement over the outline of the undeformed one.
