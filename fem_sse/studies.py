@@ -310,13 +310,17 @@ def run_sweep(plan: SweepPlan, outdir: str | Path, comm, solver: str | None = No
         raise ConfigError("--ranks-per-run", f"must divide the {comm.size} MPI ranks, got "
                           f"{ranks_per_run}")
     outdir = Path(outdir)
-    if comm.rank == 0:
-        _check_fingerprint(outdir, plan, solver)
-        rows = [(_row(p, s, "cached") if (s := _cached(outdir / n, p)) else None)
-                for p, n in zip(plan.points, plan.names, strict=True)]
-    else:
-        rows = None
+    rows = None
+    if comm.rank == 0:  # the folder is checked once; its verdict (or error) goes to every rank
+        try:
+            _check_fingerprint(outdir, plan, solver)
+            rows = [(_row(p, s, "cached") if (s := _cached(outdir / n, p)) else None)
+                    for p, n in zip(plan.points, plan.names, strict=True)]
+        except ConfigError as exc:
+            rows = exc
     rows = comm.bcast(rows, root=0)
+    if isinstance(rows, ConfigError):
+        raise rows
     todo = [i for i, row in enumerate(rows) if row is None]
     groups = comm.size // ranks_per_run
     group = comm.Split(color=comm.rank // ranks_per_run, key=comm.rank)
