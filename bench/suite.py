@@ -19,6 +19,7 @@ import json
 import os
 import platform
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -44,13 +45,16 @@ def _sweep(comm, solver: str, points: int = 200) -> dict:
     start = time.perf_counter()
     rows = run_sweep(plan, folder, comm, solver=solver, show_progress=False)
     wall = time.perf_counter() - start
+    comm.barrier()
+    if comm.rank == 0:
+        shutil.rmtree(folder)
     done = [r for r in rows if r["status"] == "done"]
     return {"case": SWEEP_CASE.stem, "points": points, "solver": solver,
             "failed_points": points - len(done), "wall_time_s": wall,
             "wall_time_per_point_s": wall / points,
             "dofs": max((r["dofs"] for r in done), default=0),
             "newton_iterations": sum(r["newton_iterations"] for r in done),
-            "krylov_iterations": None, "output": str(folder)}
+            "krylov_iterations": None}
 
 
 class _LinearSolves:
@@ -151,6 +155,13 @@ def _commit() -> str | None:
         return None
 
 
+def _wait_for_load(limit: float, max_wait_s: float) -> None:
+    """Sleep until the 1-minute load average drops below ``limit`` (or ``max_wait_s`` passed)."""
+    start = time.perf_counter()
+    while os.getloadavg()[0] >= limit and time.perf_counter() - start < max_wait_s:
+        time.sleep(10.0)
+
+
 def run_one(name: str, output: Path) -> dict:
     """Run benchmark ``name`` on COMM_WORLD (a child process) and write its JSON (rank 0)."""
     from mpi4py import MPI
@@ -182,6 +193,10 @@ def main(argv=None) -> int:
     parser.add_argument("--only", nargs="+", metavar="NAME", help="run these benchmarks")
     parser.add_argument("--tag", help="run the benchmarks with this tag (e.g. quick, 2d)")
     parser.add_argument("--ranks", type=int, nargs="+", default=[1], help="rank counts")
+    parser.add_argument("--max-load", type=float, default=None, metavar="L",
+                        help="before each run, wait until the 1-minute load average is below L "
+                             "(a shared machine), at most --max-wait seconds")
+    parser.add_argument("--max-wait", type=float, default=900.0, metavar="S")
     parser.add_argument("-o", "--output", default=str(RESULTS))
     parser.add_argument("--child", metavar="NAME", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -204,6 +219,8 @@ def main(argv=None) -> int:
         for ranks in args.ranks:
             cmd = ["mpirun", "-n", str(ranks), sys.executable, "-m", "mpi4py", __file__,
                    "--child", name, "-o", args.output]
+            if args.max_load is not None:
+                _wait_for_load(args.max_load, args.max_wait)
             start = time.perf_counter()
             code = subprocess.run(cmd).returncode
             path = Path(args.output) / f"{name}_r{ranks}.json"

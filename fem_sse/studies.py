@@ -9,8 +9,8 @@ A sweep is
   recomputed; ``sweep.json`` pins the base case and solver so a changed case is not mixed in;
 * parallel: the ranks split into groups of ``ranks_per_run``; each group solves its own points
   on its sub-communicator (``comm.Split``) and writes its folders collectively;
-* tabulated: ``results.jsonl`` and ``results.csv`` (rewritten after every round, so an
-  interrupted sweep keeps its finished rows) and summary plots ``plot_*.png``.
+* tabulated: ``results.jsonl`` and ``results.csv`` and summary plots ``plot_*.png`` at the end
+  (after an interruption, the same command rebuilds them from the finished folders).
 """
 
 from __future__ import annotations
@@ -322,33 +322,36 @@ def run_sweep(plan: SweepPlan, outdir: str | Path, comm, solver: str | None = No
     if isinstance(rows, ConfigError):
         raise rows
     todo = [i for i, row in enumerate(rows) if row is None]
-    groups = comm.size // ranks_per_run
-    group = comm.Split(color=comm.rank // ranks_per_run, key=comm.rank)
-    bar = (Progress(len(rows), len(rows) - len(todo))
-           if comm.rank == 0 and show_progress else None)
+    groups, g = comm.size // ranks_per_run, comm.rank // ranks_per_run
+    group = comm.Split(color=g, key=comm.rank)
+    leader = group.rank == 0
+    # static round robin and no synchronisation between groups until the end: a group never
+    # waits for another one's slow point; rank 0 sees the others' progress as their folders
+    # appear (each is renamed into place when complete)
+    mine = todo[g::groups]
+    watch = (Progress(len(rows), len(rows) - len(todo))
+             if comm.rank == 0 and show_progress else None)
+    pending = {i for i in todo if i not in mine}
+    done: dict[int, dict] = {}
     try:
-        # one round = one point per group; rows travel to rank 0 after each round, so the
-        # table on disk always holds every finished point
-        for start in range(0, len(todo), groups):
-            mine = todo[start:start + groups]
-            g = comm.rank // ranks_per_run
-            row = (_solve_point(plan, mine[g], outdir, group, solver, png)
-                   if g < len(mine) else None)
-            gathered = comm.gather(row if group.rank == 0 else None, root=0)
-            if comm.rank == 0:
-                leaders = gathered[::ranks_per_run][:len(mine)]
-                for i, r in zip(mine, leaders, strict=True):
-                    rows[i] = r
-                write_tables(outdir, [r for r in rows if r is not None])
-                if bar:
-                    bar.update(len(mine),
-                               _note(plan.points[mine[-1]], leaders[-1]))
+        for i in mine:
+            done[i] = _solve_point(plan, i, outdir, group, solver, png)
+            if watch:
+                found = {j for j in pending if (outdir / plan.names[j] / "summary.json").exists()}
+                pending -= found
+                watch.update(1 + len(found), _note(plan.points[i], done[i]))
     finally:
         group.Free()
+    gathered = comm.gather(done if leader else {}, root=0)
     if comm.rank == 0:
+        for part in gathered:
+            for i, row in part.items():
+                rows[i] = row
         write_tables(outdir, rows)
         if plots:
             plot_results(outdir, rows, plan.axes)
+        if watch and watch.done < watch.total:
+            watch.update(watch.total - watch.done, "all groups finished")
     return comm.bcast(rows, root=0)
 
 
