@@ -117,18 +117,18 @@ def _range(key: str, spec: str) -> tuple:
 
 def expand(axes: tuple[Axis, ...], mode: str = "grid") -> list[dict]:
     """The points (``{key: value}``) of a grid (every combination, last key fastest) or a list
-    (the i-th value of every axis; all axes of equal length)."""
+    (the i-th value of every axis; all axes of equal length, or of length one)."""
     if not axes:
         raise ConfigError("--set", "give at least one KEY=VALUES")
     keys = [a.key for a in axes]
     if len(set(keys)) != len(keys):
         raise ConfigError("--set", f"a key is given twice: {keys}")
-    if mode == "list":
-        lengths = {len(a.values) for a in axes}
-        if len(lengths) != 1:
-            raise ConfigError("--list", "every --set needs the same number of values, got "
-                              + ", ".join(f"{a.key}: {len(a.values)}" for a in axes))
-        combos = zip(*(a.values for a in axes), strict=True)
+    if mode == "list":  # single values are repeated for every point
+        n = max(len(a.values) for a in axes)
+        if any(len(a.values) not in (1, n) for a in axes):
+            raise ConfigError("--list", "every --set needs the same number of values (or one), "
+                              "got " + ", ".join(f"{a.key}: {len(a.values)}" for a in axes))
+        combos = zip(*(a.values * (n // len(a.values)) for a in axes), strict=True)
     else:
         total = math.prod(len(a.values) for a in axes)
         if total > MAX_POINTS:
@@ -138,21 +138,32 @@ def expand(axes: tuple[Axis, ...], mode: str = "grid") -> list[dict]:
 
 
 def _assign(data: dict, dotted: str, value) -> None:
-    """``data['a']['b'][0]['c'] = value`` for ``'a.b[0].c'``; the key must already exist (a
-    typo would otherwise sweep nothing)."""
+    """``data['a']['b'][0]['c'] = value`` for ``'a.b[0].c'``.
+
+    Missing tables and keys are created (``mechanics.stack_pressure`` turns mechanics on): the
+    validation that follows rejects unknown keys with a did-you-mean. List items must exist.
+    """
     node = data
     parts = dotted.replace("]", "").replace("[", ".").split(".")
     for i, part in enumerate(parts):
-        key = int(part) if part.isdigit() else part
+        last = i == len(parts) - 1
         try:
-            if i == len(parts) - 1:
-                node[key]  # noqa: B018 - existence check
-                node[key] = value
+            if isinstance(node, list):
+                key = int(part)
+                node[key]  # noqa: B018 - an item past the end is an error, not an append
+            elif isinstance(node, dict) and part:
+                key = part
+                if not last:
+                    node.setdefault(key, {})
             else:
-                node = node[key]
-        except (KeyError, IndexError, TypeError):
-            raise ConfigError(dotted, "no such key in the base case (sweeps change existing "
-                              "keys; add it to the TOML first)") from None
+                raise TypeError
+        except (ValueError, IndexError, TypeError):
+            raise ConfigError(dotted, f"cannot set {part!r} here: no such list item or "
+                              "table in the base case") from None
+        if last:
+            node[key] = value
+        else:
+            node = node[key]
 
 
 def _short(key: str) -> str:

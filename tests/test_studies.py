@@ -42,6 +42,7 @@ def test_grid_and_list():
     assert expand((a, b)) == [{"a": 1, "b": 10}, {"a": 1, "b": 20}, {"a": 2, "b": 10},
                               {"a": 2, "b": 20}]
     assert expand((a, b), "list") == [{"a": 1, "b": 10}, {"a": 2, "b": 20}]
+    assert expand((a, Axis("c", ("x",))), "list") == [{"a": 1, "c": "x"}, {"a": 2, "c": "x"}]
     with pytest.raises(ConfigError, match="--list"):
         expand((a, Axis("b", (1, 2, 3))), "list")
     with pytest.raises(ConfigError, match="twice"):
@@ -51,10 +52,15 @@ def test_grid_and_list():
 def test_plan_validates_every_point(bilayer_data):
     with pytest.raises(ConfigError, match=r"cell\.temperature.*sweep point"):
         plan_sweep(bilayer_data, (Axis("cell.temperature", (298.0, -5.0)),))
-    with pytest.raises(ConfigError, match=r"cell\.mu_anod: no such key"):
+    with pytest.raises(ConfigError, match=r"cell\.mu_anod: unknown key; did you mean"):
         plan_sweep(bilayer_data, (Axis("cell.mu_anod", (0.0,)),))
-    with pytest.raises(ConfigError, match=r"geometry\.layers\[2\]\.thickness: no such key"):
+    with pytest.raises(ConfigError, match=r"geometry\.layers\[2\]\.thickness: cannot set"):
         plan_sweep(bilayer_data, (Axis("geometry.layers[2].thickness", (1e-5,)),))
+    with pytest.raises(ConfigError, match=r"cell\.mu_anode\.x: cannot set"):
+        plan_sweep(bilayer_data, (Axis("cell.mu_anode.x", (1.0,)),))
+    # a missing optional table is created: mechanics turned on by one of its keys
+    plan = plan_sweep(bilayer_data, (Axis("mechanics.stack_pressure", (5e6,)),))
+    assert plan.configs[0].mechanics.stack_pressure == 5e6 and "mechanics" not in bilayer_data
     # keys that differ only in the list index get different folders
     plan = plan_sweep(bilayer_data, (Axis("geometry.layers[0].thickness", (5e-5,)),
                                      Axis("geometry.layers[1].thickness", (2e-5,))))
