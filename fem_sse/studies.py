@@ -108,11 +108,11 @@ def _range(key: str, spec: str) -> tuple:
         raise ConfigError(f"--set {key}", f"expected LO:HI:N[:log], got {spec!r}") from None
     if not 1 <= n <= MAX_POINTS:
         raise ConfigError(f"--set {key}", f"N must be in [1, {MAX_POINTS}], got {n}")
-    if scale == "log":
-        if lo <= 0 or hi <= 0:
-            raise ConfigError(f"--set {key}", f"a log range needs LO, HI > 0, got {spec!r}")
-        return tuple(float(v) for v in np.geomspace(lo, hi, n))
-    return tuple(float(v) for v in np.linspace(lo, hi, n))
+    if scale == "log" and (lo <= 0 or hi <= 0):
+        raise ConfigError(f"--set {key}", f"a log range needs LO, HI > 0, got {spec!r}")
+    values = np.geomspace(lo, hi, n) if scale == "log" else np.linspace(lo, hi, n)
+    # 12 digits: 7.5e-05, not 7.500000000000001e-05, in tables and folder names
+    return tuple(float(f"{v:.12g}") for v in values)
 
 
 def expand(axes: tuple[Axis, ...], mode: str = "grid") -> list[dict]:
@@ -416,6 +416,8 @@ PLOTS = (
      False),
     ("plot_peak_stress.png", "peak max principal stress (MPa)",
      lambda r: [r["max_principal"] / 1e6] if "max_principal" in r else None, False),
+    ("plot_peak_location.png", "crack-risk peak x / L",
+     lambda r: [r["crack_risk_x_over_L"]] if "crack_risk_x_over_L" in r else None, False),
 )
 
 
