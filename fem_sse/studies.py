@@ -360,7 +360,7 @@ def run_sweep(plan: SweepPlan, outdir: str | Path, comm, solver: str | None = No
                 rows[i] = row
         write_tables(outdir, rows)
         if plots:
-            plot_results(outdir, rows, plan.axes)
+            plot_results(outdir, rows, plan.axes, plan.mode)
         if watch and watch.done < watch.total:
             watch.update(watch.total - watch.done, "all groups finished")
     return comm.bcast(rows, root=0)
@@ -421,9 +421,10 @@ PLOTS = (
 )
 
 
-def plot_results(outdir: Path, rows: list[dict], axes: tuple[Axis, ...]) -> list[str]:
-    """One PNG per metric against the first numeric axis, one series per value combination of
-    the other axes (failed points left out). Returns the files written."""
+def plot_results(outdir: Path, rows: list[dict], axes: tuple[Axis, ...],
+                 mode: str = "grid") -> list[str]:
+    """One PNG per metric against the first numeric axis; in a grid, one series per value
+    combination of the other varied axes (failed points left out). Returns the files written."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -435,7 +436,8 @@ def plot_results(outdir: Path, rows: list[dict], axes: tuple[Axis, ...]) -> list
     if not numeric or not good:
         return []
     x_axis = numeric[0]
-    others = [a.key for a in axes if a.key != x_axis.key]
+    others = ([] if mode == "list" else
+              [a.key for a in axes if a.key != x_axis.key and len(a.values) > 1])
     series: dict[tuple, list[dict]] = {}
     for r in good:
         series.setdefault(tuple(r[k] for k in others), []).append(r)
