@@ -188,3 +188,12 @@ def test_progress_eta():
     bar.update(1, "first")
     assert "2/4" in stream.getvalue() and "first" in stream.getvalue()
     assert bar.eta() is not None and bar.eta() >= 0.0
+
+
+@pytest.mark.serial
+@pytest.mark.parametrize("script", sorted((ROOT / "docs" / "cluster").glob("*.sbatch")))
+def test_slurm_templates_parse(script):
+    """The Slurm templates of docs/cluster.md are valid bash and run fem-sse under srun."""
+    subprocess.run(["bash", "-n", str(script)], check=True)
+    text = script.read_text()
+    assert "#SBATCH --ntasks" in text and "srun --mpi=pmix apptainer exec" in text
