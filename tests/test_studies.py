@@ -197,3 +197,23 @@ def test_slurm_templates_parse(script):
     subprocess.run(["bash", "-n", str(script)], check=True)
     text = script.read_text()
     assert "#SBATCH --ntasks" in text and "srun --mpi=pmix apptainer exec" in text
+
+
+@pytest.mark.serial
+def test_bench_suite_record_and_report(tmp_path):
+    """bench/suite.py writes one JSON per run with the common keys; bench/report.py tabulates."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    import report
+    import suite
+
+    assert suite.main(["--child", "transport2d_h2e-06", "-o", str(tmp_path)]) == 0
+    record = json.loads((tmp_path / "transport2d_h2e-06_r1.json").read_text())
+    for key in ("benchmark", "ranks", "dofs", "wall_time_s", "peak_rss_MiB_max",
+                "newton_iterations", "krylov_iterations", "machine", "versions", "commit"):
+        assert key in record, key
+    assert record["dofs"] > 1000 and record["newton_iterations"] >= 1
+    assert record["t_li"] == pytest.approx(1.0, abs=1e-3)  # partial contact: Li+ carries it
+    assert record["versions"]["dolfinx"].startswith("0.")
+    assert report.main(["--results", str(tmp_path), "-o", str(tmp_path / "b.md")]) == 0
+    text = (tmp_path / "b.md").read_text()
+    assert "| transport2d_h2e-06 | 1 |" in text and "weak efficiency" in text
