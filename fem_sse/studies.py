@@ -296,8 +296,6 @@ def _solve_point(plan: SweepPlan, i: int, outdir: Path, group, solver, png: bool
     try:
         summary = run_case(plan.configs[i], outdir / plan.names[i], group, solver=solver,
                            png=png, extra={"sweep_point": point})
-    except ConfigError:
-        raise
     except Exception as exc:  # noqa: BLE001 - recorded in the table, the sweep goes on
         log.warning("sweep point %s failed: %s", point, exc)
         return _row(point, None, "failed", f"{type(exc).__name__}: {exc}"[:300])
@@ -320,6 +318,10 @@ def run_sweep(plan: SweepPlan, outdir: str | Path, comm, solver: str | None = No
     if ranks_per_run < 1 or comm.size % ranks_per_run:
         raise ConfigError("--ranks-per-run", f"must divide the {comm.size} MPI ranks, got "
                           f"{ranks_per_run}")
+    kinds = {solver or c.solver.kind for c in plan.configs if c.dim != 1}
+    if "exact" in kinds:
+        raise ConfigError("--solver", "the exact solver is 1D (a closed form); a point of this "
+                          "sweep is 2D: use --solver fem")
     outdir = Path(outdir)
     rows = None
     if comm.rank == 0:  # the folder is checked once; its verdict (or error) goes to every rank

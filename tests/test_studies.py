@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from mpi4py import MPI
 
-from fem_sse.config import ConfigError, parse_config
+from fem_sse.config import ConfigError, parse_config, read_toml
 from fem_sse.run import solve_case
 from fem_sse.studies import Axis, Progress, expand, parse_axis, plan_sweep, run_sweep
 
@@ -61,6 +61,12 @@ def test_plan_validates_every_point(bilayer_data):
     # a missing optional table is created: mechanics turned on by one of its keys
     plan = plan_sweep(bilayer_data, (Axis("mechanics.stack_pressure", (5e6,)),))
     assert plan.configs[0].mechanics.stack_pressure == 5e6 and "mechanics" not in bilayer_data
+    # the exact solver on a 2D sweep: refused before anything runs (no group left waiting)
+    plan2d = plan_sweep(read_toml(ROOT / "cases" / "2d" / "poly_bilayer.toml"),
+                        (Axis("cell.current_density", (5.0, 10.0)),))
+    with pytest.raises(ConfigError, match="--solver: the exact solver is 1D"):
+        run_sweep(plan2d, ROOT / "never_written", MPI.COMM_WORLD, solver="exact")
+    assert not (ROOT / "never_written").exists()
     # keys that differ only in the list index get different folders
     plan = plan_sweep(bilayer_data, (Axis("geometry.layers[0].thickness", (5e-5,)),
                                      Axis("geometry.layers[1].thickness", (2e-5,))))
