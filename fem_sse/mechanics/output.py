@@ -133,6 +133,10 @@ def plot_mechanics(path, result, deformed: bool = False, scale: float | None = N
                    repr(scale)]
         if not os.environ.get("DISPLAY"):
             command = ["xvfb-run", "-a", *command]
-        done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+        # without the launcher's variables: under mpirun the child would import MPI as "rank 0
+        # of N" and wait forever in MPI_Init for ranks that never come
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith(("OMPI_", "PMIX_", "PRTE_"))}
+        done = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
         if done.returncode != 0:
             raise RuntimeError(f"rendering {path} failed: {done.stderr.strip()[-500:]}")
