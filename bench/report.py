@@ -62,6 +62,32 @@ def strong_scaling(records: list[dict]) -> list[str]:
     return lines
 
 
+def earlier_2d(folder: Path) -> list[str]:
+    """Strong scaling from bench/transport2d.py's own JSONs (same case and sizes, measured when
+    the machine was quieter), for comparison with the suite's runs."""
+    lines = []
+    for r1 in sorted(folder.glob("transport2d_*_r1_h*.json")):
+        r2 = r1.with_name(r1.name.replace("_r1_", "_r2_"))
+        if not r2.exists():
+            continue
+        a, b = json.loads(r1.read_text()), json.loads(r2.read_text())
+        if a["dofs"] < 2e5:
+            continue
+        speedup = a["wall_time_s"] / b["wall_time_s"]
+        solve = a["solve_time_s"] / b["solve_time_s"]
+        lines.append(f"| {a['case']} | {a['dofs']} | {a['wall_time_s']:.1f} | "
+                     f"{b['wall_time_s']:.1f} | {speedup:.2f} ({speedup / 2:.2f}) | "
+                     f"{solve:.2f} ({solve / 2:.2f}) | {a['mesh_time_s']:.1f} / "
+                     f"{b['mesh_time_s']:.1f} |")
+    if not lines:
+        return []
+    return ["Earlier runs of `bench/transport2d.py` (same case and meshes, a quieter machine; "
+            "`bench/results/transport2d_*.json`):", "",
+            "| case | DOFs | T(1) wall (s) | T(2) wall (s) | speed-up (efficiency) | "
+            "solve speed-up (efficiency) | mesh 1 / 2 ranks (s) |",
+            "|---|---|---|---|---|---|---|", *lines]
+
+
 #: assumptions of the weak-scaling projection (printed with it)
 ASSUMPTIONS = (
     "DOFs per rank fixed at the measured run's (1 rank), N = p x that;",
@@ -136,6 +162,7 @@ def render(records: list[dict]) -> str:
         "## All runs", "", *runs_table(records), "",
         "## Sweeps", "", *sweeps(records), "",
         "## Strong scaling", "", *strong_scaling(records), "",
+        *earlier_2d(ROOT / "bench" / "results"), "",
         "## Weak scaling: a projection for clusters", "", *weak_projection(records), "",
     ]
     return "\n".join(parts)
