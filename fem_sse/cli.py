@@ -7,7 +7,6 @@ whole job and is printed once.
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import logging
 import os
@@ -106,91 +105,25 @@ def cmd_mesh(args) -> int:
     return 0
 
 
-def _parse_set(items: list[str]) -> list[tuple[str, list]]:
-    from fem_sse.config import ConfigError
-
-    parsed = []
-    for item in items:
-        if "=" not in item:
-            raise ConfigError("--set", f"expected KEY=V1,V2,..., got {item!r}")
-        key, values = item.split("=", 1)
-        out = []
-        for text in values.split(","):
-            try:
-                out.append(json.loads(text))
-            except json.JSONDecodeError:
-                out.append(text)
-        parsed.append((key.strip(), out))
-    return parsed
-
-
-def _assign(data: dict, dotted: str, value) -> None:
-    """data['a']['b'][0]['c'] = value for 'a.b[0].c'."""
-    from fem_sse.config import ConfigError
-
-    node = data
-    parts = dotted.replace("]", "").replace("[", ".").split(".")
-    for i, part in enumerate(parts):
-        last = i == len(parts) - 1
-        key = int(part) if part.isdigit() else part
-        try:
-            if last:
-                node[key] = value
-            else:
-                node = node[key]
-        except (KeyError, IndexError, TypeError):
-            raise ConfigError(dotted, "no such key in the config") from None
-
-
 def cmd_sweep(args) -> int:
-    """Run the grid of --set values, one folder per run, plus results.jsonl and results.csv."""
-    import copy
-    import csv
-
-    import tomllib
-
-    from fem_sse.config import parse_config
-    from fem_sse.run import run_case
+    """Run a grid (or list) of --set values: one folder per run, results.jsonl/.csv, plots."""
+    from fem_sse.config import read_toml
+    from fem_sse.studies import parse_axis, plan_sweep, run_sweep
 
     comm = _comm()
-    base = tomllib.loads(Path(args.config).read_text())
-    grid = _parse_set(args.set)
-    keys = [k for k, _ in grid]
-    combos = list(itertools.product(*(v for _, v in grid)))
-    configs = []
-    for combo in combos:  # validate everything before running anything
-        data = copy.deepcopy(base)
-        for key, value in zip(keys, combo):
-            _assign(data, key, value)
-        configs.append(parse_config(data, name=Path(args.config).stem))
-    outdir = Path(args.output or Path("out") / f"sweep_{Path(args.config).stem}")
-    rows = []
-    for n, (combo, config) in enumerate(zip(combos, configs), start=1):
-        run_dir = outdir / ("run_" + "_".join(f"{k.split('.')[-1]}={v}" for k, v in
-                                              zip(keys, combo)).replace("/", "_"))
-        done = run_dir / "summary.json"
-        if done.exists():
-            summary = json.loads(done.read_text())
-            state = "cached"
-        else:
-            summary = run_case(config, run_dir, comm, solver=args.solver)
-            state = "done"
-        rows.append({**dict(zip(keys, combo)), "t_li": summary["t_li"],
-                     "one_minus_t_li": summary["one_minus_t_li"],
-                     "jumps_x": [j["x"] for j in summary["jumps"]],
-                     "overshoot_fraction": summary["overshoot_fraction"],
-                     "solver": summary["solver"], "wall_time_s": summary["wall_time_s"]})
-        _say(comm, f"[{n}/{len(combos)}] {state} {run_dir.name}: t_Li = {summary['t_li']:.8f}")
-    if comm.rank == 0:
-        with (outdir / "results.jsonl").open("w") as handle:
-            for row in rows:
-                handle.write(json.dumps(row) + "\n")
-        with (outdir / "results.csv").open("w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
-    _say(comm, f"wrote {outdir}/results.csv")
-    return 0
+    stem = Path(args.config).stem
+    plan = plan_sweep(read_toml(args.config), tuple(parse_axis(s) for s in args.set),
+                      mode="list" if args.list else "grid", name=stem)
+    outdir = Path(args.output or Path("out") / f"sweep_{stem}")
+    _say(comm, f"sweep {stem}: {len(plan.points)} points ({'list' if args.list else 'grid'}), "
+               f"{comm.size // args.ranks_per_run} group(s) of {args.ranks_per_run} rank(s)")
+    rows = run_sweep(plan, outdir, comm, solver=args.solver, ranks_per_run=args.ranks_per_run,
+                     png=args.png, plots=not args.no_plots, show_progress=not args.quiet)
+    failed = sum(r["status"] == "failed" for r in rows)
+    solvers = sorted({r["solver"] for r in rows if r["solver"]})
+    _say(comm, f"wrote {outdir}/results.csv ({len(rows) - failed} runs [{', '.join(solvers)}]"
+               f", {sum(r['status'] == 'cached' for r in rows)} cached, {failed} failed)")
+    return 1 if failed else 0
 
 
 def _option(value, name: str, lo: float, hi: float, lo_open: bool = True):
@@ -271,9 +204,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sweep", help="run a grid of parameter values (resumable)")
     p.add_argument("config", help="TOML base case")
     p.add_argument("--set", action="append", default=[], metavar="KEY=V1,V2",
-                   help="dotted key and values, e.g. cell.mu_anode=0,0.05,0.1")
+                   help="dotted key and values (V1,V2,... or LO:HI:N or LO:HI:N:log), e.g. "
+                        "cell.mu_anode=0,0.05,0.1 or geometry.layers[1].thickness=1e-5:5e-5:5")
+    p.add_argument("--list", action="store_true",
+                   help="pair the i-th values of every --set (default: every combination)")
     p.add_argument("-o", "--output", help="output folder (default out/sweep_CASE)")
     p.add_argument("--solver", choices=("fem", "exact"), help="override [solver] kind")
+    p.add_argument("--ranks-per-run", type=int, default=1, metavar="N",
+                   help="MPI ranks per run; the ranks split into groups running points "
+                        "side by side (default 1)")
+    p.add_argument("--png", action="store_true", help="also write each run's PNG")
+    p.add_argument("--no-plots", action="store_true", help="skip the summary plots")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_sweep)
     p = sub.add_parser("design", help="design maps, optimisation and drift tolerance (exact 1D)")
     p.add_argument("config", help="TOML base case (1D, or the 1D stack of a 2D case)")

@@ -71,6 +71,7 @@ __all__ = [
     "SolverOptions",
     "load_config",
     "parse_config",
+    "read_toml",
 ]
 
 
@@ -448,11 +449,11 @@ def parse_config(data: dict, name: str = "case") -> Config:
                   mechanics=mechanics)
 
 
-def load_config(path: str | Path) -> Config:
-    """Read and validate a TOML configuration file.
+def read_toml(path: str | Path) -> dict:
+    """The raw dictionary of a TOML file (not validated; sweeps edit it before parsing).
 
     Raises:
-        ConfigError: when the file is missing, is not valid TOML or fails validation.
+        ConfigError: when the file is missing or is not valid TOML.
     """
     path = Path(path)
     try:
@@ -460,7 +461,15 @@ def load_config(path: str | Path) -> Config:
     except OSError as exc:
         raise ConfigError("", f"cannot read config {path}: {exc.strerror}") from None
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError("", f"{path} is not valid TOML: {exc}") from None
-    return parse_config(data, name=path.stem)
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a TOML configuration file.
+
+    Raises:
+        ConfigError: when the file is missing, is not valid TOML or fails validation.
+    """
+    return parse_config(read_toml(path), name=Path(path).stem)

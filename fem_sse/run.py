@@ -217,46 +217,57 @@ def solve_case(config: Config, comm, solver: str | None = None, progress=None) -
 
 
 def run_case(config: Config, outdir: str | Path, comm, solver: str | None = None,
-             progress=None) -> dict:
+             progress=None, png: bool = True, extra: dict | None = None) -> dict:
     """Solve and write ``summary.json``, ``profile.csv``, ``profile.png`` and fields to
-    ``outdir`` (replaced atomically). Returns the summary."""
+    ``outdir`` (replaced atomically). Returns the summary.
+
+    Args:
+        png: write the PNG (profile.png / mu_map.png); sweeps skip it, it dominates 1D runs.
+        extra: keys added to the summary (a sweep stores its point there).
+    """
     summary, extras = solve_case(config, comm, solver, progress)
+    summary.update(extra or {})
     with output_directory(outdir, comm) as folder:
         if config.dim == 2:
-            _write_2d(folder, summary, extras)
+            _write_2d(folder, summary, extras, png)
             return summary
-        files = ["summary.json", "profile.csv", "profile.png"]
+        files = ["summary.json", "profile.csv"] + (["profile.png"] if png else [])
         if "problem" in extras:
             files += write_fields(folder, extras["problem"])
         summary["files"] = files
         if comm.rank == 0:
             rows = extras["rows"]
             write_profile_csv(folder / "profile.csv", rows)
-            order = np.argsort(rows["x_m"], kind="stable")
-            plot_profile(folder / "profile.png", config, rows["x_m"][order],
-                         rows["mu_Li0_eV"][order], summary["jumps"],
-                         f"{config.name}: t_Li = {summary['t_li']:.6f} ({summary['solver']})")
+            if png:
+                order = np.argsort(rows["x_m"], kind="stable")
+                plot_profile(folder / "profile.png", config, rows["x_m"][order],
+                             rows["mu_Li0_eV"][order], summary["jumps"],
+                             f"{config.name}: t_Li = {summary['t_li']:.6f} ({summary['solver']})")
             write_json(folder / "summary.json", summary)
     return summary
 
 
-def _write_2d(folder: Path, summary: dict, extras: dict) -> None:
-    """2D outputs: fields (VTX/XDMF), fronts (JSON/CSV), mu_map.png, summary.json; with
-    mechanics also mechanics.bp/.xdmf, tractions.csv and mechanics.png."""
+def _write_2d(folder: Path, summary: dict, extras: dict, png: bool = True) -> None:
+    """2D outputs: fields (VTX/XDMF), fronts (JSON/CSV), mu_map.png (``png``), summary.json;
+    with mechanics also mechanics.bp/.xdmf, tractions.csv and mechanics.png (``png``)."""
     problem = extras["problem"]
     files = ["summary.json"] + write_fields(folder, problem)
     title = (f"{summary['case']}: t_Li = {summary['t_li']:.6f}, "
              f"{summary['cells']} cells, {summary['ranks']} rank(s)")
-    if plot_mu_map(folder / "mu_map.png", problem, extras["fronts"], title):
+    if not png:
+        summary["mu_map_png"] = "skipped: png = False"
+    elif plot_mu_map(folder / "mu_map.png", problem, extras["fronts"], title):
         files.append("mu_map.png")
     else:
         summary["mu_map_png"] = f"skipped: more than {MAP_CELL_CAP} cells"
     if "mechanics" in extras:
         from fem_sse.mechanics import write_mechanics
 
-        png = summary["cells"] <= MAP_CELL_CAP
-        files += write_mechanics(folder, extras["mechanics"], png=png)
+        mech_png = png and summary["cells"] <= MAP_CELL_CAP
+        files += write_mechanics(folder, extras["mechanics"], png=mech_png)
         if not png:
+            summary["mechanics_png"] = "skipped: png = False"
+        elif not mech_png:
             summary["mechanics_png"] = f"skipped: more than {MAP_CELL_CAP} cells"
     if problem.comm.rank == 0:
         files += write_fronts(folder, extras["fronts"])
