@@ -20,9 +20,11 @@ def split_dotted(dotted: str) -> list[str | int]:
     return [int(p) if p.isdigit() else p for p in parts]
 
 
-def _walk(data: dict, parts: list, dotted: str):
+def _walk(data: dict, parts: list, dotted: str, make_tables: bool = False):
     node = data
     for part in parts:
+        if make_tables and isinstance(node, dict) and isinstance(part, str):
+            node.setdefault(part, {})
         try:
             node = node[part]
         except (KeyError, IndexError, TypeError):
@@ -35,14 +37,17 @@ def get_dotted(data: dict, dotted: str):
     return _walk(data, split_dotted(dotted), dotted)
 
 
-def set_dotted(data: dict, dotted: str, value, create: bool = True) -> None:
+def set_dotted(data: dict, dotted: str, value, create: bool = True,
+               make_tables: bool = False) -> None:
     """data['a']['b'][0]['c'] = value for 'a.b[0].c' (in place).
 
-    Every container on the way must exist; the last key may be new in a table when ``create``
-    is true (e.g. a material's optional key), never a new list index.
+    Every container on the way must exist, unless ``make_tables``: then missing tables are
+    created (``mechanics.stack_pressure`` turns mechanics on; the validation that follows
+    rejects unknown keys). The last key may be new in a table when ``create`` is true (e.g. a
+    material's optional key). List items are never created.
     """
     parts = split_dotted(dotted)
-    node = _walk(data, parts[:-1], dotted)
+    node = _walk(data, parts[:-1], dotted, make_tables)
     last = parts[-1]
     if isinstance(node, list):
         if not isinstance(last, int) or not -len(node) <= last < len(node):

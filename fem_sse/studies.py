@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from fem_sse.config import Config, ConfigError, parse_config
+from fem_sse.dotted import set_dotted
 from fem_sse.outputs import write_json
 
 __all__ = ["Axis", "SweepPlan", "expand", "parse_axis", "plan_sweep", "plot_results",
@@ -137,35 +138,6 @@ def expand(axes: tuple[Axis, ...], mode: str = "grid") -> list[dict]:
     return [dict(zip(keys, combo, strict=True)) for combo in combos]
 
 
-def _assign(data: dict, dotted: str, value) -> None:
-    """``data['a']['b'][0]['c'] = value`` for ``'a.b[0].c'``.
-
-    Missing tables and keys are created (``mechanics.stack_pressure`` turns mechanics on): the
-    validation that follows rejects unknown keys with a did-you-mean. List items must exist.
-    """
-    node = data
-    parts = dotted.replace("]", "").replace("[", ".").split(".")
-    for i, part in enumerate(parts):
-        last = i == len(parts) - 1
-        try:
-            if isinstance(node, list):
-                key = int(part)
-                node[key]  # noqa: B018 - an item past the end is an error, not an append
-            elif isinstance(node, dict) and part:
-                key = part
-                if not last:
-                    node.setdefault(key, {})
-            else:
-                raise TypeError
-        except (ValueError, IndexError, TypeError):
-            raise ConfigError(dotted, f"cannot set {part!r} here: no such list item or "
-                              "table in the base case") from None
-        if last:
-            node[key] = value
-        else:
-            node = node[key]
-
-
 def _short(key: str) -> str:
     """Folder-name form of a key: the table name dropped, indices kept, so that
     ``geometry.layers[0].thickness`` and ``geometry.layers[1].thickness`` stay distinct."""
@@ -186,7 +158,7 @@ def plan_sweep(base: dict, axes: tuple[Axis, ...], mode: str = "grid",
     for point in expand(plan.axes, mode):
         data = copy.deepcopy(base)
         for key, value in point.items():
-            _assign(data, key, value)
+            set_dotted(data, key, value, make_tables=True)
         try:
             config = parse_config(data, name=name)
         except ConfigError as exc:
