@@ -37,6 +37,7 @@ from petsc4py import PETSc
 
 from fem_sse import compat
 from fem_sse.config import Config
+from fem_sse.errors import ConvergenceError
 from fem_sse.geometry import SeparatorMesh
 from fem_sse.geometry.line import ANODE, CATHODE
 from fem_sse.geometry.regions import regions_1d
@@ -49,14 +50,6 @@ log = logging.getLogger(__name__)
 
 _PENALTY = 10.0  # interior-penalty constant, times p (p + 1)
 _ROUND_OFF_STEP = 1e-12  # a Newton correction this small (relative, max norm) is converged
-
-
-class ConvergenceError(RuntimeError):
-    """Newton or continuation failed; ``diagnosis`` says where and how."""
-
-    def __init__(self, message: str, diagnosis: dict | None = None):
-        super().__init__(message)
-        self.diagnosis = diagnosis or {}
 
 
 def default_petsc_options() -> dict:
@@ -151,6 +144,7 @@ class TransportProblem:
         self.w_scale = 1.0  # W = w_scale * omega (A/m)
         self._w_scale = fem.Constant(msh, PETSc.ScalarType(1.0))
         self._reference_norm = None
+        self.last_converged = None  # (Phi (V), omega) of the last converged solve
         self._solve_ionic()
         self._build_forms()
 
@@ -401,9 +395,13 @@ class TransportProblem:
                step_tol: float = 1e-11) -> NewtonReport:
         """Damped Newton on omega for the current Phi and drift.
 
+        ``solver.max_newton_iterations`` of the config caps ``max_iterations``.
+
         Raises:
             ConvergenceError: when the residual stalls or the iteration budget runs out.
         """
+        cap = self.config.solver.max_newton_iterations
+        max_iterations = min(max_iterations, cap) if cap else max_iterations
         report = NewtonReport()
         x = self.omega.x.petsc_vec
         dx_vec = x.duplicate()
@@ -449,7 +447,7 @@ class TransportProblem:
                     if norm <= floor:
                         return report
                     raise ConvergenceError("Newton line search failed", {
-                        "iteration": it, "residuals": report.residuals})
+                        "iteration": it, "residuals": report.residuals[-5:]})
                 norm = trial
                 report.iterations = it
                 report.residuals.append(norm)
@@ -460,11 +458,21 @@ class TransportProblem:
         finally:
             dx_vec.destroy()
             backup.destroy()
-        raise ConvergenceError(f"Newton did not converge in {max_iterations} iterations", {
+        raise ConvergenceError(f"Newton did not converge in {max_iterations} iteration(s)", {
             "residuals": report.residuals[-5:]})
 
     def solve_potentiostatic(self, phi: float, max_iterations: int = 30) -> NewtonReport:
         """Solve for omega at ionic potential drop ``phi`` (V); continuation when needed.
+
+        The solution is also kept as the last good state (:attr:`last_converged`) that a later
+        failure (another Phi of the galvanostatic iteration) falls back to.
+        """
+        report = self._solve_at(phi, max_iterations)
+        self.last_converged = (phi, self.omega.x.array.copy())
+        return report
+
+    def _solve_at(self, phi: float, max_iterations: int) -> NewtonReport:
+        """:meth:`solve_potentiostatic` without the bookkeeping.
 
         Damped Newton from the current state first (``max_iterations``: from a converged
         neighbouring state it needs a handful, from the default initial guess up to ~100).
@@ -482,6 +490,8 @@ class TransportProblem:
         except ConvergenceError as first:
             log.info("Newton failed at Phi = %.4g V (%s); continuation", phi, first)
             failures = [f"Newton: {first}"]
+            attempts = [{"stage": "Newton", **first.diagnosis}]
+        best = None  # the continuation that got furthest: its last converged state
         cell = self.config.cell
         mid = 0.5 * (cell.mu_cathode + cell.mu_anode)
 
@@ -503,8 +513,39 @@ class TransportProblem:
             except ConvergenceError as exc:
                 log.info("continuation in the %s failed (%s)", name, exc)
                 failures.append(str(exc))
-        raise ConvergenceError(f"no convergence at Phi = {phi:.6g} V: " + "; ".join(failures),
-                               {"phi_V": phi, "failures": failures})
+                attempts.append({"stage": f"continuation in the {name}", **exc.diagnosis})
+                reached = exc.diagnosis.get("fraction")
+                if reached is not None and (best is None or reached > best[1]):
+                    best = (attempts[-1]["stage"], reached, self.omega.x.array.copy())
+        raise self._failure(f"no convergence at Phi = {phi:.6g} V: " + "; ".join(failures),
+                            phi, attempts, best)
+
+    def _failure(self, message: str, phi: float, attempts: list, best) -> ConvergenceError:
+        """The error of a failed solve at Phi (V), with the last good state in omega.
+
+        The diagnosis has the last residuals, the stage and fraction of the continuation that
+        got furthest (its converged state is kept in omega: the last good state), every
+        attempt, and where the residual of the full problem concentrates in that state.
+        """
+        from fem_sse.diagnosis import residual_peak
+
+        last = attempts[-1].get("residuals", [])
+        diagnosis = {"phi_V": phi, "last_residuals": last, "attempts": attempts,
+                     "good_state": best is not None or self.last_converged is not None}
+        if self.last_converged is not None:  # a full solution at another Phi: the best state
+            good_phi, omega = self.last_converged
+            self.omega.x.array[:] = omega
+            diagnosis.update(stage="galvanostatic iteration on Phi", good_state_phi_V=good_phi)
+        elif best is not None:
+            stage, reached, omega = best
+            self.omega.x.array[:] = omega
+            diagnosis.update(stage=stage, fraction_reached=reached,
+                             last_residuals=next(a.get("residuals", []) for a in attempts
+                                                 if a["stage"] == stage))
+        else:
+            diagnosis["stage"] = attempts[-1]["stage"]
+        diagnosis["residual_peak"] = residual_peak(self)
+        return ConvergenceError(message, diagnosis)
 
     def _continuation(self, name: str, set_parameter) -> NewtonReport:
         """Newton along set_parameter(s), s = 0 -> 1, with adaptive steps (s = 1 is the problem).
@@ -514,23 +555,29 @@ class TransportProblem:
         """
         total = NewtonReport()
         self._reference_norm = None
-        s, step = 0.0, 0.05
+        s, step, last = 0.0, 0.05, []
         try:
             set_parameter(0.0)
-            total.iterations += self.newton(max_iterations=200).iterations
+            try:
+                total.iterations += self.newton(max_iterations=200).iterations
+            except ConvergenceError as exc:
+                raise ConvergenceError(f"continuation in the {name} failed at its start ({exc})",
+                                       {"parameter": name, **exc.diagnosis}) from None
             while s < 1.0:
                 trial = min(1.0, s + step)
                 saved = self.omega.x.array.copy()
                 set_parameter(trial)
                 try:
                     rep = self.newton(max_iterations=25)
-                except ConvergenceError:
+                except ConvergenceError as exc:
                     self.omega.x.array[:] = saved
+                    last = exc.diagnosis.get("residuals", [])
                     step *= 0.5
                     if step < 1e-5:
                         raise ConvergenceError(f"continuation in the {name} stalled at "
                                                f"{s:.5g} of the way",
-                                               {"parameter": name, "fraction": s}) from None
+                                               {"parameter": name, "fraction": s,
+                                                "attempted": trial, "residuals": last}) from None
                     continue
                 total.iterations += rep.iterations
                 total.residuals.extend(rep.residuals)
@@ -597,9 +644,14 @@ def solve_transport(problem: TransportProblem) -> dict:
         outer += 1
         return phi_k * g + problem.electronic_current() - current
 
-    r = residual(phi)
-    if cell.galvanostatic:
-        phi = _galvanostatic_phi(residual, phi, r, g, current, problem.electronic_current)
+    try:
+        r = residual(phi)
+        if cell.galvanostatic:
+            phi = _galvanostatic_phi(residual, phi, r, g, current, problem.electronic_current)
+    except ConvergenceError as exc:
+        exc.diagnosis.update(mode="galvanostatic" if cell.galvanostatic else "potentiostatic",
+                             phi_evaluations=outer)
+        raise
     j_i = problem.ionic_current() / area
     j_e = problem.electronic_current() / area
     return {"t_li": j_i / (j_i + j_e), "one_minus_t_li": j_e / (j_i + j_e), "j_ionic": j_i,
@@ -644,7 +696,8 @@ def _galvanostatic_phi(residual, phi: float, r: float, g: float, current: float,
         phi = candidate
         r = residual(phi)
     raise ConvergenceError("galvanostatic iteration on Phi did not converge",
-                           {"phi_bracket_V": [lo, hi], "current_residual": r})
+                           {"stage": "galvanostatic iteration on Phi", "phi_bracket_V": [lo, hi],
+                            "current_residual_A": r, "good_state": True})
 
 
 def error_indicators(problem: TransportProblem) -> fem.Function:
