@@ -75,7 +75,9 @@ def one_line(exc: BaseException) -> str:
         return f"config error: {text}"
     if code == EXIT_NOT_CONVERGED:
         where = getattr(exc, "outdir", None)
-        tail = f" (last good state and diagnosis in {where}/summary.json)" if where else ""
+        good = (getattr(exc, "diagnosis", None) or {}).get("good_state")
+        what = "last good state and diagnosis" if good else "diagnosis"
+        tail = f" ({what} in {where}/summary.json)" if where else ""
         return f"not converged: {text}{tail}"
     return f"internal error: {type(exc).__name__}: {text} (run with -v for the traceback)"
 

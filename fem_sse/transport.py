@@ -691,7 +691,12 @@ def _galvanostatic_phi(residual, phi: float, r: float, g: float, current: float,
             else:  # regula falsi on the bracket
                 candidate = hi - r_hi * (hi - lo) / (r_hi - r_lo)
         if hi is not None and hi < 1e-9 * current / g:
-            break  # the electronic current alone exceeds the applied current at any Phi > 0
+            raise ConvergenceError(
+                "the electronic current alone carries the applied current at any Phi > "
+                f"{hi:.3g} V (t_Li < 1e-9): the separator is an electronic conductor at this "
+                "window; the exact solver (1D) resolves it", {
+                    "stage": "galvanostatic iteration on Phi", "phi_bracket_V": [lo, hi],
+                    "current_residual_A": r, "good_state": True})
         last = (phi, r)
         phi = candidate
         r = residual(phi)

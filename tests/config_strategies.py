@@ -12,10 +12,13 @@ import copy
 import json
 import math
 import re
+import time
+import traceback
+from pathlib import Path
 
 from hypothesis import strategies as st
 
-__all__ = ["fuzz_case", "mutated", "to_toml", "valid_1d", "valid_2d"]
+__all__ = ["fuzz_case", "mutated", "run_outcome", "to_toml", "valid_1d", "valid_2d"]
 
 
 def log_uniform(lo: float, hi: float):
@@ -205,12 +208,11 @@ def mutated(draw, base: dict) -> dict:
 
 
 @st.composite
-def fuzz_case(draw) -> tuple[dict, str]:
-    """(config dict, solver) of the fuzz mix: mostly valid 1D configs for the exact solver
-    (paper-like and wide ranges), some for FEM, mutated 1D configs, and 2D configs that are
-    only validated (solver "validate")."""
-    kind = draw(st.sampled_from(["exact"] * 5 + ["wide"] * 2 + ["fem"] + ["bad"] * 3
-                                + ["2d"] * 2))
+def fuzz_case(draw, kind: str | None = None) -> tuple[dict, str]:
+    """(config dict, solver) of one fuzz kind: "exact" (valid 1D, paper-like ranges), "wide"
+    (valid 1D, the whole documented ranges), "fem" (valid 1D for FEM, small budgets), "bad"
+    (mutated 1D) or "2d" (2D, validated only: solver "validate"; half of them mutated)."""
+    kind = kind or draw(st.sampled_from(["exact", "wide", "fem", "bad", "2d"]))
     if kind == "fem":
         return draw(valid_1d(solver="fem")), "fem"
     if kind == "2d":
@@ -254,3 +256,38 @@ def _toml_key(key) -> str:
 def to_toml(data: dict) -> str:
     """TOML text of a config dict: one ``key = value`` line per top-level key (inline tables)."""
     return "".join(f"{_toml_key(k)} = {_toml_value(v)}\n" for k, v in data.items())
+
+
+# -- running ----------------------------------------------------------------------------------
+
+
+def run_outcome(data: dict, solver: str, folder: Path, comm=None) -> dict:
+    """Outcome of one config dict the way ``fem-sse run`` treats it: written as TOML, loaded,
+    run with ``solver`` ("exact", "fem"; "validate": load only) into ``folder/out``.
+
+    Returns:
+        {"outcome": "ran" | "validated" | "rejected" (exit 2) | "not_converged" (exit 3) |
+        "traceback" (anything else), "message": one line or the traceback, "seconds"}.
+    """
+    from mpi4py import MPI
+
+    from fem_sse.config import ConfigError, load_config
+    from fem_sse.errors import EXIT_NOT_CONVERGED, exit_code, one_line
+    from fem_sse.run import run_case
+
+    path = folder / "case.toml"
+    path.write_text(to_toml(data))
+    start = time.perf_counter()
+    try:
+        config = load_config(path)
+        if solver != "validate":
+            run_case(config, folder / "out", comm or MPI.COMM_SELF, solver=solver)
+        outcome, message = ("validated" if solver == "validate" else "ran"), ""
+    except ConfigError as exc:
+        outcome, message = "rejected", one_line(exc)
+    except Exception as exc:  # noqa: BLE001 - classified, not hidden
+        if exit_code(exc) == EXIT_NOT_CONVERGED:
+            outcome, message = "not_converged", one_line(exc)
+        else:
+            outcome, message = "traceback", traceback.format_exc()
+    return {"outcome": outcome, "message": message, "seconds": time.perf_counter() - start}
