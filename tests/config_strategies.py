@@ -117,9 +117,11 @@ def valid_2d(draw) -> dict:
             layer["grains"] = {"count": draw(st.integers(1, 40)), "seed": draw(st.integers(0, 9)),
                                "kind": draw(st.sampled_from(["equiaxed", "columnar"]))}
     if draw(st.booleans()):
+        grain = min([math.sqrt(layer["thickness"] * width / layer["grains"]["count"])
+                     for layer in layers if "grains" in layer], default=min(length, width))
         geometry["grain_boundaries"] = draw(st.sampled_from([
             {"model": "interface", "conductance": 1e3},
-            {"model": "strip", "width": _round(1e-3 * length), "sigma_li_factor": 0.01}]))
+            {"model": "strip", "width": _round(0.1 * grain), "sigma_li_factor": 0.01}]))
     if len(layers) > 1 and draw(st.booleans()):
         thinnest = min(layer["thickness"] for layer in layers)
         geometry["phase_boundaries"] = {"roughness": {"amplitude": _round(0.1 * thinnest),

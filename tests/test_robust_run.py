@@ -22,7 +22,8 @@ ROOT = Path(__file__).parent.parent
 SINGLE = ROOT / "cases" / "fig2_single_layer.toml"
 BILAYER = ROOT / "cases" / "fig3_bilayer.toml"
 CLEAN = ("ran", "rejected", "not_converged")
-FUZZ = settings(deadline=None, database=None, suppress_health_check=list(HealthCheck))
+FUZZ = settings(deadline=None, database=None, derandomize=True,
+                suppress_health_check=list(HealthCheck))
 
 
 def _check(result: dict, folder: Path) -> None:
