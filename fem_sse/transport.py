@@ -50,6 +50,10 @@ log = logging.getLogger(__name__)
 
 _PENALTY = 10.0  # interior-penalty constant, times p (p + 1)
 _ROUND_OFF_STEP = 1e-12  # a Newton correction this small (relative, max norm) is converged
+# Budget of one continuation, in Newton iterations (taken and failed steps): a healthy one needs
+# a few hundred at most (the paper's cases: <= 515 over a whole adaptive run); one that creeps
+# at the smallest step would otherwise run for ~1e5 steps (a hang).
+_MAX_CONTINUATION_ITERATIONS = 1000
 
 
 def default_petsc_options() -> dict:
@@ -447,7 +451,7 @@ class TransportProblem:
                     if norm <= floor:
                         return report
                     raise ConvergenceError("Newton line search failed", {
-                        "iteration": it, "residuals": report.residuals[-5:]})
+                        "iterations": it, "residuals": report.residuals[-5:]})
                 norm = trial
                 report.iterations = it
                 report.residuals.append(norm)
@@ -459,7 +463,7 @@ class TransportProblem:
             dx_vec.destroy()
             backup.destroy()
         raise ConvergenceError(f"Newton did not converge in {max_iterations} iteration(s)", {
-            "residuals": report.residuals[-5:]})
+            "iterations": max_iterations, "residuals": report.residuals[-5:]})
 
     def solve_potentiostatic(self, phi: float, max_iterations: int = 30) -> NewtonReport:
         """Solve for omega at ionic potential drop ``phi`` (V); continuation when needed.
@@ -563,7 +567,8 @@ class TransportProblem:
             except ConvergenceError as exc:
                 raise ConvergenceError(f"continuation in the {name} failed at its start ({exc})",
                                        {"parameter": name, **exc.diagnosis}) from None
-            while s < 1.0:
+            spent = 0  # Newton iterations of the steps
+            while s < 1.0 and spent < _MAX_CONTINUATION_ITERATIONS:
                 trial = min(1.0, s + step)
                 saved = self.omega.x.array.copy()
                 set_parameter(trial)
@@ -572,6 +577,7 @@ class TransportProblem:
                 except ConvergenceError as exc:
                     self.omega.x.array[:] = saved
                     last = exc.diagnosis.get("residuals", [])
+                    spent += exc.diagnosis.get("iterations", 25)
                     step *= 0.5
                     if step < 1e-5:
                         raise ConvergenceError(f"continuation in the {name} stalled at "
@@ -579,11 +585,16 @@ class TransportProblem:
                                                {"parameter": name, "fraction": s,
                                                 "attempted": trial, "residuals": last}) from None
                     continue
+                spent += rep.iterations
                 total.iterations += rep.iterations
                 total.residuals.extend(rep.residuals)
                 total.continuation_steps += 1
                 s = trial
                 step = min(2.0 * step, 0.25)
+            if s < 1.0:
+                raise ConvergenceError(f"continuation in the {name} crept to {s:.5g} of the way "
+                                       f"in {spent} Newton iterations",
+                                       {"parameter": name, "fraction": s, "residuals": last})
         finally:
             set_parameter(1.0)
         return total
