@@ -26,7 +26,6 @@ import multiprocessing
 import sys
 import tempfile
 import time
-import traceback
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent

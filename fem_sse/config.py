@@ -531,7 +531,8 @@ def load_config(path: str | Path) -> Config:
     except OSError as exc:
         raise ConfigError("", f"cannot read config {path}: {exc.strerror}") from None
     except UnicodeDecodeError as exc:
-        raise ConfigError("", f"{path} is not UTF-8 text (byte {exc.start}): not a TOML file") from None
+        raise ConfigError("", f"{path} is not UTF-8 text (byte {exc.start}): not a TOML "
+                          "file") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -20,8 +20,8 @@ import numpy as np
 
 from fem_sse.validate import ConfigError
 
-__all__ = ["OutputError", "atomic_write_text", "output_directory", "plot_mu_map", "plot_profile", "write_fields", "write_fronts",
-           "write_json", "write_profile_csv"]
+__all__ = ["OutputError", "atomic_write_text", "output_directory", "plot_mu_map", "plot_profile",
+           "write_fields", "write_fronts", "write_json", "write_profile_csv"]
 
 class OutputError(ConfigError):
     """The output folder cannot be created (an input error: exit code 2)."""
