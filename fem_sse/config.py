@@ -300,9 +300,10 @@ _SOLVER_KEYS = ("kind", "degree", "adaptive", "tolerance", "max_cells", "max_ref
 #: sigma_eh = 2 A cosh((mu - B)/kT) must stay finite in double precision at the electrodes
 #: (cosh overflows at 710; the solvers clip the argument at 600).
 MAX_SCALED_POTENTIAL = 600.0
-#: Shortest piece of the stack between layer interfaces and strip edges, over L (below the
-#: mesh generator's geometric tolerance the pieces merge).
-MIN_PIECE = 1e-6
+#: Shortest piece of the stack between layer interfaces and strip edges, over L: any config
+#: (round-off of the positions), and a meshed one (the mesh generator's geometric tolerance).
+MIN_PIECE = 1e-12
+MIN_PIECE_MESH = 1e-6
 
 
 _check_keys = check_keys
@@ -424,15 +425,19 @@ def _check_thickness(geometry: dict, thickness: float) -> None:
                           f"is {declared:g} m but the layers sum to {thickness:g} m")
 
 
-def _check_pieces(config: Config) -> None:
-    """Every piece between layer interfaces and strip edges must be longer than MIN_PIECE L."""
-    short = [s for s in config.segments() if s.length < MIN_PIECE * config.thickness]
+def check_pieces(config: Config, minimum: float = MIN_PIECE, why: str = "") -> None:
+    """Every piece between layer interfaces and strip edges must be longer than ``minimum`` L.
+
+    Raises:
+        ConfigError: naming the layers or the bottleneck that leaves the piece.
+    """
+    short = [s for s in config.segments() if s.length < minimum * config.thickness]
     if short:
         seg = short[0]
         key = ("geometry.layers" if seg.bottleneck is None
                else f"geometry.bottlenecks[{seg.bottleneck}]")
         raise ConfigError(key, f"leaves a piece of {seg.length:.3g} m at x = {seg.x0:.6g} m, "
-                          f"shorter than {MIN_PIECE:g} of the thickness: move or merge it")
+                          f"shorter than {minimum:g} of the thickness{why}: move or merge it")
 
 
 def _check_representable(cell: CellConditions, materials: dict[str, Material]) -> None:
@@ -515,7 +520,7 @@ def parse_config(data: dict, name: str = "case") -> Config:
     config = Config(cell=cell, materials=materials, layers=layers, bottlenecks=bottlenecks,
                     dim=dim, mesh=mesh, solver=solver, name=case_name, geometry2d=geometry2d,
                     mechanics=mechanics)
-    _check_pieces(config)
+    check_pieces(config)
     return config
 
 

@@ -91,7 +91,7 @@ def test_unknown_key_in_every_table_gets_a_did_you_mean(data, path, key):
     ("geometry.layers[0]", "material", ["x"], "unknown material"),
     ("geometry.layers[0]", "grains", {"count": 3}, "only for dim = 2"),
     ("geometry.bottlenecks[0]", "center", 1e-4, "inside"),
-    ("geometry.bottlenecks[0]", "width", 1e-13, "shorter than"),
+    ("geometry.bottlenecks[0]", "width", 1e-18, "shorter than"),
     ("geometry", "width", 1e-4, "only for dim = 2"),
     ("mesh", "size", 1e-9, "max_cells"),
     ("mesh", "size_bulk", 1e-6, "only for dim = 2"),
@@ -117,6 +117,19 @@ def test_overlapping_strips_and_a_symmetric_cell():
     data = copy.deepcopy(FULL_1D)
     data["cell"]["mu_anode"] = data["cell"]["mu_cathode"]  # Li | SE | Li: no cell voltage
     assert parse_config(data).cell.mu_anode == -3.0
+
+
+def test_pieces_below_the_mesh_tolerance_are_for_the_exact_solver_only(comm):
+    from fem_sse.exact1d import solve_exact
+    from fem_sse.geometry import build_mesh
+
+    data = copy.deepcopy(FULL_1D)
+    data["geometry"]["bottlenecks"][0]["width"] = 1e-11  # 1e-7 L: a vanishing strip
+    config = parse_config(data)
+    assert 0.0 < solve_exact(config).t_li < 1.0
+    with pytest.raises(ConfigError, match="mesh generator's tolerance") as info:
+        build_mesh(config, comm)
+    assert info.value.key == "geometry.bottlenecks[0]"
 
 
 def test_geometry_not_a_table_and_mesh_file_path():
