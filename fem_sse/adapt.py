@@ -160,6 +160,10 @@ def solve_adaptive(config: Config, comm, progress=None) -> AdaptiveResult:
                 result = solve_transport(problem)
         except ConvergenceError as exc:
             if step == 0 or last is None:
+                # nothing converged on any mesh: the writers get this mesh's last good state
+                exc.problem = problem
+                exc.diagnosis.update(refinement_step=step, cells=problem.mesh.topology.index_map(
+                    problem.mesh.topology.dim).size_global, dofs=problem.dofs)
                 raise
             # a refined mesh that does not converge: keep the last converged mesh and say so
             log.warning("refinement step %d did not converge (%s); keeping step %d", step, exc,

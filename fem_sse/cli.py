@@ -10,7 +10,7 @@ import argparse
 import json
 import logging
 import os
-import sys
+import traceback
 from pathlib import Path
 
 from fem_sse import __version__
@@ -244,33 +244,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point; returns the exit code."""
-    from fem_sse.config import ConfigError
+    """Entry point; returns the exit code (fem_sse.errors: 0 ok, 1 internal, 2 input, 3 not
+    converged)."""
+    from fem_sse.errors import EXIT_INTERNAL, ErrorReporter, exit_code
 
     args = build_parser().parse_args(argv)
     level = os.environ.get("FEM_SSE_LOG_LEVEL", "").upper() or ("INFO" if args.verbose
                                                                else "WARNING")
     logging.basicConfig(level=getattr(logging, level, logging.WARNING),
                         format="%(levelname)s %(name)s: %(message)s")
+    reporter = ErrorReporter(_comm())
     try:
-        return args.func(args)
-    except ConfigError as exc:
-        return _fail(f"config error: {exc}")
+        code = args.func(args)
     except Exception as exc:  # noqa: BLE001 - one line for users; traceback with -v
-        if args.verbose:
-            raise
-        return _fail(f"{type(exc).__name__}: {exc}")
-
-
-def _fail(message: str) -> int:
-    try:
-        comm = _comm()
-    except ImportError:
-        comm = None
-    if comm is None or comm.size == 1:
-        print(f"fem-sse: error: {message}", file=sys.stderr)
-        return 2
-    # an error on one rank must stop all of them; the message is printed by the failing rank
-    print(f"fem-sse: error (rank {comm.rank}): {message}", file=sys.stderr, flush=True)
-    comm.Abort(2)
-    return 2
+        if args.verbose and exit_code(exc) == EXIT_INTERNAL:
+            traceback.print_exc()
+        return reporter.fail(exc)
+    reporter.close()
+    return code

@@ -54,7 +54,13 @@ from typing import Any
 import numpy as np
 import tomllib
 
-from fem_sse.geometry_spec import GEOMETRY_KEYS_2D, LAYER_KEYS_2D, Geometry2D, parse_geometry2d
+from fem_sse.geometry_spec import (
+    GEOMETRY_KEYS_2D,
+    LAYER_KEYS_2D,
+    MESH_KEYS_2D,
+    Geometry2D,
+    parse_geometry2d,
+)
 from fem_sse.materials import BOLTZMANN_EV, Material
 from fem_sse.mechanics_spec import MATERIAL_KEYS as MECHANICS_MATERIAL_KEYS
 from fem_sse.mechanics_spec import MechanicsSpec, parse_mechanics
@@ -185,6 +191,7 @@ class SolverOptions:
     tolerance: float = 1e-5
     max_cells: int = 20000
     max_refinements: int = 30
+    max_newton_iterations: int | None = None
 
 
 @dataclass(frozen=True)
@@ -285,11 +292,19 @@ class Config:
 
 _TOP_KEYS = ("name", "meta", "cell", "materials", "geometry", "mesh", "solver", "mechanics")
 _CELL_KEYS = ("temperature", "current_density", "ionic_potential_drop", "mu_cathode", "mu_anode")
-_GEOMETRY_KEYS = ("dim", "layers", "bottlenecks")
+_GEOMETRY_KEYS = ("dim", "layers", "bottlenecks", "thickness")
 _LAYER_KEYS = ("material", "thickness")
 _BOTTLENECK_KEYS = ("center", "width", "sigma_li_factor", "name")
 _MESH_KEYS = ("size", "bottleneck_cells")
-_SOLVER_KEYS = ("kind", "degree", "adaptive", "tolerance", "max_cells", "max_refinements")
+_SOLVER_KEYS = ("kind", "degree", "adaptive", "tolerance", "max_cells", "max_refinements",
+                "max_newton_iterations")
+#: sigma_eh = 2 A cosh((mu - B)/kT) must stay finite in double precision at the electrodes
+#: (cosh overflows at 710; the solvers clip the argument at 600).
+MAX_SCALED_POTENTIAL = 600.0
+#: Shortest piece of the stack between layer interfaces and strip edges, over L: any config
+#: (round-off of the positions), and a meshed one (the mesh generator's geometric tolerance).
+MIN_PIECE = 1e-12
+MIN_PIECE_MESH = 1e-6
 
 
 _check_keys = check_keys
@@ -314,10 +329,14 @@ def _parse_cell(table: dict) -> CellConditions:
         ionic_potential_drop=(_number(table, "ionic_potential_drop", "cell", lo=0.0,
                                       lo_open=True, hi=100.0) if has_phi else None),
     )
-    if cell.mu_anode <= cell.mu_cathode:
+    if cell.mu_anode < cell.mu_cathode:
         raise ConfigError("cell.mu_anode",
-                          f"must be > mu_cathode ({cell.mu_cathode:g} eV) for Li+ current from "
-                          f"cathode (x = 0) to anode (x = L), got {cell.mu_anode:g}")
+                          f"must be >= mu_cathode ({cell.mu_cathode:g} eV), got "
+                          f"{cell.mu_anode:g}: the current runs from the cathode (x = 0) to the "
+                          "anode (x = L), i.e. Li+ is driven into the anode (charging, or plating "
+                          "in a symmetric cell), up the mu_Li0 ladder; with mu_anode < "
+                          "mu_cathode the electronic leakage would run against the current "
+                          "(t_Li > 1). For a discharge, swap the electrodes' roles")
     return cell
 
 
@@ -342,12 +361,12 @@ def _parse_layers(items: Any, materials: dict[str, Material],
         where = f"geometry.layers[{i}]"
         _check_keys(item, keys, where)
         name = item.get("material")
-        if name not in materials:
+        if not isinstance(name, str) or name not in materials:
             close = difflib.get_close_matches(str(name), list(materials), n=1)
             hint = f"; did you mean '{close[0]}'?" if close else ""
             raise ConfigError(f"{where}.material",
                               f"unknown material {name!r} (defined: {', '.join(materials)}){hint}")
-        thickness = _number(item, "thickness", where, lo=0.0, lo_open=True, hi=1.0)
+        thickness = _number(item, "thickness", where, lo=1e-9, hi=1.0)
         layers.append(Layer(name, thickness))
     return tuple(layers)
 
@@ -361,6 +380,8 @@ def _parse_bottlenecks(items: Any, thickness: float) -> tuple[Bottleneck, ...]:
     for i, item in enumerate(items):
         where = f"geometry.bottlenecks[{i}]"
         _check_keys(item, _BOTTLENECK_KEYS, where)
+        if not isinstance(item.get("name", ""), str):
+            raise ConfigError(f"{where}.name", f"must be a string, got {item['name']!r}")
         strip = Bottleneck(
             center=_number(item, "center", where, lo=0.0, lo_open=True, hi=thickness),
             width=_number(item, "width", where, lo=0.0, lo_open=True, hi=thickness),
@@ -379,14 +400,57 @@ def _parse_bottlenecks(items: Any, thickness: float) -> tuple[Bottleneck, ...]:
     return tuple(strips)
 
 
-def _check_geometry_keys(geometry: dict, dim: int) -> None:
-    if dim == 1:
-        for key in geometry:
-            if key in GEOMETRY_KEYS_2D:
-                raise ConfigError(f"geometry.{key}", "only for dim = 2")
-        _check_keys(geometry, _GEOMETRY_KEYS, "geometry")
-    else:
-        _check_keys(geometry, _GEOMETRY_KEYS + GEOMETRY_KEYS_2D, "geometry")
+def _check_geometry_keys(geometry: dict, mesh_table, dim: int) -> None:
+    """Unknown keys of [geometry], its layers and [mesh]; keys of the other dimension say so."""
+    other = {1: (GEOMETRY_KEYS_2D, set(LAYER_KEYS_2D) - set(_LAYER_KEYS),
+                 set(MESH_KEYS_2D) - set(_MESH_KEYS)),
+             2: ((), (), set(_MESH_KEYS) - set(MESH_KEYS_2D))}[dim]
+    layers = geometry.get("layers")
+    tables = [("geometry", geometry, other[0]), ("mesh", mesh_table, other[2])]
+    tables += [(f"geometry.layers[{i}]", item, other[1]) for i, item in
+               enumerate(layers if isinstance(layers, list) else [])]
+    for where, table, keys in tables:
+        for key in table if isinstance(table, dict) else ():
+            if key in keys:
+                raise ConfigError(f"{where}.{key}", f"only for dim = {3 - dim}")
+    _check_keys(geometry, _GEOMETRY_KEYS + (GEOMETRY_KEYS_2D if dim == 2 else ()), "geometry")
+
+
+def _check_thickness(geometry: dict, thickness: float) -> None:
+    """An optional declared thickness must equal the sum of the layers (m)."""
+    if "thickness" not in geometry:
+        return
+    declared = _number(geometry, "thickness", "geometry", lo=0.0, lo_open=True, hi=1.0)
+    if not math.isclose(declared, thickness, rel_tol=1e-9):
+        raise ConfigError("geometry.thickness",
+                          f"is {declared:g} m but the layers sum to {thickness:g} m")
+
+
+def check_pieces(config: Config, minimum: float = MIN_PIECE, why: str = "") -> None:
+    """Every piece between layer interfaces and strip edges must be longer than ``minimum`` L.
+
+    Raises:
+        ConfigError: naming the layers or the bottleneck that leaves the piece.
+    """
+    short = [s for s in config.segments() if s.length < minimum * config.thickness]
+    if short:
+        seg = short[0]
+        key = ("geometry.layers" if seg.bottleneck is None
+               else f"geometry.bottlenecks[{seg.bottleneck}]")
+        raise ConfigError(key, f"leaves a piece of {seg.length:.3g} m at x = {seg.x0:.6g} m, "
+                          f"shorter than {minimum:g} of the thickness{why}: move or merge it")
+
+
+def _check_representable(cell: CellConditions, materials: dict[str, Material]) -> None:
+    """sigma_eh at the electrode potentials must be a finite double (see MAX_SCALED_POTENTIAL)."""
+    for name, material in materials.items():
+        worst = max(abs(cell.mu_cathode - material.B), abs(cell.mu_anode - material.B))
+        if worst > MAX_SCALED_POTENTIAL * cell.kT:
+            raise ConfigError(f"materials.{name}.B",
+                              f"|mu - B| reaches {worst:g} eV = {worst / cell.kT:.4g} kT at an "
+                              f"electrode (T = {cell.temperature:g} K); above "
+                              f"{MAX_SCALED_POTENTIAL:g} kT, sigma_eh = 2 A cosh((mu - B)/kT) "
+                              "is not representable: narrow the window or raise the temperature")
 
 
 def parse_config(data: dict, name: str = "case") -> Config:
@@ -401,15 +465,18 @@ def parse_config(data: dict, name: str = "case") -> Config:
             raise ConfigError(key, f"missing required table [{key}]")
     cell = _parse_cell(data["cell"])
     materials = _parse_materials(data["materials"])
+    _check_representable(cell, materials)
     geometry = data["geometry"]
+    _check_keys(geometry, _GEOMETRY_KEYS + GEOMETRY_KEYS_2D, "geometry")
     dim = _number(geometry, "dim", "geometry", default=1, lo=1, hi=2, integer=True)
-    _check_geometry_keys(geometry, dim)
+    mesh_table = data.get("mesh", {})
+    _check_geometry_keys(geometry, mesh_table, dim)
     layers = _parse_layers(geometry.get("layers"), materials,
                            _LAYER_KEYS if dim == 1 else LAYER_KEYS_2D)
     thickness = math.fsum(layer.thickness for layer in layers)
+    _check_thickness(geometry, thickness)
     bottlenecks = _parse_bottlenecks(geometry.get("bottlenecks"), thickness)
 
-    mesh_table = data.get("mesh", {})
     mesh, geometry2d = MeshOptions(), None
     if dim == 1:
         _check_keys(mesh_table, _MESH_KEYS, "mesh")
@@ -439,14 +506,23 @@ def parse_config(data: dict, name: str = "case") -> Config:
                           integer=True),
         max_refinements=_number(solver_table, "max_refinements", "solver", default=30, lo=0,
                                 hi=200, integer=True),
+        max_newton_iterations=(_number(solver_table, "max_newton_iterations", "solver", lo=1,
+                                       hi=10000, integer=True)
+                               if "max_newton_iterations" in solver_table else None),
     )
+    if mesh.size is not None and thickness / mesh.size > solver.max_cells:
+        raise ConfigError("mesh.size", f"gives {thickness / mesh.size:.3g} cells, more than "
+                          f"solver.max_cells = {solver.max_cells}")
     case_name = data.get("name", name)
-    if not isinstance(case_name, str) or not case_name:
-        raise ConfigError("name", f"must be a non-empty string, got {case_name!r}")
+    if not isinstance(case_name, str) or not case_name or "/" in case_name or "\0" in case_name:
+        raise ConfigError("name", f"must be a non-empty string without '/' (it names the "
+                          f"output folder), got {case_name!r}")
     mechanics = parse_mechanics(data.get("mechanics"), data["materials"], dim)
-    return Config(cell=cell, materials=materials, layers=layers, bottlenecks=bottlenecks,
-                  dim=dim, mesh=mesh, solver=solver, name=case_name, geometry2d=geometry2d,
-                  mechanics=mechanics)
+    config = Config(cell=cell, materials=materials, layers=layers, bottlenecks=bottlenecks,
+                    dim=dim, mesh=mesh, solver=solver, name=case_name, geometry2d=geometry2d,
+                    mechanics=mechanics)
+    check_pieces(config)
+    return config
 
 
 def read_toml(path: str | Path) -> dict:
@@ -457,9 +533,12 @@ def read_toml(path: str | Path) -> dict:
     """
     path = Path(path)
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError("", f"cannot read config {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError("", f"{path} is not UTF-8 text (byte {exc.start}): not a TOML "
+                          "file") from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

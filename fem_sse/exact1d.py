@@ -363,6 +363,17 @@ def solve_exact(config: Config, guess: float | None = None) -> ExactSolution:
         return known[log_ratio]
 
     r_lo, r_hi = residual(lo), residual(hi)
+    if r_hi < 0.0 and config.cell.galvanostatic:
+        cell = config.cell
+        sigma_max = max(s.material.sigma_eh(mu, kT) for s in segments
+                        for mu in (cell.mu_cathode, cell.mu_anode))
+        close = " (equal to round-off)" if -r_hi <= 1e-12 * (1.0 + abs(cell.mu_anode)) else ""
+        raise SolveError(
+            "no steady state found: even with all of the applied current electronic, mu_Li0 "
+            f"reaches at most {r_hi + cell.mu_anode:.12g} eV at x = L, below mu_anode = "
+            f"{cell.mu_anode:.12g} eV{close}: the separator is an electronic short for this "
+            f"window (sigma_eh up to {sigma_max:.3g} S/m at the electrodes); lower A, narrow "
+            "the window or raise the current")
     if r_lo > 0.0 or r_hi < 0.0:
         raise SolveError(
             f"no steady state with 0 < t_Li < 1: mu(L) spans [{r_lo + config.cell.mu_anode:.4g}, "

@@ -243,7 +243,7 @@ def _parse_gb(table, materials, min_grain: float) -> GrainBoundaries:
     elif "width" in table:
         raise ConfigError(f"{where}.width", "only for model = 'strip'")
     material = table.get("material")
-    if material is not None and material not in materials:
+    if material is not None and (not isinstance(material, str) or material not in materials):
         raise ConfigError(f"{where}.material",
                           f"unknown material {material!r} (defined: {', '.join(materials)})")
     factor = number(table, "sigma_li_factor", where, default=1.0 if model == "interface" else None,
@@ -409,7 +409,7 @@ def parse_geometry2d(geometry: dict, mesh_table: dict, raw_layers: list, thickne
     region_materials = geometry.get("region_materials", {})
     check_keys(region_materials, tuple(region_materials), "geometry.region_materials")
     for key, value in region_materials.items():
-        if value not in materials:
+        if not isinstance(value, str) or value not in materials:
             raise ConfigError(f"geometry.region_materials.{key}",
                               f"unknown material {value!r} (defined: {', '.join(materials)})")
     if region_materials and not mesh_file:

@@ -56,7 +56,7 @@ class Material:
         base = {}
         if "preset" in table:
             preset = table["preset"]
-            if preset not in PRESETS:
+            if not isinstance(preset, str) or preset not in PRESETS:
                 from fem_sse.config import ConfigError  # leaf module: import only on error
 
                 raise ConfigError(f"materials.{name}.preset",

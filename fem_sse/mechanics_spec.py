@@ -94,8 +94,12 @@ def _law(value, where: str):
         value = {"kind": value}
     if not isinstance(value, dict):
         raise ConfigError(where, f"must be a law name or a table with 'kind', got {value!r}")
+    check_keys(value, tuple(dict.fromkeys(k for keys in _LAW_KEYS.values() for k in keys)), where)
     kind = choice(value, "kind", where, tuple(_LAW_KEYS), default="dilute")
-    check_keys(value, _LAW_KEYS[kind], where)
+    for key in value:
+        if key not in _LAW_KEYS[kind]:
+            owners = " or ".join(repr(k) for k, keys in _LAW_KEYS.items() if key in keys)
+            raise ConfigError(f"{where}.{key}", f"only for kind = {owners}")
     if kind == "dilute":
         return DiluteLaw(cap=number(value, "cap", where, default=DEFAULTS["cap"], lo=0.0,
                                     lo_open=True, hi=10.0),

@@ -1,13 +1,16 @@
 """Writers: summary JSON, profile CSV, profile PNG (rank 0) and ParaView fields (collective).
 
 Everything lands in ``OUTDIR.partial`` first and is renamed to ``OUTDIR`` at the end
-(:func:`output_directory`), so an interrupted run never leaves a half-written result folder.
+(:func:`output_directory`), so an interrupted run never leaves a half-written result folder:
+``OUTDIR`` is either the complete previous result, the complete new one, or absent. Single
+files go through :func:`atomic_write_text` (temporary name, then rename).
 """
 
 from __future__ import annotations
 
 import contextlib
 import csv
+import glob
 import json
 import os
 import shutil
@@ -15,8 +18,14 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["output_directory", "plot_mu_map", "plot_profile", "write_fields", "write_fronts",
-           "write_json", "write_profile_csv"]
+from fem_sse.validate import ConfigError
+
+__all__ = ["OutputError", "atomic_write_text", "output_directory", "plot_mu_map", "plot_profile",
+           "write_fields", "write_fronts", "write_json", "write_profile_csv"]
+
+class OutputError(ConfigError):
+    """The output folder cannot be created (an input error: exit code 2)."""
+
 
 MAP_CELL_CAP = 400_000  # mu_map.png gathers the field on rank 0 only below this many cells
 
@@ -24,35 +33,69 @@ PROFILE_COLUMNS = ("x_m", "x_over_L", "mu_Li0_eV", "eta_i_eV", "eta_e_eV", "sigm
                    "layer")
 
 
+def atomic_write_text(path: str | Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary sibling and a rename (calling rank only):
+    a reader, or a run killed meanwhile, sees the old file or the new one, never a part."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with tmp.open("w") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _replace_directory(partial: Path, final: Path) -> None:
+    """Move ``partial`` to ``final``: the old ``final`` is renamed aside first and deleted
+    after, so ``final`` is never a mix of both (a kill in between leaves it absent)."""
+    old = final.with_name(f"{final.name}.old-{os.getpid()}")
+    if final.exists():
+        os.replace(final, old)
+    os.replace(partial, final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
 @contextlib.contextmanager
 def output_directory(path: str | Path, comm):
-    """Yield a temporary sibling folder; on success it replaces ``path`` atomically."""
+    """Yield a temporary sibling folder ``path.partial``; on success it replaces ``path``.
+
+    On an exception the temporary folder is removed and ``path`` is left as it was. A
+    ``.partial`` folder left by a killed run is removed by the next run of the same output.
+    Collective over ``comm`` (rank 0 touches the file system).
+    """
     final = Path(path)
     partial = final.with_name(final.name + ".partial")
+    error = None
     if comm.rank == 0:
-        shutil.rmtree(partial, ignore_errors=True)
-        partial.mkdir(parents=True)
-    comm.barrier()
+        for stale in [partial, *final.parent.glob(f"{glob.escape(final.name)}.old-*")]:
+            shutil.rmtree(stale, ignore_errors=True)
+        try:
+            partial.mkdir(parents=True)
+        except OSError as exc:
+            error = f"cannot create {partial}: {exc.strerror}"
+    error = comm.bcast(error, root=0)
+    if error is not None:
+        raise OutputError("output", error)
     try:
         yield partial
     except BaseException:
-        comm.barrier()
+        # no barrier: when only some ranks fail, the others are stuck in a collective and the
+        # job is aborted (fem_sse.errors); a leftover .partial is removed by the next run
         if comm.rank == 0:
             shutil.rmtree(partial, ignore_errors=True)
         raise
     comm.barrier()
     if comm.rank == 0:
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(partial, final)
+        _replace_directory(partial, final)
     comm.barrier()
 
 
 def write_json(path: Path, data: dict) -> None:
     """JSON with a trailing newline, written to a temporary name and renamed."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=_jsonable) + "\n")
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(data, indent=2, default=_jsonable) + "\n")
 
 
 def _jsonable(value):

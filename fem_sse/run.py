@@ -109,16 +109,18 @@ def _solve_fem(config: Config, comm, progress) -> tuple[dict, dict]:
             "ionic_space": "DG1" if problem.ionic_dg else "P1",
             "gb_conductance_S_per_m2": problem.gb_conductance})
         return summary, {"fronts": met["fronts"], "problem": problem}
-    rows = None
-    if comm.rank == 0:
-        x, w, seg = _subsample(out.profile)
-        segments = config.segments()
-        mu = np.array([segments[s].material.mu_from_kirchhoff(wi, config.cell.kT)
-                       for s, wi in zip(seg, w)])
-        eta_i = res["ionic_potential_drop"] * (1.0 - config.ionic_resistance(x)
-                                               / config.ionic_resistance(config.thickness))
-        rows = _profile_rows(config, x, mu, seg, eta_i)
+    rows = _fem_rows(config, out.profile, res["ionic_potential_drop"]) if comm.rank == 0 else None
     return summary, {"rows": rows, "problem": out.problem}
+
+
+def _fem_rows(config: Config, profile, phi: float) -> dict:
+    """Profile rows of a 1D FEM state (rank 0): ``profile`` from gather_profile, Phi (V)."""
+    x, w, seg = _subsample(profile)
+    segments = config.segments()
+    mu = np.array([segments[s].material.mu_from_kirchhoff(wi, config.cell.kT)
+                   for s, wi in zip(seg, w)])
+    eta_i = phi * (1.0 - config.ionic_resistance(x) / config.ionic_resistance(config.thickness))
+    return _profile_rows(config, x, mu, seg, eta_i)
 
 
 def _subsample(profile, per_interval: int = 8):
@@ -224,8 +226,19 @@ def run_case(config: Config, outdir: str | Path, comm, solver: str | None = None
     Args:
         png: write the PNG (profile.png / mu_map.png); sweeps skip it, it dominates 1D runs.
         extra: keys added to the summary (a sweep stores its point there).
+
+    Raises:
+        ConvergenceError, SolveError: after writing ``outdir`` with the last good state and
+            ``"converged": false`` (:func:`write_not_converged`); ``exc.outdir`` names it.
     """
-    summary, extras = solve_case(config, comm, solver, progress)
+    from fem_sse.errors import ConvergenceError
+    from fem_sse.exact1d import SolveError
+
+    try:
+        summary, extras = solve_case(config, comm, solver, progress)
+    except (ConvergenceError, SolveError) as exc:
+        write_not_converged(config, outdir, comm, exc, solver or config.solver.kind)
+        raise
     summary.update(extra or {})
     with output_directory(outdir, comm) as folder:
         if config.dim == 2:
@@ -273,3 +286,39 @@ def _write_2d(folder: Path, summary: dict, extras: dict, png: bool = True) -> No
         files += write_fronts(folder, extras["fronts"])
         summary["files"] = files
         write_json(folder / "summary.json", summary)
+
+
+def write_not_converged(config: Config, outdir: str | Path, comm, exc: Exception,
+                        solver: str) -> None:
+    """Write ``outdir`` (atomically) for a failed solve and set ``exc.outdir``.
+
+    ``summary.json`` has ``"converged": false``, the error and its diagnosis (last residuals,
+    continuation stage and fraction reached, where the residual concentrates); when the solver
+    kept a last good state (``diagnosis["good_state"]``), its fields (and in 1D profile.csv)
+    are written too. t_li and one_minus_t_li are null.
+    """
+    diagnosis = dict(getattr(exc, "diagnosis", {}) or {})
+    problem = getattr(exc, "problem", None)
+    good = problem is not None and diagnosis.get("good_state", False)
+    summary = {"case": config.name, "solver": solver, "converged": False,
+               "error": str(exc), "diagnosis": diagnosis, "t_li": None, "one_minus_t_li": None,
+               "state": "last good state (see diagnosis.stage)" if good else "none",
+               "mode": "galvanostatic" if config.cell.galvanostatic else "potentiostatic",
+               "thickness_m": config.thickness, "dolfinx_version": _dolfinx_version(),
+               "fem_sse_version": __version__, "ranks": comm.size}
+    with output_directory(outdir, comm) as folder:
+        files = ["summary.json"]
+        if good:
+            files += write_fields(folder, problem)
+            if config.dim == 1:
+                from fem_sse.adapt import gather_profile
+
+                profile = gather_profile(problem)
+                if comm.rank == 0:
+                    write_profile_csv(folder / "profile.csv",
+                                      _fem_rows(config, profile, float(problem.phi.value)))
+                files.append("profile.csv")
+        summary["files"] = files
+        if comm.rank == 0:
+            write_json(folder / "summary.json", summary)
+    exc.outdir = str(outdir)

@@ -37,11 +37,18 @@ from petsc4py import PETSc
 
 from fem_sse import compat
 from fem_sse.config import Config
+from fem_sse.errors import ConvergenceError
 from fem_sse.geometry import SeparatorMesh
 from fem_sse.geometry.line import ANODE, CATHODE
 from fem_sse.geometry.regions import regions_1d
-from fem_sse.ionic import (GB_INTERFACE, REGULAR, boundary_current, facet_lengths,
-                           interior_facet_tags, ionic_forms)
+from fem_sse.ionic import (
+    GB_INTERFACE,
+    REGULAR,
+    boundary_current,
+    facet_lengths,
+    interior_facet_tags,
+    ionic_forms,
+)
 from fem_sse.solvers import prefixed_ksp
 
 __all__ = ["ConvergenceError", "TransportProblem", "default_petsc_options"]
@@ -50,14 +57,10 @@ log = logging.getLogger(__name__)
 
 _PENALTY = 10.0  # interior-penalty constant, times p (p + 1)
 _ROUND_OFF_STEP = 1e-12  # a Newton correction this small (relative, max norm) is converged
-
-
-class ConvergenceError(RuntimeError):
-    """Newton or continuation failed; ``diagnosis`` says where and how."""
-
-    def __init__(self, message: str, diagnosis: dict | None = None):
-        super().__init__(message)
-        self.diagnosis = diagnosis or {}
+# Budget of one continuation, in Newton iterations (taken and failed steps): a healthy one needs
+# a few hundred at most (the paper's cases: <= 515 over a whole adaptive run); one that creeps
+# at the smallest step would otherwise run for ~1e5 steps (a hang).
+_MAX_CONTINUATION_ITERATIONS = 1000
 
 
 def default_petsc_options() -> dict:
@@ -153,6 +156,7 @@ class TransportProblem:
         self._w_scale = fem.Constant(msh, PETSc.ScalarType(1.0))
         self._reference_norm = None
         self.converged_phi = None  # Phi (V) of the last converged state, a continuation start
+        self.last_converged = None  # (Phi (V), omega) of the last converged solve on this mesh
         self._solve_ionic()
         self._build_forms()
 
@@ -445,9 +449,13 @@ class TransportProblem:
                step_tol: float = 1e-11) -> NewtonReport:
         """Damped Newton on omega for the current Phi and drift.
 
+        ``solver.max_newton_iterations`` of the config caps ``max_iterations``.
+
         Raises:
             ConvergenceError: when the residual stalls or the iteration budget runs out.
         """
+        cap = self.config.solver.max_newton_iterations
+        max_iterations = min(max_iterations, cap) if cap else max_iterations
         report = NewtonReport()
         x = self.omega.x.petsc_vec
         dx_vec = x.duplicate()
@@ -491,7 +499,7 @@ class TransportProblem:
                     if norm <= floor:
                         return report
                     raise ConvergenceError("Newton line search failed", {
-                        "iteration": it, "residuals": report.residuals})
+                        "iterations": it, "residuals": report.residuals[-5:]})
                 norm = trial
                 report.iterations = it
                 report.residuals.append(norm)
@@ -502,16 +510,28 @@ class TransportProblem:
         finally:
             dx_vec.destroy()
             backup.destroy()
-        raise ConvergenceError(f"Newton did not converge in {max_iterations} iterations", {
-            "residuals": report.residuals[-5:]})
+        raise ConvergenceError(f"Newton did not converge in {max_iterations} iteration(s)", {
+            "iterations": max_iterations, "residuals": report.residuals[-5:]})
 
     def solve_potentiostatic(self, phi: float, max_iterations: int = 30) -> NewtonReport:
         """Solve for omega at ionic potential drop ``phi`` (V); continuation when needed.
 
+        The solution is also kept as the last good state (:attr:`last_converged`) that a later
+        failure (another Phi of the galvanostatic iteration) falls back to.
+        """
+        report = self._solve_at(phi, max_iterations)
+        self.last_converged = (phi, self.omega.x.array.copy())
+        self.converged_phi = phi
+        return report
+
+    def _solve_at(self, phi: float, max_iterations: int) -> NewtonReport:
+        """:meth:`solve_potentiostatic` without the bookkeeping.
+
         Damped Newton from the current state first (``max_iterations``: from a converged
         neighbouring state it needs a handful, from the default initial guess up to ~100).
-        Then continuation in the drift strength from the drift-free problem, and last in the
-        electrode window, opened from its midpoint (mu uniform, W(mu) nearly the solution).
+        Then continuation, cheapest first: in Phi from the last converged state (when there is
+        one), in the drift strength from the drift-free problem, and last in the electrode
+        window, opened from its midpoint (mu uniform, W(mu) nearly the solution).
 
         Raises:
             ConvergenceError: with the stage and fraction reached by every strategy.
@@ -520,15 +540,12 @@ class TransportProblem:
         self.drift.value = 1.0
         saved = self.omega.x.array.copy()
         try:
-            report = self.newton(max_iterations=max_iterations)
+            return self.newton(max_iterations=max_iterations)
         except ConvergenceError as first:
             log.info("Newton failed at Phi = %.4g V (%s); continuation", phi, first)
-            report = self._continue_to(phi, saved, [f"Newton: {first}"])
-        self.converged_phi = phi
-        return report
-
-    def _continue_to(self, phi: float, saved: np.ndarray, failures: list[str]) -> NewtonReport:
-        """The continuation strategies of :meth:`solve_potentiostatic`, cheapest first."""
+            failures = [f"Newton: {first}"]
+            attempts = [{"stage": "Newton", **first.diagnosis}]
+        best = None  # the continuation that got furthest: its last converged state
         cell = self.config.cell
         mid = 0.5 * (cell.mu_cathode + cell.mu_anode)
         phi0 = self.converged_phi
@@ -556,8 +573,39 @@ class TransportProblem:
             except ConvergenceError as exc:
                 log.info("continuation in the %s failed (%s)", name, exc)
                 failures.append(str(exc))
-        raise ConvergenceError(f"no convergence at Phi = {phi:.6g} V: " + "; ".join(failures),
-                               {"phi_V": phi, "failures": failures})
+                attempts.append({"stage": f"continuation in the {name}", **exc.diagnosis})
+                reached = exc.diagnosis.get("fraction")
+                if reached is not None and (best is None or reached > best[1]):
+                    best = (attempts[-1]["stage"], reached, self.omega.x.array.copy())
+        raise self._failure(f"no convergence at Phi = {phi:.6g} V: " + "; ".join(failures),
+                            phi, attempts, best)
+
+    def _failure(self, message: str, phi: float, attempts: list, best) -> ConvergenceError:
+        """The error of a failed solve at Phi (V), with the last good state in omega.
+
+        The diagnosis has the last residuals, the stage and fraction of the continuation that
+        got furthest (its converged state is kept in omega: the last good state), every
+        attempt, and where the residual of the full problem concentrates in that state.
+        """
+        from fem_sse.diagnosis import residual_peak
+
+        last = attempts[-1].get("residuals", [])
+        diagnosis = {"phi_V": phi, "last_residuals": last, "attempts": attempts,
+                     "good_state": best is not None or self.last_converged is not None}
+        if self.last_converged is not None:  # a full solution at another Phi: the best state
+            good_phi, omega = self.last_converged
+            self.omega.x.array[:] = omega
+            diagnosis.update(stage="galvanostatic iteration on Phi", good_state_phi_V=good_phi)
+        elif best is not None:
+            stage, reached, omega = best
+            self.omega.x.array[:] = omega
+            diagnosis.update(stage=stage, fraction_reached=reached,
+                             last_residuals=next(a.get("residuals", []) for a in attempts
+                                                 if a["stage"] == stage))
+        else:
+            diagnosis["stage"] = attempts[-1]["stage"]
+        diagnosis["residual_peak"] = residual_peak(self)
+        return ConvergenceError(message, diagnosis)
 
     def _continuation(self, name: str, set_parameter) -> NewtonReport:
         """Newton along set_parameter(s), s = 0 -> 1, with adaptive steps (s = 1 is the problem).
@@ -567,29 +615,42 @@ class TransportProblem:
         """
         total = NewtonReport()
         self._reference_norm = None
-        s, step = 0.0, 0.05
+        s, step, last = 0.0, 0.05, []
         try:
             set_parameter(0.0)
-            total.iterations += self.newton(max_iterations=200).iterations
-            while s < 1.0:
+            try:
+                total.iterations += self.newton(max_iterations=200).iterations
+            except ConvergenceError as exc:
+                raise ConvergenceError(f"continuation in the {name} failed at its start ({exc})",
+                                       {"parameter": name, **exc.diagnosis}) from None
+            spent = 0  # Newton iterations of the steps
+            while s < 1.0 and spent < _MAX_CONTINUATION_ITERATIONS:
                 trial = min(1.0, s + step)
                 saved = self.omega.x.array.copy()
                 set_parameter(trial)
                 try:
                     rep = self.newton(max_iterations=25)
-                except ConvergenceError:
+                except ConvergenceError as exc:
                     self.omega.x.array[:] = saved
+                    last = exc.diagnosis.get("residuals", [])
+                    spent += exc.diagnosis.get("iterations", 25)
                     step *= 0.5
                     if step < 1e-5:
                         raise ConvergenceError(f"continuation in the {name} stalled at "
                                                f"{s:.5g} of the way",
-                                               {"parameter": name, "fraction": s}) from None
+                                               {"parameter": name, "fraction": s,
+                                                "attempted": trial, "residuals": last}) from None
                     continue
+                spent += rep.iterations
                 total.iterations += rep.iterations
                 total.residuals.extend(rep.residuals)
                 total.continuation_steps += 1
                 s = trial
                 step = min(2.0 * step, 0.25)
+            if s < 1.0:
+                raise ConvergenceError(f"continuation in the {name} crept to {s:.5g} of the way "
+                                       f"in {spent} Newton iterations",
+                                       {"parameter": name, "fraction": s, "residuals": last})
         finally:
             set_parameter(1.0)
         return total
@@ -653,9 +714,15 @@ def solve_transport(problem: TransportProblem) -> dict:
     def slope() -> float:  # d(residual)/dPhi (A/V) at the last solution
         return g + problem.current_slope()
 
-    r = residual(phi)
-    if cell.galvanostatic:
-        phi = _galvanostatic_phi(residual, phi, r, g, current, problem.electronic_current, slope)
+    try:
+        r = residual(phi)
+        if cell.galvanostatic:
+            phi = _galvanostatic_phi(residual, phi, r, g, current, problem.electronic_current,
+                                     slope)
+    except ConvergenceError as exc:
+        exc.diagnosis.update(mode="galvanostatic" if cell.galvanostatic else "potentiostatic",
+                             phi_evaluations=outer)
+        raise
     j_i = problem.ionic_current() / area
     j_e = problem.electronic_current() / area
     return {"t_li": j_i / (j_i + j_e), "one_minus_t_li": j_e / (j_i + j_e), "j_ionic": j_i,
@@ -700,12 +767,18 @@ def _galvanostatic_phi(residual, phi: float, r: float, g: float, current: float,
             else:  # regula falsi on the bracket
                 candidate = hi - r_hi * (hi - lo) / (r_hi - r_lo)
         if hi is not None and hi < 1e-9 * current / g:
-            break  # the electronic current alone exceeds the applied current at any Phi > 0
+            raise ConvergenceError(
+                "the electronic current alone carries the applied current at any Phi > "
+                f"{hi:.3g} V (t_Li < 1e-9): the separator is an electronic conductor at this "
+                "window; the exact solver (1D) resolves it", {
+                    "stage": "galvanostatic iteration on Phi", "phi_bracket_V": [lo, hi],
+                    "current_residual_A": r, "good_state": True})
         last = (phi, r)
         phi = candidate
         r = residual(phi)
     raise ConvergenceError("galvanostatic iteration on Phi did not converge",
-                           {"phi_bracket_V": [lo, hi], "current_residual": r})
+                           {"stage": "galvanostatic iteration on Phi", "phi_bracket_V": [lo, hi],
+                            "current_residual_A": r, "good_state": True})
 
 
 def error_indicators(problem: TransportProblem) -> fem.Function:

@@ -10,7 +10,7 @@ import difflib
 import math
 from typing import Any
 
-__all__ = ["ConfigError", "check_keys", "choice", "number", "pair"]
+__all__ = ["UNITS", "ConfigError", "check_keys", "choice", "number", "pair"]
 
 
 class ConfigError(ValueError):
@@ -36,18 +36,44 @@ def check_keys(table: dict, allowed: tuple[str, ...], where: str) -> None:
             raise ConfigError(f"{where}.{key}" if where else key, f"unknown key{hint}")
 
 
+#: Units of the numeric keys (by the key's last name), shown in range errors. Config values are
+#: SI (potentials in eV); a unit mistake (um for m, mA/cm^2 for A/m^2) shows up as a range error.
+UNITS = {
+    "temperature": "K", "current_density": "A/m^2", "ionic_potential_drop": "V",
+    "mu_cathode": "eV", "mu_anode": "eV", "B": "eV", "mu_ref": "eV", "mu_half": "eV",
+    "sigma_li": "S/m", "A": "S/m", "conductance": "S/m^2",
+    "thickness": "m", "width": "m", "center": "m", "size": "m", "depth": "m", "y": "m",
+    "amplitude": "m", "wavelength": "m", "correlation_length": "m", "radii": "m",
+    "start": "m", "end": "m", "size_bulk": "m", "size_gb": "m", "size_pb": "m",
+    "size_electrode": "m", "size_crack_tip": "m", "size_pore": "m",
+    "E": "Pa", "strength": "Pa", "stack_pressure": "Pa", "toughness": "Pa m^0.5",
+    "angle": "rad",
+}
+
+
+def _unit(full: str) -> str:
+    """' UNIT' of the key ``full`` ('geometry.pores[0].center[1]' -> ' m'), or ''."""
+    leaf = full.rsplit(".", 1)[-1].split("[", 1)[0]
+    return f" {UNITS[leaf]}" if leaf in UNITS else ""
+
+
 def _check_value(value: Any, full: str, lo, hi, lo_open: bool, integer: bool):
     kind = int if integer else (int, float)
+    unit = _unit(full)
     if isinstance(value, bool) or not isinstance(value, kind):
-        raise ConfigError(full, f"must be {'an integer' if integer else 'a number'}, got {value!r}")
+        what = "an integer" if integer else f"a number{' (' + unit.strip() + ')' if unit else ''}"
+        raise ConfigError(full, f"must be {what}, got {value!r}")
     if not math.isfinite(value):
         raise ConfigError(full, f"must be finite, got {value!r}")
     below = lo is not None and (value <= lo if lo_open else value < lo)
     if below or (hi is not None and value > hi):
-        left = "" if lo is None else f"{'>' if lo_open else '>='} {lo:g}"
-        right = "" if hi is None else f"<= {hi:g}"
+        left = "" if lo is None else f"{'>' if lo_open else '>='} {lo:g}{unit}"
+        right = "" if hi is None else f"<= {hi:g}{unit}"
         bounds = " and ".join(p for p in (left, right) if p)
-        raise ConfigError(full, f"must be {bounds}, got {value!r}")
+        hint = ""
+        if unit == " m" and hi is not None and value > hi and value * 1e-6 <= hi:
+            hint = f" (lengths are in m: {value:g} um is {value * 1e-6:g})"
+        raise ConfigError(full, f"must be {bounds}, got {value!r}{hint}")
     return int(value) if integer else float(value)
 
 

@@ -12,7 +12,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from fem_sse.config import Config, ConfigError
+from fem_sse.config import MIN_PIECE_MESH, Config, ConfigError, check_pieces
 from fem_sse.geometry.regions import MeshError, Region, add_groups, regions_1d
 
 __all__ = ["MeshError", "Region", "SeparatorMesh", "build_mesh", "write_msh"]
@@ -51,6 +51,8 @@ def _build_model(gmsh, config: Config, threads: int = 1) -> _Built:
     """Build and mesh the Gmsh model of ``config`` with its physical groups (calling rank)."""
     model = gmsh.model
     start = time.perf_counter()
+    check_pieces(config.stack_1d(), MIN_PIECE_MESH, " (the mesh generator's tolerance; the "
+                 "exact solver takes it)")
     if config.dim == 1:
         from fem_sse.geometry.line import build_line_model
 

@@ -45,7 +45,12 @@ def load_user_model(model, config: Config) -> tuple[dict, dict, dict]:
     except Exception as exc:  # noqa: BLE001 - Gmsh raises bare Exceptions
         raise MeshError(where, f"Gmsh cannot read it: {exc}") from None
     if len(model.mesh.getElements(2)[0]) == 0:  # a .geo, or a .msh without cells
-        model.mesh.generate(2)
+        try:
+            model.mesh.generate(2)
+        except Exception as exc:  # noqa: BLE001 - Gmsh raises bare Exceptions
+            raise MeshError(where, f"Gmsh cannot mesh it: {exc}") from None
+    if len(model.mesh.getElements(2)[0]) == 0 or len(model.mesh.getNodes()[0]) == 0:
+        raise MeshError(where, "has no 2D cells (and no geometry to mesh)")
     cells, facets = {}, {}
     for dim, tag in model.getPhysicalGroups():
         name = model.getPhysicalName(dim, tag) or f"unnamed{tag}"

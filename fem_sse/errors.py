@@ -1,0 +1,145 @@
+"""Exit codes and error reporting of the ``fem-sse`` commands (run, mesh, sweep, design, ...).
+
+Every failure ends as one line on stderr and a documented exit code (docs/robustness.md):
+
+=====  ==========================================================================
+code   meaning
+=====  ==========================================================================
+0      success
+1      internal error (a bug: please report it; ``-v`` shows the traceback)
+2      invalid input: config, TOML, mesh file, command-line values
+3      the solver did not converge: the output folder holds the last good state
+       with ``"converged": false`` and a diagnosis in ``summary.json``
+=====  ==========================================================================
+
+Under MPI an error must stop every rank, and its message must appear once. An error raised
+on all ranks (a config error, a non-converged solve: both follow collective operations) is
+printed by rank 0 and every rank returns the code. An error on some ranks only is printed by
+the failing rank, which then aborts the job (``MPI_Abort``): the other ranks may be waiting in
+a collective that will never complete. The two cases are told apart by a non-blocking barrier
+on a private duplicate of the communicator, which only failing ranks enter.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+__all__ = ["EXIT_CONFIG", "EXIT_INTERNAL", "EXIT_NOT_CONVERGED", "EXIT_OK", "ConvergenceError",
+           "ErrorReporter", "exit_code", "one_line"]
+
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_CONFIG = 2
+EXIT_NOT_CONVERGED = 3
+
+#: Seconds a failing rank waits for the other ranks to fail too before it aborts the job.
+COLLECTIVE_WAIT_S = 2.0
+
+
+class ConvergenceError(RuntimeError):
+    """Newton or continuation failed; ``diagnosis`` says where and how (JSON-able dict).
+
+    Attributes:
+        diagnosis: last residuals, continuation stage and parameter, where the residual
+            concentrates (:mod:`fem_sse.transport` fills it).
+        problem: the problem holding the last good state, when there is one (set by the
+            adaptive loop, read by the writers of :mod:`fem_sse.run`).
+        outdir: the output folder the last good state was written to, once written.
+    """
+
+    def __init__(self, message: str, diagnosis: dict | None = None):
+        super().__init__(message)
+        self.diagnosis = diagnosis or {}
+        self.problem = None
+        self.outdir = None
+
+
+def exit_code(exc: BaseException) -> int:
+    """The exit code of an exception (see the module docstring)."""
+    from fem_sse.exact1d import SolveError
+    from fem_sse.validate import ConfigError
+
+    if isinstance(exc, ConfigError):
+        return EXIT_CONFIG
+    if isinstance(exc, (ConvergenceError, SolveError)):
+        return EXIT_NOT_CONVERGED
+    return EXIT_INTERNAL
+
+
+def one_line(exc: BaseException) -> str:
+    """The user-facing message of an exception: one line, prefixed by its kind."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    code = exit_code(exc)
+    if code == EXIT_CONFIG:
+        return f"config error: {text}"
+    if code == EXIT_NOT_CONVERGED:
+        where = getattr(exc, "outdir", None)
+        good = (getattr(exc, "diagnosis", None) or {}).get("good_state")
+        what = "last good state and diagnosis" if good else "diagnosis"
+        tail = f" ({what} in {where}/summary.json)" if where else ""
+        return f"not converged: {text}{tail}"
+    return f"internal error: {type(exc).__name__}: {text} (run with -v for the traceback)"
+
+
+class ErrorReporter:
+    """Turns an exception into one printed line and an exit code, once per MPI job.
+
+    Create it collectively (it duplicates the communicator) before the work starts::
+
+        reporter = ErrorReporter(comm)
+        try:
+            return work()
+        except Exception as exc:
+            return reporter.fail(exc)
+
+    Args:
+        comm: the job's communicator (mpi4py), or None in a process without MPI.
+        stream: where the message goes (stderr).
+        prefix: start of the printed line.
+        wait_s: how long a failing rank waits for the others before aborting (s).
+    """
+
+    def __init__(self, comm=None, stream=None, prefix: str = "fem-sse: error",
+                 wait_s: float = COLLECTIVE_WAIT_S):
+        self.comm = comm
+        self.stream = stream
+        self.prefix = prefix
+        self.wait_s = wait_s
+        self._private = comm.Dup() if comm is not None and comm.size > 1 else None
+
+    def _print(self, text: str) -> None:
+        print(text, file=self.stream or sys.stderr, flush=True)
+
+    def _all_failed(self) -> bool:
+        """True when every rank reaches :meth:`fail` within ``wait_s`` (no other rank can:
+        the barrier lives on a private communicator that only failing ranks use)."""
+        request = self._private.Ibarrier()
+        deadline = time.monotonic() + self.wait_s
+        while not request.Test():
+            if time.monotonic() > deadline:
+                return False  # the request is left pending: the job is about to be aborted
+            time.sleep(0.01)
+        return True
+
+    def fail(self, exc: BaseException) -> int:
+        """Print ``exc`` once for the whole job and return its exit code; abort the job when
+        only some ranks failed (does not return then)."""
+        code = exit_code(exc)
+        message = one_line(exc)
+        if self._private is None:
+            self._print(f"{self.prefix}: {message}")
+            return code
+        if self._all_failed():
+            if self.comm.rank == 0:
+                self._print(f"{self.prefix}: {message}")
+            return code
+        self._print(f"{self.prefix} (rank {self.comm.rank} of {self.comm.size}): {message}")
+        self.comm.Abort(code)
+        return code  # not reached
+
+    def close(self) -> None:
+        """Free the private communicator (collective; only after a successful run)."""
+        if self._private is not None:
+            self._private.Free()
+            self._private = None

@@ -1,0 +1,75 @@
+"""MPI: an error on one rank aborts the whole job, an error on every rank exits cleanly; the
+message is printed once either way (issue 8). Each job runs in a subprocess with a timeout,
+so a hang fails the test instead of blocking it."""
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parent.parent
+BILAYER = ROOT / "cases" / "fig3_bilayer.toml"
+TIMEOUT_S = 120
+
+_ONE_RANK_FAILS = """
+import sys
+from mpi4py import MPI
+from fem_sse.errors import ErrorReporter
+
+comm = MPI.COMM_WORLD
+reporter = ErrorReporter(comm)
+try:
+    if comm.rank == int(sys.argv[1]):
+        raise RuntimeError("disk on fire")
+    comm.barrier()  # the healthy ranks wait here: only an abort ends the job
+except Exception as exc:
+    sys.exit(reporter.fail(exc))
+"""
+
+
+def _mpirun(*args, cwd=ROOT):
+    start = time.monotonic()
+    proc = subprocess.run(["mpirun", "-n", "2", sys.executable, *args], capture_output=True,
+                          text=True, timeout=TIMEOUT_S, cwd=cwd)
+    return proc, time.monotonic() - start
+
+
+@pytest.mark.serial
+@pytest.mark.parametrize("rank", [0, 1])
+def test_error_on_one_rank_aborts_the_job_and_is_printed_once(tmp_path, rank):
+    script = tmp_path / "one_rank.py"
+    script.write_text(_ONE_RANK_FAILS)
+    proc, seconds = _mpirun(str(script), str(rank))
+    assert proc.returncode != 0
+    assert proc.stderr.count("disk on fire") == 1, proc.stderr
+    assert f"(rank {rank} of 2): internal error: RuntimeError: disk on fire" in proc.stderr
+    assert seconds < TIMEOUT_S / 2
+
+
+@pytest.mark.serial
+def test_config_error_on_every_rank_exits_2_printed_once(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(BILAYER.read_text().replace("temperature", "temperture"))
+    proc, _ = _mpirun("-m", "fem_sse", "run", str(bad), "-o", str(tmp_path / "out"))
+    assert proc.returncode == 2
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("fem-sse: error")]
+    assert lines == ["fem-sse: error: config error: cell.temperture: unknown key; did you mean "
+                     "'temperature'?"]
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.serial
+def test_not_converged_on_two_ranks_exits_3_with_the_state(tmp_path):
+    failing = tmp_path / "failing.toml"
+    failing.write_text(BILAYER.read_text().split("[solver]")[0]
+                       + "\n[solver]\nmax_newton_iterations = 1\n")
+    out = tmp_path / "out"
+    proc, _ = _mpirun("-m", "fem_sse", "run", str(failing), "-o", str(out), "-q")
+    assert proc.returncode == 3, proc.stderr
+    assert proc.stderr.count("fem-sse: error: not converged") == 1
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["converged"] is False and summary["ranks"] == 2
+    assert summary["diagnosis"]["residual_peak"]["region"]
