@@ -77,12 +77,12 @@ def test_forced_solver_failure_writes_last_good_state(shared_tmp, comm):
     assert summary["converged"] is False and summary["t_li"] is None
     diagnosis = summary["diagnosis"]
     assert diagnosis["good_state"] and diagnosis["last_residuals"]
-    assert diagnosis["stage"] == "continuation in the drift strength"
+    stages = ["continuation in the electrode window", "continuation in the drift strength"]
+    assert diagnosis["stage"] in stages  # the one that got furthest
     assert 0.0 <= diagnosis["fraction_reached"] < 1.0
     peak = diagnosis["residual_peak"]
     assert 0.0 <= peak["x_over_L"] <= 1.0 and peak["material"] == "LLZO_like"
-    assert [a["stage"] for a in diagnosis["attempts"]] == [
-        "Newton", "continuation in the drift strength", "continuation in the electrode window"]
+    assert [a["stage"] for a in diagnosis["attempts"]] == ["Newton", *stages]
     assert {"profile.csv", "fields.bp", "regions.xdmf"} <= set(summary["files"])
     rows = (out / "profile.csv").read_text().splitlines()
     assert len(rows) > 100 and rows[0].startswith("x_m,")
