@@ -21,7 +21,17 @@ import numpy as np
 #: Boltzmann constant (eV/K).
 BOLTZMANN_EV = 8.617333262e-5
 
-__all__ = ["BOLTZMANN_EV", "Material", "PRESETS"]
+__all__ = ["BOLTZMANN_EV", "Material", "PRESETS", "kirchhoff", "mu_from_kirchhoff"]
+
+
+def kirchhoff(mu, A, B, kT: float):  # noqa: N803
+    """W(mu) = 2 A kT sinh((mu - B)/kT) (A/m); A (S/m) and B (eV) may be arrays (per cell)."""
+    return 2.0 * np.asarray(A) * kT * np.sinh((np.asarray(mu) - B) / kT)
+
+
+def mu_from_kirchhoff(w, A, B, kT: float):  # noqa: N803
+    """Inverse of :func:`kirchhoff`: mu = B + kT asinh(W / (2 A kT)) (eV), elementwise."""
+    return B + kT * np.arcsinh(np.asarray(w) / (2.0 * np.asarray(A) * kT))
 
 
 @dataclass(frozen=True)
@@ -82,11 +92,11 @@ class Material:
 
     def kirchhoff(self, mu, kT: float):
         """Kirchhoff variable W(mu) = 2 A kT sinh((mu - B)/kT) (A/m)."""
-        return 2.0 * self.A * kT * np.sinh((np.asarray(mu) - self.B) / kT)
+        return kirchhoff(mu, self.A, self.B, kT)
 
     def mu_from_kirchhoff(self, w, kT: float):
         """Inverse of :meth:`kirchhoff`: mu = B + kT asinh(W / (2 A kT)) (eV)."""
-        return self.B + kT * np.arcsinh(np.asarray(w) / (2.0 * self.A * kT))
+        return mu_from_kirchhoff(w, self.A, self.B, kT)
 
 
 _PAPER = "Kim & Li, Acta Mater. 2025 (Secs. 3.1-3.5); A calibrated to the reported t_Li"

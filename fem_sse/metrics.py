@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from fem_sse.config import Config
+from fem_sse.materials import kirchhoff, mu_from_kirchhoff
 
 __all__ = ["Profile", "fem_metrics"]
 
@@ -39,8 +40,7 @@ def fem_metrics(config: Config, profile: Profile) -> dict:
     seg_A = np.array([seg.material.A for seg in segments])  # noqa: N806
     seg_B = np.array([seg.material.B for seg in segments])  # noqa: N806
     cell_A, cell_B = seg_A[profile.segment][:, None], seg_B[profile.segment][:, None]  # noqa: N806
-    # mu(W) of each cell's material, vectorised (Material.mu_from_kirchhoff, elementwise)
-    mu = cell_B + kT * np.arcsinh(profile.w / (2.0 * cell_A * kT))
+    mu = mu_from_kirchhoff(profile.w, cell_A, cell_B, kT)  # each cell's material
 
     jumps = []
     # zero crossings of W inside cells and across facets between cells of the same material
@@ -66,7 +66,7 @@ def fem_metrics(config: Config, profile: Profile) -> dict:
 
     def measure(level: float, above: bool) -> float:
         """Length (/L) where mu is above (below) ``level``: W is linear between the nodes."""
-        w_level = 2.0 * cell_A * kT * np.sinh((level - cell_B) / kT)
+        w_level = kirchhoff(level, cell_A, cell_B, kT)
         d = (profile.w - w_level) if above else (w_level - profile.w)
         d0, d1 = d[:, :-1], d[:, 1:]
         h = np.diff(profile.x, axis=1)

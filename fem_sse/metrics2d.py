@@ -26,6 +26,7 @@ from dolfinx import fem
 from mpi4py import MPI
 
 from fem_sse import compat
+from fem_sse.materials import kirchhoff, mu_from_kirchhoff
 
 __all__ = ["cell_data", "fem_metrics_2d", "front_polylines"]
 
@@ -45,7 +46,7 @@ def cell_data(problem) -> dict:
     f = problem.fields
     A, B = f["A"].x.array[q], f["B"].x.array[q]  # noqa: N806
     kT = problem.kT  # noqa: N806
-    mu = B[:, None] + kT * np.arcsinh(w / (2.0 * A[:, None] * kT))
+    mu = mu_from_kirchhoff(w, A[:, None], B[:, None], kT)
     c2f = msh.topology.connectivity(tdim, tdim - 1).array.reshape(-1, _NV)[:n]
     fmap = msh.topology.index_map(tdim - 1)
     edges = fmap.local_to_global(c2f.ravel().astype(np.int32)).reshape(n, _NV)
@@ -89,7 +90,7 @@ def region_stats(problem, data: dict) -> dict:
     kT = problem.kT  # noqa: N806
 
     def w_of(level):
-        return 2.0 * data["A"][:, None] * kT * np.sinh((level - data["B"][:, None]) / kT)
+        return kirchhoff(level, data["A"][:, None], data["B"][:, None], kT)
 
     over = area * fraction_above(data["w"] - w_of(config.cell.mu_anode))
     under = area * fraction_above(w_of(config.cell.mu_cathode) - data["w"])
@@ -200,7 +201,7 @@ def _close_gaps(chains: list, pts: np.ndarray, material: list) -> list:
     while len(chains) > 1:
         ends = np.array([[p[0], p[-1]] for p, _ in chains])  # (m, 2 ends, 2)
         mats = np.array([material[s[0]] for _, s in chains])
-        for a, (pa, sa) in enumerate(chains):
+        for a, (_, sa) in enumerate(chains):
             reach = 2.0 * max(np.linalg.norm(pts[sa[0], 1] - pts[sa[0], 0]),
                               np.linalg.norm(pts[sa[-1], 1] - pts[sa[-1], 0]))
             # d[b, i, j]: end i of chain a (0 first, 1 last) to end j of chain b

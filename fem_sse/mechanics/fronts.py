@@ -21,7 +21,7 @@ import numpy as np
 from dolfinx import fem
 from mpi4py import MPI
 
-from fem_sse import compat
+from fem_sse import compat, materials
 
 __all__ = ["mu_from_kirchhoff", "refine_at_fronts"]
 
@@ -48,8 +48,8 @@ def mu_from_kirchhoff(smesh, kirchhoff: fem.Function, config) -> fem.Function:
     kT = config.cell.kT  # noqa: N806
     dofs = V.dofmap.list[:num]
     mu = fem.Function(V, name="mu_Li0")
-    mu.x.array[dofs] = B[:, None] + kT * np.arcsinh(
-        kirchhoff.x.array[dofs] / (2.0 * A[:, None] * kT))
+    mu.x.array[dofs] = materials.mu_from_kirchhoff(kirchhoff.x.array[dofs], A[:, None],
+                                                   B[:, None], kT)
     mu.x.scatter_forward()
     return mu
 
