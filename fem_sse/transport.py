@@ -78,6 +78,13 @@ def _asinh(z):
     return ufl.conditional(ufl.gt(az, 1.0), large, small)
 
 
+def _scaled_kirchhoff(mu, A, B, kT, w_scale):  # noqa: N803
+    """UFL W(mu) / w_scale = 2 A kT sinh((mu - B)/kT) / w_scale, the argument clamped to
+    +-600 (sinh overflows beyond ~710; validated electrode potentials stay far inside)."""
+    arg = ufl.max_value(ufl.min_value((mu - B) / kT, 600.0), -600.0)
+    return 2.0 * A * kT * ufl.sinh(arg) / w_scale
+
+
 def _drift_flux(un_in, un_out, sigma_in, sigma_out, omega_jump, kT):  # noqa: N803
     """Numerical drift flux sigma_eh u.n through a facet (Lax-Friedrichs).
 
@@ -276,8 +283,7 @@ class TransportProblem:
         # (the limit of a thin strip: the electrons cross it freely), so T maps
         # mu- -> mu- + [eta_i] there.
         def w_of(s, mu_value):  # W of side s's material at mu_value, / w_scale
-            arg = ufl.max_value(ufl.min_value((mu_value - B(s)) / kT, 600.0), -600.0)
-            return 2.0 * A(s) * kT * ufl.sinh(arg) / ws
+            return _scaled_kirchhoff(mu_value, A(s), B(s), kT, ws)
 
         def mapped(d_eta=None):  # d_eta = eta_i+ - eta_i- (eV)
             mu_p, mu_m = mu("+"), mu("-")
@@ -311,7 +317,7 @@ class TransportProblem:
         boundary_flux = {}
         self._dirichlet = {}
         for tag, mu_e in ((CATHODE, self.mu_cathode), (ANODE, self.mu_anode)):
-            om_d = 2.0 * A * kT * ufl.sinh((mu_e - B) / kT) / ws
+            om_d = _scaled_kirchhoff(mu_e, A, B, kT, ws)
             self._dirichlet[tag] = om_d
             un_b = ufl.dot(u, n)
             sigma_d = ufl.sqrt((om_d / kT) ** 2 + (2.0 * A / ws) ** 2)
@@ -329,16 +335,15 @@ class TransportProblem:
         # shape w would put the whole drop into strongly blocking bottleneck strips.)
         xi = ufl.SpatialCoordinate(msh)[0] / self.length
         mu0 = self.mu_cathode + (self.mu_anode - self.mu_cathode) * xi
-        self._initial_expr = 2.0 * A * kT * ufl.sinh((mu0 - B) / kT) / ws
+        self._initial_expr = _scaled_kirchhoff(mu0, A, B, kT, ws)
         self._b = compat.create_vector(self._F)
         self._A = dolfinx.fem.petsc.create_matrix(self._J)
 
     # -- nonlinear solve ---------------------------------------------------------------------
     def set_from_mu(self, mu: fem.Function) -> None:
         """omega from a mu_Li0 field (eV) in this problem's DG space (W of each cell's material)."""
-        A, B = self.fields["A"], self.fields["B"]
-        arg = ufl.max_value(ufl.min_value((mu - B) / self.kT, 600.0), -600.0)
-        expr = 2.0 * A * self.kT * ufl.sinh(arg) / self._w_scale
+        expr = _scaled_kirchhoff(mu, self.fields["A"], self.fields["B"], self.kT,
+                                 self._w_scale)
         self.omega.interpolate(fem.Expression(expr, compat.interpolation_points(self.V)))
         self.omega.x.scatter_forward()
 
