@@ -26,7 +26,7 @@ from fem_sse.geometry.shapes import asperity_polygon, drop_close_points, pb_prof
 from fem_sse.geometry.sizing import Feature, apply_size_fields
 from fem_sse.geometry.voronoi import shrink_polygon, voronoi_grains
 
-__all__ = ["SCALE", "build_plane_model"]
+__all__ = ["SCALE", "build_plane_model", "scale_mesh_to_metres"]
 
 log = logging.getLogger(__name__)
 
@@ -357,5 +357,10 @@ def mesh_plane_model(model, features: list[Feature], config: Config, threads: in
     gmsh.option.setNumber("Mesh.Algorithm", 6)
     gmsh.option.setNumber("General.NumThreads", threads)
     model.mesh.generate(2)
+    scale_mesh_to_metres(model)
+
+
+def scale_mesh_to_metres(model) -> None:
+    """Node coordinates from model units (1/SCALE m) back to metres."""
     s = 1.0 / SCALE
     model.mesh.affineTransform([s, 0, 0, 0, 0, s, 0, 0, 0, 0, s, 0])

@@ -15,10 +15,10 @@ import math
 
 from fem_sse.config import Config
 from fem_sse.geometry.line import segment_sizes
+from fem_sse.geometry.plane import SCALE, scale_mesh_to_metres
 
 __all__ = ["build_stacked_model", "is_laterally_uniform"]
 
-SCALE = 1e6  # model units per metre while building (as in plane.py)
 _LATERAL_CELLS_MIN = 2
 
 
@@ -74,8 +74,7 @@ def build_stacked_model(model, config: Config, name: str = "separator2d_stacked"
         facets[f"pb{i}"] = [sides[k]]
     gmsh.option.setNumber("Mesh.Algorithm", 6)
     model.mesh.generate(2)
-    s = 1.0 / SCALE
-    model.mesh.affineTransform([s, 0, 0, 0, 0, s, 0, 0, 0, 0, s, 0])
+    scale_mesh_to_metres(model)  # built in micrometres: Gmsh's tolerances are absolute
     info = {"structured": True, "lateral_cells": lateral,
             "min_cell_thickness_m": float(min(sizes)), "grains_per_layer": [0] * len(config.layers)}
     return cells, facets, info
