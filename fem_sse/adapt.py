@@ -200,7 +200,8 @@ def solve_adaptive(config: Config, comm, progress=None) -> AdaptiveResult:
         # 2D: a refined triangle becomes 4, and the closure splits about as many neighbours
         cap = None if tdim == 1 else max(1, (opts.max_cells - cells) // 6)
         marked = doerfler_mark(eta2, comm, theta=0.7, max_count=cap)
-        new = TransportProblem(config, _refine_mesh(problem, marked, eta2), degree=opts.degree)
+        new = TransportProblem(config, _refine_mesh(problem, marked, eta2), degree=opts.degree,
+                               forms=problem.forms)
         new.start_from(problem)
         problem = new
     raise AssertionError("unreachable")

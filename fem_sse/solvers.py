@@ -10,14 +10,15 @@ import contextlib
 
 from petsc4py import PETSc
 
-__all__ = ["prefixed_ksp"]
+__all__ = ["configured_ksp", "prefixed_ksp"]
 
 
-@contextlib.contextmanager
-def prefixed_ksp(comm, A, prefix: str, options: dict):
-    """Yield a KSP for operator ``A`` configured from ``options`` under ``prefix``.
+def configured_ksp(comm, A, prefix: str, options: dict) -> PETSc.KSP:
+    """A KSP for operator ``A`` configured from ``options`` under ``prefix`` (caller destroys).
 
-    The options are removed from the database and the KSP destroyed on exit.
+    The options are in the database only while the KSP reads them. A KSP kept across solves
+    with an operator of unchanged sparsity refactors numerically only (a direct solver's
+    ordering and symbolic factorisation are reused: most of its cost on small meshes).
     """
     ksp = PETSc.KSP().create(comm)
     ksp.setOperators(A)
@@ -27,8 +28,20 @@ def prefixed_ksp(comm, A, prefix: str, options: dict):
         opts[prefix + key] = value
     try:
         ksp.setFromOptions()
-        yield ksp
+    except Exception:
+        ksp.destroy()
+        raise
     finally:
         for key in options:
             del opts[prefix + key]
+    return ksp
+
+
+@contextlib.contextmanager
+def prefixed_ksp(comm, A, prefix: str, options: dict):
+    """Yield a :func:`configured_ksp` for one solve; it is destroyed on exit."""
+    ksp = configured_ksp(comm, A, prefix, options)
+    try:
+        yield ksp
+    finally:
         ksp.destroy()
