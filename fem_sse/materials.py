@@ -21,7 +21,12 @@ import numpy as np
 #: Boltzmann constant (eV/K).
 BOLTZMANN_EV = 8.617333262e-5
 
-__all__ = ["BOLTZMANN_EV", "Material", "PRESETS", "kirchhoff", "mu_from_kirchhoff"]
+__all__ = ["BOLTZMANN_EV", "Material", "PRESETS", "kirchhoff", "mu_from_kirchhoff", "sigma_eh"]
+
+
+def sigma_eh(mu, A, B, kT: float):  # noqa: N803
+    """sigma_e + sigma_h = 2 A cosh((mu - B)/kT) (S/m); A (S/m) and B (eV) may be arrays."""
+    return 2.0 * np.asarray(A) * np.cosh((np.asarray(mu) - B) / kT)
 
 
 def kirchhoff(mu, A, B, kT: float):  # noqa: N803
@@ -88,7 +93,7 @@ class Material:
 
     def sigma_eh(self, mu, kT: float):
         """Electronic conductivity sigma_e + sigma_h (S/m) at Li0 potential ``mu`` (eV)."""
-        return 2.0 * self.A * np.cosh((np.asarray(mu) - self.B) / kT)
+        return sigma_eh(mu, self.A, self.B, kT)
 
     def kirchhoff(self, mu, kT: float):
         """Kirchhoff variable W(mu) = 2 A kT sinh((mu - B)/kT) (A/m)."""

@@ -10,6 +10,7 @@ import numpy as np
 
 from fem_sse import __version__
 from fem_sse.config import Config
+from fem_sse.materials import mu_from_kirchhoff, sigma_eh
 from fem_sse.outputs import (
     MAP_CELL_CAP,
     output_directory,
@@ -34,14 +35,21 @@ def _dolfinx_version() -> str | None:
     return dolfinx.__version__
 
 
+def _segment_table(config: Config) -> dict[str, np.ndarray]:
+    """A (S/m), B (eV) and layer material name of every segment, for indexing by segment."""
+    segments = config.segments()
+    return {"A": np.array([s.material.A for s in segments]),
+            "B": np.array([s.material.B for s in segments]),
+            "layer": np.array([config.layers[s.layer].material for s in segments], dtype=object)}
+
+
 def _profile_rows(config: Config, x: np.ndarray, mu: np.ndarray, segment: np.ndarray,
                   eta_i: np.ndarray) -> dict:
-    segments = config.segments()
-    kT = config.cell.kT  # noqa: N806
-    sigma = np.array([segments[s].material.sigma_eh(m, kT) for s, m in zip(segment, mu)])
+    table = _segment_table(config)
+    A, B = table["A"][segment], table["B"][segment]  # noqa: N806
     return {"x_m": x, "x_over_L": x / config.thickness, "mu_Li0_eV": mu, "eta_i_eV": eta_i,
-            "eta_e_eV": mu - eta_i, "sigma_eh_S_per_m": sigma,
-            "layer": [config.layers[segments[s].layer].material for s in segment]}
+            "eta_e_eV": mu - eta_i, "sigma_eh_S_per_m": sigma_eh(mu, A, B, config.cell.kT),
+            "layer": table["layer"][segment].tolist()}
 
 
 def _segment_of(config: Config, x: np.ndarray) -> np.ndarray:
@@ -94,7 +102,8 @@ def _solve_fem(config: Config, comm, progress) -> tuple[dict, dict]:
         "dofs": out.problem.dofs,
         "cells": out.problem.mesh.topology.index_map(out.problem.mesh.topology.dim).size_global,
         "newton_iterations": out.newton_iterations,
-        "refinement_steps": sum(1 for h in out.history if "cells" in h) - 1, "refinement_history": out.history,
+        "refinement_steps": sum(1 for h in out.history if "cells" in h) - 1,
+        "refinement_history": out.history,
         "wall_time_s": time.perf_counter() - start,
     }
     if config.dim == 2:
@@ -116,9 +125,8 @@ def _solve_fem(config: Config, comm, progress) -> tuple[dict, dict]:
 def _fem_rows(config: Config, profile, phi: float) -> dict:
     """Profile rows of a 1D FEM state (rank 0): ``profile`` from gather_profile, Phi (V)."""
     x, w, seg = _subsample(profile)
-    segments = config.segments()
-    mu = np.array([segments[s].material.mu_from_kirchhoff(wi, config.cell.kT)
-                   for s, wi in zip(seg, w)])
+    table = _segment_table(config)
+    mu = mu_from_kirchhoff(w, table["A"][seg], table["B"][seg], config.cell.kT)
     eta_i = phi * (1.0 - config.ionic_resistance(x) / config.ionic_resistance(config.thickness))
     return _profile_rows(config, x, mu, seg, eta_i)
 

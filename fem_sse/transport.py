@@ -366,6 +366,9 @@ class TransportProblem:
             F += (-conservative * v - ufl.dot(ufl.grad(v), n) * (omega - om_d)) * ds(tag)
             if tag == ANODE:
                 self._anode_flux = self._form("anode_flux", conservative * ds(tag))
+                # d(anode flux)/d(omega): the bordering row of the galvanostatic Newton
+                self._anode_flux_gradient = self._form(
+                    "anode_flux_gradient", ufl.derivative(conservative * ds(tag), omega, v))
         self._flux = flux
         self._F = self._form("residual", F)
         self._J = self._form("jacobian", ufl.derivative(F, omega))
@@ -514,6 +517,7 @@ class TransportProblem:
         target = max(rtol * max(norm, 1e-300), 1e-13 * self._reference_norm)
         if norm <= target:
             return report
+        lam = 1.0
         try:
             for it in range(1, max_iterations + 1):
                 self._assemble_jacobian()
@@ -529,7 +533,7 @@ class TransportProblem:
                     report.iterations = it
                     return report
                 x.copy(backup)
-                lam = 1.0
+                lam = min(1.0, 4.0 * lam)
                 while True:  # backtracking; a step giving a non-finite residual is halved too
                     backup.copy(x)
                     x.axpy(lam, dx_vec)
@@ -559,6 +563,116 @@ class TransportProblem:
             backup.destroy()
         raise ConvergenceError(f"Newton did not converge in {max_iterations} iteration(s)", {
             "iterations": max_iterations, "residuals": report.residuals[-5:]})
+
+    def bordered_newton(self, phi: float, current: float,
+                        max_iterations: int = 25) -> tuple[float, NewtonReport]:
+        """Damped Newton on omega and Phi together for the galvanostatic problem.
+
+        Unknowns (omega, Phi); equations F(omega, Phi) = 0 and the total current
+        g = Phi G + I_e(omega, Phi) - I = 0 (A/m^2 in 1D, A/m in 2D). The bordered Jacobian
+        [[J, dF/dPhi], [dI_e/domega, G + dI_e/dPhi]] is solved by block elimination with two
+        solves of the one factorisation of J (dF/dPhi and dI_e/dPhi by differences: F is
+        nearly linear in Phi). From a nearby state (the previous mesh's solution, or a
+        converged Phi) it needs a handful of iterations, where a root search on Phi solves the
+        transport problem to convergence at every trial Phi. The line search is on
+        sqrt(|F|^2 + (g / w_scale)^2).
+
+        Args:
+            phi: starting ionic potential drop (V).
+            current: applied current I (A/m^2 in 1D, A/m in 2D).
+            max_iterations: iteration budget.
+
+        Returns:
+            (Phi, report), with omega and ``self.phi`` at the solution: the Newton step is at
+            round-off level or the residual 1e-11 of its start, and g within the tolerance of
+            :func:`_current_converged`. Not recorded as a converged state (a potentiostatic
+            solve at the returned Phi does that, in 0-1 iterations).
+
+        Raises:
+            ConvergenceError: when the iteration stalls or the budget runs out; omega and Phi
+                are then restored to the start.
+        """
+        x = self.omega.x.petsc_vec
+        start = (phi, x.copy())
+        report = NewtonReport()
+        g_cond = self.conductance
+        d_omega, tangent, backup = x.duplicate(), x.duplicate(), x.duplicate()
+        f_phi = self._b.duplicate()
+        gradient = compat.create_vector(self._anode_flux_gradient)
+
+        def merit(phi_k: float) -> tuple[float, float, float]:
+            self.phi.value = phi_k
+            norm = self._residual_norm()
+            i_e = self.electronic_current()
+            g = phi_k * g_cond + i_e - current
+            return float(np.hypot(norm, g / self.w_scale)), g, i_e
+
+        try:
+            m, g, i_e = merit(phi)
+            if self._reference_norm is None:
+                self._reference_norm = max(m, 1e-300)
+            target = max(1e-11 * m, 1e-13 * self._reference_norm)
+            for it in range(1, max_iterations + 1):
+                self._residual_norm()  # F at (omega, Phi) in self._b
+                self._b.copy(f_phi)
+                d_phi = 1e-6 * max(abs(phi), 1e-9)
+                self.phi.value = phi + d_phi
+                self._residual_norm()
+                i_e_shift = self.electronic_current()
+                self.phi.value = phi
+                f_phi.axpy(-1.0, self._b)  # F(Phi) - F(Phi + dPhi) = -dF/dPhi dPhi
+                f_phi.scale(1.0 / d_phi)
+                self._residual_norm()
+                self._b.scale(-1.0)
+                self._assemble_jacobian()
+                self._linear_solve(self._A, self._b, d_omega, "fem_sse_transport_")
+                self._linear_solve(self._A, f_phi, tangent, "fem_sse_transport_")
+                with gradient.localForm() as loc:
+                    loc.set(0.0)
+                dolfinx.fem.petsc.assemble_vector(gradient, self._anode_flux_gradient)
+                gradient.ghostUpdate(addv=PETSc.InsertMode.ADD,
+                                     mode=PETSc.ScatterMode.REVERSE)
+                c_a = self.w_scale * gradient.dot(d_omega)
+                c_t = self.w_scale * gradient.dot(tangent)
+                slope = g_cond + (i_e_shift - i_e) / d_phi + c_t
+                if not np.isfinite(slope) or slope <= 0.0:
+                    raise ConvergenceError("bordered Newton: current not increasing with Phi",
+                                           {"iterations": it, "slope_A_per_V": slope})
+                step_phi = -(g + c_a) / slope
+                d_omega.axpy(step_phi, tangent)
+                x.copy(backup)
+                lam = 1.0
+                while True:
+                    backup.copy(x)
+                    x.axpy(lam, d_omega)
+                    self.omega.x.scatter_forward()
+                    trial, g_trial, i_trial = merit(phi + lam * step_phi)
+                    if lam < 1e-3 or (np.isfinite(trial) and trial <= (1.0 - 1e-4 * lam) * m):
+                        break
+                    lam *= 0.5
+                if not np.isfinite(trial) or (lam < 1e-3 and trial > m):
+                    raise ConvergenceError("bordered Newton: line search failed",
+                                           {"iterations": it, "residuals": report.residuals[-5:]})
+                phi, m, g, i_e = phi + lam * step_phi, trial, g_trial, i_trial
+                report.iterations = it
+                report.residuals.append(m)
+                log.debug("bordered Newton %d: step %.3g, Phi %.10g V, residual %.4g, "
+                          "current residual %.4g", it, lam, phi, m, g)
+                step = lam * d_omega.norm(PETSc.NormType.NORM_INFINITY)
+                small = step <= 1e-11 * max(x.norm(PETSc.NormType.NORM_INFINITY), 1e-300)
+                if (m <= target or small) and _current_converged(g, i_e, current):
+                    return phi, report
+            raise ConvergenceError(f"bordered Newton did not converge in {max_iterations} "
+                                   "iteration(s)", {"iterations": max_iterations,
+                                                    "residuals": report.residuals[-5:]})
+        except ConvergenceError:
+            start[1].copy(x)
+            self.omega.x.scatter_forward()
+            self.phi.value = start[0]
+            raise
+        finally:
+            for vec in (d_omega, tangent, backup, f_phi, gradient, start[1]):
+                vec.destroy()
 
     def solve_potentiostatic(self, phi: float, max_iterations: int = 30) -> NewtonReport:
         """Solve for omega at ionic potential drop ``phi`` (V); continuation when needed.
@@ -734,9 +848,16 @@ class TransportProblem:
 def solve_transport(problem: TransportProblem) -> dict:
     """Solve galvanostatic or potentiostatic operation on ``problem``'s mesh.
 
+    Galvanostatic: from a converged neighbouring state (the previous mesh's solution) Newton on
+    omega and Phi together (:meth:`TransportProblem.bordered_newton`) first; otherwise, or when
+    it fails, a potentiostatic solve at the Phi of an all-ionic current, then the bordered
+    Newton from there, and last the bracketed root search on Phi (:func:`_galvanostatic_phi`),
+    which solves the transport problem at every trial Phi.
+
     Returns:
         dict with t_li, one_minus_t_li, j_ionic, j_electronic (A/m^2), ionic_potential_drop (V),
-        newton_iterations, outer_iterations.
+        newton_iterations (all, bordered included), bordered_iterations, outer_iterations
+        (potentiostatic solves).
     """
     cell = problem.config.cell
     area = problem.area  # the cathode: 1 in 1D, its length (m per unit depth) in 2D
@@ -752,6 +873,19 @@ def solve_transport(problem: TransportProblem) -> dict:
         problem.initial_guess()
     iterations = 0
     outer = 0
+    bordered = 0
+
+    def bordered_newton(phi_k: float) -> float:  # the new Phi, or phi_k (state kept) on failure
+        nonlocal iterations, bordered
+        try:
+            phi_new, report = problem.bordered_newton(phi_k, current)
+        except ConvergenceError as exc:
+            log.info("bordered Newton failed (%s); root search on Phi", exc)
+            iterations += exc.diagnosis.get("iterations", 0)
+            return phi_k
+        iterations += report.iterations
+        bordered += report.iterations
+        return phi_new
 
     def residual(phi_k: float) -> float:
         nonlocal iterations, outer
@@ -765,8 +899,14 @@ def solve_transport(problem: TransportProblem) -> dict:
         return g + problem.current_slope()
 
     try:
+        if cell.galvanostatic and problem.converged_phi is not None:
+            phi = bordered_newton(phi)
         r = residual(phi)
         if cell.galvanostatic:
+            if not _current_converged(r, problem.electronic_current(), current):
+                phi_new = bordered_newton(phi)
+                if phi_new != phi:
+                    phi, r = phi_new, residual(phi_new)
             phi = _galvanostatic_phi(residual, phi, r, g, current, problem.electronic_current,
                                      slope)
     except ConvergenceError as exc:
@@ -777,7 +917,14 @@ def solve_transport(problem: TransportProblem) -> dict:
     j_e = problem.electronic_current() / area
     return {"t_li": j_i / (j_i + j_e), "one_minus_t_li": j_e / (j_i + j_e), "j_ionic": j_i,
             "j_electronic": j_e, "ionic_potential_drop": float(problem.phi.value),
-            "newton_iterations": iterations, "outer_iterations": outer}
+            "newton_iterations": iterations, "bordered_iterations": bordered,
+            "outer_iterations": outer}
+
+
+def _current_converged(r: float, i_e: float, current: float) -> bool:
+    """Whether the total-current residual r (A) is converged: 1e-9 of the electronic current
+    I_e (what 1 - t_Li is made of), or round-off of the applied current I."""
+    return abs(r) <= 1e-9 * max(abs(i_e), 1e-300) + 1e-15 * current
 
 
 def _galvanostatic_phi(residual, phi: float, r: float, g: float, current: float,
@@ -799,7 +946,7 @@ def _galvanostatic_phi(residual, phi: float, r: float, g: float, current: float,
             lo, r_lo = phi, r
         i_e = electronic_current()
         log.debug("galvanostatic: Phi = %.10g V, current residual = %.4g", phi, r)
-        if abs(r) <= 1e-9 * max(abs(i_e), 1e-300) + 1e-15 * current:
+        if _current_converged(r, i_e, current):
             return phi
         p_prev, r_prev = last
         if slope is not None:

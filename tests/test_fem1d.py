@@ -119,3 +119,82 @@ def test_split_counts_follow_the_indicator(comm):
     eta2 = np.array([1.0, 4.0 ** 3, 1e12, 0.5])  # eta ratios 1, 8, 1e6 for p = 1 (rate 1.5)
     parts = split_counts(eta2, np.array([0, 1, 2]), degree=1, comm=comm.Split(comm.rank))
     assert parts.tolist() == [2, 4, 16]
+
+
+def _fig4c_problem(comm, **kwargs):
+    from fem_sse.geometry import build_mesh
+    from fem_sse.transport import TransportProblem
+
+    config = load_config(CASES[0].parent / "fig4c_bilayer_bottlenecks.toml")
+    return config, TransportProblem(config, build_mesh(config, comm), **kwargs)
+
+
+def test_bordered_newton_finds_the_galvanostatic_phi(comm):
+    """Newton on (omega, Phi) from a state solved at a wrong Phi lands on the root-search Phi;
+    a failed attempt leaves omega and Phi as they were."""
+    import numpy as np
+
+    from fem_sse.errors import ConvergenceError
+    from fem_sse.transport import solve_transport
+
+    config, problem = _fig4c_problem(comm)
+    result = solve_transport(problem)
+    phi, current = result["ionic_potential_drop"], config.cell.current_density * problem.area
+    problem.solve_potentiostatic(1.02 * phi)
+    found, report = problem.bordered_newton(1.02 * phi, current)
+    assert abs(found / phi - 1.0) < 1e-9
+    assert report.iterations <= 8
+    i_e = problem.electronic_current()
+    assert abs(found * problem.conductance + i_e - current) <= 1e-9 * i_e
+
+    problem.solve_potentiostatic(1.5 * phi)
+    before = problem.omega.x.array.copy()
+    with pytest.raises(ConvergenceError):
+        problem.bordered_newton(1.5 * phi, current, max_iterations=1)
+    assert float(problem.phi.value) == 1.5 * phi
+    assert np.array_equal(problem.omega.x.array, before)
+
+
+def test_form_cache_binds_compiled_forms_to_a_new_mesh(comm):
+    """A problem on a refined mesh that reuses the compiled forms of the first assembles the
+    same residual as one that compiles its own; nothing is compiled twice."""
+    import numpy as np
+    from dolfinx import fem
+
+    from fem_sse.adapt import _refine_mesh
+    from fem_sse.transport import TransportProblem
+
+    config, first = _fig4c_problem(comm)
+    compiled = first.forms.compiled
+    local = first.mesh.topology.index_map(1).size_local
+    cells = np.arange(0, local, 7, dtype=np.int32)
+    mesh = _refine_mesh(first, cells, np.ones(local))
+    shared = TransportProblem(config, mesh, forms=first.forms)
+    own = TransportProblem(config, mesh)
+    assert first.forms.compiled == compiled and first.forms.reused >= compiled
+    residuals = []
+    for problem in (shared, own):
+        problem.set_scale(7.0)
+        mu = fem.Function(problem.V)
+        mu.interpolate(lambda x: -3.0 + 3.0 * x[0] / config.thickness
+                       + 0.3 * np.sin(x[0] / config.thickness * 40.0))
+        problem.set_from_mu(mu)
+        problem.phi.value = 0.05
+        residuals.append((problem._residual_norm(), problem.electronic_current(),
+                          problem.conductance))
+    assert residuals[0] == pytest.approx(residuals[1], rel=1e-12)
+
+
+def test_klu_on_one_rank_in_1d():
+    """The default transport LU: KLU for 1D on one rank, MUMPS in parallel and in 2D."""
+    from mpi4py import MPI
+
+    from fem_sse.transport import default_petsc_options
+
+    def solver(comm, tdim):
+        return default_petsc_options(comm, tdim)["pc_factor_mat_solver_type"]
+
+    assert solver(MPI.COMM_SELF, 1) == "klu"
+    assert solver(MPI.COMM_SELF, 2) == "mumps"
+    if MPI.COMM_WORLD.size > 1:
+        assert solver(MPI.COMM_WORLD, 1) == "mumps"
