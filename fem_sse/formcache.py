@@ -7,8 +7,8 @@ a 1D paper case. A :class:`FormCache` compiles a form the first time it sees it 
 on only binds the compiled kernels to the new mesh, its integration entities, coefficients and
 constants (``dolfinx.fem.create_form``).
 
-A form is reused when its name and its structure (integral types and subdomain ids, argument
-and coefficient elements, number of constants) match; the integrands themselves are not
+A form is reused when its name and its structure (integral types and subdomain ids, argument,
+coefficient and coordinate elements, number of constants) match; the integrands themselves are not
 compared, so one cache serves the forms of one configuration (as in one adaptive run).
 """
 
@@ -32,7 +32,8 @@ def _structure(form: ufl.Form) -> tuple:
     integrals = tuple((itg.integral_type(), str(itg.subdomain_id()),
                        tuple(sorted(itg.metadata().items()))) for itg in form.integrals())
     elements = tuple(f.ufl_element() for f in (*form.arguments(), *form.coefficients()))
-    return integrals, elements, len(form.constants())
+    geometry = form.ufl_domain().ufl_coordinate_element()
+    return integrals, elements, geometry, len(form.constants())
 
 
 def _integration_domains(form: ufl.Form) -> dict:

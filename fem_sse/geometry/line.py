@@ -188,7 +188,9 @@ def _line_mesh(comm, config: Config, nodes, parents, parent_tags):
         topology = np.empty((0, 2), dtype=np.int64)
         coords = np.empty((0, 1))
     new_tags = comm.bcast(new_tags, root=0)
-    element = ufl.Mesh(basix.ufl.element("Lagrange", "interval", 1, shape=(1,)))
+    # the coordinate element of Gmsh-read meshes (equispaced P1): compiled forms carry it
+    element = ufl.Mesh(basix.ufl.element("Lagrange", "interval", 1, shape=(1,),
+                                         lagrange_variant=basix.LagrangeVariant.equispaced))
     new = compat.create_mesh(comm, topology.astype(np.int64), coords, element,
                              compat.shared_facet_partitioner())
     local = new.topology.index_map(1).size_local + new.topology.index_map(1).num_ghosts
