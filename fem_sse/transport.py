@@ -597,7 +597,7 @@ class TransportProblem:
         report = NewtonReport()
         g_cond = self.conductance
         d_omega, tangent, backup = x.duplicate(), x.duplicate(), x.duplicate()
-        f_phi = self._b.duplicate()
+        f_omega, f_phi = self._b.duplicate(), self._b.duplicate()
         gradient = compat.create_vector(self._anode_flux_gradient)
 
         def merit(phi_k: float) -> tuple[float, float, float]:
@@ -613,16 +613,16 @@ class TransportProblem:
                 self._reference_norm = max(m, 1e-300)
             target = max(1e-11 * m, 1e-13 * self._reference_norm)
             for it in range(1, max_iterations + 1):
-                self._residual_norm()  # F at (omega, Phi) in self._b
-                self._b.copy(f_phi)
+                self._b.copy(f_omega)  # F at (omega, Phi), from the last merit evaluation
                 d_phi = 1e-6 * max(abs(phi), 1e-9)
                 self.phi.value = phi + d_phi
                 self._residual_norm()
                 i_e_shift = self.electronic_current()
                 self.phi.value = phi
-                f_phi.axpy(-1.0, self._b)  # F(Phi) - F(Phi + dPhi) = -dF/dPhi dPhi
-                f_phi.scale(1.0 / d_phi)
-                self._residual_norm()
+                self._b.copy(f_phi)
+                f_phi.axpy(-1.0, f_omega)  # F(Phi + dPhi) - F(Phi) = dF/dPhi dPhi
+                f_phi.scale(-1.0 / d_phi)
+                f_omega.copy(self._b)
                 self._b.scale(-1.0)
                 self._assemble_jacobian()
                 self._linear_solve(self._A, self._b, d_omega, "fem_sse_transport_")
@@ -671,7 +671,7 @@ class TransportProblem:
             self.phi.value = start[0]
             raise
         finally:
-            for vec in (d_omega, tangent, backup, f_phi, gradient, start[1]):
+            for vec in (d_omega, tangent, backup, f_omega, f_phi, gradient, start[1]):
                 vec.destroy()
 
     def solve_potentiostatic(self, phi: float, max_iterations: int = 30) -> NewtonReport:
