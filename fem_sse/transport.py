@@ -661,6 +661,11 @@ class TransportProblem:
                 step = lam * d_omega.norm(PETSc.NormType.NORM_INFINITY)
                 small = step <= 1e-11 * max(x.norm(PETSc.NormType.NORM_INFINITY), 1e-300)
                 if (m <= target or small) and _current_converged(g, i_e, current):
+                    if not 0.0 < phi <= (1.0 + 1e-9) * current / g_cond:
+                        # the root search brackets Phi in (0, I/G] (0 <= I_i <= I): a state
+                        # outside is not the physical branch
+                        raise ConvergenceError("bordered Newton: Phi outside (0, I/G]",
+                                               {"iterations": it, "phi_V": phi})
                     return phi, report
             raise ConvergenceError(f"bordered Newton did not converge in {max_iterations} "
                                    "iteration(s)", {"iterations": max_iterations,
