@@ -275,15 +275,27 @@ class TransportProblem:
         return self.comm.allreduce(local, op=MPI.SUM)
 
     def _linear_solve(self, A, b, x, prefix: str) -> int:
-        """Solve A x = b; the Jacobian's KSP is kept. Returns the Krylov iterations."""
-        if A is not self._A:
-            with prefixed_ksp(self.comm, A, prefix, self.petsc_options) as ksp:
-                ksp.solve(b, x)
-                return ksp.getIterationNumber()
-        if self._ksp is None:
-            self._ksp = configured_ksp(self.comm, A, prefix, self.petsc_options)
-        self._ksp.solve(b, x)
-        return self._ksp.getIterationNumber()
+        """Solve A x = b; the Jacobian's KSP is kept. Returns the Krylov iterations.
+
+        Raises:
+            ConvergenceError: when PETSc fails (e.g. a singular Jacobian far from the
+                solution): a failed Newton step, which the continuations may get around.
+        """
+        try:
+            if A is not self._A:
+                with prefixed_ksp(self.comm, A, prefix, self.petsc_options) as ksp:
+                    ksp.solve(b, x)
+                    return ksp.getIterationNumber()
+            if self._ksp is None:
+                self._ksp = configured_ksp(self.comm, A, prefix, self.petsc_options)
+            self._ksp.solve(b, x)
+            return self._ksp.getIterationNumber()
+        except PETSc.Error as exc:
+            if A is self._A and self._ksp is not None:  # a failed factorisation: start afresh
+                self._ksp.destroy()
+                self._ksp = None
+            raise ConvergenceError(f"linear solve failed (PETSc error {exc.ierr})",
+                                   {"petsc_error": exc.ierr}) from None
 
     def _build_forms(self) -> None:
         msh = self.mesh

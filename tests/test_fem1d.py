@@ -198,3 +198,24 @@ def test_klu_on_one_rank_in_1d():
     assert solver(MPI.COMM_SELF, 2) == "mumps"
     if MPI.COMM_WORLD.size > 1:
         assert solver(MPI.COMM_WORLD, 1) == "mumps"
+
+
+def test_a_failed_linear_solve_is_a_convergence_error(comm):
+    """A singular Jacobian (PETSc's factorisation fails) fails the Newton step cleanly, and the
+    kept KSP is rebuilt for the next solve."""
+    from fem_sse.errors import ConvergenceError
+
+    from fem_sse.transport import solve_transport
+
+    _, problem = _fig4c_problem(comm)
+    solve_transport(problem)
+    problem._residual_norm()
+    problem._A.zeroEntries()
+    problem._A.assemble()
+    x = problem._b.duplicate()
+    with pytest.raises(ConvergenceError, match="linear solve failed"):
+        problem._linear_solve(problem._A, problem._b, x, "fem_sse_transport_")
+    assert problem._ksp is None
+    problem._assemble_jacobian()
+    problem._linear_solve(problem._A, problem._b, x, "fem_sse_transport_")
+    x.destroy()
