@@ -13,35 +13,54 @@ from petsc4py import PETSc
 __all__ = ["configured_ksp", "prefixed_ksp"]
 
 
-def configured_ksp(comm, A, prefix: str, options: dict) -> PETSc.KSP:
-    """A KSP for operator ``A`` configured from ``options`` under ``prefix`` (caller destroys).
+@contextlib.contextmanager
+def _options_under(prefix: str, options: dict):
+    """``options`` in the PETSc options database under ``prefix`` for the ``with`` block."""
+    database = PETSc.Options()
+    for key, value in options.items():
+        database[prefix + key] = value
+    try:
+        yield
+    finally:
+        for key in options:
+            del database[prefix + key]
 
-    The options are in the database only while the KSP reads them. A KSP kept across solves
-    with an operator of unchanged sparsity refactors numerically only (a direct solver's
-    ordering and symbolic factorisation are reused: most of its cost on small meshes).
-    """
+
+def _ksp(comm, A, prefix: str) -> PETSc.KSP:
     ksp = PETSc.KSP().create(comm)
     ksp.setOperators(A)
     ksp.setOptionsPrefix(prefix)
-    opts = PETSc.Options()
-    for key, value in options.items():
-        opts[prefix + key] = value
+    return ksp
+
+
+def configured_ksp(comm, A, prefix: str, options: dict) -> PETSc.KSP:
+    """A KSP for the assembled operator ``A``, configured from ``options`` under ``prefix`` and
+    set up (factorised) while they are in the database; the caller destroys it.
+
+    Set up here because preconditioners read part of their options only then (GAMG its level
+    smoothers, MUMPS its controls). A KSP kept across solves with an operator of unchanged
+    sparsity refactors numerically only (a direct solver's ordering and symbolic
+    factorisation are reused: most of its cost on small meshes).
+    """
+    ksp = _ksp(comm, A, prefix)
     try:
-        ksp.setFromOptions()
+        with _options_under(prefix, options):
+            ksp.setFromOptions()
+            ksp.setUp()
     except Exception:
         ksp.destroy()
         raise
-    finally:
-        for key in options:
-            del opts[prefix + key]
     return ksp
 
 
 @contextlib.contextmanager
 def prefixed_ksp(comm, A, prefix: str, options: dict):
-    """Yield a :func:`configured_ksp` for one solve; it is destroyed on exit."""
-    ksp = configured_ksp(comm, A, prefix, options)
-    try:
-        yield ksp
-    finally:
-        ksp.destroy()
+    """Yield a KSP for one or more solves with ``A``; ``options`` stay in the database under
+    ``prefix`` until the ``with`` block ends, and the KSP is destroyed then."""
+    with _options_under(prefix, options):
+        ksp = _ksp(comm, A, prefix)
+        try:
+            ksp.setFromOptions()
+            yield ksp
+        finally:
+            ksp.destroy()
