@@ -101,7 +101,8 @@ def main() -> None:
                 "crack_risk_distance_to_electrode_um": mech["crack_risk_distance_to_electrode"]
                 / UM,
                 "fraction_over_strength": float(np.trapezoid(
-                    (np.asarray(rows["crack_risk"])[order] > 1.0).astype(float), x) / config.thickness),
+                    (np.asarray(rows["crack_risk"])[order] > 1.0).astype(float), x)
+                    / config.thickness),
                 "largest_jump_stress_step_MPa": step["step_Pa"] / 1e6,
                 "largest_step_distance_to_electrode_um": None if edge is None else edge / UM})
             profiles[(law, label)] = (x / config.thickness,

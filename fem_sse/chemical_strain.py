@@ -157,7 +157,8 @@ class MechanicalMaterial:
         return self.expansion * (delta - self.reference(transport, kT, mu_ref))
 
 
-_LLZO = "E 149.8 GPa, nu 0.26 (Ni et al.); flexural strength 150 MPa, K_IC ~1 MPa m^0.5 (materials.md)"
+_LLZO = ("E 149.8 GPa, nu 0.26 (Ni et al.); flexural strength 150 MPa, K_IC ~1 MPa m^0.5 "
+         "(materials.md)")
 _LPSCL = ("E 22.1 GPa, nu 0.37 (review-li-argyrodite Table 2, DFT); strength 30 MPa and K_IC "
           "0.2 MPa m^0.5 are assumptions (no measured value in materials.md)")
 

@@ -251,7 +251,8 @@ class Config:
         if cell.galvanostatic:
             j_ionic = abs(cell.current_density)
         else:
-            j_ionic = abs(cell.ionic_potential_drop) / float(self.ionic_resistance(self.thickness)[0])
+            resistance = float(self.ionic_resistance(self.thickness)[0])
+            j_ionic = abs(cell.ionic_potential_drop) / resistance
         return math.inf if j_ionic == 0.0 else cell.kT * sigma_li / j_ionic
 
     def stack_1d(self) -> Config:
@@ -272,7 +273,8 @@ class Config:
         interface is split there, each half keeping its own layer's A and B.
         """
         edges = self.layer_edges()
-        cuts = sorted({*edges, *(b.x0 for b in self.bottlenecks), *(b.x1 for b in self.bottlenecks)})
+        cuts = sorted({*edges, *(b.x0 for b in self.bottlenecks),
+                       *(b.x1 for b in self.bottlenecks)})
         segments = []
         for x0, x1 in zip(cuts[:-1], cuts[1:]):
             mid = 0.5 * (x0 + x1)
@@ -375,7 +377,8 @@ def _parse_bottlenecks(items: Any, thickness: float) -> tuple[Bottleneck, ...]:
     if items is None:
         return ()
     if not isinstance(items, list):
-        raise ConfigError("geometry.bottlenecks", "must be a list of {center, width, sigma_li_factor}")
+        raise ConfigError("geometry.bottlenecks",
+                          "must be a list of {center, width, sigma_li_factor}")
     strips = []
     for i, item in enumerate(items):
         where = f"geometry.bottlenecks[{i}]"
@@ -389,8 +392,8 @@ def _parse_bottlenecks(items: Any, thickness: float) -> tuple[Bottleneck, ...]:
             name=str(item.get("name", f"bottleneck{i}")),
         )
         if strip.x0 <= 0.0 or strip.x1 >= thickness:
-            raise ConfigError(f"{where}.center",
-                              f"strip [{strip.x0:g}, {strip.x1:g}] m must lie inside (0, {thickness:g}) m")
+            raise ConfigError(f"{where}.center", f"strip [{strip.x0:g}, {strip.x1:g}] m must lie "
+                              f"inside (0, {thickness:g}) m")
         strips.append(strip)
     strips.sort(key=lambda b: b.center)
     for left, right in zip(strips[:-1], strips[1:]):

@@ -204,7 +204,6 @@ def test_a_failed_linear_solve_is_a_convergence_error(comm):
     """A singular Jacobian (PETSc's factorisation fails) fails the Newton step cleanly, and the
     kept KSP is rebuilt for the next solve."""
     from fem_sse.errors import ConvergenceError
-
     from fem_sse.transport import solve_transport
 
     _, problem = _fig4c_problem(comm)

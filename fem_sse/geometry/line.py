@@ -9,7 +9,8 @@ Physical groups (the 1D naming convention):
 
 Mesh sizes: ``mesh.size`` in the bulk (default L/100), ``width / mesh.bottleneck_cells`` at
 both edges of every strip, and at most the drift length kT sigma_li / j_i of each segment at its
-ends (see :meth:`Config.drift_length`); Gmsh grades linearly in between. The adaptive loop refines from here.
+ends (see :meth:`Config.drift_length`); Gmsh grades linearly in between. The adaptive loop
+refines from here.
 """
 
 from __future__ import annotations
