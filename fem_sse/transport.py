@@ -58,7 +58,6 @@ __all__ = ["ConvergenceError", "NewtonReport", "TransportProblem", "default_pets
 log = logging.getLogger(__name__)
 
 _PENALTY = 10.0  # interior-penalty constant, times p (p + 1)
-_QUADRATURE_EXTRA = 2  # quadrature degree of the W forms: 2 p (exact on the linear terms) + this
 
 
 def default_petsc_options(comm=None, tdim: int = 2) -> dict:
@@ -203,19 +202,17 @@ class TransportProblem(NonlinearSolves):
             values[cell_dofs] = self.fields[name].x.array[cell_values][:, None]
             self._dof_material[name] = values
 
-    def _measures(self, metadata: dict | None = None):
+    def _measures(self):
         msh = self.mesh
-        ds = ufl.Measure("ds", domain=msh, subdomain_data=self.smesh.facet_tags,
-                         metadata=metadata)
-        dS = ufl.Measure("dS", domain=msh, subdomain_data=self.interior_tags,  # noqa: N806
-                         metadata=metadata)
-        return ufl.Measure("dx", domain=msh, metadata=metadata), dS, ds
+        ds = ufl.Measure("ds", domain=msh, subdomain_data=self.smesh.facet_tags)
+        dS = ufl.Measure("dS", domain=msh, subdomain_data=self.interior_tags)  # noqa: N806
+        return ufl.Measure("dx", domain=msh), dS, ds
 
     def _coupled_facets(self, dS):  # noqa: N803
         """Interior-facet measures that couple W: all facets, or (with GB interfaces or
         cracks) the regular ones and, separately, the GB interfaces; cracks couple nothing."""
         if not self.ionic_dg:
-            return ufl.Measure("dS", domain=self.mesh, metadata=dS.metadata()), None
+            return ufl.Measure("dS", domain=self.mesh), None
         return dS(REGULAR), (dS(GB_INTERFACE) if self.gb_conductance is not None else None)
 
     def _solve_ionic(self) -> None:
@@ -288,10 +285,8 @@ class TransportProblem(NonlinearSolves):
 
     def _build_forms(self) -> None:
         msh = self.mesh
+        dx, dS, ds = self._measures()
         p = self.degree
-        # A fixed quadrature degree, the same for F and J (UFL would estimate up to 23 for the
-        # Jacobian's facet terms, from the sqrt, asinh and sinh of omega)
-        dx, dS, ds = self._measures({"quadrature_degree": 2 * p + _QUADRATURE_EXTRA})
         kT = self.kT
         A, B = self.fields["A"], self.fields["B"]
         mat = self.fields["material_id"]
