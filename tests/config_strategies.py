@@ -3,20 +3,21 @@
 ``valid_1d`` draws configs meant to run (1D, paper-like ranges or, with ``wide``, the whole
 documented ranges); ``valid_2d`` draws 2D configs (validation only); ``mutated`` breaks a config
 the way users do: a typo in a key, a value of the wrong type, a value out of range (or in the
-wrong unit), a missing key. ``to_toml`` writes any of them as TOML text.
+wrong unit), a missing key. ``to_toml`` (:func:`fem_sse.tomlwrite.dumps`) writes any of them
+as TOML text.
 """
 
 from __future__ import annotations
 
 import copy
-import json
 import math
-import re
 import time
 import traceback
 from pathlib import Path
 
 from hypothesis import strategies as st
+
+from fem_sse.tomlwrite import dumps
 
 __all__ = ["fuzz_case", "mutated", "run_outcome", "to_toml", "valid_1d", "valid_2d"]
 
@@ -226,38 +227,8 @@ def fuzz_case(draw, kind: str | None = None) -> tuple[dict, str]:
 
 # -- TOML -------------------------------------------------------------------------------------
 
-_BARE = re.compile(r"^[A-Za-z0-9_-]+$")
-
-
-def _toml_value(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}"
-                               for k, v in value.items()) + "}"
-    raise TypeError(f"no TOML for {type(value).__name__}")
-
-
-def _toml_key(key) -> str:
-    key = str(key)
-    return key if _BARE.match(key) else json.dumps(key)
-
-
-def to_toml(data: dict) -> str:
-    """TOML text of a config dict: one ``key = value`` line per top-level key (inline tables)."""
-    return "".join(f"{_toml_key(k)} = {_toml_value(v)}\n" for k, v in data.items())
+#: TOML text of a config dict: the package's writer, so the fuzz also exercises it.
+to_toml = dumps
 
 
 # -- running ----------------------------------------------------------------------------------
