@@ -62,15 +62,10 @@ class NonlinearSolves:
         with it instead of secant steps, which overshoot where a jump forms.
         """
         phi = float(self.phi.value)
-        d_phi = 1e-6 * max(abs(phi), 1e-9)
         x = self.omega.x.petsc_vec
         self._residual_norm()
         f0 = self._b.copy()
-        self.phi.value = phi + d_phi
-        self._residual_norm()
-        self.phi.value = phi
-        self._b.axpy(-1.0, f0)
-        self._b.scale(-1.0 / d_phi)  # -dF/dPhi
+        d_phi, _ = self._minus_dF_dphi(phi, f0)
         self._assemble_jacobian()
         tangent = x.duplicate()
         try:
@@ -89,6 +84,22 @@ class NonlinearSolves:
             tangent.destroy()
             f0.destroy()
         return (i1 - i0) / d_phi
+
+    def _minus_dF_dphi(self, phi: float, f_omega) -> tuple[float, float]:  # noqa: N802
+        """-dF/dPhi at (omega, Phi) into ``self._b``: a forward difference against F at (omega,
+        Phi), given in ``f_omega`` (F is nearly linear in Phi). Phi is left as it was.
+
+        Returns:
+            (the step dPhi (V), the electronic current at Phi + dPhi and the same omega).
+        """
+        d_phi = 1e-6 * max(abs(phi), 1e-9)
+        self.phi.value = phi + d_phi
+        self._residual_norm()
+        i_e_shift = self.electronic_current()
+        self.phi.value = phi
+        self._b.axpy(-1.0, f_omega)
+        self._b.scale(-1.0 / d_phi)
+        return d_phi, i_e_shift
 
     def newton(self, max_iterations: int = 200, rtol: float = 1e-11,
                step_tol: float = 1e-11) -> NewtonReport:
@@ -210,14 +221,8 @@ class NonlinearSolves:
             target = max(1e-11 * m, 1e-13 * self._reference_norm)
             for it in range(1, max_iterations + 1):
                 self._b.copy(f_omega)  # F at (omega, Phi), from the last merit evaluation
-                d_phi = 1e-6 * max(abs(phi), 1e-9)
-                self.phi.value = phi + d_phi
-                self._residual_norm()
-                i_e_shift = self.electronic_current()
-                self.phi.value = phi
+                d_phi, i_e_shift = self._minus_dF_dphi(phi, f_omega)
                 self._b.copy(f_phi)
-                f_phi.axpy(-1.0, f_omega)  # F(Phi + dPhi) - F(Phi) = dF/dPhi dPhi
-                f_phi.scale(-1.0 / d_phi)
                 f_omega.copy(self._b)
                 self._b.scale(-1.0)
                 self._assemble_jacobian()

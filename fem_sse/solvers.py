@@ -1,7 +1,8 @@
 """PETSc linear-solver plumbing shared by the transport and elastic solves (style rule 4).
 
-A leaf module: a KSP whose options are set under one prefix for the duration of a solve and
-removed afterwards, so the global options database never keeps a solver's settings.
+A leaf module: a KSP whose options are set under one prefix while it reads them (a solve, or
+the set-up of a KSP kept across solves) and removed afterwards, so the global options database
+never keeps a solver's settings.
 """
 
 from __future__ import annotations

@@ -505,8 +505,7 @@ def error_indicators(problem: TransportProblem) -> fem.Function:
     for tag, om_d in problem._dirichlet.items():
         form += (problem.omega - om_d) ** 2 / h * v0 * ds(tag)
     eta = fem.Function(problem.Q, name="error_indicator")
-    dolfinx.fem.petsc.assemble_vector(eta.x.petsc_vec,
-                                      problem.forms.form("error_indicator", form, problem.mesh))
+    dolfinx.fem.petsc.assemble_vector(eta.x.petsc_vec, problem._form("error_indicator", form))
     eta.x.petsc_vec.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
     eta.x.scatter_forward()
     return eta
