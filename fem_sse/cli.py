@@ -179,6 +179,17 @@ def cmd_design(args) -> int:
     return 0
 
 
+def cmd_view(args) -> int:
+    """Load a result's VTU files with pyvista, print their arrays, optionally draw a PNG."""
+    from fem_sse.app.view import view
+
+    comm = _comm()
+    lines = view(args.outdir, args.png, args.array, args.file) if comm.rank == 0 else []
+    for line in lines:
+        print(line)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (also used by the docs)."""
     parser = argparse.ArgumentParser(prog="fem-sse", description=__doc__.splitlines()[0])
@@ -240,6 +251,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="largest electrode-potential drift of the tolerance analysis (eV)")
     p.add_argument("-o", "--output", help="output folder (default out/design_CASE)")
     p.set_defaults(func=cmd_design)
+    p = sub.add_parser("view", help="load a result with pyvista: arrays, ranges, a PNG")
+    p.add_argument("outdir", help="result folder of fem-sse run")
+    p.add_argument("--png", metavar="FILE", help="draw one array (matplotlib, no X server)")
+    p.add_argument("--array", help="array to draw (default mu_Li0 [eV] / von_mises [Pa])")
+    p.add_argument("--file", choices=("fields", "mechanics"), help="which VTU file to draw")
+    p.set_defaults(func=cmd_view)
     return parser
 
 

@@ -12,6 +12,7 @@ import contextlib
 import csv
 import glob
 import json
+import logging
 import os
 import shutil
 from pathlib import Path
@@ -20,8 +21,10 @@ import numpy as np
 
 from fem_sse.validate import ConfigError
 
-__all__ = ["OutputError", "atomic_write_text", "output_directory", "plot_mu_map", "plot_profile",
-           "write_fields", "write_fronts", "write_json", "write_profile_csv"]
+__all__ = ["OutputError", "atomic_write_text", "draw_png", "output_directory", "plot_mu_map",
+           "plot_profile", "write_fields", "write_fronts", "write_json", "write_profile_csv"]
+
+log = logging.getLogger(__name__)
 
 class OutputError(ConfigError):
     """The output folder cannot be created (an input error: exit code 2)."""
@@ -119,13 +122,37 @@ def write_profile_csv(path: Path, rows: dict) -> None:
     os.replace(tmp, path)
 
 
-def plot_profile(path: Path, config, x: np.ndarray, mu: np.ndarray, jumps: list[dict],
-                 title: str) -> None:
-    """mu_Li0 vs x/L in the style of the paper: layers shaded, bottlenecks marked, electrode
-    potentials dashed, and zoomed insets where a jump sits within 5 % of an electrode."""
-    import matplotlib
+def draw_png(path: str | Path, draw, *args) -> str | None:
+    """``draw(path, *args)`` with matplotlib's Agg backend (no X server needed), calling rank.
 
-    matplotlib.use("Agg")
+    A figure never costs a result: a failure to draw is logged as a warning, a partly
+    written PNG is removed, and the reason is returned (``"failed: ..."``) for the summary;
+    None when the PNG was written.
+    """
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        draw(path, *args)
+    except Exception as exc:  # noqa: BLE001 - any drawing error; the results stand without it
+        Path(path).unlink(missing_ok=True)
+        reason = f"{type(exc).__name__}: {exc}".strip()
+        log.warning("could not draw %s (%s); the other results are complete",
+                    Path(path).name, reason)
+        return f"failed: {reason}"
+    return None
+
+
+def plot_profile(path: Path, config, x: np.ndarray, mu: np.ndarray, jumps: list[dict],
+                 title: str) -> str | None:
+    """mu_Li0 vs x/L in the style of the paper: layers shaded, bottlenecks marked, electrode
+    potentials dashed, and zoomed insets where a jump sits within 5 % of an electrode.
+    Returns None when drawn, else why not (:func:`draw_png`)."""
+    return draw_png(path, _draw_profile, config, x, mu, jumps, title)
+
+
+def _draw_profile(path: Path, config, x: np.ndarray, mu: np.ndarray, jumps: list[dict],
+                  title: str) -> None:
     import matplotlib.pyplot as plt
 
     L = config.thickness  # noqa: N806
@@ -165,14 +192,17 @@ def plot_profile(path: Path, config, x: np.ndarray, mu: np.ndarray, jumps: list[
 
 
 def write_fields(folder: Path, problem) -> list[str]:
-    """ParaView files (collective): VTX ``fields.bp`` with mu_Li0 (eV), eta_i (eV), eta_e
-    (eV), W (A/m) and sigma_eh (S/m) in the DG space of W, and XDMF ``regions.xdmf`` with the
-    mesh, its region tags and the per-cell region id."""
+    """Field files (collective): VTX ``fields.bp`` with mu_Li0 (eV), eta_i (eV), eta_e (eV),
+    W (A/m) and sigma_eh (S/m) in the DG space of W (2D: ``currents.bp``, j_Li and j_eh
+    (A/m^2) per cell); XDMF ``regions.xdmf`` with the mesh, its region tags, the region id and
+    mu_Li0 (eV) per cell; and ``fields.vtu`` with all of them for pyvista and meshio
+    (:func:`fem_sse.io.vtu.write_vtu`). Returns the names of the files written."""
     import dolfinx.io
     import ufl
     from dolfinx import fem
 
     from fem_sse import compat
+    from fem_sse.io.vtu import write_vtu
 
     V = problem.V
     mu = problem.mu_function()
@@ -191,11 +221,11 @@ def write_fields(folder: Path, problem) -> list[str]:
     with dolfinx.io.VTXWriter(comm, str(folder / "fields.bp"),
                               [mu, eta_i, eta_e, kirchhoff, sigma], engine="BP4") as vtx:
         vtx.write(0.0)
-    files = ["fields.bp", "regions.xdmf"]
+    files = ["fields.bp", "regions.xdmf", "regions.h5"]
+    currents = []
     if problem.mesh.topology.dim > 1:  # current densities, cellwise (DG0 vectors)
         Vj = fem.functionspace(problem.mesh, ("DG", 0, (problem.mesh.geometry.dim,)))  # noqa: N806
         phi = problem.drift * problem.phi
-        currents = []
         for name, expr in (("j_Li [A/m^2]", -problem.fields["sigma_li"] * phi
                             * ufl.grad(problem.w)),
                            ("j_eh [A/m^2]", problem.w_scale * problem._flux)):
@@ -210,7 +240,15 @@ def write_fields(folder: Path, problem) -> list[str]:
         xdmf.write_mesh(problem.mesh)
         problem.smesh.cell_tags.name = "regions"
         xdmf.write_meshtags(problem.smesh.cell_tags, problem.mesh.geometry)
-        xdmf.write_function(problem.fields["region_id"])
+        # two cell fields: ParaView 5.13's XDMF3 reader shows a file with exactly one function
+        # (one temporal grid) as an empty data set (0 cells)
+        mu_cell = fem.Function(problem.Q, name="mu_Li0 [eV]")
+        mu_cell.interpolate(mu)
+        for f in (problem.fields["region_id"], mu_cell):
+            xdmf.write_function(f, 0.0)
+    fields = {f.name: f for f in (mu, eta_i, eta_e, kirchhoff, sigma, *currents)}
+    fields["region_id [-]"] = problem.fields["region_id"]
+    files.extend(write_vtu(folder / "fields.vtu", problem.mesh, fields, MAP_CELL_CAP))
     return files
 
 
@@ -229,26 +267,32 @@ def write_fronts(folder: Path, fronts: list[dict]) -> list[str]:
     return ["fronts.json", "fronts.csv"]
 
 
-def plot_mu_map(path: Path, problem, fronts: list[dict] | None, title: str) -> bool:
+def plot_mu_map(path: Path, problem, fronts: list[dict] | None, title: str) -> str | None:
     """mu_Li0 map with the fronts (collective; rank 0 draws). The per-cell vertex values are
-    gathered on rank 0, so this is skipped (returns False) above :data:`MAP_CELL_CAP` cells."""
+    gathered on rank 0, so this is skipped above :data:`MAP_CELL_CAP` cells.
+
+    Returns:
+        None when drawn (and on ranks > 0), else why not: ``"skipped: ..."`` or
+        ``"failed: ..."`` (:func:`draw_png`).
+    """
     from fem_sse.metrics2d import cell_data
 
     tdim = problem.mesh.topology.dim
     if problem.mesh.topology.index_map(tdim).size_global > MAP_CELL_CAP:
-        return False
+        return f"skipped: more than {MAP_CELL_CAP} cells"
     data = cell_data(problem)
     parts = problem.comm.gather((data["x"], data["mu"]), root=0)
     if problem.comm.rank != 0:
-        return True
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+        return None
     x = np.concatenate([p[0] for p in parts]).reshape(-1, 2) * 1e6
     mu = np.concatenate([p[1] for p in parts]).ravel()
-    cell = problem.config.cell
+    return draw_png(path, _draw_mu_map, x, mu, problem.config.cell, fronts, title)
+
+
+def _draw_mu_map(path: Path, x: np.ndarray, mu: np.ndarray, cell, fronts, title: str) -> None:
+    """x (3 n, 2) vertex coordinates (um) of n triangles, mu (3 n) (eV)."""
+    import matplotlib.pyplot as plt
+
     lo, hi = cell.mu_cathode - 0.2, cell.mu_anode + 0.2
     triangles = np.arange(len(x)).reshape(-1, 3)
     extent = np.ptp(x, axis=0)
@@ -267,4 +311,3 @@ def plot_mu_map(path: Path, problem, fronts: list[dict] | None, title: str) -> b
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
-    return True

@@ -261,9 +261,13 @@ def run_case(config: Config, outdir: str | Path, comm, solver: str | None = None
             write_profile_csv(folder / "profile.csv", rows)
             if png:
                 order = np.argsort(rows["x_m"], kind="stable")
-                plot_profile(folder / "profile.png", config, rows["x_m"][order],
-                             rows["mu_Li0_eV"][order], summary["jumps"],
-                             f"{config.name}: t_Li = {summary['t_li']:.6f} ({summary['solver']})")
+                note = plot_profile(folder / "profile.png", config, rows["x_m"][order],
+                                    rows["mu_Li0_eV"][order], summary["jumps"],
+                                    f"{config.name}: t_Li = {summary['t_li']:.6f} "
+                                    f"({summary['solver']})")
+                if note is not None:  # a figure never costs the results: noted, not raised
+                    files.remove("profile.png")
+                    summary["profile_png"] = note
             write_json(folder / "summary.json", summary)
     return summary
 
@@ -275,12 +279,12 @@ def _write_2d(folder: Path, summary: dict, extras: dict, png: bool = True) -> No
     files = ["summary.json"] + write_fields(folder, problem)
     title = (f"{summary['case']}: t_Li = {summary['t_li']:.6f}, "
              f"{summary['cells']} cells, {summary['ranks']} rank(s)")
-    if not png:
-        summary["mu_map_png"] = "skipped: png = False"
-    elif plot_mu_map(folder / "mu_map.png", problem, extras["fronts"], title):
+    note = "skipped: png = False" if not png else plot_mu_map(
+        folder / "mu_map.png", problem, extras["fronts"], title)
+    if note is None:
         files.append("mu_map.png")
-    else:
-        summary["mu_map_png"] = f"skipped: more than {MAP_CELL_CAP} cells"
+    else:  # skipped or failed to draw (a warning): the results stand without the PNG
+        summary["mu_map_png"] = note
     if "mechanics" in extras:
         from fem_sse.mechanics import write_mechanics
 
@@ -290,6 +294,8 @@ def _write_2d(folder: Path, summary: dict, extras: dict, png: bool = True) -> No
             summary["mechanics_png"] = "skipped: png = False"
         elif not mech_png:
             summary["mechanics_png"] = f"skipped: more than {MAP_CELL_CAP} cells"
+        elif "mechanics.png" not in files:
+            summary["mechanics_png"] = "failed: the warning in the log says why"
     if problem.comm.rank == 0:
         files += write_fronts(folder, extras["fronts"])
         summary["files"] = files

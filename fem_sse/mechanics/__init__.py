@@ -3,7 +3,7 @@
 Driven by a mu_Li0 *field* (one-way coupling), never by the transport object:
 
 * :func:`solve_mechanics` (``smesh, mu, config, comm``) -> :class:`MechanicsResult`;
-* :func:`write_mechanics_fields` (VTX + XDMF) and :func:`plot_mechanics` (pyvista PNG);
+* :func:`write_mechanics_fields` (VTX + XDMF) and :func:`plot_mechanics` (matplotlib PNG);
 * :func:`write_mechanics` writes them all (fields, ``tractions.csv``, PNG) for a solved result,
   and :func:`run_mechanics` solves and writes, returning the summary keys;
 * :func:`film_stress` / :func:`film_summary`: the 1D laterally constrained film in closed form.
@@ -30,8 +30,8 @@ def write_mechanics(folder, result: MechanicsResult, png: bool = True,
     if png and result.smesh.mesh.geometry.dim == 2:
         from pathlib import Path
 
-        plot_mechanics(Path(folder) / "mechanics.png", result, deformed=deformed)
-        files.append("mechanics.png")
+        if plot_mechanics(Path(folder) / "mechanics.png", result, deformed=deformed) is None:
+            files.append("mechanics.png")  # else a warning was logged; the results stand
     return files
 
 

@@ -1,4 +1,5 @@
-"""Mechanics files: VTX and XDMF fields for ParaView (collective) and pyvista PNG maps (rank 0).
+"""Mechanics files: VTX and XDMF fields for ParaView (collective), VTU for pyvista and
+meshio, and PNG maps (rank 0, matplotlib).
 
 Files written by :func:`write_mechanics_fields` (array names carry their unit):
 
@@ -7,7 +8,9 @@ Files written by :func:`write_mechanics_fields` (array names carry their unit):
   von_mises [Pa], max_principal [Pa], sigma_1/sigma_2 [Pa] (in-plane principal), sigma_zz [Pa],
   hydrostatic [Pa], crack_risk [-], principal_direction [-] (2D), stress [Pa] (sxx, syy, sxy, szz).
 * ``mechanics.xdmf`` (+ ``.h5``): the mesh, its region tags, the displacement [m] (P1) and cell
-  values (DG0) of the scalar fields, for readers without ADIOS2 (ParaView's XDMF reader).
+  values (DG0) of the scalar fields, for readers without ADIOS2 (ParaView's XDMF3 reader).
+* ``mechanics.vtu``: every field at the vertices of each cell (:mod:`fem_sse.io.vtu`), for
+  pyvista and meshio (and ParaView's XML reader).
 
 :func:`write_traction_table` writes ``tractions.csv``: the normal and shear traction on every
 grain- and phase-boundary facet.
@@ -15,15 +18,14 @@ grain- and phase-boundary facet.
 
 from __future__ import annotations
 
-import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from dolfinx import fem
 
-from fem_sse.childproc import run_child
+from fem_sse.io.vtu import write_vtu
 from fem_sse.mechanics.post import facet_traction_table, traction_groups
+from fem_sse.outputs import MAP_CELL_CAP
 
 __all__ = ["plot_mechanics", "write_mechanics_fields", "write_traction_table"]
 
@@ -39,7 +41,8 @@ def _same_space(result) -> list[fem.Function]:
 
 
 def write_mechanics_fields(folder, result) -> list[str]:
-    """Write ``mechanics.bp`` and ``mechanics.xdmf`` into ``folder`` (collective).
+    """Write ``mechanics.bp``, ``mechanics.xdmf`` and ``mechanics.vtu`` into ``folder``
+    (collective).
 
     Args:
         folder: existing output folder.
@@ -72,7 +75,9 @@ def write_mechanics_fields(folder, result) -> list[str]:
             cellwise = fem.Function(Q0, name=name)
             cellwise.interpolate(f)
             xdmf.write_function(cellwise, 0.0)
-    return ["mechanics.bp", "mechanics.xdmf", "mechanics.h5"]
+    fields = {"displacement [m]": result.displacement, **result.fields}
+    return ["mechanics.bp", "mechanics.xdmf", "mechanics.h5",
+            *write_vtu(folder / "mechanics.vtu", msh, fields, MAP_CELL_CAP)]
 
 
 def write_traction_table(folder, result) -> list[str]:
@@ -112,51 +117,77 @@ def _vertex_samples(result, names: list[str]):
     return coords, data
 
 
-def plot_mechanics(path, result, deformed: bool = False, scale: float | None = None) -> None:
-    """PNG: mu_Li0 (eV) and von Mises (Pa) side by side (collective; rank 0 renders).
+def plot_mechanics(path, result, deformed: bool = False, scale: float | None = None) -> str | None:
+    """PNG: mu_Li0 (eV) and von Mises (MPa) side by side (collective; rank 0 draws with
+    matplotlib's Agg backend, so no X server is needed).
 
     Args:
         path: output PNG.
         result: a :class:`~fem_sse.mechanics.solve.MechanicsResult` (2D).
-        deformed: draw on the deformed shape (displacement magnified by ``scale``).
-        scale: magnification; default makes the largest displacement 5 % of the thickness.
+        deformed: draw on the deformed shape (displacement magnified by ``scale``) over the
+            outline of the undeformed one.
+        scale: magnification; default makes the largest displacement 5 % of the width.
 
-    Rendering runs in a subprocess with its own Xvfb when there is no display (pyvista on
-    Debian trixie needs an X server off-screen; :mod:`fem_sse.childproc`).
+    Returns:
+        None when drawn; otherwise (rank 0) why not, e.g. ``"failed: ..."``
+        (:func:`fem_sse.outputs.draw_png`: a failure to draw is a warning, never a lost run).
     """
+    from fem_sse.outputs import draw_png
+
     comm = result.smesh.mesh.comm
     names = ["mu_Li0 [eV]", "von_mises [Pa]"]
     coords, data = _vertex_samples(result, names)
     gathered = comm.gather((coords, data), root=0)
     if comm.rank != 0:
-        return
-    import pyvista
+        return None
+    coords = np.concatenate([c for c, _ in gathered])[..., :2].reshape(-1, 2)
+    values = {name: np.concatenate([d[name] for _, d in gathered]) for name in
+              [*names, "displacement [m]"]}
+    return draw_png(path, _draw_mechanics, coords, values, deformed, scale)
 
-    coords = np.concatenate([c for c, _ in gathered])
-    n_cells, n_v = coords.shape[:2]
-    cell_type = pyvista.CellType.TRIANGLE if n_v == 3 else pyvista.CellType.LINE
-    connectivity = np.column_stack([np.full(n_cells, n_v), np.arange(n_cells * n_v)
-                                    .reshape(n_cells, n_v)]).ravel()
-    grid = pyvista.UnstructuredGrid(connectivity, np.full(n_cells, cell_type),
-                                    coords.reshape(-1, 3))
-    for name in [*names, "displacement [m]"]:
-        grid.point_data[name] = np.concatenate([d[name] for _, d in gathered])
-    if grid.point_data["displacement [m]"].shape[1] == 2:
-        u = grid.point_data["displacement [m]"]
-        grid.point_data["displacement [m]"] = np.column_stack([u, np.zeros(len(u))])
+
+def _draw_mechanics(path, x, values, deformed, scale) -> None:
+    """The two panels (rank 0): ``x`` (3 n, 2) vertex coordinates (m) of n triangles."""
+    import matplotlib.pyplot as plt
+    from matplotlib.collections import LineCollection
+
+    triangles = np.arange(len(x)).reshape(-1, 3)
+    shown = x
     if deformed:
-        u_max = float(np.abs(grid.point_data["displacement [m]"]).max()) or 1.0
-        extent = float(np.ptp(grid.points[:, 0])) or 1.0
-        scale = scale if scale is not None else 0.05 * extent / u_max
-    else:
-        scale = 0.0
-    with tempfile.TemporaryDirectory() as tmp:
-        vtu = Path(tmp) / "mechanics.vtu"
-        grid.save(vtu)
-        # run by path (render.py imports only pyvista) and without the MPI launcher's
-        # variables: under mpirun a child that initialises MPI would wait for the launcher
-        command = [sys.executable, str(Path(__file__).with_name("render.py")), str(vtu),
-                   str(path), repr(scale)]
-        done = run_child(command, display=True)
-        if done.returncode != 0:
-            raise RuntimeError(f"rendering {path} failed: {done.stderr.strip()[-500:]}")
+        u = values["displacement [m]"][:, :2]
+        u_max = float(np.abs(u).max()) or 1.0
+        scale = scale if scale is not None else 0.05 * (float(np.ptp(x[:, 0])) or 1.0) / u_max
+        shown = x + scale * u
+    extent = np.ptp(shown, axis=0)
+    aspect = extent[1] / max(extent[0], 1e-30)
+    fig, axes = plt.subplots(1, 2, figsize=(12.0, max(2.5, 5.0 * aspect + 1.2)), dpi=130)
+    panels = (("mu_Li0 [eV]", 1.0, "coolwarm", r"$\mu_{Li^0}$ (eV)"),
+              ("von_mises [Pa]", 1e-6, "inferno", "von Mises (MPa)"))
+    for ax, (name, factor, cmap, label) in zip(axes, panels):
+        art = ax.tripcolor(shown[:, 0] * 1e6, shown[:, 1] * 1e6, triangles,
+                           values[name].ravel() * factor, shading="gouraud", cmap=cmap)
+        if deformed:
+            ax.add_collection(LineCollection(_outline(x) * 1e6, colors="0.5", linewidths=0.6))
+            ax.set_title(f"deformed x{scale:.3g} over the undeformed outline", fontsize=8)
+        fig.colorbar(art, ax=ax, label=label, orientation="horizontal", pad=0.18)
+        ax.set_aspect("equal")
+        ax.set_xlabel("x (um), cathode at 0")
+        ax.set_ylabel("y (um)")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def _outline(x: np.ndarray) -> np.ndarray:
+    """Boundary edges (k, 2, 2) of triangles given by vertex triples ``x`` (3 n, 2): the edges
+    that belong to one triangle only (vertices matched by coordinates, as every cell has its
+    own copies)."""
+    tri = x.reshape(-1, 3, 2)
+    edges = np.concatenate([tri[:, [0, 1]], tri[:, [1, 2]], tri[:, [2, 0]]])
+    scale = float(np.abs(x).max()) or 1.0
+    a, b = np.round(edges[:, 0] / scale, 9), np.round(edges[:, 1] / scale, 9)
+    swap = (a[:, 0] > b[:, 0]) | ((a[:, 0] == b[:, 0]) & (a[:, 1] > b[:, 1]))
+    key = np.where(swap[:, None], np.hstack([b, a]), np.hstack([a, b]))
+    _, index, count = np.unique(key, axis=0, return_index=True,
+                                return_counts=True)
+    return edges[index[count == 1]]

@@ -1,0 +1,1 @@
+"""Application layer: commands built on the solver packages (new modules go here)."""
