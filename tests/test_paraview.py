@@ -1,32 +1,120 @@
-"""ParaView as a real client: its own readers open the written files and render a PNG.
+"""ParaView, pyvista and meshio as real clients of the files of ``fem-sse run`` (1D and 2D,
+transport and mechanics): every field file opens with cells > 0 and its named arrays.
 
-Runs docs/paraview/load_result.py with the distribution's ``pvbatch`` and a private Xvfb
-(pvbatch's own off-screen mode aborts without X on Debian). ParaView missing from the runtime is
-a failure, not a skip: it is in docker/packages.txt.
+pvbatch runs docs/paraview/inspect_outputs.py (the readers the docs name) and
+docs/paraview/load_result.py with the distribution's ``pvbatch`` and a private Xvfb (pvbatch's
+own off-screen mode aborts without X on Debian). pyvista runs as ``fem-sse view`` in a child
+process (a crash there fails the test instead of killing pytest); meshio in-process. ParaView
+missing from the runtime is a failure, not a skip: it is in docker/packages.txt.
 """
 
+import copy
+import json
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from dolfinx import fem
 
+from conftest import BILAYER
+from mpi4py import MPI
+
 from fem_sse.childproc import run_child
 from fem_sse.config import parse_config
 from fem_sse.geometry import build_mesh
 from fem_sse.mechanics import solve_mechanics, write_mechanics_fields
+from fem_sse.run import run_case
 
 SCRIPT = Path(__file__).parent.parent / "docs" / "paraview" / "load_result.py"
+INSPECT = SCRIPT.with_name("inspect_outputs.py")
+TRANSPORT = {"mu_Li0 [eV]", "eta_i [eV]", "eta_e [eV]", "W [A/m]", "sigma_eh [S/m]"}
+MECHANICS = {"mu_Li0 [eV]", "von_mises [Pa]", "max_principal [Pa]", "displacement [m]",
+             "crack_risk [-]", "region_id [-]"}
+# file -> arrays it must hold, for the 1D and the 2D [mechanics] result
+EXPECTED = {
+    "1d": {"fields.bp": TRANSPORT, "fields.vtu": TRANSPORT | {"region_id [-]"},
+           "regions.xdmf": {"regions", "region_id", "mu_Li0 [eV]"}},
+    "2d": {"fields.bp": TRANSPORT, "fields.vtu": TRANSPORT | {"region_id [-]", "j_Li [A/m^2]"},
+           "currents.bp": {"j_Li [A/m^2]", "j_eh [A/m^2]"},
+           "regions.xdmf": {"regions", "region_id", "mu_Li0 [eV]"},
+           "mechanics.bp": MECHANICS, "mechanics.vtu": MECHANICS,
+           "mechanics.xdmf": MECHANICS | {"regions"}},
+}
 
 
-def _pvbatch(*args):
+def _pvbatch(*args, script=SCRIPT):
     if shutil.which("pvbatch") is None or shutil.which("Xvfb") is None:
         pytest.fail("pvbatch/Xvfb not in the runtime (docker/packages.txt lists paraview, xvfb)")
     # pvbatch is an MPI program that needs a display: a clean child with its own Xvfb
-    done = run_child(["pvbatch", str(SCRIPT), *map(str, args)], display=True)
+    done = run_child(["pvbatch", str(script), *map(str, args)], display=True)
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    """``run_case`` of the 1D bilayer (FEM) and a small 2D bilayer with [mechanics]:
+    {"1d"/"2d": (summary, output folder)} (serial tests only)."""
+    folder = tmp_path_factory.mktemp("readers")
+    one = copy.deepcopy(BILAYER)
+    two = copy.deepcopy(BILAYER)
+    for m in two["materials"].values():
+        m["strain_law"] = "two_state"
+    two.update(geometry={"dim": 2, "width": 10e-6, "layers": [
+        {"material": "SE_cathodic", "thickness": 5e-6},
+        {"material": "SE_anodic", "thickness": 5e-6}]}, mesh={"size_bulk": 1e-6},
+        solver={"max_cells": 3000, "max_refinements": 2}, mechanics={"refine_fronts": 1})
+    out = {}
+    for key, data in (("1d", one), ("2d", two)):
+        summary = run_case(parse_config({"name": key, **data}), folder / key, MPI.COMM_SELF)
+        out[key] = (summary, folder / key)
+    return out
+
+
+@pytest.mark.serial
+@pytest.mark.parametrize("dim", ["1d", "2d"])
+def test_pvbatch_opens_every_file(results, dim):
+    """The readers the docs name (docs/paraview/README.md) give cells > 0 and the arrays."""
+    summary, out = results[dim]
+    found = {row["file"]: row for row in map(json.loads, _pvbatch(out, script=INSPECT)
+                                             .splitlines()) if row}
+    assert set(EXPECTED[dim]) <= set(found), found
+    for name, arrays in EXPECTED[dim].items():
+        assert found[name]["cells"] > 0, found[name]
+        assert arrays <= set(found[name]["arrays"]), (name, found[name])
+    assert found["fields.vtu"]["cells"] == summary["cells"]
+    assert set(EXPECTED[dim]) <= set(summary["files"])
+
+
+@pytest.mark.serial
+@pytest.mark.parametrize("dim", ["1d", "2d"])
+def test_pyvista_and_meshio_read(results, dim):
+    """``fem-sse view`` (pyvista, a child process) lists the arrays and draws a PNG without an
+    X server; meshio reads the same files; the peaks match the summary."""
+    import meshio
+
+    summary, out = results[dim]
+    png = out.parent / f"view_{dim}.png"
+    done = run_child([sys.executable, "-m", "fem_sse", "view", str(out), "--png", str(png)])
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert f"fields.vtu: {summary['cells']} cells" in done.stdout, done.stdout
+    assert png.stat().st_size > 10_000
+    for name, arrays in EXPECTED[dim].items():
+        if name.endswith(".vtu"):
+            assert all(a in done.stdout for a in arrays), done.stdout
+            mesh = meshio.read(out / name)
+            assert sum(len(c.data) for c in mesh.cells) > 0
+            assert arrays <= set(mesh.point_data) | set(mesh.cell_data)
+    fields = meshio.read(out / "fields.vtu")
+    assert sum(len(c.data) for c in fields.cells) == summary["cells"]
+    mu = fields.point_data["mu_Li0 [eV]"]
+    assert mu.min() == pytest.approx(BILAYER["cell"]["mu_cathode"], abs=0.05)
+    assert mu.max() == pytest.approx(BILAYER["cell"]["mu_anode"], abs=0.05)
+    if dim == "2d":
+        vm = meshio.read(out / "mechanics.vtu").point_data["von_mises [Pa]"]
+        assert vm.max() == pytest.approx(summary["max_von_mises"], rel=1e-5)
 
 
 @pytest.mark.serial
