@@ -64,7 +64,9 @@ mpi_env() {
 
 # Run "$@" inside ROOT with the repository at /work, in a private mount namespace so that
 # concurrent or crashed runs never leave mounts behind. $FEM_SSE_CWD is the directory (relative
-# to the repository) to start in.
+# to the repository) to start in, or $FEM_SSE_WORKDIR an absolute one; $FEM_SSE_SHARE lists
+# (one a line) host folders to bind read-write at the same path (docker/run: the user's home
+# and working folder). Caches (DOLFINx's JIT, pip, matplotlib) stay in the runtime.
 chroot_exec() {
   local root=$1; shift
   local pass=()
@@ -75,19 +77,25 @@ chroot_exec() {
   # shellcheck disable=SC2046
   exec unshare --mount --propagation private -- /bin/bash -c '
     set -e
-    root=$1; repo=$2; shift 2
+    root=$1; repo=$2; share=$3; shift 3
     mount --rbind /dev "$root/dev"
     mount -t tmpfs -o mode=1777 tmpfs "$root/dev/shm"
     mount -t proc proc "$root/proc"
     mount -t sysfs sysfs "$root/sys" 2>/dev/null || true
-    mkdir -p "$root/work" "$root/tmp"
+    mkdir -p "$root/work" "$root/tmp" "$root/var/cache/fem_sse-home"
     mount --bind "$repo" "$root/work"
     mount --bind /tmp "$root/tmp"
+    while IFS= read -r dir; do
+      [ -n "$dir" ] || continue
+      mkdir -p "$root$dir"
+      mount --rbind "$dir" "$root$dir"
+    done <<< "$share"
     cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
     exec chroot "$root" "$@"
-  ' fem-sse-run "$root" "$FEM_SSE_REPO" \
+  ' fem-sse-run "$root" "$FEM_SSE_REPO" "${FEM_SSE_SHARE:-}" \
     /usr/bin/env -i HOME=/root LC_ALL=C.UTF-8 LANG=C.UTF-8 \
+    XDG_CACHE_HOME=/var/cache/fem_sse-home \
     PATH="$FEM_SSE_VENV/bin:/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin" \
     PYTHONDONTWRITEBYTECODE=1 MPLBACKEND=Agg $(mpi_env) "${pass[@]}" \
-    /bin/sh -c 'cd "/work/$0" && exec "$@"' "${FEM_SSE_CWD:-.}" "$@"
+    /bin/sh -c 'cd "$0" && exec "$@"' "${FEM_SSE_WORKDIR:-/work/${FEM_SSE_CWD:-.}}" "$@"
 }
