@@ -66,7 +66,8 @@ mpi_env() {
 # concurrent or crashed runs never leave mounts behind. $FEM_SSE_CWD is the directory (relative
 # to the repository) to start in, or $FEM_SSE_WORKDIR an absolute one; $FEM_SSE_SHARE lists
 # (one a line) host folders to bind read-write at the same path (docker/run: the user's home
-# and working folder). Caches (DOLFINx's JIT, pip, matplotlib) stay in the runtime.
+# and working folder). Caches (DOLFINx's JIT, pip, matplotlib) stay in the runtime, and the
+# host home's ~/.local Python packages are not imported (PYTHONNOUSERSITE).
 chroot_exec() {
   local root=$1; shift
   local pass=()
@@ -96,6 +97,6 @@ chroot_exec() {
     /usr/bin/env -i HOME=/root LC_ALL=C.UTF-8 LANG=C.UTF-8 \
     XDG_CACHE_HOME=/var/cache/fem_sse-home \
     PATH="$FEM_SSE_VENV/bin:/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin" \
-    PYTHONDONTWRITEBYTECODE=1 MPLBACKEND=Agg $(mpi_env) "${pass[@]}" \
+    PYTHONDONTWRITEBYTECODE=1 PYTHONNOUSERSITE=1 MPLBACKEND=Agg $(mpi_env) "${pass[@]}" \
     /bin/sh -c 'cd "$0" && exec "$@"' "${FEM_SSE_WORKDIR:-/work/${FEM_SSE_CWD:-.}}" "$@"
 }

@@ -1,8 +1,9 @@
-"""Child processes started from inside an MPI job (renderers, pvbatch).
+"""Child processes started from inside an MPI job (pvbatch, pyvista checks).
 
 A child must not inherit what the MPI runtime did to this process: the launcher's variables (a
 child that initialises MPI would try to join this job and wait for, or abort on, the launcher),
-and signal dispositions. Renderers without a display get their own Xvfb, started with
+and signal dispositions. (fem_sse's own PNGs use matplotlib and need no display.) Children that
+need one (pvbatch) get their own Xvfb, started with
 ``-displayfd`` so that the display number is known exactly when the server is ready
 (``xvfb-run -a`` raced on its display number). On a loaded machine VTK's XOpenDisplay still
 fails now and then ("bad X server connection", seen in 1 of 4 pvbatch runs against one

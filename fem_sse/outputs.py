@@ -122,8 +122,8 @@ def write_profile_csv(path: Path, rows: dict) -> None:
     os.replace(tmp, path)
 
 
-def draw_png(path: str | Path, draw, *args) -> str | None:
-    """``draw(path, *args)`` with matplotlib's Agg backend (no X server needed), calling rank.
+def draw_png(path: str | Path, draw, *args, **kwargs) -> str | None:
+    """``draw(path, *args, **kwargs)`` with matplotlib's Agg backend (no X server needed), calling rank.
 
     A figure never costs a result: a failure to draw is logged as a warning, a partly
     written PNG is removed, and the reason is returned (``"failed: ..."``) for the summary;
@@ -133,7 +133,7 @@ def draw_png(path: str | Path, draw, *args) -> str | None:
         import matplotlib
 
         matplotlib.use("Agg")
-        draw(path, *args)
+        draw(path, *args, **kwargs)
     except Exception as exc:  # noqa: BLE001 - any drawing error; the results stand without it
         Path(path).unlink(missing_ok=True)
         reason = f"{type(exc).__name__}: {exc}".strip()

@@ -333,8 +333,11 @@ def run_sweep(plan: SweepPlan, outdir: str | Path, comm, solver: str | None = No
             for i, row in part.items():
                 rows[i] = row
         write_tables(outdir, rows)
-        if plots:
-            plot_results(outdir, rows, plan.axes, plan.mode)
+        if plots:  # a failure to draw is a warning (fem_sse.outputs.draw_png)
+            from fem_sse.outputs import draw_png
+
+            draw_png(outdir / "plot_*.png", lambda _: plot_results(outdir, rows, plan.axes,
+                                                                  plan.mode))
         if watch and watch.done < watch.total:
             watch.update(watch.total - watch.done, "all groups finished")
     return comm.bcast(rows, root=0)

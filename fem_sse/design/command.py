@@ -91,7 +91,7 @@ def _scalars(record: dict) -> dict:
     return {k: v for k, v in record.items() if not isinstance(v, float) or np.isfinite(v)}
 
 
-def _profile_png(path: Path, data: dict, title: str) -> None:
+def _profile_png(path: Path, data: dict, title: str) -> str | None:
     from fem_sse.exact1d import solve_exact
     from fem_sse.outputs import plot_profile
 
@@ -99,7 +99,7 @@ def _profile_png(path: Path, data: dict, title: str) -> None:
     sol = solve_exact(config)
     x, mu = sol.profile()
     jumps = [{"x": xj} for xj, _, _ in sol.crossings(lambda seg: seg.material.B)]
-    plot_profile(path, config, x, mu, jumps, f"{title}: t_Li = {sol.t_li:.4f}")
+    return plot_profile(path, config, x, mu, jumps, f"{title}: t_Li = {sol.t_li:.4f}")
 
 
 def compute_design(base: dict, name: str, request: DesignRequest) -> dict:
@@ -183,6 +183,7 @@ def run_design(config_path: str | Path, outdir: str | Path, comm,
 
 def _write(folder: Path, out: dict, request: DesignRequest, name: str) -> list[str]:
     from fem_sse.design.plots import plot_map, plot_pareto
+    from fem_sse.outputs import draw_png
     from fem_sse.tomlwrite import dumps
 
     files = ["summary.json"]
@@ -191,9 +192,11 @@ def _write(folder: Path, out: dict, request: DesignRequest, name: str) -> list[s
         result = out["map"]
         write_records(folder / "map.csv", result["records"])
         panels = list(dict.fromkeys([o.name for o in objectives] + list(MAP_PANELS)))[:4]
-        plot_map(folder / "map.png", result, panels, request.options.edge_zone,
-                 out["marks"], title=f"{name}: {request.points} x {request.points} designs")
-        files += ["map.csv", "map.png"]
+        files.append("map.csv")
+        if draw_png(folder / "map.png", plot_map, result, panels, request.options.edge_zone,
+                    out["marks"], title=f"{name}: {request.points} x {request.points} designs") \
+                is None:  # else a warning: a figure never costs the results
+            files.append("map.png")
     if "best_data" in out:
         write_records(folder / "evaluations.csv", out["evaluations"])
         best = out["summary"]["optimization"]["best"]
@@ -201,12 +204,14 @@ def _write(folder: Path, out: dict, request: DesignRequest, name: str) -> list[s
                   f"{objectives[0].label} = {best.get(objectives[0].name)}")
         (folder / "best.toml").write_text(dumps(out["best_data"], header=header))
         files += ["evaluations.csv", "best.toml"]
-        if best["status"] == "ok":
-            _profile_png(folder / "best_profile.png", out["best_data"], f"{name} best")
+        if best["status"] == "ok" and _profile_png(folder / "best_profile.png", out["best_data"],
+                                                   f"{name} best") is None:
             files.append("best_profile.png")
     if "front" in out:
         write_records(folder / "pareto.csv", out["front"])
-        plot_pareto(folder / "pareto.png", out["evaluations"], out["front"], objectives,
-                    out["summary"]["optimization"]["best"], title=f"{name}: Pareto front")
-        files += ["pareto.csv", "pareto.png"]
+        files.append("pareto.csv")
+        if draw_png(folder / "pareto.png", plot_pareto, out["evaluations"], out["front"],
+                    objectives, out["summary"]["optimization"]["best"],
+                    title=f"{name}: Pareto front") is None:
+            files.append("pareto.png")
     return files
