@@ -123,7 +123,8 @@ def write_profile_csv(path: Path, rows: dict) -> None:
 
 
 def draw_png(path: str | Path, draw, *args, **kwargs) -> str | None:
-    """``draw(path, *args, **kwargs)`` with matplotlib's Agg backend (no X server needed), calling rank.
+    """``draw(path, *args, **kwargs)`` with matplotlib's Agg backend (no X server needed), on the
+    calling rank.
 
     A figure never costs a result: a failure to draw is logged as a warning, a partly
     written PNG is removed, and the reason is returned (``"failed: ..."``) for the summary;

@@ -16,9 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from dolfinx import fem
-
 from conftest import BILAYER
+from dolfinx import fem
 from mpi4py import MPI
 
 from fem_sse.childproc import run_child

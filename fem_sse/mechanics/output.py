@@ -163,7 +163,7 @@ def _draw_mechanics(path, x, values, deformed, scale) -> None:
     fig, axes = plt.subplots(1, 2, figsize=(12.0, max(2.5, 5.0 * aspect + 1.2)), dpi=130)
     panels = (("mu_Li0 [eV]", 1.0, "coolwarm", r"$\mu_{Li^0}$ (eV)"),
               ("von_mises [Pa]", 1e-6, "inferno", "von Mises (MPa)"))
-    for ax, (name, factor, cmap, label) in zip(axes, panels):
+    for ax, (name, factor, cmap, label) in zip(axes, panels, strict=True):
         art = ax.tripcolor(shown[:, 0] * 1e6, shown[:, 1] * 1e6, triangles,
                            values[name].ravel() * factor, shading="gouraud", cmap=cmap)
         if deformed:
