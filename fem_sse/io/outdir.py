@@ -69,6 +69,10 @@ def _check_place(final: Path, what: str, inputs=()) -> None:
     if final == cwd or final in cwd.parents:
         raise OutputError(what, f"{final} is the current folder or one of its parents: give a "
                           "new folder below it, e.g. out/NAME")
+    home = resolve(Path.home())
+    if final == home or final in home.parents:
+        raise OutputError(what, f"{final} is your home folder or contains it: give a new folder "
+                          "in it, e.g. ~/NAME")
     root = repo_root()
     if root is not None:
         for shipped in (root, *(root / name for name in SHIPPED)):
