@@ -314,10 +314,30 @@ def main(argv: list[str] | None = None) -> int:
             return exit_code(exc)
 
 
+#: imported up front with Ctrl-C held back (fem_sse.errors.deferred_interrupts): a signal
+#: during their import would abort the process or break the import for the rest of the run
+PRELOAD = ("mpi4py.MPI", "numpy", "scipy.optimize", "ufl", "basix", "dolfinx", "dolfinx.fem.petsc",
+           "gmsh", "matplotlib")
+
+
+def _preload() -> None:
+    import importlib
+
+    from fem_sse.errors import deferred_interrupts
+
+    with deferred_interrupts():
+        for name in PRELOAD:
+            try:
+                importlib.import_module(name)
+            except ImportError:  # e.g. no DOLFINx: the exact solver still runs
+                pass
+
+
 def _main(argv: list[str] | None) -> int:
     from fem_sse.errors import EXIT_INTERNAL, ErrorReporter, exit_code
 
     args = build_parser().parse_args(argv)
+    _preload()
     level = os.environ.get("FEM_SSE_LOG_LEVEL", "").upper() or ("INFO" if args.verbose
                                                                else "WARNING")
     logging.basicConfig(level=getattr(logging, level, logging.WARNING),

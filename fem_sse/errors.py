@@ -29,8 +29,8 @@ import sys
 import time
 
 __all__ = ["EXIT_CONFIG", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_NOT_CONVERGED", "EXIT_OK",
-           "ConvergenceError", "ErrorReporter", "Interrupted", "exit_code", "interruptible",
-           "one_line"]
+           "ConvergenceError", "ErrorReporter", "Interrupted", "deferred_interrupts", "exit_code",
+           "interruptible", "one_line"]
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -92,6 +92,27 @@ def interruptible():
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+
+
+@contextlib.contextmanager
+def deferred_interrupts():
+    """SIGINT and SIGTERM arriving inside the block are held and raised (as
+    :class:`Interrupted`, when :func:`interruptible` is active) after it: while C extensions are
+    imported an exception must not be raised (nanobind's module initialisation aborts the
+    process; DOLFINx's import check turns it into an ImportError)."""
+    pending = []
+    previous = {sig: signal.getsignal(sig) for sig in _SIGNALS}
+    for sig in _SIGNALS:
+        signal.signal(sig, lambda signum, frame: pending.append(signum))
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+    if pending and callable(previous[pending[0]]):
+        previous[pending[0]](pending[0], None)
+    elif pending and previous[pending[0]] == signal.SIG_DFL:
+        signal.raise_signal(pending[0])
 
 
 def exit_code(exc: BaseException) -> int:
