@@ -307,10 +307,12 @@ def main(argv: list[str] | None = None) -> int:
     with interruptible():  # Ctrl-C / SIGTERM: clean-up, one line, exit 130 / 143
         try:
             return _main(argv)
-        except KeyboardInterrupt as exc:  # before the error reporter exists (imports)
+        except KeyboardInterrupt as exc:  # before the error reporter exists (MPI start-up)
             from fem_sse.errors import exit_code, one_line
 
-            print(f"fem-sse: error: {one_line(exc)}", file=sys.stderr, flush=True)
+            mpi = sys.modules.get("mpi4py.MPI")
+            if mpi is None or not mpi.Is_initialized() or mpi.COMM_WORLD.rank == 0:
+                print(f"fem-sse: error: {one_line(exc)}", file=sys.stderr, flush=True)
             return exit_code(exc)
 
 
@@ -334,16 +336,18 @@ def _preload() -> None:
 
 
 def _main(argv: list[str] | None) -> int:
-    from fem_sse.errors import EXIT_INTERNAL, ErrorReporter, exit_code
+    from fem_sse.errors import EXIT_INTERNAL, ErrorReporter, deferred_interrupts, exit_code
 
     args = build_parser().parse_args(argv)
-    _preload()
     level = os.environ.get("FEM_SSE_LOG_LEVEL", "").upper() or ("INFO" if args.verbose
                                                                else "WARNING")
     logging.basicConfig(level=getattr(logging, level, logging.WARNING),
                         format="%(levelname)s %(name)s: %(message)s")
-    reporter = ErrorReporter(_comm())
+    with deferred_interrupts():  # MPI start-up
+        comm = _comm()
+    reporter = ErrorReporter(comm)
     try:
+        _preload()
         code = args.func(args)
     except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - one line; traceback with -v
         if args.verbose and exit_code(exc) == EXIT_INTERNAL:
