@@ -80,26 +80,32 @@ def pieces(model, facet_groups: dict[str, int]) -> dict:
 
     edges, owner = _cell_edges(model)
     base = int(edges.max()) + 1
-    keys = _keys(edges, base)
-    unique, edge_id = np.unique(keys, return_inverse=True)
+    unique, edge_id = np.unique(_keys(edges, base), return_inverse=True)
+
+    def marked(tag: int) -> np.ndarray:  # which unique edges belong to facet group ``tag``
+        group = _keys(_facet_edges(model, tag), base)
+        index = np.searchsorted(unique, group).clip(max=len(unique) - 1)
+        mark = np.zeros(len(unique), dtype=bool)
+        mark[index[unique[index] == group]] = True
+        return mark
+
     cut = np.zeros(len(unique), dtype=bool)
     for name, tag in facet_groups.items():
         if name.startswith("crack"):
-            crack = _keys(_facet_edges(model, tag), base)
-            cut[np.searchsorted(unique, crack[np.isin(crack, unique)])] = True
+            cut |= marked(tag)
     keep = ~cut[edge_id]
-    n_cells = int(owner.max()) + 1
+    n_cells = int(owner[-1]) + 1
     # bipartite graph cell -- edge: two cells are joined when they share an edge that is no cut
-    graph = coo_matrix((np.ones(keep.sum()), (owner[keep], n_cells + edge_id[keep])),
+    graph = coo_matrix((np.ones(int(keep.sum())), (owner[keep], n_cells + edge_id[keep])),
                        shape=(n_cells + len(unique),) * 2)
     _, label = connected_components(graph, directed=False)
-    _, cell_piece = np.unique(label[:n_cells], return_inverse=True)  # pieces 0, 1, ...
-    count = int(cell_piece.max()) + 1
-    touching = {}
-    for side in ("cathode", "anode"):
-        side_keys = _keys(_facet_edges(model, facet_groups[side]), base)
-        hit = np.isin(keys, side_keys)
-        touching[side] = {int(p) for p in np.unique(cell_piece[owner[hit]])}
+    present = np.zeros(int(label.max()) + 1, dtype=bool)
+    present[label[:n_cells]] = True
+    cell_piece = (np.cumsum(present) - 1)[label[:n_cells]]  # pieces numbered 0, 1, ...
+    count = int(present.sum())
+    touching = {side: {int(p) for p in np.unique(cell_piece[owner[marked(facet_groups[side])
+                                                                   [edge_id]]])}
+                for side in ("cathode", "anode")}
     return {"count": count, "cathode": touching["cathode"], "anode": touching["anode"],
             "cells": np.bincount(cell_piece, minlength=count)}
 
