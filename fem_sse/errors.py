@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import sys
+import threading
 import time
 
 __all__ = ["EXIT_CONFIG", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_NOT_CONVERGED", "EXIT_OK",
@@ -84,6 +85,9 @@ def interruptible():
     """SIGINT (Ctrl-C) and SIGTERM raise :class:`Interrupted` inside the block (the previous
     handlers are restored on exit). Under ``mpirun``, Open MPI's launcher handles Ctrl-C
     itself: it sends SIGTERM to every rank (which then cleans up here) and exits with 1."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set handlers (fem_sse.cli.main called from a thread)
+        return
     previous = {sig: signal.getsignal(sig) for sig in _SIGNALS}
     for sig in _SIGNALS:
         signal.signal(sig, _raise_interrupted)
@@ -100,6 +104,9 @@ def deferred_interrupts():
     :class:`Interrupted`, when :func:`interruptible` is active) after it: while C extensions are
     imported an exception must not be raised (nanobind's module initialisation aborts the
     process; DOLFINx's import check turns it into an ImportError)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
     pending = []
     previous = {sig: signal.getsignal(sig) for sig in _SIGNALS}
     for sig in _SIGNALS:

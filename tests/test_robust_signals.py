@@ -91,3 +91,16 @@ def test_interrupted_maps_to_exit_code_and_one_line():
     assert exit_code(Interrupted(signal.SIGTERM)) == 143
     assert "\n" not in one_line(Interrupted(signal.SIGINT))
     assert not isinstance(Interrupted(), Exception)  # no `except Exception` swallows it
+
+
+def test_signal_during_imports_is_held_until_after_them():
+    from fem_sse.errors import Interrupted, deferred_interrupts, interruptible
+
+    steps = []
+    with pytest.raises(Interrupted) as info, interruptible():
+        with deferred_interrupts():
+            os.kill(os.getpid(), signal.SIGTERM)
+            steps.append("held")  # not interrupted inside the block
+        steps.append("not reached")
+    assert steps == ["held"] and info.value.signum == signal.SIGTERM
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # handlers restored
