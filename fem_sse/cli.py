@@ -10,6 +10,7 @@ import argparse
 import json
 import logging
 import os
+import sys
 import traceback
 from pathlib import Path
 
@@ -59,6 +60,18 @@ def cmd_info(args) -> int:
     return 0
 
 
+def _check_output(comm, args, default: str, inputs=()) -> str:
+    """The output folder (``-o`` or ``default``), checked before any work: a folder fem-sse
+    does not own is refused, an earlier result needs --overwrite (fem_sse.io.outdir)."""
+    from fem_sse.io.outdir import on_root, plan_output
+
+    raw = args.output or default
+    on_root(comm, lambda: plan_output(raw, overwrite=args.overwrite, inputs=inputs,
+                                      what="-o" if args.output else "name",
+                                      resume_kind="sweep" if args.command == "sweep" else None))
+    return raw
+
+
 def cmd_run(args) -> int:
     """Solve one case and write its outputs."""
     from fem_sse.config import load_config
@@ -66,9 +79,11 @@ def cmd_run(args) -> int:
 
     comm = _comm()
     config = load_config(args.config)
-    outdir = Path(args.output or Path("out") / config.name)
+    mesh_file = config.geometry2d.mesh_file if config.geometry2d else None
+    outdir = Path(_check_output(comm, args, f"out/{config.name}", (args.config, mesh_file)))
     summary = run_case(config, outdir, comm, solver=args.solver,
-                       progress=(lambda s: _say(comm, s)) if not args.quiet else None)
+                       progress=(lambda s: _say(comm, s)) if not args.quiet else None,
+                       overwrite=args.overwrite)
     _say(comm, f"{config.name}: t_Li = {summary['t_li']:.8f} (1 - t_Li = "
                f"{summary['one_minus_t_li']:.4e}), {len(summary['jumps'])} jump(s), "
                f"{summary['dofs']} DOFs, {summary['wall_time_s']:.2f} s [{summary['solver']}]"
@@ -82,26 +97,55 @@ def cmd_run(args) -> int:
     return 0
 
 
+#: mesh file extensions for ``fem-sse mesh -o`` (Gmsh picks the format from it)
+MESH_FORMATS = (".msh", ".vtk", ".mesh", ".inp", ".unv", ".med", ".cgns", ".su2", ".bdf")
+
+
+def _write_mesh(config, paths: dict, report: bool) -> dict | None:
+    """Mesh, report and PNG written under temporary names, renamed together on success."""
+    from fem_sse.geometry import write_msh
+
+    tmp = {k: p.with_name(f".{p.stem}.{os.getpid()}.partial{p.suffix}") for k, p in paths.items()}
+    try:
+        for path in paths.values():
+            path.parent.mkdir(parents=True, exist_ok=True)
+        data = write_msh(config, tmp["-o"], report=report, png=tmp.get("--png"))
+        if report:
+            tmp["--report"].write_text(json.dumps(data, indent=1) + "\n")
+        for key, path in paths.items():
+            os.replace(tmp[key], path)
+    finally:
+        for path in tmp.values():
+            path.unlink(missing_ok=True)
+    return data
+
+
 def cmd_mesh(args) -> int:
     """Write the Gmsh mesh of a config (rank 0), optionally its report (JSON) and a PNG."""
-    from fem_sse.config import load_config
-    from fem_sse.geometry import write_msh
+    from fem_sse.config import ConfigError, load_config
+    from fem_sse.io.outdir import check_file_target, on_root
 
     comm = _comm()
     config = load_config(args.config)
-    output = Path(args.output)
-    report_path = output.with_suffix(".report.json")
-    if comm.rank == 0:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        report = write_msh(config, output, report=args.report and config.dim == 2, png=args.png)
-        if report is not None and args.report:
-            from fem_sse.geometry.report import format_report
+    for flag, given in (("--report", args.report), ("--png", args.png)):
+        if given and config.dim != 2:
+            raise ConfigError(flag, f"is for 2D cases and {args.config} is 1D (geometry.dim = "
+                              f"1): drop {flag}")
+    names = {"-o": args.output, "--png": args.png,
+             "--report": str(Path(args.output).with_suffix(".report.json")) if args.report
+             else None}
+    names = {k: v for k, v in names.items() if v}
+    if Path(args.output).suffix.lower() not in MESH_FORMATS:
+        raise ConfigError("-o", f"{args.output}: the extension picks Gmsh's format: use one of "
+                          f"{', '.join(MESH_FORMATS)} (e.g. {Path(args.output).stem}.msh)")
+    paths = on_root(comm, lambda: {k: check_file_target(v, overwrite=args.overwrite, what=k)
+                                   for k, v in names.items()})
+    report = on_root(comm, lambda: _write_mesh(config, paths, args.report))
+    if report is not None and comm.rank == 0:
+        from fem_sse.geometry.report import format_report
 
-            report_path.write_text(json.dumps(report, indent=1) + "\n")
-            print(format_report(report), flush=True)
-    comm.barrier()
-    extra = f", {report_path}" if args.report and config.dim == 2 else ""
-    _say(comm, f"wrote {output}{extra}" + (f", {args.png}" if args.png else ""))
+        print(format_report(report), flush=True)
+    _say(comm, "wrote " + ", ".join(names.values()))
     return 0
 
 
@@ -111,14 +155,16 @@ def cmd_sweep(args) -> int:
     from fem_sse.studies import parse_axis, plan_sweep, run_sweep
 
     comm = _comm()
+    _option(args.ranks_per_run, "--ranks-per-run", 1, comm.size, lo_open=False)
     stem = Path(args.config).stem
     plan = plan_sweep(read_toml(args.config), tuple(parse_axis(s) for s in args.set),
                       mode="list" if args.list else "grid", name=stem)
-    outdir = Path(args.output or Path("out") / f"sweep_{stem}")
+    outdir = Path(_check_output(comm, args, f"out/sweep_{stem}", (args.config,)))
     _say(comm, f"sweep {stem}: {len(plan.points)} points ({'list' if args.list else 'grid'}), "
                f"{comm.size // args.ranks_per_run} group(s) of {args.ranks_per_run} rank(s)")
     rows = run_sweep(plan, outdir, comm, solver=args.solver, ranks_per_run=args.ranks_per_run,
-                     png=args.png, plots=not args.no_plots, show_progress=not args.quiet)
+                     png=args.png, plots=not args.no_plots, show_progress=not args.quiet,
+                     overwrite=args.overwrite)
     failed = sum(r["status"] == "failed" for r in rows)
     solvers = sorted({r["solver"] for r in rows if r["solver"]})
     _say(comm, f"wrote {outdir}/results.csv ({len(rows) - failed} runs [{', '.join(solvers)}]"
@@ -161,8 +207,9 @@ def cmd_design(args) -> int:
         drift=_option(args.drift, "--drift", 0.0, 2.0),
         options=DesignOptions(edge_zone=_option(args.edge_zone, "--edge-zone", 0.0, 0.5),
                               margin_eV=_option(args.margin, "--margin", 0.0, 5.0)))
-    outdir = Path(args.output or Path("out") / f"design_{Path(args.config).stem}")
-    summary = run_design(args.config, outdir, comm, request)
+    outdir = Path(_check_output(comm, args, f"out/design_{Path(args.config).stem}",
+                                (args.config,)))
+    summary = run_design(args.config, outdir, comm, request, overwrite=args.overwrite)
     lines = [f"base: max jump distance {summary['base'].get('max_jump_distance_over_L', 'n/a')}"
              f" L, t_Li {summary['base'].get('t_li', 'n/a')}"]
     if "map" in summary:
@@ -184,10 +231,19 @@ def cmd_view(args) -> int:
     from fem_sse.app.view import view
 
     comm = _comm()
+    if args.png:  # never replace a file the user owns without --overwrite
+        from fem_sse.io.outdir import check_file_target
+
+        check_file_target(args.png, overwrite=args.overwrite, what="--png")
     lines = view(args.outdir, args.png, args.array, args.file) if comm.rank == 0 else []
     for line in lines:
         print(line)
     return 0
+
+
+def _overwrite_flag(parser, text: str = "replace an earlier fem-sse result in the output "
+                    "folder (a folder fem-sse did not create is never replaced)") -> None:
+    parser.add_argument("--overwrite", action="store_true", help=text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -204,6 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", help="output folder (default out/CASE)")
     p.add_argument("--solver", choices=("fem", "exact"), help="override [solver] kind")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    _overwrite_flag(p)
     p.set_defaults(func=cmd_run)
     p = sub.add_parser("mesh", help="write the Gmsh mesh of a case")
     p.add_argument("config", help="TOML case file")
@@ -211,6 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", action="store_true",
                    help="2D: print the mesh report and write it to OUTPUT.report.json")
     p.add_argument("--png", metavar="FILE", help="2D: PNG of the mesh coloured by region")
+    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.set_defaults(func=cmd_mesh)
     p = sub.add_parser("sweep", help="run a grid of parameter values (resumable)")
     p.add_argument("config", help="TOML base case")
@@ -227,6 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--png", action="store_true", help="also write each run's PNG")
     p.add_argument("--no-plots", action="store_true", help="skip the summary plots")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    _overwrite_flag(p, "start again in an earlier fem-sse sweep folder (default: resume it)")
     p.set_defaults(func=cmd_sweep)
     p = sub.add_parser("design", help="design maps, optimisation and drift tolerance (exact 1D)")
     p.add_argument("config", help="TOML base case (1D, or the 1D stack of a 2D case)")
@@ -250,12 +309,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--drift", type=float, default=0.2,
                    help="largest electrode-potential drift of the tolerance analysis (eV)")
     p.add_argument("-o", "--output", help="output folder (default out/design_CASE)")
+    _overwrite_flag(p)
     p.set_defaults(func=cmd_design)
     p = sub.add_parser("view", help="load a result with pyvista: arrays, ranges, a PNG")
     p.add_argument("outdir", help="result folder of fem-sse run")
     p.add_argument("--png", metavar="FILE", help="draw one array (matplotlib, no X server)")
     p.add_argument("--array", help="array to draw (default mu_Li0 [eV] / von_mises [Pa])")
     p.add_argument("--file", choices=("fields", "mechanics"), help="which VTU file to draw")
+    _overwrite_flag(p, "replace an existing --png file")
     p.set_defaults(func=cmd_view)
     return parser
 
@@ -263,17 +324,54 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code (fem_sse.errors: 0 ok, 1 internal, 2 input, 3 not
     converged)."""
-    from fem_sse.errors import EXIT_INTERNAL, ErrorReporter, exit_code
+    from fem_sse.errors import interruptible
+
+    with interruptible():  # Ctrl-C / SIGTERM: clean-up, one line, exit 130 / 143
+        try:
+            return _main(argv)
+        except KeyboardInterrupt as exc:  # before the error reporter exists (MPI start-up)
+            from fem_sse.errors import exit_code, one_line
+
+            mpi = sys.modules.get("mpi4py.MPI")
+            if mpi is None or not mpi.Is_initialized() or mpi.COMM_WORLD.rank == 0:
+                print(f"fem-sse: error: {one_line(exc)}", file=sys.stderr, flush=True)
+            return exit_code(exc)
+
+
+#: imported up front with Ctrl-C held back (fem_sse.errors.deferred_interrupts): a signal
+#: during their import would abort the process or break the import for the rest of the run
+PRELOAD = ("mpi4py.MPI", "numpy", "scipy.optimize", "ufl", "basix", "dolfinx", "dolfinx.fem.petsc",
+           "gmsh", "matplotlib")
+
+
+def _preload() -> None:
+    import importlib
+
+    from fem_sse.errors import deferred_interrupts
+
+    with deferred_interrupts():
+        for name in PRELOAD:
+            try:
+                importlib.import_module(name)
+            except ImportError:  # e.g. no DOLFINx: the exact solver still runs
+                pass
+
+
+def _main(argv: list[str] | None) -> int:
+    from fem_sse.errors import EXIT_INTERNAL, ErrorReporter, deferred_interrupts, exit_code
 
     args = build_parser().parse_args(argv)
     level = os.environ.get("FEM_SSE_LOG_LEVEL", "").upper() or ("INFO" if args.verbose
                                                                else "WARNING")
     logging.basicConfig(level=getattr(logging, level, logging.WARNING),
                         format="%(levelname)s %(name)s: %(message)s")
-    reporter = ErrorReporter(_comm())
+    with deferred_interrupts():  # MPI start-up
+        comm = _comm()
+    reporter = ErrorReporter(comm)
     try:
+        _preload()
         code = args.func(args)
-    except Exception as exc:  # noqa: BLE001 - one line for users; traceback with -v
+    except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - one line; traceback with -v
         if args.verbose and exit_code(exc) == EXIT_INTERNAL:
             traceback.print_exc()
         return reporter.fail(exc)

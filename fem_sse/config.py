@@ -456,6 +456,20 @@ def _check_representable(cell: CellConditions, materials: dict[str, Material]) -
                               "is not representable: narrow the window or raise the temperature")
 
 
+#: longest case name (it names the output folder out/NAME; file systems allow 255 bytes)
+MAX_NAME = 100
+
+
+def _check_name(case_name) -> str:
+    """The case name: a plain folder name (not '.' or '..', no '/', at most MAX_NAME)."""
+    if (not isinstance(case_name, str) or not case_name.strip() or case_name in (".", "..")
+            or any(c in case_name for c in "/\\\0") or len(case_name.encode()) > MAX_NAME):
+        raise ConfigError("name", f"must be a folder name (it names the output folder "
+                          f"out/NAME): not '.' or '..', no '/' or '\\', at most {MAX_NAME} "
+                          f"bytes, got {str(case_name)[:120]!r}")
+    return case_name
+
+
 def parse_config(data: dict, name: str = "case") -> Config:
     """Validate a configuration given as a (TOML-derived) dictionary.
 
@@ -516,10 +530,7 @@ def parse_config(data: dict, name: str = "case") -> Config:
     if mesh.size is not None and thickness / mesh.size > solver.max_cells:
         raise ConfigError("mesh.size", f"gives {thickness / mesh.size:.3g} cells, more than "
                           f"solver.max_cells = {solver.max_cells}")
-    case_name = data.get("name", name)
-    if not isinstance(case_name, str) or not case_name or "/" in case_name or "\0" in case_name:
-        raise ConfigError("name", f"must be a non-empty string without '/' (it names the "
-                          f"output folder), got {case_name!r}")
+    case_name = _check_name(data.get("name", name))
     mechanics = parse_mechanics(data.get("mechanics"), data["materials"], dim)
     config = Config(cell=cell, materials=materials, layers=layers, bottlenecks=bottlenecks,
                     dim=dim, mesh=mesh, solver=solver, name=case_name, geometry2d=geometry2d,
@@ -536,7 +547,7 @@ def read_toml(path: str | Path) -> dict:
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark is accepted
     except OSError as exc:
         raise ConfigError("", f"cannot read config {path}: {exc.strerror}") from None
     except UnicodeDecodeError as exc:

@@ -10,6 +10,7 @@ code   meaning
 2      invalid input: config, TOML, mesh file, command-line values
 3      the solver did not converge: the output folder holds the last good state
        with ``"converged": false`` and a diagnosis in ``summary.json``
+130    interrupted by Ctrl-C (SIGINT); 143 for SIGTERM (128 + the signal number)
 =====  ==========================================================================
 
 Under MPI an error must stop every rank, and its message must appear once. An error raised
@@ -22,16 +23,21 @@ on a private duplicate of the communicator, which only failing ranks enter.
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
+import threading
 import time
 
-__all__ = ["EXIT_CONFIG", "EXIT_INTERNAL", "EXIT_NOT_CONVERGED", "EXIT_OK", "ConvergenceError",
-           "ErrorReporter", "exit_code", "one_line"]
+__all__ = ["EXIT_CONFIG", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_NOT_CONVERGED", "EXIT_OK",
+           "ConvergenceError", "ErrorReporter", "Interrupted", "deferred_interrupts", "exit_code",
+           "interruptible", "one_line"]
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_CONFIG = 2
 EXIT_NOT_CONVERGED = 3
+EXIT_INTERRUPTED = 130  # 128 + SIGINT; SIGTERM gives 143
 
 #: Seconds a failing rank waits for the other ranks to fail too before it aborts the job.
 COLLECTIVE_WAIT_S = 2.0
@@ -55,11 +61,74 @@ class ConvergenceError(RuntimeError):
         self.outdir = None
 
 
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM arrived (:func:`interruptible`). A KeyboardInterrupt, so that no
+    ``except Exception`` swallows it, while every ``finally`` and context manager still runs
+    (the ``.partial`` folder of :func:`fem_sse.outputs.output_directory` is removed)."""
+
+    def __init__(self, signum: int = signal.SIGINT):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = int(signum)
+
+
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _raise_interrupted(signum, frame):
+    for sig in _SIGNALS:  # one interruption: the clean-up it starts is not cut short
+        signal.signal(sig, signal.SIG_IGN)
+    raise Interrupted(signum)
+
+
+@contextlib.contextmanager
+def interruptible():
+    """SIGINT (Ctrl-C) and SIGTERM raise :class:`Interrupted` inside the block (the previous
+    handlers are restored on exit). Under ``mpirun``, Open MPI's launcher handles Ctrl-C
+    itself: it sends SIGTERM to every rank (which then cleans up here) and exits with 1."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set handlers (fem_sse.cli.main called from a thread)
+        return
+    previous = {sig: signal.getsignal(sig) for sig in _SIGNALS}
+    for sig in _SIGNALS:
+        signal.signal(sig, _raise_interrupted)
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+
+
+@contextlib.contextmanager
+def deferred_interrupts():
+    """SIGINT and SIGTERM arriving inside the block are held and raised (as
+    :class:`Interrupted`, when :func:`interruptible` is active) after it: while C extensions are
+    imported an exception must not be raised (nanobind's module initialisation aborts the
+    process; DOLFINx's import check turns it into an ImportError)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending = []
+    previous = {sig: signal.getsignal(sig) for sig in _SIGNALS}
+    for sig in _SIGNALS:
+        signal.signal(sig, lambda signum, frame: pending.append(signum))
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+    if pending and callable(previous[pending[0]]):
+        previous[pending[0]](pending[0], None)
+    elif pending and previous[pending[0]] == signal.SIG_DFL:
+        signal.raise_signal(pending[0])
+
+
 def exit_code(exc: BaseException) -> int:
     """The exit code of an exception (see the module docstring)."""
     from fem_sse.exact1d import SolveError
     from fem_sse.validate import ConfigError
 
+    if isinstance(exc, KeyboardInterrupt):
+        return 128 + getattr(exc, "signum", signal.SIGINT)
     if isinstance(exc, ConfigError):
         return EXIT_CONFIG
     if isinstance(exc, (ConvergenceError, SolveError)):
@@ -69,10 +138,17 @@ def exit_code(exc: BaseException) -> int:
 
 def one_line(exc: BaseException) -> str:
     """The user-facing message of an exception: one line, prefixed by its kind."""
-    text = " ".join(str(exc).split()) or type(exc).__name__
     code = exit_code(exc)
+    if isinstance(exc, KeyboardInterrupt):
+        name = signal.Signals(code - 128).name
+        return (f"interrupted by {name}{' (Ctrl-C)' if name == 'SIGINT' else ''}: the output "
+                "folder is as it was before the run (a sweep keeps its finished points); rerun "
+                "the command to start again")
+    text = " ".join(str(exc).split()) or type(exc).__name__
     if code == EXIT_CONFIG:
-        return f"config error: {text}"
+        from fem_sse.io.outdir import OutputError
+
+        return f"{'output' if isinstance(exc, OutputError) else 'config'} error: {text}"
     if code == EXIT_NOT_CONVERGED:
         where = getattr(exc, "outdir", None)
         good = (getattr(exc, "diagnosis", None) or {}).get("good_state")

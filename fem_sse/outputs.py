@@ -19,15 +19,13 @@ from pathlib import Path
 
 import numpy as np
 
-from fem_sse.validate import ConfigError
+from fem_sse.io import outdir
+from fem_sse.io.outdir import OutputError
 
 __all__ = ["OutputError", "atomic_write_text", "draw_png", "output_directory", "plot_mu_map",
            "plot_profile", "write_fields", "write_fronts", "write_json", "write_profile_csv"]
 
 log = logging.getLogger(__name__)
-
-class OutputError(ConfigError):
-    """The output folder cannot be created (an input error: exit code 2)."""
 
 
 MAP_CELL_CAP = 400_000  # mu_map.png gathers the field on rank 0 only below this many cells
@@ -52,36 +50,47 @@ def atomic_write_text(path: str | Path, text: str) -> None:
 
 
 def _replace_directory(partial: Path, final: Path) -> None:
-    """Move ``partial`` to ``final``: the old ``final`` is renamed aside first and deleted
-    after, so ``final`` is never a mix of both (a kill in between leaves it absent)."""
+    """Move ``partial`` to ``final``: the old ``final`` (owned or empty: checked before) is
+    renamed aside first and deleted after, so ``final`` is never a mix of both (a kill in
+    between leaves it absent)."""
     old = final.with_name(f"{final.name}.old-{os.getpid()}")
     if final.exists():
         os.replace(final, old)
     os.replace(partial, final)
-    shutil.rmtree(old, ignore_errors=True)
+    outdir.remove_owned(old)
+
+
+def _open_partial(path, overwrite: bool, kind: str, inputs) -> tuple[Path, Path]:
+    """Check ``path`` (:func:`fem_sse.io.outdir.plan_output`), clear what a killed run of it
+    left (only fem-sse's), create and claim ``path.partial``; rank 0."""
+    final, _ = outdir.plan_output(path, overwrite=overwrite, inputs=inputs)
+    partial = final.with_name(final.name + ".partial")
+    for stale in [partial, *final.parent.glob(f"{glob.escape(final.name)}.old-*")]:
+        if not outdir.remove_owned(stale):
+            raise OutputError("-o", f"{stale} is in the way and was not created by fem-sse: "
+                              "move it, or choose another output folder")
+    partial.mkdir(parents=True)
+    outdir.claim(partial, kind)
+    return final, partial
 
 
 @contextlib.contextmanager
-def output_directory(path: str | Path, comm):
+def output_directory(path: str | Path, comm, overwrite: bool = True, kind: str = "run",
+                     inputs=()):
     """Yield a temporary sibling folder ``path.partial``; on success it replaces ``path``.
 
-    On an exception the temporary folder is removed and ``path`` is left as it was. A
-    ``.partial`` folder left by a killed run is removed by the next run of the same output.
-    Collective over ``comm`` (rank 0 touches the file system).
+    Only a folder fem-sse owns is replaced (:mod:`fem_sse.io.outdir`: an earlier result when
+    ``overwrite``, an empty folder, or nothing); anything else raises :class:`OutputError`
+    before anything is written. On an exception the temporary folder is removed and ``path``
+    is left as it was. A ``.partial`` folder left by a killed run is removed by the next run of
+    the same output. Collective over ``comm`` (rank 0 touches the file system).
+
+    Args:
+        kind: what the folder holds ("run", "design", ...), recorded in its marker.
+        inputs: files the command reads (the output may not contain them).
     """
-    final = Path(path)
-    partial = final.with_name(final.name + ".partial")
-    error = None
-    if comm.rank == 0:
-        for stale in [partial, *final.parent.glob(f"{glob.escape(final.name)}.old-*")]:
-            shutil.rmtree(stale, ignore_errors=True)
-        try:
-            partial.mkdir(parents=True)
-        except OSError as exc:
-            error = f"cannot create {partial}: {exc.strerror}"
-    error = comm.bcast(error, root=0)
-    if error is not None:
-        raise OutputError("output", error)
+    final, partial = outdir.on_root(comm, lambda: _open_partial(path, overwrite, kind,
+                                                                inputs))
     try:
         yield partial
     except BaseException:
@@ -92,6 +101,7 @@ def output_directory(path: str | Path, comm):
         raise
     comm.barrier()
     if comm.rank == 0:
+        outdir.seal(partial)
         _replace_directory(partial, final)
     comm.barrier()
 

@@ -227,13 +227,16 @@ def solve_case(config: Config, comm, solver: str | None = None, progress=None) -
 
 
 def run_case(config: Config, outdir: str | Path, comm, solver: str | None = None,
-             progress=None, png: bool = True, extra: dict | None = None) -> dict:
+             progress=None, png: bool = True, extra: dict | None = None,
+             overwrite: bool = True) -> dict:
     """Solve and write ``summary.json``, ``profile.csv``, ``profile.png`` and fields to
     ``outdir`` (replaced atomically). Returns the summary.
 
     Args:
         png: write the PNG (profile.png / mu_map.png); sweeps skip it, it dominates 1D runs.
         extra: keys added to the summary (a sweep stores its point there).
+        overwrite: replace an earlier fem-sse result in ``outdir`` (a folder fem-sse did not
+            create is never replaced: :mod:`fem_sse.io.outdir`).
 
     Raises:
         ConvergenceError, SolveError: after writing ``outdir`` with the last good state and
@@ -245,10 +248,10 @@ def run_case(config: Config, outdir: str | Path, comm, solver: str | None = None
     try:
         summary, extras = solve_case(config, comm, solver, progress)
     except (ConvergenceError, SolveError) as exc:
-        write_not_converged(config, outdir, comm, exc, solver or config.solver.kind)
+        write_not_converged(config, outdir, comm, exc, solver or config.solver.kind, overwrite)
         raise
     summary.update(extra or {})
-    with output_directory(outdir, comm) as folder:
+    with output_directory(outdir, comm, overwrite) as folder:
         if config.dim == 2:
             _write_2d(folder, summary, extras, png)
             return summary
@@ -303,7 +306,7 @@ def _write_2d(folder: Path, summary: dict, extras: dict, png: bool = True) -> No
 
 
 def write_not_converged(config: Config, outdir: str | Path, comm, exc: Exception,
-                        solver: str) -> None:
+                        solver: str, overwrite: bool = True) -> None:
     """Write ``outdir`` (atomically) for a failed solve and set ``exc.outdir``.
 
     ``summary.json`` has ``"converged": false``, the error and its diagnosis (last residuals,
@@ -320,7 +323,7 @@ def write_not_converged(config: Config, outdir: str | Path, comm, exc: Exception
                "mode": "galvanostatic" if config.cell.galvanostatic else "potentiostatic",
                "thickness_m": config.thickness, "dolfinx_version": _dolfinx_version(),
                "fem_sse_version": __version__, "ranks": comm.size}
-    with output_directory(outdir, comm) as folder:
+    with output_directory(outdir, comm, overwrite) as folder:
         files = ["summary.json"]
         if good:
             files += write_fields(folder, problem)

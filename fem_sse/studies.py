@@ -32,6 +32,7 @@ import numpy as np
 
 from fem_sse.config import Config, ConfigError, parse_config
 from fem_sse.dotted import set_dotted
+from fem_sse.io.outdir import open_resumable
 from fem_sse.outputs import write_json
 
 __all__ = ["Axis", "SweepPlan", "expand", "parse_axis", "plan_sweep", "plot_results",
@@ -145,10 +146,20 @@ def _short(key: str) -> str:
     return ".".join(parts[1:] if len(parts) > 1 else parts)
 
 
+#: longest run-folder name (file systems allow 255 bytes; the .partial/.old-PID suffixes too)
+MAX_FOLDER_NAME = 120
+
+
 def _folder_name(point: dict) -> str:
     text = "_".join(f"{_short(k)}={v:.10g}" if isinstance(v, float) else f"{_short(k)}={v}"
                     for k, v in point.items())
-    return "run_" + "".join(c if c.isalnum() or c in "=._-+" else "_" for c in text)
+    name = "run_" + "".join(c if c.isalnum() or c in "=._-+" else "_"
+                            for c in text)
+    if len(name) <= MAX_FOLDER_NAME:
+        return name
+    # many keys: a readable start and a hash of the whole (summary.json keeps the point)
+    digest = hashlib.sha256(name.encode()).hexdigest()[:12]
+    return f"{name[:MAX_FOLDER_NAME - 13]}_{digest}"
 
 
 def plan_sweep(base: dict, axes: tuple[Axis, ...], mode: str = "grid",
@@ -208,8 +219,7 @@ def _check_fingerprint(outdir: Path, plan: SweepPlan, solver: str | None) -> Non
     mine = plan.fingerprint(solver)
     if stamp.exists() and json.loads(stamp.read_text()).get("fingerprint") != mine:
         raise ConfigError("-o", f"{outdir} holds a sweep of another base case or solver; "
-                          "choose a new output folder or delete it")
-    outdir.mkdir(parents=True, exist_ok=True)
+                          "choose a new output folder, or add --overwrite to start again")
     write_json(stamp, {"fingerprint": mine, "solver": solver, "mode": plan.mode,
                        "axes": {a.key: list(a.values) for a in plan.axes},
                        "points": len(plan.points)})
@@ -274,15 +284,22 @@ def _solve_point(plan: SweepPlan, i: int, outdir: Path, group, solver, png: bool
     return _row(point, summary, "done")
 
 
+#: what a sweep writes into its folder (besides the run folders, which carry their own marker)
+SWEEP_FILES = ("sweep.json", "results.jsonl", "results.csv", "plot_*.png", "*.tmp",
+               ".*.tmp")
+
+
 def run_sweep(plan: SweepPlan, outdir: str | Path, comm, solver: str | None = None,
               ranks_per_run: int = 1, png: bool = False, plots: bool = True,
-              show_progress: bool = True) -> list[dict]:
+              show_progress: bool = True, overwrite: bool = False) -> list[dict]:
     """Run every point not finished yet; write the tables (and plots) on rank 0.
 
     Args:
         comm: all ranks of the sweep; split into ``comm.size // ranks_per_run`` groups.
         ranks_per_run: ranks that solve one point together (must divide ``comm.size``).
         png: also write each run's profile.png / mu_map.png.
+        overwrite: start again in an earlier fem-sse folder (default: resume a sweep there);
+            a folder fem-sse did not create is never used (:mod:`fem_sse.io.outdir`).
 
     Returns:
         The table rows in plan order (on every rank).
@@ -298,6 +315,7 @@ def run_sweep(plan: SweepPlan, outdir: str | Path, comm, solver: str | None = No
     rows = None
     if comm.rank == 0:  # the folder is checked once; its verdict (or error) goes to every rank
         try:
+            open_resumable(outdir, kind="sweep", overwrite=overwrite, patterns=SWEEP_FILES)
             _check_fingerprint(outdir, plan, solver)
             rows = [(_row(p, s, "cached") if (s := _cached(outdir / n, p)) else None)
                     for p, n in zip(plan.points, plan.names, strict=True)]

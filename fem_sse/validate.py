@@ -63,8 +63,15 @@ def _check_value(value: Any, full: str, lo, hi, lo_open: bool, integer: bool):
     if isinstance(value, bool) or not isinstance(value, kind):
         what = "an integer" if integer else f"a number{' (' + unit.strip() + ')' if unit else ''}"
         raise ConfigError(full, f"must be {what}, got {value!r}")
-    if not math.isfinite(value):
-        raise ConfigError(full, f"must be finite, got {value!r}")
+    try:
+        finite = math.isfinite(value)
+    except OverflowError:  # a TOML integer of hundreds of digits
+        finite = False
+    if not finite:
+        shown = f"{str(value)[:12]}... ({len(str(value))} digits)" if isinstance(value, int) \
+            else repr(value)
+        raise ConfigError(full, f"must be a finite number{unit and ' (' + unit.strip() + ')'}, "
+                          f"got {shown}")
     below = lo is not None and (value <= lo if lo_open else value < lo)
     if below or (hi is not None and value > hi):
         left = "" if lo is None else f"{'>' if lo_open else '>='} {lo:g}{unit}"

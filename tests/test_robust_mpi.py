@@ -73,3 +73,65 @@ def test_not_converged_on_two_ranks_exits_3_with_the_state(tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["converged"] is False and summary["ranks"] == 2
     assert summary["diagnosis"]["residual_peak"]["region"]
+
+
+_TERM_EVERY_RANK = """
+import os, signal, sys, threading
+from mpi4py import MPI
+threading.Timer(float(sys.argv[1]), lambda: os.kill(os.getpid(), signal.SIGTERM)).start()
+from fem_sse.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+CASE_2D = ROOT / "cases" / "2d" / "poly_single.toml"
+
+
+def _no_leftovers(folder: Path, before: dict) -> None:
+    from test_robust_output import snapshot
+
+    after = snapshot(folder)
+    assert {k: v for k, v in after.items() if k in before} == before
+    assert not [k for k in after if "partial" in k], sorted(after)
+
+
+@pytest.mark.serial
+@pytest.mark.parametrize("delay_s", [1.0, 6.0])
+def test_sigterm_on_every_rank_exits_143_with_one_line(tmp_path, delay_s):
+    """A batch system's kill (scancel: SIGTERM to every rank): clean-up, one line, 143."""
+    from test_robust_output import snapshot
+
+    script = tmp_path / "term.py"
+    script.write_text(_TERM_EVERY_RANK)
+    (tmp_path / "mydata").mkdir()
+    (tmp_path / "mydata" / "a.txt").write_text("mine")
+    before = snapshot(tmp_path)
+    proc, _ = _mpirun(str(script), str(delay_s), "run", str(CASE_2D), "-q", "-o",
+                      str(tmp_path / "out"), cwd=tmp_path)
+    assert "Traceback" not in proc.stderr
+    if proc.returncode != 0:  # (a fast machine may finish first)
+        assert proc.returncode == 143, proc.stderr
+        assert proc.stderr.count("fem-sse: error: interrupted by SIGTERM") == 1, proc.stderr
+        assert not (tmp_path / "out").exists()
+    _no_leftovers(tmp_path, before)
+
+
+@pytest.mark.serial
+@pytest.mark.parametrize("delay_s", [2.0, 7.0])
+def test_ctrl_c_to_mpirun_ends_the_job_cleanly(tmp_path, delay_s):
+    """Open MPI's mpirun handles Ctrl-C itself (SIGCONT + SIGTERM to every rank, their output
+    dropped, exit 1): the job ends, nothing partial is left and no user file is touched."""
+    import signal
+
+    from test_robust_output import snapshot
+
+    (tmp_path / "mydata").mkdir()
+    (tmp_path / "mydata" / "a.txt").write_text("mine")
+    before = snapshot(tmp_path)
+    proc = subprocess.Popen(["mpirun", "-n", "2", sys.executable, "-m", "fem_sse", "run",
+                             str(CASE_2D), "-q", "-o", str(tmp_path / "out")], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(delay_s)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=TIMEOUT_S)
+    assert "Traceback" not in err
+    time.sleep(1.0)  # the ranks' clean-up after mpirun has returned
+    _no_leftovers(tmp_path, before)

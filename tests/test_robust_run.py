@@ -120,7 +120,7 @@ def test_writer_failure_keeps_the_previous_result(tmp_path, monkeypatch):
     import fem_sse.run
 
     out = tmp_path / "out"
-    args = ["run", str(BILAYER), "-o", str(out), "--solver", "exact", "-q"]
+    args = ["run", str(BILAYER), "-o", str(out), "--solver", "exact", "-q", "--overwrite"]
     assert main(args) == 0
     before = {p.name: p.read_bytes() for p in out.iterdir()}
 
@@ -151,7 +151,7 @@ def slow_csv(path, rows):  # writes half the file, says so, then waits to be kil
     time.sleep(60)
 
 fem_sse.run.write_profile_csv = slow_csv
-main(["run", sys.argv[1], "-o", sys.argv[3], "--solver", "exact", "-q"])
+main(["run", sys.argv[1], "-o", sys.argv[3], "--solver", "exact", "-q", "--overwrite"])
 """
 
 
@@ -179,6 +179,7 @@ def test_run_killed_mid_write_leaves_finished_folder_or_nothing(tmp_path):
         else:
             assert not out.exists()
         # the rerun (resume) replaces the stale .partial and finishes
-        assert main(["run", str(BILAYER), "-o", str(out), "--solver", "exact", "-q"]) == 0
+        assert main(["run", str(BILAYER), "-o", str(out), "--solver", "exact", "-q",
+                     "--overwrite"]) == 0
         assert json.loads((out / "summary.json").read_text())["converged"] is True
         assert not out.with_name(out.name + ".partial").exists()

@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import tomllib
 
-from fem_sse.config import ConfigError, parse_config
+from fem_sse.config import ConfigError, parse_config, read_toml
 from fem_sse.design.maps import design_map
 from fem_sse.design.metrics import METRICS, DesignOptions
 from fem_sse.design.optimize import optimize, pareto_front
@@ -151,19 +150,15 @@ def compute_design(base: dict, name: str, request: DesignRequest) -> dict:
 
 
 def run_design(config_path: str | Path, outdir: str | Path, comm,
-               request: DesignRequest) -> dict:
+               request: DesignRequest, overwrite: bool = True) -> dict:
     """Compute (rank 0) and write ``summary.json`` plus, as requested, ``map.csv``/``map.png``,
     ``evaluations.csv``, ``best.toml``, ``best_profile.png``, ``pareto.csv``/``pareto.png``
-    into ``outdir`` (replaced atomically). Returns the summary (on every rank)."""
+    into ``outdir`` (replaced atomically; ``overwrite``: an earlier fem-sse result may be
+    replaced, never a foreign folder). Returns the summary (on every rank)."""
     from fem_sse.outputs import output_directory, write_json
 
     path = Path(config_path)
-    try:
-        base = tomllib.loads(path.read_text())
-    except OSError as exc:
-        raise ConfigError("", f"cannot read config {path}: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError("", f"{path} is not valid TOML: {exc}") from None
+    base = read_toml(path)
     name = base.get("name", path.stem)
     # the film stresses import DOLFINx/PETSc, whose initialisation is collective: every rank
     # imports it here, before rank 0 works alone
@@ -172,7 +167,7 @@ def run_design(config_path: str | Path, outdir: str | Path, comm,
     start = time.perf_counter()
     out = compute_design(base, name, request) if comm.rank == 0 else None
     summary = None
-    with output_directory(outdir, comm) as folder:
+    with output_directory(outdir, comm, overwrite, kind="design", inputs=(path,)) as folder:
         if comm.rank == 0:
             summary = out["summary"]
             summary["files"] = _write(folder, out, request, name)

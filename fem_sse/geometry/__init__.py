@@ -127,6 +127,12 @@ def build_mesh(config: Config, comm, rank: int = 0, threads: int = 1) -> Separat
         with _gmsh_session() as gmsh:
             try:
                 built = _build_model(gmsh, config, threads)
+                if config.dim == 2:  # a separator cut in two has no steady state
+                    from fem_sse.geometry.connectivity import check_conducting_path
+
+                    check_conducting_path(built.model, built.facet_groups,
+                                          built.info.get("mesh_file") and "geometry.mesh_file"
+                                          or "geometry")
             except Exception as exc:
                 sent = exc if isinstance(exc, ConfigError) else MeshError(
                     "", f"mesh build failed on rank {rank}: {type(exc).__name__}: {exc}")

@@ -21,6 +21,29 @@ __all__ = ["load_user_model"]
 log = logging.getLogger(__name__)
 
 
+#: scale factors of the length units a mesh may mistakenly be drawn in
+_UNITS = (("um", 1e6), ("mm", 1e3), ("nm", 1e9), ("cm", 1e2))
+
+
+def _check_extent(extent: float, thickness: float, where: str) -> None:
+    """The mesh must span the layers' thickness along x (coordinates in m): a mesh drawn in
+    um (10^6 times too large) would run to absurd potentials. Within 1 % a warning only."""
+    ratio = extent / thickness
+    if np.isclose(ratio, 1.0, rtol=1e-6):
+        return
+    unit = next((name for name, factor in _UNITS if np.isclose(ratio, factor, rtol=1e-2)), None)
+    if unit is not None:
+        raise MeshError(where, f"x extent {extent:.6g} is {ratio:.4g} times the layers' "
+                        f"thickness {thickness:.6g} m: the mesh is drawn in {unit}; scale its "
+                        "coordinates to metres (cathode at x = 0, anode at x = L)")
+    if not np.isclose(ratio, 1.0, rtol=1e-2):
+        raise MeshError(where, f"x extent {extent:.6g} m differs from the layers' thickness "
+                        f"{thickness:.6g} m by {abs(ratio - 1):.1%}: make the layers' "
+                        "thicknesses add up to the mesh's length (coordinates in metres)")
+    log.warning("%s: x extent %.6g m differs from the layers' thickness %.6g m", where, extent,
+                thickness)
+
+
 def load_user_model(model, config: Config) -> tuple[dict, dict, dict]:
     """Open ``config.geometry2d.mesh_file`` into Gmsh and return its groups by name.
 
@@ -65,7 +88,5 @@ def load_user_model(model, config: Config) -> tuple[dict, dict, dict]:
     _, coords, _ = model.mesh.getNodes()
     xy = coords.reshape(-1, 3)[:, :2]
     lo, hi = xy.min(axis=0), xy.max(axis=0)
-    if not np.isclose(hi[0] - lo[0], config.thickness, rtol=1e-6):
-        log.warning("%s: x extent %.6g m differs from the layers' thickness %.6g m", path,
-                    hi[0] - lo[0], config.thickness)
+    _check_extent(float(hi[0] - lo[0]), config.thickness, where)
     return cells, facets, {"width_m": float(hi[1] - lo[1]), "mesh_file": str(path)}

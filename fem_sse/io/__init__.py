@@ -1,1 +1,1 @@
-"""File formats (new modules; the older writers are in fem_sse.outputs)."""
+"""Input/output helpers that know nothing of the physics (output folders, file formats)."""

@@ -1,0 +1,244 @@
+"""A user's files are never touched (issue 18): output folders fem-sse does not own are refused
+with one line and exit 2, ``--overwrite`` replaces only fem-sse's results, and a seeded fuzz
+of output paths checks that no user file changes. Every command runs in a working folder that
+holds a user tree whose checksums are compared before and after."""
+
+import hashlib
+import json
+import os
+import random
+from pathlib import Path
+
+import pytest
+
+from fem_sse.cli import main
+from fem_sse.io.outdir import MARKER
+
+ROOT = Path(__file__).parent.parent
+CASE = ROOT / "cases" / "fig3_bilayer.toml"
+RUN = ["run", str(CASE), "--solver", "exact", "-q"]
+
+pytestmark = pytest.mark.serial
+
+
+def snapshot(root: Path) -> dict:
+    """Every entry below ``root``: a content hash for files, "dir" for folders."""
+    return {str(p.relative_to(root)): ("dir" if p.is_dir() and not p.is_symlink() else
+                                       hashlib.sha256(p.read_bytes()).hexdigest()
+                                       if p.is_file() else "link")
+            for p in sorted(root.rglob("*"))}
+
+
+@pytest.fixture
+def work(tmp_path, monkeypatch):
+    """A working folder with the user's own files: mydata/, out/other/, a regular file."""
+    home = tmp_path / "work"
+    for name, text in {"mydata/a.txt": "mine", "mydata/sub/b.csv": "1,2", "out/other/f.txt":
+                       "earlier result of mine", "notes.txt": "keep", "data.partial/x": "mine"
+                       }.items():
+        (home / name).parent.mkdir(parents=True, exist_ok=True)
+        (home / name).write_text(text)
+    (home / "link").symlink_to(home / "mydata")
+    monkeypatch.chdir(home)
+    return home
+
+
+def _refused(capsys, argv, *needles) -> str:
+    """Run ``argv``: exit 2 and one line on stderr containing ``needles``."""
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    for needle in needles:
+        assert needle in err[0], err[0]
+    return err[0]
+
+
+@pytest.mark.parametrize("output, needle", [
+    ("mydata", "was not created by fem-sse"),
+    ("link", "was not created by fem-sse"),
+    ("out", "was not created by fem-sse"),
+    (".", "names the current folder"),
+    ("..", "names the current folder"),
+    ("./", "names the current folder"),
+    ("mydata/..", "names the current folder"),
+    ("notes.txt", "is a file, not a folder"),
+    ("notes.txt/x", "cannot write"),
+    ("/", "names the current folder"),
+    (str(ROOT / "cases"), "'cases' folder of the fem_sse repository"),
+    (str(ROOT / "cases" / ".."), "names the current folder"),
+    (str(ROOT), "fem_sse repository"),
+])
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_foreign_outputs_refused(work, capsys, output, needle, overwrite):
+    before, shipped = snapshot(work), snapshot(ROOT / "cases")
+    _refused(capsys, [*RUN, "-o", output] + ["--overwrite"] * overwrite, needle)
+    assert snapshot(work) == before
+    assert snapshot(ROOT / "cases") == shipped
+
+
+def test_cwd_and_parents_refused(work, capsys):
+    before = snapshot(work)
+    for output in (str(work), str(work.parent), str(work / "mydata" / ".." / "..")):
+        _refused(capsys, [*RUN, "-o", output, "--overwrite"])
+    assert snapshot(work) == before
+
+
+@pytest.mark.parametrize("name", [".", "..", "a/b", "x" * 101])
+def test_case_name_that_is_no_folder_name_refused(work, capsys, name):
+    case = work.parent / "named.toml"
+    case.write_text(CASE.read_text().replace('name = "fig3_bilayer"', f"name = {name!r}"))
+    before = snapshot(work)
+    _refused(capsys, ["run", str(case), "--solver", "exact", "-q"], "name:")
+    assert snapshot(work) == before  # out/other kept, no out/...partial
+
+
+def test_overwrite_replaces_only_fem_sse_results(work, capsys):
+    before = snapshot(work)
+    assert main([*RUN, "-o", "res"]) == 0
+    marker = json.loads((work / "res" / MARKER).read_text())
+    assert marker["kind"] == "run" and "summary.json" in marker["files"]
+    _refused(capsys, [*RUN, "-o", "res"], "earlier fem-sse result", "--overwrite")
+    assert main([*RUN, "-o", "res", "--overwrite"]) == 0
+    (work / "res" / "my_notes.txt").write_text("mine")  # a user's file in a result folder
+    _refused(capsys, [*RUN, "-o", "res", "--overwrite"], "my_notes.txt")
+    assert (work / "res" / "my_notes.txt").read_text() == "mine"
+    # a folder in the way of the temporary one that fem-sse did not create is not deleted
+    _refused(capsys, [*RUN, "-o", "data"], "data.partial")
+    assert {k: v for k, v in snapshot(work).items() if not k.startswith("res")} == before
+
+
+def test_empty_folder_is_used_and_case_input_protected(work, capsys):
+    (work / "empty").mkdir()
+    assert main([*RUN, "-o", "empty"]) == 0
+    assert (work / "empty" / MARKER).exists()
+    case = work / "mine" / "case.toml"
+    case.parent.mkdir()
+    case.write_text(CASE.read_text())
+    (work / "mine" / MARKER).write_text(json.dumps({"fem_sse_output": 1, "kind": "run"}))
+    _refused(capsys, ["run", str(case), "--solver", "exact", "-q", "-o", "mine", "--overwrite"],
+             "contains the input file")
+    assert case.read_text() == CASE.read_text()
+
+
+def test_sweep_and_design_outputs(work, capsys):
+    before = snapshot(work)
+    sweep = ["sweep", str(CASE), "--set", "cell.mu_anode=0,0.05", "--solver", "exact", "-q",
+             "--no-plots"]
+    _refused(capsys, [*sweep, "-o", "mydata"], "was not created by fem-sse")
+    _refused(capsys, [*sweep, "-o", "."], "names the current folder")
+    assert main([*sweep, "-o", "sw"]) == 0
+    assert main([*sweep, "-o", "sw"]) == 0  # a sweep folder is resumed
+    (work / "sw" / "notes.txt").write_text("mine")
+    _refused(capsys, [*sweep, "-o", "sw", "--overwrite"], "notes.txt")
+    (work / "sw" / "notes.txt").unlink()
+    assert main([*sweep, "-o", "sw", "--overwrite"]) == 0
+    _refused(capsys, [*RUN, "-o", "sw"], "earlier fem-sse result (sweep")
+    design = ["design", str(CASE), "--vary", "materials.SE_anodic.B=-0.9:-0.4", "--vary",
+              "cell.mu_anode=-0.1:0.3", "--points", "3"]
+    _refused(capsys, [*design, "-o", "mydata"], "was not created by fem-sse")
+    _refused(capsys, [*design, "-o", str(ROOT / "cases")], "fem_sse repository")
+    assert main([*design, "-o", "des"]) == 0
+    capsys.readouterr()
+    _refused(capsys, [*design, "-o", "des"], "--overwrite")
+    assert main([*design, "-o", "des", "--overwrite"]) == 0
+    assert {k: v for k, v in snapshot(work).items()
+            if not k.startswith(("sw", "des"))} == before
+
+
+def test_long_sweep_folder_names(work, capsys):
+    """Ten --set keys: folder names are cut to MAX_FOLDER_NAME with a hash (no ENAMETOOLONG)."""
+    from fem_sse.studies import MAX_FOLDER_NAME
+
+    keys = [f"materials.{m}.{k}" for m in ("SE_cathodic", "SE_anodic")
+            for k in ("sigma_li", "A")] + ["cell.temperature", "cell.current_density"]
+    values = {"sigma_li": "0.1,0.2", "A": "1e-17", "temperature": "298",
+              "current_density": "10"}
+    sets = [f"{k}={values[k.rsplit('.', 1)[1]]}" for k in keys]
+    sets += [f"geometry.layers[{i}].thickness=5e-05" for i in (0, 1)]
+    sets += ["cell.mu_anode=0", "cell.mu_cathode=-3"]
+    assert len(sets) == 10
+    argv = ["sweep", str(CASE), "--solver", "exact", "-q", "--no-plots", "-o", "long"]
+    assert main(argv + [a for s in sets for a in ("--set", s)]) == 0
+    runs = [p.name for p in (work / "long").iterdir() if p.name.startswith("run_")]
+    assert len(runs) == 4 and all(len(n) <= MAX_FOLDER_NAME for n in runs)
+    assert len((work / "long" / "results.csv").read_text().splitlines()) == 5
+
+
+def test_mesh_file_targets(work, capsys):
+    one_d = ["mesh", str(CASE)]
+    _refused(capsys, [*one_d, "-o", "m.msh", "--report"], "--report", "1D")
+    _refused(capsys, [*one_d, "-o", "m.msh", "--png", "m.png"], "--png", "1D")
+    _refused(capsys, [*one_d, "-o", "notes.txt", "--overwrite"], "extension")
+    _refused(capsys, [*one_d, "-o", "mydata"], "extension")
+    _refused(capsys, [*one_d, "-o", "mydata.msh/"], "names a folder")
+    assert main([*one_d, "-o", "m.msh"]) == 0
+    _refused(capsys, [*one_d, "-o", "m.msh"], "--overwrite")
+    shipped = ROOT / "meshes" / "2d_defects.msh"
+    before = shipped.read_bytes()
+    _refused(capsys, [*one_d, "-o", str(shipped), "--overwrite"], "file of the fem_sse repo")
+    assert shipped.read_bytes() == before
+    assert main([*one_d, "-o", "m.msh", "--overwrite"]) == 0
+    case2d = ROOT / "cases" / "2d" / "bilayer_bottlenecks.toml"
+    assert main(["mesh", str(case2d), "-o", "new/sub/m2.msh", "--png", "pngs/m2.png",
+                 "--report"]) == 0
+    assert (work / "pngs" / "m2.png").stat().st_size > 1000
+    assert (work / "new" / "sub" / "m2.report.json").exists()
+    assert not [p for p in work.rglob("*partial*") if p.name != "data.partial"]
+
+
+def test_bad_command_line_values(work, capsys):
+    big = work.parent / "big.toml"
+    big.write_text(CASE.read_text().replace("temperature = 298.0", "temperature = " + "9" * 400))
+    _refused(capsys, ["run", str(big), "--solver", "exact"], "cell.temperature", "400 digits")
+    _refused(capsys, ["sweep", str(CASE), "--set", "cell.mu_anode=0,0.1", "--ranks-per-run",
+                      "0"], "--ranks-per-run")
+    bom = work.parent / "bom.toml"
+    bom.write_bytes(b"\xef\xbb\xbf" + CASE.read_bytes())
+    assert main(["run", str(bom), "--solver", "exact", "-q", "-o", "bom"]) == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Seeded fuzz of output paths
+# ---------------------------------------------------------------------------------------------
+
+_PARTS = ("mydata", "out", "other", "sub", ".", "..", "notes.txt", "link", "new", "res",
+          "data.partial", "data", "x y", "é", "", "cases")
+_SHIPPED = ("", "cases", "docs", "fem_sse", "meshes", "cases/..", "docs/../tests", ".git")
+
+
+def _random_path(rng: random.Random, work: Path) -> str:
+    parts = [rng.choice(_PARTS) for _ in range(rng.randint(1, 3))]
+    path = "/".join(parts)
+    roll = rng.random()
+    if roll < 0.15:
+        path = str(work / path)
+    elif roll < 0.25:  # the repository's own folders (never a new folder in it)
+        path = str(ROOT / rng.choice(_SHIPPED))
+    elif roll < 0.3:
+        path = "~"
+    return path + ("/" if rng.random() < 0.1 else "")
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_fuzz_output_paths_touch_no_user_file(work, capsys, seed):
+    rng = random.Random(seed)
+    before, shipped = snapshot(work), snapshot(ROOT / "cases")
+    repo_top = sorted(os.listdir(ROOT))
+    outcomes = {0: 0, 2: 0}
+    for _ in range(40):
+        path = _random_path(rng, work)
+        argv = [*RUN, "-o", path] + (["--overwrite"] if rng.random() < 0.5 else [])
+        code = main(argv)
+        err = capsys.readouterr().err.strip().splitlines()
+        assert code in outcomes, (path, err)
+        outcomes[code] += 1
+        assert len(err) == (code != 0), (path, err)
+        after = snapshot(work)
+        # every user file and folder is still there, unchanged
+        assert {k: v for k, v in after.items() if k in before} == before, path
+        if code == 0:
+            target = Path(os.path.realpath(os.path.expanduser(path)))
+            assert json.loads((target / MARKER).read_text())["kind"] == "run"
+    assert snapshot(ROOT / "cases") == shipped and sorted(os.listdir(ROOT)) == repo_top
+    assert outcomes[0] > 3 and outcomes[2] > 3, outcomes  # the fuzz reaches both outcomes
+    assert not [p for p in work.rglob("*.partial") if p.name != "data.partial"]

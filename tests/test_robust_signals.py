@@ -1,0 +1,106 @@
+"""Ctrl-C and SIGTERM (issue 18): one line, exit 130 / 143, no traceback, no ``.partial``
+folder, the output folder as before or complete, no user file touched. The signal lands at a
+seeded random moment of a small FEM sweep (start-up, solving, writing)."""
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from test_robust_output import snapshot
+
+ROOT = Path(__file__).parent.parent
+CASE = ROOT / "cases" / "fig3_bilayer.toml"
+SWEEP = ["-m", "fem_sse", "sweep", str(CASE), "--set", "cell.mu_anode=0,0.05,0.1,0.15",
+         "--solver", "fem", "--no-plots", "-q", "-o", "out/sw"]
+RUN = ["-m", "fem_sse", "run", str(ROOT / "cases" / "fig4c_bilayer_bottlenecks.toml"), "-q",
+       "-o", "out/run", "--overwrite"]
+
+pytestmark = pytest.mark.serial
+
+
+def _user_tree(folder: Path) -> None:
+    for name in ("mydata/a.txt", "out/other/f.txt"):
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text("mine")
+
+
+def _interrupt(folder: Path, args, signum: int, delay_s: float):
+    proc = subprocess.Popen([sys.executable, *args], cwd=folder, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    time.sleep(delay_s)
+    proc.send_signal(signum)
+    out, err = proc.communicate(timeout=120)
+    return proc.returncode, err
+
+
+def _check_after(folder: Path, before: dict, code: int, err: str, signum: int) -> None:
+    assert "Traceback" not in err, err
+    if code != 0:
+        lines = err.strip().splitlines()
+        assert code == 128 + signum, err
+        assert len(lines) == 1 and lines[0].startswith(
+            f"fem-sse: error: interrupted by {signal.Signals(signum).name}"), err
+    after = snapshot(folder)
+    assert {k: v for k, v in after.items() if k in before} == before
+    assert not [p for p in folder.rglob("*partial*")], sorted(after)
+    for summary in folder.glob("out/*/**/summary.json"):  # what exists is complete
+        assert json.loads(summary.read_text())["converged"] is True
+
+
+@pytest.mark.parametrize("seed", [3, 4, 5, 6, 7])
+def test_sigint_during_a_sweep(tmp_path, seed):
+    rng = random.Random(seed)
+    _user_tree(tmp_path)
+    before = snapshot(tmp_path)
+    code, err = _interrupt(tmp_path, SWEEP, signal.SIGINT, rng.uniform(0.5, 4.0))
+    _check_after(tmp_path, before, code, err, signal.SIGINT)
+    # the rerun resumes and finishes the sweep
+    proc = subprocess.run([sys.executable, *SWEEP], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 0, proc.stderr
+    assert len((tmp_path / "out" / "sw" / "results.csv").read_text().splitlines()) == 5
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_signal_during_a_run_keeps_the_previous_result(tmp_path, signum):
+    rng = random.Random(int(signum))
+    _user_tree(tmp_path)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    subprocess.run([sys.executable, *RUN], cwd=tmp_path, check=True, timeout=300, env=env,
+                   capture_output=True)
+    previous = (tmp_path / "out" / "run" / "summary.json").read_bytes()
+    before = snapshot(tmp_path)
+    code, err = _interrupt(tmp_path, RUN, signum, rng.uniform(1.0, 2.5))
+    _check_after(tmp_path, before, code, err, signum)
+    if code != 0:
+        assert (tmp_path / "out" / "run" / "summary.json").read_bytes() == previous
+
+
+def test_interrupted_maps_to_exit_code_and_one_line():
+    from fem_sse.errors import Interrupted, exit_code, one_line
+
+    assert exit_code(KeyboardInterrupt()) == 130
+    assert exit_code(Interrupted(signal.SIGTERM)) == 143
+    assert "\n" not in one_line(Interrupted(signal.SIGINT))
+    assert not isinstance(Interrupted(), Exception)  # no `except Exception` swallows it
+
+
+def test_signal_during_imports_is_held_until_after_them():
+    from fem_sse.errors import Interrupted, deferred_interrupts, interruptible
+
+    steps = []
+    with pytest.raises(Interrupted) as info, interruptible():
+        with deferred_interrupts():
+            os.kill(os.getpid(), signal.SIGTERM)
+            steps.append("held")  # not interrupted inside the block
+        steps.append("not reached")
+    assert steps == ["held"] and info.value.signum == signal.SIGTERM
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # handlers restored
