@@ -274,8 +274,10 @@ def fem_metrics_2d(problem) -> dict:
     fronts = front_polylines(problem, data)
     jumps = None
     if problem.comm.rank == 0:
+        # coverage: front length over the cathode length (1 for a laterally uniform stack)
         jumps = [{"x": f["x_mean_m"], "layer": f["layer"], "direction": f["direction"],
-                  "length_m": f["length_m"]} for f in fronts]
+                  "length_m": f["length_m"], "coverage": f["length_m"] / problem.area}
+                 for f in fronts]
     jumps = problem.comm.bcast(jumps, root=0)
     return {"region_stats": stats, "overshoot_fraction": over, "undershoot_fraction": under,
             "jumps": jumps, "mu_interfaces": pb_potentials(problem), "fronts": fronts}
