@@ -431,9 +431,10 @@ class TransportProblem(NonlinearSolves):
                 self._mu_guess = False
         if self._mu_guess is False:
             return False
-        xs, mus = self._mu_guess
+        from fem_sse.initial2d import column_mu
+
         mu0 = fem.Function(self.V)
-        mu0.interpolate(lambda p: np.interp(p[0], xs, mus))
+        mu0.x.array[:] = column_mu(self, *self._mu_guess)  # each column mapped onto the stack
         self.set_from_mu(mu0)
         return True
 
