@@ -186,6 +186,7 @@ def _compare(summary: dict, exact: dict, length: float) -> dict:
 
 _KEYS = ("converged", "stop_reason", "t_li", "one_minus_t_li", "dofs", "cells",
          "refinement_steps", "newton_iterations", "current_balance", "newton_residual",
+         "newton_residual_relative", "not_converged_because",
          "front_coverage", "exact_1d", "last_change")
 
 
@@ -216,6 +217,7 @@ def evaluate(data: dict, comm) -> dict:
                 "refinement_step": diagnosis.get("refinement_step"),
                 "wall_time_s": time.perf_counter() - start}
     record.update({k: summary.get(k) for k in _KEYS},
+                  cells_step0=summary["refinement_history"][0].get("cells"),
                   fronts=len(summary["jumps"]), wall_time_s=time.perf_counter() - start,
                   status="converged" if summary["converged"] else "not converged")
     if uniform:
