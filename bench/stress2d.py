@@ -3,6 +3,7 @@
     docker/run nice python3 bench/stress2d.py --count 50 --seed 0       # writes bench/results/
     docker/run python3 bench/stress2d.py --one 0:7                      # one configuration
     docker/run python3 bench/stress2d.py --one 0:7 --toml out/c7.toml   # its TOML, to rerun
+    python3 bench/stress2d.py --table bench/results/stress2d_s0.json     # the docs' table
 
 Every configuration is drawn from ``numpy.random.default_rng([seed, index])``: 1-3 layers whose
 B lie in any order, 0-2 full-width bottleneck strips, T 273-353 K, j 1-50 A/m^2 (or a
@@ -274,6 +275,8 @@ def totals(records: list[dict]) -> dict:
         return max(vals) if vals else None
 
     return {"configurations": len(records), "status": status, "stop_reason": stops,
+            "failed_at_step_0": sum(1 for r in records if r["status"] == "failed"
+                                    and r.get("refinement_step") == 0),
             "uniform_compared": len(uniform),
             "uniform_max_rel_error_one_minus_t": worst("rel_error_one_minus_t"),
             "uniform_max_abs_error_one_minus_t": worst("abs_error_one_minus_t"),
@@ -282,6 +285,28 @@ def totals(records: list[dict]) -> dict:
                                                 if r["fronts_fem"] != r["jumps_exact"]),
             "median_wall_time_s": float(np.median(times)) if times else None,
             "max_wall_time_s": max(times) if times else None}
+
+
+def _fmt(value, spec: str = ".2g") -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def table(doc: dict) -> str:
+    """Markdown rows of a results JSON (docs/transport2d.md)."""
+    rows = ["| # | features | status | stop | cells (step 0 -> last) | DOFs | time (s) | "
+            "1 - t rel. err. | jump err. / L | fronts FEM / exact |",
+            "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in doc["records"]:
+        index = r["name"].rsplit("_", 1)[1]
+        fronts = (f"{r['fronts_fem']} / {r['jumps_exact']}" if "fronts_fem" in r
+                  else str(r.get("fronts", "-")))
+        rows.append(f"| {index} | {', '.join(r['features'])} | {r['status']} | "
+                    f"{r.get('stop_reason') or '-'} | {r.get('cells_step0') or '-'} -> "
+                    f"{r.get('cells') or '-'} | {r.get('dofs') or '-'} | "
+                    f"{_fmt(r.get('wall_time_s'), '.0f')} | "
+                    f"{_fmt(r.get('rel_error_one_minus_t'))} | "
+                    f"{_fmt(r.get('jump_error_over_L'))} | {fronts} |")
+    return "\n".join(rows)
 
 
 def main(argv=None) -> int:
@@ -293,7 +318,13 @@ def main(argv=None) -> int:
     parser.add_argument("--one", help="SEED:INDEX: run one configuration in this process")
     parser.add_argument("--toml", help="with --one: also write its TOML here")
     parser.add_argument("--output", type=Path)
+    parser.add_argument("--table", type=Path, help="print the markdown table of a results JSON")
     args = parser.parse_args(argv)
+    if args.table:
+        doc = json.loads(args.table.read_text())
+        print(table(doc))
+        print(json.dumps(totals(doc["records"]), indent=1))
+        return 0
     if args.one:
         return _one(args.one, args.toml)
     output = args.output or ROOT / "bench" / "results" / f"stress2d_s{args.seed}.json"

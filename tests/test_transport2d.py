@@ -352,3 +352,16 @@ def test_verdict_rejects_impossible_states():
     off = {"status": "ok", "rel_diff_one_minus_t_li": 0.05}
     assert "exact 1D" in verdict(0.97, good, off)[0]
     assert verdict(float("nan"), {"relative_imbalance": float("nan")}, None) != []
+
+
+def test_extruded_stack_leaves_room_to_refine(comm):
+    """A wide laterally uniform stack with thin blocking strips starts with two lateral cell
+    layers, 6128 cells, well below solver.max_cells (with ceil(W / size_bulk) = 100 layers it
+    started at 306 400 cells, 15 times the default cap of 20 000, and could not refine)."""
+    strips = [{"center": c * UM, "width": 0.1 * UM, "sigma_li_factor": f}
+              for c, f in ((25, 1e-2), (50, 1e-4), (75, 1e-2))]
+    config = parse_config(bilayer2d(width=100 * UM, bottlenecks=strips,
+                                    mesh={"size_bulk": 1 * UM}))
+    smesh = build_mesh(config, comm)
+    assert smesh.info["structured"] and smesh.info["lateral_cells"] == 2
+    assert smesh.mesh.topology.index_map(2).size_global < config.solver.max_cells / 3
