@@ -51,8 +51,8 @@ def _ionic_entering(problem, tag: int, value: float) -> float:
     dofs = fem.locate_dofs_topological(problem.V_ion, problem.mesh.topology.dim - 1, facets)
     chi.x.array[dofs] = 1.0
     chi.x.scatter_forward()
-    flux = _assemble(problem, "check_ionic_p1", sigma * ufl.inner(ufl.grad(problem.w), ufl.grad(chi)) * ufl.dx)
-    return flux
+    return _assemble(problem, "check_ionic_p1",
+                     sigma * ufl.inner(ufl.grad(problem.w), ufl.grad(chi)) * ufl.dx)
 
 
 def current_balance(problem) -> dict:
