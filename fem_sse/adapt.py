@@ -5,6 +5,11 @@ The jump positions are not known in advance; the residual indicator of
 strips, without being told. The loop stops when 1 - t_Li, the jump positions and the interface
 potentials change by less than ``solver.tolerance`` between two meshes (relative, /L, and
 tolerance * 10 eV respectively), or when the cell cap is reached.
+
+Only the first is convergence: :attr:`AdaptiveResult.stop_reason` says why the loop stopped
+(:data:`STOP_REASONS`), and a loop stopped by a cap, by a mesh that refinement left unchanged,
+or by a refined mesh that did not converge reports ``converged = False`` with its last change
+and logs a warning (``solver.adaptive = false`` runs one fixed mesh: ``"adaptive off"``).
 """
 
 from __future__ import annotations
@@ -22,9 +27,16 @@ from fem_sse.geometry.line import refine_line
 from fem_sse.metrics import Profile, fem_metrics
 from fem_sse.transport import ConvergenceError, TransportProblem, error_indicators, solve_transport
 
-__all__ = ["AdaptiveResult", "doerfler_mark", "gather_profile", "solve_adaptive", "split_counts"]
+__all__ = ["STOP_REASONS", "AdaptiveResult", "doerfler_mark", "gather_profile", "solve_adaptive",
+           "split_counts"]
 
 log = logging.getLogger(__name__)
+
+#: why an adaptive loop stopped; only "tolerance" (and "adaptive off", a fixed mesh the user
+#: asked for) count as converged
+STOP_REASONS = ("tolerance", "cell cap", "step cap", "no refinement", "refinement failed",
+                "adaptive off")
+_CONVERGED_REASONS = ("tolerance", "adaptive off")
 
 
 @dataclass
@@ -37,6 +49,20 @@ class AdaptiveResult:
     profile: Profile | None
     history: list[dict] = field(default_factory=list)
     newton_iterations: int = 0
+    stop_reason: str = "tolerance"
+
+    @property
+    def converged(self) -> bool:
+        """Whether the loop stopped on its tolerance (or ran the one mesh it was asked to)."""
+        return self.stop_reason in _CONVERGED_REASONS
+
+    @property
+    def last_change(self) -> dict | None:
+        """The changes between the last two meshes (:func:`_changes`), None after one mesh."""
+        entries = [h for h in self.history if "d_one_minus_t" in h]
+        if not entries:
+            return None
+        return {k: entries[-1][k] for k in ("d_one_minus_t", "d_jump_x", "d_mu_interface")}
 
 
 def gather_profile(problem: TransportProblem) -> Profile | None:
@@ -134,6 +160,50 @@ def _changes(prev: dict, cur: dict, length: float) -> dict:
     return {"d_one_minus_t": d_t, "d_jump_x": d_x, "d_mu_interface": d_mu}
 
 
+def _solve_checked(problem: TransportProblem) -> dict:
+    """:func:`solve_transport`, and in 2D a check that the state it stopped on is a solution:
+    t_Li in [0, 1] and the currents at cathode and anode balance (a Newton iteration that
+    stagnates far from the solution was seen to stop with a residual of 575 and an electronic
+    current 3.6e6 times larger at the anode than at the cathode).
+
+    Raises:
+        ConvergenceError: when the check fails (the loop then retries or reports it).
+    """
+    result = solve_transport(problem)
+    if problem.mesh.topology.dim == 1:
+        return result
+    from fem_sse.certify2d import BALANCE_TOLERANCE, current_balance
+
+    balance = current_balance(problem)
+    if balance["relative_imbalance"] <= BALANCE_TOLERANCE and 0.0 <= result["t_li"] <= 1.0:
+        return result
+    raise ConvergenceError(
+        f"the solver stopped on a state that is no solution: t_Li = {result['t_li']:.6g}, "
+        f"cathode and anode currents differ by {balance['relative_imbalance']:.3g}",
+        {"stage": "current balance check", "current_balance": balance, "good_state": False})
+
+
+def _stop_reason(opts, done: bool, step: int, cells: int) -> str | None:
+    """Why the loop stops after ``step`` (with ``cells`` cells), or None to refine on."""
+    if done:
+        return "tolerance"
+    if not opts.adaptive:
+        return "adaptive off"
+    if step == opts.max_refinements:
+        return "step cap"
+    if cells >= opts.max_cells:
+        return "cell cap"
+    return None
+
+
+def _finish(out: AdaptiveResult, comm, tolerance: float) -> AdaptiveResult:
+    """``out``, with a warning (rank 0) when the loop stopped before its tolerance."""
+    if not out.converged and comm.rank == 0:
+        log.warning("adaptive loop stopped (%s) before the tolerance %.3g: NOT converged; last "
+                    "change %s", out.stop_reason, tolerance, out.last_change)
+    return out
+
+
 def solve_adaptive(config: Config, comm, progress=None) -> AdaptiveResult:
     """Solve on the Gmsh mesh of ``config`` and refine adaptively (see module docstring).
 
@@ -151,13 +221,13 @@ def solve_adaptive(config: Config, comm, progress=None) -> AdaptiveResult:
         start = time.perf_counter()
         try:
             try:
-                result = solve_transport(problem)
+                result = _solve_checked(problem)
             except ConvergenceError:
                 if step == 0:
                     raise
                 log.info("step %d: retrying from the default initial guess", step)
                 problem.initial_guess()
-                result = solve_transport(problem)
+                result = _solve_checked(problem)
         except ConvergenceError as exc:
             if step == 0 or last is None:
                 # nothing converged on any mesh: the writers get this mesh's last good state
@@ -169,7 +239,8 @@ def solve_adaptive(config: Config, comm, progress=None) -> AdaptiveResult:
             log.warning("refinement step %d did not converge (%s); keeping step %d", step, exc,
                         step - 1)
             history.append({"step": step, "converged": False, "error": str(exc)})
-            return AdaptiveResult(*last, history, total_newton)
+            return _finish(AdaptiveResult(*last, history, total_newton, "refinement failed"),
+                           comm, opts.tolerance)
         total_newton += result["newton_iterations"]
         metrics, profile = _measure(config, problem)
         current = {**result, **{k: metrics[k] for k in ("jumps", "mu_interfaces")}}
@@ -192,8 +263,12 @@ def solve_adaptive(config: Config, comm, progress=None) -> AdaptiveResult:
         done = small and quiet
         quiet = small
         last = (problem, result, metrics, profile)
-        if done or not opts.adaptive or step == opts.max_refinements or cells >= opts.max_cells:
-            return AdaptiveResult(problem, result, metrics, profile, history, total_newton)
+        reason = _stop_reason(opts, done, step, cells)
+        if reason is None and len(history) > 1 and history[-2].get("cells") == cells:
+            reason = "no refinement"  # the marked cells did not change the mesh
+        if reason is not None:
+            return _finish(AdaptiveResult(*last, history, total_newton, reason), comm,
+                           opts.tolerance)
         previous = current
         eta2 = error_indicators(problem).x.array[
             : problem.mesh.topology.index_map(tdim).size_local]

@@ -13,7 +13,16 @@ rank 0, never whole fields.
   sides of an edge; the key does not). Each polyline is reported with its material, layer,
   length-weighted mean x (the laterally averaged jump position, the 1D ``jumps`` entry), length
   and direction (mu rising or falling with x).
+* Electrode boundary layers: where the electrode's mu_Li0 and the solution in the adjacent
+  cells lie on opposite sides of B (both vertex values of the electrode facet), the crossing
+  sits in a boundary layer thinner than the cell. It is reported as a front on that electrode
+  (``boundary_layer``: "cathode" / "anode"), so that the FEM lists the same jumps as the exact
+  solver, which finds such crossings within ~1e-12 m of the electrode. One definition for
+  both: a jump is every crossing of mu_Li0 = B in the closed interval [0, L], the electrode
+  values included.
 * ``mu_interfaces``: mean mu_Li0 along each phase boundary ``pb<i>``.
+* ``coverage`` of a jump: its front length over the cathode length (1 for a front across a
+  laterally uniform stack).
 """
 
 from __future__ import annotations
@@ -26,9 +35,10 @@ from dolfinx import fem
 from mpi4py import MPI
 
 from fem_sse import compat
+from fem_sse.geometry.regions import ANODE, CATHODE
 from fem_sse.materials import kirchhoff, mu_from_kirchhoff
 
-__all__ = ["cell_data", "fem_metrics_2d", "front_polylines"]
+__all__ = ["cell_data", "electrode_fronts", "fem_metrics_2d", "front_polylines"]
 
 _NV = 3
 
@@ -249,6 +259,95 @@ def _walk(start: int, keys, material, by_key, seen) -> list[tuple[int, int]]:
     return reversed_back + forward
 
 
+def _electrode_facets(problem, data: dict, tag: int):
+    """Owned cells' facets on electrode ``tag``: (cell rows, local vertex index opposite)."""
+    msh = problem.mesh
+    tdim = msh.topology.dim
+    n = len(data["w"])
+    fmap = msh.topology.index_map(tdim - 1)
+    on = np.zeros(fmap.size_local + fmap.num_ghosts, dtype=bool)
+    on[problem.smesh.facet_tags.find(tag)] = True
+    c2f = msh.topology.connectivity(tdim, tdim - 1).array.reshape(-1, _NV)[:n]
+    return np.nonzero(on[c2f])
+
+
+def electrode_fronts(problem, data: dict) -> tuple[list[dict] | None, dict | None]:
+    """Fronts in the electrode boundary layers (module docstring), per electrode and material,
+    and the largest x extent (m) of the cells at each electrode (rank 0; None elsewhere)."""
+    config = problem.config
+    regions = problem.smesh.regions
+    found = []
+    for tag, mu_e, name in ((CATHODE, config.cell.mu_cathode, "cathode"),
+                            (ANODE, config.cell.mu_anode, "anode")):
+        rows, opposite = _electrode_facets(problem, data, tag)
+        cells = data["x"][rows]
+        band = problem.comm.allreduce(float(np.max(cells[:, :, 0].max(axis=1)
+                                                   - cells[:, :, 0].min(axis=1), initial=0.0)),
+                                      op=MPI.MAX)
+        ends = np.stack([(opposite + 1) % _NV, (opposite + 2) % _NV], axis=1)
+        w = np.take_along_axis(data["w"][rows], ends, axis=1)
+        w_e = kirchhoff(mu_e, data["A"][rows], data["B"][rows], problem.kT)
+        crossed = ((w > 0).all(axis=1) & (w_e < 0)) | ((w < 0).all(axis=1) & (w_e > 0))
+        x = data["x"][rows[crossed][:, None], ends[crossed]]  # (m, 2 ends, 2)
+        rising = (w_e[crossed] < 0) == (tag == CATHODE)  # mu rises with x
+        found.append((name, x, data["region"][rows[crossed]], rising, band))
+    parts = problem.comm.gather(found, root=0)
+    if problem.comm.rank != 0:
+        return None, None
+    fronts = []
+    for k, (name, _, _, _, _) in enumerate(found):
+        x = np.concatenate([p[k][1] for p in parts]).reshape(-1, 2, 2)
+        region = np.concatenate([p[k][2] for p in parts]).astype(np.int64)
+        rising = np.concatenate([p[k][3] for p in parts]).astype(bool)
+        materials = np.array([regions[t].material for t in region], dtype=object)
+        for material in sorted(set(materials)):
+            pick = materials == material
+            seg = x[pick]
+            lengths = np.linalg.norm(seg[:, 1] - seg[:, 0], axis=1)
+            r = regions[region[pick][0]]
+            points = seg.reshape(-1, 2)
+            points = points[np.argsort(points[:, 1], kind="stable")]
+            fronts.append({
+                "material": material, "B_eV": config.materials[material].B,
+                "layer": config.layers[r.layer].material if r.layer >= 0 else material,
+                "x_mean_m": float(np.average(seg[:, :, 0].mean(axis=1), weights=lengths)),
+                "x_min_m": float(seg[:, :, 0].min()), "x_max_m": float(seg[:, :, 0].max()),
+                "length_m": float(lengths.sum()),
+                "direction": "up" if rising[pick].sum() * 2 >= pick.sum() else "down",
+                "boundary_layer": name, "points_m": points.tolist()})
+    bands = {name: band for name, _, _, _, band in found}
+    return fronts, bands
+
+
+def _merge_boundary_layers(fronts: list[dict], at_electrodes: list[dict], bands: dict,
+                           length: float) -> list[dict]:
+    """One front per electrode boundary layer and material: the marching-triangle pieces that
+    lie within the first cell of an electrode (``bands``: its largest extent in x, m) are the
+    same crossing as the facet front there (the weak electrode value sends some vertices
+    across B and not others), so they are joined to it."""
+    groups, rest = {}, []
+    for f in at_electrodes:
+        groups[(f["boundary_layer"], f["material"])] = [f]
+    for f in fronts:
+        xs = np.array(f["points_m"])[:, 0]
+        side = ("cathode" if xs.max() <= bands["cathode"] else
+                "anode" if xs.min() >= length - bands["anode"] else None)
+        if side is None:
+            rest.append(f)
+        else:
+            groups.setdefault((side, f["material"]), []).append(f)
+    for (side, _), parts in groups.items():
+        lengths = np.array([p["length_m"] for p in parts])
+        merged = dict(parts[0], boundary_layer=side, length_m=float(lengths.sum()),
+                      x_mean_m=float(np.average([p["x_mean_m"] for p in parts],
+                                                weights=lengths if lengths.sum() else None)),
+                      x_min_m=min(p["x_min_m"] for p in parts),
+                      x_max_m=max(p["x_max_m"] for p in parts),
+                      points_m=[q for p in parts for q in p["points_m"]])
+        rest.append(merged)
+    return sorted(rest, key=lambda f: f["x_mean_m"])
+
+
 def pb_potentials(problem) -> list[dict]:
     """Mean mu_Li0 (eV) along each phase boundary pb<i> (interior facets)."""
     groups = problem.smesh.facet_groups
@@ -272,10 +371,15 @@ def fem_metrics_2d(problem) -> dict:
     data = cell_data(problem)
     stats, over, under = region_stats(problem, data)
     fronts = front_polylines(problem, data)
+    at_electrodes, bands = electrode_fronts(problem, data)
     jumps = None
     if problem.comm.rank == 0:
+        fronts = _merge_boundary_layers(fronts, at_electrodes, bands, problem.length)
+        # coverage: front length over the cathode length (1 for a laterally uniform stack)
         jumps = [{"x": f["x_mean_m"], "layer": f["layer"], "direction": f["direction"],
-                  "length_m": f["length_m"]} for f in fronts]
+                  "length_m": f["length_m"], "coverage": f["length_m"] / problem.area,
+                  **({"boundary_layer": f["boundary_layer"]} if "boundary_layer" in f else {})}
+                 for f in fronts]
     jumps = problem.comm.bcast(jumps, root=0)
     return {"region_stats": stats, "overshoot_fraction": over, "undershoot_fraction": under,
             "jumps": jumps, "mu_interfaces": pb_potentials(problem), "fronts": fronts}

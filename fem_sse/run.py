@@ -104,9 +104,12 @@ def _solve_fem(config: Config, comm, progress) -> tuple[dict, dict]:
         "newton_iterations": out.newton_iterations,
         "refinement_steps": sum(1 for h in out.history if "cells" in h) - 1,
         "refinement_history": out.history,
+        "converged": out.converged, "stop_reason": out.stop_reason,
+        "last_change": out.last_change,
         "wall_time_s": time.perf_counter() - start,
     }
     if config.dim == 2:
+        summary.update(_certify_2d(problem, res, met))
         # per unit depth: currents (A/m) over the cathode length give A/m^2 (the nominal
         # current density); over the anode contact length, the density at the contact
         summary.update({
@@ -120,6 +123,20 @@ def _solve_fem(config: Config, comm, progress) -> tuple[dict, dict]:
         return summary, {"fronts": met["fronts"], "problem": problem}
     rows = _fem_rows(config, out.profile, res["ionic_potential_drop"]) if comm.rank == 0 else None
     return summary, {"rows": rows, "problem": out.problem}
+
+
+def _certify_2d(problem, result: dict, metrics: dict) -> dict:
+    """The checks of :mod:`fem_sse.certify2d` and the front coverage; a state that fails them
+    is not converged (``not_converged_because``), with a warning."""
+    from fem_sse.certify2d import certificate
+
+    keys = certificate(problem, result, metrics["jumps"])
+    keys["front_coverage"] = [j["coverage"] for j in metrics["jumps"]]
+    if keys["not_converged_because"]:
+        keys["converged"] = False
+        if problem.comm.rank == 0:
+            log.warning("NOT converged: %s", "; ".join(keys["not_converged_because"]))
+    return keys
 
 
 def _fem_rows(config: Config, profile, phi: float) -> dict:
@@ -220,7 +237,7 @@ def solve_case(config: Config, comm, solver: str | None = None, progress=None) -
         summary.update(_plane_mechanics(config, extras, comm))
     summary = {"case": config.name, "solver": solver, **summary,
                "mode": "galvanostatic" if config.cell.galvanostatic else "potentiostatic",
-               "thickness_m": config.thickness, "converged": True,
+               "thickness_m": config.thickness, "converged": summary.get("converged", True),
                "dolfinx_version": _dolfinx_version(), "fem_sse_version": __version__,
                "ranks": comm.size}
     return summary, extras

@@ -353,6 +353,7 @@ class TransportProblem(NonlinearSolves):
         self.mu_cathode = fem.Constant(msh, PETSc.ScalarType(self.config.cell.mu_cathode))
         self.mu_anode = fem.Constant(msh, PETSc.ScalarType(self.config.cell.mu_anode))
         self._dirichlet = {}
+        self.electrode_flux = {}  # UFL: outward j_eh . n / w_scale per electrode (checks)
         for tag, mu_e in ((CATHODE, self.mu_cathode), (ANODE, self.mu_anode)):
             om_d = _scaled_kirchhoff(mu_e, A, B, kT, ws)
             self._dirichlet[tag] = om_d
@@ -362,6 +363,7 @@ class TransportProblem(NonlinearSolves):
                                                             omega - om_d, kT)
             conservative = qn - alpha / h * (omega - om_d)  # outward j_eh . n / w_scale
             F += (-conservative * v - ufl.dot(ufl.grad(v), n) * (omega - om_d)) * ds(tag)
+            self.electrode_flux[tag] = conservative * ds(tag)
             if tag == ANODE:
                 self._anode_flux = self._form("anode_flux", conservative * ds(tag))
                 # d(anode flux)/d(omega): the bordering row of the galvanostatic Newton
@@ -429,9 +431,10 @@ class TransportProblem(NonlinearSolves):
                 self._mu_guess = False
         if self._mu_guess is False:
             return False
-        xs, mus = self._mu_guess
+        from fem_sse.initial2d import column_mu
+
         mu0 = fem.Function(self.V)
-        mu0.interpolate(lambda p: np.interp(p[0], xs, mus))
+        mu0.x.array[:] = column_mu(self, *self._mu_guess)  # each column mapped onto the stack
         self.set_from_mu(mu0)
         return True
 

@@ -306,3 +306,62 @@ def test_front_chains_join_across_one_cell_gaps():
     merged = next(p for p, s in joined if len(s) == 3)
     assert np.allclose(merged[0], [0, 0]) and np.allclose(merged[-1], [0.1, 3.5])
     assert len(_close_gaps(chains, pts, ["m", "m", "other", "m"])) == 3  # materials differ
+
+
+# -- certification (issue 16): stop reasons, current balance, exact 1D, coverage --------------
+def test_uniform_stack_certificate(comm):
+    """The laterally uniform bilayer: currents balance, the residual is small, the summary
+    carries the exact 1D value and its difference, and each front covers the whole width."""
+    summary, _ = solve_case(parse_config(bilayer2d()), comm, "fem")
+    assert summary["converged"] is True and summary["stop_reason"] == "adaptive off"
+    balance = summary["current_balance"]
+    assert balance["relative_imbalance"] < 1e-9
+    assert balance["electronic_cathode_A_per_m2"] == pytest.approx(
+        balance["electronic_anode_A_per_m2"], rel=1e-6)
+    assert balance["ionic_cathode_A_per_m2"] == pytest.approx(
+        balance["ionic_anode_A_per_m2"], rel=1e-9)
+    assert balance["applied_current_error"] < 1e-9
+    assert summary["newton_residual_relative"] < 1e-8
+    exact = summary["exact_1d"]
+    assert exact["status"] == "ok" and abs(exact["rel_diff_one_minus_t_li"]) < 1e-4
+    assert exact["same_jump_count"] and exact["max_jump_diff_over_L"] < 1e-4
+    assert summary["front_coverage"] == pytest.approx([1.0] * len(summary["jumps"]), abs=1e-3)
+    assert summary["not_converged_because"] == []
+
+
+def test_cap_stopped_loop_is_not_converged(comm):
+    """An adaptive loop stopped by its cell cap or step cap before the tolerance says so."""
+    for solver, reason in (({"max_cells": 1200, "tolerance": 1e-9}, "cell cap"),
+                           ({"max_refinements": 1, "tolerance": 1e-9}, "step cap")):
+        config = parse_config(bilayer2d(solver={"adaptive": True, **solver}))
+        summary, _ = solve_case(config, comm, "fem")
+        assert summary["stop_reason"] == reason
+        assert summary["converged"] is False
+        assert summary["last_change"]["d_one_minus_t"] > 0.0
+
+
+def test_verdict_rejects_impossible_states():
+    """t_Li outside [0, 1], a broken balance or a laterally uniform stack off its exact value
+    are never converged."""
+    from fem_sse.certify2d import verdict
+
+    good = {"relative_imbalance": 1e-12}
+    assert verdict(0.97, good, None) == []
+    assert "outside [0, 1]" in verdict(1.027, good, None)[0]
+    assert "balance" in verdict(0.97, {"relative_imbalance": 1e-3}, None)[0]
+    off = {"status": "ok", "rel_diff_one_minus_t_li": 0.05}
+    assert "exact 1D" in verdict(0.97, good, off)[0]
+    assert verdict(float("nan"), {"relative_imbalance": float("nan")}, None) != []
+
+
+def test_extruded_stack_leaves_room_to_refine(comm):
+    """A wide laterally uniform stack with thin blocking strips starts with two lateral cell
+    layers, 6128 cells, well below solver.max_cells (with ceil(W / size_bulk) = 100 layers it
+    started at 306 400 cells, 15 times the default cap of 20 000, and could not refine)."""
+    strips = [{"center": c * UM, "width": 0.1 * UM, "sigma_li_factor": f}
+              for c, f in ((25, 1e-2), (50, 1e-4), (75, 1e-2))]
+    config = parse_config(bilayer2d(width=100 * UM, bottlenecks=strips,
+                                    mesh={"size_bulk": 1 * UM}))
+    smesh = build_mesh(config, comm)
+    assert smesh.info["structured"] and smesh.info["lateral_cells"] == 2
+    assert smesh.mesh.topology.index_map(2).size_global < config.solver.max_cells / 3

@@ -5,13 +5,11 @@ pores, cracks, roughness, partial contact or asperities) has laterally uniform f
 electronic boundary layers as thin as the drift length kT sigma_li / j_i (nanometres in a
 blocking strip) across the thickness. Isotropic triangles resolving them along the whole width
 cost millions of cells; here the 1D mesh sizes of :func:`fem_sse.geometry.line.segment_sizes`
-are extruded in y over a few layers of cells, giving anisotropic triangles: thin across the
+are extruded in y over two layers of cells, giving anisotropic triangles: thin across the
 thickness, wide along it. The physical groups follow the 2D convention (:mod:`.regions`).
 """
 
 from __future__ import annotations
-
-import math
 
 from fem_sse.config import Config
 from fem_sse.geometry.line import segment_sizes
@@ -19,7 +17,7 @@ from fem_sse.geometry.plane import SCALE, scale_mesh_to_metres
 
 __all__ = ["build_stacked_model", "is_laterally_uniform"]
 
-_LATERAL_CELLS_MIN = 2
+_LATERAL_CELLS = 2
 
 
 def is_laterally_uniform(config: Config) -> bool:
@@ -51,7 +49,10 @@ def build_stacked_model(model, config: Config, name: str = "separator2d_stacked"
     g = config.geometry2d
     model.add(name)
     edges, sizes = segment_sizes(config)
-    lateral = max(_LATERAL_CELLS_MIN, math.ceil(g.width / g.sizes.size_bulk - 1e-9))
+    # the fields do not vary along y: the fewest lateral cells leave the adaptive loop its
+    # whole cell budget for the thickness (ceil(W / size_bulk) layers started a thin-strip
+    # stack above solver.max_cells, so that it could not refine at all)
+    lateral = _LATERAL_CELLS
     points = [model.geo.addPoint(x * SCALE, 0.0, 0.0, float(h) * SCALE)
               for x, h in zip(edges, sizes)]
     lines = [model.geo.addLine(p, q) for p, q in zip(points[:-1], points[1:])]
