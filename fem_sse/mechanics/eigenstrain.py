@@ -17,10 +17,16 @@ from __future__ import annotations
 import basix
 import numpy as np
 from dolfinx import fem
+from mpi4py import MPI
 
 from fem_sse import materials
 
-__all__ = ["QUADRATURE_DEGREE", "cell_materials", "mu_at", "project_eigenstrain"]
+__all__ = ["CUT_FRACTION", "QUADRATURE_DEGREE", "cell_materials", "mu_at",
+           "project_eigenstrain"]
+
+#: A cell over whose quadrature points e* changes by more than this fraction of its global
+#: swing is "cut" by a front: its stress mixes two sides and is left out of the peaks.
+CUT_FRACTION = 0.1
 
 #: Degree of the rule that averages e* over a cell (a cell cut by a front gets its two sides
 #: in proportion to within the rule's resolution).
@@ -58,12 +64,15 @@ def _basis(cell_type, degree: int, points: np.ndarray) -> np.ndarray:
 
 
 def project_eigenstrain(level: fem.Function, kind: str, smesh, config, spec,
-                        degree: int) -> fem.Function:
+                        degree: int) -> tuple[fem.Function, np.ndarray]:
     """e* (-) in DG(degree) from a DG1 level field (``kind`` "kirchhoff": W (A/m), "mu": eV).
 
     Per cell: the L2 projection of e*(mu(level)) onto polynomials of ``degree`` (0: the cell
     average), by a quadrature rule of degree :data:`QUADRATURE_DEGREE` on the reference cell
     (affine cells: the Jacobian cancels).
+
+    Returns:
+        (e* in DG(degree), per local cell: True where a front cuts it (:data:`CUT_FRACTION`)).
     """
     msh = smesh.mesh
     cell_type = msh.basix_cell()
@@ -86,4 +95,8 @@ def project_eigenstrain(level: fem.Function, kind: str, smesh, config, spec,
     coeffs = np.linalg.solve(mass, phi.T @ (weights[:, None] * estar_q.T))  # (k, cells)
     target.x.array[target.function_space.dofmap.list[:num]] = coeffs.T
     target.x.scatter_forward()
-    return target
+    comm = msh.comm
+    swing = (comm.allreduce(float(estar_q.max(initial=-np.inf)), MPI.MAX)
+             - comm.allreduce(float(estar_q.min(initial=np.inf)), MPI.MIN))
+    cut = np.ptp(estar_q, axis=1) > CUT_FRACTION * swing if swing > 0 else np.zeros(num, bool)
+    return target, cut

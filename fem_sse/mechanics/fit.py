@@ -17,9 +17,13 @@ is off by up to half the swing on every mesh: peaks that do not converge (issue 
    tags and the level field are carried over exactly (:func:`fem_sse.refine2d.carry_tags`,
    :func:`fem_sse.mechanics.fronts.carry_linear`).
 
-Cut points within :data:`T_MIN` of a vertex are left alone (the front passes that vertex to
-within T_MIN of the edge). Plaza's closure can put a new edge across a front; the next round
-cuts it, so a few rounds leave no cell cut by a front.
+Cut points within :data:`T_CUT` of a vertex are left to the snapping step (a cut there makes
+needles). Plaza's closure puts new edges across a front (the midpoint of an
+uncut longest edge joined to the opposite vertex), so cut cells remain after every round, half
+as large each time. A last step snaps them away (:func:`_snap`): an interior vertex (on no
+boundary and no tagged facet) whose edge a front cuts within the vertex's half of the edge moves
+along that edge onto the front, unless that would flip or flatten a cell; its level value
+becomes the step level (it is on the front).
 """
 
 from __future__ import annotations
@@ -39,6 +43,12 @@ __all__ = ["T_MIN", "fit_fronts", "step_levels"]
 log = logging.getLogger(__name__)
 
 T_MIN = 1e-3
+#: Cuts closer than this fraction of an edge to a vertex are left to the snapping step (a cut
+#: there makes needle cells whose strain is not accurate).
+T_CUT = 0.15
+#: Smallest shape quality 4 sqrt(3) area / (sum of squared edge lengths) (1: equilateral) a
+#: snapped cell may have, and the fraction of its quality before the move it must keep.
+Q_MIN, Q_KEEP = 0.1, 0.3
 _NV = 3
 _EDGES = ((1, 2), (0, 2), (0, 1))  # reference edge k of a triangle: opposite vertex k
 
@@ -94,7 +104,7 @@ def _cut_points(level: fem.Function, steps: np.ndarray):
         pa, pb = np.where(swap, pb, pa), np.where(swap, pa, pb)
         with np.errstate(invalid="ignore", divide="ignore"):
             t = pa / (pa - pb)
-            ok = (pa * pb < 0.0) & (t > T_MIN) & (t < 1.0 - T_MIN)
+            ok = (pa * pb < 0.0) & (t > T_CUT) & (t < 1.0 - T_CUT)
         cut[ok, k] = 1.0
         point[ok, k] = a[ok] + t[ok, None] * (b[ok] - a[ok])
     edges = np.unique(c2e[cut > 0]).astype(np.int32)
@@ -137,6 +147,91 @@ def _move_new_vertices(new_mesh, parent: fem.Function) -> int:
     return len(moved)
 
 
+def _fixed_dofs(smesh, P1) -> np.ndarray:  # noqa: N803
+    """P1 dofs on the boundary or on any tagged facet (interfaces): they may not move."""
+    import dolfinx.mesh
+
+    msh = smesh.mesh
+    msh.topology.create_connectivity(1, 2)
+    facets = np.union1d(dolfinx.mesh.exterior_facet_indices(msh.topology),
+                        smesh.facet_tags.indices).astype(np.int32)
+    return fem.locate_dofs_topological(P1, 1, facets)
+
+
+def _quality(x: np.ndarray, nodes: np.ndarray) -> np.ndarray:
+    """Signed shape quality 4 sqrt(3) area / sum of squared edge lengths (-)."""
+    a, b, c = x[nodes[:, 0], :2], x[nodes[:, 1], :2], x[nodes[:, 2], :2]
+    area = 0.5 * ((b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1])
+                  - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0]))
+    edges = (np.sum((b - a) ** 2, axis=1) + np.sum((c - b) ** 2, axis=1)
+             + np.sum((a - c) ** 2, axis=1))
+    return 4.0 * np.sqrt(3.0) * area / edges
+
+
+def _proposals(phi, dofs, coords, n_dofs):
+    """Per P1 dof: the smallest fraction t < 1/2 of a cut edge from it to the front, and the
+    point there (NaN: none)."""
+    best = np.full(n_dofs, np.inf)
+    target = np.full((n_dofs, 2), np.nan)
+    for i, j in _EDGES:
+        for v, w in ((i, j), (j, i)):
+            pv, pw = phi[dofs[:, v]], phi[dofs[:, w]]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                t = pv / (pv - pw)
+                ok = (pv * pw < 0.0) & (t > T_MIN) & (t < 0.5)
+            for k in np.flatnonzero(ok):
+                d = dofs[k, v]
+                if t[k] < best[d]:
+                    best[d] = t[k]
+                    target[d] = coords[k, v] + t[k] * (coords[k, w] - coords[k, v])
+    return best, target
+
+
+def _snap(smesh, level: fem.Function, steps: np.ndarray) -> int:
+    """Move interior vertices next to a front onto it (module docstring); returns the number
+    of vertices moved (global)."""
+    msh = smesh.mesh
+    phi, P1 = _vertex_level(level, steps)  # noqa: N806
+    num = len(steps)
+    dofs = P1.dofmap.list[:num]
+    nodes = compat.geometry_dofmap(msh)[:num, :_NV]
+    x = msh.geometry.x
+    n_owned = P1.dofmap.index_map.size_local
+    best, target = _proposals(phi, dofs, x[nodes, :2], len(phi))
+    best[n_owned:] = np.inf
+    best[_fixed_dofs(smesh, P1)] = np.inf
+    shift = fem.Function(fem.functionspace(msh, ("Lagrange", 1, (2,))))
+    move = np.isfinite(best)
+    node_of = np.zeros(len(phi), dtype=np.int64)
+    node_of[dofs.ravel()] = nodes.ravel()
+    shift.x.array.reshape(-1, 2)[move] = target[move] - x[node_of[move], :2]
+    shift.x.scatter_forward()
+    before = _quality(x, nodes)
+    bad = fem.Function(P1)
+    for _ in range(8):
+        moved = x.copy()
+        moved[node_of, :2] += shift.x.array.reshape(-1, 2)
+        after = _quality(moved, nodes) * np.sign(before)
+        flat = (after < Q_MIN) | (after < Q_KEEP * np.abs(before))
+        if not msh.comm.allreduce(bool(flat.any()), MPI.LOR):
+            break
+        bad.x.array[:] = 0.0
+        np.add.at(bad.x.array, dofs[flat].ravel(), 1.0)
+        bad.x.scatter_reverse(InsertMode.add)
+        shift.x.array.reshape(-1, 2)[bad.x.array[: len(phi)] > 0] = 0.0
+        shift.x.scatter_forward()
+    else:
+        return 0
+    delta = shift.x.array.reshape(-1, 2)
+    moving = np.flatnonzero(np.any(delta != 0.0, axis=1))
+    x[node_of[moving], :2] += delta[moving]
+    on_front = np.isin(dofs, moving)
+    cells, verts = np.nonzero(on_front)
+    level.x.array[level.function_space.dofmap.list[cells, verts]] = steps[cells]
+    level.x.scatter_forward()
+    return msh.comm.allreduce(int(np.count_nonzero(moving < n_owned)), MPI.SUM)
+
+
 def fit_fronts(smesh, level: fem.Function, kind: str, config, spec, rounds: int = 3):
     """Split the edges of ``smesh`` (2D) that the strain-law fronts cross, at the fronts.
 
@@ -173,4 +268,11 @@ def fit_fronts(smesh, level: fem.Function, kind: str, config, spec, rounds: int 
         total += count
         log.info("front fitting: %d cut edge sides, %d cells", count,
                  new_mesh.topology.index_map(2).size_global)
+    steps = step_levels(cell_materials(smesh), config, spec, kind)
+    if comm.allreduce(bool(np.isfinite(steps).any()), MPI.LOR):
+        for _ in range(3):  # a vertex snaps along one edge per pass
+            moved = _snap(smesh, level, steps)
+            total += moved
+            if not moved:
+                break
     return smesh, level, total

@@ -173,7 +173,7 @@ def solve_mechanics(smesh, mu: fem.Function | None, config, comm=None,
         d = mu_e.function_space.dofmap.list
         mu_e.x.array[d] = mu_at(mu_e.x.array[d], cell_materials(smesh)[:, None].repeat(
             d.shape[1], 1), config, kind)
-    estar = project_eigenstrain(level, kind, smesh, config, spec, degree - 1)
+    estar, cut_cells = project_eigenstrain(level, kind, smesh, config, spec, degree - 1)
 
     problem = ElasticProblem(
         msh, smesh.facet_tags, smesh.facet_groups, E, nu, estar, model=spec.model,
@@ -195,14 +195,14 @@ def solve_mechanics(smesh, mu: fem.Function | None, config, comm=None,
     fracture.x.array[:] = k_one / fracture.x.array
 
     fields = _output_fields(msh, degree, mu_e, estar, exact, inv, risk, region)
-    owned = risk.function_space.dofmap.index_map.size_local
-    points = risk.function_space.tabulate_dof_coordinates()[:owned]
-    peak = {key: global_peak(sign * inv[key][:owned], points, comm)
+    keep = _uncut_dofs(risk.function_space, cut_cells)
+    points = risk.function_space.tabulate_dof_coordinates()[keep]
+    peak = {key: global_peak(sign * inv[key][keep], points, comm)
             for key, sign in (("von_mises", 1), ("max_principal", 1), ("min_principal", -1),
                               ("hydrostatic", 1))}
-    index, where = global_peak(risk.x.array[:owned], points, comm)
-    f_index, f_where = global_peak(fracture.x.array[:owned], points, comm)
-    k_max, _ = global_peak(k_one[:owned], points, comm)
+    index, where = global_peak(risk.x.array[keep], points, comm)
+    f_index, f_where = global_peak(fracture.x.array[keep], points, comm)
+    k_max, _ = global_peak(k_one[keep], points, comm)
 
     def to_electrodes(point):  # {electrode: distance (m)}
         return electrode_distances(msh, smesh.facet_tags, smesh.facet_groups, point, comm)
@@ -236,6 +236,8 @@ def solve_mechanics(smesh, mu: fem.Function | None, config, comm=None,
         "stress_free_reference": reference_summary(config, spec),
         "eigenstrain": f"cell-wise L2 projection onto DG{degree - 1}",
         "front_refinements": rounds, "fitted_edges": cut,
+        "cut_cells": comm.allreduce(int(cut_cells[:msh.topology.index_map(
+            msh.topology.dim).size_local].sum()), MPI.SUM),
         "cells": msh.topology.index_map(msh.topology.dim).size_global,
         "max_displacement": u_max, "tractions": tractions,
         "dofs": report.dofs, "solver": report.solver, "ksp_iterations": report.iterations,
@@ -245,6 +247,14 @@ def solve_mechanics(smesh, mu: fem.Function | None, config, comm=None,
     log.info("mechanics: %d DOFs, %s, %d iterations, max von Mises %.4g Pa, crack risk %.3g",
              report.dofs, report.solver, report.iterations, summary["max_von_mises"], index)
     return MechanicsResult(smesh, problem.u, fields, summary, report, spec)
+
+
+def _uncut_dofs(V, cut_cells: np.ndarray) -> np.ndarray:
+    """Owned dofs of a DG space in cells that no front cuts (the peak samples)."""
+    owned = V.dofmap.index_map.size_local
+    bad = np.zeros(owned + V.dofmap.index_map.num_ghosts, dtype=bool)
+    bad[V.dofmap.list[cut_cells].ravel()] = True
+    return np.flatnonzero(~bad[:owned])
 
 
 def _output_fields(msh, degree, mu_e, estar, exact, inv, risk, region) -> dict:
