@@ -33,6 +33,9 @@ __all__ = ["MechanicsResult", "default_spec", "prepare_mesh", "solve_mechanics"]
 
 log = logging.getLogger(__name__)
 
+#: Leave the neighbours (a shared vertex) of cut cells out of the peaks too.
+EXCLUDE_NEIGHBOURS = True
+
 #: Scalar output fields (name in files, key of :func:`~fem_sse.mechanics.post.invariants`).
 SCALAR_FIELDS = (("von_mises [Pa]", "von_mises"), ("max_principal [Pa]", "max_principal"),
                  ("sigma_1 [Pa]", "sigma_1"), ("sigma_2 [Pa]", "sigma_2"),
@@ -249,11 +252,27 @@ def solve_mechanics(smesh, mu: fem.Function | None, config, comm=None,
     return MechanicsResult(smesh, problem.u, fields, summary, report, spec)
 
 
+def _near_cut(msh, cut_cells: np.ndarray) -> np.ndarray:
+    """Local cells that share a vertex with a cut cell (on any rank), the cut ones included."""
+    from dolfinx.la import InsertMode
+
+    P1 = fem.functionspace(msh, ("Lagrange", 1))  # noqa: N806
+    num = len(cut_cells)
+    dofs = P1.dofmap.list[:num]
+    touched = fem.Function(P1)
+    np.add.at(touched.x.array, dofs[cut_cells].ravel(), 1.0)
+    touched.x.scatter_reverse(InsertMode.add)
+    touched.x.scatter_forward()
+    return np.any(touched.x.array[dofs] > 0.0, axis=1)
+
+
 def _uncut_dofs(V, cut_cells: np.ndarray) -> np.ndarray:
-    """Owned dofs of a DG space in cells that no front cuts (the peak samples)."""
+    """Owned dofs of a DG space in cells that neither a front cuts nor touch a cut cell (the
+    peak samples: the stress of a cut cell and of its neighbours mixes two sides)."""
     owned = V.dofmap.index_map.size_local
     bad = np.zeros(owned + V.dofmap.index_map.num_ghosts, dtype=bool)
-    bad[V.dofmap.list[cut_cells].ravel()] = True
+    near = _near_cut(V.mesh, cut_cells) if EXCLUDE_NEIGHBOURS else cut_cells
+    bad[V.dofmap.list[:len(cut_cells)][near].ravel()] = True
     return np.flatnonzero(~bad[:owned])
 
 
