@@ -27,6 +27,7 @@ from fem_sse.exact1d import solve_exact
 from fem_sse.geometry import build_mesh
 from fem_sse.materials import Material
 from fem_sse.mechanics import solve_mechanics
+from fem_sse.mechanics.eshelby import disk_mesh, exact_peaks
 from fem_sse.run import solve_case
 
 E, NU, P = 149.8e9, 0.26, 5e6
@@ -81,35 +82,6 @@ def test_unfitted_front_is_the_artefact(comm):
     assert top > 1.02 * FILM_TENSILE
 
 
-def _disk(comm, h, a, R):  # noqa: N803
-    import gmsh
-
-    from fem_sse.compat import gmsh_model_to_mesh
-    from fem_sse.geometry import SeparatorMesh
-    from fem_sse.geometry.regions import Region
-
-    if comm.rank == 0:
-        gmsh.initialize()
-        gmsh.option.setNumber("General.Terminal", 0)
-        occ = gmsh.model.occ
-        occ.fragment([(2, occ.addDisk(0, 0, 0, R, R))], [(2, occ.addDisk(0, 0, 0, a, a))])
-        occ.synchronize()
-        small, big = sorted(gmsh.model.getEntities(2), key=lambda e: occ.getMass(*e))
-        gmsh.model.addPhysicalGroup(2, [small[1]], 1, "inclusion")
-        gmsh.model.addPhysicalGroup(2, [big[1]], 2, "matrix")
-        outer = [c for _, c in gmsh.model.getBoundary([big], oriented=False)
-                 if abs(occ.getMass(1, c) - 2 * math.pi * R) < 1e-3 * R]
-        gmsh.model.addPhysicalGroup(1, outer, 1, "cathode")
-        gmsh.option.setNumber("Mesh.MeshSizeMax", h)
-        gmsh.model.mesh.generate(2)
-    msh, cells, facets = gmsh_model_to_mesh(gmsh.model if comm.rank == 0 else None, comm, 0, 2)
-    if comm.rank == 0:
-        gmsh.finalize()
-    regions = {1: Region("inclusion", -1, "inc", 1.0, "custom"),
-               2: Region("matrix", -1, "mat", 1.0, "custom")}
-    return SeparatorMesh(msh, cells, facets, regions, {"cathode": 1})
-
-
 def test_eshelby_inclusion_peak(comm):
     a, R, estar = 2e-6, 10e-6, -1.5e-3  # noqa: N806
     const = {"kind": "table", "mu": [-10.0, 10.0]}
@@ -121,13 +93,14 @@ def test_eshelby_inclusion_peak(comm):
                            "geometry": {"dim": 2, "width": 1e-5,
                                         "layers": [{"material": "mat", "thickness": 1e-5}]}})
     spec = dataclasses.replace(config.mechanics, bc={"cathode": "clamped"})
-    smesh = _disk(comm, 0.4e-6, a, R)
+    smesh = disk_mesh(comm, 0.4e-6, a, R)
     mu = fem.Function(fem.functionspace(smesh.mesh, ("DG", 1)))
     s = solve_mechanics(smesh, mu, config, comm, spec=spec).summary
     lam, G = E * NU / ((1 + NU) * (1 - 2 * NU)), E / (2 * (1 + NU))  # noqa: N806
     B2 = (3 * lam + 2 * G) * estar * a ** 2 / (2 * (lam + 2 * G))  # noqa: N806
     A1 = -B2 / R ** 2 + B2 / a ** 2  # noqa: N806
     sigma_zz = 2 * lam * A1 - (3 * lam + 2 * G) * estar  # the largest principal stress
+    assert exact_peaks(E, NU, estar, a, R)["max_principal"] == pytest.approx(sigma_zz)
     assert s["max_principal"] == pytest.approx(sigma_zz, rel=1e-2)
     assert abs(s["max_principal_location"][0]) < a and abs(s["max_principal_location"][1]) < a
 
