@@ -25,8 +25,11 @@ __all__ = ["CUT_FRACTION", "QUADRATURE_DEGREE", "cell_materials", "mu_at",
            "project_eigenstrain"]
 
 #: A cell over whose quadrature points e* changes by more than this fraction of its global
-#: swing is "cut" by a front: its stress mixes two sides and is left out of the peaks.
+#: swing, across a strain-law step that is sharp on the cell's scale (mu_Li0 changes over the
+#: cell by more than :data:`SHARP` law widths), is "cut" by a front: its stress mixes two
+#: sides and is left out of the peaks. A step resolved by the mesh cuts no cell.
 CUT_FRACTION = 0.1
+SHARP = 20.0
 
 #: Degree of the rule that averages e* over a cell (a cell cut by a front gets its two sides
 #: in proportion to within the rule's resolution).
@@ -98,5 +101,17 @@ def project_eigenstrain(level: fem.Function, kind: str, smesh, config, spec,
     comm = msh.comm
     swing = (comm.allreduce(float(estar_q.max(initial=-np.inf)), MPI.MAX)
              - comm.allreduce(float(estar_q.min(initial=np.inf)), MPI.MIN))
-    cut = np.ptp(estar_q, axis=1) > CUT_FRACTION * swing if swing > 0 else np.zeros(num, bool)
+    mu_v = mu_at(level.x.array[dofs], names[:, None].repeat(dofs.shape[1], 1), config, kind)
+    sharp = np.ptp(mu_v, axis=1) > SHARP * _step_widths(names, config, spec)
+    cut = sharp & (np.ptp(estar_q, axis=1) > CUT_FRACTION * swing) if swing > 0 else sharp & False
     return target, cut
+
+
+def _step_widths(names: np.ndarray, config, spec) -> np.ndarray:
+    """Per cell: the width (eV) of its material's strain-law step (inf: no step)."""
+    out = np.full(len(names), np.inf)
+    for name in sorted(set(names) - {""}):
+        law = spec.materials[name].law
+        if getattr(law, "kind", "") == "two_state":
+            out[names == name] = config.cell.kT if law.width is None else law.width
+    return out
