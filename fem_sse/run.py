@@ -22,7 +22,7 @@ from fem_sse.outputs import (
     write_profile_csv,
 )
 
-__all__ = ["mechanics_mesh", "run_case", "solve_case"]
+__all__ = ["run_case", "solve_case"]
 
 log = logging.getLogger(__name__)
 
@@ -171,18 +171,6 @@ def _mechanics_keys(mech: dict) -> dict:
     keys = ("max_von_mises", "max_principal", "crack_risk_index", "crack_risk_location",
             "crack_risk_distance_to_electrode", "fracture_risk_index", "stress_free_reference")
     return {**{key: mech[key] for key in keys}, "mechanics": mech}
-
-
-def mechanics_mesh(problem, config: Config, rounds: int):
-    """(mesh, mu_Li0 (eV) on it, rounds done): the converged transport mesh refined ``rounds``
-    times where the eigenstrain changes across a cell (W carried exactly). The elastic solve
-    itself refines and fits the mesh (:func:`fem_sse.mechanics.solve_mechanics`)."""
-    from fem_sse.mechanics.fronts import mu_from_kirchhoff, refine_at_fronts
-
-    kirchhoff = _kirchhoff(problem)
-    if not rounds:
-        return problem.smesh, mu_from_kirchhoff(problem.smesh, kirchhoff, config), 0
-    return refine_at_fronts(problem.smesh, kirchhoff, config, config.mechanics, rounds)
 
 
 def _kirchhoff(problem):
