@@ -9,7 +9,8 @@ with ``delta`` the excess Li0 per formula unit (-), ``expansion`` the linear che
 unit delta (-) and ``delta_ref`` the stress-free (as-fabricated) state. Three laws:
 
 * :class:`DiluteLaw`: dilute defect chemistry, electrons minus holes, with the transport A and B,
-  ``delta = delta0 sinh((mu - B)/kT)`` capped at ``+-cap``; ``delta0 = A / (e u_e N)`` by default.
+  ``delta = delta0 sinh((mu - B)/kT)`` capped at ``+-cap``; ``delta0 = 2 A / (e u N)`` by default
+  (:meth:`DiluteLaw.prefactor` derives it from sigma_eh = 2 A cosh).
 * :class:`TwoStateLaw`: bounded, Fermi-like between the fully oxidized and fully reduced limits,
   ``delta = d_ox + (d_red - d_ox) / (1 + exp(-(mu - mu_half)/width))``.
 * :class:`TableLaw`: a user table delta(mu), linearly interpolated, constant beyond its ends.
@@ -20,6 +21,7 @@ be overridden per material in the config.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,8 +41,12 @@ DEFAULTS = {
     # saturation of the dilute law / limits of the two-state law: +-0.05 Li0 per formula unit,
     # i.e. an eigenstrain swing of 0.3 % between the limits (materials.md: 0.1-0.3 %).
     "cap": 0.05,
-    "electron_mobility": 1e-4,   # m^2/(V s), converts A to a carrier density (assumption)
+    "electron_mobility": 1e-4,   # m^2/(V s), electrons and holes, converts A to a carrier
+                                 # density (assumption)
     "site_density": 4e27,        # formula units per m^3 (~250 A^3 each, assumption)
+    # largest flaw (m): of the order of the grain size of sintered garnets (Hu et al.: grains
+    # up to 13 +- 5 um in hot-pressed LLZTO; assumption: 5 um)
+    "flaw_size": 5e-6,
 }
 
 
@@ -58,11 +64,20 @@ class DiluteLaw:
     kind = "dilute"
 
     def prefactor(self, transport: Material) -> float:
-        """delta0 (-), from A (S/m) when not given."""
+        """delta0 (-), from A (S/m) when not given.
+
+        sigma_eh = sigma_e + sigma_h = A e^y + A e^-y (y = (mu - B)/kT), and n = sigma / (e u)
+        for each carrier (equal mobilities u), so the excess of electrons over holes per formula
+        unit is (n_e - n_h) / N = (A / (e u N)) (e^y - e^-y) = (2 A / (e u N)) sinh(y).
+        """
         if self.delta0 is not None:
             return self.delta0
-        return transport.A / (ELEMENTARY_CHARGE * DEFAULTS["electron_mobility"]
-                              * DEFAULTS["site_density"])
+        return 2.0 * transport.A / (ELEMENTARY_CHARGE * DEFAULTS["electron_mobility"]
+                                    * DEFAULTS["site_density"])
+
+    def cap_distance(self, transport: Material, kT: float) -> float:
+        """|mu - B| (eV) at which the law reaches its cap: kT asinh(cap / delta0)."""
+        return kT * math.asinh(self.cap / self.prefactor(transport))
 
     def delta(self, mu, transport: Material, kT: float) -> np.ndarray:
         """Off-stoichiometry (-) at mu_Li0 ``mu`` (eV); kT in eV."""
@@ -117,11 +132,16 @@ class MechanicalMaterial:
         E: Young's modulus (Pa).
         nu: Poisson's ratio (-).
         strength: fracture strength (Pa), the denominator of the crack-risk index.
-        toughness: fracture toughness K_IC (Pa m^0.5), reported only; None if unknown.
+        toughness: fracture toughness K_IC (Pa m^0.5), the denominator of the fracture-risk
+            index; None if unknown.
         expansion: linear chemical expansion per unit delta (-).
         law: the delta(mu) law.
-        delta_ref: stress-free off-stoichiometry (-); None = from mechanics.mu_ref, else 0.
+        delta_ref: stress-free off-stoichiometry (-); None = from mechanics.mu_ref, else 0
+            (the as-fabricated, stoichiometric SE: :meth:`reference`).
         source: where the numbers come from.
+        flaw_size: size a of the largest flaw assumed (m): K_I = Y sigma_1 sqrt(pi a).
+        flaw_shape_factor: the geometry factor Y of K_I (-; 1 = a through crack of half-length
+            a in a wide plate, 1.12 = an edge crack of depth a).
     """
 
     E: float  # noqa: N815 - the usual symbol
@@ -132,6 +152,18 @@ class MechanicalMaterial:
     law: DiluteLaw | TwoStateLaw | TableLaw = DiluteLaw()
     delta_ref: float | None = None
     source: str = "assumption"
+    flaw_size: float = DEFAULTS["flaw_size"]
+    flaw_shape_factor: float = 1.0
+
+    @property
+    def flaw_factor(self) -> float:
+        """Y sqrt(pi a) (m^0.5): K_I = flaw_factor x sigma_1."""
+        return self.flaw_shape_factor * math.sqrt(math.pi * self.flaw_size)
+
+    @property
+    def fracture_toughness(self) -> float:
+        """K_IC (Pa m^0.5), NaN when unknown (the fracture-risk index is then NaN)."""
+        return math.nan if self.toughness is None else self.toughness
 
     @property
     def shear_modulus(self) -> float:
@@ -144,7 +176,13 @@ class MechanicalMaterial:
         return self.E * self.nu / ((1.0 + self.nu) * (1.0 - 2.0 * self.nu))
 
     def reference(self, transport: Material, kT: float, mu_ref: float | None) -> float:
-        """delta_ref (-): explicit, else delta(mu_ref), else 0 (stoichiometric as fabricated)."""
+        """delta_ref (-): explicit, else delta(mu_ref), else 0.
+
+        The default 0 is the as-fabricated SE: synthesised stoichiometric (no excess Li0, equal
+        electron and hole densities), before it meets Li metal or a cathode. That is mu_Li0 = B
+        for the dilute and (default) two-state laws, so a layer is stress-free where mu_Li0 sits
+        at its own GEB and strained in proportion to delta(mu) elsewhere (docs/mechanics.md).
+        """
         if self.delta_ref is not None:
             return self.delta_ref
         if mu_ref is None:
@@ -157,15 +195,18 @@ class MechanicalMaterial:
         return self.expansion * (delta - self.reference(transport, kT, mu_ref))
 
 
-_LLZO = ("E 149.8 GPa, nu 0.26 (Ni et al.); flexural strength 150 MPa, K_IC ~1 MPa m^0.5 "
-         "(materials.md)")
-_LPSCL = ("E 22.1 GPa, nu 0.37 (review-li-argyrodite Table 2, DFT); strength 30 MPa and K_IC "
-          "0.2 MPa m^0.5 are assumptions (no measured value in materials.md)")
+_LLZO = ("E 149.8 GPa, nu 0.26 (Ni et al., resonant ultrasound, hot pressed); flexural strength "
+         "150 MPa (LLCZN garnet); K_IC 1.0 MPa m^0.5 within the 0.44-1.51 of Hu et al. "
+         "(nanoindentation, LLZTO, density-dependent); flaw 5 um, of the order of the grain "
+         "size (Hu et al.: up to 13 +- 5 um), is an assumption (materials.md)")
+_LPSCL = ("E 22.1 GPa, nu 0.37 (review-li-argyrodite Table 2, DFT); strength 30 MPa, K_IC "
+          "0.2 MPa m^0.5 and flaw 2 um (cold-pressed particle size) are assumptions (no "
+          "measured value in materials.md)")
 
 #: Elastic data per transport preset name; other materials get ``MECHANICAL_PRESETS["default"]``.
 MECHANICAL_PRESETS: dict[str, MechanicalMaterial] = {
     "llzo": MechanicalMaterial(149.8e9, 0.26, 150e6, 1.0e6, source=_LLZO),
-    "lpscl": MechanicalMaterial(22.1e9, 0.37, 30e6, 0.2e6, source=_LPSCL),
+    "lpscl": MechanicalMaterial(22.1e9, 0.37, 30e6, 0.2e6, source=_LPSCL, flaw_size=2e-6),
     "default": MechanicalMaterial(
         149.8e9, 0.26, 150e6, 1.0e6,
         source="assumption: LLZO-like (the paper's model SE is garnet-like); " + _LLZO),

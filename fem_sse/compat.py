@@ -20,6 +20,7 @@ __all__ = [
     "interpolate_nonmatching",
     "create_mesh",
     "interpolation_points",
+    "refine_edges_with_parent_cells",
     "refine_with_parent_cells",
     "shared_facet_partitioner",
 ]
@@ -72,6 +73,13 @@ def refine_with_parent_cells(msh, cells: np.ndarray):
         c2e = msh.topology.connectivity(tdim, 1)
         cells = np.asarray(cells, dtype=np.int32)  # may be empty on some ranks
         edges = np.unique(c2e.array.reshape(len(c2e.offsets) - 1, -1)[cells]).astype(np.int32)
+    return refine_edges_with_parent_cells(msh, edges)
+
+
+def refine_edges_with_parent_cells(msh, edges: np.ndarray):
+    """Refine the marked (local) edges and Plaza's closure; returns (mesh, parent_cell)."""
+    msh.topology.create_entities(1)
+    edges = np.asarray(edges, dtype=np.int32)
     option = dolfinx.mesh.RefinementOption.parent_cell
     refined = dolfinx.mesh.refine(msh, edges, partitioner=shared_facet_partitioner(),
                                   option=option)

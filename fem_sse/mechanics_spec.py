@@ -6,9 +6,12 @@ Nothing here imports DOLFINx. Schema (defaults in brackets; docs/mechanics.md)::
     [E = 149.8e9]                    # Pa, Young's modulus       } defaults: the preset's
     [nu = 0.26]                      # -, Poisson's ratio         } (llzo, lpscl) or LLZO-like
     [strength = 150e6]               # Pa, fracture strength (crack-risk denominator)
-    [toughness = 1e6]                # Pa m^0.5, K_IC (reported)
+    [toughness = 1e6]                # Pa m^0.5, K_IC (fracture-risk denominator)
+    [flaw_size = 5e-6]               # m, flaw size a of K_I = Y sigma_1 sqrt(pi a)
+    [flaw_shape_factor = 1.0]        # -, Y
     [expansion = 0.03]               # -, linear chemical strain per unit delta
-    [delta_ref]                      # -, stress-free off-stoichiometry (default: from mu_ref, else 0)
+    [delta_ref]                      # -, stress-free off-stoichiometry (default: from mu_ref,
+                                     # else 0 = the as-fabricated stoichiometric SE)
     [strain_law = "dilute"]          # "dilute" | "two_state" | "table", or a table:
         # {kind = "dilute", [delta0], [cap = 0.05]}
         # {kind = "two_state", [delta_oxidized = -0.05], [delta_reduced = 0.05], [mu_half = B], [width = kT]}
@@ -26,6 +29,8 @@ Nothing here imports DOLFINx. Schema (defaults in brackets; docs/mechanics.md)::
     [petsc_options = {}]             # overrides, without the prefix fem_sse_elastic_
     [refine_fronts = 0]              # 2D: rounds of refinement at the eigenstrain fronts before
                                      # the elastic solve (0: the converged transport mesh)
+    [fit_fronts = true]              # 2D: split the edges that a strain-law step crosses at the
+                                     # step (mesh fitted to the fronts; docs/mechanics.md)
 """
 
 from __future__ import annotations
@@ -44,9 +49,10 @@ from fem_sse.validate import ConfigError, check_keys, choice, number
 
 __all__ = ["MATERIAL_KEYS", "MechanicsSpec", "parse_mechanics"]
 
-MATERIAL_KEYS = ("E", "nu", "strength", "toughness", "expansion", "delta_ref", "strain_law")
+MATERIAL_KEYS = ("E", "nu", "strength", "toughness", "expansion", "delta_ref", "strain_law",
+                 "flaw_size", "flaw_shape_factor")
 _KEYS = ("model", "degree", "stack_pressure", "mu_ref", "bc", "solver", "direct_max_dofs",
-         "petsc_options", "refine_fronts")
+         "petsc_options", "refine_fronts", "fit_fronts")
 _LAW_KEYS = {"dilute": ("kind", "delta0", "cap"),
              "two_state": ("kind", "delta_oxidized", "delta_reduced", "mu_half", "width"),
              "table": ("kind", "mu", "delta")}
@@ -75,6 +81,8 @@ class MechanicsSpec:
         materials: material name -> :class:`MechanicalMaterial`.
         refine_fronts: 2D, rounds of refinement of the transport mesh where the eigenstrain
             changes across a cell, before the elastic solve (0: the transport mesh itself).
+        fit_fronts: 2D, split the edges that a step of a strain law (two-state) crosses at
+            the step, so that no cell straddles a front.
     """
 
     model: str = "plane_strain"
@@ -87,6 +95,7 @@ class MechanicsSpec:
     petsc_options: dict = field(default_factory=dict)
     materials: dict[str, MechanicalMaterial] = field(default_factory=dict)
     refine_fronts: int = 0
+    fit_fronts: bool = True
 
 
 def _law(value, where: str):
@@ -146,7 +155,11 @@ def _material(name: str, table: dict) -> MechanicalMaterial:
         else base.law,
         delta_ref=(number(table, "delta_ref", where, lo=-10.0, hi=10.0)
                    if "delta_ref" in table else None),
-        source=source)
+        source=source,
+        flaw_size=number(table, "flaw_size", where, default=base.flaw_size, lo=0.0,
+                         lo_open=True, hi=1.0),
+        flaw_shape_factor=number(table, "flaw_shape_factor", where,
+                                 default=base.flaw_shape_factor, lo=0.0, lo_open=True, hi=10.0))
     return material
 
 
@@ -204,4 +217,12 @@ def parse_mechanics(table: dict | None, material_tables: dict, dim: int) -> Mech
         petsc_options={str(k): v for k, v in options.items()},
         materials=materials,
         refine_fronts=number(table, "refine_fronts", "mechanics", default=0, lo=0,
-                             hi=0 if dim == 1 else 12, integer=True))
+                             hi=0 if dim == 1 else 12, integer=True),
+        fit_fronts=_flag(table, "fit_fronts", "mechanics"))
+
+
+def _flag(table: dict, key: str, where: str, default: bool = True) -> bool:
+    value = table.get(key, default)
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where}.{key}", f"must be true or false, got {value!r}")
+    return value

@@ -21,7 +21,7 @@ from dolfinx import mesh as dmesh
 from fem_sse import compat
 from fem_sse.geometry import SeparatorMesh
 
-__all__ = ["refine_tagged"]
+__all__ = ["carry_tags", "refine_tagged"]
 
 _NV = 3  # vertices (and facets) of a triangle
 
@@ -70,6 +70,15 @@ def refine_tagged(smesh: SeparatorMesh, cells: np.ndarray) -> SeparatorMesh:
     """
     parent = _parent_data(smesh)
     new_mesh, _ = compat.refine_with_parent_cells(smesh.mesh, cells)
+    return carry_tags(smesh, new_mesh, parent)
+
+
+def carry_tags(smesh: SeparatorMesh, new_mesh, parent: fem.Function | None = None
+               ) -> SeparatorMesh:
+    """The tags of ``smesh`` on ``new_mesh``, a refinement of it whose cells each lie inside
+    one parent cell (new vertices may sit anywhere on their parent edge). ``parent``: the
+    data of :func:`_parent_data`, taken before the refinement when given."""
+    parent = _parent_data(smesh) if parent is None else parent
     tdim = new_mesh.topology.dim
     new_mesh.topology.create_entities(tdim - 1)
     new_mesh.topology.create_connectivity(tdim, tdim - 1)

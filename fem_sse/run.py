@@ -22,7 +22,7 @@ from fem_sse.outputs import (
     write_profile_csv,
 )
 
-__all__ = ["mechanics_mesh", "run_case", "solve_case"]
+__all__ = ["run_case", "solve_case"]
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ def _solve_exact(config: Config) -> tuple[dict, dict]:
     }
     x, mu = sol.profile()
     rows = _profile_rows(config, x, mu, _segment_of(config, x), sol.eta_i(x))
-    return summary, {"rows": rows}
+    return summary, {"rows": rows, "exact": sol}
 
 
 def _solve_fem(config: Config, comm, progress) -> tuple[dict, dict]:
@@ -122,7 +122,7 @@ def _solve_fem(config: Config, comm, progress) -> tuple[dict, dict]:
             "gb_conductance_S_per_m2": problem.gb_conductance})
         return summary, {"fronts": met["fronts"], "problem": problem}
     rows = _fem_rows(config, out.profile, res["ionic_potential_drop"]) if comm.rank == 0 else None
-    return summary, {"rows": rows, "problem": out.problem}
+    return summary, {"rows": rows, "problem": out.problem, "profile": out.profile}
 
 
 def _certify_2d(problem, result: dict, metrics: dict) -> dict:
@@ -162,19 +162,23 @@ def _subsample(profile, per_interval: int = 8):
     return xs.ravel(), ws.ravel(), seg
 
 
-def _film_mechanics(config: Config, rows: dict | None, comm) -> dict:
+def _film_mechanics(config: Config, extras: dict, comm) -> dict:
     """Stresses of the laterally constrained film (closed form) added to the profile rows
     (rank 0) and the summary keys (every rank): docs/mechanics.md."""
-    from fem_sse.mechanics import film_stress, film_summary
+    from fem_sse.mechanics import film
+    from fem_sse.mechanics.reference import reference_summary
 
-    mech = None
+    rows, mech = extras["rows"], None
     if rows is not None:
         x = np.asarray(rows["x_m"])
-        layer = np.clip(np.searchsorted(config.layer_edges(), x, side="right") - 1, 0,
-                        len(config.layers) - 1)
-        columns = film_stress(config, config.mechanics, x, rows["mu_Li0_eV"], layer)
+        layer = film.row_layers(config, x, rows["layer"])
+        samples = (film.exact_samples(extras["exact"]) if "exact" in extras
+                   else film.kirchhoff_samples(config, extras["profile"]))
+        columns = film.film_stress(config, config.mechanics, x, rows["mu_Li0_eV"], layer,
+                                   samples=list(samples))
         rows.update(columns)
-        mech = film_summary(config, columns, x)
+        mech = {**film.film_summary(config, columns, x),
+                "stress_free_reference": reference_summary(config, config.mechanics)}
     return _mechanics_keys(comm.bcast(mech, root=0))
 
 
@@ -182,35 +186,27 @@ def _mechanics_keys(mech: dict) -> dict:
     """The issue's summary keys (Pa, -, m), the crack-risk peak's distance to the nearest
     electrode (m) and the whole mechanics block."""
     keys = ("max_von_mises", "max_principal", "crack_risk_index", "crack_risk_location",
-            "crack_risk_distance_to_electrode")
+            "crack_risk_distance_to_electrode", "fracture_risk_index", "stress_free_reference")
     return {**{key: mech[key] for key in keys}, "mechanics": mech}
 
 
-def mechanics_mesh(problem, config: Config, rounds: int):
-    """(mesh, mu_Li0 (eV) on it, rounds done) for the 2D elastic solve: the converged transport
-    mesh, refined ``rounds`` times where the eigenstrain changes across a cell
-    (:func:`fem_sse.mechanics.fronts.refine_at_fronts`; W carried exactly)."""
-    if not rounds:
-        return problem.smesh, problem.mu_function(), 0
+def _kirchhoff(problem):
+    """W (A/m) of a 2D transport state, DG1."""
     from dolfinx import fem
 
-    from fem_sse.mechanics.fronts import refine_at_fronts
-
-    kirchhoff = fem.Function(problem.V)  # W (A/m)
+    kirchhoff = fem.Function(problem.V)
     kirchhoff.x.array[:] = problem.omega.x.array * problem.w_scale
-    return refine_at_fronts(problem.smesh, kirchhoff, config, config.mechanics, rounds)
+    return kirchhoff
 
 
 def _plane_mechanics(config: Config, extras: dict, comm) -> dict:
-    """2D: the elastic solve on the converged transport mesh from the converged mu_Li0
-    (one-way coupling, docs/mechanics.md); the result goes to ``extras["mechanics"]``."""
+    """2D: the elastic solve on the converged transport mesh (refined at and fitted to the
+    fronts) from the converged W (one-way coupling, docs/mechanics.md); the result goes to
+    ``extras["mechanics"]``."""
     from fem_sse.mechanics import solve_mechanics
 
     problem = extras["problem"]
-    smesh, mu, rounds = mechanics_mesh(problem, config, config.mechanics.refine_fronts)
-    result = solve_mechanics(smesh, mu, config, comm)
-    result.summary.update(front_refinements=rounds,
-                          cells=smesh.mesh.topology.index_map(2).size_global)
+    result = solve_mechanics(problem.smesh, None, config, comm, kirchhoff=_kirchhoff(problem))
     extras["mechanics"] = result
     return _mechanics_keys(result.summary)
 
@@ -232,7 +228,7 @@ def solve_case(config: Config, comm, solver: str | None = None, progress=None) -
     else:
         summary, extras = _solve_fem(config, comm, progress)
     if config.mechanics is not None and config.dim == 1:
-        summary.update(_film_mechanics(config, extras["rows"], comm))
+        summary.update(_film_mechanics(config, extras, comm))
     elif config.mechanics is not None:
         summary.update(_plane_mechanics(config, extras, comm))
     summary = {"case": config.name, "solver": solver, **summary,

@@ -102,7 +102,9 @@ def test_strain_laws():
     assert DiluteLaw().delta(LLZO.B, LLZO, KT) == 0.0
     assert np.all(np.diff(dilute) >= 0.0)
     # delta0 from A: A / (e u_e N) with the documented assumptions
-    assert DiluteLaw().prefactor(LLZO) == pytest.approx(1e-17 / (1.602176634e-19 * 1e-4 * 4e27))
+    # delta0 = 2 A / (e u N): n_e - n_h = (A / (e u)) (e^y - e^-y) from sigma_eh = 2 A cosh(y)
+    assert DiluteLaw().prefactor(LLZO) == pytest.approx(
+        2e-17 / (1.602176634e-19 * 1e-4 * 4e27), rel=1e-12, abs=0)
     two = TwoStateLaw(-0.02, 0.04).delta(mu, LLZO, KT)
     assert two[0] == pytest.approx(-0.02) and two[-1] == pytest.approx(0.04)
     assert TwoStateLaw(-0.02, 0.04).delta(LLZO.B, LLZO, KT) == pytest.approx(0.01)

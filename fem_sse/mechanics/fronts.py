@@ -23,7 +23,7 @@ from mpi4py import MPI
 
 from fem_sse import compat, materials
 
-__all__ = ["mu_from_kirchhoff", "refine_at_fronts"]
+__all__ = ["carry_linear", "mu_from_kirchhoff", "refine_at_fronts", "refine_level"]
 
 log = logging.getLogger(__name__)
 
@@ -54,14 +54,17 @@ def mu_from_kirchhoff(smesh, kirchhoff: fem.Function, config) -> fem.Function:
     return mu
 
 
-def _marked(smesh, mu: fem.Function, config, spec, fraction: float) -> np.ndarray:
+def _marked(smesh, level: fem.Function, kind: str, config, spec, fraction: float) -> np.ndarray:
     """Owned cells over whose nodes the eigenstrain changes by > fraction x its global swing."""
-    V = mu.function_space
+    from fem_sse.mechanics.eigenstrain import mu_at
+
+    V = level.function_space
     msh = V.mesh
     imap = msh.topology.index_map(msh.topology.dim)
     n_owned = imap.size_local
     names = _cell_material_arrays(smesh, config, n_owned + imap.num_ghosts)[0][:n_owned]
-    values = mu.x.array[V.dofmap.list[:n_owned]]
+    values = mu_at(level.x.array[V.dofmap.list[:n_owned]], names[:, None].repeat(
+        V.dofmap.list.shape[1], 1), config, kind)
     estar = np.zeros_like(values)
     for name in sorted(set(names) - {""}):
         cells = names == name
@@ -75,8 +78,8 @@ def _marked(smesh, mu: fem.Function, config, spec, fraction: float) -> np.ndarra
     return np.flatnonzero(np.ptp(estar, axis=1) > fraction * swing).astype(np.int32)
 
 
-def _carry(kirchhoff: fem.Function, new_mesh) -> fem.Function:
-    """W (DG1) on a refinement of its mesh, exact (see the module docstring)."""
+def carry_linear(kirchhoff: fem.Function, new_mesh) -> fem.Function:
+    """A DG1 field (W) on a refinement of its mesh, exact (see the module docstring)."""
     V = kirchhoff.function_space
     msh = V.mesh
     imap = msh.topology.index_map(msh.topology.dim)
@@ -106,13 +109,13 @@ def _carry(kirchhoff: fem.Function, new_mesh) -> fem.Function:
     return W
 
 
-def refine_at_fronts(smesh, kirchhoff: fem.Function, config, spec, levels: int,
-                     fraction: float = 0.1, max_cells: int = 2_000_000):
-    """Refine ``smesh`` where the eigenstrain of mu_Li0(W) changes across a cell.
+def refine_level(smesh, level: fem.Function, kind: str, config, spec, levels: int,
+                 fraction: float = 0.1, max_cells: int = 2_000_000):
+    """Refine ``smesh`` (2D) where the eigenstrain of a DG1 level field changes across a cell.
 
     Args:
-        smesh: the converged transport mesh (2D).
-        kirchhoff: W (A/m) in DG1 on ``smesh.mesh``.
+        smesh: the mesh.
+        level: DG1 field on it: W (A/m, ``kind`` "kirchhoff") or mu_Li0 (eV, "mu").
         config: the configuration (materials A, B, kT).
         spec: the mechanics spec (strain laws, mu_ref).
         levels: refinement rounds (each halves the cells at the fronts).
@@ -120,25 +123,34 @@ def refine_at_fronts(smesh, kirchhoff: fem.Function, config, spec, levels: int,
         max_cells: stop before a round that would exceed this many cells (global).
 
     Returns:
-        (refined SeparatorMesh, mu_Li0 (eV) in DG1 on it, number of rounds done).
+        (refined SeparatorMesh, the level field carried to it exactly, rounds done).
     """
     from fem_sse.refine2d import refine_tagged
 
     comm = smesh.mesh.comm
-    W = kirchhoff  # noqa: N806
-    mu = mu_from_kirchhoff(smesh, W, config)
     done = 0
     for _ in range(levels):
-        cells = _marked(smesh, mu, config, spec, fraction)
+        cells = _marked(smesh, level, kind, config, spec, fraction)
         marked = comm.allreduce(len(cells), MPI.SUM)
         total = smesh.mesh.topology.index_map(2).size_global
         if marked == 0 or total + 6 * marked > max_cells:
             break
         new = refine_tagged(smesh, cells)
-        W = _carry(W, new.mesh)  # noqa: N806
+        level = carry_linear(level, new.mesh)
         smesh = new
-        mu = mu_from_kirchhoff(smesh, W, config)
         done += 1
         log.info("front refinement %d: %d cells marked, %d cells", done, marked,
                  smesh.mesh.topology.index_map(2).size_global)
-    return smesh, mu, done
+    return smesh, level, done
+
+
+def refine_at_fronts(smesh, kirchhoff: fem.Function, config, spec, levels: int,
+                     fraction: float = 0.1, max_cells: int = 2_000_000):
+    """:func:`refine_level` of the Kirchhoff variable W (A/m, DG1).
+
+    Returns:
+        (refined SeparatorMesh, mu_Li0 (eV) in DG1 on it, number of rounds done).
+    """
+    smesh, W, done = refine_level(smesh, kirchhoff, "kirchhoff", config, spec, levels,  # noqa: N806
+                                  fraction, max_cells)
+    return smesh, mu_from_kirchhoff(smesh, W, config), done

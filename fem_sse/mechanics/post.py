@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from mpi4py import MPI
 
-__all__ = ["electrode_distance", "facet_traction_table", "facet_tractions", "global_peak",
+__all__ = ["PEAK_RTOL", "electrode_distance", "electrode_distances", "facet_traction_table", "facet_tractions", "global_peak",
            "invariants", "traction_groups"]
 
 
@@ -39,16 +39,24 @@ def invariants(s: np.ndarray) -> dict[str, np.ndarray]:
             "theta_1": 0.5 * np.arctan2(2.0 * sxy, sxx - syy)}
 
 
-def global_peak(values: np.ndarray, points: np.ndarray, comm) -> tuple[float, np.ndarray]:
-    """Largest value over all ranks and where it sits (ties: smallest coordinates), the same on
-    every rank. ``values`` are this rank's owned samples, ``points`` (n, 3) their coordinates."""
-    if len(values):
-        i = int(np.argmax(values))
-        local = (float(values[i]), tuple(float(c) for c in points[i]))
-    else:
-        local = (-np.inf, (np.inf, np.inf, np.inf))
-    best = max(comm.allgather(local), key=lambda item: (item[0], tuple(-c for c in item[1])))
-    return best[0], np.array(best[1])
+#: Relative band of a peak within which its location is the point with the smallest
+#: coordinates: a plateau of equal values (to round-off and discretisation noise) is reported
+#: where it starts, so the location does not hop between ends of a plateau with the mesh.
+PEAK_RTOL = 1e-2
+
+
+def global_peak(values: np.ndarray, points: np.ndarray, comm,
+                rtol: float = PEAK_RTOL) -> tuple[float, np.ndarray]:
+    """Largest value over all ranks and where it sits, the same on every rank. ``values`` are
+    this rank's owned samples, ``points`` (n, 3) their coordinates. The location is the point
+    with the smallest coordinates (x, then y) among the values within ``rtol`` of the peak."""
+    top = comm.allreduce(float(np.max(values, initial=-np.inf)), MPI.MAX)
+    local = (np.inf, np.inf, np.inf)
+    if len(values) and np.isfinite(top):
+        near = np.flatnonzero(values >= top - rtol * abs(top))
+        if len(near):
+            local = min(tuple(float(c) for c in points[i]) for i in near)
+    return top, np.array(min(comm.allgather(local)))
 
 
 def _facet_coordinates(mesh, facets: np.ndarray) -> np.ndarray:
@@ -62,10 +70,10 @@ def _facet_coordinates(mesh, facets: np.ndarray) -> np.ndarray:
     return mesh.geometry.x[nodes][:, : fdim + 1]
 
 
-def electrode_distance(mesh, facet_tags, facet_groups: dict[str, int], point: np.ndarray,
-                       comm) -> tuple[float, str]:
-    """Distance (m) from ``point`` to the nearest electrode facet, and that electrode's name."""
-    best = (np.inf, "")
+def electrode_distances(mesh, facet_tags, facet_groups: dict[str, int], point: np.ndarray,
+                        comm) -> dict[str, float]:
+    """Distance (m) from ``point`` to every electrode (cathode, anode) of the mesh."""
+    out = {}
     for name in ("cathode", "anode"):
         if name not in facet_groups:
             continue
@@ -78,9 +86,15 @@ def electrode_distance(mesh, facet_tags, facet_groups: dict[str, int], point: np
             t = np.clip(np.einsum("ij,ij->i", point - a, ab)
                         / np.maximum(np.einsum("ij,ij->i", ab, ab), 1e-300), 0.0, 1.0)
             d = np.linalg.norm(a + t[:, None] * ab - point, axis=1)
-        dist = comm.allreduce(float(d.min(initial=np.inf)), MPI.MIN)
-        best = min(best, (dist, name))
-    return best
+        out[name] = comm.allreduce(float(d.min(initial=np.inf)), MPI.MIN)
+    return out
+
+
+def electrode_distance(mesh, facet_tags, facet_groups: dict[str, int], point: np.ndarray,
+                       comm) -> tuple[float, str]:
+    """Distance (m) from ``point`` to the nearest electrode facet, and that electrode's name."""
+    return min(((d, name) for name, d in electrode_distances(
+        mesh, facet_tags, facet_groups, point, comm).items()), default=(np.inf, ""))
 
 
 def _traction_samples(mesh, facet_tags, tag: int, stress):

@@ -18,18 +18,23 @@ from mpi4py import MPI
 from fem_sse import compat
 from fem_sse.chemical_strain import MECHANICAL_PRESETS
 from fem_sse.mechanics.elasticity import ElasticProblem, SolveReport
+from fem_sse.mechanics.eigenstrain import cell_materials, mu_at, project_eigenstrain
 from fem_sse.mechanics.post import (
-    electrode_distance,
+    electrode_distances,
     facet_tractions,
     global_peak,
     invariants,
     traction_groups,
 )
+from fem_sse.mechanics.reference import reference_summary
 from fem_sse.mechanics_spec import DEFAULT_BC, ROLLER_COMPONENT, MechanicsSpec
 
-__all__ = ["MechanicsResult", "default_spec", "solve_mechanics"]
+__all__ = ["MechanicsResult", "default_spec", "prepare_mesh", "solve_mechanics"]
 
 log = logging.getLogger(__name__)
+
+#: Leave the neighbours (a shared vertex) of cut cells out of the peaks too.
+EXCLUDE_NEIGHBOURS = True
 
 #: Scalar output fields (name in files, key of :func:`~fem_sse.mechanics.post.invariants`).
 SCALAR_FIELDS = (("von_mises [Pa]", "von_mises"), ("max_principal [Pa]", "max_principal"),
@@ -69,15 +74,6 @@ def default_spec(config) -> MechanicsSpec:
                          materials={m: MECHANICAL_PRESETS["default"] for m in config.materials})
 
 
-def _cell_materials(smesh, Q0) -> np.ndarray:
-    """Material name of every local cell (owned and ghost), from the region tags."""
-    tags = smesh.cell_tags
-    imap = smesh.mesh.topology.index_map(smesh.mesh.topology.dim)
-    names = np.full(imap.size_local + imap.num_ghosts, "", dtype=object)
-    names[tags.indices] = [smesh.regions[int(t)].material for t in tags.values]
-    return names
-
-
 def _dg(mesh, degree: int, shape=None, name: str = ""):
     element = ("DG", degree) if shape is None else ("DG", degree, shape)
     return fem.Function(fem.functionspace(mesh, element), name=name)
@@ -88,52 +84,99 @@ def _interpolate(target: fem.Function, expr) -> None:
     target.interpolate(fem.Expression(expr, compat.interpolation_points(V)))
 
 
-def solve_mechanics(smesh, mu: fem.Function, config, comm=None,
-                    spec: MechanicsSpec | None = None) -> MechanicsResult:
+def _level_field(mu, kirchhoff):
+    """(DG1 level field, kind): W when given, else mu_Li0 in DG1 (exact for a P1/DG1 mu)."""
+    if kirchhoff is not None:
+        return kirchhoff, "kirchhoff"
+    level = _dg(mu.function_space.mesh, 1, name="mu_Li0 [eV]")
+    level.interpolate(mu)
+    return level, "mu"
+
+
+def prepare_mesh(smesh, level, kind: str, config, spec):
+    """The mesh of the elastic solve (2D): ``spec.refine_fronts`` rounds of refinement where
+    the eigenstrain changes across a cell, then (``spec.fit_fronts``) the edges the strain-law
+    fronts cross split at the fronts. Returns (smesh, level on it, rounds, edges cut)."""
+    if smesh.mesh.topology.dim != 2:
+        return smesh, level, 0, 0
+    from fem_sse.mechanics.fit import fit_fronts
+    from fem_sse.mechanics.fronts import refine_level
+
+    smesh, level, rounds = refine_level(smesh, level, kind, config, spec, spec.refine_fronts)
+    cut = 0
+    if spec.fit_fronts:
+        smesh, level, cut = fit_fronts(smesh, level, kind, config, spec)
+    return smesh, level, rounds, cut
+
+
+def _material_data(smesh, spec, Q0):  # noqa: N803
+    """DG0 functions E (Pa), nu (-), strength (Pa), K_I factor Y sqrt(pi a) (m^0.5), K_IC
+    (Pa m^0.5) and the region id."""
+    names = cell_materials(smesh)
+    dofs0 = Q0.dofmap.list[:, 0]
+    labels = ("E [Pa]", "nu [-]", "strength [Pa]", "flaw factor [m^0.5]", "K_IC [Pa m^0.5]")
+    funcs = [fem.Function(Q0, name=n) for n in labels]
+    for name in sorted(set(names) - {""}):
+        mech = spec.materials[name]
+        cells = np.flatnonzero(names == name)
+        for f, value in zip(funcs, (mech.E, mech.nu, mech.strength, mech.flaw_factor,
+                                    mech.fracture_toughness), strict=True):
+            f.x.array[dofs0[cells]] = value
+    region = fem.Function(Q0, name="region_id [-]")
+    region.x.array[dofs0[smesh.cell_tags.indices]] = smesh.cell_tags.values
+    for f in (*funcs, region):
+        f.x.scatter_forward()
+    return (*funcs, region)
+
+
+def solve_mechanics(smesh, mu: fem.Function | None, config, comm=None,
+                    spec: MechanicsSpec | None = None,
+                    kirchhoff: fem.Function | None = None) -> MechanicsResult:
     """Elastic response of the separator to the Li0(SE) eigenstrain of a mu_Li0 field.
 
     Args:
         smesh: the :class:`~fem_sse.geometry.SeparatorMesh` (1D or 2D).
-        mu: mu_Li0 (eV), any scalar function on ``smesh.mesh`` (DG or CG).
+        mu: mu_Li0 (eV), any scalar function on ``smesh.mesh`` (P1/DG1 are used exactly,
+            others through their DG1 interpolant); ignored when ``kirchhoff`` is given.
         config: the configuration (materials, kT, geometry).
         comm: communicator (default: the mesh's); must be the mesh's.
         spec: mechanics options; default ``config.mechanics`` (else the defaults).
+        kirchhoff: the transport's W (A/m) in DG1: mu = B + kT asinh(W / (2 A kT)) per
+            material, exact inside every cell (the run's path).
+
+    In 2D the elastic mesh is ``smesh`` refined ``spec.refine_fronts`` times at the fronts and
+    fitted to them (:func:`prepare_mesh`); ``result.smesh`` is that mesh. The eigenstrain is
+    the cell-wise L2 projection of e*(mu) (:mod:`.eigenstrain`), the stresses are taken in
+    DG(p - 1), where they are exact for the displacement, and so are the peaks.
 
     Returns:
         :class:`MechanicsResult`. Its summary has max_von_mises, max_principal, min_principal,
-        max_hydrostatic, min_hydrostatic (Pa), their locations (m) and, for the von Mises and
-        principal peaks, the distance to the nearest electrode (m), crack_risk_index (-),
-        crack_risk_location (m, the point), crack_risk_distance_to_electrode (m),
-        crack_risk_nearest_electrode,
-        max_displacement (m), tractions (per gb/pb/interface group, Pa), dofs, solver,
-        ksp_iterations, assemble_time_s, solve_time_s, mechanics_wall_time_s.
+        max_hydrostatic (Pa), their locations (m) and, for the von Mises and principal peaks,
+        the distance to the nearest electrode (m), crack_risk_index (-), crack_risk_location
+        (m), crack_risk_distance_to_electrode / _to_cathode / _to_anode (m),
+        crack_risk_nearest_electrode, fracture_risk_index (K_I / K_IC, -), its location and
+        distances, max_stress_intensity (Pa m^0.5), stress_free_reference, front_refinements,
+        fitted_edges, cells, max_displacement (m), tractions (per gb/pb/interface group, Pa),
+        dofs, solver, ksp_iterations, assemble_time_s, solve_time_s, mechanics_wall_time_s.
+        A location is the point with the smallest coordinates among those within
+        :data:`~fem_sse.mechanics.post.PEAK_RTOL` of the peak (a plateau: where it starts).
     """
     start = time.perf_counter()
     spec = spec or default_spec(config)
+    level, kind = _level_field(mu, kirchhoff)
+    smesh, level, rounds, cut = prepare_mesh(smesh, level, kind, config, spec)
     msh = smesh.mesh
     comm = comm or msh.comm
     degree = spec.degree
-    kT = config.cell.kT  # noqa: N806
     Q0 = fem.functionspace(msh, ("DG", 0))
-    names = _cell_materials(smesh, Q0)
-    E, nu, strength = (fem.Function(Q0, name=n) for n in ("E [Pa]", "nu [-]", "strength [Pa]"))
+    E, nu, strength, flaw, toughness, region = _material_data(smesh, spec, Q0)  # noqa: N806
     mu_e = _dg(msh, degree, name="mu_Li0 [eV]")
-    mu_e.interpolate(mu)
-    estar = _dg(msh, degree, name="eigenstrain [-]")
-    dofs0 = Q0.dofmap.list[:, 0]
-    dofs_e = estar.function_space.dofmap.list
-    for name in sorted(set(names) - {""}):
-        mech, transport = spec.materials[name], config.materials[name]
-        cells = np.flatnonzero(names == name)
-        E.x.array[dofs0[cells]] = mech.E
-        nu.x.array[dofs0[cells]] = mech.nu
-        strength.x.array[dofs0[cells]] = mech.strength
-        d = dofs_e[cells].ravel()
-        estar.x.array[d] = mech.eigenstrain(mu_e.x.array[d], transport, kT, spec.mu_ref)
-    region = fem.Function(Q0, name="region_id [-]")
-    region.x.array[dofs0[smesh.cell_tags.indices]] = smesh.cell_tags.values
-    for f in (E, nu, strength, estar, region):
-        f.x.scatter_forward()
+    mu_e.interpolate(level)
+    if kind == "kirchhoff":
+        d = mu_e.function_space.dofmap.list
+        mu_e.x.array[d] = mu_at(mu_e.x.array[d], cell_materials(smesh)[:, None].repeat(
+            d.shape[1], 1), config, kind)
+    estar, cut_cells = project_eigenstrain(level, kind, smesh, config, spec, degree - 1)
 
     problem = ElasticProblem(
         msh, smesh.facet_tags, smesh.facet_groups, E, nu, estar, model=spec.model,
@@ -142,56 +185,63 @@ def solve_mechanics(smesh, mu: fem.Function, config, comm=None,
         direct_max_dofs=spec.direct_max_dofs, petsc_options=spec.petsc_options)
     report = problem.solve()
 
-    stress = _dg(msh, degree, (4,), "stress [Pa]")
-    _interpolate(stress, ufl.as_vector(problem.stress()))
-    values = stress.x.array.reshape(-1, 4)
-    inv = invariants(values)
-    fields = {"mu_Li0 [eV]": mu_e, "eigenstrain [-]": estar, "stress [Pa]": stress}
-    for label, key in SCALAR_FIELDS:
-        f = _dg(msh, degree, name=label)
-        f.x.array[:] = inv[key]
-        fields[label] = f
-    risk = _dg(msh, degree, name="crack_risk [-]")
+    exact = _dg(msh, degree - 1, (4,), "stress [Pa]")  # sigma is exactly in DG(p - 1)
+    _interpolate(exact, ufl.as_vector(problem.stress()))
+    inv = invariants(exact.x.array.reshape(-1, 4))
+    risk = _dg(msh, degree - 1)
     risk.interpolate(strength)
     risk.x.array[:] = inv["max_principal"] / risk.x.array
-    fields["crack_risk [-]"] = risk
-    region_id = _dg(msh, degree, name="region_id [-]")
-    region_id.interpolate(region)
-    fields["region_id [-]"] = region_id
-    if msh.geometry.dim == 2:
-        direction = _dg(msh, degree, (2,), "principal_direction [-]")
-        direction.x.array[:] = np.column_stack([np.cos(inv["theta_1"]),
-                                                np.sin(inv["theta_1"])]).ravel()
-        fields["principal_direction [-]"] = direction
+    fracture = _dg(msh, degree - 1)
+    fracture.interpolate(flaw)
+    k_one = fracture.x.array * inv["max_principal"]
+    fracture.interpolate(toughness)
+    fracture.x.array[:] = k_one / fracture.x.array
 
-    owned = risk.function_space.dofmap.index_map.size_local
-    points = risk.function_space.tabulate_dof_coordinates()[:owned]
-    peak = {key: global_peak(sign * inv[key][:owned], points, comm)
+    fields = _output_fields(msh, degree, mu_e, estar, exact, inv, risk, region)
+    keep = _uncut_dofs(risk.function_space, cut_cells)
+    points = risk.function_space.tabulate_dof_coordinates()[keep]
+    peak = {key: global_peak(sign * inv[key][keep], points, comm)
             for key, sign in (("von_mises", 1), ("max_principal", 1), ("min_principal", -1),
                               ("hydrostatic", 1))}
-    index, where = global_peak(risk.x.array[:owned], points, comm)
+    index, where = global_peak(risk.x.array[keep], points, comm)
+    f_index, f_where = global_peak(fracture.x.array[keep], points, comm)
+    k_max, _ = global_peak(k_one[keep], points, comm)
 
-    def to_electrode(point):  # (distance (m), name) of the nearest electrode
-        return electrode_distance(msh, smesh.facet_tags, smesh.facet_groups, point, comm)
+    def to_electrodes(point):  # {electrode: distance (m)}
+        return electrode_distances(msh, smesh.facet_tags, smesh.facet_groups, point, comm)
 
-    distance, electrode = to_electrode(where)
+    def nearest(point):
+        return min((d, name) for name, d in to_electrodes(point).items())
+
+    distance, electrode = nearest(where)
     gdim = msh.geometry.dim
     u_max = comm.allreduce(float(np.max(np.linalg.norm(
         problem.u.x.array.reshape(-1, gdim), axis=1), initial=0.0)), op=MPI.MAX)
+    stress = fields["stress [Pa]"]
     tractions = {group: facet_tractions(msh, smesh.facet_tags, smesh.facet_groups[group], stress)
                  for group in traction_groups(smesh.facet_groups)}
     summary = {
         "model": spec.model, "max_von_mises": peak["von_mises"][0],
         "max_von_mises_location": peak["von_mises"][1][:gdim].tolist(),
-        "max_von_mises_distance_to_electrode": to_electrode(peak["von_mises"][1])[0],
+        "max_von_mises_distance_to_electrode": nearest(peak["von_mises"][1])[0],
         "max_principal": peak["max_principal"][0],
         "max_principal_location": peak["max_principal"][1][:gdim].tolist(),
-        "max_principal_distance_to_electrode": to_electrode(peak["max_principal"][1])[0],
+        "max_principal_distance_to_electrode": nearest(peak["max_principal"][1])[0],
         "min_principal": -peak["min_principal"][0],
         "max_hydrostatic": peak["hydrostatic"][0],
         "crack_risk_index": index, "crack_risk_location": where[:gdim].tolist(),
         "crack_risk_distance_to_electrode": distance,
         "crack_risk_nearest_electrode": electrode,
+        **{f"crack_risk_distance_to_{name}": d for name, d in to_electrodes(where).items()},
+        "max_stress_intensity": k_max,
+        "fracture_risk_index": f_index, "fracture_risk_location": f_where[:gdim].tolist(),
+        **{f"fracture_risk_distance_to_{name}": d for name, d in to_electrodes(f_where).items()},
+        "stress_free_reference": reference_summary(config, spec),
+        "eigenstrain": f"cell-wise L2 projection onto DG{degree - 1}",
+        "front_refinements": rounds, "fitted_edges": cut,
+        "cut_cells": comm.allreduce(int(cut_cells[:msh.topology.index_map(
+            msh.topology.dim).size_local].sum()), MPI.SUM),
+        "cells": msh.topology.index_map(msh.topology.dim).size_global,
         "max_displacement": u_max, "tractions": tractions,
         "dofs": report.dofs, "solver": report.solver, "ksp_iterations": report.iterations,
         "assemble_time_s": report.assemble_time_s, "solve_time_s": report.solve_time_s,
@@ -201,3 +251,49 @@ def solve_mechanics(smesh, mu: fem.Function, config, comm=None,
              report.dofs, report.solver, report.iterations, summary["max_von_mises"], index)
     return MechanicsResult(smesh, problem.u, fields, summary, report, spec)
 
+
+def _near_cut(msh, cut_cells: np.ndarray) -> np.ndarray:
+    """Local cells that share a vertex with a cut cell (on any rank), the cut ones included."""
+    from dolfinx.la import InsertMode
+
+    P1 = fem.functionspace(msh, ("Lagrange", 1))  # noqa: N806
+    num = len(cut_cells)
+    dofs = P1.dofmap.list[:num]
+    touched = fem.Function(P1)
+    np.add.at(touched.x.array, dofs[cut_cells].ravel(), 1.0)
+    touched.x.scatter_reverse(InsertMode.add)
+    touched.x.scatter_forward()
+    return np.any(touched.x.array[dofs] > 0.0, axis=1)
+
+
+def _uncut_dofs(V, cut_cells: np.ndarray) -> np.ndarray:
+    """Owned dofs of a DG space in cells that neither a front cuts nor touch a cut cell (the
+    peak samples: the stress of a cut cell and of its neighbours mixes two sides)."""
+    owned = V.dofmap.index_map.size_local
+    bad = np.zeros(owned + V.dofmap.index_map.num_ghosts, dtype=bool)
+    near = _near_cut(V.mesh, cut_cells) if EXCLUDE_NEIGHBOURS else cut_cells
+    bad[V.dofmap.list[:len(cut_cells)][near].ravel()] = True
+    return np.flatnonzero(~bad[:owned])
+
+
+def _output_fields(msh, degree, mu_e, estar, exact, inv, risk, region) -> dict:
+    """The file fields, all in DG(degree) (the stresses are exact there too)."""
+    def lift(f, name, shape=None):
+        out = _dg(msh, degree, shape, name)
+        out.interpolate(f)
+        return out
+
+    fields = {"mu_Li0 [eV]": mu_e, "eigenstrain [-]": lift(estar, "eigenstrain [-]"),
+              "stress [Pa]": lift(exact, "stress [Pa]", (4,))}
+    low = _dg(msh, degree - 1)
+    for label, key in SCALAR_FIELDS:
+        low.x.array[:] = inv[key]
+        fields[label] = lift(low, label)
+    fields["crack_risk [-]"] = lift(risk, "crack_risk [-]")
+    fields["region_id [-]"] = lift(region, "region_id [-]")
+    if msh.geometry.dim == 2:
+        direction = _dg(msh, degree - 1, (2,))
+        direction.x.array[:] = np.column_stack([np.cos(inv["theta_1"]),
+                                                np.sin(inv["theta_1"])]).ravel()
+        fields["principal_direction [-]"] = lift(direction, "principal_direction [-]", (2,))
+    return fields

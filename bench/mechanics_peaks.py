@@ -1,0 +1,218 @@
+"""Peak stresses vs mesh size (issue 17): do the reported peaks converge to the physical value?
+
+    docker/run python3 bench/mechanics_peaks.py [--cases uniform smooth sharp eshelby study]
+
+Cases (all plane strain, two-state law unless said; bench/results/mechanics_peaks.json):
+
+* ``uniform``: the paper's Fig. 3 bilayer as a laterally uniform 2D stack (100 um x 20 um,
+  adaptive transport, 5 MPa stack pressure): the exact peaks are those of the 1D film (the
+  exact 1D solver's summary), for refine_fronts = 0 ... 4.
+* ``sharp_straight``: a step of mu_Li0 (a linear ramp of 1e4 eV/um through B, so e* steps over
+  3 pm, as sharp as the transport's fronts) across a straight front x = 4.33 um (between mesh
+  lines) in a 10 um x 4 um strip, on meshes of 1 ... 0.125 um: the exact peaks are the film
+  values.
+  ``narrow_straight``: the same with a ramp of 10 eV/um (e* steps over 3 nm, neither
+  resolved nor sharp on these meshes).
+* ``sharp_curved`` / ``smooth_curved``: the same with a curved front x = 4.33 um + 0.6 um
+  cos(2 pi y / 4 um) (meeting the roller sides at right angles: a front that meets a
+  symmetry side at an angle has a corner in its mirror image, where the stress is singular);
+  sharp (the default law width kT) and smooth (law width 0.1 eV on a 0.5 eV/um ramp: e*
+  changes over ~1 um). No closed form: the peaks must settle.
+* ``eshelby``: a circular inclusion (radius 2 um, e* = -1.5e-3) in a clamped disk (radius
+  10 um), equal moduli: the interior stress is uniform and known in closed form (below).
+* ``study``: cases/2d/study_bilayer.toml (polycrystal, 40 grains, zero-thickness GBs): one
+  transport solve, then refine_fronts = 0, 2, 4, 6.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import dataclasses
+import json
+import os
+import time
+import tomllib
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "results" / "mechanics_peaks.json"
+KEYS = ("max_principal", "max_von_mises", "crack_risk_index", "fracture_risk_index")
+
+
+def _peaks(summary: dict) -> dict:
+    out = {k: summary[k] for k in KEYS}
+    out.update(crack_risk_location=summary["crack_risk_location"],
+               crack_risk_nearest_electrode=summary.get("crack_risk_nearest_electrode"),
+               crack_risk_distance_to_electrode=summary["crack_risk_distance_to_electrode"],
+               cells=summary.get("cells"), fitted_edges=summary.get("fitted_edges"),
+               front_refinements=summary.get("front_refinements"))
+    return out
+
+
+def _fig3_data(dim: int) -> dict:
+    data = tomllib.loads((ROOT / "cases" / "fig3_bilayer.toml").read_text())
+    for m in data["materials"].values():
+        m["strain_law"] = "two_state"
+    data["mechanics"] = {"stack_pressure": 5e6}
+    if dim == 2:
+        data["geometry"]["dim"] = 2
+        data["geometry"]["width"] = 20e-6
+        data.pop("mesh", None)
+    return data
+
+
+def uniform(comm) -> dict:
+    """Laterally uniform Fig. 3 stack: 2D peaks vs refine_fronts against the 1D film."""
+    from fem_sse.config import parse_config
+    from fem_sse.mechanics import solve_mechanics
+    from fem_sse.run import _kirchhoff, solve_case
+
+    film, _ = solve_case(parse_config(_fig3_data(1)), comm, "exact")
+    config = parse_config(_fig3_data(2))
+    bare = dataclasses.replace(config, mechanics=None)
+    summary, extras = solve_case(bare, comm)
+    problem = extras["problem"]
+    rows = []
+    for rounds in range(5):
+        spec = dataclasses.replace(config.mechanics, refine_fronts=rounds)
+        result = solve_mechanics(problem.smesh, None, config, comm, spec=spec,
+                                 kirchhoff=_kirchhoff(problem))
+        rows.append({"refine_fronts": rounds, **_peaks(result.summary)})
+    return {"transport_cells": summary["cells"], "film": _peaks(film["mechanics"]),
+            "jumps_x_m": [j["x"] for j in summary["jumps"]], "rows": rows}
+
+
+def _strip_config(width_eV: float | None, h: float):
+    from fem_sse.config import parse_config
+
+    law = {"kind": "two_state"} | ({"width": width_eV} if width_eV else {})
+    data = {"cell": {"current_density": 10.0, "mu_cathode": -3.0, "mu_anode": 0.0},
+            "materials": {"a": {"sigma_li": 0.1, "A": 1e-17, "B": -1.5, "strain_law": law}},
+            "geometry": {"dim": 2, "width": 4e-6,
+                         "layers": [{"material": "a", "thickness": 10e-6}]},
+            "mesh": {"size_bulk": h}, "mechanics": {"stack_pressure": 5e6}}
+    return parse_config(data)
+
+
+def _front_case(comm, slope: float, amplitude: float, width_eV: float | None) -> dict:
+    """mu = B + slope (x - x_f(y)) (eV), x_f = 4.33 um + amplitude cos(2 pi y / 4 um)."""
+    from dolfinx import fem
+
+    from fem_sse.geometry import build_mesh
+    from fem_sse.mechanics import solve_mechanics
+
+    rows = []
+    for h in (1e-6, 0.5e-6, 0.25e-6, 0.125e-6):
+        config = _strip_config(width_eV, h)
+        smesh = build_mesh(config, comm)
+        mu = fem.Function(fem.functionspace(smesh.mesh, ("DG", 1)))
+        mu.interpolate(lambda x: -1.5 + slope * (x[0] - 4.33e-6 - amplitude * np.cos(
+            2.0 * np.pi * x[1] / 4e-6)))
+        result = solve_mechanics(smesh, mu, config, comm)
+        rows.append({"h_m": h, **_peaks(result.summary)})
+    return {"rows": rows}
+
+
+def sharp_straight(comm, slope: float = 1e4 / 1e-6) -> dict:
+    out = _front_case(comm, slope, 0.0, None)
+    E, nu, p, estar = 149.8e9, 0.26, 5e6, 0.03 * 0.05  # noqa: N806
+    s1 = (-nu * p + E * estar) / (1.0 - nu)  # the oxidized (tensile) side
+    out["film"] = {"max_principal": s1, "max_von_mises": s1 + p,
+                   "crack_risk_index": s1 / 150e6}
+    return out
+
+
+def narrow_straight(comm) -> dict:
+    return sharp_straight(comm, 10.0 / 1e-6)
+
+
+def sharp_curved(comm) -> dict:
+    return _front_case(comm, 1e4 / 1e-6, 0.6e-6, None)
+
+
+def smooth_curved(comm) -> dict:
+    return _front_case(comm, 0.5 / 1e-6, 0.6e-6, 0.1)
+
+
+def eshelby(comm) -> dict:
+    from dolfinx import fem
+
+    from fem_sse.config import parse_config
+    from fem_sse.mechanics import solve_mechanics
+    from fem_sse.mechanics.eshelby import disk_mesh, exact_peaks
+
+    a, R, estar = 2e-6, 10e-6, -1.5e-3  # noqa: N806
+    const = {"kind": "table", "mu": [-10.0, 10.0]}
+    data = {"cell": {"current_density": 10.0, "mu_cathode": -3.0, "mu_anode": 0.0},
+            "materials": {
+                "inc": {"sigma_li": 0.1, "A": 1e-17, "B": -1.5, "expansion": 1.0,
+                              "strain_law": const | {"delta": [estar, estar]}},
+                "mat": {"sigma_li": 0.1, "A": 1e-17, "B": -1.5, "expansion": 1.0,
+                           "strain_law": const | {"delta": [0.0, 0.0]}}},
+            "geometry": {"dim": 2, "width": 1e-5, "layers": [
+                {"material": "mat", "thickness": 1e-5}]},
+            "mechanics": {}}
+    config = parse_config(data)
+    spec = dataclasses.replace(config.mechanics, bc={"cathode": "clamped"})
+    rows = []
+    for h in (1e-6, 0.5e-6, 0.25e-6, 0.125e-6):
+        smesh = disk_mesh(comm, h, a, R)
+        mu = fem.Function(fem.functionspace(smesh.mesh, ("DG", 1)))
+        result = solve_mechanics(smesh, mu, config, comm, spec=spec)
+        rows.append({"h_m": h, **_peaks(result.summary)})
+    exact = exact_peaks(149.8e9, 0.26, estar, a, R)
+    exact["crack_risk_index"] = exact["max_principal"] / 150e6
+    return {"exact": exact, "rows": rows}
+
+
+def study(comm) -> dict:
+    from fem_sse.config import load_config
+    from fem_sse.mechanics import solve_mechanics
+    from fem_sse.run import _kirchhoff, solve_case
+
+    config = load_config(ROOT / "cases" / "2d" / "study_bilayer.toml")
+    summary, extras = solve_case(dataclasses.replace(config, mechanics=None), comm)
+    problem = extras["problem"]
+    rows = []
+    for rounds in (0, 2, 4, 6):
+        spec = dataclasses.replace(config.mechanics, refine_fronts=rounds)
+        start = time.perf_counter()
+        result = solve_mechanics(problem.smesh, None, config, comm, spec=spec,
+                                 kirchhoff=_kirchhoff(problem))
+        rows.append({"refine_fronts": rounds, **_peaks(result.summary),
+                     "wall_time_s": time.perf_counter() - start})
+        if comm.rank == 0:
+            print(json.dumps(rows[-1]), flush=True)
+    return {"case": "cases/2d/study_bilayer.toml", "transport_cells": summary["cells"],
+            "rows": rows}
+
+
+CASES = {"uniform": uniform, "sharp_straight": sharp_straight,
+         "narrow_straight": narrow_straight, "sharp_curved": sharp_curved,
+         "smooth_curved": smooth_curved, "eshelby": eshelby, "study": study}
+
+
+def main() -> None:
+    from mpi4py import MPI
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", nargs="+", default=list(CASES), choices=list(CASES))
+    args = parser.parse_args()
+    comm = MPI.COMM_WORLD
+    results = json.loads(OUT.read_text()) if OUT.exists() else {}
+    for name in args.cases:
+        start = time.perf_counter()
+        results[name] = CASES[name](comm)
+        results[name]["wall_time_s"] = time.perf_counter() - start
+        if comm.rank == 0:
+            print(name, json.dumps(results[name], indent=None)[:2000], flush=True)
+    results["machine"] = {"ranks": comm.size, "load_average_1min": os.getloadavg()[0]}
+    if comm.rank == 0:
+        OUT.write_text(json.dumps(results, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,215 @@
+"""Peaks, crack risk and reference state that converge to the physical value (issue 17).
+
+Closed forms (docs/mechanics.md):
+* laterally constrained film, plane strain, stack pressure p: sigma_xx = -p,
+  sigma_yy = sigma_zz = (-nu p - E e*)/(1 - nu); a laterally uniform 2D stack has exactly these
+  stresses on each side of a straight front, whatever the mesh (the peaks must equal them);
+* both electrode faces held: sigma_xx = -int (3K/M) e* dx / int (1/M) dx (M = lambda + 2G);
+* Eshelby: circular inclusion (radius a, eigenstrain e* I) in a clamped disk (radius R), equal
+  moduli, plane strain: u = A1 r inside, A2 r + B2/r outside with B2 = 3K e* a^2 / (2 (lambda +
+  2G)), A2 = -B2/R^2, A1 = A2 + B2/a^2; inside sigma_zz = 2 lambda A1 - 3K e* (uniform);
+* dilute law: delta = (n_e - n_h)/N = (A/(e u N)) (e^y - e^-y) from sigma_e,h = A e^(+-y).
+"""
+
+import copy
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+from dolfinx import fem
+from mpi4py import MPI
+from scipy.integrate import quad
+
+from fem_sse.chemical_strain import DEFAULTS, ELEMENTARY_CHARGE, DiluteLaw
+from fem_sse.config import ConfigError, parse_config
+from fem_sse.exact1d import solve_exact
+from fem_sse.geometry import build_mesh
+from fem_sse.materials import Material
+from fem_sse.mechanics import solve_mechanics
+from fem_sse.mechanics.eshelby import disk_mesh, exact_peaks
+from fem_sse.run import solve_case
+
+E, NU, P = 149.8e9, 0.26, 5e6
+ESTAR = 0.03 * 0.05
+FILM_TENSILE = (-NU * P + E * ESTAR) / (1.0 - NU)  # sigma_yy where e* = -ESTAR (Pa)
+
+
+def _strip(fit: bool = True, h: float = 0.5e-6):
+    data = {"cell": {"current_density": 10.0, "mu_cathode": -3.0, "mu_anode": 0.0},
+            "materials": {"a": {"sigma_li": 0.1, "A": 1e-17, "B": -1.5,
+                                "strain_law": "two_state"}},
+            "geometry": {"dim": 2, "width": 3e-6,
+                         "layers": [{"material": "a", "thickness": 6e-6}]},
+            "mesh": {"size_bulk": h}, "mechanics": {"stack_pressure": P, "fit_fronts": fit}}
+    return parse_config(data)
+
+
+def _step(smesh, x_front: float):
+    """mu_Li0 = B + 1e4 eV/um (x - x_front): e* steps from -ESTAR to +ESTAR over 3 pm."""
+    mu = fem.Function(fem.functionspace(smesh.mesh, ("DG", 1)))
+    mu.interpolate(lambda x: -1.5 + 1e10 * (x[0] - x_front))
+    return mu
+
+
+@pytest.mark.parametrize("x_front", [2.37e-6, 2.5e-6])
+def test_laterally_uniform_step_peaks_are_the_film_values(comm, x_front):
+    """A sharp straight front across (2.37 um) or along (2.5 um) mesh lines: max principal,
+    von Mises and crack risk equal the film values to 1e-3, at the cathode side (the tensile
+    side starts at x = 0), with the mesh fitted to the front."""
+    config = _strip()
+    smesh = build_mesh(config, comm)
+    s = solve_mechanics(smesh, _step(smesh, x_front), config, comm).summary
+    assert s["max_principal"] == pytest.approx(FILM_TENSILE, rel=1e-3)
+    assert s["max_von_mises"] == pytest.approx(FILM_TENSILE + P, rel=1e-3)
+    assert s["crack_risk_index"] == pytest.approx(FILM_TENSILE / 150e6, rel=1e-3)
+    assert s["crack_risk_nearest_electrode"] == "cathode"
+    assert s["crack_risk_distance_to_cathode"] < 0.5e-6
+    assert s["crack_risk_distance_to_anode"] > 5.5e-6
+    assert s["cut_cells"] == 0
+
+
+def test_unfitted_front_is_the_artefact(comm):
+    """The same front with fitting switched off: the cells the front cuts hold stresses
+    off the film value by percents (cell averages), so the test above can fail; the fitted
+    mesh is what removes them."""
+    config = _strip(fit=False)
+    smesh = build_mesh(config, comm)
+    result = solve_mechanics(smesh, _step(smesh, 2.37e-6), config, comm)
+    assert result.summary["cut_cells"] > 0
+    sigma_1 = result.fields["max_principal [Pa]"].x.array
+    top = comm.allreduce(float(sigma_1.max()), MPI.MAX)
+    assert top > 1.02 * FILM_TENSILE
+
+
+def test_eshelby_inclusion_peak(comm):
+    a, R, estar = 2e-6, 10e-6, -1.5e-3  # noqa: N806
+    const = {"kind": "table", "mu": [-10.0, 10.0]}
+    mats = {name: {"sigma_li": 0.1, "A": 1e-17, "B": -1.5, "expansion": 1.0,
+                   "strain_law": const | {"delta": [d, d]}}
+            for name, d in (("inc", estar), ("mat", 0.0))}
+    config = parse_config({"cell": {"current_density": 10.0, "mu_cathode": -3.0, "mu_anode": 0.0},
+                           "materials": mats, "mechanics": {},
+                           "geometry": {"dim": 2, "width": 1e-5,
+                                        "layers": [{"material": "mat", "thickness": 1e-5}]}})
+    spec = dataclasses.replace(config.mechanics, bc={"cathode": "clamped"})
+    smesh = disk_mesh(comm, 0.4e-6, a, R)
+    mu = fem.Function(fem.functionspace(smesh.mesh, ("DG", 1)))
+    s = solve_mechanics(smesh, mu, config, comm, spec=spec).summary
+    lam, G = E * NU / ((1 + NU) * (1 - 2 * NU)), E / (2 * (1 + NU))  # noqa: N806
+    B2 = (3 * lam + 2 * G) * estar * a ** 2 / (2 * (lam + 2 * G))  # noqa: N806
+    A1 = -B2 / R ** 2 + B2 / a ** 2  # noqa: N806
+    sigma_zz = 2 * lam * A1 - (3 * lam + 2 * G) * estar  # the largest principal stress
+    assert exact_peaks(E, NU, estar, a, R)["max_principal"] == pytest.approx(sigma_zz)
+    assert s["max_principal"] == pytest.approx(sigma_zz, rel=1e-2)
+    assert abs(s["max_principal_location"][0]) < a and abs(s["max_principal_location"][1]) < a
+
+
+def test_held_faces_axial_stress_is_the_exact_integral(bilayer_data, comm):
+    """1D, both faces held, a 3:1 stack: sigma_xx against an adaptive quadrature of the
+    exact mu_Li0(x) to 1e-6 (the old trapezoid over output points was 3 % off on a case)."""
+    data = copy.deepcopy(bilayer_data)
+    for m in data["materials"].values():
+        m["strain_law"] = "two_state"
+    data["geometry"]["layers"][0]["thickness"] = 75e-6
+    data["geometry"]["layers"][1]["thickness"] = 25e-6
+    data["mechanics"] = {"bc": {"cathode": "roller", "anode": "roller"}}
+    config = parse_config(data)
+    sol = solve_exact(config)
+    spec = config.mechanics
+    jumps = [x for x, _, _ in sol.crossings(lambda seg: seg.material.B)]
+    load = compliance = 0.0
+    for seg in sol.segments:
+        name = config.layers[seg.layer].material
+        mech = spec.materials[name]
+        M = mech.lame_lambda + 2 * mech.shear_modulus  # noqa: N806
+        K3 = 3 * mech.lame_lambda + 2 * mech.shear_modulus  # noqa: N806
+
+        def estar(x, mech=mech, name=name):
+            return float(mech.eigenstrain(sol.mu([x])[0], config.materials[name], config.cell.kT))
+
+        inside = [j for j in jumps if seg.x0 < j < seg.x1] or None
+        load += K3 / M * quad(estar, seg.x0, seg.x1, points=inside, limit=200,
+                              epsabs=1e-16, epsrel=1e-10)[0]
+        compliance += (seg.x1 - seg.x0) / M
+    summary, extras = solve_case(config, comm, "exact")
+    assert summary["mechanics"]["sigma_xx"] == pytest.approx(-load / compliance, rel=1e-6)
+    assert np.all(extras["rows"]["sigma_xx_Pa"] == summary["mechanics"]["sigma_xx"])
+
+
+def test_profile_rows_at_a_phase_boundary_take_their_own_law(bilayer_data, comm):
+    """1D FEM: the two rows at x = PB carry the two layers' laws (e* = +-ESTAR, stresses
+    -+ the film value), every row within 1e-3 of the film law of its own layer."""
+    for m in bilayer_data["materials"].values():
+        m["strain_law"] = "two_state"
+    bilayer_data["mechanics"] = {"stack_pressure": P}
+    config = parse_config(bilayer_data)
+    summary, extras = solve_case(config, comm, "fem")
+    if comm.rank != 0:
+        return
+    rows = extras["rows"]
+    x, mu = np.asarray(rows["x_m"]), np.asarray(rows["mu_Li0_eV"])
+    at_pb = np.flatnonzero(np.abs(x - 50e-6) < 1e-12)
+    assert sorted(rows["layer"][k] for k in at_pb) == ["SE_anodic", "SE_cathodic"]
+    kT = config.cell.kT
+    for k in range(len(x)):
+        name = rows["layer"][k]
+        e = config.mechanics.materials[name].eigenstrain(mu[k], config.materials[name], kT)
+        film = (-NU * P - E * e) / (1 - NU)
+        assert rows["sigma_lateral_Pa"][k] == pytest.approx(film, abs=1e-3 * abs(FILM_TENSILE))
+    pb = {rows["layer"][k]: rows["sigma_lateral_Pa"][k] for k in at_pb}
+    assert pb["SE_cathodic"] == pytest.approx((-NU * P - E * ESTAR) / (1 - NU), rel=1e-3)
+    assert pb["SE_anodic"] == pytest.approx(FILM_TENSILE, rel=1e-3)
+
+
+def test_reference_state_is_named_and_shifts_the_plateaus(bilayer_data, comm):
+    """Default delta_ref = 0 (as fabricated) is named in the summary; delta_ref = d moves
+    every lateral stress by + E expansion d / (1 - nu) (closed form)."""
+    for m in bilayer_data["materials"].values():
+        m["strain_law"] = "two_state"
+    bilayer_data["mechanics"] = {}
+    base, extras = solve_case(parse_config(bilayer_data), comm, "exact")
+    ref = base["stress_free_reference"]
+    assert ref["materials"]["SE_cathodic"] == {"delta_ref": 0.0, "basis": "default"}
+    assert "as-fabricated" in ref["default"]
+    for m in bilayer_data["materials"].values():
+        m["delta_ref"] = 0.02
+    shifted, extras2 = solve_case(parse_config(bilayer_data), comm, "exact")
+    assert shifted["stress_free_reference"]["materials"]["SE_anodic"]["basis"] == \
+        "materials.delta_ref"
+    change = np.asarray(extras2["rows"]["sigma_lateral_Pa"]) - np.asarray(
+        extras["rows"]["sigma_lateral_Pa"])
+    assert np.allclose(change, E * 0.03 * 0.02 / (1 - NU), rtol=1e-9)
+
+
+def test_fracture_risk_index(comm):
+    """K_I = Y sigma_1 sqrt(pi a) over K_IC, with the material's flaw data; 2D film."""
+    config = _strip()
+    mech = dataclasses.replace(config.mechanics.materials["a"], flaw_size=3e-6,
+                               flaw_shape_factor=1.12, toughness=0.8e6)
+    spec = dataclasses.replace(config.mechanics, materials={"a": mech})
+    smesh = build_mesh(config, comm)
+    s = solve_mechanics(smesh, _step(smesh, 2.37e-6), config, comm, spec=spec).summary
+    k_one = 1.12 * FILM_TENSILE * math.sqrt(math.pi * 3e-6)
+    assert s["max_stress_intensity"] == pytest.approx(k_one, rel=1e-3)
+    assert s["fracture_risk_index"] == pytest.approx(k_one / 0.8e6, rel=1e-3)
+    assert s["fracture_risk_distance_to_cathode"] < 0.5e-6
+
+
+def test_flaw_keys_are_validated(bilayer_data):
+    bilayer_data["materials"]["SE_anodic"]["flaw_size"] = -1.0
+    with pytest.raises(ConfigError, match="materials.SE_anodic.flaw_size"):
+        parse_config(bilayer_data)
+
+
+def test_dilute_law_is_electrons_minus_holes():
+    """delta = (n_e - n_h)/N with n = sigma/(e u), sigma_e,h = A e^(+-y): the factor 2 of
+    sigma_eh = 2 A cosh(y) is in delta0 = 2 A / (e u N)."""
+    mat, kT = Material("x", 0.1, 1e-17, -1.5), 0.025679  # noqa: N806
+    unit = mat.A / (ELEMENTARY_CHARGE * DEFAULTS["electron_mobility"] * DEFAULTS["site_density"])
+    for y in (-3.0, 0.5, 7.0):
+        expected = unit * (math.exp(y) - math.exp(-y))
+        assert DiluteLaw().delta(mat.B + y * kT, mat, kT) == pytest.approx(expected, rel=1e-12)
+    law = DiluteLaw(cap=0.05)
+    mu_cap = mat.B + law.cap_distance(mat, kT)
+    assert law.delta(mu_cap, mat, kT) == pytest.approx(0.05, rel=1e-9)
