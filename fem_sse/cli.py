@@ -61,14 +61,15 @@ def cmd_info(args) -> int:
 
 def cmd_run(args) -> int:
     """Solve one case and write its outputs."""
+    from fem_sse.progress import Progress
     from fem_sse.config import load_config
     from fem_sse.run import run_case
 
     comm = _comm()
     config = load_config(args.config)
     outdir = Path(args.output or Path("out") / config.name)
-    summary = run_case(config, outdir, comm, solver=args.solver,
-                       progress=(lambda s: _say(comm, s)) if not args.quiet else None)
+    with Progress(config.name, comm=comm) as bar:
+        summary = run_case(config, outdir, comm, solver=args.solver, progress=bar.message)
     _say(comm, f"{config.name}: t_Li = {summary['t_li']:.8f} (1 - t_Li = "
                f"{summary['one_minus_t_li']:.4e}), {len(summary['jumps'])} jump(s), "
                f"{summary['dofs']} DOFs, {summary['wall_time_s']:.2f} s [{summary['solver']}]"
@@ -179,29 +180,41 @@ def cmd_design(args) -> int:
     return 0
 
 
+def _progress_parent() -> argparse.ArgumentParser:
+    """``--progress`` of every long-running subcommand (fem_sse.progress)."""
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument("--progress", choices=("auto", "bar", "lines", "off"),
+                        help="bar (terminal), lines (timestamped, for logs), off; default auto: "
+                             "a bar on a terminal outside mpirun/Slurm, else lines "
+                             "(env FEM_SSE_PROGRESS)")
+    return parent
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (also used by the docs)."""
     parser = argparse.ArgumentParser(prog="fem-sse", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"fem-sse {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log solver details")
     sub = parser.add_subparsers(dest="command", required=True)
+    progress = _progress_parent()
     p = sub.add_parser("info", help="print versions of DOLFINx, PETSc, MPI, gmsh, pyvista")
     p.add_argument("--json", action="store_true", help="one JSON line")
     p.set_defaults(func=cmd_info)
-    p = sub.add_parser("run", help="solve a case and write its outputs")
+    p = sub.add_parser("run", help="solve a case and write its outputs", parents=[progress])
     p.add_argument("config", help="TOML case file")
     p.add_argument("-o", "--output", help="output folder (default out/CASE)")
     p.add_argument("--solver", choices=("fem", "exact"), help="override [solver] kind")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     p.set_defaults(func=cmd_run)
-    p = sub.add_parser("mesh", help="write the Gmsh mesh of a case")
+    p = sub.add_parser("mesh", help="write the Gmsh mesh of a case", parents=[progress])
     p.add_argument("config", help="TOML case file")
     p.add_argument("-o", "--output", required=True, help="output .msh file")
     p.add_argument("--report", action="store_true",
                    help="2D: print the mesh report and write it to OUTPUT.report.json")
     p.add_argument("--png", metavar="FILE", help="2D: PNG of the mesh coloured by region")
     p.set_defaults(func=cmd_mesh)
-    p = sub.add_parser("sweep", help="run a grid of parameter values (resumable)")
+    p = sub.add_parser("sweep", help="run a grid of parameter values (resumable)",
+                       parents=[progress])
     p.add_argument("config", help="TOML base case")
     p.add_argument("--set", action="append", default=[], metavar="KEY=V1,V2",
                    help="dotted key and values (V1,V2,... or LO:HI:N or LO:HI:N:log), e.g. "
@@ -217,7 +230,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-plots", action="store_true", help="skip the summary plots")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_sweep)
-    p = sub.add_parser("design", help="design maps, optimisation and drift tolerance (exact 1D)")
+    p = sub.add_parser("design", help="design maps, optimisation and drift tolerance (exact 1D)",
+                       parents=[progress])
     p.add_argument("config", help="TOML base case (1D, or the 1D stack of a 2D case)")
     p.add_argument("--vary", action="append", required=True, metavar="KEY=LO:HI[:log]",
                    help="varied dotted key, e.g. materials.SE_anodic.B=-1.2:0 or "
@@ -246,6 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code (fem_sse.errors: 0 ok, 1 internal, 2 input, 3 not
     converged)."""
+    from fem_sse.progress import configure
     from fem_sse.errors import EXIT_INTERNAL, ErrorReporter, exit_code
 
     args = build_parser().parse_args(argv)
@@ -254,6 +269,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=getattr(logging, level, logging.WARNING),
                         format="%(levelname)s %(name)s: %(message)s")
     reporter = ErrorReporter(_comm())
+    configure("off" if getattr(args, "quiet", False) else getattr(args, "progress", None),
+              comm=_comm())
     try:
         code = args.func(args)
     except Exception as exc:  # noqa: BLE001 - one line for users; traceback with -v

@@ -1,0 +1,1 @@
+"""Application layer: commands built from the library (restart of a saved run)."""
