@@ -1,4 +1,4 @@
-"""The ``fem-sse`` command: info, run, mesh, sweep, design.
+"""The ``fem-sse`` command: info, run, mesh, sweep, design, mechanics.
 
 Errors are one line on stderr and a non-zero exit; under MPI an error on any rank aborts the
 whole job and is printed once.
@@ -127,6 +127,25 @@ def cmd_sweep(args) -> int:
     return 1 if failed else 0
 
 
+def cmd_mechanics(args) -> int:
+    """The mechanics of a finished run again, on its saved mu_Li0, with --set changes."""
+    from fem_sse.app.restart import parse_set, rerun_mechanics
+    from fem_sse.progress import Progress
+
+    comm = _comm()
+    sets = [parse_set(text) for text in args.set]
+    run = Path(args.outdir)
+    outdir = Path(args.output or run.with_name(run.name + "_mechanics"))
+    with Progress(f"mechanics {run.name}", comm=comm) as bar:
+        s = rerun_mechanics(run, outdir, comm, sets, png=not args.no_png, progress=bar.message)
+    _say(comm, f"{s['case']}: max von Mises {s['max_von_mises'] / 1e6:.1f} MPa, max principal "
+               f"{s['max_principal'] / 1e6:.1f} MPa, crack risk {s['crack_risk_index']:.3g} at "
+               f"{s['crack_risk_distance_to_electrode'] * 1e6:.3g} um from the "
+               f"{s['mechanics']['crack_risk_nearest_electrode']} ({s['wall_time_s']:.1f} s, "
+               f"transport of {run} reused) -> {outdir}")
+    return 0
+
+
 def _option(value, name: str, lo: float, hi: float, lo_open: bool = True):
     """A numeric command-line option checked like a config key (one-line error naming it)."""
     from fem_sse.config import ConfigError
@@ -230,6 +249,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-plots", action="store_true", help="skip the summary plots")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_sweep)
+    p = sub.add_parser("mechanics", help="re-solve only the mechanics of a finished run "
+                       "(saved mu_Li0) with changed mechanical keys", parents=[progress])
+    p.add_argument("outdir", metavar="OUTDIR", help="output folder of a `fem-sse run`")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="mechanics key and value, e.g. mechanics.stack_pressure=5e6 or "
+                        "materials.SE_anodic.E=1e11 (repeatable)")
+    p.add_argument("-o", "--output", help="output folder (default OUTDIR_mechanics)")
+    p.add_argument("--no-png", action="store_true", help="2D: skip mechanics.png")
+    p.set_defaults(func=cmd_mechanics)
     p = sub.add_parser("design", help="design maps, optimisation and drift tolerance (exact 1D)",
                        parents=[progress])
     p.add_argument("config", help="TOML base case (1D, or the 1D stack of a 2D case)")

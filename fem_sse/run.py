@@ -10,6 +10,7 @@ import numpy as np
 
 from fem_sse import __version__
 from fem_sse.config import Config
+from fem_sse.io.checkpoint import write_checkpoint
 from fem_sse.materials import mu_from_kirchhoff, sigma_eh
 from fem_sse.outputs import (
     MAP_CELL_CAP,
@@ -249,6 +250,8 @@ def run_case(config: Config, outdir: str | Path, comm, solver: str | None = None
         raise
     summary.update(extra or {})
     with output_directory(outdir, comm) as folder:
+        if write_checkpoint(folder / "checkpoint", config, extras, summary, comm):
+            summary["checkpoint"] = "checkpoint"  # restart files: fem-sse mechanics OUTDIR
         if config.dim == 2:
             _write_2d(folder, summary, extras, png)
             return summary
