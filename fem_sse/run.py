@@ -11,6 +11,7 @@ import numpy as np
 from fem_sse import __version__
 from fem_sse.config import Config
 from fem_sse.io.checkpoint import write_checkpoint
+from fem_sse.progress import activity
 from fem_sse.materials import mu_from_kirchhoff, sigma_eh
 from fem_sse.outputs import (
     MAP_CELL_CAP,
@@ -218,7 +219,8 @@ def solve_case(config: Config, comm, solver: str | None = None, progress=None) -
     if config.mechanics is not None and config.dim == 1:
         summary.update(_film_mechanics(config, extras["rows"], comm))
     elif config.mechanics is not None:
-        summary.update(_plane_mechanics(config, extras, comm))
+        with activity("mechanics (front refinement, elastic solve)"):
+            summary.update(_plane_mechanics(config, extras, comm))
     summary = {"case": config.name, "solver": solver, **summary,
                "mode": "galvanostatic" if config.cell.galvanostatic else "potentiostatic",
                "thickness_m": config.thickness, "converged": True,
@@ -249,7 +251,7 @@ def run_case(config: Config, outdir: str | Path, comm, solver: str | None = None
         write_not_converged(config, outdir, comm, exc, solver or config.solver.kind)
         raise
     summary.update(extra or {})
-    with output_directory(outdir, comm) as folder:
+    with output_directory(outdir, comm) as folder, activity(f"writing {outdir}"):
         if write_checkpoint(folder / "checkpoint", config, extras, summary, comm):
             summary["checkpoint"] = "checkpoint"  # restart files: fem-sse mechanics OUTDIR
         if config.dim == 2:

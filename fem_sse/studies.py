@@ -269,34 +269,31 @@ def run_sweep(plan: SweepPlan, outdir: str | Path, comm, solver: str | None = No
     # waits for another one's slow point; rank 0 sees the others' progress as their folders
     # appear (each is renamed into place when complete)
     mine = todo[g::groups]
-    watch = Progress("sweep", len(rows), len(rows) - len(todo), comm=comm,
-                     mode=None if show_progress else "off")
     pending = {i for i in todo if i not in mine}
     done: dict[int, dict] = {}
-    try:
-        for i in mine:
-            watch.note(f"running {_where(plan.points[i])}")
-            done[i] = _solve_point(plan, i, outdir, group, solver, png)
-            if watch.mode != "off":
-                found = {j for j in pending if (outdir / plan.names[j] / "summary.json").exists()}
-                pending -= found
-                watch.update(1 + len(found), _note(plan.points[i], done[i]))
-    except BaseException:
-        watch.close()  # end the bar's line before the error is printed
-        raise
-    finally:
-        group.Free()
-    gathered = comm.gather(done if leader else {}, root=0)
-    if comm.rank == 0:
-        for part in gathered:
-            for i, row in part.items():
-                rows[i] = row
-        write_tables(outdir, rows)
-        if plots:
-            plot_results(outdir, rows, plan.axes, plan.mode)
-        if watch.done < watch.total:
-            watch.update(watch.total - watch.done, "all groups finished")
-        watch.close()
+    with Progress("sweep", len(rows), len(rows) - len(todo), comm=comm,
+                  mode=None if show_progress else "off") as watch:
+        try:
+            for i in mine:
+                watch.note(f"running {_where(plan.points[i])}")
+                done[i] = _solve_point(plan, i, outdir, group, solver, png)
+                if watch.mode != "off":
+                    found = {j for j in pending
+                             if (outdir / plan.names[j] / "summary.json").exists()}
+                    pending -= found
+                    watch.update(1 + len(found), _note(plan.points[i], done[i]))
+        finally:
+            group.Free()
+        gathered = comm.gather(done if leader else {}, root=0)
+        if comm.rank == 0:
+            for part in gathered:
+                for i, row in part.items():
+                    rows[i] = row
+            write_tables(outdir, rows)
+            if plots:
+                plot_results(outdir, rows, plan.axes, plan.mode)
+            if watch.done < watch.total:
+                watch.update(watch.total - watch.done, "all groups finished")
     return comm.bcast(rows, root=0)
 
 
