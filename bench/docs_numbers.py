@@ -1,10 +1,10 @@
 """The numbers quoted in README.md, docs/tutorial.md and docs/commands/*.md, from the commands
 those pages document.
 
-    docker/run python3 bench/docs_numbers.py              # run every group, write the JSON, fill the docs
-    docker/run python3 bench/docs_numbers.py tutorial     # only some groups (the others are kept)
-    docker/run python3 bench/docs_numbers.py --fill       # fill the docs from the JSON, no runs
-    docker/run python3 bench/docs_numbers.py --check      # exit 1 if a doc number differs from the JSON
+    docker/run python3 bench/docs_numbers.py            # run every group, write JSON, fill pages
+    docker/run python3 bench/docs_numbers.py tutorial   # only some groups (the others are kept)
+    docker/run python3 bench/docs_numbers.py --fill     # fill the pages from the JSON, no runs
+    docker/run python3 bench/docs_numbers.py --check    # exit 1 if a page differs from the JSON
 
 A number in a page is marked ``<!-- n:KEY -->TEXT<!-- /n -->`` (invisible when rendered);
 ``bench/results/docs_numbers.json`` holds for every KEY its value, the TEXT it prints as, the
@@ -210,7 +210,7 @@ def group_restart(out: Path) -> dict:
     run = json.loads((out / "sb" / "summary.json").read_text())
     again = json.loads((out / "sb_mechanics" / "summary.json").read_text())
     diff = max(abs(again["mechanics"][k] / run["mechanics"][k] - 1.0) for k in RESTART_KEYS)
-    return {"restart.cells": run["mechanics"]["cells"], "restart.max_rel_diff": max(diff, 1e-16),
+    return {"restart.cells": run["cells"], "restart.max_rel_diff": max(diff, 1e-16),
             "restart.checkpoint_MB": _megabytes(out / "sb" / "checkpoint"),
             "restart.run_folder_MB": _megabytes(out / "sb")}
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import sys
 import threading
 import time
@@ -190,8 +191,8 @@ class Progress:
     def _draw(self, force: bool = False) -> None:
         """Caller holds the lock. Bar: redraw; lines: a line if forced or ``interval`` passed."""
         now = time.perf_counter()
-        if self.mode == "bar":
-            self._write("\r\033[K" + self._bar())
+        if self.mode == "bar":  # cut to the terminal's width: a wrapped line cannot be redrawn
+            self._write("\r\033[K" + self._bar()[:shutil.get_terminal_size().columns - 1])
             self._drawn = True
         elif self.mode == "lines" and (force or now - self.shown >= self.interval):
             self.shown, self._lines_done = now, self.done
@@ -241,7 +242,8 @@ class Progress:
             if note is not None:
                 self.current = note
             if self.mode == "bar" and self._drawn:
-                self._write("\r\033[K" + self._bar() + "\n")
+                self._draw()
+                self._write("\n")
             elif self.mode == "lines" and self._lines_done is not None and (
                     note is not None or self.done != self._lines_done):
                 self._draw(force=True)

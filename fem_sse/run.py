@@ -11,7 +11,6 @@ import numpy as np
 from fem_sse import __version__
 from fem_sse.config import Config
 from fem_sse.io.checkpoint import write_checkpoint
-from fem_sse.progress import activity
 from fem_sse.materials import mu_from_kirchhoff, sigma_eh
 from fem_sse.outputs import (
     MAP_CELL_CAP,
@@ -23,6 +22,7 @@ from fem_sse.outputs import (
     write_json,
     write_profile_csv,
 )
+from fem_sse.progress import activity
 
 __all__ = ["mechanics_mesh", "run_case", "solve_case"]
 

@@ -22,11 +22,11 @@ from fem_sse.app.restart import parse_set, rerun_mechanics
 from fem_sse.cli import main
 from fem_sse.config import ConfigError
 from fem_sse.tomlwrite import dumps
+from test_mechanics2d_run import _small_case  # the study bilayer, 6000 cells
 
 ROOT = Path(__file__).resolve().parents[1]
 KEYS = ("max_von_mises", "max_principal", "crack_risk_index", "min_principal",
         "max_hydrostatic", "max_displacement", "crack_risk_distance_to_electrode")
-STUDY = ROOT / "cases" / "2d" / "study_bilayer.toml"
 
 
 def _summary(folder: Path) -> dict:
@@ -108,18 +108,6 @@ def test_cli_refusals(tmp_path):
     assert not (tmp_path / "plain_mechanics").exists()
 
 
-def _small_study(folder: Path, comm) -> Path:
-    """The 2D study bilayer with a 6000-cell cap and 2 rounds of front refinement."""
-    path = folder / "study_small.toml"
-    if comm.rank == 0:
-        text = STUDY.read_text()
-        assert "max_cells = 40000" in text and "refine_fronts = 6" in text
-        path.write_text(text.replace("max_cells = 40000", "max_cells = 6000")
-                        .replace("refine_fronts = 6", "refine_fronts = 2"))
-    comm.barrier()
-    return path
-
-
 @pytest.fixture(scope="module")
 def study_run(tmp_path_factory):
     """``fem-sse run`` of the small 2D study case on all ranks: the output folder."""
@@ -127,7 +115,7 @@ def study_run(tmp_path_factory):
     folder = comm.bcast(tmp_path_factory.mktemp("restart2d") if comm.rank == 0 else None,
                         root=0)
     out = folder / "run"
-    assert main(["run", str(_small_study(folder, comm)), "-o", str(out), "-q"]) == 0
+    assert main(["run", str(_small_case(folder, comm)), "-o", str(out), "-q"]) == 0
     return out
 
 
@@ -143,7 +131,7 @@ def test_plane_restart_equals_run(study_run, comm):
     same = _summary(out)
     _same(original, same, rtol=1e-9)
     assert same["cells"] == original["mechanics"]["cells"]
-    assert same["mechanics"]["front_refinements"] == 2
+    assert same["mechanics"]["front_refinements"] == 3
     self_out = study_run.with_name(f"self{comm.rank}")
     alone = rerun_mechanics(study_run, self_out, MPI.COMM_SELF, png=False)
     _same(original, alone, rtol=1e-9)

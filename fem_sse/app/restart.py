@@ -38,9 +38,9 @@ def parse_set(text: str) -> tuple[str, object]:
     mechanical = parts[0] == "mechanics" or (
         len(parts) >= 3 and parts[0] == "materials" and parts[2] in MATERIAL_KEYS)
     if not mechanical:
+        allowed = f"mechanics.*, materials.NAME.{{{','.join(MATERIAL_KEYS)}}}"
         raise ConfigError(f"--set {key}", "only mechanics keys can change without solving the "
-                          f"transport again: mechanics.*, materials.NAME.{{{','.join(MATERIAL_KEYS)}}}"
-                          "; for other keys use `fem-sse run`")
+                          f"transport again: {allowed}; for other keys use `fem-sse run`")
     try:
         return key, tomllib.loads(f"v = {value}")["v"]
     except tomllib.TOMLDecodeError:

@@ -12,9 +12,9 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from fem_sse.progress import activity
 from fem_sse.config import MIN_PIECE_MESH, Config, ConfigError, check_pieces
 from fem_sse.geometry.regions import MeshError, Region, add_groups, regions_1d
+from fem_sse.progress import activity
 
 __all__ = ["MeshError", "Region", "SeparatorMesh", "build_mesh", "write_msh"]
 
