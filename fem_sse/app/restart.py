@@ -86,28 +86,28 @@ def rerun_mechanics(run_folder: str | Path, outdir: str | Path, comm,
     if config.dim == 1:
         from fem_sse.run import _film_mechanics
 
-        rows = load_profile(run_folder) if comm.rank == 0 else None
-        summary.update(_film_mechanics(config, rows, comm))
+        data = load_profile(run_folder) if comm.rank == 0 else None  # profile rows
+        summary.update(_film_mechanics(config, data, comm))
     else:
         from fem_sse.run import _plane_mechanics
 
         saved = load_transport(run_folder, state, config, comm)
         say(f"loaded {state['cells']} cells of {run_folder} (written on {state['ranks']} "
             f"rank(s)) in {time.perf_counter() - start:.1f} s; solving the mechanics")
-        extras = {"problem": saved}
-        summary.update(_plane_mechanics(config, extras, comm))
-        summary["cells"] = extras["mechanics"].summary["cells"]
+        data = {"problem": saved}
+        summary.update(_plane_mechanics(config, data, comm))
+        summary["cells"] = data["mechanics"].summary["cells"]
     summary["wall_time_s"] = time.perf_counter() - start
     with output_directory(outdir, comm) as folder:
-        summary["files"] = ["summary.json"] + _write(folder, config, summary, extras
-                                                     if config.dim == 2 else rows, png, comm)
+        summary["files"] = ["summary.json"] + _write(folder, config, summary, data, png, comm)
         if comm.rank == 0:
             write_json(folder / "summary.json", summary)
     return summary
 
 
 def _write(folder: Path, config, summary: dict, data, png: bool, comm) -> list[str]:
-    """1D: profile.csv with the stress columns (rank 0); 2D: the mechanics files."""
+    """1D: profile.csv with the stress columns (``data``: the rows, rank 0); 2D: the mechanics
+    files (``data["mechanics"]``: the result)."""
     if config.dim == 1:
         from fem_sse.outputs import write_profile_csv
 
