@@ -26,6 +26,7 @@ import tomllib
 from mpi4py import MPI
 
 from fem_sse.config import load_config
+from fem_sse.progress import Progress, activity, message
 from fem_sse.run import solve_case
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,7 +71,8 @@ def uniform_study(config, exact: dict, adaptive_history: list[dict], targets: di
         if previous is not None:
             problem.start_from(previous)
         try:
-            result = solve_transport(problem)
+            with activity(f"{config.name}: uniform mesh of {cells} cells"):
+                result = solve_transport(problem)
         except ConvergenceError as exc:  # an unresolved uniform mesh: say so, go finer
             levels.append({"cells": cells, "dofs": problem.dofs, "converged": False,
                            "error": str(exc)[:200]})
@@ -78,8 +80,7 @@ def uniform_study(config, exact: dict, adaptive_history: list[dict], targets: di
             continue
         e = err(result["one_minus_t_li"])
         levels.append({"cells": cells, "dofs": problem.dofs, "rel_err_one_minus_t": e})
-        if comm.rank == 0:
-            print(f"  uniform: {levels[-1]}", flush=True)
+        message(f"  uniform: {levels[-1]}", comm)
         for name, target in targets.items():
             if name not in uniform and e <= target:
                 uniform[name] = problem.dofs
@@ -115,46 +116,9 @@ def main(argv=None) -> int:
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
     files = [Path(c) for c in args.cases] or sorted((ROOT / "cases").glob("*.toml"))
-    rows = []
-    import dolfinx
-
     solve_case(load_config(files[0]), comm, "fem")  # JIT cache warm-up, untimed
-    for path in files:
-        config = load_config(path)
-        meta = tomllib.loads(path.read_text()).get("meta", {})
-        exact, _ = solve_case(config, comm, "exact")
-        times = []
-        for _ in range(max(args.repeat, 1)):
-            t0 = time.perf_counter()
-            fem, _ = solve_case(config, comm, "fem")
-            times.append(comm.allreduce(time.perf_counter() - t0, op=MPI.MAX))
-        row = {"case": config.name, "machine": platform.node(), "cpu": platform.processor(),
-               "python": sys.version.split()[0], "dolfinx": dolfinx.__version__,
-               "ranks": comm.size, "t_li_exact": exact["t_li"], "t_li_fem": fem["t_li"],
-               "paper_t_li": meta.get("paper_t_li"),
-               "exact_wall_time_s": exact["wall_time_s"],
-               "fem_wall_time_s": float(np.median(times)), "fem_wall_time_min_s": min(times),
-               "fem_wall_times_s": times, "load_average": _load_average(),
-               "dofs": fem["dofs"], "cells": fem["cells"],
-               "newton_iterations": fem["newton_iterations"],
-               "refinement_steps": fem["refinement_steps"],
-               **errors(fem, exact, config.thickness)}
-        if args.uniform:
-            targets = {"target_1e-3": 1e-3, "final_adaptive": max(row["rel_err_one_minus_t"], 1e-7)}
-            row.update(uniform_study(config, exact, fem["refinement_history"], targets, comm,
-                                      max_cells=args.max_cells))
-        rows.append(row)
-        if comm.rank == 0:
-            (out / f"{config.name}.json").write_text(json.dumps(row, indent=2) + "\n")
-            print(f"{config.name:32s} t exact {row['t_li_exact']:.6f} fem {row['t_li_fem']:.6f} "
-                  f"paper {row['paper_t_li']} | err(1-t) {row['rel_err_one_minus_t']:.1e} "
-                  f"jump {row['jump_err_over_L']:.1e} muI {row['mu_interface_err_eV']:.1e} | "
-                  f"{row['dofs']} dofs {row['newton_iterations']} its "
-                  f"{row['fem_wall_time_s']:.2f} s"
-                  + (f" | uniform/adaptive DOFs at 1e-3: {row['uniform_dofs_target_1e-3']}/"
-                     f"{row['adaptive_dofs_target_1e-3']}, at the final error: "
-                     f"{row['uniform_dofs_final_adaptive']}/{row['dofs']}"
-                     if args.uniform else ""), flush=True)
+    with Progress("bench cases", len(files), comm=comm) as bar:
+        rows = [_bench_case(path, args, comm, out, bar) for path in files]
     if comm.rank == 0:  # (a subset of the cases writes its own summary next to its JSONs)
         (out / "cases_summary.json").write_text(json.dumps(rows, indent=2) + "\n")
     worst = {k: max(r[k] for r in rows) for k in ("rel_err_one_minus_t", "jump_err_over_L",
@@ -162,6 +126,49 @@ def main(argv=None) -> int:
     if comm.rank == 0:
         print("worst:", worst)
     return 0 if np.isfinite(list(worst.values())).all() else 1
+
+
+def _bench_case(path: Path, args, comm, out: Path, bar) -> dict:
+    """Exact and FEM runs of one case (and the uniform study); writes its JSON, returns the
+    row."""
+    import dolfinx
+
+    config = load_config(path)
+    meta = tomllib.loads(path.read_text()).get("meta", {})
+    exact, _ = solve_case(config, comm, "exact")
+    times = []
+    for _ in range(max(args.repeat, 1)):
+        t0 = time.perf_counter()
+        fem, _ = solve_case(config, comm, "fem")
+        times.append(comm.allreduce(time.perf_counter() - t0, op=MPI.MAX))
+    row = {"case": config.name, "machine": platform.node(), "cpu": platform.processor(),
+           "python": sys.version.split()[0], "dolfinx": dolfinx.__version__,
+           "ranks": comm.size, "t_li_exact": exact["t_li"], "t_li_fem": fem["t_li"],
+           "paper_t_li": meta.get("paper_t_li"),
+           "exact_wall_time_s": exact["wall_time_s"],
+           "fem_wall_time_s": float(np.median(times)), "fem_wall_time_min_s": min(times),
+           "fem_wall_times_s": times, "load_average": _load_average(),
+           "dofs": fem["dofs"], "cells": fem["cells"],
+           "newton_iterations": fem["newton_iterations"],
+           "refinement_steps": fem["refinement_steps"],
+           **errors(fem, exact, config.thickness)}
+    if args.uniform:
+        targets = {"target_1e-3": 1e-3, "final_adaptive": max(row["rel_err_one_minus_t"], 1e-7)}
+        row.update(uniform_study(config, exact, fem["refinement_history"], targets, comm,
+                                  max_cells=args.max_cells))
+    if comm.rank == 0:
+        (out / f"{config.name}.json").write_text(json.dumps(row, indent=2) + "\n")
+    bar.update(1, config.name)
+    bar.message(f"{config.name:32s} t exact {row['t_li_exact']:.6f} fem {row['t_li_fem']:.6f} "
+                f"paper {row['paper_t_li']} | err(1-t) {row['rel_err_one_minus_t']:.1e} "
+                f"jump {row['jump_err_over_L']:.1e} muI {row['mu_interface_err_eV']:.1e} | "
+                f"{row['dofs']} dofs {row['newton_iterations']} its "
+                f"{row['fem_wall_time_s']:.2f} s"
+                + (f" | uniform/adaptive DOFs at 1e-3: {row['uniform_dofs_target_1e-3']}/"
+                   f"{row['adaptive_dofs_target_1e-3']}, at the final error: "
+                   f"{row['uniform_dofs_final_adaptive']}/{row['dofs']}"
+                   if args.uniform else ""))
+    return row
 
 
 if __name__ == "__main__":

@@ -202,6 +202,14 @@ def _finish(out: AdaptiveResult, comm, tolerance: float) -> AdaptiveResult:
         log.warning("adaptive loop stopped (%s) before the tolerance %.3g: NOT converged; last "
                     "change %s", out.stop_reason, tolerance, out.last_change)
     return out
+def _step_line(entry: dict) -> str:
+    """One progress line per refinement step: cells, DOFs, 1 - t_Li, its change and the
+    largest jump shift since the previous mesh, Newton iterations, wall time."""
+    change = (f" (change {entry['d_one_minus_t']:.1e}, jumps moved {entry['d_jump_x']:.1e} L)"
+              if "d_one_minus_t" in entry else "")
+    return (f"step {entry['step']}: {entry['cells']} cells, {entry['dofs']} DOFs, "
+            f"1 - t_Li = {entry['one_minus_t_li']:.6e}{change}, "
+            f"{entry['newton_iterations']} Newton iterations, {entry['wall_time_s']:.1f} s")
 
 
 def solve_adaptive(config: Config, comm, progress=None) -> AdaptiveResult:
@@ -254,8 +262,7 @@ def solve_adaptive(config: Config, comm, progress=None) -> AdaptiveResult:
             entry.update(_changes(previous, current, config.thickness))
         history.append(entry)
         if progress:
-            progress(f"step {step}: {cells} cells, 1 - t_Li = {result['one_minus_t_li']:.6e}, "
-                     f"{result['newton_iterations']} Newton iterations")
+            progress(_step_line(entry))
         small = (previous is not None and entry["d_one_minus_t"] < opts.tolerance
                  and entry["d_jump_x"] < opts.tolerance
                  and entry["d_mu_interface"] < 10.0 * opts.tolerance)

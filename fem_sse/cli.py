@@ -1,4 +1,4 @@
-"""The ``fem-sse`` command: info, run, mesh, sweep, design.
+"""The ``fem-sse`` command: info, run, mesh, sweep, design, mechanics.
 
 Errors are one line on stderr and a non-zero exit; under MPI an error on any rank aborts the
 whole job and is printed once.
@@ -74,6 +74,7 @@ def _check_output(comm, args, default: str, inputs=()) -> str:
 
 def cmd_run(args) -> int:
     """Solve one case and write its outputs."""
+    from fem_sse.progress import Progress
     from fem_sse.config import load_config
     from fem_sse.run import run_case
 
@@ -81,9 +82,9 @@ def cmd_run(args) -> int:
     config = load_config(args.config)
     mesh_file = config.geometry2d.mesh_file if config.geometry2d else None
     outdir = Path(_check_output(comm, args, f"out/{config.name}", (args.config, mesh_file)))
-    summary = run_case(config, outdir, comm, solver=args.solver,
-                       progress=(lambda s: _say(comm, s)) if not args.quiet else None,
-                       overwrite=args.overwrite)
+    with Progress(config.name, comm=comm) as bar:
+        summary = run_case(config, outdir, comm, solver=args.solver, progress=bar.message,
+                           overwrite=args.overwrite)
     _say(comm, f"{config.name}: t_Li = {summary['t_li']:.8f} (1 - t_Li = "
                f"{summary['one_minus_t_li']:.4e}), {len(summary['jumps'])} jump(s), "
                f"{summary['dofs']} DOFs, {summary['wall_time_s']:.2f} s [{summary['solver']}]"
@@ -172,6 +173,26 @@ def cmd_sweep(args) -> int:
     return 1 if failed else 0
 
 
+def cmd_mechanics(args) -> int:
+    """The mechanics of a finished run again, on its saved mu_Li0, with --set changes."""
+    from fem_sse.app.restart import parse_set, rerun_mechanics
+    from fem_sse.progress import Progress
+
+    comm = _comm()
+    sets = [parse_set(text) for text in args.set]
+    run = Path(args.outdir)
+    outdir = Path(_check_output(comm, args, str(run.with_name(run.name + "_mechanics")), (run,)))
+    with Progress(f"mechanics {run.name}", comm=comm) as bar:
+        s = rerun_mechanics(run, outdir, comm, sets, png=not args.no_png, progress=bar.message,
+                            overwrite=args.overwrite)
+    _say(comm, f"{s['case']}: max von Mises {s['max_von_mises'] / 1e6:.1f} MPa, max principal "
+               f"{s['max_principal'] / 1e6:.1f} MPa, crack risk {s['crack_risk_index']:.3g} at "
+               f"{s['crack_risk_distance_to_electrode'] * 1e6:.3g} um from the "
+               f"{s['mechanics']['crack_risk_nearest_electrode']} ({s['wall_time_s']:.1f} s, "
+               f"transport of {run} reused) -> {outdir}")
+    return 0
+
+
 def _option(value, name: str, lo: float, hi: float, lo_open: bool = True):
     """A numeric command-line option checked like a config key (one-line error naming it)."""
     from fem_sse.config import ConfigError
@@ -246,23 +267,34 @@ def _overwrite_flag(parser, text: str = "replace an earlier fem-sse result in th
     parser.add_argument("--overwrite", action="store_true", help=text)
 
 
+def _progress_parent() -> argparse.ArgumentParser:
+    """``--progress`` of every long-running subcommand (fem_sse.progress)."""
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument("--progress", choices=("auto", "bar", "lines", "off"),
+                        help="bar (terminal), lines (timestamped, for logs), off; default auto: "
+                             "a bar on a terminal outside mpirun/Slurm, else lines "
+                             "(env FEM_SSE_PROGRESS)")
+    return parent
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (also used by the docs)."""
     parser = argparse.ArgumentParser(prog="fem-sse", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"fem-sse {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log solver details")
     sub = parser.add_subparsers(dest="command", required=True)
+    progress = _progress_parent()
     p = sub.add_parser("info", help="print versions of DOLFINx, PETSc, MPI, gmsh, pyvista")
     p.add_argument("--json", action="store_true", help="one JSON line")
     p.set_defaults(func=cmd_info)
-    p = sub.add_parser("run", help="solve a case and write its outputs")
+    p = sub.add_parser("run", help="solve a case and write its outputs", parents=[progress])
     p.add_argument("config", help="TOML case file")
     p.add_argument("-o", "--output", help="output folder (default out/CASE)")
     p.add_argument("--solver", choices=("fem", "exact"), help="override [solver] kind")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     _overwrite_flag(p)
     p.set_defaults(func=cmd_run)
-    p = sub.add_parser("mesh", help="write the Gmsh mesh of a case")
+    p = sub.add_parser("mesh", help="write the Gmsh mesh of a case", parents=[progress])
     p.add_argument("config", help="TOML case file")
     p.add_argument("-o", "--output", required=True, help="output .msh file")
     p.add_argument("--report", action="store_true",
@@ -270,7 +302,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--png", metavar="FILE", help="2D: PNG of the mesh coloured by region")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.set_defaults(func=cmd_mesh)
-    p = sub.add_parser("sweep", help="run a grid of parameter values (resumable)")
+    p = sub.add_parser("sweep", help="run a grid of parameter values (resumable)",
+                       parents=[progress])
     p.add_argument("config", help="TOML base case")
     p.add_argument("--set", action="append", default=[], metavar="KEY=V1,V2",
                    help="dotted key and values (V1,V2,... or LO:HI:N or LO:HI:N:log), e.g. "
@@ -287,7 +320,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     _overwrite_flag(p, "start again in an earlier fem-sse sweep folder (default: resume it)")
     p.set_defaults(func=cmd_sweep)
-    p = sub.add_parser("design", help="design maps, optimisation and drift tolerance (exact 1D)")
+    p = sub.add_parser("mechanics", help="re-solve only the mechanics of a finished run "
+                       "(saved mu_Li0) with changed mechanical keys", parents=[progress])
+    p.add_argument("outdir", metavar="OUTDIR", help="output folder of a `fem-sse run`")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="mechanics key and value, e.g. mechanics.stack_pressure=5e6 or "
+                        "materials.SE_anodic.E=1e11 (repeatable)")
+    p.add_argument("-o", "--output", help="output folder (default OUTDIR_mechanics)")
+    p.add_argument("--no-png", action="store_true", help="2D: skip mechanics.png")
+    _overwrite_flag(p)
+    p.set_defaults(func=cmd_mechanics)
+    p = sub.add_parser("design", help="design maps, optimisation and drift tolerance (exact 1D)",
+                       parents=[progress])
     p.add_argument("config", help="TOML base case (1D, or the 1D stack of a 2D case)")
     p.add_argument("--vary", action="append", required=True, metavar="KEY=LO:HI[:log]",
                    help="varied dotted key, e.g. materials.SE_anodic.B=-1.2:0 or "
@@ -359,6 +403,7 @@ def _preload() -> None:
 
 def _main(argv: list[str] | None) -> int:
     from fem_sse.errors import EXIT_INTERNAL, ErrorReporter, deferred_interrupts, exit_code
+    from fem_sse.progress import configure
 
     args = build_parser().parse_args(argv)
     level = os.environ.get("FEM_SSE_LOG_LEVEL", "").upper() or ("INFO" if args.verbose
@@ -368,6 +413,8 @@ def _main(argv: list[str] | None) -> int:
     with deferred_interrupts():  # MPI start-up
         comm = _comm()
     reporter = ErrorReporter(comm)
+    configure("off" if getattr(args, "quiet", False) else getattr(args, "progress", None),
+              comm=comm)
     try:
         _preload()
         code = args.func(args)

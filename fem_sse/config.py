@@ -44,6 +44,7 @@ Schema (keys in brackets are optional, with their defaults)::
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import difflib
 import math
@@ -208,6 +209,8 @@ class Config:
     name: str = "case"
     geometry2d: Geometry2D | None = None
     mechanics: MechanicsSpec | None = None
+    #: the validated TOML dictionary (restart files store it; not part of equality)
+    source: dict | None = field(default=None, compare=False, repr=False)
 
     @property
     def width(self) -> float | None:
@@ -534,7 +537,7 @@ def parse_config(data: dict, name: str = "case") -> Config:
     mechanics = parse_mechanics(data.get("mechanics"), data["materials"], dim)
     config = Config(cell=cell, materials=materials, layers=layers, bottlenecks=bottlenecks,
                     dim=dim, mesh=mesh, solver=solver, name=case_name, geometry2d=geometry2d,
-                    mechanics=mechanics)
+                    mechanics=mechanics, source=copy.deepcopy({**data, "name": case_name}))
     check_pieces(config)
     return config
 

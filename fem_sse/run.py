@@ -10,6 +10,7 @@ import numpy as np
 
 from fem_sse import __version__
 from fem_sse.config import Config
+from fem_sse.io.checkpoint import write_checkpoint
 from fem_sse.materials import mu_from_kirchhoff, sigma_eh
 from fem_sse.outputs import (
     MAP_CELL_CAP,
@@ -21,6 +22,7 @@ from fem_sse.outputs import (
     write_json,
     write_profile_csv,
 )
+from fem_sse.progress import activity
 
 __all__ = ["run_case", "solve_case"]
 
@@ -172,14 +174,25 @@ def _film_mechanics(config: Config, extras: dict, comm) -> dict:
     if rows is not None:
         x = np.asarray(rows["x_m"])
         layer = film.row_layers(config, x, rows["layer"])
-        samples = (film.exact_samples(extras["exact"]) if "exact" in extras
-                   else film.kirchhoff_samples(config, extras["profile"]))
         columns = film.film_stress(config, config.mechanics, x, rows["mu_Li0_eV"], layer,
-                                   samples=list(samples))
+                                   samples=held_samples(config, extras))
         rows.update(columns)
         mech = {**film.film_summary(config, columns, x),
                 "stress_free_reference": reference_summary(config, config.mechanics)}
     return _mechanics_keys(comm.bcast(mech, root=0))
+
+
+def held_samples(config: Config, extras: dict) -> list:
+    """The (layer, x (m), mu (eV)) pieces the held-faces sigma_xx integrates (rank 0), from the
+    exact solution or the FEM state; kept in ``extras`` (the restart files save them, so that
+    ``fem-sse mechanics`` integrates the same state)."""
+    from fem_sse.mechanics import film
+
+    if "held_samples" not in extras:
+        extras["held_samples"] = list(
+            film.exact_samples(extras["exact"]) if "exact" in extras
+            else film.kirchhoff_samples(config, extras["profile"]))
+    return extras["held_samples"]
 
 
 def _mechanics_keys(mech: dict) -> dict:
@@ -230,7 +243,8 @@ def solve_case(config: Config, comm, solver: str | None = None, progress=None) -
     if config.mechanics is not None and config.dim == 1:
         summary.update(_film_mechanics(config, extras, comm))
     elif config.mechanics is not None:
-        summary.update(_plane_mechanics(config, extras, comm))
+        with activity("mechanics (front refinement, elastic solve)"):
+            summary.update(_plane_mechanics(config, extras, comm))
     summary = {"case": config.name, "solver": solver, **summary,
                "mode": "galvanostatic" if config.cell.galvanostatic else "potentiostatic",
                "thickness_m": config.thickness, "converged": summary.get("converged", True),
@@ -264,7 +278,11 @@ def run_case(config: Config, outdir: str | Path, comm, solver: str | None = None
         write_not_converged(config, outdir, comm, exc, solver or config.solver.kind, overwrite)
         raise
     summary.update(extra or {})
-    with output_directory(outdir, comm, overwrite) as folder:
+    if config.dim == 1 and comm.rank == 0 and extras.get("rows") is not None:
+        held_samples(config, extras)  # saved with the restart files
+    with output_directory(outdir, comm, overwrite) as folder, activity(f"writing {outdir}"):
+        if write_checkpoint(folder / "checkpoint", config, extras, summary, comm):
+            summary["checkpoint"] = "checkpoint"  # restart files: fem-sse mechanics OUTDIR
         if config.dim == 2:
             _write_2d(folder, summary, extras, png)
             return summary

@@ -23,8 +23,6 @@ import json
 import logging
 import math
 import os
-import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +32,7 @@ from fem_sse.config import Config, ConfigError, parse_config
 from fem_sse.dotted import set_dotted
 from fem_sse.io.outdir import open_resumable
 from fem_sse.outputs import write_json
+from fem_sse.progress import Progress
 
 __all__ = ["Axis", "SweepPlan", "expand", "parse_axis", "plan_sweep", "plot_results",
            "run_sweep"]
@@ -225,50 +224,6 @@ def _check_fingerprint(outdir: Path, plan: SweepPlan, solver: str | None) -> Non
                        "points": len(plan.points)})
 
 
-class Progress:
-    """A one-line bar with the ETA, on rank 0 only; in a log file (not a TTY) a new line at
-    most every ``LOG_INTERVAL_S`` seconds."""
-
-    LOG_INTERVAL_S = 5.0
-
-    def __init__(self, total: int, done: int, stream=None, width: int = 24):
-        self.total, self.done, self.width = total, done, width
-        self.stream = stream or sys.stdout
-        self.start = self.shown = time.perf_counter()
-        self.first = done
-        self.tty = self.stream.isatty()
-
-    def eta(self) -> float | None:
-        """Seconds left at the mean pace of the points computed so far."""
-        computed = self.done - self.first
-        if computed == 0:
-            return None
-        return (time.perf_counter() - self.start) / computed * (self.total - self.done)
-
-    def update(self, advance: int, note: str) -> None:
-        """Count ``advance`` more points; redraw (a log file gets a line every few seconds)."""
-        self.done += advance
-        now = time.perf_counter()
-        if not (self.tty or self.done == self.total or self.done - advance == self.first
-                or now - self.shown > self.LOG_INTERVAL_S):
-            return
-        self.shown = now
-        frac = self.done / self.total if self.total else 1.0
-        filled = int(round(frac * self.width))
-        eta = self.eta()
-        line = (f"[{'#' * filled}{'.' * (self.width - filled)}] {self.done}/{self.total} "
-                f"{100 * frac:3.0f}% {_clock(time.perf_counter() - self.start)} elapsed, ETA "
-                f"{_clock(eta) if eta is not None else '?'} | {note}")
-        end = "\n" if not self.tty or self.done == self.total else ""
-        self.stream.write(("\r\033[K" if self.tty else "") + line + end)
-        self.stream.flush()
-
-
-def _clock(seconds: float) -> str:
-    minutes, sec = divmod(int(round(seconds)), 60)
-    return f"{minutes // 60}:{minutes % 60:02d}:{sec:02d}"
-
-
 def _solve_point(plan: SweepPlan, i: int, outdir: Path, group, solver, png: bool) -> dict:
     """Run point ``i`` on the group's communicator; a failed solve becomes a 'failed' row (its
     folder is not written) so the rest of the sweep still runs."""
@@ -332,37 +287,43 @@ def run_sweep(plan: SweepPlan, outdir: str | Path, comm, solver: str | None = No
     # waits for another one's slow point; rank 0 sees the others' progress as their folders
     # appear (each is renamed into place when complete)
     mine = todo[g::groups]
-    watch = (Progress(len(rows), len(rows) - len(todo))
-             if comm.rank == 0 and show_progress else None)
     pending = {i for i in todo if i not in mine}
     done: dict[int, dict] = {}
-    try:
-        for i in mine:
-            done[i] = _solve_point(plan, i, outdir, group, solver, png)
-            if watch:
-                found = {j for j in pending if (outdir / plan.names[j] / "summary.json").exists()}
-                pending -= found
-                watch.update(1 + len(found), _note(plan.points[i], done[i]))
-    finally:
-        group.Free()
-    gathered = comm.gather(done if leader else {}, root=0)
-    if comm.rank == 0:
-        for part in gathered:
-            for i, row in part.items():
-                rows[i] = row
-        write_tables(outdir, rows)
-        if plots:  # a failure to draw is a warning (fem_sse.outputs.draw_png)
-            from fem_sse.outputs import draw_png
+    with Progress("sweep", len(rows), len(rows) - len(todo), comm=comm,
+                  mode=None if show_progress else "off") as watch:
+        try:
+            for i in mine:
+                watch.note(f"running {_where(plan.points[i])}")
+                done[i] = _solve_point(plan, i, outdir, group, solver, png)
+                if watch.mode != "off":
+                    found = {j for j in pending
+                             if (outdir / plan.names[j] / "summary.json").exists()}
+                    pending -= found
+                    watch.update(1 + len(found), _note(plan.points[i], done[i]))
+        finally:
+            group.Free()
+        gathered = comm.gather(done if leader else {}, root=0)
+        if comm.rank == 0:
+            for part in gathered:
+                for i, row in part.items():
+                    rows[i] = row
+            write_tables(outdir, rows)
+            if plots:  # a failure to draw is a warning (fem_sse.outputs.draw_png)
+                from fem_sse.outputs import draw_png
 
-            draw_png(outdir / "plot_*.png", lambda _: plot_results(outdir, rows, plan.axes,
-                                                                  plan.mode))
-        if watch and watch.done < watch.total:
-            watch.update(watch.total - watch.done, "all groups finished")
+                draw_png(outdir / "plot_*.png", lambda _: plot_results(outdir, rows, plan.axes,
+                                                                      plan.mode))
+            if watch.done < watch.total:
+                watch.update(watch.total - watch.done, "all groups finished")
     return comm.bcast(rows, root=0)
 
 
+def _where(point: dict) -> str:
+    return ", ".join(f"{_short(k)}={v}" for k, v in point.items())
+
+
 def _note(point: dict, row: dict) -> str:
-    where = ", ".join(f"{_short(k)}={v}" for k, v in point.items())
+    where = _where(point)
     if row["status"] == "failed":
         return f"{where}: FAILED ({row['error'][:60]})"
     return f"{where}: t_Li = {row['t_li']:.6f} [{row['solver']}]"

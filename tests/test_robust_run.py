@@ -126,7 +126,7 @@ def test_writer_failure_keeps_the_previous_result(tmp_path, monkeypatch):
     out = tmp_path / "out"
     args = ["run", str(BILAYER), "-o", str(out), "--solver", "exact", "-q", "--overwrite"]
     assert main(args) == 0
-    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
 
     def broken(path, *args, **kwargs):
         Path(path).write_text("half a plot")
@@ -134,7 +134,7 @@ def test_writer_failure_keeps_the_previous_result(tmp_path, monkeypatch):
 
     monkeypatch.setattr(fem_sse.run, "plot_profile", broken)
     assert main(args) == 1  # an unexpected error: exit 1, one line
-    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
     monkeypatch.undo()
     second = tmp_path / "second"

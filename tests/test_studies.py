@@ -1,7 +1,6 @@
 """Sweeps (fem_sse.studies, fem-sse sweep): plans, resume, sub-communicators, tables, plots."""
 
 import copy
-import io
 import json
 import subprocess
 import sys
@@ -13,7 +12,7 @@ from mpi4py import MPI
 
 from fem_sse.config import ConfigError, parse_config, read_toml
 from fem_sse.run import solve_case
-from fem_sse.studies import Axis, Progress, expand, parse_axis, plan_sweep, run_sweep
+from fem_sse.studies import Axis, expand, parse_axis, plan_sweep, run_sweep
 
 ROOT = Path(__file__).parent.parent
 CASE = ROOT / "cases" / "fig3_bilayer.toml"
@@ -185,15 +184,6 @@ def test_cli_sweep(tmp_path):
     proc = subprocess.run(bad, capture_output=True, text=True)
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1
     assert "cell.temperature" in proc.stderr and not (tmp_path / "b").exists()
-
-
-def test_progress_eta():
-    stream = io.StringIO()
-    bar = Progress(4, 1, stream=stream)
-    assert bar.eta() is None
-    bar.update(1, "first")
-    assert "2/4" in stream.getvalue() and "first" in stream.getvalue()
-    assert bar.eta() is not None and bar.eta() >= 0.0
 
 
 @pytest.mark.serial

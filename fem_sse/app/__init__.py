@@ -1,1 +1,1 @@
-"""Application layer: commands built on the solver packages (new modules go here)."""
+"""Application layer: commands built on the solver packages (view, restart of a saved run)."""

@@ -20,6 +20,7 @@ from fem_sse.design.optimize import optimize, pareto_front
 from fem_sse.design.space import Constraint, Evaluator, Objective, Variable, apply_values
 from fem_sse.design.tolerance import drift_margins
 from fem_sse.dotted import get_dotted
+from fem_sse.progress import Progress
 
 __all__ = ["DesignRequest", "run_design"]
 
@@ -120,8 +121,10 @@ def compute_design(base: dict, name: str, request: DesignRequest) -> dict:
         out["marks"]["base"] = base_values(base, request.variables)
     if request.do_optimize:
         opt_eval = Evaluator(base, request.variables, options, name)
-        result = optimize(opt_eval, objectives, request.constraints, seed=request.seed,
-                          popsize=request.popsize, maxiter=request.maxiter)
+        with Progress("design optimisation (evaluations)") as bar:
+            opt_eval.progress = bar.update
+            result = optimize(opt_eval, objectives, request.constraints, seed=request.seed,
+                              popsize=request.popsize, maxiter=request.maxiter)
         best = result.pop("best")
         best_values = [best[v.key] for v in request.variables]
         best_data = apply_values(base, dict(zip((v.key for v in request.variables),
@@ -138,7 +141,9 @@ def compute_design(base: dict, name: str, request: DesignRequest) -> dict:
             out["front"] = pareto_front(opt_eval.records, objectives, request.constraints)
             summary["optimization"]["pareto_points"] = len(out["front"])
     if request.do_map:
-        result = design_map(evaluator, request.points)
+        with Progress("design map", request.points ** 2) as bar:
+            evaluator.progress = bar.update
+            result = design_map(evaluator, request.points)
         statuses = list(result["status"].ravel())
         summary["map"] = {"points": request.points, "evaluations": len(statuses),
                           "failed": sum(s != "ok" for s in statuses),

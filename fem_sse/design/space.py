@@ -221,6 +221,8 @@ class Evaluator:
         self.options = options or DesignOptions()
         self.records: list[dict] = []
         self._guess: float | None = None
+        #: optional callable(advance, note) after every design (fem_sse.progress.Progress.update)
+        self.progress = None
 
     def config_data(self, values: Sequence[float]) -> dict:
         """The case dict of a design (values in key units, in the order of the variables)."""
@@ -246,4 +248,6 @@ class Evaluator:
             record.update(status=f"failed: {type(exc).__name__}: {exc}", **failed_metrics())
         if keep:
             self.records.append(record)
+        if self.progress is not None:
+            self.progress(1, record["status"])
         return record

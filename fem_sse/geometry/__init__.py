@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from fem_sse.config import MIN_PIECE_MESH, Config, ConfigError, check_pieces
 from fem_sse.geometry.regions import MeshError, Region, add_groups, regions_1d
+from fem_sse.progress import activity
 
 __all__ = ["MeshError", "Region", "SeparatorMesh", "build_mesh", "write_msh"]
 
@@ -124,7 +125,7 @@ def build_mesh(config: Config, comm, rank: int = 0, threads: int = 1) -> Separat
     from fem_sse.compat import gmsh_model_to_mesh
 
     if comm.rank == rank:
-        with _gmsh_session() as gmsh:
+        with _gmsh_session() as gmsh, activity(f"meshing {config.name}"):
             try:
                 built = _build_model(gmsh, config, threads)
                 if config.dim == 2:  # a separator cut in two has no steady state
@@ -160,7 +161,7 @@ def write_msh(config: Config, path, report: bool = False, png=None) -> dict | No
         report: also compute the mesh report (returned as a dict).
         png: optional PNG path: the mesh coloured by region.
     """
-    with _gmsh_session() as gmsh:
+    with _gmsh_session() as gmsh, activity(f"meshing {config.name}"):
         built = _build_model(gmsh, config)
         gmsh.write(str(path))
         if not (report or png):

@@ -1,0 +1,326 @@
+"""The numbers quoted in README.md, docs/tutorial.md and docs/commands/*.md, from the commands
+those pages document.
+
+    docker/run python3 bench/docs_numbers.py            # run every group, write JSON, fill pages
+    docker/run python3 bench/docs_numbers.py tutorial   # only some groups (the others are kept)
+    docker/run python3 bench/docs_numbers.py --fill     # fill the pages from the JSON, no runs
+    docker/run python3 bench/docs_numbers.py --check    # exit 1 if a page differs from the JSON
+
+A number in a page is marked ``<!-- n:KEY -->TEXT<!-- /n -->`` (invisible when rendered);
+``bench/results/docs_numbers.json`` holds for every KEY its value, the TEXT it prints as, the
+physics tolerance within which a re-run must reproduce it (None for timings and sizes: filled
+from the JSON, never compared with a re-run) and the group (command) that produced it.
+tests/test_docs_numbers.py checks every marker against the JSON and re-runs the groups against
+it. When a change moves a documented number (a solver or mechanics change), this one command
+regenerates the JSON and the pages.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import re
+import shlex
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+JSON = ROOT / "bench" / "results" / "docs_numbers.json"
+PAGES = ("README.md", "docs/tutorial.md", "docs/commands/*.md")
+MARKER = re.compile(r"<!-- n:([\w.]+) -->(.*?)<!-- /n -->", re.S)
+
+
+def spaced(value) -> str:
+    """An integer with thin thousands groups as the docs write them: 40 245."""
+    return f"{int(value):,}".replace(",", " ")
+
+
+def sci(digits: int):
+    """Scientific notation with ``digits`` significant digits and a short exponent: 3.6e-6."""
+    def fmt(value) -> str:
+        text = f"{value:.{digits}g}"
+        return re.sub(r"e([+-])0*(\d)", lambda m: f"e{'-' if m[1] == '-' else ''}{m[2]}", text)
+    return fmt
+
+
+def fixed(decimals: int):
+    return lambda value: f"{value:.{decimals}f}"
+
+
+def thousands(decimals: int):
+    """Count in thousands, e.g. 0.7 (k) or 21 (k)."""
+    return lambda value: f"{value / 1000:.{decimals}f}"
+
+
+@dataclass(frozen=True)
+class Number:
+    """How a key prints and how close a re-run must come (rel and abs; None: not re-checked)."""
+
+    fmt: object = str
+    rel: float | None = None
+    abs: float | None = None
+
+
+#: every documented number: key -> format and physics tolerance
+NUMBERS = {
+    # docs/tutorial.md step 5: docs/examples/poly_bilayer_stress.py on 2 ranks
+    "tutorial.t_li": Number(fixed(4), abs=2e-4),
+    "tutorial.cells": Number(spaced, rel=0.02),
+    "tutorial.max_von_mises_MPa": Number(fixed(0), rel=0.02),
+    "tutorial.max_principal_MPa": Number(fixed(0), rel=0.02),
+    "tutorial.crack_risk_index": Number(sci(3), rel=0.02),
+    "tutorial.crack_risk_electrode": Number(str, abs=0),
+    "tutorial.crack_risk_distance_um": Number(sci(2), abs=0.5),
+    "tutorial.strength_MPa": Number(fixed(0), rel=1e-12),
+    "tutorial.film_stress_MPa": Number(fixed(0), rel=1e-6),
+    "tutorial.xdmf_von_mises_max": Number(sci(2), rel=0.03),
+    "tutorial.xdmf_max_principal_max": Number(sci(2), rel=0.03),
+    # docs/commands/sweep.md: the --list thickness-ratio sweep (exact solver, film model)
+    "sweep.ratio_max_principal_MPa": Number(fixed(0), rel=1e-6),
+    # README "Verification (1D)": bench/run_cases.py -> bench/results/cases_summary.json
+    "cases.count": Number(str, abs=0),
+    "cases.worst_rel_err_one_minus_t": Number(sci(2)),
+    "cases.worst_jump_err_over_L": Number(sci(2)),
+    "cases.worst_mu_interface_err_eV": Number(sci(1)),
+    "cases.min_dofs_k": Number(thousands(1)),
+    "cases.max_dofs_k": Number(thousands(0)),
+    "cases.min_time_s": Number(fixed(2)),
+    "cases.max_time_s": Number(fixed(1)),
+    # docs/commands/mechanics.md: a run of the study bilayer and its restart
+    "restart.cells": Number(spaced, rel=0.02),
+    "restart.max_rel_diff": Number(sci(1)),
+    "restart.checkpoint_MB": Number(fixed(1)),
+    "restart.run_folder_MB": Number(fixed(0)),
+}
+
+
+def _run(command: str, cwd: Path) -> None:
+    """A documented command (without its ``docker/run`` prefix), in the runtime."""
+    subprocess.run(shlex.split(command), cwd=cwd, check=True)
+
+
+# ----------------------------------------------------------------------------------------------
+# Groups: each runs its documented command(s) in a temporary folder and returns numbers
+# ----------------------------------------------------------------------------------------------
+
+TUTORIAL = "mpirun -n 2 python3 {root}/docs/examples/poly_bilayer_stress.py -o {out}/tutorial"
+
+
+def _xdmf_max(h5: Path, name: str) -> float:
+    """The largest value of the field ``name`` in an XDMF's HDF5 file (what ParaView's colour
+    range shows for the cell data)."""
+    import h5py
+
+    found = []
+    with h5py.File(h5, "r") as f:
+        def visit(path, obj):
+            if isinstance(obj, h5py.Dataset) and name in path:
+                found.append(float(obj[...].max()))
+        f.visititems(visit)
+    if not found:
+        raise KeyError(f"no {name!r} in {h5}")
+    return max(found)
+
+
+def _film_stress(data: dict) -> float:
+    """E eps* / (1 - nu) (Pa) of the saturated eigenstrain of the first layer's material."""
+    import numpy as np
+
+    from fem_sse.config import parse_config
+
+    config = parse_config(data)
+    name = config.layers[0].material
+    mech, transport = config.mechanics.materials[name], config.materials[name]
+    eps = mech.eigenstrain(np.array([transport.B + 1.0]), transport, config.cell.kT,
+                           config.mechanics.mu_ref)[0]
+    return mech.E * abs(eps) / (1.0 - mech.nu)
+
+
+def group_tutorial(out: Path) -> dict:
+    from fem_sse.config import read_toml
+
+    _run(TUTORIAL.format(root=ROOT, out=out), ROOT)
+    s = json.loads((out / "tutorial" / "mechanics_summary.json").read_text())
+    data = read_toml(ROOT / "cases" / "2d" / "poly_bilayer.toml")  # as the example changes it
+    for material in data["materials"].values():
+        material["strain_law"] = "two_state"
+    data.setdefault("mechanics", {"stack_pressure": 5e6})
+    h5 = out / "tutorial" / "mechanics.h5"
+    return {"tutorial.t_li": s["t_li"], "tutorial.cells": s["cells"],
+            "tutorial.max_von_mises_MPa": s["max_von_mises"] / 1e6,
+            "tutorial.max_principal_MPa": s["max_principal"] / 1e6,
+            "tutorial.crack_risk_index": s["crack_risk_index"],
+            "tutorial.crack_risk_electrode": s["crack_risk_nearest_electrode"],
+            "tutorial.crack_risk_distance_um": s["crack_risk_distance_to_electrode"] * 1e6,
+            "tutorial.strength_MPa": s["max_principal"] / s["crack_risk_index"] / 1e6,
+            "tutorial.film_stress_MPa": _film_stress(data) / 1e6,
+            "tutorial.xdmf_von_mises_max": _xdmf_max(h5, "von_mises"),
+            "tutorial.xdmf_max_principal_max": _xdmf_max(h5, "max_principal")}
+
+
+SWEEP_RATIO = ("fem-sse sweep {root}/cases/fig3_bilayer.toml --list --solver exact "
+               "-o {out}/sweep_ratio --progress off "
+               "--set geometry.layers[0].thickness=90e-6:50e-6:9 "
+               "--set geometry.layers[1].thickness=10e-6:50e-6:9 "
+               "--set materials.SE_cathodic.strain_law=two_state "
+               "--set materials.SE_anodic.strain_law=two_state "
+               "--set mechanics.stack_pressure=5e6")
+
+
+def group_sweep(out: Path) -> dict:
+    _run(SWEEP_RATIO.format(root=ROOT, out=out), ROOT)
+    rows = [json.loads(line) for line in (out / "sweep_ratio" / "results.jsonl").open()]
+    peaks = [r["max_principal"] for r in rows if r["status"] != "failed"]
+    if max(peaks) - min(peaks) > 1e-6 * max(peaks):
+        raise AssertionError(f"sweep.md says the peak is the same for every ratio: {peaks}")
+    return {"sweep.ratio_max_principal_MPa": max(peaks) / 1e6}
+
+
+def group_cases(out: Path) -> dict:
+    """README's verification table: read from bench/run_cases.py's JSON (re-run that script to
+    renew it; ~1 min)."""
+    rows = json.loads((ROOT / "bench" / "results" / "cases_summary.json").read_text())
+    return {"cases.count": len(rows),
+            "cases.worst_rel_err_one_minus_t": max(r["rel_err_one_minus_t"] for r in rows),
+            "cases.worst_jump_err_over_L": max(r["jump_err_over_L"] for r in rows),
+            "cases.worst_mu_interface_err_eV": max(r["mu_interface_err_eV"] for r in rows),
+            "cases.min_dofs_k": min(r["dofs"] for r in rows),
+            "cases.max_dofs_k": max(r["dofs"] for r in rows),
+            "cases.min_time_s": min(r["fem_wall_time_s"] for r in rows),
+            "cases.max_time_s": max(r["fem_wall_time_s"] for r in rows)}
+
+
+RESTART = ("fem-sse run {root}/cases/2d/study_bilayer.toml -o {out}/sb --progress off",
+           "fem-sse mechanics {out}/sb --progress off")
+RESTART_KEYS = ("max_von_mises", "max_principal", "crack_risk_index", "min_principal",
+                "max_displacement")
+
+
+def _megabytes(folder: Path) -> float:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1e6
+
+
+def group_restart(out: Path) -> dict:
+    for command in RESTART:
+        _run(command.format(root=ROOT, out=out), ROOT)
+    run = json.loads((out / "sb" / "summary.json").read_text())
+    again = json.loads((out / "sb_mechanics" / "summary.json").read_text())
+    diff = max(abs(again["mechanics"][k] / run["mechanics"][k] - 1.0) for k in RESTART_KEYS)
+    return {"restart.cells": run["cells"], "restart.max_rel_diff": max(diff, 1e-16),
+            "restart.checkpoint_MB": _megabytes(out / "sb" / "checkpoint"),
+            "restart.run_folder_MB": _megabytes(out / "sb")}
+
+
+GROUPS = {"cases": group_cases, "sweep": group_sweep, "tutorial": group_tutorial,
+          "restart": group_restart}
+#: the command lines of each group, as recorded in the JSON
+COMMANDS = {"tutorial": [TUTORIAL], "sweep": [SWEEP_RATIO],
+            "cases": ["python3 bench/run_cases.py"], "restart": list(RESTART)}
+
+
+# ----------------------------------------------------------------------------------------------
+# JSON, filling and checking
+# ----------------------------------------------------------------------------------------------
+
+
+def text_of(key: str, value) -> str:
+    return NUMBERS[key].fmt(value)
+
+
+def within(key: str, value, reference, widen: float = 1.0) -> bool:
+    """Whether a re-run's ``value`` reproduces the recorded ``reference`` within the key's
+    physics tolerance (times ``widen``); always true for keys without one (timings, sizes)."""
+    spec = NUMBERS[key]
+    if spec.rel is None and spec.abs is None:
+        return True
+    if isinstance(reference, str) or isinstance(value, str):
+        return str(value) == str(reference)
+    bound = widen * ((spec.rel or 0.0) * abs(reference) + (spec.abs or 0.0))
+    return abs(value - reference) <= bound
+
+
+def record(groups: list[str]) -> dict:
+    """Run ``groups`` and merge their numbers into the JSON (other groups are kept)."""
+    import os
+
+    import dolfinx
+
+    data = json.loads(JSON.read_text()) if JSON.exists() else {"numbers": {}, "groups": {}}
+    for name in groups:
+        with tempfile.TemporaryDirectory(prefix=f"docs_numbers_{name}_") as tmp:
+            values = GROUPS[name](Path(tmp))
+        for key, value in values.items():
+            data["numbers"][key] = {"value": value, "text": text_of(key, value), "group": name,
+                                    "rel": NUMBERS[key].rel, "abs": NUMBERS[key].abs}
+        data["groups"][name] = {"commands": COMMANDS[name], "dolfinx": dolfinx.__version__,
+                                "machine": platform.node(), "load_average": os.getloadavg()[0]}
+        print(f"{name}: " + ", ".join(f"{k} = {text_of(k, v)}" for k, v in values.items()),
+              flush=True)
+        JSON.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")  # after each group
+    return data
+
+
+def pages() -> list[Path]:
+    return sorted({p for pattern in PAGES for p in ROOT.glob(pattern)})
+
+
+def fill(data: dict) -> list[str]:
+    """Put every recorded text into its markers. Returns the pages changed."""
+    changed = []
+    for page in pages():
+        text = page.read_text()
+        new = MARKER.sub(lambda m: (f"<!-- n:{m[1]} -->{data['numbers'][m[1]]['text']}"
+                                    "<!-- /n -->") if m[1] in data["numbers"] else m[0], text)
+        if new != text:
+            page.write_text(new)
+            changed.append(str(page.relative_to(ROOT)))
+    return changed
+
+
+def check(data: dict) -> list[str]:
+    """Every marker's text equals the JSON's, every marker's key is known, every recorded
+    number is quoted somewhere. Returns the problems (empty: all good)."""
+    problems, seen = [], set()
+    for page in pages():
+        for m in MARKER.finditer(page.read_text()):
+            key, shown = m[1], m[2]
+            seen.add(key)
+            where = f"{page.relative_to(ROOT)}: {key}"
+            if key not in NUMBERS or key not in data["numbers"]:
+                problems.append(f"{where}: no such number in {JSON.name}")
+            elif shown != data["numbers"][key]["text"]:
+                problems.append(f"{where}: the page says {shown!r}, the run gave "
+                                f"{data['numbers'][key]['text']!r}")
+    problems += [f"{key}: recorded but quoted on no page" for key in data["numbers"]
+                 if key not in seen]
+    return problems
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("groups", nargs="*", metavar="GROUP",
+                        help=f"groups to run (default all): {', '.join(GROUPS)}")
+    parser.add_argument("--fill", action="store_true", help="fill the pages from the JSON only")
+    parser.add_argument("--check", action="store_true", help="compare the pages with the JSON")
+    args = parser.parse_args(argv)
+    unknown = sorted(set(args.groups) - set(GROUPS))
+    if unknown:
+        parser.error(f"unknown group(s) {unknown}: choose from {', '.join(GROUPS)}")
+    if args.check:
+        problems = check(json.loads(JSON.read_text()))
+        print("\n".join(problems) or f"every documented number matches {JSON.name}")
+        return 1 if problems else 0
+    data = json.loads(JSON.read_text()) if args.fill else record(args.groups or list(GROUPS))
+    changed = fill(data)
+    print(f"filled {', '.join(changed) or 'nothing (pages already up to date)'}")
+    problems = check(data)
+    print("\n".join(problems))
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

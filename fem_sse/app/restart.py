@@ -1,0 +1,124 @@
+"""``fem-sse mechanics OUTDIR``: the mechanics of a finished run again, on its saved mu_Li0 field,
+with other mechanical data (docs/commands/mechanics.md).
+
+The transport state is read from ``OUTDIR/checkpoint`` (:mod:`fem_sse.io.checkpoint`), on any
+number of ranks; only keys that do not change the transport may be set (the ``[mechanics]``
+table and the mechanical keys of the materials), so the stresses are those a full run of the
+changed case would give. The elastic solve is the one ``fem-sse run`` makes
+(:func:`fem_sse.run.solve_case`'s mechanics step), so a restart without changes reproduces the
+run's stresses to round-off.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import tomllib
+
+from fem_sse.config import parse_config
+from fem_sse.dotted import set_dotted
+from fem_sse.mechanics_spec import MATERIAL_KEYS
+from fem_sse.validate import ConfigError
+
+__all__ = ["parse_set", "rerun_mechanics"]
+
+
+def parse_set(text: str) -> tuple[str, object]:
+    """``KEY=VALUE`` of a mechanics key; VALUE is a TOML value (``2e11``, ``"two_state"``,
+    ``{kind = "two_state"}``) or bare text (``two_state``).
+
+    Raises:
+        ConfigError: naming ``--set`` for a malformed item or a key that changes the transport.
+    """
+    key, sep, value = (part.strip() for part in text.partition("="))
+    if not sep or not key or not value:
+        raise ConfigError("--set", f"expected KEY=VALUE, got {text!r}")
+    parts = key.split(".")
+    mechanical = parts[0] == "mechanics" or (
+        len(parts) >= 3 and parts[0] == "materials" and parts[2] in MATERIAL_KEYS)
+    if not mechanical:
+        allowed = f"mechanics.*, materials.NAME.{{{','.join(MATERIAL_KEYS)}}}"
+        raise ConfigError(f"--set {key}", "only mechanics keys can change without solving the "
+                          f"transport again: {allowed}; for other keys use `fem-sse run`")
+    try:
+        return key, tomllib.loads(f"v = {value}")["v"]
+    except tomllib.TOMLDecodeError:
+        return key, value
+
+
+def _config(case_text: str, sets: list[tuple[str, object]], name: str):
+    data = tomllib.loads(case_text)
+    for key, value in sets:
+        set_dotted(data, key, value, make_tables=True)
+    data.setdefault("mechanics", {})  # no [mechanics] in the run: the defaults
+    return parse_config(data, name=name)
+
+
+def rerun_mechanics(run_folder: str | Path, outdir: str | Path, comm,
+                    sets: list[tuple[str, object]] = (), png: bool = True,
+                    progress=None, overwrite: bool = True) -> dict:
+    """Solve the mechanics of ``run_folder``'s saved state with ``sets`` applied; write
+    ``summary.json`` and the mechanics files to ``outdir`` (replaced atomically).
+
+    Args:
+        run_folder: a ``fem-sse run`` output folder with ``checkpoint/``.
+        sets: (dotted key, value) pairs from :func:`parse_set`.
+        png: 2D: also ``mechanics.png``.
+        progress: optional callable(str) for progress lines.
+        overwrite: replace an earlier fem-sse result at ``outdir`` (never a foreign folder).
+
+    Returns:
+        The summary (identical on every rank): the run's t_Li and the new mechanics keys.
+    """
+    from fem_sse import __version__
+    from fem_sse.io.checkpoint import load_profile, load_transport, read_state
+    from fem_sse.outputs import output_directory, write_json
+
+    start = time.perf_counter()
+    state, case_text = read_state(run_folder, comm)
+    config = _config(case_text, list(sets), state["case"])
+    say = progress or (lambda _text: None)
+    summary = {"case": config.name, "restart_from": str(run_folder),
+               "set": {k: v for k, v in sets}, "solver": state["solver"],
+               "t_li": state["t_li"], "one_minus_t_li": state["one_minus_t_li"],
+               "written_on_ranks": state["ranks"], "ranks": comm.size,
+               "fem_sse_version": __version__}
+    if config.dim == 1:
+        from fem_sse.run import _film_mechanics
+
+        rows, samples = load_profile(run_folder) if comm.rank == 0 else (None, None)
+        data = {"rows": rows, "held_samples": samples}
+        summary.update(_film_mechanics(config, data, comm))
+    else:
+        from fem_sse.run import _plane_mechanics
+
+        saved = load_transport(run_folder, state, config, comm)
+        say(f"loaded {state['cells']} cells of {run_folder} (written on {state['ranks']} "
+            f"rank(s)) in {time.perf_counter() - start:.1f} s; solving the mechanics")
+        data = {"problem": saved}
+        summary.update(_plane_mechanics(config, data, comm))
+        summary["cells"] = data["mechanics"].summary["cells"]
+    summary["wall_time_s"] = time.perf_counter() - start
+    with output_directory(outdir, comm, overwrite, kind="mechanics",
+                          inputs=(run_folder,)) as folder:
+        summary["files"] = ["summary.json"] + _write(folder, config, summary, data, png, comm)
+        if comm.rank == 0:
+            write_json(folder / "summary.json", summary)
+    return summary
+
+
+def _write(folder: Path, config, summary: dict, data, png: bool, comm) -> list[str]:
+    """1D: profile.csv with the stress columns (``data``: the rows, rank 0); 2D: the mechanics
+    files (``data["mechanics"]``: the result)."""
+    if config.dim == 1:
+        from fem_sse.outputs import write_profile_csv
+
+        if comm.rank == 0:
+            write_profile_csv(folder / "profile.csv", data["rows"])
+        return ["profile.csv"]
+    from fem_sse.mechanics import write_mechanics
+    from fem_sse.outputs import MAP_CELL_CAP
+
+    draw = png and summary["cells"] <= MAP_CELL_CAP
+    return write_mechanics(folder, data["mechanics"], png=draw)

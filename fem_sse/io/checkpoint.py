@@ -1,0 +1,235 @@
+"""Restart files: the converged transport state of a run, re-loadable on any number of ranks.
+
+``fem-sse run`` writes ``OUTDIR/checkpoint/`` (docs/commands/mechanics.md)::
+
+    state.json          format and version, dim, solver, ranks that wrote it, DG degree of W,
+                        region table and facet groups, t_Li
+    case.toml           the validated case, with its name
+    profile.npz         1D: the profile rows (x (m), mu_Li0 (eV), eta_i, eta_e (eV),
+                        sigma_eh (S/m), layer) that the film mechanics reads
+    mesh.xdmf, mesh.h5  2D: the converged (adapted) transport mesh, cell tags "regions" and
+                        facet tags "facets"
+    kirchhoff.R.npz     2D, one per writing rank R: for each owned cell its row in mesh.xdmf,
+                        the coordinates (m) of its DG dofs and W (A/m) there
+
+Only DOLFINx's own XDMF and NumPy are used, so no install route needs another package. XDMF
+re-partitions the mesh on read, on any number of ranks, and gives each cell its row in the
+file; W is then put back cell by cell, matching the saved dof coordinates to the new dofs (so
+the local dof order of the reader does not matter). The reloaded W is bit-for-bit the saved one.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+from mpi4py import MPI
+
+from fem_sse.validate import ConfigError
+
+__all__ = ["FORMAT", "SavedTransport", "read_state", "load_profile", "load_transport",
+           "write_checkpoint"]
+
+FORMAT = "fem_sse-checkpoint"
+VERSION = 1
+FOLDER = "checkpoint"
+SAMPLE = "held_sample_"  # profile.npz keys of the held-faces samples (layer, x, mu rows)
+
+
+def _write_state(folder: Path, config, extras: dict, summary: dict, comm) -> None:
+    from fem_sse.tomlwrite import dumps
+
+    state = {"format": FORMAT, "version": VERSION, "dim": config.dim, "case": config.name,
+             "solver": summary.get("solver"), "ranks": comm.size, "t_li": summary.get("t_li"),
+             "one_minus_t_li": summary.get("one_minus_t_li")}
+    problem = extras.get("problem")
+    if config.dim == 2:
+        state.update(degree=problem.degree,
+                     cells=problem.mesh.topology.index_map(2).size_global,
+                     regions={str(k): asdict(v) for k, v in problem.smesh.regions.items()},
+                     facet_groups=problem.smesh.facet_groups)
+    (folder / "case.toml").write_text(dumps(config.source, header=f"{config.name}: the case "
+                                            "of this checkpoint"))
+    (folder / "state.json").write_text(json.dumps(state, indent=1) + "\n")
+
+
+def write_checkpoint(folder: str | Path, config, extras: dict, summary: dict, comm) -> list[str]:
+    """Write the restart files of a converged run into ``folder`` (collective; the folder is
+    created). Returns the file names (relative to the run folder), or [] when the config has
+    no source dictionary (built in code) or the 1D profile is missing."""
+    folder = Path(folder)
+    if config.source is None or (config.dim == 1 and "rows" not in extras):
+        return []
+    if comm.rank == 0:
+        folder.mkdir(parents=True, exist_ok=True)
+        _write_state(folder, config, extras, summary, comm)
+    comm.barrier()
+    if config.dim == 1:
+        if comm.rank == 0:
+            _write_profile(folder / "profile.npz", extras["rows"], extras.get("held_samples"))
+        files = ["profile.npz"]
+    else:
+        files = _write_transport(folder, extras["problem"])
+    comm.barrier()
+    return [f"{FOLDER}/{name}" for name in ("state.json", "case.toml", *files)]
+
+
+def _write_profile(path: Path, rows: dict, samples=None) -> None:
+    """The profile rows and the held-faces samples (fem_sse.run.held_samples) of a 1D run."""
+    from fem_sse.outputs import PROFILE_COLUMNS
+
+    arrays = {k: np.asarray(rows[k]) for k in PROFILE_COLUMNS if k != "layer"}
+    for i, (layer, x, mu) in enumerate(samples or ()):
+        arrays[f"{SAMPLE}{i}"] = np.stack([np.full(len(x), float(layer)), x, mu])
+    np.savez(path, layer=np.asarray(rows["layer"], dtype=str), **arrays)
+
+
+def _write_transport(folder: Path, problem) -> list[str]:
+    import dolfinx.io
+
+    smesh, msh, comm = problem.smesh, problem.mesh, problem.comm
+    smesh.cell_tags.name, smesh.facet_tags.name = "regions", "facets"
+    with dolfinx.io.XDMFFile(comm, str(folder / "mesh.xdmf"), "w") as xdmf:
+        xdmf.write_mesh(msh)
+        msh.topology.create_connectivity(msh.topology.dim - 1, msh.topology.dim)
+        xdmf.write_meshtags(smesh.cell_tags, msh.geometry)
+        xdmf.write_meshtags(smesh.facet_tags, msh.geometry)
+    imap = msh.topology.index_map(msh.topology.dim)
+    owned = imap.size_local
+    dofs = problem.V.dofmap.list[:owned]
+    gdim = msh.geometry.dim
+    coords = problem.V.tabulate_dof_coordinates()[dofs][:, :, :gdim]
+    # XDMF writes the owned cells of each rank in local order, rank after rank
+    rows = imap.local_range[0] + np.arange(owned, dtype=np.int64)
+    np.savez(folder / f"kirchhoff.{comm.rank}.npz", rows=rows, coords=coords,
+             w=problem.omega.x.array[dofs] * problem.w_scale)
+    return ["mesh.xdmf", "mesh.h5"] + [f"kirchhoff.{r}.npz" for r in range(comm.size)]
+
+
+# ----------------------------------------------------------------------------------------------
+# Reading
+# ----------------------------------------------------------------------------------------------
+
+
+def read_state(run_folder: str | Path, comm) -> tuple[dict, str]:
+    """(state.json, case.toml text) of ``run_folder/checkpoint`` (read on rank 0, broadcast).
+
+    Raises:
+        ConfigError: naming the folder when it holds no readable checkpoint of this format.
+    """
+    folder = Path(run_folder) / FOLDER
+    answer = None
+    if comm.rank == 0:
+        try:
+            state = json.loads((folder / "state.json").read_text())
+            text = (folder / "case.toml").read_text()
+            if state.get("format") != FORMAT or state.get("version") != VERSION:
+                raise ValueError(f"format {state.get('format')} {state.get('version')}")
+            answer = (state, text)
+        except (OSError, ValueError) as exc:
+            answer = ConfigError("OUTDIR", f"{run_folder} has no readable restart files "
+                                 f"({folder}: {getattr(exc, 'strerror', None) or exc}); they "
+                                 "are written by `fem-sse run` (converged runs)")
+    answer = comm.bcast(answer, root=0)
+    if isinstance(answer, Exception):
+        raise answer
+    return answer
+
+
+def load_profile(run_folder: str | Path) -> tuple[dict, list]:
+    """The saved 1D profile rows and held-faces samples (calling rank)."""
+    with np.load(Path(run_folder) / FOLDER / "profile.npz") as data:
+        rows = {k: data[k] for k in data.files if not k.startswith(SAMPLE)}
+        pieces = sorted((k for k in data.files if k.startswith(SAMPLE)),
+                        key=lambda k: int(k[len(SAMPLE):]))
+        samples = [(int(data[k][0, 0]), data[k][1], data[k][2]) for k in pieces]
+    rows["layer"] = rows["layer"].tolist()
+    return rows, samples
+
+
+@dataclass
+class SavedTransport:
+    """A converged 2D transport state reloaded from a checkpoint: what the mechanics reads of a
+    :class:`~fem_sse.transport.TransportProblem` (``smesh``, ``V``, ``omega`` with
+    ``w_scale`` = 1, so omega is W (A/m), and :meth:`mu_function`)."""
+
+    smesh: object
+    V: object
+    omega: object
+    config: object
+    w_scale: float = 1.0
+
+    @property
+    def mesh(self):
+        return self.smesh.mesh
+
+    @property
+    def comm(self):
+        return self.smesh.mesh.comm
+
+    def mu_function(self):
+        """mu_Li0 (eV) at the DG dofs of W, per material (the transport's formula)."""
+        from fem_sse.mechanics.fronts import mu_from_kirchhoff
+
+        return mu_from_kirchhoff(self.smesh, self.omega, self.config)
+
+
+def _original_cells(msh) -> np.ndarray:
+    index = msh.topology.original_cell_index
+    return np.asarray(index[0] if isinstance(index, list) else index, dtype=np.int64)
+
+
+def load_transport(run_folder: str | Path, state: dict, config, comm) -> SavedTransport:
+    """The saved mesh, tags and W on ``comm`` (any number of ranks; collective).
+
+    Raises:
+        ConfigError: when the saved dofs do not match the reloaded mesh (a damaged checkpoint).
+    """
+    import dolfinx.io
+    from dolfinx import fem
+
+    from fem_sse.geometry import Region, SeparatorMesh
+
+    folder = Path(run_folder) / FOLDER
+    with dolfinx.io.XDMFFile(comm, str(folder / "mesh.xdmf"), "r") as xdmf:
+        msh = xdmf.read_mesh(name="mesh")
+        msh.topology.create_connectivity(msh.topology.dim - 1, msh.topology.dim)
+        cell_tags = xdmf.read_meshtags(msh, name="regions")
+        facet_tags = xdmf.read_meshtags(msh, name="facets")
+    regions = {int(k): Region(**v) for k, v in state["regions"].items()}
+    smesh = SeparatorMesh(msh, cell_tags, facet_tags, regions, dict(state["facet_groups"]))
+    V = fem.functionspace(msh, ("DG", int(state["degree"])))
+    omega = fem.Function(V, name="omega")
+    owned = msh.topology.index_map(msh.topology.dim).size_local
+    dofs = V.dofmap.list[:owned]
+    rows, coords, w = _read_parts(folder, int(state["ranks"]))
+    where = np.searchsorted(rows, _original_cells(msh)[:owned])
+    mine = V.tabulate_dof_coordinates()[dofs][:, :, :msh.geometry.dim]
+    saved = coords[where]
+    gap = np.linalg.norm(mine[:, :, None, :] - saved[:, None, :, :], axis=-1)
+    match = np.argmin(gap, axis=2)  # saved dof of each local dof
+    scale = float(np.ptp(msh.geometry.x[:, :msh.geometry.dim], axis=0).max(initial=1.0))
+    worst = comm.allreduce(float(np.take_along_axis(gap, match[..., None], 2).max(initial=0.0)),
+                           op=MPI.MAX)
+    if worst > 1e-9 * max(scale, 1e-300):
+        raise ConfigError("OUTDIR", f"{run_folder}: the saved W does not fit the saved mesh "
+                          f"(dof mismatch {worst:.3g} m); the checkpoint is damaged")
+    omega.x.array[dofs] = np.take_along_axis(w[where], match, axis=1)
+    omega.x.scatter_forward()
+    return SavedTransport(smesh, V, omega, config)
+
+
+def _read_parts(folder: Path, ranks: int):
+    """(rows, dof coordinates, W) of every writing rank, sorted by row (every reading rank
+    reads all parts: a few numbers per cell)."""
+    parts = []
+    for r in range(ranks):
+        with np.load(folder / f"kirchhoff.{r}.npz") as data:
+            parts.append((data["rows"], data["coords"], data["w"]))
+    rows = np.concatenate([p[0] for p in parts])
+    order = np.argsort(rows)
+    return (rows[order], np.concatenate([p[1] for p in parts])[order],
+            np.concatenate([p[2] for p in parts])[order])
+
