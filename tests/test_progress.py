@@ -38,6 +38,7 @@ def clean(monkeypatch):
     for name in (*progress.LAUNCHER_VARS, *progress.RANK_VARS, progress.ENV_MODE):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("TERM", "xterm")
+    configure()  # an earlier test's CLI call (e.g. -q) may have left a mode set
     yield
     configure()
 
