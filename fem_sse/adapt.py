@@ -134,6 +134,33 @@ def _changes(prev: dict, cur: dict, length: float) -> dict:
     return {"d_one_minus_t": d_t, "d_jump_x": d_x, "d_mu_interface": d_mu}
 
 
+def _first_problem(config: Config, comm) -> TransportProblem:
+    """The problem on the initial mesh; in 1D started from the exact steady state (which
+    raises SolveError when there is none): :mod:`fem_sse.transport_init`."""
+    smesh = build_mesh(config, comm)
+    if config.dim != 1:
+        return TransportProblem(config, smesh, degree=config.solver.degree)
+    from fem_sse.geometry.line import add_points
+    from fem_sse.transport_init import exact_points, exact_solution, start_from_exact
+
+    sol = exact_solution(config)
+    smesh = add_points(smesh, config, exact_points(sol))
+    problem = TransportProblem(config, smesh, degree=config.solver.degree)
+    start_from_exact(problem, sol)
+    return problem
+
+
+def _restart(problem: TransportProblem) -> None:
+    """The state a failed solve on a refined mesh restarts from: the exact state in 1D, the
+    default initial guess in 2D."""
+    if problem.mesh.topology.dim == 1:
+        from fem_sse.transport_init import exact_solution, start_from_exact
+
+        start_from_exact(problem, exact_solution(problem.config))
+    else:
+        problem.initial_guess()
+
+
 def solve_adaptive(config: Config, comm, progress=None) -> AdaptiveResult:
     """Solve on the Gmsh mesh of ``config`` and refine adaptively (see module docstring).
 
@@ -143,8 +170,7 @@ def solve_adaptive(config: Config, comm, progress=None) -> AdaptiveResult:
         progress: optional callable(str) for one-line progress reports (rank 0).
     """
     opts = config.solver
-    smesh = build_mesh(config, comm)
-    problem = TransportProblem(config, smesh, degree=opts.degree)
+    problem = _first_problem(config, comm)
     history, total_newton = [], 0
     previous, last, quiet = None, None, False
     for step in range(opts.max_refinements + 1):
@@ -156,7 +182,7 @@ def solve_adaptive(config: Config, comm, progress=None) -> AdaptiveResult:
                 if step == 0:
                     raise
                 log.info("step %d: retrying from the default initial guess", step)
-                problem.initial_guess()
+                _restart(problem)
                 result = solve_transport(problem)
         except ConvergenceError as exc:
             if step == 0 or last is None:

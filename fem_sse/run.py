@@ -122,6 +122,23 @@ def _solve_fem(config: Config, comm, progress) -> tuple[dict, dict]:
     return summary, {"rows": rows, "problem": out.problem}
 
 
+def _check_fem_1d(config: Config, summary: dict, extras: dict) -> dict:
+    """The ``exact_check`` block of a 1D FEM summary (:mod:`fem_sse.certify1d`); beyond the
+    tolerances a ConvergenceError carrying the problem (its state is written as the last good
+    state)."""
+    from fem_sse.certify1d import exact_check
+    from fem_sse.errors import ConvergenceError
+
+    exact, _ = _solve_exact(config)
+    try:
+        return exact_check(summary, exact, config.thickness, config.solver.tolerance)
+    except ConvergenceError as exc:
+        exc.problem = extras.get("problem")
+        exc.diagnosis.update(phi_V=summary["ionic_potential_drop_V"], cells=summary["cells"],
+                             dofs=summary["dofs"], one_minus_t_li_fem=summary["one_minus_t_li"])
+        raise
+
+
 def _fem_rows(config: Config, profile, phi: float) -> dict:
     """Profile rows of a 1D FEM state (rank 0): ``profile`` from gather_profile, Phi (V)."""
     x, w, seg = _subsample(profile)
@@ -214,6 +231,8 @@ def solve_case(config: Config, comm, solver: str | None = None, progress=None) -
         summary, extras = _solve_exact(config)
     else:
         summary, extras = _solve_fem(config, comm, progress)
+        if config.dim == 1:
+            summary["exact_check"] = _check_fem_1d(config, summary, extras)
     if config.mechanics is not None and config.dim == 1:
         summary.update(_film_mechanics(config, extras["rows"], comm))
     elif config.mechanics is not None:
