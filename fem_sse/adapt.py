@@ -161,13 +161,17 @@ def _restart(problem: TransportProblem) -> None:
         problem.initial_guess()
 
 
-def solve_adaptive(config: Config, comm, progress=None) -> AdaptiveResult:
+def solve_adaptive(config: Config, comm, progress=None, accept=None) -> AdaptiveResult:
     """Solve on the Gmsh mesh of ``config`` and refine adaptively (see module docstring).
 
     Args:
         config: validated configuration (dim 1 or 2).
         comm: MPI communicator.
         progress: optional callable(str) for one-line progress reports (rank 0).
+        accept: optional callable(summary-like dict with one_minus_t_li, jumps,
+            mu_interfaces) -> bool: a mesh whose changes are small is final only when it also
+            accepts (1D: the exact check of :mod:`fem_sse.certify1d`); otherwise refinement
+            goes on, up to the caps.
     """
     opts = config.solver
     problem = _first_problem(config, comm)
@@ -215,7 +219,7 @@ def solve_adaptive(config: Config, comm, progress=None) -> AdaptiveResult:
                  and entry["d_jump_x"] < opts.tolerance
                  and entry["d_mu_interface"] < 10.0 * opts.tolerance)
         # two quiet steps in a row: one small change can be a marking that missed the error
-        done = small and quiet
+        done = small and quiet and (accept is None or accept(current))
         quiet = small
         last = (problem, result, metrics, profile)
         if done or not opts.adaptive or step == opts.max_refinements or cells >= opts.max_cells:

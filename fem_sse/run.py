@@ -89,7 +89,7 @@ def _solve_fem(config: Config, comm, progress) -> tuple[dict, dict]:
     from fem_sse.adapt import solve_adaptive
 
     start = time.perf_counter()
-    out = solve_adaptive(config, comm, progress=progress)
+    out = solve_adaptive(config, comm, progress=progress, accept=_exact_acceptance(config))
     res, met = out.result, out.metrics
     problem = out.problem
     summary = {
@@ -120,6 +120,27 @@ def _solve_fem(config: Config, comm, progress) -> tuple[dict, dict]:
         return summary, {"fronts": met["fronts"], "problem": problem}
     rows = _fem_rows(config, out.profile, res["ionic_potential_drop"]) if comm.rank == 0 else None
     return summary, {"rows": rows, "problem": out.problem}
+
+
+def _exact_acceptance(config: Config):
+    """1D: a callable telling the adaptive loop whether a mesh's result passes the exact check
+    (refinement goes on until it does, or a cap stops it); None in 2D. None too when there
+    is no exact steady state (the FEM then reports that itself)."""
+    if config.dim != 1:
+        return None
+    from fem_sse.certify1d import compare, tolerances
+    from fem_sse.exact1d import SolveError
+
+    try:
+        exact, _ = _solve_exact(config)
+    except SolveError:
+        return None
+    limits = tolerances(config.solver.tolerance)
+
+    def accept(current: dict) -> bool:
+        diff = compare(current, exact, config.thickness)
+        return all(diff[k] is not None and diff[k] <= v for k, v in limits.items())
+    return accept
 
 
 def _check_fem_1d(config: Config, summary: dict, extras: dict) -> dict:
