@@ -136,7 +136,8 @@ def _changes(prev: dict, cur: dict, length: float) -> dict:
 
 def _first_problem(config: Config, comm) -> TransportProblem:
     """The problem on the initial mesh; in 1D started from the exact steady state (which
-    raises SolveError when there is none): :mod:`fem_sse.transport_init`."""
+    raises SolveError when there is none), on the mesh with points added where the exact mu
+    changes (adaptive runs): :mod:`fem_sse.transport_init`."""
     smesh = build_mesh(config, comm)
     if config.dim != 1:
         return TransportProblem(config, smesh, degree=config.solver.degree)
@@ -144,7 +145,8 @@ def _first_problem(config: Config, comm) -> TransportProblem:
     from fem_sse.transport_init import exact_points, exact_solution, start_from_exact
 
     sol = exact_solution(config)
-    smesh = add_points(smesh, config, exact_points(sol))
+    if config.solver.adaptive:  # a fixed mesh (adaptive = false) is the user's choice
+        smesh = add_points(smesh, config, exact_points(sol))
     problem = TransportProblem(config, smesh, degree=config.solver.degree)
     start_from_exact(problem, sol)
     return problem

@@ -88,8 +88,17 @@ def _solve_exact(config: Config) -> tuple[dict, dict]:
 def _solve_fem(config: Config, comm, progress) -> tuple[dict, dict]:
     from fem_sse.adapt import solve_adaptive
 
+    from fem_sse.errors import ConvergenceError
+
     start = time.perf_counter()
-    out = solve_adaptive(config, comm, progress=progress, accept=_exact_acceptance(config))
+    try:
+        out = solve_adaptive(config, comm, progress=progress, accept=_exact_acceptance(config))
+    except ConvergenceError as exc:
+        if config.dim == 1:
+            from fem_sse.transport_init import explain_failure
+
+            explain_failure(exc, config)
+        raise
     res, met = out.result, out.metrics
     problem = out.problem
     summary = {
@@ -154,6 +163,9 @@ def _check_fem_1d(config: Config, summary: dict, extras: dict) -> dict:
     try:
         return exact_check(summary, exact, config.thickness, config.solver.tolerance)
     except ConvergenceError as exc:
+        from fem_sse.transport_init import explain_failure
+
+        explain_failure(exc, config)
         exc.problem = extras.get("problem")
         exc.diagnosis.update(phi_V=summary["ionic_potential_drop_V"], cells=summary["cells"],
                              dofs=summary["dofs"], one_minus_t_li_fem=summary["one_minus_t_li"])

@@ -23,7 +23,12 @@ import numpy as np
 from fem_sse.config import Config
 from fem_sse.exact1d import ExactSolution, solve_exact
 
-__all__ = ["exact_mu_at_dofs", "exact_points", "exact_solution", "start_from_exact"]
+__all__ = ["cancellation_ratio", "exact_mu_at_dofs", "exact_points", "exact_solution",
+           "start_from_exact"]
+
+#: Above this cancellation ratio (:func:`cancellation_ratio`) the W formulation has fewer than
+#: ~4 significant digits left for the electronic current where the ratio peaks.
+CANCELLATION_LIMIT = 1e12
 
 log = logging.getLogger(__name__)
 
@@ -126,3 +131,40 @@ def start_from_exact(problem, sol: ExactSolution) -> None:
     problem.phi.value = phi
     if problem.config.cell.galvanostatic:
         problem.converged_phi = phi
+
+
+def cancellation_ratio(sol: ExactSolution) -> float:
+    """max over the segment ends of sigma_eh |grad eta_i| / (j_i + j_e) in the exact state (-).
+
+    The electronic current j_eh = grad W + sigma_eh u is the difference of its diffusion and
+    drift parts, each this many times larger than the current where the ratio peaks (a layer
+    whose B lies far inside the window, next to an electrode: sigma_eh up to 1e30 S/m). Any
+    double-precision W formulation loses log10 of it in digits there; beyond
+    :data:`CANCELLATION_LIMIT` a failed or rejected FEM run says so in its diagnosis.
+    """
+    ratio = 0.0
+    for i, seg in enumerate(sol.segments):
+        for mu in sol.mu_edges[i:i + 2]:
+            sigma = seg.material.sigma_eh(mu, sol.kT)
+            drift = sigma * sol.j_ionic / seg.material.sigma_li
+            ratio = max(ratio, drift / (sol.j_ionic + sol.j_electronic))
+    return float(ratio)
+
+
+def explain_failure(exc, config: Config) -> None:
+    """Add the exact state's cancellation ratio to a failed 1D solve's diagnosis and, beyond
+    :data:`CANCELLATION_LIMIT`, say in the message why the FEM could not (collective-safe:
+    every rank computes the same)."""
+    try:
+        ratio = cancellation_ratio(exact_solution(config))
+    except Exception:  # noqa: BLE001 - no exact state: nothing to add
+        return
+    exc.diagnosis["exact_cancellation_ratio"] = ratio
+    if ratio > CANCELLATION_LIMIT:
+        exc.diagnosis["hint"] = (
+            f"the exact steady state has electronic drift and diffusion currents up to "
+            f"{ratio:.2g} times the total current (a layer with sigma_eh far above any "
+            "material's: B far inside the electrode window next to an electrode); their "
+            "difference is below double-precision round-off for the FEM's W formulation; "
+            "use --solver exact")
+        exc.args = (f"{exc.args[0]}; {exc.diagnosis['hint']}",) + exc.args[1:]
