@@ -11,8 +11,10 @@ five potentiostatic, at the ionic drop of such a current), mu_cathode -3.4..-2.2
 Most drawn galvanostatic stacks are electronic shorts; 85 % of the indices redraw until the
 exact solver finds a steady state (:func:`random_stack`). Both solvers run on every stack. Outcomes: "converged" (FEM certified against exact),
 "no steady state" (both say so), "failed" (exit 3 where the exact solver finds a state),
-"wrong" (FEM reports converged but differs beyond the targets), "error" (any other exception),
-"timeout". Writes bench/results/stress1d.json: the configs, per-stack errors vs exact (1 - t_Li
+"wrong" (FEM reports converged but differs beyond the targets), "caught by the exact check"
+(the FEM result differed and the run said so: exit 3), "refused (precision limit)" (exit 3
+before the solve: the exact state's cancellation ratio exceeds
+fem_sse.transport_init.CANCELLATION_LIMIT), "error" (any other exception), "timeout". Writes bench/results/stress1d.json: the configs, per-stack errors vs exact (1 - t_Li
 relative, jump positions / L, interface mu in eV), DOFs, cells, solve times, and the summary
 (convergence rate, error maxima, median and slowest solve time, load average before and after).
 """
@@ -30,6 +32,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from fem_sse.transport_init import CANCELLATION_LIMIT
 
 ROOT = Path(__file__).resolve().parent.parent
 # the issue's targets
@@ -83,8 +87,9 @@ def random_stack(seed: int, index: int) -> dict:
 
     rng = np.random.default_rng([seed, index])
     want_state = rng.random() < 0.85
+    potentiostatic = rng.random() < 0.2  # always has a steady state: decided before redraws
     for _ in range(30):
-        data = _draw(rng, f"stress1d_{seed}_{index}")
+        data = _draw(rng, f"stress1d_{seed}_{index}", potentiostatic)
         if not want_state:
             return data
         try:
@@ -95,7 +100,7 @@ def random_stack(seed: int, index: int) -> dict:
     return data
 
 
-def _draw(rng, name: str) -> dict:
+def _draw(rng, name: str, potentiostatic: bool) -> dict:
     """One random stack (see the module docstring for the ranges)."""
     mu_c = _round(rng.uniform(-3.4, -2.2))
     mu_a = _round(rng.uniform(-0.3, 0.12))
@@ -117,7 +122,7 @@ def _draw(rng, name: str) -> dict:
     j = _log_uniform(rng, 0.1, 100.0)
     data = {"name": name, "cell": cell, "materials": materials,
             "geometry": {"dim": 1, "layers": layers, "bottlenecks": strips}}
-    if rng.random() < 0.2:  # potentiostatic at the ionic drop of an all-ionic current j
+    if potentiostatic:  # at the ionic drop of an all-ionic current j
         resistance = _ionic_resistance(data)
         cell["ionic_potential_drop"] = _round(j * resistance)
     else:
@@ -177,6 +182,8 @@ def run_stack(data: dict, comm, timeout: float | None = None) -> dict:
         fem, record["fem_error"] = None, str(exc)[:300]
         record["outcome"] = "failed" if exact is not None else "no steady state (exit 3)"
         record["diagnosis_stage"] = exc.diagnosis.get("stage")
+        if str(exc.diagnosis.get("stage", "")).startswith("precision check"):
+            record["outcome"] = "refused (precision limit)"
         if "exact_check" in exc.diagnosis:  # a wrong result, caught by the check
             record["outcome"] = "caught by the exact check"
             record.update({k: exc.diagnosis["exact_check"][k] for k in TARGETS})
@@ -217,10 +224,18 @@ def summarize(records: list[dict]) -> dict:
     good = [r for r in with_state if r["outcome"] == "converged"]
     times = [r["time_s"] for r in records if r["outcome"] in ("converged", "no steady state")]
     solved = [r for r in with_state if r["outcome"] == "converged"]
+    limit = CANCELLATION_LIMIT
+    fit = [r for r in with_state if r["drift_ratio"] <= limit]
     return {
         "stacks": len(records), "outcomes": outcomes,
         "with_exact_steady_state": len(with_state),
         "converged_rate": len(good) / max(len(with_state), 1),
+        "cancellation_limit": limit,
+        "with_steady_state_within_limit": len(fit),
+        "converged_rate_within_limit": (sum(r["outcome"] == "converged" for r in fit)
+                                        / max(len(fit), 1)),
+        "converged_beyond_limit": sum(r["outcome"] == "converged" for r in with_state
+                                      if r["drift_ratio"] > limit),
         "max_rel_err_one_minus_t": max((r["rel_err_one_minus_t"] for r in solved), default=None),
         "max_jump_err_over_L": max((r["jump_err_over_L"] for r in solved), default=None),
         "max_mu_interface_err_eV": max((r["mu_interface_err_eV"] for r in solved), default=None),
@@ -262,17 +277,25 @@ def main(argv=None) -> int:
             print(f"{index:4d} {record['outcome']:<24s} {record['time_s']:7.2f} s "
                   f"R {record.get('drift_ratio', 0):.1e}{extra}",
                   flush=True)
+        _write(args, records, load_before, comm)  # after every stack: a partial run counts
+    if comm.rank == 0:
+        print(json.dumps(_write(args, records, load_before, comm), indent=1))
+    return 0
+
+
+def _write(args, records: list[dict], load_before, comm) -> dict:
+    """Write bench/results/NAME.json (rank 0); returns the summary."""
     summary = summarize(records)
-    summary.update(seed=args.seed, first=args.first, load_average_before=load_before,
-                   load_average_after=os.getloadavg(), ranks=comm.size,
-                   machine=platform.machine(), cpus=os.cpu_count(), targets=TARGETS)
+    summary.update(seed=args.seed, first=args.first, requested=args.count,
+                   load_average_before=load_before, load_average_after=os.getloadavg(),
+                   ranks=comm.size, machine=platform.machine(), cpus=os.cpu_count(),
+                   targets=TARGETS)
     if comm.rank == 0:
         out = Path(args.output)
         out.mkdir(parents=True, exist_ok=True)
         (out / f"{args.name}.json").write_text(json.dumps(
             {"summary": summary, "stacks": records}, indent=1, default=str) + "\n")
-        print(json.dumps(summary, indent=1))
-    return 0
+    return summary
 
 
 if __name__ == "__main__":

@@ -142,9 +142,15 @@ def _first_problem(config: Config, comm) -> TransportProblem:
     if config.dim != 1:
         return TransportProblem(config, smesh, degree=config.solver.degree)
     from fem_sse.geometry.line import add_points
-    from fem_sse.transport_init import exact_points, exact_solution, start_from_exact
+    from fem_sse.transport_init import (
+        check_precision,
+        exact_points,
+        exact_solution,
+        start_from_exact,
+    )
 
     sol = exact_solution(config)
+    check_precision(sol)
     if config.solver.adaptive:  # a fixed mesh (adaptive = false) is the user's choice
         smesh = add_points(smesh, config, exact_points(sol))
     problem = TransportProblem(config, smesh, degree=config.solver.degree)

@@ -8,8 +8,10 @@ code   meaning
 0      success
 1      internal error (a bug: please report it; ``-v`` shows the traceback)
 2      invalid input: config, TOML, mesh file, command-line values
-3      the solver did not converge: the output folder holds the last good state
-       with ``"converged": false`` and a diagnosis in ``summary.json``
+3      the solver did not converge (it could not): the output folder holds the last
+       good state with ``"converged": false`` and a diagnosis in ``summary.json``
+4      no steady state with 0 < t_Li < 1 exists (the exact 1D solver's verdict, also
+       for FEM runs): ``summary.json`` with ``"steady_state": false`` and the reason
 =====  ==========================================================================
 
 Under MPI an error must stop every rank, and its message must appear once. An error raised
@@ -25,13 +27,15 @@ from __future__ import annotations
 import sys
 import time
 
-__all__ = ["EXIT_CONFIG", "EXIT_INTERNAL", "EXIT_NOT_CONVERGED", "EXIT_OK", "ConvergenceError",
+__all__ = ["EXIT_CONFIG", "EXIT_INTERNAL", "EXIT_NOT_CONVERGED", "EXIT_NO_STEADY_STATE", "EXIT_OK",
+           "ConvergenceError",
            "ErrorReporter", "exit_code", "one_line"]
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_CONFIG = 2
 EXIT_NOT_CONVERGED = 3
+EXIT_NO_STEADY_STATE = 4
 
 #: Seconds a failing rank waits for the other ranks to fail too before it aborts the job.
 COLLECTIVE_WAIT_S = 2.0
@@ -62,7 +66,9 @@ def exit_code(exc: BaseException) -> int:
 
     if isinstance(exc, ConfigError):
         return EXIT_CONFIG
-    if isinstance(exc, (ConvergenceError, SolveError)):
+    if isinstance(exc, SolveError):
+        return EXIT_NO_STEADY_STATE
+    if isinstance(exc, ConvergenceError):
         return EXIT_NOT_CONVERGED
     return EXIT_INTERNAL
 
@@ -73,6 +79,9 @@ def one_line(exc: BaseException) -> str:
     code = exit_code(exc)
     if code == EXIT_CONFIG:
         return f"config error: {text}"
+    if code == EXIT_NO_STEADY_STATE:
+        where = getattr(exc, "outdir", None)
+        return f"{text}" + (f" (summary in {where}/summary.json)" if where else "")
     if code == EXIT_NOT_CONVERGED:
         where = getattr(exc, "outdir", None)
         good = (getattr(exc, "diagnosis", None) or {}).get("good_state")

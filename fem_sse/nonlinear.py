@@ -195,7 +195,7 @@ class NonlinearSolves:
         Args:
             phi: starting ionic potential drop (V).
             current: applied current I (A/m^2 in 1D, A/m in 2D).
-            max_iterations: iteration budget.
+            max_iterations: iteration budget (``solver.max_newton_iterations`` caps it).
 
         Returns:
             (Phi, report), with omega and ``self.phi`` at the solution: the Newton step is at
@@ -207,6 +207,8 @@ class NonlinearSolves:
             ConvergenceError: when the iteration stalls or the budget runs out; omega and Phi
                 are then restored to the start.
         """
+        cap = self.config.solver.max_newton_iterations
+        max_iterations = min(max_iterations, cap) if cap else max_iterations
         x = self.omega.x.petsc_vec
         start = (phi, x.copy())
         report = NewtonReport()

@@ -357,7 +357,11 @@ def write_not_converged(config: Config, outdir: str | Path, comm, exc: Exception
     kept a last good state (``diagnosis["good_state"]``), its fields (and in 1D profile.csv)
     are written too. t_li and one_minus_t_li are null.
     """
+    from fem_sse.exact1d import SolveError
+
     diagnosis = dict(getattr(exc, "diagnosis", {}) or {})
+    if isinstance(exc, SolveError):  # exit 4: the answer is that there is no steady state
+        diagnosis["reason"] = str(exc)
     problem = getattr(exc, "problem", None)
     good = problem is not None and diagnosis.get("good_state", False)
     summary = {"case": config.name, "solver": solver, "converged": False,
@@ -366,6 +370,8 @@ def write_not_converged(config: Config, outdir: str | Path, comm, exc: Exception
                "mode": "galvanostatic" if config.cell.galvanostatic else "potentiostatic",
                "thickness_m": config.thickness, "dolfinx_version": _dolfinx_version(),
                "fem_sse_version": __version__, "ranks": comm.size}
+    if isinstance(exc, SolveError):
+        summary["steady_state"] = False
     with output_directory(outdir, comm) as folder:
         files = ["summary.json"]
         if good:

@@ -23,7 +23,7 @@ import numpy as np
 from fem_sse.config import Config
 from fem_sse.exact1d import ExactSolution, solve_exact
 
-__all__ = ["cancellation_ratio", "exact_mu_at_dofs", "exact_points", "exact_solution",
+__all__ = ["cancellation_ratio", "check_precision", "exact_mu_at_dofs", "exact_points", "exact_solution",
            "start_from_exact"]
 
 #: Above this cancellation ratio (:func:`cancellation_ratio`) the W formulation has fewer than
@@ -151,6 +151,30 @@ def cancellation_ratio(sol: ExactSolution) -> float:
     return float(ratio)
 
 
+def check_precision(sol: ExactSolution) -> None:
+    """Refuse (exit 3, before any Newton step) a state whose cancellation ratio exceeds
+    :data:`CANCELLATION_LIMIT`: no 1D FEM run converged beyond it in bench/stress1d.py, and the
+    attempts (continuations) cost seconds each."""
+    from fem_sse.errors import ConvergenceError
+
+    ratio = cancellation_ratio(sol)
+    if ratio > CANCELLATION_LIMIT:
+        diagnosis = {"stage": "precision check against the exact state (before the solve)",
+                     "exact_cancellation_ratio": ratio, "good_state": False}
+        exc = ConvergenceError("the FEM cannot resolve this stack", diagnosis)
+        _add_hint(exc, ratio)
+        raise exc
+
+
+def _add_hint(exc, ratio: float) -> None:
+    exc.diagnosis["hint"] = (
+        f"the exact steady state has electronic drift and diffusion currents up to {ratio:.2g} "
+        "times the total current (a layer with sigma_eh far above any material's: B far "
+        "inside the electrode window next to an electrode); their difference is below "
+        "double-precision round-off for the FEM's W formulation; use --solver exact")
+    exc.args = (f"{exc.args[0]}: {exc.diagnosis['hint']}",) + exc.args[1:]
+
+
 def explain_failure(exc, config: Config) -> None:
     """Add the exact state's cancellation ratio to a failed 1D solve's diagnosis and, beyond
     :data:`CANCELLATION_LIMIT`, say in the message why the FEM could not (collective-safe:
@@ -159,12 +183,8 @@ def explain_failure(exc, config: Config) -> None:
         ratio = cancellation_ratio(exact_solution(config))
     except Exception:  # noqa: BLE001 - no exact state: nothing to add
         return
+    if "hint" in exc.diagnosis:
+        return
     exc.diagnosis["exact_cancellation_ratio"] = ratio
     if ratio > CANCELLATION_LIMIT:
-        exc.diagnosis["hint"] = (
-            f"the exact steady state has electronic drift and diffusion currents up to "
-            f"{ratio:.2g} times the total current (a layer with sigma_eh far above any "
-            "material's: B far inside the electrode window next to an electrode); their "
-            "difference is below double-precision round-off for the FEM's W formulation; "
-            "use --solver exact")
-        exc.args = (f"{exc.args[0]}; {exc.diagnosis['hint']}",) + exc.args[1:]
+        _add_hint(exc, ratio)
