@@ -2,21 +2,26 @@
 
     docker/run python3 bench/stress1d.py [--count 200] [--seed 16] [-o bench/results]
 
-Each stack: 20-200 um thick, 1-6 layers (each its own material, B anywhere in or just outside the electrode
-window, in any order along x), 0-5 bottleneck strips (some centred on a layer interface) of
-width 10 nm - 1 um and sigma_li factor 1e-5 - 1, T 250-400 K, j 0.1-100 A/m^2 (one stack in
+Each stack: 20-200 um thick, 1-6 layers (each its own material, B anywhere in or up to 0.2 eV
+outside the electrode window, in any order along x), 0-5 bottleneck strips (some centred on a
+layer interface) of width 10 nm - 1 um and sigma_li factor 1e-5 - 1, T 250-400 K, j 0.1-100 A/m^2 (one stack in
 five potentiostatic, at the ionic drop of such a current), mu_cathode -3.4..-2.2 eV, mu_anode
 -0.3..+0.12 eV, sigma_li 0.01-1 S/m, A 1e-18..1e-16 S/m.
 
 Most drawn galvanostatic stacks are electronic shorts; 85 % of the indices redraw until the
-exact solver finds a steady state (:func:`random_stack`). Both solvers run on every stack. Outcomes: "converged" (FEM certified against exact),
-"no steady state" (both say so), "failed" (exit 3 where the exact solver finds a state),
-"wrong" (FEM reports converged but differs beyond the targets), "caught by the exact check"
+exact solver finds a steady state (:func:`random_stack`). Both solvers run on every stack.
+
+Outcomes: "converged" (FEM certified against exact, within TARGETS), "no steady state" (both
+say so), "failed" (exit 3 where the exact solver finds a state), "caught by the exact check"
 (the FEM result differed and the run said so: exit 3), "refused (precision limit)" (exit 3
 before the solve: the exact state's cancellation ratio exceeds
-fem_sse.transport_init.CANCELLATION_LIMIT), "error" (any other exception), "timeout". Writes bench/results/stress1d.json: the configs, per-stack errors vs exact (1 - t_Li
-relative, jump positions / L, interface mu in eV), DOFs, cells, solve times, and the summary
-(convergence rate, error maxima, median and slowest solve time, load average before and after).
+fem_sse.transport_init.CANCELLATION_LIMIT), "wrong" (reported converged but beyond the
+targets), "error" (any other exception), "timeout".
+
+Writes bench/results/NAME.json after every stack: the configs, per-stack errors vs exact
+(1 - t_Li relative, jump positions / L, interface mu in eV), DOFs, cells, solve times, and the
+summary (convergence rates, error maxima, median and slowest solve time, load average before
+and after). ``--table`` prints the docs tables of an existing JSON.
 """
 
 from __future__ import annotations
@@ -246,6 +251,41 @@ def summarize(records: list[dict]) -> dict:
     }
 
 
+def table(path: Path) -> str:
+    """Markdown tables (outcomes; errors, DOFs and times) of a stress1d JSON, for the docs."""
+    data = json.loads(path.read_text())
+    summary, stacks = data["summary"], data["stacks"]
+    lines = ["| outcome | stacks |", "|---|---|"]
+    lines += [f"| {k} | {v} |" for k, v in sorted(summary["outcomes"].items(),
+                                                   key=lambda kv: -kv[1])]
+
+    def fmt(value, spec=".2g"):
+        return "-" if value is None else format(value, spec)
+    load = summary["load_average_before"], summary["load_average_after"]
+    lines += ["", "| quantity | value |", "|---|---|",
+              f"| stacks (seed {summary['seed']}) | {summary['stacks']} |",
+              f"| with an exact steady state | {summary['with_exact_steady_state']} |",
+              f"| of those converged (certified) | {fmt(summary['converged_rate'], '.1%')} |",
+              "| with a steady state and cancellation ratio <= "
+              f"{summary['cancellation_limit']:.0e} | {summary['with_steady_state_within_limit']} |",
+              "| of those converged | "
+              f"{fmt(summary['converged_rate_within_limit'], '.1%')} |",
+              "| max error 1 - t_Li (relative), converged | "
+              f"{fmt(summary['max_rel_err_one_minus_t'])} |",
+              f"| max jump error / L, converged | {fmt(summary['max_jump_err_over_L'])} |",
+              "| max interface mu error (eV), converged | "
+              f"{fmt(summary['max_mu_interface_err_eV'])} |",
+              f"| median / max DOFs, converged | {fmt(summary['median_dofs'], '.0f')} / "
+              f"{fmt(summary['max_dofs'], '.0f')} |",
+              f"| median / slowest solve (s), converged or no steady state | "
+              f"{fmt(summary['median_time_s'], '.2f')} / {fmt(summary['max_time_s'], '.2f')} |",
+              f"| load average (1 min) before / after, {summary['cpus']} cores | "
+              f"{load[0][0]:.1f} / {load[1][0]:.1f} |"]
+    wrong = sum(r["outcome"] == "wrong" for r in stacks)
+    lines += ["", f"Reported converged but wrong: {wrong}."]
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     from mpi4py import MPI
 
@@ -256,7 +296,12 @@ def main(argv=None) -> int:
     parser.add_argument("--timeout", type=float, default=120.0, help="per stack (s)")
     parser.add_argument("-o", "--output", default=str(ROOT / "bench" / "results"))
     parser.add_argument("--name", default="stress1d", help="JSON file name (without .json)")
+    parser.add_argument("--table", action="store_true",
+                        help="print the docs tables of the existing NAME.json and exit")
     args = parser.parse_args(argv)
+    if args.table:
+        print(table(Path(args.output) / f"{args.name}.json"))
+        return 0
     comm = MPI.COMM_WORLD
     from fem_sse.config import load_config
     from fem_sse.run import solve_case
