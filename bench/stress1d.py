@@ -219,6 +219,20 @@ def run_stack(data: dict, comm, timeout: float | None = None) -> dict:
     return record
 
 
+RATIO_BINS = (1e3, 1e6, 1e9, 1e12)
+
+
+def _by_ratio(with_state: list[dict]) -> dict:
+    """{bin: [converged, stacks]} over the exact state's cancellation ratio."""
+    edges = (0.0, *RATIO_BINS, math.inf)
+    out = {}
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        inside = [r for r in with_state if lo <= r["drift_ratio"] < hi]
+        out[f"[{lo:.0e}, {hi:.0e})"] = [sum(r["outcome"] == "converged" for r in inside),
+                                        len(inside)]
+    return out
+
+
 def summarize(records: list[dict]) -> dict:
     """Counts by outcome, convergence rate over stacks with a steady state, error maxima,
     median and slowest solve time of the converged ones."""
@@ -241,6 +255,7 @@ def summarize(records: list[dict]) -> dict:
                                         / max(len(fit), 1)),
         "converged_beyond_limit": sum(r["outcome"] == "converged" for r in with_state
                                       if r["drift_ratio"] > limit),
+        "by_cancellation_ratio": _by_ratio(with_state),
         "max_rel_err_one_minus_t": max((r["rel_err_one_minus_t"] for r in solved), default=None),
         "max_jump_err_over_L": max((r["jump_err_over_L"] for r in solved), default=None),
         "max_mu_interface_err_eV": max((r["mu_interface_err_eV"] for r in solved), default=None),
@@ -281,6 +296,9 @@ def table(path: Path) -> str:
               f"{fmt(summary['median_time_s'], '.2f')} / {fmt(summary['max_time_s'], '.2f')} |",
               f"| load average (1 min) before / after, {summary['cpus']} cores | "
               f"{load[0][0]:.1f} / {load[1][0]:.1f} |"]
+    lines += ["", "| cancellation ratio of the exact state | converged / with a steady state |",
+              "|---|---|"]
+    lines += [f"| {k} | {v[0]} / {v[1]} |" for k, v in summary["by_cancellation_ratio"].items()]
     wrong = sum(r["outcome"] == "wrong" for r in stacks)
     lines += ["", f"Reported converged but wrong: {wrong}."]
     return "\n".join(lines)
