@@ -4,9 +4,9 @@
 
 Each stack: 20-200 um thick, 1-6 layers (each its own material, B anywhere in or up to 0.2 eV
 outside the electrode window, in any order along x), 0-5 bottleneck strips (some centred on a
-layer interface) of width 10 nm - 1 um and sigma_li factor 1e-5 - 1, T 250-400 K, j 0.1-100 A/m^2 (one stack in
-five potentiostatic, at the ionic drop of such a current), mu_cathode -3.4..-2.2 eV, mu_anode
--0.3..+0.12 eV, sigma_li 0.01-1 S/m, A 1e-18..1e-16 S/m.
+layer interface) of width 10 nm - 1 um and sigma_li factor 1e-5 - 1, T 250-400 K,
+j 0.1-100 A/m^2 (one stack in five potentiostatic, at the ionic drop of such a current),
+mu_cathode -3.4..-2.2 eV, mu_anode -0.3..+0.12 eV, sigma_li 0.01-1 S/m, A 1e-18..1e-16 S/m.
 
 Most drawn galvanostatic stacks are electronic shorts; 85 % of the indices redraw until the
 exact solver finds a steady state (:func:`random_stack`). Both solvers run on every stack.
@@ -282,7 +282,8 @@ def table(path: Path) -> str:
               f"| with an exact steady state | {summary['with_exact_steady_state']} |",
               f"| of those converged (certified) | {fmt(summary['converged_rate'], '.1%')} |",
               "| with a steady state and cancellation ratio <= "
-              f"{summary['cancellation_limit']:.0e} | {summary['with_steady_state_within_limit']} |",
+              f"{summary['cancellation_limit']:.0e} | "
+              f"{summary['with_steady_state_within_limit']} |",
               "| of those converged | "
               f"{fmt(summary['converged_rate_within_limit'], '.1%')} |",
               "| max error 1 - t_Li (relative), converged | "

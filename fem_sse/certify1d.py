@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from fem_sse.errors import ConvergenceError
 
-__all__ = ["compare", "exact_check", "tolerances"]
+__all__ = ["beyond", "compare", "exact_check", "tolerances"]
 
 
 def compare(fem: dict, exact: dict, length: float) -> dict:
@@ -41,6 +41,11 @@ def tolerances(tolerance: float) -> dict:
             "mu_interface_err_eV": 10.0 * tolerance}
 
 
+def beyond(diff: dict, limits: dict) -> list[str]:
+    """The keys of ``limits`` whose difference in ``diff`` exceeds it (or is None)."""
+    return [key for key, limit in limits.items() if diff[key] is None or not diff[key] <= limit]
+
+
 def exact_check(fem: dict, exact: dict, length: float, tolerance: float) -> dict:
     """The ``exact_check`` summary block: exact 1 - t_Li, the differences, the tolerances and
     ``passed``.
@@ -51,8 +56,7 @@ def exact_check(fem: dict, exact: dict, length: float, tolerance: float) -> dict
     """
     diff = compare(fem, exact, length)
     limits = tolerances(tolerance)
-    failed = [key for key, limit in limits.items()
-              if diff[key] is None or not diff[key] <= limit]
+    failed = beyond(diff, limits)
     block = {"one_minus_t_li_exact": exact["one_minus_t_li"], "t_li_exact": exact["t_li"],
              **diff, "tolerances": limits, "passed": not failed}
     if failed:

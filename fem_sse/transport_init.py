@@ -23,8 +23,8 @@ import numpy as np
 from fem_sse.config import Config
 from fem_sse.exact1d import ExactSolution, solve_exact
 
-__all__ = ["cancellation_ratio", "check_precision", "exact_mu_at_dofs", "exact_points", "exact_solution",
-           "start_from_exact"]
+__all__ = ["CANCELLATION_LIMIT", "cancellation_ratio", "check_precision", "exact_mu_at_dofs",
+           "exact_points", "exact_solution", "explain_failure", "start_from_exact"]
 
 #: Above this cancellation ratio (:func:`cancellation_ratio`) the W formulation has fewer than
 #: ~4 significant digits left for the electronic current where the ratio peaks.

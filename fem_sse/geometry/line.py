@@ -22,8 +22,8 @@ from fem_sse.config import Config
 CATHODE, ANODE, INTERFACE0 = 1, 2, 10
 _MAX_DRIFT_CELLS = 200  # cap on the cells the drift-length sizing puts into one segment
 
-__all__ = ["ANODE", "CATHODE", "INTERFACE0", "add_points", "build_line_model", "refine_line", "segment_names",
-           "segment_sizes", "tag_points", "uniform_line"]
+__all__ = ["ANODE", "CATHODE", "INTERFACE0", "add_points", "build_line_model", "refine_line",
+           "segment_names", "segment_sizes", "tag_points", "uniform_line"]
 
 
 def segment_names(config: Config) -> list[str]:
