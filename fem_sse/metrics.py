@@ -56,7 +56,10 @@ def fem_metrics(config: Config, profile: Profile) -> dict:
     a, b = flat_w[:-1], flat_w[1:]
     sa, sb = seg_of_node[:-1], seg_of_node[1:]
     same = (seg_A[sa] == seg_A[sb]) & (seg_B[sa] == seg_B[sb]) & (a != b)
-    crossing = same & (((a < 0.0) & (b >= 0.0)) | ((a > 0.0) & (b <= 0.0)))
+    # a sign change, or W leaving 0 (the exact solver's rule: mu = B at a segment start, e.g.
+    # mu_cathode = B, counts when mu then leaves B)
+    crossing = same & (((a < 0.0) & (b >= 0.0)) | ((a > 0.0) & (b <= 0.0))
+                       | ((a == 0.0) & (b != 0.0)))
     for i in np.flatnonzero(crossing):
         x = flat_x[i] + (flat_x[i + 1] - flat_x[i]) * (a[i] / (a[i] - b[i]))
         if jumps and abs(x - jumps[-1]["x"]) <= 1e-12 * L:
