@@ -202,6 +202,8 @@ def _finish(out: AdaptiveResult, comm, tolerance: float) -> AdaptiveResult:
         log.warning("adaptive loop stopped (%s) before the tolerance %.3g: NOT converged; last "
                     "change %s", out.stop_reason, tolerance, out.last_change)
     return out
+
+
 def _step_line(entry: dict) -> str:
     """One progress line per refinement step: cells, DOFs, 1 - t_Li, its change and the
     largest jump shift since the previous mesh, Newton iterations, wall time."""
@@ -212,17 +214,55 @@ def _step_line(entry: dict) -> str:
             f"{entry['newton_iterations']} Newton iterations, {entry['wall_time_s']:.1f} s")
 
 
-def solve_adaptive(config: Config, comm, progress=None) -> AdaptiveResult:
+def _first_problem(config: Config, comm) -> TransportProblem:
+    """The problem on the initial mesh; in 1D started from the exact steady state (which
+    raises SolveError when there is none), on the mesh with points added where the exact mu
+    changes (adaptive runs): :mod:`fem_sse.transport_init`."""
+    smesh = build_mesh(config, comm)
+    if config.dim != 1:
+        return TransportProblem(config, smesh, degree=config.solver.degree)
+    from fem_sse.geometry.line import add_points
+    from fem_sse.transport_init import (
+        check_precision,
+        exact_points,
+        exact_solution,
+        start_from_exact,
+    )
+
+    sol = exact_solution(config)
+    check_precision(sol)
+    if config.solver.adaptive:  # a fixed mesh (adaptive = false) is the user's choice
+        smesh = add_points(smesh, config, exact_points(sol))
+    problem = TransportProblem(config, smesh, degree=config.solver.degree)
+    start_from_exact(problem, sol)
+    return problem
+
+
+def _restart(problem: TransportProblem) -> None:
+    """The state a failed solve on a refined mesh restarts from: the exact state in 1D, the
+    default initial guess in 2D."""
+    if problem.mesh.topology.dim == 1:
+        from fem_sse.transport_init import exact_solution, start_from_exact
+
+        start_from_exact(problem, exact_solution(problem.config))
+    else:
+        problem.initial_guess()
+
+
+def solve_adaptive(config: Config, comm, progress=None, accept=None) -> AdaptiveResult:
     """Solve on the Gmsh mesh of ``config`` and refine adaptively (see module docstring).
 
     Args:
         config: validated configuration (dim 1 or 2).
         comm: MPI communicator.
         progress: optional callable(str) for one-line progress reports (rank 0).
+        accept: optional callable(summary-like dict with one_minus_t_li, jumps,
+            mu_interfaces) -> bool: a mesh whose changes are small is final only when it also
+            accepts (1D: the exact check of :mod:`fem_sse.certify1d`); otherwise refinement
+            goes on, up to the caps.
     """
     opts = config.solver
-    smesh = build_mesh(config, comm)
-    problem = TransportProblem(config, smesh, degree=opts.degree)
+    problem = _first_problem(config, comm)
     history, total_newton = [], 0
     previous, last, quiet = None, None, False
     for step in range(opts.max_refinements + 1):
@@ -234,7 +274,7 @@ def solve_adaptive(config: Config, comm, progress=None) -> AdaptiveResult:
                 if step == 0:
                     raise
                 log.info("step %d: retrying from the default initial guess", step)
-                problem.initial_guess()
+                _restart(problem)
                 result = _solve_checked(problem)
         except ConvergenceError as exc:
             if step == 0 or last is None:
@@ -267,7 +307,7 @@ def solve_adaptive(config: Config, comm, progress=None) -> AdaptiveResult:
                  and entry["d_jump_x"] < opts.tolerance
                  and entry["d_mu_interface"] < 10.0 * opts.tolerance)
         # two quiet steps in a row: one small change can be a marking that missed the error
-        done = small and quiet
+        done = small and quiet and (accept is None or accept(current))
         quiet = small
         last = (problem, result, metrics, profile)
         reason = _stop_reason(opts, done, step, cells)

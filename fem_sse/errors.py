@@ -8,8 +8,10 @@ code   meaning
 0      success
 1      internal error (a bug: please report it; ``-v`` shows the traceback)
 2      invalid input: config, TOML, mesh file, command-line values
-3      the solver did not converge: the output folder holds the last good state
-       with ``"converged": false`` and a diagnosis in ``summary.json``
+3      the solver did not converge (it could not): the output folder holds the last
+       good state with ``"converged": false`` and a diagnosis in ``summary.json``
+4      no steady state with 0 < t_Li < 1 exists (the exact 1D solver's verdict, also
+       for FEM runs): ``summary.json`` with ``"steady_state": false`` and the reason
 130    interrupted by Ctrl-C (SIGINT); 143 for SIGTERM (128 + the signal number)
 =====  ==========================================================================
 
@@ -29,14 +31,15 @@ import sys
 import threading
 import time
 
-__all__ = ["EXIT_CONFIG", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_NOT_CONVERGED", "EXIT_OK",
-           "ConvergenceError", "ErrorReporter", "Interrupted", "deferred_interrupts", "exit_code",
-           "interruptible", "one_line"]
+__all__ = ["EXIT_CONFIG", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_NOT_CONVERGED",
+           "EXIT_NO_STEADY_STATE", "EXIT_OK", "ConvergenceError", "ErrorReporter", "Interrupted",
+           "deferred_interrupts", "exit_code", "interruptible", "one_line"]
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_CONFIG = 2
 EXIT_NOT_CONVERGED = 3
+EXIT_NO_STEADY_STATE = 4
 EXIT_INTERRUPTED = 130  # 128 + SIGINT; SIGTERM gives 143
 
 #: Seconds a failing rank waits for the other ranks to fail too before it aborts the job.
@@ -131,7 +134,9 @@ def exit_code(exc: BaseException) -> int:
         return 128 + getattr(exc, "signum", signal.SIGINT)
     if isinstance(exc, ConfigError):
         return EXIT_CONFIG
-    if isinstance(exc, (ConvergenceError, SolveError)):
+    if isinstance(exc, SolveError):
+        return EXIT_NO_STEADY_STATE
+    if isinstance(exc, ConvergenceError):
         return EXIT_NOT_CONVERGED
     return EXIT_INTERNAL
 
@@ -149,6 +154,9 @@ def one_line(exc: BaseException) -> str:
         from fem_sse.io.outdir import OutputError
 
         return f"{'output' if isinstance(exc, OutputError) else 'config'} error: {text}"
+    if code == EXIT_NO_STEADY_STATE:
+        where = getattr(exc, "outdir", None)
+        return f"{text}" + (f" (summary in {where}/summary.json)" if where else "")
     if code == EXIT_NOT_CONVERGED:
         where = getattr(exc, "outdir", None)
         good = (getattr(exc, "diagnosis", None) or {}).get("good_state")

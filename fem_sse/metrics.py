@@ -2,7 +2,8 @@
 
 Works on a :class:`Profile` (piecewise data per cell, gathered on rank 0 for 1D meshes). Inside
 a cell W varies linearly between the sampled nodes (exact for degree 1), so the zero crossings of
-W (the jumps, mu = B) and the level crossings of mu are found by linear interpolation in W.
+W (the jumps, mu = B) and the level crossings of mu are found by linear interpolation in W. The
+jump definition (shared with the exact solver) is in docs/model.md, "Jumps".
 """
 
 from __future__ import annotations
@@ -43,13 +44,22 @@ def fem_metrics(config: Config, profile: Profile) -> dict:
     mu = mu_from_kirchhoff(profile.w, cell_A, cell_B, kT)  # each cell's material
 
     jumps = []
-    # zero crossings of W inside cells and across facets between cells of the same material
-    flat_x, flat_w = profile.x.ravel(), profile.w.ravel()
-    seg_of_node = np.repeat(profile.segment, profile.x.shape[1])
+    # zero crossings of W inside cells and across facets between cells of the same material;
+    # the electrode potentials are the end values (docs/model.md, "Jumps"): a crossing inside
+    # an electrode boundary layer thinner than the first cell is listed at the electrode
+    last = len(segments) - 1
+    w_ends = (kirchhoff(config.cell.mu_cathode, seg_A[0], seg_B[0], kT),
+              kirchhoff(config.cell.mu_anode, seg_A[last], seg_B[last], kT))
+    flat_x = np.concatenate([[0.0], profile.x.ravel(), [L]])
+    flat_w = np.concatenate([[w_ends[0]], profile.w.ravel(), [w_ends[1]]])
+    seg_of_node = np.concatenate([[0], np.repeat(profile.segment, profile.x.shape[1]), [last]])
     a, b = flat_w[:-1], flat_w[1:]
     sa, sb = seg_of_node[:-1], seg_of_node[1:]
     same = (seg_A[sa] == seg_A[sb]) & (seg_B[sa] == seg_B[sb]) & (a != b)
-    crossing = same & (((a < 0.0) & (b >= 0.0)) | ((a > 0.0) & (b <= 0.0)))
+    # a sign change, or W leaving 0 (the exact solver's rule: mu = B at a segment start, e.g.
+    # mu_cathode = B, counts when mu then leaves B)
+    crossing = same & (((a < 0.0) & (b >= 0.0)) | ((a > 0.0) & (b <= 0.0))
+                       | ((a == 0.0) & (b != 0.0)))
     for i in np.flatnonzero(crossing):
         x = flat_x[i] + (flat_x[i + 1] - flat_x[i]) * (a[i] / (a[i] - b[i]))
         if jumps and abs(x - jumps[-1]["x"]) <= 1e-12 * L:

@@ -89,9 +89,17 @@ def _solve_exact(config: Config) -> tuple[dict, dict]:
 
 def _solve_fem(config: Config, comm, progress) -> tuple[dict, dict]:
     from fem_sse.adapt import solve_adaptive
+    from fem_sse.errors import ConvergenceError
 
     start = time.perf_counter()
-    out = solve_adaptive(config, comm, progress=progress)
+    try:
+        out = solve_adaptive(config, comm, progress=progress, accept=_exact_acceptance(config))
+    except ConvergenceError as exc:
+        if config.dim == 1:
+            from fem_sse.transport_init import explain_failure
+
+            explain_failure(exc, config)
+        raise
     res, met = out.result, out.metrics
     problem = out.problem
     summary = {
@@ -139,6 +147,46 @@ def _certify_2d(problem, result: dict, metrics: dict) -> dict:
         if problem.comm.rank == 0:
             log.warning("NOT converged: %s", "; ".join(keys["not_converged_because"]))
     return keys
+
+
+def _exact_acceptance(config: Config):
+    """1D: a callable telling the adaptive loop whether a mesh's result passes the exact check
+    (refinement goes on until it does, or a cap stops it); None in 2D. None too when there
+    is no exact steady state (the FEM then reports that itself)."""
+    if config.dim != 1:
+        return None
+    from fem_sse.certify1d import beyond, compare, tolerances
+    from fem_sse.exact1d import SolveError
+
+    try:
+        exact, _ = _solve_exact(config)
+    except SolveError:
+        return None
+    limits = tolerances(config.solver.tolerance)
+
+    def accept(current: dict) -> bool:
+        return not beyond(compare(current, exact, config.thickness), limits)
+    return accept
+
+
+def _check_fem_1d(config: Config, summary: dict, extras: dict) -> dict:
+    """The ``exact_check`` block of a 1D FEM summary (:mod:`fem_sse.certify1d`); beyond the
+    tolerances a ConvergenceError carrying the problem (its state is written as the last good
+    state)."""
+    from fem_sse.certify1d import exact_check
+    from fem_sse.errors import ConvergenceError
+
+    exact, _ = _solve_exact(config)
+    try:
+        return exact_check(summary, exact, config.thickness, config.solver.tolerance)
+    except ConvergenceError as exc:
+        from fem_sse.transport_init import explain_failure
+
+        explain_failure(exc, config)
+        exc.problem = extras.get("problem")
+        exc.diagnosis.update(phi_V=summary["ionic_potential_drop_V"], cells=summary["cells"],
+                             dofs=summary["dofs"], one_minus_t_li_fem=summary["one_minus_t_li"])
+        raise
 
 
 def _fem_rows(config: Config, profile, phi: float) -> dict:
@@ -240,6 +288,8 @@ def solve_case(config: Config, comm, solver: str | None = None, progress=None) -
         summary, extras = _solve_exact(config)
     else:
         summary, extras = _solve_fem(config, comm, progress)
+        if config.dim == 1:
+            summary["exact_check"] = _check_fem_1d(config, summary, extras)
     if config.mechanics is not None and config.dim == 1:
         summary.update(_film_mechanics(config, extras, comm))
     elif config.mechanics is not None:
@@ -345,7 +395,11 @@ def write_not_converged(config: Config, outdir: str | Path, comm, exc: Exception
     kept a last good state (``diagnosis["good_state"]``), its fields (and in 1D profile.csv)
     are written too. t_li and one_minus_t_li are null.
     """
+    from fem_sse.exact1d import SolveError
+
     diagnosis = dict(getattr(exc, "diagnosis", {}) or {})
+    if isinstance(exc, SolveError):  # exit 4: the answer is that there is no steady state
+        diagnosis["reason"] = str(exc)
     problem = getattr(exc, "problem", None)
     good = problem is not None and diagnosis.get("good_state", False)
     summary = {"case": config.name, "solver": solver, "converged": False,
@@ -354,6 +408,8 @@ def write_not_converged(config: Config, outdir: str | Path, comm, exc: Exception
                "mode": "galvanostatic" if config.cell.galvanostatic else "potentiostatic",
                "thickness_m": config.thickness, "dolfinx_version": _dolfinx_version(),
                "fem_sse_version": __version__, "ranks": comm.size}
+    if isinstance(exc, SolveError):
+        summary["steady_state"] = False
     with output_directory(outdir, comm, overwrite) as folder:
         files = ["summary.json"]
         if good:

@@ -239,13 +239,13 @@ def run_outcome(data: dict, solver: str, folder: Path, comm=None) -> dict:
     run with ``solver`` ("exact", "fem"; "validate": load only) into ``folder/out``.
 
     Returns:
-        {"outcome": "ran" | "validated" | "rejected" (exit 2) | "not_converged" (exit 3) |
+        {"outcome": "ran" | "validated" | "rejected" (exit 2) | "not_converged" (exit 3 or 4) |
         "traceback" (anything else), "message": one line or the traceback, "seconds"}.
     """
     from mpi4py import MPI
 
     from fem_sse.config import ConfigError, load_config
-    from fem_sse.errors import EXIT_NOT_CONVERGED, exit_code, one_line
+    from fem_sse.errors import EXIT_NO_STEADY_STATE, EXIT_NOT_CONVERGED, exit_code, one_line
     from fem_sse.run import run_case
 
     path = folder / "case.toml"
@@ -259,7 +259,7 @@ def run_outcome(data: dict, solver: str, folder: Path, comm=None) -> dict:
     except ConfigError as exc:
         outcome, message = "rejected", one_line(exc)
     except Exception as exc:  # noqa: BLE001 - classified, not hidden
-        if exit_code(exc) == EXIT_NOT_CONVERGED:
+        if exit_code(exc) in (EXIT_NOT_CONVERGED, EXIT_NO_STEADY_STATE):
             outcome, message = "not_converged", one_line(exc)
         else:
             outcome, message = "traceback", traceback.format_exc()

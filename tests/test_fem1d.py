@@ -39,7 +39,8 @@ def test_error_falls_with_uniform_refinement(bilayer_data, comm):
     errors = []
     for size in (8e-6, 4e-6, 2e-6):
         bilayer_data["mesh"] = {"size": size, "bottleneck_cells": int(round(8e-6 / size))}
-        fem, _ = solve_case(parse_config(bilayer_data), comm, "fem")
+        # solve_adaptive: solve_case would (rightly) refuse these coarse meshes' results
+        fem = solve_adaptive(parse_config(bilayer_data), comm).result
         errors.append(abs(fem["one_minus_t_li"] / exact["one_minus_t_li"] - 1.0))
     assert errors[0] > errors[1] > errors[2]
     import math
@@ -218,3 +219,23 @@ def test_a_failed_linear_solve_is_a_convergence_error(comm):
     problem._assemble_jacobian()
     problem._linear_solve(problem._A, problem._b, x, "fem_sse_transport_")
     x.destroy()
+
+
+def test_exact_check_rejects_a_wrong_result(bilayer_data, comm):
+    """A 1D FEM result beyond the exact check's tolerances is not converged: a fixed coarse
+    mesh (10 % off in 1 - t_Li) raises with the differences as the diagnosis."""
+    from fem_sse.errors import ConvergenceError
+
+    bilayer_data["geometry"]["bottlenecks"] = [
+        {"center": 25e-6, "width": 1e-6, "sigma_li_factor": 1e-2}]
+    bilayer_data["solver"] = {"adaptive": False}
+    bilayer_data["mesh"] = {"size": 8e-6, "bottleneck_cells": 1}
+    with pytest.raises(ConvergenceError, match="differs from the exact") as caught:
+        solve_case(parse_config(bilayer_data), comm, "fem")
+    check = caught.value.diagnosis["exact_check"]
+    assert not check["passed"] and check["rel_err_one_minus_t"] > 1e-4
+    assert caught.value.diagnosis["stage"] == "check against the exact solution"
+    bilayer_data["solver"] = {}  # adaptive: refined until the check passes
+    bilayer_data.pop("mesh")
+    fem, _ = solve_case(parse_config(bilayer_data), comm, "fem")
+    assert fem["exact_check"]["passed"] and fem["exact_check"]["rel_err_one_minus_t"] < 1e-4

@@ -22,8 +22,8 @@ from fem_sse.config import Config
 CATHODE, ANODE, INTERFACE0 = 1, 2, 10
 _MAX_DRIFT_CELLS = 200  # cap on the cells the drift-length sizing puts into one segment
 
-__all__ = ["ANODE", "CATHODE", "INTERFACE0", "build_line_model", "refine_line", "segment_names",
-           "segment_sizes", "tag_points", "uniform_line"]
+__all__ = ["ANODE", "CATHODE", "INTERFACE0", "add_points", "build_line_model", "refine_line",
+           "segment_names", "segment_sizes", "tag_points", "uniform_line"]
 
 
 def segment_names(config: Config) -> list[str]:
@@ -130,28 +130,52 @@ def refine_line(smesh, cells: np.ndarray, config: Config, splits: np.ndarray | N
     from fem_sse.geometry import SeparatorMesh
 
     msh = smesh.mesh
-    comm = msh.comm
+    owned = msh.topology.index_map(1).size_local
+    marked = np.zeros(owned, dtype=np.int32)  # parts per cell, 0 = unmarked
+    marked[cells] = 2 if splits is None else splits
+    ends, tags, marked = _gather_cells(smesh, marked)
+    nodes = parents = None
+    if msh.comm.rank == 0:
+        new_nodes = [a + (b - a) * np.arange(1, k) / k
+                     for (a, b), k in zip(ends[marked > 1], marked[marked > 1], strict=True)]
+        nodes = np.unique(np.concatenate([ends.ravel(), *new_nodes]))
+        parents = ends[:, 0]
+    new = _line_mesh(msh.comm, config, nodes, parents, tags)
+    return SeparatorMesh(*new, smesh.regions, smesh.facet_groups, smesh.info)
+
+
+def add_points(smesh, config: Config, points: np.ndarray):
+    """The 1D mesh through the nodes of ``smesh`` and ``points`` (m, the same on every rank);
+    a new SeparatorMesh, identical on 1 and N ranks (see :func:`refine_line`)."""
+    from fem_sse.geometry import SeparatorMesh
+
+    msh = smesh.mesh
+    owned = msh.topology.index_map(1).size_local
+    ends, tags, _ = _gather_cells(smesh, np.zeros(owned, dtype=np.int32))
+    nodes = parents = None
+    if msh.comm.rank == 0:
+        inside = points[(points > ends[0, 0]) & (points < ends[-1, 1])]
+        nodes = np.unique(np.concatenate([ends.ravel(), inside]))
+        parents = ends[:, 0]
+    new = _line_mesh(msh.comm, config, nodes, parents, tags)
+    return SeparatorMesh(*new, smesh.regions, smesh.facet_groups, smesh.info)
+
+
+def _gather_cells(smesh, marked: np.ndarray):
+    """(cell end points (n, 2), cell tags, ``marked``) of the owned cells of all ranks, sorted
+    by x, on rank 0 (None elsewhere)."""
+    msh = smesh.mesh
     owned = msh.topology.index_map(1).size_local
     x = msh.geometry.x[:, 0]
     ends = np.sort(x[msh.geometry.dofmap[:owned]], axis=1)
     tag_of = np.zeros(owned + msh.topology.index_map(1).num_ghosts, dtype=np.int32)
     tag_of[smesh.cell_tags.indices] = smesh.cell_tags.values
-    marked = np.zeros(owned, dtype=np.int32)  # parts per cell, 0 = unmarked
-    marked[cells] = 2 if splits is None else splits
-    parts = comm.gather((ends, tag_of[:owned], marked), root=0)
-    nodes = parents = tags = None
-    if comm.rank == 0:
-        ends = np.concatenate([p[0] for p in parts])
-        tags = np.concatenate([p[1] for p in parts])
-        marked = np.concatenate([p[2] for p in parts])
-        order = np.argsort(ends[:, 0])
-        ends, tags, marked = ends[order], tags[order], marked[order]
-        new_nodes = [a + (b - a) * np.arange(1, k) / k
-                     for (a, b), k in zip(ends[marked > 1], marked[marked > 1], strict=True)]
-        nodes = np.unique(np.concatenate([ends.ravel(), *new_nodes]))
-        parents = ends[:, 0]
-    new = _line_mesh(comm, config, nodes, parents, tags)
-    return SeparatorMesh(*new, smesh.regions, smesh.facet_groups, smesh.info)
+    parts = msh.comm.gather((ends, tag_of[:owned], marked), root=0)
+    if msh.comm.rank != 0:
+        return None, None, None
+    ends, tags, marked = (np.concatenate([p[k] for p in parts]) for k in range(3))
+    order = np.argsort(ends[:, 0])
+    return ends[order], tags[order], marked[order]
 
 
 def uniform_line(config: Config, comm, cells: int):

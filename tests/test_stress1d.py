@@ -1,0 +1,80 @@
+"""A seeded subset of bench/stress1d.py: random 1D stacks, FEM against the exact solution.
+
+Serial and on 2 ranks (CI's mpi lane): each stack either converges within the issue's targets
+(|1 - t| 1e-4 relative, jumps 1e-4 L, interface mu 0.1 meV) and reports the same numbers in
+its ``exact_check``, or has no steady state and the FEM says so with the exact solver's error.
+"""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+import stress1d  # noqa: E402
+
+from fem_sse.certify1d import compare  # noqa: E402
+from fem_sse.config import parse_config  # noqa: E402
+from fem_sse.exact1d import SolveError  # noqa: E402
+from fem_sse.run import solve_case  # noqa: E402
+
+SEED = 16
+# stacks with a steady state (galvanostatic and potentiostatic, 1-5 layers, 0-4 strips) that
+# converge in bench/results/stress1d.json (the bench reports those that do not), and one
+# without a steady state (an electronic short)
+CONVERGING = [1, 10, 17, 25, 35, 37]
+NO_STEADY_STATE = [34]
+# of those, stacks whose exact jump list has a crossing within 1e-6 L of an electrode (an
+# electrode boundary layer): the FEM lists it too (docs/model.md, "Jumps")
+NEAR_ELECTRODE = [10, 25, 35]
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("index", CONVERGING)
+def test_random_stack_converges_to_exact(index, comm):
+    data = stress1d.random_stack(SEED, index)
+    config = parse_config(data, data["name"])
+    exact, _ = solve_case(config, comm, "exact")
+    fem, _ = solve_case(config, comm, "fem")
+    errors = compare(fem, exact, config.thickness)
+    for key, limit in stress1d.TARGETS.items():
+        assert errors[key] is not None and errors[key] <= limit, (key, errors)
+    if index in NEAR_ELECTRODE:
+        length = config.thickness
+        near = [j for j in exact["jumps"] if min(j["x"], length - j["x"]) < 1e-6 * length]
+        assert near and len(fem["jumps"]) == len(exact["jumps"])
+    check = fem["exact_check"]
+    assert check["passed"] and check["rel_err_one_minus_t"] == errors["rel_err_one_minus_t"]
+    assert fem["converged"] and fem["ranks"] == comm.size
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("index", NO_STEADY_STATE)
+def test_random_stack_without_steady_state(index, comm):
+    data = stress1d.random_stack(SEED, index)
+    config = parse_config(data, data["name"])
+    with pytest.raises(SolveError) as exact:
+        solve_case(config, comm, "exact")
+    with pytest.raises(SolveError) as fem:
+        solve_case(config, comm, "fem")
+    assert "no steady state" in str(fem.value) and str(fem.value) == str(exact.value)
+
+
+@pytest.mark.mpi
+def test_no_steady_state_exits_4(shared_tmp, comm):
+    """`fem-sse run` says "no steady state" with exit 4 (not 3: nothing failed to converge)."""
+    import json
+
+    from fem_sse.cli import main
+    from fem_sse.errors import EXIT_NO_STEADY_STATE
+    from fem_sse.tomlwrite import dumps
+
+    path = shared_tmp / "short.toml"
+    if comm.rank == 0:
+        path.write_text(dumps(stress1d.random_stack(SEED, NO_STEADY_STATE[0])))
+    comm.barrier()
+    out = shared_tmp / "out"
+    assert main(["run", str(path), "-o", str(out), "-q"]) == EXIT_NO_STEADY_STATE
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["steady_state"] is False and summary["converged"] is False
+    assert summary["diagnosis"]["reason"].startswith("no steady state")
