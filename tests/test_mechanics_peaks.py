@@ -71,15 +71,16 @@ def test_laterally_uniform_step_peaks_are_the_film_values(comm, x_front):
 
 def test_unfitted_front_is_the_artefact(comm):
     """The same front with fitting switched off: the cells the front cuts hold stresses
-    off the film value by percents (cell averages), so the test above can fail; the fitted
-    mesh is what removes them."""
+    off the film value by more than 1 % (cell averages; 1.4 % on the extruded mesh with its
+    wide lateral cells), 10x the tolerance of the test above, so that test can fail; the
+    fitted mesh is what removes them."""
     config = _strip(fit=False)
     smesh = build_mesh(config, comm)
     result = solve_mechanics(smesh, _step(smesh, 2.37e-6), config, comm)
     assert result.summary["cut_cells"] > 0
     sigma_1 = result.fields["max_principal [Pa]"].x.array
     top = comm.allreduce(float(sigma_1.max()), MPI.MAX)
-    assert top > 1.02 * FILM_TENSILE
+    assert top > 1.01 * FILM_TENSILE
 
 
 def test_eshelby_inclusion_peak(comm):

@@ -109,7 +109,11 @@ def test_sigterm_on_every_rank_exits_143_with_one_line(tmp_path, delay_s):
     assert "Traceback" not in proc.stderr
     if proc.returncode != 0:  # (a fast machine may finish first)
         assert proc.returncode == 143, proc.stderr
-        assert proc.stderr.count("fem-sse: error: interrupted by SIGTERM") == 1, proc.stderr
+        # one line from fem-sse: for the whole job when every rank caught the signal within
+        # COLLECTIVE_WAIT_S, else from the first rank, which then aborts the job (a rank deep
+        # in a C call handles the signal only when it returns; Open MPI adds its banner)
+        ours = [line for line in proc.stderr.splitlines() if line.startswith("fem-sse: error")]
+        assert len(ours) == 1 and "interrupted by SIGTERM" in ours[0], proc.stderr
         assert not (tmp_path / "out").exists()
     _no_leftovers(tmp_path, before)
 
