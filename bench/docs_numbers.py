@@ -30,8 +30,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 JSON = ROOT / "bench" / "results" / "docs_numbers.json"
-PAGES = ("README.md", "docs/tutorial.md", "docs/commands/*.md")
+PAGES = ("README.md", "docs/tutorial.md", "docs/commands/*.md", "docs/cases.md")
 MARKER = re.compile(r"<!-- n:([\w.]+) -->(.*?)<!-- /n -->", re.S)
+#: a whole generated table: ``<!-- table:NAME -->`` ... ``<!-- /table -->`` (see TABLES)
+TABLE = re.compile(r"(<!-- table:(\w+) -->\n)(.*?)(<!-- /table -->)", re.S)
 
 
 def spaced(value) -> str:
@@ -194,6 +196,28 @@ def group_cases(out: Path) -> dict:
             "cases.max_time_s": max(r["fem_wall_time_s"] for r in rows)}
 
 
+def _t_li(value: float) -> str:
+    return f"1 - {1.0 - value:.1e}" if value > 0.9999995 else f"{value:.6f}"
+
+
+def cases_table() -> str:
+    """docs/cases.md's table of the 20 paper cases, from bench/run_cases.py's JSON."""
+    rows = json.loads((ROOT / "bench" / "results" / "cases_summary.json").read_text())
+    lines = ["| case | t_Li exact | t_Li FEM | paper | err(1-t) | jump err / L | mu_I err (eV) "
+             "| DOFs | Newton its | FEM time (s) |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        paper = "-" if r["paper_t_li"] is None else f"{r['paper_t_li']:g}"
+        lines.append(f"| {r['case']} | {_t_li(r['t_li_exact'])} | {_t_li(r['t_li_fem'])} | "
+                     f"{paper} | {r['rel_err_one_minus_t']:.1e} | {r['jump_err_over_L']:.1e} | "
+                     f"{r['mu_interface_err_eV']:.1e} | {r['dofs']} | {r['newton_iterations']} | "
+                     f"{r['fem_wall_time_s']:.2f} |")
+    return "\n".join(lines) + "\n"
+
+
+#: generated tables: name -> function returning the markdown (from bench JSON)
+TABLES = {"cases": cases_table}
+
+
 RESTART = ("fem-sse run {root}/cases/2d/study_bilayer.toml -o {out}/sb --progress off",
            "fem-sse mechanics {out}/sb --progress off")
 RESTART_KEYS = ("max_von_mises", "max_principal", "crack_risk_index", "min_principal",
@@ -275,6 +299,7 @@ def fill(data: dict) -> list[str]:
         text = page.read_text()
         new = MARKER.sub(lambda m: (f"<!-- n:{m[1]} -->{data['numbers'][m[1]]['text']}"
                                     "<!-- /n -->") if m[1] in data["numbers"] else m[0], text)
+        new = TABLE.sub(lambda m: m[1] + TABLES[m[2]]() + m[4] if m[2] in TABLES else m[0], new)
         if new != text:
             page.write_text(new)
             changed.append(str(page.relative_to(ROOT)))
@@ -295,6 +320,12 @@ def check(data: dict) -> list[str]:
             elif shown != data["numbers"][key]["text"]:
                 problems.append(f"{where}: the page says {shown!r}, the run gave "
                                 f"{data['numbers'][key]['text']!r}")
+        for m in TABLE.finditer(page.read_text()):
+            if m[2] not in TABLES:
+                problems.append(f"{page.relative_to(ROOT)}: no such table {m[2]!r}")
+            elif m[3] != TABLES[m[2]]():
+                problems.append(f"{page.relative_to(ROOT)}: table {m[2]!r} differs from its "
+                                "bench JSON")
     problems += [f"{key}: recorded but quoted on no page" for key in data["numbers"]
                  if key not in seen]
     return problems
