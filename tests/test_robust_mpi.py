@@ -137,5 +137,22 @@ def test_ctrl_c_to_mpirun_ends_the_job_cleanly(tmp_path, delay_s):
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=TIMEOUT_S)
     assert "Traceback" not in err
-    time.sleep(1.0)  # the ranks' clean-up after mpirun has returned
+    partial = tmp_path / "out.partial"
+    for _ in range(50):  # the ranks' clean-up after mpirun has returned (up to 10 s)
+        if not partial.exists():
+            break
+        time.sleep(0.2)
+    if partial.exists():
+        # the launcher killed the ranks before their clean-up (seen with Open MPI 6): the
+        # leftover is fem-sse's own (it carries the marker), and the next run removes it
+        assert (partial / ".fem_sse_output.json").is_file(), sorted(snapshot(tmp_path))
+        assert not (tmp_path / "out").exists()
+        rerun = subprocess.run([sys.executable, "-m", "fem_sse", "run", str(CASE_2D), "-q",
+                                "-o", str(tmp_path / "out")], cwd=tmp_path, text=True,
+                               capture_output=True, timeout=TIMEOUT_S)
+        assert rerun.returncode == 0, rerun.stderr
+        assert not partial.exists() and (tmp_path / "out" / "summary.json").is_file()
+        after = snapshot(tmp_path)
+        assert {k: v for k, v in after.items() if k in before} == before
+        return
     _no_leftovers(tmp_path, before)
