@@ -214,42 +214,37 @@ def _step_line(entry: dict) -> str:
             f"{entry['newton_iterations']} Newton iterations, {entry['wall_time_s']:.1f} s")
 
 
-def _first_problem(config: Config, comm) -> TransportProblem:
-    """The problem on the initial mesh; in 1D started from the exact steady state (which
-    raises SolveError when there is none), on the mesh with points added where the exact mu
-    changes (adaptive runs): :mod:`fem_sse.transport_init`."""
+def _first_problem(config: Config, comm, exact=None) -> TransportProblem:
+    """The problem on the initial mesh; in 1D started from the exact steady state ``exact``
+    (solved here when None, which raises SolveError when there is none), on the mesh with
+    points added where the exact mu changes (adaptive runs): :mod:`fem_sse.transport_init`."""
     smesh = build_mesh(config, comm)
     if config.dim != 1:
         return TransportProblem(config, smesh, degree=config.solver.degree)
     from fem_sse.geometry.line import add_points
-    from fem_sse.transport_init import (
-        check_precision,
-        exact_points,
-        exact_solution,
-        start_from_exact,
-    )
+    from fem_sse.transport_init import check_precision, exact_points, start_from_exact
 
-    sol = exact_solution(config)
-    check_precision(sol)
+    check_precision(exact)
     if config.solver.adaptive:  # a fixed mesh (adaptive = false) is the user's choice
-        smesh = add_points(smesh, config, exact_points(sol))
+        smesh = add_points(smesh, config, exact_points(exact))
     problem = TransportProblem(config, smesh, degree=config.solver.degree)
-    start_from_exact(problem, sol)
+    start_from_exact(problem, exact)
     return problem
 
 
-def _restart(problem: TransportProblem) -> None:
-    """The state a failed solve on a refined mesh restarts from: the exact state in 1D, the
-    default initial guess in 2D."""
+def _restart(problem: TransportProblem, exact) -> None:
+    """The state a failed solve on a refined mesh restarts from: the exact state ``exact`` in
+    1D, the default initial guess in 2D."""
     if problem.mesh.topology.dim == 1:
-        from fem_sse.transport_init import exact_solution, start_from_exact
+        from fem_sse.transport_init import start_from_exact
 
-        start_from_exact(problem, exact_solution(problem.config))
+        start_from_exact(problem, exact)
     else:
         problem.initial_guess()
 
 
-def solve_adaptive(config: Config, comm, progress=None, accept=None) -> AdaptiveResult:
+def solve_adaptive(config: Config, comm, progress=None, accept=None,
+                   exact=None) -> AdaptiveResult:
     """Solve on the Gmsh mesh of ``config`` and refine adaptively (see module docstring).
 
     Args:
@@ -260,9 +255,15 @@ def solve_adaptive(config: Config, comm, progress=None, accept=None) -> Adaptive
             mu_interfaces) -> bool: a mesh whose changes are small is final only when it also
             accepts (1D: the exact check of :mod:`fem_sse.certify1d`); otherwise refinement
             goes on, up to the caps.
+        exact: 1D: the :class:`~fem_sse.exact1d.ExactSolution` of ``config`` to start from
+            (and restart from after a failed step); solved here when None.
     """
     opts = config.solver
-    problem = _first_problem(config, comm)
+    if exact is None and config.dim == 1:
+        from fem_sse.transport_init import exact_solution
+
+        exact = exact_solution(config)  # SolveError: no steady state
+    problem = _first_problem(config, comm, exact)
     history, total_newton = [], 0
     previous, last, quiet = None, None, False
     for step in range(opts.max_refinements + 1):
@@ -274,7 +275,7 @@ def solve_adaptive(config: Config, comm, progress=None, accept=None) -> Adaptive
                 if step == 0:
                     raise
                 log.info("step %d: retrying from the default initial guess", step)
-                _restart(problem)
+                _restart(problem, exact)
                 result = _solve_checked(problem)
         except ConvergenceError as exc:
             if step == 0 or last is None:

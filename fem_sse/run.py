@@ -92,8 +92,13 @@ def _solve_fem(config: Config, comm, progress) -> tuple[dict, dict]:
     from fem_sse.errors import ConvergenceError
 
     start = time.perf_counter()
+    # 1D: the exact solution, solved once, is the start, the acceptance test of the adaptive
+    # loop and the final check (SolveError here: no steady state, exit 4)
+    exact = _solve_exact(config) if config.dim == 1 else None
     try:
-        out = solve_adaptive(config, comm, progress=progress, accept=_exact_acceptance(config))
+        out = solve_adaptive(config, comm, progress=progress,
+                             accept=_exact_acceptance(config, exact[0]) if exact else None,
+                             exact=exact[1]["exact"] if exact else None)
     except ConvergenceError as exc:
         if config.dim == 1:
             from fem_sse.transport_init import explain_failure
@@ -132,7 +137,8 @@ def _solve_fem(config: Config, comm, progress) -> tuple[dict, dict]:
             "gb_conductance_S_per_m2": problem.gb_conductance})
         return summary, {"fronts": met["fronts"], "problem": problem}
     rows = _fem_rows(config, out.profile, res["ionic_potential_drop"]) if comm.rank == 0 else None
-    return summary, {"rows": rows, "problem": out.problem, "profile": out.profile}
+    return summary, {"rows": rows, "problem": out.problem, "profile": out.profile,
+                     "exact_summary": exact[0]}
 
 
 def _certify_2d(problem, result: dict, metrics: dict) -> dict:
@@ -149,19 +155,12 @@ def _certify_2d(problem, result: dict, metrics: dict) -> dict:
     return keys
 
 
-def _exact_acceptance(config: Config):
+def _exact_acceptance(config: Config, exact: dict):
     """1D: a callable telling the adaptive loop whether a mesh's result passes the exact check
-    (refinement goes on until it does, or a cap stops it); None in 2D. None too when there
-    is no exact steady state (the FEM then reports that itself)."""
-    if config.dim != 1:
-        return None
+    against ``exact`` (the exact solver's summary): refinement goes on until it does, or a cap
+    stops it."""
     from fem_sse.certify1d import beyond, compare, tolerances
-    from fem_sse.exact1d import SolveError
 
-    try:
-        exact, _ = _solve_exact(config)
-    except SolveError:
-        return None
     limits = tolerances(config.solver.tolerance)
 
     def accept(current: dict) -> bool:
@@ -176,7 +175,7 @@ def _check_fem_1d(config: Config, summary: dict, extras: dict) -> dict:
     from fem_sse.certify1d import exact_check
     from fem_sse.errors import ConvergenceError
 
-    exact, _ = _solve_exact(config)
+    exact = extras["exact_summary"]
     try:
         return exact_check(summary, exact, config.thickness, config.solver.tolerance)
     except ConvergenceError as exc:
