@@ -78,9 +78,13 @@ def test_not_converged_on_two_ranks_exits_3_with_the_state(tmp_path):
 _TERM_EVERY_RANK = """
 import os, signal, sys, threading
 from mpi4py import MPI
-threading.Timer(float(sys.argv[1]), lambda: os.kill(os.getpid(), signal.SIGTERM)).start()
+timer = threading.Timer(float(sys.argv[1]), lambda: os.kill(os.getpid(), signal.SIGTERM))
+timer.daemon = True  # a run that finished first exits: no SIGTERM after main() returned
+timer.start()
 from fem_sse.cli import main
-sys.exit(main(sys.argv[2:]))
+code = main(sys.argv[2:])
+timer.cancel()
+sys.exit(code)
 """
 CASE_2D = ROOT / "cases" / "2d" / "poly_single.toml"
 
