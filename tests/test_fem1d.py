@@ -186,10 +186,12 @@ def test_form_cache_binds_compiled_forms_to_a_new_mesh(comm):
     assert residuals[0] == pytest.approx(residuals[1], rel=1e-12)
 
 
-def test_klu_on_one_rank_in_1d():
-    """The default transport LU: KLU for 1D on one rank, MUMPS in parallel and in 2D."""
+def test_klu_on_one_rank_in_1d(monkeypatch):
+    """The default transport LU: KLU for 1D on one rank, MUMPS in parallel, in 2D, and with a
+    PETSc built without KLU."""
     from mpi4py import MPI
 
+    import fem_sse.transport.problem
     from fem_sse.transport.problem import default_petsc_options
 
     def solver(comm, tdim):
@@ -199,6 +201,8 @@ def test_klu_on_one_rank_in_1d():
     assert solver(MPI.COMM_SELF, 2) == "mumps"
     if MPI.COMM_WORLD.size > 1:
         assert solver(MPI.COMM_WORLD, 1) == "mumps"
+    monkeypatch.setattr(fem_sse.transport.problem, "_petsc_has", lambda package: package != "klu")
+    assert solver(MPI.COMM_SELF, 1) == "mumps"
 
 
 def test_a_failed_linear_solve_is_a_convergence_error(comm):

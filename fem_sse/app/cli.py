@@ -402,16 +402,16 @@ def _preload() -> None:
 
 
 def _main(argv: list[str] | None) -> int:
+    from fem_sse.app.logs import configure_logging
     from fem_sse.errors import EXIT_INTERNAL, ErrorReporter, deferred_interrupts, exit_code
     from fem_sse.progress import configure
 
     args = build_parser().parse_args(argv)
     level = os.environ.get("FEM_SSE_LOG_LEVEL", "").upper() or ("INFO" if args.verbose
                                                                else "WARNING")
-    logging.basicConfig(level=getattr(logging, level, logging.WARNING),
-                        format="%(levelname)s %(name)s: %(message)s")
     with deferred_interrupts():  # MPI start-up
         comm = _comm()
+    configure_logging(level, comm.rank)  # warnings once, from rank 0
     reporter = ErrorReporter(comm)
     configure("off" if getattr(args, "quiet", False) else getattr(args, "progress", None),
               comm=comm)

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fem_sse.app.logs import set_leader
 from fem_sse.spec.config import Config, ConfigError, parse_config
 from fem_sse.spec.dotted import set_dotted
 from fem_sse.io.outdir import open_resumable
@@ -283,6 +284,7 @@ def run_sweep(plan: SweepPlan, outdir: str | Path, comm, solver: str | None = No
     groups, g = comm.size // ranks_per_run, comm.rank // ranks_per_run
     group = comm.Split(color=g, key=comm.rank)
     leader = group.rank == 0
+    set_leader(leader)  # a point's warnings are printed by its group's rank 0
     # static round robin and no synchronisation between groups until the end: a group never
     # waits for another one's slow point; rank 0 sees the others' progress as their folders
     # appear (each is renamed into place when complete)
@@ -302,6 +304,7 @@ def run_sweep(plan: SweepPlan, outdir: str | Path, comm, solver: str | None = No
                     watch.update(1 + len(found), _note(plan.points[i], done[i]))
         finally:
             group.Free()
+            set_leader(comm.rank == 0)
         gathered = comm.gather(done if leader else {}, root=0)
         if comm.rank == 0:
             for part in gathered:

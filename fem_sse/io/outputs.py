@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fem_sse.spec.config import MAX_SCALED_POTENTIAL
 from fem_sse.io import outdir
 from fem_sse.io.outdir import OutputError
 
@@ -226,7 +227,8 @@ def write_fields(folder: Path, problem) -> list[str]:
     kirchhoff.x.array[:] = problem.omega.x.array * problem.w_scale
     sigma = fem.Function(V, name="sigma_eh [S/m]")
     A, B = problem.fields["A"], problem.fields["B"]
-    arg = ufl.max_value(ufl.min_value((mu - B) / problem.kT, 600.0), -600.0)
+    clamp = MAX_SCALED_POTENTIAL
+    arg = ufl.max_value(ufl.min_value((mu - B) / problem.kT, clamp), -clamp)
     sigma.interpolate(fem.Expression(2.0 * A * ufl.cosh(arg), compat.interpolation_points(V)))
     comm = problem.comm
     with dolfinx.io.VTXWriter(comm, str(folder / "fields.bp"),

@@ -34,7 +34,7 @@ from mpi4py import MPI
 from petsc4py import PETSc
 
 from fem_sse import compat
-from fem_sse.spec.config import Config
+from fem_sse.spec.config import MAX_SCALED_POTENTIAL, Config
 from fem_sse.errors import ConvergenceError
 from fem_sse.transport.formcache import FormCache
 from fem_sse.geometry import SeparatorMesh
@@ -65,12 +65,17 @@ def default_petsc_options(comm=None, tdim: int = 2) -> dict:
 
     A direct LU: KLU on one rank in 1D (block-tridiagonal matrices, where it refactors about
     5 times faster than MUMPS: 1.5 vs 7.8 ms at 14k DOFs), MUMPS otherwise (parallel, and
-    supernodal for the fill of 2D meshes).
+    supernodal for the fill of 2D meshes). A PETSc built without KLU (SuiteSparse) gets MUMPS.
     """
     serial = comm is None or comm.size == 1
-    solver = "klu" if serial and tdim == 1 else "mumps"
+    solver = "klu" if serial and tdim == 1 and _petsc_has("klu") else "mumps"
     return {"ksp_type": "preonly", "pc_type": "lu", "pc_factor_mat_solver_type": solver,
             "ksp_error_if_not_converged": True}
+
+
+def _petsc_has(package: str) -> bool:
+    """Whether this PETSc was configured with the external solver package (e.g. "klu")."""
+    return bool(PETSc.Sys.hasExternalPackage(package))
 
 
 def _asinh(z):
@@ -84,8 +89,9 @@ def _asinh(z):
 
 def _scaled_kirchhoff(mu, A, B, kT, w_scale):  # noqa: N803
     """UFL W(mu) / w_scale = 2 A kT sinh((mu - B)/kT) / w_scale, the argument clamped to
-    +-600 (sinh overflows beyond ~710; validated electrode potentials stay far inside)."""
-    arg = ufl.max_value(ufl.min_value((mu - B) / kT, 600.0), -600.0)
+    +-MAX_SCALED_POTENTIAL (sinh overflows beyond ~710; validated electrode potentials stay far
+    inside)."""
+    arg = ufl.max_value(ufl.min_value((mu - B) / kT, MAX_SCALED_POTENTIAL), -MAX_SCALED_POTENTIAL)
     return 2.0 * A * kT * ufl.sinh(arg) / w_scale
 
 
@@ -377,10 +383,11 @@ class TransportProblem(NonlinearSolves):
 
     # -- state and assembly ------------------------------------------------------------------
     def _omega_of_mu(self, mu: np.ndarray) -> np.ndarray:
-        """omega = W(mu) / w_scale at every dof (mu in eV; the sinh argument clamped to +-600
-        as in the forms)."""
+        """omega = W(mu) / w_scale at every dof (mu in eV; the sinh argument clamped to
+        +-MAX_SCALED_POTENTIAL as in the forms)."""
         B = self._dof_material["B"]  # noqa: N806
-        mu = B + self.kT * np.clip((mu - B) / self.kT, -600.0, 600.0)
+        clamp = MAX_SCALED_POTENTIAL
+        mu = B + self.kT * np.clip((mu - B) / self.kT, -clamp, clamp)
         return kirchhoff(mu, self._dof_material["A"], B, self.kT) / self.w_scale
 
     def set_from_mu(self, mu: fem.Function) -> None:
