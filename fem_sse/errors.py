@@ -1,4 +1,8 @@
-"""Exit codes and error reporting of the ``fem-sse`` commands (run, mesh, sweep, design, ...).
+"""Exception types, exit codes and error reporting of the ``fem-sse`` commands.
+
+Every exception type of the package is defined here (ConfigError, OutputError, MeshError,
+SolveError, ConvergenceError, Interrupted), so that the exit code of each is decided in one
+place (:func:`exit_code`) and no layer imports a higher one to recognise an error.
 
 Every failure ends as one line on stderr and a documented exit code (docs/robustness.md):
 
@@ -32,8 +36,9 @@ import threading
 import time
 
 __all__ = ["EXIT_CONFIG", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_NOT_CONVERGED",
-           "EXIT_NO_STEADY_STATE", "EXIT_OK", "ConvergenceError", "ErrorReporter", "Interrupted",
-           "deferred_interrupts", "exit_code", "interruptible", "one_line"]
+           "EXIT_NO_STEADY_STATE", "EXIT_OK", "ConfigError", "ConvergenceError", "ErrorReporter",
+           "Interrupted", "MeshError", "OutputError", "SolveError", "deferred_interrupts",
+           "exit_code", "interruptible", "one_line"]
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -44,6 +49,30 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT; SIGTERM gives 143
 
 #: Seconds a failing rank waits for the other ranks to fail too before it aborts the job.
 COLLECTIVE_WAIT_S = 2.0
+
+
+class ConfigError(ValueError):
+    """Invalid configuration; the message is one line and names the key (exit 2)."""
+
+    def __init__(self, key: str, message: str):
+        super().__init__(f"{key}: {message}" if key else message)
+        self.key = key
+        self.message = message
+
+    def __reduce__(self):
+        return type(self), (self.key, self.message)
+
+
+class OutputError(ConfigError):
+    """An output path that would touch files fem-sse does not own (an input error: exit 2)."""
+
+
+class MeshError(ConfigError):
+    """A mesh (built or read) that breaks the naming convention; one line naming the group."""
+
+
+class SolveError(RuntimeError):
+    """No steady state could be found (with a one-line diagnosis; exit 4)."""
 
 
 class ConvergenceError(RuntimeError):
@@ -127,9 +156,6 @@ def deferred_interrupts():
 
 def exit_code(exc: BaseException) -> int:
     """The exit code of an exception (see the module docstring)."""
-    from fem_sse.transport.exact1d import SolveError
-    from fem_sse.spec.validate import ConfigError
-
     if isinstance(exc, KeyboardInterrupt):
         return 128 + getattr(exc, "signum", signal.SIGINT)
     if isinstance(exc, ConfigError):
@@ -151,8 +177,6 @@ def one_line(exc: BaseException) -> str:
                 "the command to start again")
     text = " ".join(str(exc).split()) or type(exc).__name__
     if code == EXIT_CONFIG:
-        from fem_sse.io.outdir import OutputError
-
         return f"{'output' if isinstance(exc, OutputError) else 'config'} error: {text}"
     if code == EXIT_NO_STEADY_STATE:
         where = getattr(exc, "outdir", None)

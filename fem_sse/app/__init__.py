@@ -1,1 +1,2 @@
-"""Application layer: commands built on the solver packages (view, restart of a saved run)."""
+"""Application layer: the ``fem-sse`` commands (cli, run, studies, design, restart, view) and
+what only commands need (logging on the leader rank)."""

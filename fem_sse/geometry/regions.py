@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass
 
 from fem_sse.spec.config import Config
-from fem_sse.spec.validate import ConfigError
+from fem_sse.errors import ConfigError, MeshError
 
 __all__ = ["FACET_IDS", "MeshError", "Region", "add_groups", "cell_region", "facet_id",
            "regions_1d"]
@@ -43,10 +43,6 @@ _CELL_PATTERNS = (
     (re.compile(r"layer(\d+)/grain(\d+)$"), "grain"),
     (re.compile(r"bottleneck(\d+)/layer(\d+)$"), "bottleneck"),
 )
-
-
-class MeshError(ConfigError):
-    """A mesh (built or read) that breaks the naming convention; one line naming the group."""
 
 
 @dataclass(frozen=True)

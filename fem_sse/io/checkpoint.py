@@ -171,7 +171,7 @@ class SavedTransport:
 
     def mu_function(self):
         """mu_Li0 (eV) at the DG dofs of W, per material (the transport's formula)."""
-        from fem_sse.mechanics.fronts import mu_from_kirchhoff
+        from fem_sse.transport.fields import mu_from_kirchhoff
 
         return mu_from_kirchhoff(self.smesh, self.omega, self.config)
 

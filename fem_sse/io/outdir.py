@@ -28,7 +28,7 @@ import shutil
 import time
 from pathlib import Path
 
-from fem_sse.spec.validate import ConfigError
+from fem_sse.errors import ConfigError, OutputError
 
 __all__ = ["MARKER", "OutputError", "check_file_target", "claim", "foreign_entries",
            "on_root", "open_resumable", "plan_output", "read_marker", "remove_owned", "seal"]
@@ -37,10 +37,6 @@ MARKER = ".fem_sse_output.json"
 
 #: top-level folders of the repository that an output may never be (or contain)
 SHIPPED = (".git", "bench", "cases", "docker", "docs", "fem_sse", "meshes", "tests")
-
-
-class OutputError(ConfigError):
-    """An output path that would touch files fem-sse does not own (an input error: exit 2)."""
 
 
 def repo_root() -> Path | None:

@@ -72,7 +72,7 @@ class Material:
         if "preset" in table:
             preset = table["preset"]
             if not isinstance(preset, str) or preset not in PRESETS:
-                from fem_sse.spec.config import ConfigError  # leaf module: import only on error
+                from fem_sse.errors import ConfigError  # leaf module: import only on error
 
                 raise ConfigError(f"materials.{name}.preset",
                                   f"unknown preset {preset!r} (known: {', '.join(PRESETS)})")

@@ -22,37 +22,11 @@ from dolfinx import fem
 from mpi4py import MPI
 
 from fem_sse import compat
-from fem_sse.materials import conductivity
+from fem_sse.transport.fields import cell_material_arrays, mu_from_kirchhoff
 
 __all__ = ["carry_linear", "mu_from_kirchhoff", "refine_at_fronts", "refine_level"]
 
 log = logging.getLogger(__name__)
-
-
-def _cell_material_arrays(smesh, config, num: int):
-    """Per local cell (owned and ghost): material name, A (S/m), B (eV)."""
-    names = np.full(num, "", dtype=object)
-    tags = smesh.cell_tags
-    names[tags.indices] = [smesh.regions[int(t)].material for t in tags.values]
-    A = np.array([config.materials[n].A if n else 1.0 for n in names])  # noqa: N806
-    B = np.array([config.materials[n].B if n else 0.0 for n in names])  # noqa: N806
-    return names, A, B
-
-
-def mu_from_kirchhoff(smesh, kirchhoff: fem.Function, config) -> fem.Function:
-    """mu_Li0 (eV) at the nodes of the DG1 space of ``kirchhoff`` (W, A/m), per material."""
-    V = kirchhoff.function_space
-    msh = V.mesh
-    imap = msh.topology.index_map(msh.topology.dim)
-    num = imap.size_local + imap.num_ghosts
-    _, A, B = _cell_material_arrays(smesh, config, num)  # noqa: N806
-    kT = config.cell.kT  # noqa: N806
-    dofs = V.dofmap.list[:num]
-    mu = fem.Function(V, name="mu_Li0")
-    mu.x.array[dofs] = conductivity.mu_from_kirchhoff(kirchhoff.x.array[dofs], A[:, None],
-                                                   B[:, None], kT)
-    mu.x.scatter_forward()
-    return mu
 
 
 def _marked(smesh, level: fem.Function, kind: str, config, spec, fraction: float) -> np.ndarray:
@@ -63,7 +37,7 @@ def _marked(smesh, level: fem.Function, kind: str, config, spec, fraction: float
     msh = V.mesh
     imap = msh.topology.index_map(msh.topology.dim)
     n_owned = imap.size_local
-    names = _cell_material_arrays(smesh, config, n_owned + imap.num_ghosts)[0][:n_owned]
+    names = cell_material_arrays(smesh, config, n_owned + imap.num_ghosts)[0][:n_owned]
     values = mu_at(level.x.array[V.dofmap.list[:n_owned]], names[:, None].repeat(
         V.dofmap.list.shape[1], 1), config, kind)
     estar = np.zeros_like(values)

@@ -1,6 +1,6 @@
 """Validation helpers shared by the config parsers: one-line errors that name the key.
 
-A leaf module (no fem_sse imports), so :mod:`fem_sse.spec.config` and :mod:`fem_sse.spec.geometry`
+A leaf module (no fem_sse imports besides the error type), so :mod:`fem_sse.spec.config` and :mod:`fem_sse.spec.geometry`
 can both use it without importing each other.
 """
 
@@ -10,19 +10,9 @@ import difflib
 import math
 from typing import Any
 
+from fem_sse.errors import ConfigError
+
 __all__ = ["UNITS", "ConfigError", "check_keys", "choice", "number", "pair"]
-
-
-class ConfigError(ValueError):
-    """Invalid configuration; the message is one line and names the key."""
-
-    def __init__(self, key: str, message: str):
-        super().__init__(f"{key}: {message}" if key else message)
-        self.key = key
-        self.message = message
-
-    def __reduce__(self):
-        return type(self), (self.key, self.message)
 
 
 def check_keys(table: dict, allowed: tuple[str, ...], where: str) -> None:

@@ -36,15 +36,12 @@ import numpy as np
 from scipy.optimize import brentq
 from scipy.special import expit
 
-from fem_sse.spec.config import Config, ConfigError, Segment
+from fem_sse.errors import ConfigError, SolveError
+from fem_sse.spec.config import Config, Segment
 
 __all__ = ["ExactSolution", "SolveError", "solve_exact"]
 
 _LOG_A_LIMIT = 650.0  # keep exp(+-log a) finite
-
-
-class SolveError(RuntimeError):
-    """No steady state could be found (with a one-line diagnosis)."""
 
 
 def _log_abs_one_minus_exp(z: float) -> float:

@@ -1,0 +1,126 @@
+"""The layers of the package (docs/architecture.md), checked on the source (no imports run).
+
+* imports flow one way: a module may import its own layer and the layers below it, never one
+  above (also not inside a function: a lazy import still ties the layers together);
+* no import circle between modules at module level (a package's ``__init__`` importing its own
+  submodules is not a circle of the code);
+* the light layers (spec, materials, the exact 1D solver) import no DOLFINx, PETSc or MPI, so
+  that config validation, the design assistant and the exact solver run without them.
+"""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "fem_sse"
+#: bottom to top; a top-level module (compat, errors, progress, solvers) is the base layer
+LAYERS = ("base", "materials", "spec", "geometry", "transport", "io", "mechanics", "app")
+LIGHT = ("fem_sse.spec", "fem_sse.materials", "fem_sse.transport.exact1d")
+HEAVY = ("dolfinx", "petsc4py", "mpi4py", "ufl", "basix", "gmsh")
+
+
+def _modules() -> dict[str, Path]:
+    out = {}
+    for path in PACKAGE.rglob("*.py"):
+        name = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+        out[name.removesuffix(".__init__")] = path
+    return out
+
+
+MODULES = _modules()
+
+
+def _layer(module: str) -> str:
+    if module == "fem_sse.__main__":
+        return "app"
+    parts = module.split(".")
+    return parts[1] if len(parts) > 2 or (len(parts) == 2 and parts[1] in LAYERS) else "base"
+
+
+def _top_level(body):
+    """The statements run at import: into ``if``/``try`` blocks, but not ``if TYPE_CHECKING``
+    (annotations only)."""
+    for node in body:
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            continue
+        yield node
+        if isinstance(node, ast.If | ast.Try):
+            for block in (node.body, node.orelse, getattr(node, "finalbody", []),
+                          *(h.body for h in getattr(node, "handlers", []))):
+                yield from _top_level(block)
+
+
+def _imports(path: Path, top_level_only: bool = False):
+    """(line, imported module) for every absolute import of the file."""
+    tree = ast.parse(path.read_text())
+    nodes = _top_level(tree.body) if top_level_only else ast.walk(tree)
+    for node in nodes:
+        if isinstance(node, ast.Import):
+            yield from ((node.lineno, alias.name) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            yield node.lineno, node.module
+            for alias in node.names:  # ``from fem_sse.x import module``
+                if f"{node.module}.{alias.name}" in MODULES:
+                    yield node.lineno, f"{node.module}.{alias.name}"
+
+
+def test_the_layers_are_known():
+    assert {_layer(m) for m in MODULES} <= set(LAYERS)
+    assert _layer("fem_sse.compat") == "base" and _layer("fem_sse.transport.problem") == "transport"
+    assert _layer("fem_sse.app.design.metrics") == "app" and _layer("fem_sse.spec") == "spec"
+
+
+def test_imports_flow_down():
+    upward = []
+    for module, path in MODULES.items():
+        for line, target in _imports(path):
+            if target.startswith("fem_sse.") and target != "fem_sse":
+                if LAYERS.index(_layer(target)) > LAYERS.index(_layer(module)):
+                    upward.append(f"{path.relative_to(PACKAGE.parent)}:{line} imports {target}")
+    assert not upward, "imports against the layers:\n" + "\n".join(upward)
+
+
+def _circles() -> list[list[str]]:
+    graph = {m: set() for m in MODULES}
+    for module, path in MODULES.items():
+        for _, target in _imports(path, top_level_only=True):
+            if target in MODULES and not (module == target.rsplit(".", 1)[0]
+                                          or target.startswith(module + ".")):
+                graph[module].add(target)
+    circles, index, low, stack, on_stack = [], {}, {}, [], set()
+
+    def visit(v):  # Tarjan's strongly connected components
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while not component or component[-1] != v:
+                component.append(stack.pop())
+                on_stack.discard(component[-1])
+            if len(component) > 1:
+                circles.append(sorted(component))
+
+    for v in graph:
+        if v not in index:
+            visit(v)
+    return circles
+
+
+def test_no_import_circle():
+    assert _circles() == []
+
+
+@pytest.mark.parametrize("light", LIGHT)
+def test_light_layers_import_no_dolfinx(light):
+    heavy = [f"{path.name}:{line} {target}" for module, path in MODULES.items()
+             if module == light or module.startswith(light + ".")
+             for line, target in _imports(path) if target.split(".")[0] in HEAVY]
+    assert not heavy, heavy
