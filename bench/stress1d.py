@@ -151,8 +151,9 @@ def _alarm(signum, frame):  # noqa: ARG001
     raise _Timeout()
 
 
-def run_stack(data: dict, comm, timeout: float | None = None) -> dict:
-    """Exact and FEM solves of one stack; the record of the outcome (see module docstring)."""
+def run_stack(data: dict, comm, timeout: float | None = None, solver: str = "fem") -> dict:
+    """Exact and FEM (``solver``: "fem" or "fem-eafe") solves of one stack; the record of the
+    outcome (see module docstring)."""
     from fem_sse.config import parse_config
     from fem_sse.errors import ConvergenceError
     from fem_sse.exact1d import SolveError
@@ -179,7 +180,7 @@ def run_stack(data: dict, comm, timeout: float | None = None) -> dict:
         signal.setitimer(signal.ITIMER_REAL, timeout)
     start = time.perf_counter()
     try:
-        fem, _ = solve_case(config, comm, "fem")
+        fem, _ = solve_case(config, comm, solver)
     except SolveError as exc:  # the FEM's "no steady state" (the exact diagnosis)
         fem, record["fem_error"] = None, str(exc)[:300]
         record["outcome"] = "no steady state" if exact is None else "failed"
@@ -317,6 +318,14 @@ def main(argv=None) -> int:
     parser.add_argument("--timeout", type=float, default=120.0, help="per stack (s)")
     parser.add_argument("-o", "--output", default=str(ROOT / "bench" / "results"))
     parser.add_argument("--name", default="stress1d", help="JSON file name (without .json)")
+    parser.add_argument("--solver", default="fem", choices=("fem", "fem-eafe"),
+                        help="the FEM scheme: the W formulation or the exponentially fitted one")
+    parser.add_argument("--rerun", metavar="JSON",
+                        help="run only the stacks of this earlier result (its seed and indices) "
+                             "whose outcome is one of --outcomes")
+    parser.add_argument("--outcomes", default="refused (precision limit),failed,timeout,"
+                        "caught by the exact check,error",
+                        help="comma-separated outcomes selected by --rerun")
     parser.add_argument("--table", action="store_true",
                         help="print the docs tables of the existing NAME.json and exit")
     args = parser.parse_args(argv)
@@ -328,12 +337,20 @@ def main(argv=None) -> int:
     from fem_sse.run import solve_case
 
     # JIT warm-up: the first FEM solve compiles the forms (shared by all 1D stacks)
-    solve_case(load_config(ROOT / "cases" / "fig3_bilayer.toml"), comm, "fem")
+    solve_case(load_config(ROOT / "cases" / "fig3_bilayer.toml"), comm, args.solver)
     load_before = os.getloadavg()
     records = []
-    for index in range(args.first, args.first + args.count):
+    indices = range(args.first, args.first + args.count)
+    if args.rerun:
+        earlier = json.loads(Path(args.rerun).read_text())
+        args.seed = earlier["summary"]["seed"]
+        wanted = set(args.outcomes.split(","))
+        indices = [earlier["summary"]["first"] + i for i, r in enumerate(earlier["stacks"])
+                   if r["outcome"] in wanted][:args.count]
+    for index in indices:
         data = random_stack(args.seed, index)
-        record = run_stack(data, comm, args.timeout)
+        record = run_stack(data, comm, args.timeout, args.solver)
+        record["index"] = index
         record["config"] = data
         records.append(record)
         if comm.rank == 0:
@@ -353,6 +370,8 @@ def _write(args, records: list[dict], load_before, comm) -> dict:
     """Write bench/results/NAME.json (rank 0); returns the summary."""
     summary = summarize(records)
     summary.update(seed=args.seed, first=args.first, requested=args.count,
+                   solver=args.solver, rerun_of=args.rerun,
+                   rerun_outcomes=args.outcomes if args.rerun else None,
                    load_average_before=load_before, load_average_after=os.getloadavg(),
                    ranks=comm.size, machine=platform.machine(), cpus=os.cpu_count(),
                    targets=TARGETS)
