@@ -57,8 +57,11 @@ __all__ = ["EafeProblem", "bernoulli", "edge_current", "log_bernoulli"]
 log = logging.getLogger(__name__)
 
 _Y_MAX = 700.0  # exponents are clipped here (e^709 overflows); only wild Newton trials get there
-_STEP_TOL_KT = 1e-9  # converged: the largest Newton correction of mu below this many kT
-_STALL_TOL_KT = 1e-6  # a line search that fails with corrections this small is at round-off
+_STEP_TOL_KT = 1e-8  # converged: the largest Newton correction of mu below this many kT
+# A line search that fails with corrections this small (kT), or with the row-scaled residual
+# (the merit, in volts) below _FLOOR_KT kT, is at the round-off floor: converged
+_STALL_TOL_KT = 1e-6
+_FLOOR_KT = 1e-9
 
 
 def log_bernoulli(z):

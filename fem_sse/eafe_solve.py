@@ -24,7 +24,7 @@ import numpy as np
 from mpi4py import MPI
 
 from fem_sse.config import Config
-from fem_sse.eafe import _STALL_TOL_KT, _STEP_TOL_KT, EafeProblem
+from fem_sse.eafe import _FLOOR_KT, _STALL_TOL_KT, _STEP_TOL_KT, EafeProblem
 from fem_sse.errors import ConvergenceError
 from fem_sse.materials import kirchhoff
 from fem_sse.metrics import Profile, fem_metrics
@@ -70,9 +70,10 @@ def newton(problem: EafeProblem, mu: np.ndarray, phi: float, current: float | No
            max_iterations: int = 60) -> tuple[np.ndarray, float, int]:
     """Damped Newton on mu (and Phi when ``current`` (A/m^2) is given: galvanostatic).
 
-    Converged when the largest correction of mu is below 1e-9 kT (and Phi's below 1e-12 of
-    Phi), or when the line search stalls with corrections below 1e-6 kT (round-off of the
-    residual). ``solver.max_newton_iterations`` caps ``max_iterations``.
+    Converged when the row-scaled residual (and the current residual / G) is below 1e-9 kT
+    (V: every node within that of its balance), when the largest correction of mu is below
+    1e-8 kT (and Phi's below 1e-12 of Phi), or when the line search stalls with corrections
+    below 1e-6 kT (the round-off floor of the residual). ``solver.max_newton_iterations`` caps ``max_iterations``.
 
     Returns:
         (mu (eV, local nodes), Phi (V), iterations).
@@ -87,6 +88,10 @@ def newton(problem: EafeProblem, mu: np.ndarray, phi: float, current: float | No
     history = []
     for it in range(1, max_iterations + 1):
         res, diag, values, dres_dphi = problem.residual(mu, phi, jacobian=True)
+        m0 = _merit(problem, mu, phi, diag, current)[0]
+        history.append(m0)
+        if m0 <= _FLOOR_KT * kT:  # every node within 1e-9 kT of its balance: round-off
+            return mu, phi, it - 1
         n = problem.n_owned
         problem._factor(values, diag)
         step = problem._solve(-(res / diag)[:n])
@@ -104,8 +109,6 @@ def newton(problem: EafeProblem, mu: np.ndarray, phi: float, current: float | No
             d_phi = -(g + dot) / slope
             step = step + d_phi * tangent
         size = problem._max(step)
-        m0 = _merit(problem, mu, phi, diag, current)[0]
-        history.append(m0)
         if size <= _STEP_TOL_KT * kT and abs(d_phi) <= 1e-12 * max(abs(phi), 1e-30):
             return mu + step, phi + d_phi, it
         lam = min(1.0, _MAX_STEP_EV / size) if size > 0 else 1.0
