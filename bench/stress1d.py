@@ -215,6 +215,10 @@ def run_stack(data: dict, comm, timeout: float | None = None, solver: str = "fem
         return record
     err = compare(fem, exact, config.thickness)
     record.update(err)
+    # t_Li itself: where 1 - t_Li ~ 1 (electronic leakage >> ionic current) its relative
+    # error says nothing, that of t_Li (= of the electronic current) does
+    record["rel_err_t_li"] = (abs(fem["t_li"] / exact["t_li"] - 1.0) if exact["t_li"] > 0.0
+                              else None)
     ok = all(err[k] is not None and err[k] <= v for k, v in TARGETS.items())
     record["outcome"] = "converged" if ok else "wrong"
     return record
@@ -260,6 +264,8 @@ def summarize(records: list[dict]) -> dict:
         "max_rel_err_one_minus_t": max((r["rel_err_one_minus_t"] for r in solved), default=None),
         "max_jump_err_over_L": max((r["jump_err_over_L"] for r in solved), default=None),
         "max_mu_interface_err_eV": max((r["mu_interface_err_eV"] for r in solved), default=None),
+        "max_rel_err_t_li": max((r["rel_err_t_li"] for r in solved
+                                 if r.get("rel_err_t_li") is not None), default=None),
         "median_time_s": float(np.median(times)) if times else None,
         "max_time_s": max(times, default=None),
         "median_dofs": float(np.median([r["dofs"] for r in solved])) if solved else None,

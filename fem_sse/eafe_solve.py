@@ -73,7 +73,8 @@ def newton(problem: EafeProblem, mu: np.ndarray, phi: float, current: float | No
     Converged when the row-scaled residual (and the current residual / G) is below 1e-9 kT
     (V: every node within that of its balance), when the largest correction of mu is below
     1e-8 kT (and Phi's below 1e-12 of Phi), or when the line search stalls with corrections
-    below 1e-6 kT (the round-off floor of the residual). ``solver.max_newton_iterations`` caps ``max_iterations``.
+    below 1e-6 kT (the round-off floor of the residual); the first two end with one more full
+    step. ``solver.max_newton_iterations`` caps ``max_iterations``.
 
     Returns:
         (mu (eV, local nodes), Phi (V), iterations).
@@ -90,8 +91,6 @@ def newton(problem: EafeProblem, mu: np.ndarray, phi: float, current: float | No
         res, diag, values, dres_dphi = problem.residual(mu, phi, jacobian=True)
         m0 = _merit(problem, mu, phi, diag, current)[0]
         history.append(m0)
-        if m0 <= _FLOOR_KT * kT:  # every node within 1e-9 kT of its balance: round-off
-            return mu, phi, it - 1
         n = problem.n_owned
         problem._factor(values, diag)
         step = problem._solve(-(res / diag)[:n])
@@ -109,8 +108,14 @@ def newton(problem: EafeProblem, mu: np.ndarray, phi: float, current: float | No
             d_phi = -(g + dot) / slope
             step = step + d_phi * tangent
         size = problem._max(step)
-        if size <= _STEP_TOL_KT * kT and abs(d_phi) <= 1e-12 * max(abs(phi), 1e-30):
-            return mu + step, phi + d_phi, it
+        small = size <= _STEP_TOL_KT * kT and abs(d_phi) <= 1e-12 * max(abs(phi), 1e-30)
+        if small or m0 <= _FLOOR_KT * kT:
+            # converged: one last full step (quadratic convergence takes the state to the
+            # residual's round-off, so that 1 and N ranks agree), kept unless it is worse
+            trial_mu, trial_phi = mu + step, phi + d_phi
+            if _merit(problem, trial_mu, trial_phi, diag, current)[0] <= m0:
+                return trial_mu, trial_phi, it
+            return mu, phi, it
         lam = min(1.0, _MAX_STEP_EV / size) if size > 0 else 1.0
         while True:
             trial_mu, trial_phi = mu + lam * step, phi + lam * d_phi
