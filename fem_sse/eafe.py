@@ -354,10 +354,21 @@ class EafeProblem:
         return current, grad, d_phi
 
     # -- linear algebra ----------------------------------------------------------------------
-    def _factor(self, values: np.ndarray, diag: np.ndarray) -> None:
-        """Set the row-scaled Jacobian D^-1 J and (re)factorise it."""
-        rows = self._rows
+    def _factor(self, values: np.ndarray, diag: np.ndarray, shift: float = 0.0) -> None:
+        """Set the row-scaled Jacobian D^-1 J (plus ``shift`` on the diagonal of the rows
+        that are not electrodes), scale its columns, and (re)factorise it."""
+        rows, cols = self._rows, self._cols
         scaled = values / diag[rows]
+        n = self.n_owned
+        if shift:
+            scaled[-n:] += shift * (~self.fixed[:n])
+        # columns scaled by their 1-norm too: next to a jump inside a cell a node's own
+        # entries are e^(many kT) below its neighbour's (the Kirchhoff variable's scale), and
+        # the LU of the row-scaled matrix returns corrections of 1e15 eV there
+        colsum = np.zeros(self.n_local)
+        np.add.at(colsum, cols, np.abs(scaled))
+        self._colscale = np.maximum(self._reverse(colsum), 1e-300)
+        scaled = scaled / self._colscale[cols]
         self.A.zeroEntries()
         self.A.setValuesLocalRCV(self._rows[:, None], self._cols[:, None],
                                  scaled.astype(PETSc.ScalarType)[:, None],
@@ -367,7 +378,8 @@ class EafeProblem:
             self._ksp = configured_ksp(self.comm, self.A, "fem_sse_eafe_", self.petsc_options)
 
     def _solve(self, rhs_owned: np.ndarray) -> np.ndarray:
-        """Solve (D^-1 J) x = rhs (owned entries); x on the local (owned + ghost) dofs."""
+        """Solve (D^-1 J) x = rhs (owned entries; the matrix is column-scaled by C, so C x
+        is solved for); x on the local (owned + ghost) dofs."""
         b = self.A.createVecRight()
         x = self.A.createVecLeft()
         b.array[:] = rhs_owned
@@ -379,7 +391,7 @@ class EafeProblem:
             raise ConvergenceError(f"EAFE linear solve failed (PETSc error {exc.ierr})",
                                    {"petsc_error": exc.ierr}) from None
         out = np.zeros(self.n_local)
-        out[: self.n_owned] = x.array
+        out[: self.n_owned] = x.array / self._colscale[: self.n_owned]
         vec = la.vector(self.imap, 1)
         vec.array[:] = out
         vec.scatter_forward()

@@ -29,7 +29,8 @@ from fem_sse.errors import ConvergenceError
 from fem_sse.materials import kirchhoff
 from fem_sse.metrics import Profile, fem_metrics
 
-__all__ = ["exact_start", "gather_profile", "indicators", "newton", "solve_eafe_case"]
+__all__ = ["exact_start", "gather_profile", "indicators", "newton", "pseudo_transient", "solve",
+           "solve_eafe_case"]
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,36 @@ def _merit(problem, mu, phi, diag, current):
     return float(np.hypot(problem._norm(scaled), g / problem.conductance)), res, g
 
 
+def _step(problem: EafeProblem, mu: np.ndarray, phi: float, current: float | None,
+          shift: float = 0.0):
+    """One (bordered) Newton correction at (mu, Phi), of the row-scaled Jacobian plus
+    ``shift`` times the identity (pseudo-transient continuation; 0: Newton).
+
+    Returns:
+        (correction of mu (local dofs, eV), of Phi (V), the row diagonal D, the merit (V)).
+    """
+    res, diag, values, dres_dphi = problem.residual(mu, phi, jacobian=True)
+    m0 = _merit(problem, mu, phi, diag, current)[0]
+    n = problem.n_owned
+    problem._factor(values, diag, shift)
+    step = problem._solve(-(res / diag)[:n])
+    d_phi = 0.0
+    if current is not None:
+        G = problem.conductance  # noqa: N806
+        i_e, grad, di_dphi = problem.electronic_current(mu, phi, gradient=True)
+        g = phi * G + i_e - current
+        tangent = problem._solve(-(dres_dphi / diag)[:n])
+        dot = problem.comm.allreduce(float(grad[:n] @ step[:n]), op=MPI.SUM)
+        dot_t = problem.comm.allreduce(float(grad[:n] @ tangent[:n]), op=MPI.SUM)
+        slope = G + di_dphi + dot_t
+        if not np.isfinite(slope) or slope <= 0.0:
+            raise ConvergenceError("EAFE Newton: current not increasing with Phi",
+                                   {"slope_A_per_V": slope})
+        d_phi = -(g + dot) / slope
+        step = step + d_phi * tangent
+    return step, d_phi, diag, m0
+
+
 def newton(problem: EafeProblem, mu: np.ndarray, phi: float, current: float | None,
            max_iterations: int = 60) -> tuple[np.ndarray, float, int]:
     """Damped Newton on mu (and Phi when ``current`` (A/m^2) is given: galvanostatic).
@@ -85,28 +116,14 @@ def newton(problem: EafeProblem, mu: np.ndarray, phi: float, current: float | No
     cap = problem.config.solver.max_newton_iterations
     max_iterations = min(max_iterations, cap) if cap else max_iterations
     kT = problem.kT
-    G = problem.conductance  # noqa: N806
     history = []
     for it in range(1, max_iterations + 1):
-        res, diag, values, dres_dphi = problem.residual(mu, phi, jacobian=True)
-        m0 = _merit(problem, mu, phi, diag, current)[0]
+        try:
+            step, d_phi, diag, m0 = _step(problem, mu, phi, current)
+        except ConvergenceError as exc:
+            exc.diagnosis.update(iterations=it, merit_V=history[-5:])
+            raise
         history.append(m0)
-        n = problem.n_owned
-        problem._factor(values, diag)
-        step = problem._solve(-(res / diag)[:n])
-        d_phi = 0.0
-        if current is not None:
-            i_e, grad, di_dphi = problem.electronic_current(mu, phi, gradient=True)
-            g = phi * G + i_e - current
-            tangent = problem._solve(-(dres_dphi / diag)[:n])
-            dot = problem.comm.allreduce(float(grad[:n] @ step[:n]), op=MPI.SUM)
-            dot_t = problem.comm.allreduce(float(grad[:n] @ tangent[:n]), op=MPI.SUM)
-            slope = G + di_dphi + dot_t
-            if not np.isfinite(slope) or slope <= 0.0:
-                raise ConvergenceError("EAFE Newton: current not increasing with Phi",
-                                       {"iterations": it, "slope_A_per_V": slope})
-            d_phi = -(g + dot) / slope
-            step = step + d_phi * tangent
         size = problem._max(step)
         small = size <= _STEP_TOL_KT * kT and abs(d_phi) <= 1e-12 * max(abs(phi), 1e-30)
         if small or m0 <= _FLOOR_KT * kT:
@@ -137,6 +154,53 @@ def newton(problem: EafeProblem, mu: np.ndarray, phi: float, current: float | No
                            {"iterations": max_iterations, "merit_V": history[-5:]})
 
 
+def pseudo_transient(problem: EafeProblem, mu: np.ndarray, phi: float,
+                     current: float | None, max_iterations: int = 300):
+    """Pseudo-transient continuation: steps of (D^-1 J + tau I) with tau from 1 down by the
+    merit's decrease (switched evolution relaxation), until tau < 1e-6 or a
+    Newton solve tried every 25 steps converges; Newton finishes.
+
+    Why: where the start is far from the discrete state (an exact state whose segment ends
+    disagree with its profile, or a jump the mesh puts between other nodes), Newton's
+    correction follows a nearly singular Jacobian (drift-dominated cells couple their nodes
+    by factors e^d) and the line search fails; the shift bounds the correction by the
+    residual (in volts) and relaxes towards the steady state.
+
+    Returns:
+        (mu (eV), Phi (V), iterations) near the solution (then given to :func:`newton`).
+
+    Raises:
+        ConvergenceError: tau grows beyond 1e6 or the budget runs out.
+    """
+    tau, it, previous = 1.0, 0, None
+    for it in range(1, max_iterations + 1):
+        step, d_phi, diag, m0 = _step(problem, mu, phi, current, shift=tau)
+        if previous is not None:  # SER: tau follows the merit, each at its own scaling
+            tau = min(tau * m0 / max(previous, 1e-300), 1e3)
+            if tau < 1e-6:
+                return mu, phi, it
+            step, d_phi, diag, m0 = _step(problem, mu, phi, current, shift=tau)
+        size = problem._max(step)
+        lam = min(1.0, _MAX_STEP_EV / size) if size > 0 else 1.0
+        trial_mu, trial_phi = mu + lam * step, phi + lam * d_phi
+        m1 = _merit(problem, trial_mu, trial_phi, diag, current)[0]
+        if not np.isfinite(m1) or m1 > 10.0 * m0 or (current is not None and trial_phi <= 0):
+            tau *= 10.0
+            previous = None
+            if tau > 1e6:
+                break
+            continue
+        mu, phi, previous = trial_mu, trial_phi, m0
+        if it % 25 == 0:  # Newton may already converge from here
+            try:
+                return (*newton(problem, mu, phi, current, max_iterations=8)[:2], it)
+            except ConvergenceError:
+                pass
+        log.debug("EAFE PTC %d: tau %.3g, step %.3g eV, merit %.3g V", it, tau, size, m0)
+    raise ConvergenceError("EAFE pseudo-transient continuation stalled",
+                           {"iterations": it, "tau": tau, "merit_V": previous})
+
+
 def solve(problem: EafeProblem, sol) -> dict:
     """Solve on ``problem``'s mesh from the exact state ``sol``; the result dict of
     :func:`fem_sse.nonlinear.solve_transport` (currents A/m^2, Phi V)."""
@@ -147,8 +211,16 @@ def solve(problem: EafeProblem, sol) -> dict:
         phi = float(sol.ionic_potential_drop)
     else:
         current, phi = None, cell.ionic_potential_drop
+    phi0 = phi
     problem.freeze_weights(mu, phi)
-    mu, phi, iterations = newton(problem, mu, phi, current)
+    try:
+        mu, phi, iterations = newton(problem, mu, phi, current)
+    except ConvergenceError as exc:
+        log.info("EAFE Newton from the exact state failed (%s): pseudo-transient "
+                 "continuation", exc)
+        mu, phi, ptc = pseudo_transient(problem, exact_start(problem, sol), phi0, current)
+        mu, phi, iterations = newton(problem, mu, phi, current)
+        iterations += ptc
     problem.mu.x.array[:] = mu
     problem.phi = phi
     j_i = phi * problem.conductance
