@@ -26,8 +26,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-CASES = ["cases/fig3_bilayer.toml", "cases/fig4c_bilayer_bottlenecks.toml", "stress:2",
-         "stress:8"]
+CASES = ["cases/fig3_bilayer.toml", "cases/fig4c_bilayer_bottlenecks.toml", "stress:3",
+         "stress:13", "stress:2"]
 
 
 def _config(name: str):

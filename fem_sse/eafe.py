@@ -62,6 +62,10 @@ _STEP_TOL_KT = 1e-8  # converged: the largest Newton correction of mu below this
 # (the merit, in volts) below _FLOOR_KT kT, is at the round-off floor: converged
 _STALL_TOL_KT = 1e-6
 _FLOOR_KT = 1e-9
+# A merit below this (kT, in V) at which neither Newton's line search nor the pseudo-transient
+# continuation makes progress any more is the residual's round-off floor of that stack (a drift
+# ~1e12 times the current in a cell): accepted; the exact check then judges the result
+_NOISE_KT = 1e-6
 
 
 def log_bernoulli(z):

@@ -24,7 +24,7 @@ import numpy as np
 from mpi4py import MPI
 
 from fem_sse.config import Config
-from fem_sse.eafe import _FLOOR_KT, _STALL_TOL_KT, _STEP_TOL_KT, EafeProblem
+from fem_sse.eafe import _FLOOR_KT, _NOISE_KT, _STALL_TOL_KT, _STEP_TOL_KT, EafeProblem
 from fem_sse.errors import ConvergenceError
 from fem_sse.materials import kirchhoff
 from fem_sse.metrics import Profile, fem_metrics
@@ -104,8 +104,8 @@ def newton(problem: EafeProblem, mu: np.ndarray, phi: float, current: float | No
     Converged when the row-scaled residual (and the current residual / G) is below 1e-9 kT
     (V: every node within that of its balance), when the largest correction of mu is below
     1e-8 kT (and Phi's below 1e-12 of Phi), or when the line search stalls with corrections
-    below 1e-6 kT (the round-off floor of the residual); the first two end with one more full
-    step. ``solver.max_newton_iterations`` caps ``max_iterations``.
+    below 1e-6 kT or with the merit below 1e-6 kT (the round-off floor of the residual; the
+    exact check judges the result); the first two end with one more full step. ``solver.max_newton_iterations`` caps ``max_iterations``.
 
     Returns:
         (mu (eV, local nodes), Phi (V), iterations).
@@ -143,7 +143,9 @@ def newton(problem: EafeProblem, mu: np.ndarray, phi: float, current: float | No
             if lam < 1e-4:
                 break
         if not (np.isfinite(m1) and m1 <= m0):
-            if size <= _STALL_TOL_KT * kT:  # the round-off floor of the residual
+            if size <= _STALL_TOL_KT * kT or m0 <= _NOISE_KT * kT:  # round-off floor
+                log.debug("EAFE Newton: line search failed at the round-off floor (merit %.3g "
+                          "V, step %.3g eV): accepted", m0, size)
                 return mu, phi, it
             raise ConvergenceError("EAFE Newton: line search failed", {
                 "iterations": it, "merit_V": history[-5:], "step_eV": size})
@@ -158,7 +160,8 @@ def pseudo_transient(problem: EafeProblem, mu: np.ndarray, phi: float,
                      current: float | None, max_iterations: int = 300):
     """Pseudo-transient continuation: steps of (D^-1 J + tau I) with tau from 1 down by the
     merit's decrease (switched evolution relaxation), until tau < 1e-6 or a
-    Newton solve tried every 25 steps converges; Newton finishes.
+    Newton solve tried every 25 steps converges, or the merit stops falling below 1e-6 kT (V)
+    for 20 steps (its round-off floor); Newton finishes.
 
     Why: where the start is far from the discrete state (an exact state whose segment ends
     disagree with its profile, or a jump the mesh puts between other nodes), Newton's
@@ -173,6 +176,7 @@ def pseudo_transient(problem: EafeProblem, mu: np.ndarray, phi: float,
         ConvergenceError: tau grows beyond 1e6 or the budget runs out.
     """
     tau, it, previous = 1.0, 0, None
+    best = (np.inf, 0)  # the lowest merit (V) and its iteration
     for it in range(1, max_iterations + 1):
         step, d_phi, diag, m0 = _step(problem, mu, phi, current, shift=tau)
         if previous is not None:  # SER: tau follows the merit, each at its own scaling
@@ -191,6 +195,11 @@ def pseudo_transient(problem: EafeProblem, mu: np.ndarray, phi: float,
                 break
             continue
         mu, phi, previous = trial_mu, trial_phi, m0
+        if m0 < 0.99 * best[0]:
+            best = (m0, it)
+        elif it - best[1] >= 20 and best[0] <= _NOISE_KT * problem.kT:
+            log.debug("EAFE PTC: no progress below %.3g V: the round-off floor", best[0])
+            return mu, phi, it
         if it % 25 == 0:  # Newton may already converge from here
             try:
                 return (*newton(problem, mu, phi, current, max_iterations=8)[:2], it)
