@@ -273,6 +273,23 @@ def summarize(records: list[dict]) -> dict:
     }
 
 
+def versus(path: Path, baseline: Path) -> str:
+    """Markdown table: outcome in ``baseline`` (another run of the same stacks, e.g. the W-FEM)
+    -> outcomes here, with the stacks' cancellation ratio range."""
+    ours = {r["name"]: r for r in json.loads(path.read_text())["stacks"]}
+    theirs = json.loads(baseline.read_text())["stacks"]
+    rows: dict[str, dict[str, int]] = {}
+    for r in theirs:
+        if r["name"] in ours:
+            cell = rows.setdefault(r["outcome"], {})
+            cell[ours[r["name"]]["outcome"]] = cell.get(ours[r["name"]]["outcome"], 0) + 1
+    lines = [f"| outcome in {baseline.name} | stacks | outcome here |", "|---|---|---|"]
+    for outcome, cell in sorted(rows.items(), key=lambda kv: -sum(kv[1].values())):
+        here = ", ".join(f"{k} {v}" for k, v in sorted(cell.items(), key=lambda kv: -kv[1]))
+        lines.append(f"| {outcome} | {sum(cell.values())} | {here} |")
+    return "\n".join(lines)
+
+
 def table(path: Path) -> str:
     """Markdown tables (outcomes; errors, DOFs and times) of a stress1d JSON, for the docs."""
     data = json.loads(path.read_text())
@@ -311,6 +328,12 @@ def table(path: Path) -> str:
     lines += [f"| {k} | {v[0]} / {v[1]} |" for k, v in summary["by_cancellation_ratio"].items()]
     wrong = sum(r["outcome"] == "wrong" for r in stacks)
     lines += ["", f"Reported converged but wrong: {wrong}."]
+    t_errors = [r["rel_err_t_li"] for r in stacks
+                if r["outcome"] == "converged" and r.get("rel_err_t_li") is not None]
+    if t_errors:
+        lines += [f"Max error of t_Li (relative), converged: {max(t_errors):.2g}."]
+    if summary.get("solver", "fem") != "fem":
+        lines += [f"Solver: {summary['solver']}."]
     return "\n".join(lines)
 
 
@@ -332,11 +355,16 @@ def main(argv=None) -> int:
     parser.add_argument("--outcomes", default="refused (precision limit),failed,timeout,"
                         "caught by the exact check,error",
                         help="comma-separated outcomes selected by --rerun")
+    parser.add_argument("--versus", metavar="JSON",
+                        help="with --table: also the outcomes against an earlier run of the "
+                             "same stacks (e.g. bench/results/stress1d.json, the W-FEM)")
     parser.add_argument("--table", action="store_true",
                         help="print the docs tables of the existing NAME.json and exit")
     args = parser.parse_args(argv)
     if args.table:
         print(table(Path(args.output) / f"{args.name}.json"))
+        if args.versus:
+            print("\n" + versus(Path(args.output) / f"{args.name}.json", Path(args.versus)))
         return 0
     comm = MPI.COMM_WORLD
     from fem_sse.config import load_config

@@ -145,3 +145,18 @@ def test_cli_run(shared_tmp, comm):
     assert summary["solver"] == "fem-eafe" and summary["exact_check"]["passed"]
     assert summary["exact_check"]["rel_err_one_minus_t"] < 1e-4
     assert (out / "profile.csv").exists()
+
+
+def test_docs_table_is_the_bench_json():
+    """docs/robustness.md's EAFE tables are `bench/stress1d.py --table --versus` of the
+    committed JSONs."""
+    import re
+
+    text = (ROOT / "docs" / "robustness.md").read_text()
+    block = re.search(r"<!-- stress1d-table:(\w+) -->\n(.*?)<!-- /stress1d-table -->", text,
+                      re.S)
+    assert block is not None
+    path = ROOT / "bench" / "results" / f"{block[1]}.json"
+    expected = (stress1d.table(path) + "\n\n"
+                + stress1d.versus(path, ROOT / "bench" / "results" / "stress1d.json"))
+    assert block[2].strip() == expected.strip()
