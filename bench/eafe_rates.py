@@ -90,6 +90,24 @@ def rates(rows: list[dict], key: str) -> list[float | None]:
     return out
 
 
+def table(path: Path) -> str:
+    """Markdown table of an eafe_rates JSON: per case and N, the errors (for the docs)."""
+    data = json.loads(path.read_text())
+
+    def fmt(value):
+        return "-" if value is None else f"{value:.1e}"
+    lines = ["| case (cancellation ratio) | N | 1 - t_Li (rel.) | jumps (/L) | interface mu (eV) |",
+             "|---|---|---|---|---|"]
+    for name, case in data["cases"].items():
+        label = f"{Path(name).stem if name.endswith('.toml') else name} "
+        label += f"({case['cancellation_ratio']:.1e})"
+        for row in case["rows"]:
+            lines.append(f"| {label} | {row['cells']} | {fmt(row['rel_err_one_minus_t'])} | "
+                         f"{fmt(row['jump_err_over_L'])} | {fmt(row['mu_interface_err_eV'])} |")
+            label = ""
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     from mpi4py import MPI
 
@@ -101,7 +119,12 @@ def main(argv=None) -> int:
                         default=[50, 100, 200, 400, 800, 1600, 3200, 6400])
     parser.add_argument("--cases", nargs="+", default=CASES)
     parser.add_argument("-o", "--output", default=str(ROOT / "bench" / "results"))
+    parser.add_argument("--table", action="store_true",
+                        help="print the docs table of the existing eafe_rates.json and exit")
     args = parser.parse_args(argv)
+    if args.table:
+        print(table(Path(args.output) / "eafe_rates.json"))
+        return 0
     comm = MPI.COMM_WORLD
     load_before = os.getloadavg()
     results = {}
@@ -117,9 +140,10 @@ def main(argv=None) -> int:
         if comm.rank == 0:
             print(name, f"ratio {results[name]['cancellation_ratio']:.1e}", flush=True)
             for r in rows:
+                jump = r["jump_err_over_L"]
                 print(f"  N {r['cells']:6d}  1-t {r['rel_err_one_minus_t']:.2e}  jump "
-                      f"{r['jump_err_over_L'] if r['jump_err_over_L'] is None else format(r['jump_err_over_L'], '.2e')}"
-                      f"  mu {r['mu_interface_err_eV']:.2e}  newton {r['newton_iterations']}",
+                      f"{'-' if jump is None else format(jump, '.2e')}  mu "
+                      f"{r['mu_interface_err_eV']:.2e}  newton {r['newton_iterations']}",
                       flush=True)
             print("  rates 1-t", [None if v is None else round(v, 2)
                                   for v in results[name]["rates"]["rel_err_one_minus_t"]])

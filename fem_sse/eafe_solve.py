@@ -89,11 +89,11 @@ def _step(problem: EafeProblem, mu: np.ndarray, phi: float, current: float | Non
         dot = problem.comm.allreduce(float(grad[:n] @ step[:n]), op=MPI.SUM)
         dot_t = problem.comm.allreduce(float(grad[:n] @ tangent[:n]), op=MPI.SUM)
         slope = G + di_dphi + dot_t
-        if not np.isfinite(slope) or slope <= 0.0:
-            raise ConvergenceError("EAFE Newton: current not increasing with Phi",
-                                   {"slope_A_per_V": slope})
-        d_phi = -(g + dot) / slope
-        step = step + d_phi * tangent
+        if np.isfinite(slope) and slope > 0.0:
+            d_phi = -(g + dot) / slope
+            step = step + d_phi * tangent
+        else:  # far from the solution the linearised current can fall with Phi: keep Phi
+            log.debug("EAFE Newton: d(current)/dPhi = %.3g A/V; a step at fixed Phi", slope)
     return step, d_phi, diag, m0
 
 
@@ -105,7 +105,8 @@ def newton(problem: EafeProblem, mu: np.ndarray, phi: float, current: float | No
     (V: every node within that of its balance), when the largest correction of mu is below
     1e-8 kT (and Phi's below 1e-12 of Phi), or when the line search stalls with corrections
     below 1e-6 kT or with the merit below 1e-6 kT (the round-off floor of the residual; the
-    exact check judges the result); the first two end with one more full step. ``solver.max_newton_iterations`` caps ``max_iterations``.
+    exact check judges the result); the first two end with one more full step.
+    ``solver.max_newton_iterations`` caps ``max_iterations``.
 
     Returns:
         (mu (eV, local nodes), Phi (V), iterations).
@@ -264,7 +265,7 @@ def indicators(problem: EafeProblem) -> np.ndarray:
     electronic resistance of the stack (which is where an error in the current comes from).
     """
     mu = problem.mu.x.array
-    g, g_i, g_j, g_d, s = problem._edges(mu, problem.phi)
+    *_, s = problem._edges(mu, problem.phi)
     y_i = (mu[problem.edge_i] - problem.edge_B) / problem.kT
     y_j = (mu[problem.edge_j] - problem.edge_B) / problem.kT
     d = problem.phi * problem.dw / problem.kT
