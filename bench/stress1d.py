@@ -331,7 +331,7 @@ def table(path: Path) -> str:
     t_errors = [r["rel_err_t_li"] for r in stacks
                 if r["outcome"] == "converged" and r.get("rel_err_t_li") is not None]
     if t_errors:
-        lines += [f"Max error of t_Li (relative), converged: {max(t_errors):.2g}."]
+        lines += [f"Max error of t_Li (relative), converged: {max(t_errors):.2e}."]
     if summary.get("solver", "fem") != "fem":
         lines += [f"Solver: {summary['solver']}."]
     return "\n".join(lines)
