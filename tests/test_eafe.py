@@ -100,12 +100,12 @@ def test_refused_stack_certified(index, comm):
 
 
 @pytest.mark.mpi
-@pytest.mark.parametrize("case, rtol", [("fig4c", 1e-9), (REFUSED[0], 1e-6)])
-def test_same_on_one_and_n_ranks(case, rtol, comm):
+@pytest.mark.parametrize("case", ["fig4c", REFUSED[0]])
+def test_same_on_one_and_n_ranks(case, comm):
     """t_Li, the jumps and the interface potentials on comm.size ranks equal those of one rank
-    (every rank solves alone on COMM_SELF too). On the refused stack the electronic current
-    carries the round-off of its least conductive cells' terms (a drift 1e6 times the current
-    there): two runs that differ only in summation order agree to ~1e-8, not to 1e-12."""
+    (every rank solves alone on COMM_SELF too), to 1e-9 also on a stack with a cancellation
+    ratio of 5e32."""
+    rtol = 1e-9
     config = (load_config(ROOT / "cases" / "fig4c_bilayer_bottlenecks.toml")
               if case == "fig4c" else _stack(case))
     many, _ = solve_case(config, comm, "fem-eafe")
