@@ -18,6 +18,7 @@ import pytest
 from mpi4py import MPI
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+import eafe_cases  # noqa: E402
 import eafe_rates  # noqa: E402
 import stress1d  # noqa: E402
 
@@ -187,3 +188,14 @@ def test_failing_stacks_have_a_discontinuous_exact_state(index):
     y0, y1 = sol.y_edges(0)
     y_end = sol.branch(0).advance(y0, seg.x1 - seg.x0)
     assert abs(y_end - y1) * sol.kT > 0.1
+
+
+def test_docs_cases_table_is_the_bench_json():
+    """docs/robustness.md's paper-case table is `bench/eafe_cases.py --table`."""
+    import re
+
+    text = (ROOT / "docs" / "robustness.md").read_text()
+    block = re.search(r"<!-- eafe-cases-table -->\n(.*?)<!-- /eafe-cases-table -->", text, re.S)
+    assert block is not None
+    assert block[1].strip() == eafe_cases.table(ROOT / "bench" / "results" /
+                                                "eafe_cases.json").strip()
