@@ -174,8 +174,11 @@ def pseudo_transient(problem: EafeProblem, mu: np.ndarray, phi: float,
         (mu (eV), Phi (V), iterations) near the solution (then given to :func:`newton`).
 
     Raises:
-        ConvergenceError: tau grows beyond 1e6 or the budget runs out.
+        ConvergenceError: tau grows beyond 1e6 or the budget runs out
+            (``solver.max_newton_iterations`` caps it too).
     """
+    cap = problem.config.solver.max_newton_iterations
+    max_iterations = min(max_iterations, cap) if cap else max_iterations
     tau, it, previous = 1.0, 0, None
     best = (np.inf, 0)  # the lowest merit (V) and its iteration
     for it in range(1, max_iterations + 1):

@@ -199,3 +199,15 @@ def test_docs_cases_table_is_the_bench_json():
     assert block is not None
     assert block[1].strip() == eafe_cases.table(ROOT / "bench" / "results" /
                                                 "eafe_cases.json").strip()
+
+
+def test_forced_failure_exits_3(comm):
+    """A Newton budget of 1 iteration (also the pseudo-transient continuation's) cannot
+    converge from the exact state of a stack that needs several: a ConvergenceError (exit 3)
+    with its stage, not a hang or another exception."""
+    data = json.loads(json.dumps(stress1d.random_stack(SEED, REFUSED[0])))
+    data["solver"] = {"max_newton_iterations": 1}
+    config = parse_config(data, data["name"])
+    with pytest.raises(ConvergenceError) as failed:
+        solve_case(config, comm, "fem-eafe")
+    assert failed.value.diagnosis["stage"] == "EAFE Newton from the exact state"
