@@ -22,9 +22,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def run(paths: list[Path], comm) -> list[dict]:
-    from fem_sse.certify1d import compare
-    from fem_sse.config import load_config
-    from fem_sse.run import solve_case
+    from fem_sse.transport.certify1d import compare
+    from fem_sse.spec.config import load_config
+    from fem_sse.app.run import solve_case
 
     rows = []
     for path in paths:

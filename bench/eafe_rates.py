@@ -31,7 +31,7 @@ CASES = ["cases/fig3_bilayer.toml", "cases/fig4c_bilayer_bottlenecks.toml", "str
 
 
 def _config(name: str):
-    from fem_sse.config import load_config, parse_config
+    from fem_sse.spec.config import load_config, parse_config
 
     if name.startswith("stress:"):
         import stress1d
@@ -62,10 +62,10 @@ def uniform_mesh(config, comm, cells: int):
 
 
 def errors(config, comm, cells: int, exact: dict, sol) -> dict:
-    from fem_sse.certify1d import compare
+    from fem_sse.transport.certify1d import compare
     from fem_sse.eafe import EafeProblem
     from fem_sse.eafe_solve import gather_profile, solve
-    from fem_sse.metrics import fem_metrics
+    from fem_sse.transport.metrics1d import fem_metrics
 
     problem = EafeProblem(config, uniform_mesh(config, comm, cells))
     start = time.perf_counter()
@@ -111,8 +111,8 @@ def table(path: Path) -> str:
 def main(argv=None) -> int:
     from mpi4py import MPI
 
-    from fem_sse.run import _solve_exact
-    from fem_sse.transport_init import cancellation_ratio
+    from fem_sse.app.run import _solve_exact
+    from fem_sse.transport.start1d import cancellation_ratio
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cells", type=int, nargs="+",

@@ -1,9 +1,9 @@
 """Exponentially fitted (EAFE / Scharfetter-Gummel) discretisation of the electronic current.
 
-Why: the W formulation (:mod:`fem_sse.transport`) computes j_eh = grad W - sigma_eh grad eta_i,
+Why: the W formulation (:mod:`fem_sse.transport.problem`) computes j_eh = grad W - sigma_eh grad eta_i,
 two terms up to 1e30 times larger than their sum on stacks whose B lies far inside the
 electrode window (the exact state's cancellation ratio,
-:func:`fem_sse.transport_init.cancellation_ratio`); beyond 1e6 its discretisation error, beyond
+:func:`fem_sse.transport.start1d.cancellation_ratio`); beyond 1e6 its discretisation error, beyond
 1e12 round-off, exceeds the current. This scheme has no such difference of large terms.
 
 Model (potentials in eV, kT in eV; docs/model.md section 1): with mu = eta_i + eta_e,
@@ -46,7 +46,7 @@ from dolfinx import fem, la
 from mpi4py import MPI
 from petsc4py import PETSc
 
-from fem_sse.config import Config
+from fem_sse.spec.config import Config
 from fem_sse.errors import ConvergenceError
 from fem_sse.geometry.line import ANODE, CATHODE
 from fem_sse.geometry.regions import regions_1d
@@ -145,11 +145,11 @@ class EafeProblem:
         config: validated configuration.
         smesh: the distributed mesh and its tags (1D: cell tag = segment index + 1).
         petsc_options: overrides of the linear solver's options
-            (:func:`fem_sse.transport.default_petsc_options`).
+            (:func:`fem_sse.transport.problem.default_petsc_options`).
     """
 
     def __init__(self, config: Config, smesh, petsc_options: dict | None = None):
-        from fem_sse.transport import default_petsc_options
+        from fem_sse.transport.problem import default_petsc_options
 
         self.config, self.smesh = config, smesh
         self.mesh = msh = smesh.mesh
@@ -211,7 +211,7 @@ class EafeProblem:
         import dolfinx.fem.petsc
         import ufl
 
-        from fem_sse.ionic import ionic_forms
+        from fem_sse.transport.ionic import ionic_forms
 
         msh = self.mesh
         if msh.topology.dim == 1:

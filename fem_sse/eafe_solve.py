@@ -1,16 +1,16 @@
 """Newton, galvanostatic Phi and adaptive refinement for the EAFE scheme (:mod:`fem_sse.eafe`).
 
 ``solver.kind = "fem-eafe"`` (or ``fem-sse run --solver fem-eafe``), 1D. Like the 1D W-FEM
-(:mod:`fem_sse.adapt`): every mesh starts from the exact steady state (:mod:`fem_sse.exact1d`,
+(:mod:`fem_sse.transport.adapt`): every mesh starts from the exact steady state (:mod:`fem_sse.transport.exact1d`,
 also the existence test: no steady state raises SolveError), the adaptive loop stops when
 1 - t_Li, the jumps and the interface potentials change by less than ``solver.tolerance``
 twice in a row and the result passes the exact check, and the run's result is checked against
-the exact solution (:mod:`fem_sse.certify1d`, exit 3 beyond 10 ``solver.tolerance``). Unlike the
+the exact solution (:mod:`fem_sse.transport.certify1d`, exit 3 beyond 10 ``solver.tolerance``). Unlike the
 W-FEM there is no precision limit to refuse at (docs/robustness.md).
 
 Newton works on (mu at the nodes, Phi) with the current constraint Phi G + I_e = I
 (galvanostatic; block elimination with two solves of one factorisation, as
-:meth:`fem_sse.nonlinear.NonlinearSolves.bordered_newton`), or on mu alone (potentiostatic),
+:meth:`fem_sse.transport.newton.NonlinearSolves.bordered_newton`), or on mu alone (potentiostatic),
 with a backtracking line search on the row-scaled residual (volts) and the current residual
 divided by G (volts).
 """
@@ -23,11 +23,11 @@ import time
 import numpy as np
 from mpi4py import MPI
 
-from fem_sse.config import Config
+from fem_sse.spec.config import Config
 from fem_sse.eafe import _FLOOR_KT, _NOISE_KT, _STALL_TOL_KT, _STEP_TOL_KT, EafeProblem
 from fem_sse.errors import ConvergenceError
-from fem_sse.materials import kirchhoff
-from fem_sse.metrics import Profile, fem_metrics
+from fem_sse.materials.conductivity import kirchhoff
+from fem_sse.transport.metrics1d import Profile, fem_metrics
 
 __all__ = ["exact_start", "gather_profile", "indicators", "newton", "pseudo_transient", "solve",
            "solve_eafe_case"]
@@ -40,7 +40,7 @@ _MAX_STEP_EV = 1.0  # a Newton correction is cut to this (eV) before the line se
 def exact_start(problem: EafeProblem, sol) -> np.ndarray:
     """The exact mu_Li0 (eV) at every local node (closed form x(mu) of each segment,
     interpolated in (mu - B)/kT; segment ends take the exact end values)."""
-    from fem_sse.transport_init import _segment_samples
+    from fem_sse.transport.start1d import _segment_samples
 
     x = problem.x[:, 0]
     edges = sol.x_edges()
@@ -216,7 +216,7 @@ def pseudo_transient(problem: EafeProblem, mu: np.ndarray, phi: float,
 
 def solve(problem: EafeProblem, sol) -> dict:
     """Solve on ``problem``'s mesh from the exact state ``sol``; the result dict of
-    :func:`fem_sse.nonlinear.solve_transport` (currents A/m^2, Phi V)."""
+    :func:`fem_sse.transport.newton.solve_transport` (currents A/m^2, Phi V)."""
     cell = problem.config.cell
     mu = exact_start(problem, sol)
     if cell.galvanostatic:
@@ -280,12 +280,12 @@ def indicators(problem: EafeProblem) -> np.ndarray:
 
 
 def solve_adaptive_eafe(config: Config, comm, exact, accept, progress=None):
-    """The adaptive loop (module docstring): an :class:`fem_sse.adapt.AdaptiveResult`."""
-    from fem_sse.adapt import AdaptiveResult, _changes, _finish, _step_line, _stop_reason
-    from fem_sse.adapt import doerfler_mark, split_counts
+    """The adaptive loop (module docstring): an :class:`fem_sse.transport.adapt.AdaptiveResult`."""
+    from fem_sse.transport.adapt import AdaptiveResult, _changes, _finish, _step_line, _stop_reason
+    from fem_sse.transport.adapt import doerfler_mark, split_counts
     from fem_sse.geometry import build_mesh
     from fem_sse.geometry.line import add_points, refine_line
-    from fem_sse.transport_init import exact_points
+    from fem_sse.transport.start1d import exact_points
 
     opts = config.solver
     smesh = build_mesh(config, comm)
@@ -344,10 +344,10 @@ def solve_adaptive_eafe(config: Config, comm, exact, accept, progress=None):
 
 def solve_eafe_case(config: Config, comm, exact_summary: dict, exact, progress=None):
     """The 1D EAFE run: (summary, extras) with the keys of the W-FEM's summary."""
-    from fem_sse.run import _exact_acceptance, _fem_rows
+    from fem_sse.app.run import _exact_acceptance, _fem_rows
 
     if config.dim != 1:
-        from fem_sse.config import ConfigError
+        from fem_sse.spec.config import ConfigError
 
         raise ConfigError("solver.kind", "'fem-eafe' is 1D; use 'fem' for a 2D geometry")
     start = time.perf_counter()

@@ -22,12 +22,12 @@ import eafe_cases  # noqa: E402
 import eafe_rates  # noqa: E402
 import stress1d  # noqa: E402
 
-from fem_sse.certify1d import compare  # noqa: E402
-from fem_sse.config import ConfigError, load_config, parse_config  # noqa: E402
+from fem_sse.transport.certify1d import compare  # noqa: E402
+from fem_sse.spec.config import ConfigError, load_config, parse_config  # noqa: E402
 from fem_sse.eafe import bernoulli, edge_current  # noqa: E402
 from fem_sse.errors import ConvergenceError  # noqa: E402
-from fem_sse.run import _solve_exact, solve_case  # noqa: E402
-from fem_sse.transport_init import CANCELLATION_LIMIT  # noqa: E402
+from fem_sse.app.run import _solve_exact, solve_case  # noqa: E402
+from fem_sse.transport.start1d import CANCELLATION_LIMIT  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = 16
@@ -137,7 +137,7 @@ def test_config_key_and_2d_refused(bilayer_data):
 @pytest.mark.mpi
 def test_cli_run(shared_tmp, comm):
     """`fem-sse run CASE --solver fem-eafe` writes a certified summary and the profile."""
-    from fem_sse.cli import main
+    from fem_sse.app.cli import main
 
     out = shared_tmp / "eafe"
     assert main(["run", str(ROOT / "cases" / "fig4c_bilayer_bottlenecks.toml"), "-o", str(out),
@@ -181,7 +181,7 @@ def test_failing_stacks_have_a_discontinuous_exact_state(index):
     closed-form profile there (the edge comes from the anode-side march), so no continuous
     discretisation can start from it. When the exact solver is fixed, this fails: rerun
     bench/stress1d.py --solver fem-eafe and update the docs."""
-    from fem_sse.exact1d import solve_exact
+    from fem_sse.transport.exact1d import solve_exact
 
     sol = solve_exact(_stack(index))
     seg = sol.segments[0]
