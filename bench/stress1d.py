@@ -151,8 +151,9 @@ def _alarm(signum, frame):  # noqa: ARG001
     raise _Timeout()
 
 
-def run_stack(data: dict, comm, timeout: float | None = None) -> dict:
-    """Exact and FEM solves of one stack; the record of the outcome (see module docstring)."""
+def run_stack(data: dict, comm, timeout: float | None = None, solver: str = "fem") -> dict:
+    """Exact and FEM (``solver``: "fem" or "fem-eafe") solves of one stack; the record of the
+    outcome (see module docstring)."""
     from fem_sse.spec.config import parse_config
     from fem_sse.errors import ConvergenceError
     from fem_sse.transport.exact1d import SolveError
@@ -179,7 +180,7 @@ def run_stack(data: dict, comm, timeout: float | None = None) -> dict:
         signal.setitimer(signal.ITIMER_REAL, timeout)
     start = time.perf_counter()
     try:
-        fem, _ = solve_case(config, comm, "fem")
+        fem, _ = solve_case(config, comm, solver)
     except SolveError as exc:  # the FEM's "no steady state" (the exact diagnosis)
         fem, record["fem_error"] = None, str(exc)[:300]
         record["outcome"] = "no steady state" if exact is None else "failed"
@@ -214,6 +215,10 @@ def run_stack(data: dict, comm, timeout: float | None = None) -> dict:
         return record
     err = compare(fem, exact, config.thickness)
     record.update(err)
+    # t_Li itself: where 1 - t_Li ~ 1 (electronic leakage >> ionic current) its relative
+    # error says nothing, that of t_Li (= of the electronic current) does
+    record["rel_err_t_li"] = (abs(fem["t_li"] / exact["t_li"] - 1.0) if exact["t_li"] > 0.0
+                              else None)
     ok = all(err[k] is not None and err[k] <= v for k, v in TARGETS.items())
     record["outcome"] = "converged" if ok else "wrong"
     return record
@@ -259,11 +264,30 @@ def summarize(records: list[dict]) -> dict:
         "max_rel_err_one_minus_t": max((r["rel_err_one_minus_t"] for r in solved), default=None),
         "max_jump_err_over_L": max((r["jump_err_over_L"] for r in solved), default=None),
         "max_mu_interface_err_eV": max((r["mu_interface_err_eV"] for r in solved), default=None),
+        "max_rel_err_t_li": max((r["rel_err_t_li"] for r in solved
+                                 if r.get("rel_err_t_li") is not None), default=None),
         "median_time_s": float(np.median(times)) if times else None,
         "max_time_s": max(times, default=None),
         "median_dofs": float(np.median([r["dofs"] for r in solved])) if solved else None,
         "max_dofs": max((r["dofs"] for r in solved), default=None),
     }
+
+
+def versus(path: Path, baseline: Path) -> str:
+    """Markdown table: outcome in ``baseline`` (another run of the same stacks, e.g. the W-FEM)
+    -> outcomes here, with the stacks' cancellation ratio range."""
+    ours = {r["name"]: r for r in json.loads(path.read_text())["stacks"]}
+    theirs = json.loads(baseline.read_text())["stacks"]
+    rows: dict[str, dict[str, int]] = {}
+    for r in theirs:
+        if r["name"] in ours:
+            cell = rows.setdefault(r["outcome"], {})
+            cell[ours[r["name"]]["outcome"]] = cell.get(ours[r["name"]]["outcome"], 0) + 1
+    lines = [f"| outcome in {baseline.name} | stacks | outcome here |", "|---|---|---|"]
+    for outcome, cell in sorted(rows.items(), key=lambda kv: -sum(kv[1].values())):
+        here = ", ".join(f"{k} {v}" for k, v in sorted(cell.items(), key=lambda kv: -kv[1]))
+        lines.append(f"| {outcome} | {sum(cell.values())} | {here} |")
+    return "\n".join(lines)
 
 
 def table(path: Path) -> str:
@@ -304,6 +328,12 @@ def table(path: Path) -> str:
     lines += [f"| {k} | {v[0]} / {v[1]} |" for k, v in summary["by_cancellation_ratio"].items()]
     wrong = sum(r["outcome"] == "wrong" for r in stacks)
     lines += ["", f"Reported converged but wrong: {wrong}."]
+    t_errors = [r["rel_err_t_li"] for r in stacks
+                if r["outcome"] == "converged" and r.get("rel_err_t_li") is not None]
+    if t_errors:
+        lines += [f"Max error of t_Li (relative), converged: {max(t_errors):.2e}."]
+    if summary.get("solver", "fem") != "fem":
+        lines += [f"Solver: {summary['solver']}."]
     return "\n".join(lines)
 
 
@@ -317,23 +347,44 @@ def main(argv=None) -> int:
     parser.add_argument("--timeout", type=float, default=120.0, help="per stack (s)")
     parser.add_argument("-o", "--output", default=str(ROOT / "bench" / "results"))
     parser.add_argument("--name", default="stress1d", help="JSON file name (without .json)")
+    parser.add_argument("--solver", default="fem", choices=("fem", "fem-eafe"),
+                        help="the FEM scheme: the W formulation or the exponentially fitted one")
+    parser.add_argument("--rerun", metavar="JSON",
+                        help="run only the stacks of this earlier result (its seed and indices) "
+                             "whose outcome is one of --outcomes")
+    parser.add_argument("--outcomes", default="refused (precision limit),failed,timeout,"
+                        "caught by the exact check,error",
+                        help="comma-separated outcomes selected by --rerun")
+    parser.add_argument("--versus", metavar="JSON",
+                        help="with --table: also the outcomes against an earlier run of the "
+                             "same stacks (e.g. bench/results/stress1d.json, the W-FEM)")
     parser.add_argument("--table", action="store_true",
                         help="print the docs tables of the existing NAME.json and exit")
     args = parser.parse_args(argv)
     if args.table:
         print(table(Path(args.output) / f"{args.name}.json"))
+        if args.versus:
+            print("\n" + versus(Path(args.output) / f"{args.name}.json", Path(args.versus)))
         return 0
     comm = MPI.COMM_WORLD
     from fem_sse.spec.config import load_config
     from fem_sse.app.run import solve_case
 
     # JIT warm-up: the first FEM solve compiles the forms (shared by all 1D stacks)
-    solve_case(load_config(ROOT / "cases" / "fig3_bilayer.toml"), comm, "fem")
+    solve_case(load_config(ROOT / "cases" / "fig3_bilayer.toml"), comm, args.solver)
     load_before = os.getloadavg()
     records = []
-    for index in range(args.first, args.first + args.count):
+    indices = range(args.first, args.first + args.count)
+    if args.rerun:
+        earlier = json.loads(Path(args.rerun).read_text())
+        args.seed = earlier["summary"]["seed"]
+        wanted = set(args.outcomes.split(","))
+        indices = [earlier["summary"]["first"] + i for i, r in enumerate(earlier["stacks"])
+                   if r["outcome"] in wanted][:args.count]
+    for index in indices:
         data = random_stack(args.seed, index)
-        record = run_stack(data, comm, args.timeout)
+        record = run_stack(data, comm, args.timeout, args.solver)
+        record["index"] = index
         record["config"] = data
         records.append(record)
         if comm.rank == 0:
@@ -353,6 +404,8 @@ def _write(args, records: list[dict], load_before, comm) -> dict:
     """Write bench/results/NAME.json (rank 0); returns the summary."""
     summary = summarize(records)
     summary.update(seed=args.seed, first=args.first, requested=args.count,
+                   solver=args.solver, rerun_of=args.rerun,
+                   rerun_outcomes=args.outcomes if args.rerun else None,
                    load_average_before=load_before, load_average_after=os.getloadavg(),
                    ranks=comm.size, machine=platform.machine(), cpus=os.cpu_count(),
                    targets=TARGETS)

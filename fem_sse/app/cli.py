@@ -290,7 +290,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="solve a case and write its outputs", parents=[progress])
     p.add_argument("config", help="TOML case file")
     p.add_argument("-o", "--output", help="output folder (default out/CASE)")
-    p.add_argument("--solver", choices=("fem", "exact"), help="override [solver] kind")
+    p.add_argument("--solver", choices=("fem", "fem-eafe", "exact"),
+                   help="override [solver] kind")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     _overwrite_flag(p)
     p.set_defaults(func=cmd_run)
@@ -311,7 +312,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--list", action="store_true",
                    help="pair the i-th values of every --set (default: every combination)")
     p.add_argument("-o", "--output", help="output folder (default out/sweep_CASE)")
-    p.add_argument("--solver", choices=("fem", "exact"), help="override [solver] kind")
+    p.add_argument("--solver", choices=("fem", "fem-eafe", "exact"),
+                   help="override [solver] kind")
     p.add_argument("--ranks-per-run", type=int, default=1, metavar="N",
                    help="MPI ranks per run; the ranks split into groups running points "
                         "side by side (default 1)")

@@ -141,6 +141,19 @@ def _solve_fem(config: Config, comm, progress) -> tuple[dict, dict]:
                      "exact_summary": exact[0]}
 
 
+def _solve_eafe(config: Config, comm, progress) -> tuple[dict, dict]:
+    """1D exponentially fitted scheme (:mod:`fem_sse.eafe_solve`), checked against the exact
+    solution like the W-FEM (exit 3 beyond the tolerances)."""
+    from fem_sse.transport.certify1d import exact_check
+    from fem_sse.eafe_solve import solve_eafe_case
+
+    exact = _solve_exact(config)  # SolveError: no steady state (exit 4)
+    summary, extras = solve_eafe_case(config, comm, exact[0], exact[1]["exact"], progress)
+    summary["exact_check"] = exact_check(summary, exact[0], config.thickness,
+                                         config.solver.tolerance)
+    return summary, extras
+
+
 def _certify_2d(problem, result: dict, metrics: dict) -> dict:
     """The checks of :mod:`fem_sse.transport.certify2d` and the front coverage; a state that fails them
     is not converged (``not_converged_because``), with a warning."""
@@ -272,7 +285,7 @@ def _plane_mechanics(config: Config, extras: dict, comm) -> dict:
 
 
 def solve_case(config: Config, comm, solver: str | None = None, progress=None) -> tuple[dict, dict]:
-    """Solve ``config`` with ``solver`` ("fem" or "exact"; default from the config).
+    """Solve ``config`` with ``solver`` ("fem", "fem-eafe" or "exact"; default from the config).
 
     Returns:
         (summary, extras): the summary dict (identical on all ranks) and writer inputs.
@@ -283,8 +296,14 @@ def solve_case(config: Config, comm, solver: str | None = None, progress=None) -
 
         raise ConfigError("solver.kind", "the exact solver is 1D (a closed form); use 'fem' for "
                           f"a {config.dim}D geometry")
+    if solver == "fem-eafe" and config.dim != 1:
+        from fem_sse.spec.config import ConfigError
+
+        raise ConfigError("solver.kind", "'fem-eafe' is 1D; use 'fem' for a 2D geometry")
     if solver == "exact":
         summary, extras = _solve_exact(config)
+    elif solver == "fem-eafe":
+        summary, extras = _solve_eafe(config, comm, progress)
     else:
         summary, extras = _solve_fem(config, comm, progress)
         if config.dim == 1:

@@ -264,9 +264,9 @@ def run_sweep(plan: SweepPlan, outdir: str | Path, comm, solver: str | None = No
         raise ConfigError("--ranks-per-run", f"must divide the {comm.size} MPI ranks, got "
                           f"{ranks_per_run}")
     kinds = {solver or c.solver.kind for c in plan.configs if c.dim != 1}
-    if "exact" in kinds:
-        raise ConfigError("--solver", "the exact solver is 1D (a closed form); a point of this "
-                          "sweep is 2D: use --solver fem")
+    if kinds & {"exact", "fem-eafe"}:
+        raise ConfigError("--solver", f"the {'exact' if 'exact' in kinds else 'fem-eafe'} "
+                          "solver is 1D; a point of this sweep is 2D: use --solver fem")
     outdir = Path(outdir)
     rows = None
     if comm.rank == 0:  # the folder is checked once; its verdict (or error) goes to every rank

@@ -31,7 +31,7 @@ Schema (keys in brackets are optional, with their defaults)::
     [bottleneck_cells = 4]      # cells across each bottleneck strip
 
     [solver]
-    [kind = "fem"]              # "fem" or "exact"
+    [kind = "fem"]              # "fem", "fem-eafe" (1D, exponentially fitted) or "exact"
     [degree = 1]                # polynomial degree of the discontinuous W space (1-3)
     [adaptive = true]           # adaptive refinement of the jumps and boundary layers
     [tolerance = 1e-5]          # relative change of 1 - t_Li (and of jump positions / L) to stop
@@ -512,8 +512,11 @@ def parse_config(data: dict, name: str = "case") -> Config:
     solver_table = data.get("solver", {})
     _check_keys(solver_table, _SOLVER_KEYS, "solver")
     kind = solver_table.get("kind", "fem")
-    if kind not in ("fem", "exact"):
-        raise ConfigError("solver.kind", f"must be 'fem' or 'exact', got {kind!r}")
+    if kind not in ("fem", "exact", "fem-eafe"):
+        raise ConfigError("solver.kind",
+                          f"must be 'fem', 'fem-eafe' or 'exact', got {kind!r}")
+    if kind == "fem-eafe" and dim != 1:
+        raise ConfigError("solver.kind", "'fem-eafe' is 1D; use 'fem' for a 2D geometry")
     adaptive = solver_table.get("adaptive", True)
     if not isinstance(adaptive, bool):
         raise ConfigError("solver.adaptive", f"must be true or false, got {adaptive!r}")

@@ -171,7 +171,8 @@ def _add_hint(exc, ratio: float) -> None:
         f"the exact steady state has electronic drift and diffusion currents up to {ratio:.2g} "
         "times the total current (a layer with sigma_eh far above any material's: B far "
         "inside the electrode window next to an electrode); their difference is below "
-        "double-precision round-off for the FEM's W formulation; use --solver exact")
+        "double-precision round-off for the FEM's W formulation; use --solver fem-eafe (the "
+        "exponentially fitted scheme, docs/robustness.md) or --solver exact")
     exc.args = (f"{exc.args[0]}: {exc.diagnosis['hint']}",) + exc.args[1:]
 
 

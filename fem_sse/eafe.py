@@ -1,0 +1,431 @@
+"""Exponentially fitted (EAFE / Scharfetter-Gummel) discretisation of the electronic current.
+
+Why: the W formulation (:mod:`fem_sse.transport.problem`) computes j_eh = grad W - sigma_eh grad eta_i,
+two terms up to 1e30 times larger than their sum on stacks whose B lies far inside the
+electrode window (the exact state's cancellation ratio,
+:func:`fem_sse.transport.start1d.cancellation_ratio`); beyond 1e6 its discretisation error, beyond
+1e12 round-off, exceeds the current. This scheme has no such difference of large terms.
+
+Model (potentials in eV, kT in eV; docs/model.md section 1): with mu = eta_i + eta_e,
+sigma_eh = A e^y + A e^-y, y = (mu - B)/kT, the electronic current is
+
+    j_eh = sigma_eh grad eta_e = kT [a_p grad v - a_n grad(1/v)],
+    v = exp(eta_e/kT),  a_p = A exp((eta_i - B)/kT),  a_n = A exp(-(eta_i - B)/kT).
+
+eta_i = Phi w with w continuous P1 (linear on every cell), so along a cell edge from node i to
+node j the harmonic averages of a_p and a_n have closed forms (Bernoulli function
+Bern(z) = z / (e^z - 1)) and the edge current (times the edge's length) is
+
+    G_ij = kT A [Bern(d)(e^y_j + e^-y_i) - Bern(-d)(e^y_i + e^-y_j)],  d = Phi (w_j - w_i)/kT
+
+(Xu & Zikatanov 1999, "edge-averaged finite elements"; in 1D the Scharfetter-Gummel flux). It
+is exact for each carrier with a constant current across the cell (the exponential profiles of
+the plateaus); the error comes only from cells where both carriers carry current (mu near B).
+With d = 0 it is the Kirchhoff difference W_j - W_i. Unknown: mu_Li0 at the nodes of the P1
+space (continuous across material interfaces, each cell uses its own A and B), Dirichlet
+mu = mu_cathode, mu_anode at the electrodes (independent of Phi). The node equations are
+sum over the edges of the cells around node i of -K_ij G_ij = 0 (K the P1 stiffness matrix of
+the cell, K_ij = -1/h in 1D): an M-matrix in 1D. Assembled with numpy into a PETSc AIJ matrix
+(local indices of the P1 dofmap: any number of ranks, any dimension).
+
+Rows are scaled by their diagonal: the scaled residual is in volts (how far node i's mu is from
+its balance), the noise floor of a row is round-off of mu (eps |y| kT), whatever sigma_eh is.
+
+The galvanostatic Phi and the electronic current: in 1D every cell carries the same discrete
+current at convergence, so the electronic current is a weighted mean of the cell currents with
+weights ~ 1/S_c^2 (S_c the sum of the magnitudes of the cell's terms): the least conductive
+cells, where the current has all its digits, decide it (:meth:`EafeProblem.electronic_current`).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+from dolfinx import fem, la
+from mpi4py import MPI
+from petsc4py import PETSc
+
+from fem_sse.spec.config import Config
+from fem_sse.errors import ConvergenceError
+from fem_sse.geometry.line import ANODE, CATHODE
+from fem_sse.geometry.regions import regions_1d
+from fem_sse.solvers import configured_ksp
+
+__all__ = ["EafeProblem", "bernoulli", "edge_current", "log_bernoulli"]
+
+log = logging.getLogger(__name__)
+
+_Y_MAX = 700.0  # exponents are clipped here (e^709 overflows); only wild Newton trials get there
+_STEP_TOL_KT = 1e-8  # converged: the largest Newton correction of mu below this many kT
+# A line search that fails with corrections this small (kT), or with the row-scaled residual
+# (the merit, in volts) below _FLOOR_KT kT, is at the round-off floor: converged
+_STALL_TOL_KT = 1e-6
+_FLOOR_KT = 1e-9
+# A merit below this (kT, in V) at which neither Newton's line search nor the pseudo-transient
+# continuation makes progress any more is the residual's round-off floor of that stack (a drift
+# ~1e12 times the current in a cell): accepted; the exact check then judges the result
+_NOISE_KT = 1e-6
+
+
+def log_bernoulli(z):
+    """ln Bern(z), Bern(z) = z / (e^z - 1) (-), without overflow for any real z."""
+    z = np.asarray(z, dtype=float)
+    az = np.abs(z)
+    small = az < 1e-4
+    safe = np.where(small, 1.0, az)
+    # z > 0: ln z - z - ln(1 - e^-z); z < 0: ln|z| - ln(1 - e^z)
+    big = np.log(safe) - np.log(-np.expm1(-safe)) - np.where(z > 0.0, safe, 0.0)
+    series = -0.5 * z + z * z / 24.0  # ln(1 - z/2 + z^2/12) to O(z^4)
+    return np.where(small, series, big)
+
+
+def bernoulli(z):
+    """Bern(z) = z / (e^z - 1) (-)."""
+    return np.exp(log_bernoulli(z))
+
+
+def _d_log_bernoulli(z):
+    """d ln Bern / dz = 1/z - e^z/(e^z - 1) = (1 - Bern(z))/z - 1 (-)."""
+    z = np.asarray(z, dtype=float)
+    small = np.abs(z) < 1e-4
+    safe = np.where(small, 1.0, z)
+    return np.where(small, -0.5 + z / 12.0, (1.0 - bernoulli(safe)) / safe - 1.0)
+
+
+def edge_current(y_i, y_j, d, A, kT):  # noqa: N803
+    """EAFE edge current G_ij (A/m times the edge length in 1D: A) and its derivatives.
+
+    Args:
+        y_i, y_j: (mu - B)/kT at the edge's nodes (-), in the cell's material.
+        d: (eta_i(j) - eta_i(i))/kT along the edge (-).
+        A: the material's prefactor (S/m).
+        kT: thermal energy (eV).
+
+    Returns:
+        (G, dG/dy_i, dG/dy_j, dG/dd, S): S is the sum of the magnitudes of the four terms
+        (the scale of G's round-off).
+    """
+    lb_p, lb_m = log_bernoulli(d), log_bernoulli(-d)
+
+    def term(lb, y):
+        return np.exp(np.clip(lb + y, -_Y_MAX, _Y_MAX))
+
+    t1, t2 = term(lb_p, y_j), term(lb_p, -y_i)  # Bern(d) e^y_j, Bern(d) e^-y_i
+    t3, t4 = term(lb_m, y_i), term(lb_m, -y_j)  # Bern(-d) e^y_i, Bern(-d) e^-y_j
+    scale = kT * A
+    g = scale * ((t1 + t2) - (t3 + t4))
+    dg_dyi = -scale * (t2 + t3)
+    dg_dyj = scale * (t1 + t4)
+    dlb_p, dlb_m = _d_log_bernoulli(d), _d_log_bernoulli(-d)
+    dg_dd = scale * (dlb_p * (t1 + t2) + dlb_m * (t3 + t4))
+    return g, dg_dyi, dg_dyj, dg_dd, scale * (t1 + t2 + t3 + t4)
+
+
+def _p1_edge_coefficients(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per simplex cell (nodes x: (cells, k, 3) in m), the vertex pairs (a, b) of its edges and
+    c_ab = -K_ab, K the P1 stiffness matrix (m^(dim-2)): 1/h for an interval."""
+    k = x.shape[1]
+    edges = np.array([(a, b) for a in range(k) for b in range(a + 1, k)])
+    e = x[:, 1:, :] - x[:, :1, :]  # (cells, tdim, 3)
+    gram = np.einsum("cik,cjk->cij", e, e)
+    inv = np.linalg.inv(gram)
+    grads = np.einsum("cij,cjk->cik", inv, e)  # gradients of barycentrics 1..tdim
+    grads = np.concatenate([-grads.sum(axis=1, keepdims=True), grads], axis=1)
+    tdim = k - 1
+    volume = np.sqrt(np.linalg.det(gram)) / np.prod(np.arange(1, tdim + 1))
+    stiff = volume[:, None, None] * np.einsum("cik,cjk->cij", grads, grads)
+    return edges, -stiff[:, edges[:, 0], edges[:, 1]]
+
+
+class EafeProblem:
+    """The EAFE electronic problem on one mesh (1D for the current and the galvanostatic Phi).
+
+    Args:
+        config: validated configuration.
+        smesh: the distributed mesh and its tags (1D: cell tag = segment index + 1).
+        petsc_options: overrides of the linear solver's options
+            (:func:`fem_sse.transport.problem.default_petsc_options`).
+    """
+
+    def __init__(self, config: Config, smesh, petsc_options: dict | None = None):
+        from fem_sse.transport.problem import default_petsc_options
+
+        self.config, self.smesh = config, smesh
+        self.mesh = msh = smesh.mesh
+        self.comm = msh.comm
+        self.kT = config.cell.kT
+        self.length = config.thickness
+        tdim = msh.topology.dim
+        self.petsc_options = {**default_petsc_options(self.comm, tdim), **(petsc_options or {})}
+        self.V = fem.functionspace(msh, ("Lagrange", 1))
+        self.imap = self.V.dofmap.index_map
+        self.n_owned = self.imap.size_local
+        self.n_local = self.n_owned + self.imap.num_ghosts
+        self.mu = fem.Function(self.V, name="mu_Li0")  # the unknown (eV)
+        self.phi = 0.0  # Phi (V)
+        self._cells()
+        self._solve_ionic()
+        self._dirichlet()
+        self._matrix()
+
+    # -- set-up ------------------------------------------------------------------------------
+    def _cells(self) -> None:
+        """Owned cells: their dofs, edges, EAFE coefficients and material (A, B, sigma_li)."""
+        msh = self.mesh
+        tdim = msh.topology.dim
+        num = msh.topology.index_map(tdim).size_local
+        dofs = self.V.dofmap.list[:num]
+        self.x = self.V.tabulate_dof_coordinates()
+        self.cell_dofs = dofs
+        pairs, coeff = _p1_edge_coefficients(self.x[dofs])
+        self.edge_i = dofs[:, pairs[:, 0]].ravel()
+        self.edge_j = dofs[:, pairs[:, 1]].ravel()
+        self.edge_c = coeff.ravel()
+        regions = self.smesh.regions or regions_1d(self.config)[0]
+        tag_of = np.zeros(msh.topology.index_map(tdim).size_local
+                          + msh.topology.index_map(tdim).num_ghosts, dtype=np.int64)
+        tag_of[self.smesh.cell_tags.indices] = self.smesh.cell_tags.values
+        tags = tag_of[:num]
+        self.cell_tag = tags
+        mats = {t: self.config.materials[regions[t].material] for t in np.unique(tags)}
+        per_cell = {name: np.array([getattr(mats[t], name) for t in tags], dtype=float)
+                    for name in ("A", "B", "sigma_li")}
+        factor = np.array([regions[t].sigma_li_factor for t in tags], dtype=float)
+        self.cell_A, self.cell_B = per_cell["A"], per_cell["B"]
+        self.cell_sigma_li = per_cell["sigma_li"] * factor
+        per_edge = len(pairs)
+        self.edge_A = np.repeat(self.cell_A, per_edge)
+        self.edge_B = np.repeat(self.cell_B, per_edge)
+        self.edge_cell = np.repeat(np.arange(num), per_edge)
+
+    def _solve_ionic(self) -> None:
+        """w (P1): div(sigma_li grad w) = 0, w = 1 at the cathode, 0 at the anode; nodal w and
+        the ionic conductance G = int sigma_li |grad w|^2 (S/m^2 in 1D).
+
+        In 1D the P1 solution is exact at the nodes, w(x) = 1 - R(x)/R(L) with R the
+        area-specific ionic resistance (Ohm m^2), and G = 1/R(L): taken from the closed form,
+        because the linear solve loses digits on meshes with cells 1e-16 L next to others of
+        1e-2 L (a node at round-off distance from a segment end: 3e-5 of w, seen as 25 ueV in
+        mu at an interface)."""
+        import dolfinx.fem.petsc
+        import ufl
+
+        from fem_sse.transport.ionic import ionic_forms
+
+        msh = self.mesh
+        if msh.topology.dim == 1:
+            total = float(self.config.ionic_resistance(self.length)[0])
+            self.w = fem.Function(self.V, name="w_ionic")
+            self.w.x.array[:] = 1.0 - self.config.ionic_resistance(self.x[:, 0]) / total
+            self.conductance = 1.0 / total
+            self.dw = self.w.x.array[self.edge_j] - self.w.x.array[self.edge_i]
+            return
+        Q = fem.functionspace(msh, ("DG", 0))  # noqa: N806
+        sigma = fem.Function(Q)
+        num = len(self.cell_tag)
+        sigma.x.array[Q.dofmap.list[:num, 0]] = self.cell_sigma_li
+        sigma.x.scatter_forward()
+        ds = ufl.Measure("ds", domain=msh, subdomain_data=self.smesh.facet_tags)
+        dS = ufl.Measure("dS", domain=msh)  # noqa: N806
+        a, L = ionic_forms(self.V, sigma, dS, ds, {CATHODE: 1.0, ANODE: 0.0}, None)
+        a, L = fem.form(a), fem.form(L)
+        fdim = msh.topology.dim - 1
+        bcs = [fem.dirichletbc(PETSc.ScalarType(value), fem.locate_dofs_topological(
+            self.V, fdim, self.smesh.facet_tags.find(tag)), self.V)
+            for tag, value in ((CATHODE, 1.0), (ANODE, 0.0))]
+        self.w = fem.Function(self.V, name="w_ionic")
+        A = dolfinx.fem.petsc.assemble_matrix(a, bcs=bcs)  # noqa: N806
+        A.assemble()
+        b = dolfinx.fem.petsc.assemble_vector(L)
+        dolfinx.fem.petsc.apply_lifting(b, [a], [bcs])
+        b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+        dolfinx.fem.petsc.set_bc(b, bcs)
+        ksp = configured_ksp(self.comm, A, "fem_sse_eafe_ionic_", self.petsc_options)
+        ksp.solve(b, self.w.x.petsc_vec)
+        ksp.destroy()
+        A.destroy()
+        b.destroy()
+        self.w.x.scatter_forward()
+        g = sigma * ufl.inner(ufl.grad(self.w), ufl.grad(self.w)) * ufl.dx(domain=msh)
+        self.conductance = self.comm.allreduce(fem.assemble_scalar(fem.form(g)), op=MPI.SUM)
+        self.dw = self.w.x.array[self.edge_j] - self.w.x.array[self.edge_i]
+
+    def _dirichlet(self) -> None:
+        """Local dofs (owned and ghost) on the electrodes and their mu (eV)."""
+        fdim = self.mesh.topology.dim - 1
+        flag = la.vector(self.imap, 1)
+        value = la.vector(self.imap, 1)
+        cell = self.config.cell
+        for tag, mu in ((CATHODE, cell.mu_cathode), (ANODE, cell.mu_anode)):
+            dofs = fem.locate_dofs_topological(self.V, fdim, self.smesh.facet_tags.find(tag))
+            flag.array[dofs] = 1.0
+            value.array[dofs] = mu
+        # every rank that sees the dof marks it: the owner learns it, then tells the ghosts
+        for vec in (flag, value):
+            vec.scatter_reverse(la.InsertMode.add)
+            vec.scatter_forward()
+        self.fixed = flag.array > 0.0
+        self.mu_fixed = np.where(self.fixed, value.array / np.maximum(flag.array, 1.0), 0.0)
+        # edge rows that belong to electrode dofs carry no cell terms
+        self.keep_i = ~self.fixed[self.edge_i]
+        self.keep_j = ~self.fixed[self.edge_j]
+
+    def _matrix(self) -> None:
+        """The AIJ Jacobian: the sparsity of the P1 mass matrix (every vertex pair of a cell,
+        with the dofmap's local-to-global map), filled by local (row, column, value) triples
+        (edges and the electrode diagonal)."""
+        import dolfinx.fem.petsc
+        import ufl
+
+        u, v = ufl.TrialFunction(self.V), ufl.TestFunction(self.V)
+        self.A = dolfinx.fem.petsc.create_matrix(fem.form(u * v * ufl.dx(domain=self.mesh)))
+        self.A.setOption(PETSc.Mat.Option.NEW_NONZERO_ALLOCATION_ERR, False)
+        i, j = self.edge_i, self.edge_j
+        diag = np.arange(self.n_owned)
+        self._rows = np.concatenate([i, i, j, j, diag]).astype(PETSc.IntType)
+        self._cols = np.concatenate([i, j, i, j, diag]).astype(PETSc.IntType)
+        self._ksp = None
+
+    # -- discretisation ----------------------------------------------------------------------
+    def _edges(self, mu: np.ndarray, phi: float):
+        y_i = (mu[self.edge_i] - self.edge_B) / self.kT
+        y_j = (mu[self.edge_j] - self.edge_B) / self.kT
+        return edge_current(y_i, y_j, phi * self.dw / self.kT, self.edge_A, self.kT)
+
+    def _reverse(self, local: np.ndarray) -> np.ndarray:
+        """Sum a local (owned + ghost) array onto the owners; the owned part, made
+        consistent on the ghosts too (returns the whole local array)."""
+        vec = la.vector(self.imap, 1)
+        vec.array[:] = local
+        vec.scatter_reverse(la.InsertMode.add)
+        vec.scatter_forward()
+        return vec.array.copy()
+
+    def residual(self, mu: np.ndarray, phi: float, jacobian: bool = False):
+        """Node residuals R (A/m^2 in 1D; mu - mu_fixed (eV) on the electrodes) and, with
+        ``jacobian``, the diagonal D (A/m^2/eV), the values of dR/dmu (at the local
+        (row, column) pairs of the matrix) and dR/dPhi."""
+        g, g_i, g_j, g_d, _ = self._edges(mu, phi)
+        c = self.edge_c
+        res = np.zeros(self.n_local)
+        np.add.at(res, self.edge_i, -c * g * self.keep_i)
+        np.add.at(res, self.edge_j, c * g * self.keep_j)
+        res = self._reverse(res)
+        res[self.fixed] = (mu - self.mu_fixed)[self.fixed]
+        if not jacobian:
+            return res
+        kT = self.kT
+        ki, kj = self.keep_i, self.keep_j
+        # rows i: -c G; rows j: +c G; columns by dG/dy / kT
+        v_ii, v_ij = -c * g_i / kT * ki, -c * g_j / kT * ki
+        v_ji, v_jj = c * g_i / kT * kj, c * g_j / kT * kj
+        diag = np.zeros(self.n_local)
+        np.add.at(diag, self.edge_i, v_ii)
+        np.add.at(diag, self.edge_j, v_jj)
+        diag = self._reverse(diag)
+        diag[self.fixed] = 1.0
+        dphi = np.zeros(self.n_local)
+        dd = self.dw / kT
+        np.add.at(dphi, self.edge_i, -c * g_d * dd * ki)
+        np.add.at(dphi, self.edge_j, c * g_d * dd * kj)
+        dphi = self._reverse(dphi)
+        dphi[self.fixed] = 0.0
+        owned_fixed = self.fixed[: self.n_owned].astype(float)
+        values = np.concatenate([v_ii, v_ij, v_ji, v_jj, owned_fixed])
+        return res, diag, values, dphi
+
+    def freeze_weights(self, mu: np.ndarray, phi: float) -> None:
+        """Fix the weights of :meth:`electronic_current` at the state (mu (eV), Phi (V)):
+        (S_min / S_c)^2 per cell, normalised (module docstring). Frozen, the current is a
+        linear functional of the cell currents and its derivative is exact; every cell carries
+        the same current at convergence, so the weights do not change the converged value."""
+        *_, s = self._edges(mu, phi)
+        log_s = np.log(np.maximum(self.edge_c * s, 1e-300))
+        lo = self.comm.allreduce(float(log_s.min(initial=np.inf)), op=MPI.MIN)
+        weight = np.exp(-2.0 * (log_s - lo))
+        self._weights = weight / self.comm.allreduce(float(weight.sum()), op=MPI.SUM)
+
+    def electronic_current(self, mu: np.ndarray, phi: float, gradient: bool = False):
+        """The electronic current density (A/m^2, 1D): the weighted mean of the cell currents
+        (:meth:`freeze_weights`), with its derivatives (dI/dmu on the local dofs, dI/dPhi)
+        when ``gradient``. Identical on every rank."""
+        if self.mesh.topology.dim != 1:
+            raise NotImplementedError("the EAFE electronic current is 1D (a cut through the "
+                                      "stack); 2D needs the anode flux")
+        if getattr(self, "_weights", None) is None:
+            self.freeze_weights(mu, phi)
+        weight = self._weights
+        g, g_i, g_j, g_d, _ = self._edges(mu, phi)
+        c = self.edge_c
+        current = self.comm.allreduce(float((weight * c * g).sum()), op=MPI.SUM)
+        if not gradient:
+            return current
+        grad = np.zeros(self.n_local)
+        np.add.at(grad, self.edge_i, weight * c * g_i / self.kT)
+        np.add.at(grad, self.edge_j, weight * c * g_j / self.kT)
+        grad = self._reverse(grad)
+        grad[self.fixed] = 0.0
+        d_phi = self.comm.allreduce(float((weight * c * g_d * self.dw / self.kT).sum()),
+                                    op=MPI.SUM)
+        return current, grad, d_phi
+
+    # -- linear algebra ----------------------------------------------------------------------
+    def _factor(self, values: np.ndarray, diag: np.ndarray, shift: float = 0.0) -> None:
+        """Set the row-scaled Jacobian D^-1 J (plus ``shift`` on the diagonal of the rows
+        that are not electrodes), scale its columns, and (re)factorise it."""
+        rows, cols = self._rows, self._cols
+        scaled = values / diag[rows]
+        n = self.n_owned
+        if shift:
+            scaled[-n:] += shift * (~self.fixed[:n])
+        # columns scaled by their 1-norm too: next to a jump inside a cell a node's own
+        # entries are e^(many kT) below its neighbour's (the Kirchhoff variable's scale), and
+        # the LU of the row-scaled matrix returns corrections of 1e15 eV there
+        colsum = np.zeros(self.n_local)
+        np.add.at(colsum, cols, np.abs(scaled))
+        self._colscale = np.maximum(self._reverse(colsum), 1e-300)
+        scaled = scaled / self._colscale[cols]
+        self.A.zeroEntries()
+        self.A.setValuesLocalRCV(self._rows[:, None], self._cols[:, None],
+                                 scaled.astype(PETSc.ScalarType)[:, None],
+                                 addv=PETSc.InsertMode.ADD_VALUES)
+        self.A.assemble()
+        if self._ksp is None:
+            self._ksp = configured_ksp(self.comm, self.A, "fem_sse_eafe_", self.petsc_options)
+
+    def _solve(self, rhs_owned: np.ndarray) -> np.ndarray:
+        """Solve (D^-1 J) x = rhs (owned entries; the matrix is column-scaled by C, so C x
+        is solved for); x on the local (owned + ghost) dofs."""
+        b = self.A.createVecRight()
+        x = self.A.createVecLeft()
+        b.array[:] = rhs_owned
+        try:
+            self._ksp.solve(b, x)
+        except PETSc.Error as exc:
+            self._ksp.destroy()
+            self._ksp = None
+            raise ConvergenceError(f"EAFE linear solve failed (PETSc error {exc.ierr})",
+                                   {"petsc_error": exc.ierr}) from None
+        out = np.zeros(self.n_local)
+        out[: self.n_owned] = x.array / self._colscale[: self.n_owned]
+        vec = la.vector(self.imap, 1)
+        vec.array[:] = out
+        vec.scatter_forward()
+        b.destroy()
+        x.destroy()
+        return vec.array.copy()
+
+    def _max(self, local: np.ndarray) -> float:
+        return self.comm.allreduce(float(np.max(np.abs(local[: self.n_owned]), initial=0.0)),
+                                   op=MPI.MAX)
+
+    def _norm(self, local: np.ndarray) -> float:
+        return float(np.sqrt(self.comm.allreduce(float(np.sum(local[: self.n_owned] ** 2)),
+                                                 op=MPI.SUM)))
+
+    def destroy(self) -> None:
+        """Free the PETSc objects."""
+        if self._ksp is not None:
+            self._ksp.destroy()
+        self.A.destroy()

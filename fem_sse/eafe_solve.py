@@ -1,0 +1,376 @@
+"""Newton, galvanostatic Phi and adaptive refinement for the EAFE scheme (:mod:`fem_sse.eafe`).
+
+``solver.kind = "fem-eafe"`` (or ``fem-sse run --solver fem-eafe``), 1D. Like the 1D W-FEM
+(:mod:`fem_sse.transport.adapt`): every mesh starts from the exact steady state (:mod:`fem_sse.transport.exact1d`,
+also the existence test: no steady state raises SolveError), the adaptive loop stops when
+1 - t_Li, the jumps and the interface potentials change by less than ``solver.tolerance``
+twice in a row and the result passes the exact check, and the run's result is checked against
+the exact solution (:mod:`fem_sse.transport.certify1d`, exit 3 beyond 10 ``solver.tolerance``). Unlike the
+W-FEM there is no precision limit to refuse at (docs/robustness.md).
+
+Newton works on (mu at the nodes, Phi) with the current constraint Phi G + I_e = I
+(galvanostatic; block elimination with two solves of one factorisation, as
+:meth:`fem_sse.transport.newton.NonlinearSolves.bordered_newton`), or on mu alone (potentiostatic),
+with a backtracking line search on the row-scaled residual (volts) and the current residual
+divided by G (volts).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import numpy as np
+from mpi4py import MPI
+
+from fem_sse.spec.config import Config
+from fem_sse.eafe import _FLOOR_KT, _NOISE_KT, _STALL_TOL_KT, _STEP_TOL_KT, EafeProblem
+from fem_sse.errors import ConvergenceError
+from fem_sse.materials.conductivity import kirchhoff
+from fem_sse.transport.metrics1d import Profile, fem_metrics
+
+__all__ = ["exact_start", "gather_profile", "indicators", "newton", "pseudo_transient", "solve",
+           "solve_eafe_case"]
+
+log = logging.getLogger(__name__)
+
+_MAX_STEP_EV = 1.0  # a Newton correction is cut to this (eV) before the line search
+
+
+def exact_start(problem: EafeProblem, sol) -> np.ndarray:
+    """The exact mu_Li0 (eV) at every local node (closed form x(mu) of each segment,
+    interpolated in (mu - B)/kT; segment ends take the exact end values)."""
+    from fem_sse.transport.start1d import _segment_samples
+
+    x = problem.x[:, 0]
+    edges = sol.x_edges()
+    tol = 1e-12 * problem.length
+    mu = np.empty(x.size)
+    index = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, len(sol.segments) - 1)
+    for i, seg in enumerate(sol.segments):
+        mine = index == i
+        if mine.any():
+            xs, ys = _segment_samples(sol, i)
+            mu[mine] = seg.material.B + sol.kT * np.interp(x[mine], xs, ys)
+    for k, xe in enumerate(edges):  # nodes on segment ends: the exact (continuous) value
+        mu[np.abs(x - xe) <= tol] = sol.mu_edges[k]
+    return np.where(problem.fixed, problem.mu_fixed, mu)
+
+
+def _merit(problem, mu, phi, diag, current):
+    """(merit (V), residual (A/m^2 rows), current residual g (A/m^2) or None)."""
+    res = problem.residual(mu, phi)
+    scaled = res / diag
+    if current is None:
+        return problem._norm(scaled), res, None
+    g = phi * problem.conductance + problem.electronic_current(mu, phi) - current
+    return float(np.hypot(problem._norm(scaled), g / problem.conductance)), res, g
+
+
+def _step(problem: EafeProblem, mu: np.ndarray, phi: float, current: float | None,
+          shift: float = 0.0):
+    """One (bordered) Newton correction at (mu, Phi), of the row-scaled Jacobian plus
+    ``shift`` times the identity (pseudo-transient continuation; 0: Newton).
+
+    Returns:
+        (correction of mu (local dofs, eV), of Phi (V), the row diagonal D, the merit (V)).
+    """
+    res, diag, values, dres_dphi = problem.residual(mu, phi, jacobian=True)
+    m0 = _merit(problem, mu, phi, diag, current)[0]
+    n = problem.n_owned
+    problem._factor(values, diag, shift)
+    step = problem._solve(-(res / diag)[:n])
+    d_phi = 0.0
+    if current is not None:
+        G = problem.conductance  # noqa: N806
+        i_e, grad, di_dphi = problem.electronic_current(mu, phi, gradient=True)
+        g = phi * G + i_e - current
+        tangent = problem._solve(-(dres_dphi / diag)[:n])
+        dot = problem.comm.allreduce(float(grad[:n] @ step[:n]), op=MPI.SUM)
+        dot_t = problem.comm.allreduce(float(grad[:n] @ tangent[:n]), op=MPI.SUM)
+        slope = G + di_dphi + dot_t
+        if np.isfinite(slope) and slope > 0.0:
+            d_phi = -(g + dot) / slope
+            step = step + d_phi * tangent
+        else:  # far from the solution the linearised current can fall with Phi: keep Phi
+            log.debug("EAFE Newton: d(current)/dPhi = %.3g A/V; a step at fixed Phi", slope)
+    return step, d_phi, diag, m0
+
+
+def newton(problem: EafeProblem, mu: np.ndarray, phi: float, current: float | None,
+           max_iterations: int = 60) -> tuple[np.ndarray, float, int]:
+    """Damped Newton on mu (and Phi when ``current`` (A/m^2) is given: galvanostatic).
+
+    Converged when the row-scaled residual (and the current residual / G) is below 1e-9 kT
+    (V: every node within that of its balance), when the largest correction of mu is below
+    1e-8 kT (and Phi's below 1e-12 of Phi), or when the line search stalls with corrections
+    below 1e-6 kT or with the merit below 1e-6 kT (the round-off floor of the residual; the
+    exact check judges the result); the first two end with one more full step.
+    ``solver.max_newton_iterations`` caps ``max_iterations``.
+
+    Returns:
+        (mu (eV, local nodes), Phi (V), iterations).
+
+    Raises:
+        ConvergenceError: stalled line search or budget exhausted.
+    """
+    cap = problem.config.solver.max_newton_iterations
+    max_iterations = min(max_iterations, cap) if cap else max_iterations
+    kT = problem.kT
+    history = []
+    for it in range(1, max_iterations + 1):
+        try:
+            step, d_phi, diag, m0 = _step(problem, mu, phi, current)
+        except ConvergenceError as exc:
+            exc.diagnosis.update(iterations=it, merit_V=history[-5:])
+            raise
+        history.append(m0)
+        size = problem._max(step)
+        small = size <= _STEP_TOL_KT * kT and abs(d_phi) <= 1e-12 * max(abs(phi), 1e-30)
+        if small or m0 <= _FLOOR_KT * kT:
+            # converged: one last full step (quadratic convergence takes the state to the
+            # residual's round-off, so that 1 and N ranks agree), kept unless it is worse
+            trial_mu, trial_phi = mu + step, phi + d_phi
+            if _merit(problem, trial_mu, trial_phi, diag, current)[0] <= m0:
+                return trial_mu, trial_phi, it
+            return mu, phi, it
+        lam = min(1.0, _MAX_STEP_EV / size) if size > 0 else 1.0
+        while True:
+            trial_mu, trial_phi = mu + lam * step, phi + lam * d_phi
+            m1 = _merit(problem, trial_mu, trial_phi, diag, current)[0]
+            if np.isfinite(m1) and m1 <= (1.0 - 1e-4 * lam) * m0:
+                break
+            lam *= 0.5
+            if lam < 1e-4:
+                break
+        if not (np.isfinite(m1) and m1 <= m0):
+            if size <= _STALL_TOL_KT * kT or m0 <= _NOISE_KT * kT:  # round-off floor
+                log.debug("EAFE Newton: line search failed at the round-off floor (merit %.3g "
+                          "V, step %.3g eV): accepted", m0, size)
+                return mu, phi, it
+            raise ConvergenceError("EAFE Newton: line search failed", {
+                "iterations": it, "merit_V": history[-5:], "step_eV": size})
+        log.debug("EAFE Newton %d: step %.3g eV x %.3g, Phi %.10g V, merit %.3g V", it, size,
+                  lam, trial_phi, m1)
+        mu, phi = trial_mu, trial_phi
+    raise ConvergenceError(f"EAFE Newton did not converge in {max_iterations} iteration(s)",
+                           {"iterations": max_iterations, "merit_V": history[-5:]})
+
+
+def pseudo_transient(problem: EafeProblem, mu: np.ndarray, phi: float,
+                     current: float | None, max_iterations: int = 300):
+    """Pseudo-transient continuation: steps of (D^-1 J + tau I) with tau from 1 down by the
+    merit's decrease (switched evolution relaxation), until tau < 1e-6 or a
+    Newton solve tried every 25 steps converges, or the merit stops falling below 1e-6 kT (V)
+    for 20 steps (its round-off floor); Newton finishes.
+
+    Why: where the start is far from the discrete state (an exact state whose segment ends
+    disagree with its profile, or a jump the mesh puts between other nodes), Newton's
+    correction follows a nearly singular Jacobian (drift-dominated cells couple their nodes
+    by factors e^d) and the line search fails; the shift bounds the correction by the
+    residual (in volts) and relaxes towards the steady state.
+
+    Returns:
+        (mu (eV), Phi (V), iterations) near the solution (then given to :func:`newton`).
+
+    Raises:
+        ConvergenceError: tau grows beyond 1e6 or the budget runs out
+            (``solver.max_newton_iterations`` caps it too).
+    """
+    cap = problem.config.solver.max_newton_iterations
+    max_iterations = min(max_iterations, cap) if cap else max_iterations
+    tau, it, previous = 1.0, 0, None
+    best = (np.inf, 0)  # the lowest merit (V) and its iteration
+    for it in range(1, max_iterations + 1):
+        step, d_phi, diag, m0 = _step(problem, mu, phi, current, shift=tau)
+        if previous is not None:  # SER: tau follows the merit, each at its own scaling
+            tau = min(tau * m0 / max(previous, 1e-300), 1e3)
+            if tau < 1e-6:
+                return mu, phi, it
+            step, d_phi, diag, m0 = _step(problem, mu, phi, current, shift=tau)
+        size = problem._max(step)
+        lam = min(1.0, _MAX_STEP_EV / size) if size > 0 else 1.0
+        trial_mu, trial_phi = mu + lam * step, phi + lam * d_phi
+        m1 = _merit(problem, trial_mu, trial_phi, diag, current)[0]
+        if not np.isfinite(m1) or m1 > 10.0 * m0 or (current is not None and trial_phi <= 0):
+            tau *= 10.0
+            previous = None
+            if tau > 1e6:
+                break
+            continue
+        mu, phi, previous = trial_mu, trial_phi, m0
+        if m0 < 0.99 * best[0]:
+            best = (m0, it)
+        elif it - best[1] >= 20 and best[0] <= _NOISE_KT * problem.kT:
+            log.debug("EAFE PTC: no progress below %.3g V: the round-off floor", best[0])
+            return mu, phi, it
+        if it % 25 == 0:  # Newton may already converge from here
+            try:
+                return (*newton(problem, mu, phi, current, max_iterations=8)[:2], it)
+            except ConvergenceError:
+                pass
+        log.debug("EAFE PTC %d: tau %.3g, step %.3g eV, merit %.3g V", it, tau, size, m0)
+    raise ConvergenceError("EAFE pseudo-transient continuation stalled",
+                           {"iterations": it, "tau": tau, "merit_V": previous})
+
+
+def solve(problem: EafeProblem, sol) -> dict:
+    """Solve on ``problem``'s mesh from the exact state ``sol``; the result dict of
+    :func:`fem_sse.transport.newton.solve_transport` (currents A/m^2, Phi V)."""
+    cell = problem.config.cell
+    mu = exact_start(problem, sol)
+    if cell.galvanostatic:
+        current = cell.current_density
+        phi = float(sol.ionic_potential_drop)
+    else:
+        current, phi = None, cell.ionic_potential_drop
+    phi0 = phi
+    problem.freeze_weights(mu, phi)
+    try:
+        mu, phi, iterations = newton(problem, mu, phi, current)
+    except ConvergenceError as exc:
+        log.info("EAFE Newton from the exact state failed (%s): pseudo-transient "
+                 "continuation", exc)
+        mu, phi, ptc = pseudo_transient(problem, exact_start(problem, sol), phi0, current)
+        mu, phi, iterations = newton(problem, mu, phi, current)
+        iterations += ptc
+    problem.mu.x.array[:] = mu
+    problem.phi = phi
+    j_i = phi * problem.conductance
+    j_e = problem.electronic_current(mu, phi)
+    return {"t_li": j_i / (j_i + j_e), "one_minus_t_li": j_e / (j_i + j_e), "j_ionic": j_i,
+            "j_electronic": j_e, "ionic_potential_drop": phi, "newton_iterations": iterations}
+
+
+def gather_profile(problem: EafeProblem) -> Profile | None:
+    """Nodal x (m) and W (A/m, each cell's material) per cell, on rank 0 (None elsewhere)."""
+    dofs = problem.cell_dofs
+    xs = problem.x[dofs, 0]
+    mu = problem.mu.x.array[dofs]
+    ws = kirchhoff(mu, problem.cell_A[:, None], problem.cell_B[:, None], problem.kT)
+    order = np.argsort(xs, axis=1)
+    parts = problem.comm.gather((np.take_along_axis(xs, order, axis=1),
+                                 np.take_along_axis(ws, order, axis=1),
+                                 problem.cell_tag - 1), root=0)
+    if problem.comm.rank != 0:
+        return None
+    x, w, seg = (np.concatenate([p[k] for p in parts]) for k in range(3))
+    order = np.argsort(x[:, 0], kind="stable")
+    return Profile(x[order], w[order], seg[order])
+
+
+def indicators(problem: EafeProblem) -> np.ndarray:
+    """Error indicator per owned cell (1D), squared.
+
+    The scheme is exact where one carrier carries the cell's current or where the cell has no
+    ionic drop (d = 0); its error grows with both: eta_c = |d| |tanh y_1 - tanh y_0| (the
+    change of the carriers' shares across the cell), weighted by the cell's share of the
+    electronic resistance of the stack (which is where an error in the current comes from).
+    """
+    mu = problem.mu.x.array
+    *_, s = problem._edges(mu, problem.phi)
+    y_i = (mu[problem.edge_i] - problem.edge_B) / problem.kT
+    y_j = (mu[problem.edge_j] - problem.edge_B) / problem.kT
+    d = problem.phi * problem.dw / problem.kT
+    share = np.abs(np.tanh(y_j) - np.tanh(y_i))
+    resistance = 1.0 / np.maximum(problem.edge_c * s, 1e-300)
+    total = problem.comm.allreduce(float(resistance.sum()), op=MPI.SUM)
+    eta = np.abs(d) * share * resistance / total
+    return np.bincount(problem.edge_cell, weights=eta**2, minlength=len(problem.cell_tag))
+
+
+def solve_adaptive_eafe(config: Config, comm, exact, accept, progress=None):
+    """The adaptive loop (module docstring): an :class:`fem_sse.transport.adapt.AdaptiveResult`."""
+    from fem_sse.transport.adapt import AdaptiveResult, _changes, _finish, _step_line, _stop_reason
+    from fem_sse.transport.adapt import doerfler_mark, split_counts
+    from fem_sse.geometry import build_mesh
+    from fem_sse.geometry.line import add_points, refine_line
+    from fem_sse.transport.start1d import exact_points
+
+    opts = config.solver
+    smesh = build_mesh(config, comm)
+    if opts.adaptive:
+        smesh = add_points(smesh, config, exact_points(exact))
+    history, total, previous, last, quiet = [], 0, None, None, False
+    for step in range(opts.max_refinements + 1):
+        start = time.perf_counter()
+        problem = EafeProblem(config, smesh)
+        try:
+            result = solve(problem, exact)
+        except ConvergenceError as exc:
+            if last is None:
+                exc.diagnosis.update(stage="EAFE Newton from the exact state",
+                                     refinement_step=step, dofs=problem.imap.size_global,
+                                     good_state=False)
+                raise
+            log.warning("EAFE refinement step %d did not converge (%s); keeping step %d",
+                        step, exc, step - 1)
+            history.append({"step": step, "converged": False, "error": str(exc)})
+            return _finish(AdaptiveResult(*last, history, total, "refinement failed"), comm,
+                           opts.tolerance)
+        total += result["newton_iterations"]
+        profile = gather_profile(problem)
+        metrics = comm.bcast(fem_metrics(config, profile) if comm.rank == 0 else None, root=0)
+        current = {**result, "jumps": metrics["jumps"], "mu_interfaces": metrics["mu_interfaces"]}
+        cells = problem.mesh.topology.index_map(1).size_global
+        entry = {"step": step, "cells": cells, "dofs": problem.imap.size_global,
+                 "one_minus_t_li": result["one_minus_t_li"],
+                 "newton_iterations": result["newton_iterations"],
+                 "wall_time_s": time.perf_counter() - start}
+        if previous is not None:
+            entry.update(_changes(previous, current, config.thickness))
+        history.append(entry)
+        if progress:
+            progress(_step_line(entry))
+        small = (previous is not None and entry["d_one_minus_t"] < opts.tolerance
+                 and entry["d_jump_x"] < opts.tolerance
+                 and entry["d_mu_interface"] < 10.0 * opts.tolerance)
+        done = small and quiet and accept(current)
+        quiet = small
+        last = (problem, result, metrics, profile)
+        reason = _stop_reason(opts, done, step, cells)
+        eta2 = indicators(problem)
+        if reason is None and comm.allreduce(float(eta2.sum()), op=MPI.SUM) <= 0.0:
+            reason = "tolerance" if accept(current) else "no refinement"
+        if reason is not None:
+            return _finish(AdaptiveResult(*last, history, total, reason), comm, opts.tolerance)
+        previous = current
+        marked = doerfler_mark(eta2, comm, theta=0.5)
+        splits = split_counts(eta2, marked, 1, comm)
+        smesh = refine_line(problem.smesh, marked, config, splits)
+        problem.destroy()
+    raise AssertionError("unreachable")
+
+
+def solve_eafe_case(config: Config, comm, exact_summary: dict, exact, progress=None):
+    """The 1D EAFE run: (summary, extras) with the keys of the W-FEM's summary."""
+    from fem_sse.app.run import _exact_acceptance, _fem_rows
+
+    if config.dim != 1:
+        from fem_sse.spec.config import ConfigError
+
+        raise ConfigError("solver.kind", "'fem-eafe' is 1D; use 'fem' for a 2D geometry")
+    start = time.perf_counter()
+    out = solve_adaptive_eafe(config, comm, exact, _exact_acceptance(config, exact_summary),
+                              progress)
+    res, met, problem = out.result, out.metrics, out.problem
+    summary = {
+        "t_li": res["t_li"], "one_minus_t_li": res["one_minus_t_li"],
+        "j_ionic_A_per_m2": res["j_ionic"], "j_electronic_A_per_m2": res["j_electronic"],
+        "ionic_potential_drop_V": res["ionic_potential_drop"],
+        "mu_interfaces": met["mu_interfaces"], "jumps": met["jumps"],
+        "overshoot_fraction": met["overshoot_fraction"],
+        "undershoot_fraction": met["undershoot_fraction"],
+        "dofs": problem.imap.size_global,
+        "cells": problem.mesh.topology.index_map(1).size_global,
+        "newton_iterations": out.newton_iterations,
+        "refinement_steps": sum(1 for h in out.history if "cells" in h) - 1,
+        "refinement_history": out.history,
+        "converged": out.converged, "stop_reason": out.stop_reason,
+        "last_change": out.last_change, "scheme": "EAFE (exponentially fitted, mu at P1 nodes)",
+        "wall_time_s": time.perf_counter() - start,
+    }
+    rows = (_fem_rows(config, out.profile, res["ionic_potential_drop"])
+            if comm.rank == 0 else None)
+    problem.destroy()
+    return summary, {"rows": rows, "profile": out.profile, "exact_summary": exact_summary}

@@ -1,0 +1,213 @@
+"""The 1D exponentially fitted (EAFE / Scharfetter-Gummel) scheme against the exact solution.
+
+- the edge current of two points of the exact state equals the exact electronic current where
+  one carrier carries it (the scheme is exact for exponential profiles), whatever the cell;
+- mesh convergence on uniform meshes of the paper's Fig. 3 bilayer (order ~2);
+- random stacks of bench/stress1d.py that the W formulation refuses (cancellation ratio of the
+  exact state 1e13-1e36): certified within the issue's targets, on 1 and 2 ranks;
+- the same result on N ranks as on one (COMM_SELF on every rank);
+- ``fem-sse run --solver fem-eafe`` and its config key; 2D is refused.
+"""
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from mpi4py import MPI
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+import eafe_cases  # noqa: E402
+import eafe_rates  # noqa: E402
+import stress1d  # noqa: E402
+
+from fem_sse.transport.certify1d import compare  # noqa: E402
+from fem_sse.spec.config import ConfigError, load_config, parse_config  # noqa: E402
+from fem_sse.eafe import bernoulli, edge_current  # noqa: E402
+from fem_sse.errors import ConvergenceError  # noqa: E402
+from fem_sse.app.run import _solve_exact, solve_case  # noqa: E402
+from fem_sse.transport.start1d import CANCELLATION_LIMIT  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = 16
+# stacks of bench/results/stress1d.json refused by the W formulation (ratio > 1e12), galvanostatic
+# and potentiostatic, 1-6 layers
+REFUSED = [2, 3, 11, 14]
+
+
+def _stack(index):
+    data = stress1d.random_stack(SEED, index)
+    return parse_config(json.loads(json.dumps(data)), data["name"])
+
+
+def test_bernoulli():
+    z = np.array([-60.0, -3.0, -1e-3, -1e-6, 0.0, 1e-6, 1e-3, 0.5, 3.0, 60.0])
+    ref = np.array([v / np.expm1(v) if v != 0.0 else 1.0 for v in z])
+    assert np.allclose(bernoulli(z), ref, rtol=1e-10, atol=0.0)
+    assert np.isfinite(bernoulli(np.array([800.0, -800.0]))).all()
+
+
+def test_edge_current_exact_for_one_carrier():
+    """Between two points of the exact Fig. 3 state (holes carry the current on the cathode's
+    side of the jump, electrons after it), G / h is the exact electronic current for cells of
+    1 nm to 100 nm, also where mu changes by 2 eV across the cell."""
+    config = load_config(ROOT / "cases" / "fig3_bilayer.toml")
+    _, extras = _solve_exact(config)
+    sol = extras["exact"]
+    mat, kT = sol.segments[0].material, config.cell.kT
+    for x0 in (1e-7, 5e-7, 1e-6, 2e-5):
+        for h in (1e-7, 1e-8, 1e-9):
+            x = np.array([x0, x0 + h])
+            y = (sol.mu(x) - mat.B) / kT
+            d = (sol.eta_i(x)[1] - sol.eta_i(x)[0]) / kT
+            g = edge_current(y[0], y[1], d, mat.A, kT)[0]
+            assert abs(g / h / sol.j_electronic - 1.0) < 1e-8, (x0, h)
+
+
+def test_uniform_mesh_convergence(comm):
+    """Fig. 3 on uniform meshes (no points from the exact state): the errors of 1 - t_Li and
+    of the jumps fall at order >= 1.5 (2 expected; the jump moves across cells) and the
+    finest mesh is within 1e-7."""
+    config = load_config(ROOT / "cases" / "fig3_bilayer.toml")
+    exact, extras = _solve_exact(config)
+    rows = [eafe_rates.errors(config, comm, n, exact, extras["exact"])
+            for n in (100, 200, 400, 800, 1600)]
+    for key in ("rel_err_one_minus_t", "jump_err_over_L"):
+        errs = np.array([r[key] for r in rows])
+        slope = -np.polyfit(np.log([r["cells"] for r in rows]), np.log(errs), 1)[0]
+        assert slope >= 1.5, (key, errs)
+        assert errs[-1] < 1e-7, (key, errs)
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("index", REFUSED)
+def test_refused_stack_certified(index, comm):
+    """The W formulation refuses it (precision limit, and its hint names fem-eafe); the EAFE
+    scheme is certified within the issue's targets, in 1 - t_Li and in t_Li."""
+    config = _stack(index)
+    exact, _ = solve_case(config, comm, "exact")
+    with pytest.raises(ConvergenceError) as refused:
+        solve_case(config, comm, "fem")
+    assert refused.value.diagnosis["exact_cancellation_ratio"] > CANCELLATION_LIMIT
+    assert "fem-eafe" in str(refused.value)
+    fem, _ = solve_case(config, comm, "fem-eafe")
+    errors = compare(fem, exact, config.thickness)
+    for key, limit in stress1d.TARGETS.items():
+        assert errors[key] is not None and errors[key] <= limit, (key, errors)
+    assert abs(fem["t_li"] / exact["t_li"] - 1.0) <= 1e-4
+    assert fem["exact_check"]["passed"] and fem["converged"] and fem["solver"] == "fem-eafe"
+    assert fem["ranks"] == comm.size
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("case", ["fig4c", REFUSED[0]])
+def test_same_on_one_and_n_ranks(case, comm):
+    """t_Li, the jumps and the interface potentials on comm.size ranks equal those of one rank
+    (every rank solves alone on COMM_SELF too), to 1e-9 also on a stack with a cancellation
+    ratio of 5e32."""
+    rtol = 1e-9
+    config = (load_config(ROOT / "cases" / "fig4c_bilayer_bottlenecks.toml")
+              if case == "fig4c" else _stack(case))
+    many, _ = solve_case(config, comm, "fem-eafe")
+    one, _ = solve_case(config, MPI.COMM_SELF, "fem-eafe")
+    assert many["cells"] == one["cells"]
+    assert abs(many["one_minus_t_li"] / one["one_minus_t_li"] - 1.0) < rtol
+    assert abs(many["t_li"] / one["t_li"] - 1.0) < rtol
+    for a, b in zip(many["jumps"], one["jumps"], strict=True):
+        assert abs(a["x"] - b["x"]) < rtol * config.thickness
+    for a, b in zip(many["mu_interfaces"], one["mu_interfaces"], strict=True):
+        assert abs(a["mu"] - b["mu"]) < rtol
+
+
+def test_config_key_and_2d_refused(bilayer_data):
+    bilayer_data["solver"] = {"kind": "fem-eafe"}
+    assert parse_config(bilayer_data).solver.kind == "fem-eafe"
+    bilayer_data["solver"] = {"kind": "eafe"}
+    with pytest.raises(ConfigError, match="fem-eafe"):
+        parse_config(bilayer_data)
+    import tomllib
+
+    data = tomllib.loads((ROOT / "cases" / "2d" / "partial_contact.toml").read_text())
+    data["solver"] = {**data.get("solver", {}), "kind": "fem-eafe"}
+    with pytest.raises(ConfigError, match="1D"):
+        parse_config(data)
+
+
+@pytest.mark.mpi
+def test_cli_run(shared_tmp, comm):
+    """`fem-sse run CASE --solver fem-eafe` writes a certified summary and the profile."""
+    from fem_sse.app.cli import main
+
+    out = shared_tmp / "eafe"
+    assert main(["run", str(ROOT / "cases" / "fig4c_bilayer_bottlenecks.toml"), "-o", str(out),
+                 "--solver", "fem-eafe", "-q"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["solver"] == "fem-eafe" and summary["exact_check"]["passed"]
+    assert summary["exact_check"]["rel_err_one_minus_t"] < 1e-4
+    assert (out / "profile.csv").exists()
+
+
+def test_docs_table_is_the_bench_json():
+    """docs/robustness.md's EAFE tables are `bench/stress1d.py --table --versus` of the
+    committed JSONs."""
+    import re
+
+    text = (ROOT / "docs" / "robustness.md").read_text()
+    block = re.search(r"<!-- stress1d-table:(\w+) -->\n(.*?)<!-- /stress1d-table -->", text,
+                      re.S)
+    assert block is not None
+    path = ROOT / "bench" / "results" / f"{block[1]}.json"
+    expected = (stress1d.table(path) + "\n\n"
+                + stress1d.versus(path, ROOT / "bench" / "results" / "stress1d.json"))
+    assert block[2].strip() == expected.strip()
+
+
+def test_docs_rates_table_is_the_bench_json():
+    """docs/robustness.md's mesh-convergence table is `bench/eafe_rates.py --table`."""
+    import re
+
+    text = (ROOT / "docs" / "robustness.md").read_text()
+    block = re.search(r"<!-- eafe-rates-table -->\n(.*?)<!-- /eafe-rates-table -->", text, re.S)
+    assert block is not None
+    path = ROOT / "bench" / "results" / "eafe_rates.json"
+    assert block[1].strip() == eafe_rates.table(path).strip()
+
+
+@pytest.mark.parametrize("index", [31, 122])
+def test_failing_stacks_have_a_discontinuous_exact_state(index):
+    """The two random stacks the EAFE scheme does not converge on (docs/robustness.md): the
+    exact state's mu at the end of its first segment differs by more than 0.1 eV from its own
+    closed-form profile there (the edge comes from the anode-side march), so no continuous
+    discretisation can start from it. When the exact solver is fixed, this fails: rerun
+    bench/stress1d.py --solver fem-eafe and update the docs."""
+    from fem_sse.transport.exact1d import solve_exact
+
+    sol = solve_exact(_stack(index))
+    seg = sol.segments[0]
+    y0, y1 = sol.y_edges(0)
+    y_end = sol.branch(0).advance(y0, seg.x1 - seg.x0)
+    assert abs(y_end - y1) * sol.kT > 0.1
+
+
+def test_docs_cases_table_is_the_bench_json():
+    """docs/robustness.md's paper-case table is `bench/eafe_cases.py --table`."""
+    import re
+
+    text = (ROOT / "docs" / "robustness.md").read_text()
+    block = re.search(r"<!-- eafe-cases-table -->\n(.*?)<!-- /eafe-cases-table -->", text, re.S)
+    assert block is not None
+    assert block[1].strip() == eafe_cases.table(ROOT / "bench" / "results" /
+                                                "eafe_cases.json").strip()
+
+
+def test_forced_failure_exits_3(comm):
+    """A Newton budget of 1 iteration (also the pseudo-transient continuation's) cannot
+    converge from the exact state of a stack that needs several: a ConvergenceError (exit 3)
+    with its stage, not a hang or another exception."""
+    data = json.loads(json.dumps(stress1d.random_stack(SEED, REFUSED[0])))
+    data["solver"] = {"max_newton_iterations": 1}
+    config = parse_config(data, data["name"])
+    with pytest.raises(ConvergenceError) as failed:
+        solve_case(config, comm, "fem-eafe")
+    assert failed.value.diagnosis["stage"] == "EAFE Newton from the exact state"
