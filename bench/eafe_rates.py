@@ -1,4 +1,4 @@
-"""Mesh convergence of the 1D EAFE scheme (fem_sse.eafe) against the exact solution.
+"""Mesh convergence of the 1D EAFE scheme (fem_sse.transport.eafe) against the exact solution.
 
     docker/run python3 bench/eafe_rates.py [--cells 25 50 ... ] [-o bench/results]
 
@@ -63,8 +63,8 @@ def uniform_mesh(config, comm, cells: int):
 
 def errors(config, comm, cells: int, exact: dict, sol) -> dict:
     from fem_sse.transport.certify1d import compare
-    from fem_sse.eafe import EafeProblem
-    from fem_sse.eafe_solve import gather_profile, solve
+    from fem_sse.transport.eafe import EafeProblem
+    from fem_sse.transport.eafe_solve import gather_profile, solve
     from fem_sse.transport.metrics1d import fem_metrics
 
     problem = EafeProblem(config, uniform_mesh(config, comm, cells))

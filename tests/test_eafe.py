@@ -24,7 +24,7 @@ import stress1d  # noqa: E402
 
 from fem_sse.transport.certify1d import compare  # noqa: E402
 from fem_sse.spec.config import ConfigError, load_config, parse_config  # noqa: E402
-from fem_sse.eafe import bernoulli, edge_current  # noqa: E402
+from fem_sse.transport.eafe import bernoulli, edge_current  # noqa: E402
 from fem_sse.errors import ConvergenceError  # noqa: E402
 from fem_sse.app.run import _solve_exact, solve_case  # noqa: E402
 from fem_sse.transport.start1d import CANCELLATION_LIMIT  # noqa: E402

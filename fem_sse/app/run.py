@@ -142,10 +142,10 @@ def _solve_fem(config: Config, comm, progress) -> tuple[dict, dict]:
 
 
 def _solve_eafe(config: Config, comm, progress) -> tuple[dict, dict]:
-    """1D exponentially fitted scheme (:mod:`fem_sse.eafe_solve`), checked against the exact
+    """1D exponentially fitted scheme (:mod:`fem_sse.transport.eafe_solve`), checked against the exact
     solution like the W-FEM (exit 3 beyond the tolerances)."""
     from fem_sse.transport.certify1d import exact_check
-    from fem_sse.eafe_solve import solve_eafe_case
+    from fem_sse.app.eafe_case import solve_eafe_case
 
     exact = _solve_exact(config)  # SolveError: no steady state (exit 4)
     summary, extras = solve_eafe_case(config, comm, exact[0], exact[1]["exact"], progress)

@@ -1,4 +1,4 @@
-"""Newton, galvanostatic Phi and adaptive refinement for the EAFE scheme (:mod:`fem_sse.eafe`).
+"""Newton, galvanostatic Phi and adaptive refinement for the EAFE scheme (:mod:`fem_sse.transport.eafe`).
 
 ``solver.kind = "fem-eafe"`` (or ``fem-sse run --solver fem-eafe``), 1D. Like the 1D W-FEM
 (:mod:`fem_sse.transport.adapt`): every mesh starts from the exact steady state (:mod:`fem_sse.transport.exact1d`,
@@ -24,13 +24,13 @@ import numpy as np
 from mpi4py import MPI
 
 from fem_sse.spec.config import Config
-from fem_sse.eafe import _FLOOR_KT, _NOISE_KT, _STALL_TOL_KT, _STEP_TOL_KT, EafeProblem
+from fem_sse.transport.eafe import _FLOOR_KT, _NOISE_KT, _STALL_TOL_KT, _STEP_TOL_KT, EafeProblem
 from fem_sse.errors import ConvergenceError
 from fem_sse.materials.conductivity import kirchhoff
 from fem_sse.transport.metrics1d import Profile, fem_metrics
 
 __all__ = ["exact_start", "gather_profile", "indicators", "newton", "pseudo_transient", "solve",
-           "solve_eafe_case"]
+           "solve_adaptive_eafe"]
 
 log = logging.getLogger(__name__)
 
@@ -340,37 +340,3 @@ def solve_adaptive_eafe(config: Config, comm, exact, accept, progress=None):
         smesh = refine_line(problem.smesh, marked, config, splits)
         problem.destroy()
     raise AssertionError("unreachable")
-
-
-def solve_eafe_case(config: Config, comm, exact_summary: dict, exact, progress=None):
-    """The 1D EAFE run: (summary, extras) with the keys of the W-FEM's summary."""
-    from fem_sse.app.run import _exact_acceptance, _fem_rows
-
-    if config.dim != 1:
-        from fem_sse.spec.config import ConfigError
-
-        raise ConfigError("solver.kind", "'fem-eafe' is 1D; use 'fem' for a 2D geometry")
-    start = time.perf_counter()
-    out = solve_adaptive_eafe(config, comm, exact, _exact_acceptance(config, exact_summary),
-                              progress)
-    res, met, problem = out.result, out.metrics, out.problem
-    summary = {
-        "t_li": res["t_li"], "one_minus_t_li": res["one_minus_t_li"],
-        "j_ionic_A_per_m2": res["j_ionic"], "j_electronic_A_per_m2": res["j_electronic"],
-        "ionic_potential_drop_V": res["ionic_potential_drop"],
-        "mu_interfaces": met["mu_interfaces"], "jumps": met["jumps"],
-        "overshoot_fraction": met["overshoot_fraction"],
-        "undershoot_fraction": met["undershoot_fraction"],
-        "dofs": problem.imap.size_global,
-        "cells": problem.mesh.topology.index_map(1).size_global,
-        "newton_iterations": out.newton_iterations,
-        "refinement_steps": sum(1 for h in out.history if "cells" in h) - 1,
-        "refinement_history": out.history,
-        "converged": out.converged, "stop_reason": out.stop_reason,
-        "last_change": out.last_change, "scheme": "EAFE (exponentially fitted, mu at P1 nodes)",
-        "wall_time_s": time.perf_counter() - start,
-    }
-    rows = (_fem_rows(config, out.profile, res["ionic_potential_drop"])
-            if comm.rank == 0 else None)
-    problem.destroy()
-    return summary, {"rows": rows, "profile": out.profile, "exact_summary": exact_summary}
