@@ -9,6 +9,7 @@
 - ``fem-sse run --solver fem-eafe`` and its config key; 2D is refused.
 """
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -84,14 +85,21 @@ def test_uniform_mesh_convergence(comm):
 @pytest.mark.parametrize("index", REFUSED)
 def test_refused_stack_certified(index, comm):
     """The W formulation refuses it (precision limit, and its hint names fem-eafe); the EAFE
-    scheme is certified within the issue's targets, in 1 - t_Li and in t_Li."""
+    scheme is certified within the issue's targets, in 1 - t_Li and in t_Li, asked for or as
+    the fallback of the default "fem" (which says so)."""
     config = _stack(index)
     exact, _ = solve_case(config, comm, "exact")
+    strict = dataclasses.replace(config, solver=dataclasses.replace(config.solver,
+                                                                    fallback="none"))
     with pytest.raises(ConvergenceError) as refused:
-        solve_case(config, comm, "fem")
+        solve_case(strict, comm, "fem")
     assert refused.value.diagnosis["exact_cancellation_ratio"] > CANCELLATION_LIMIT
     assert "fem-eafe" in str(refused.value)
+    fallback, _ = solve_case(config, comm, "fem")
+    assert fallback["solver"] == "fem-eafe" and fallback["fallback"]["from"] == "fem"
+    assert fallback["fallback"]["stage"].startswith("precision check")
     fem, _ = solve_case(config, comm, "fem-eafe")
+    assert fallback["t_li"] == pytest.approx(fem["t_li"], rel=1e-12)
     errors = compare(fem, exact, config.thickness)
     for key, limit in stress1d.TARGETS.items():
         assert errors[key] is not None and errors[key] <= limit, (key, errors)

@@ -232,7 +232,7 @@ def test_exact_check_rejects_a_wrong_result(bilayer_data, comm):
 
     bilayer_data["geometry"]["bottlenecks"] = [
         {"center": 25e-6, "width": 1e-6, "sigma_li_factor": 1e-2}]
-    bilayer_data["solver"] = {"adaptive": False}
+    bilayer_data["solver"] = {"adaptive": False, "fallback": "none"}
     bilayer_data["mesh"] = {"size": 8e-6, "bottleneck_cells": 1}
     with pytest.raises(ConvergenceError, match="differs from the exact") as caught:
         solve_case(parse_config(bilayer_data), comm, "fem")

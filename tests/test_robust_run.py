@@ -59,10 +59,11 @@ def test_generated_1d_configs_run_fem(tmp_path_factory, data):
 
 
 def _forced_failure(path: Path, folder: Path) -> Path:
-    """The case at ``path`` with a Newton budget of one iteration (a user option)."""
+    """The case at ``path`` with a Newton budget of one iteration (a user option), and no
+    fallback to the exponentially fitted scheme (which would solve it)."""
     failing = folder / "failing.toml"
     failing.write_text(path.read_text().split("[solver]")[0]
-                       + "\n[solver]\nmax_newton_iterations = 1\n")
+                       + '\n[solver]\nmax_newton_iterations = 1\nfallback = "none"\n')
     return failing
 
 

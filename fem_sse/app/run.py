@@ -154,6 +154,35 @@ def _solve_eafe(config: Config, comm, progress) -> tuple[dict, dict]:
     return summary, extras
 
 
+def _solve_fem_1d(config: Config, comm, progress) -> tuple[dict, dict]:
+    """The 1D W formulation, checked against the exact solution; where it does not converge
+    (refused beyond its precision, failed, or caught by the exact check) the exponentially
+    fitted scheme solves the case (``solver.fallback``), certified by the same check. The
+    summary's ``fallback`` block says so; when both fail, the W formulation's error is raised
+    with the fallback's message in its diagnosis."""
+    from fem_sse.errors import ConvergenceError
+
+    try:
+        summary, extras = _solve_fem(config, comm, progress)
+        summary["exact_check"] = _check_fem_1d(config, summary, extras)
+        return summary, extras
+    except ConvergenceError as exc:
+        if config.solver.fallback == "none":
+            raise
+        failed = exc
+    reason = " ".join(str(failed).split())
+    log.warning("the W formulation did not converge (%s); solving with the exponentially "
+                "fitted scheme (solver.fallback = 'fem-eafe')", reason)
+    try:
+        summary, extras = _solve_eafe(config, comm, progress)
+    except ConvergenceError as second:
+        failed.diagnosis["fallback"] = {"to": "fem-eafe", "error": " ".join(str(second).split())}
+        raise failed from second
+    summary["fallback"] = {"from": "fem", "to": "fem-eafe", "reason": reason,
+                           "stage": failed.diagnosis.get("stage")}
+    return summary, extras
+
+
 def _certify_2d(problem, result: dict, metrics: dict) -> dict:
     """The checks of :mod:`fem_sse.transport.certify2d` and the front coverage; a state that fails them
     is not converged (``not_converged_because``), with a warning."""
@@ -304,10 +333,11 @@ def solve_case(config: Config, comm, solver: str | None = None, progress=None) -
         summary, extras = _solve_exact(config)
     elif solver == "fem-eafe":
         summary, extras = _solve_eafe(config, comm, progress)
+    elif config.dim == 1:
+        summary, extras = _solve_fem_1d(config, comm, progress)
+        solver = summary.get("fallback", {}).get("to", solver)
     else:
         summary, extras = _solve_fem(config, comm, progress)
-        if config.dim == 1:
-            summary["exact_check"] = _check_fem_1d(config, summary, extras)
     if config.mechanics is not None and config.dim == 1:
         summary.update(_film_mechanics(config, extras, comm))
     elif config.mechanics is not None:

@@ -37,6 +37,8 @@ Schema (keys in brackets are optional, with their defaults)::
     [tolerance = 1e-5]          # relative change of 1 - t_Li (and of jump positions / L) to stop
     [max_cells = 20000]         # cap on cells of the adaptive loop
     [max_refinements = 30]
+    [fallback = "fem-eafe"]     # 1D "fem": the scheme used when the W formulation does not
+                                # converge (certified by the exact check too), or "none"
 
     [mechanics]                 # optional: Li0(SE) eigenstrain -> elasticity, and per-material
                                 # E, nu, strength, ... (fem_sse.spec.mechanics, docs/mechanics.md)
@@ -193,6 +195,9 @@ class SolverOptions:
     max_cells: int = 20000
     max_refinements: int = 30
     max_newton_iterations: int | None = None
+    #: 1D, kind "fem": the scheme that solves the case when the W formulation does not converge
+    #: (refused beyond its precision, failed, or caught by the exact check); "none": exit 3
+    fallback: str = "fem-eafe"
 
 
 @dataclass(frozen=True)
@@ -302,7 +307,7 @@ _LAYER_KEYS = ("material", "thickness")
 _BOTTLENECK_KEYS = ("center", "width", "sigma_li_factor", "name")
 _MESH_KEYS = ("size", "bottleneck_cells")
 _SOLVER_KEYS = ("kind", "degree", "adaptive", "tolerance", "max_cells", "max_refinements",
-                "max_newton_iterations")
+                "max_newton_iterations", "fallback")
 #: sigma_eh = 2 A cosh((mu - B)/kT) must stay finite in double precision at the electrodes
 #: (cosh overflows at 710; the solvers clip the argument at 600).
 MAX_SCALED_POTENTIAL = 600.0
@@ -517,6 +522,9 @@ def parse_config(data: dict, name: str = "case") -> Config:
                           f"must be 'fem', 'fem-eafe' or 'exact', got {kind!r}")
     if kind == "fem-eafe" and dim != 1:
         raise ConfigError("solver.kind", "'fem-eafe' is 1D; use 'fem' for a 2D geometry")
+    fallback = solver_table.get("fallback", "fem-eafe")
+    if fallback not in ("fem-eafe", "none"):
+        raise ConfigError("solver.fallback", f"must be 'fem-eafe' or 'none', got {fallback!r}")
     adaptive = solver_table.get("adaptive", True)
     if not isinstance(adaptive, bool):
         raise ConfigError("solver.adaptive", f"must be true or false, got {adaptive!r}")
@@ -532,6 +540,7 @@ def parse_config(data: dict, name: str = "case") -> Config:
         max_newton_iterations=(_number(solver_table, "max_newton_iterations", "solver", lo=1,
                                        hi=10000, integer=True)
                                if "max_newton_iterations" in solver_table else None),
+        fallback=fallback,
     )
     if mesh.size is not None and thickness / mesh.size > solver.max_cells:
         raise ConfigError("mesh.size", f"gives {thickness / mesh.size:.3g} cells, more than "
