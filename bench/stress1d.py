@@ -151,9 +151,11 @@ def _alarm(signum, frame):  # noqa: ARG001
     raise _Timeout()
 
 
-def run_stack(data: dict, comm, timeout: float | None = None, solver: str = "fem") -> dict:
+def run_stack(data: dict, comm, timeout: float | None = None, solver: str = "fem",
+              fallback: str = "none") -> dict:
     """Exact and FEM (``solver``: "fem" or "fem-eafe") solves of one stack; the record of the
-    outcome (see module docstring)."""
+    outcome (see module docstring). ``fallback``: the 1D ``solver.fallback`` of a "fem" run
+    ("none", the default here: the W formulation alone is measured)."""
     from fem_sse.spec.config import parse_config
     from fem_sse.errors import ConvergenceError
     from fem_sse.transport.exact1d import SolveError
@@ -162,7 +164,9 @@ def run_stack(data: dict, comm, timeout: float | None = None, solver: str = "fem
     from fem_sse.transport.start1d import cancellation_ratio
     from fem_sse.app.run import solve_case
 
-    config = parse_config(json.loads(json.dumps(data)), data["name"])
+    data = json.loads(json.dumps(data))
+    data.setdefault("solver", {})["fallback"] = fallback
+    config = parse_config(data, data["name"])
     record = {"name": data["name"], "layers": len(config.layers),
               "strips": len(config.bottlenecks),
               "mode": "galvanostatic" if config.cell.galvanostatic else "potentiostatic"}
@@ -349,6 +353,9 @@ def main(argv=None) -> int:
     parser.add_argument("--name", default="stress1d", help="JSON file name (without .json)")
     parser.add_argument("--solver", default="fem", choices=("fem", "fem-eafe"),
                         help="the FEM scheme: the W formulation or the exponentially fitted one")
+    parser.add_argument("--fallback", default="none", choices=("none", "fem-eafe"),
+                        help="solver.fallback of the 'fem' runs (default none: the W formulation "
+                             "alone; fem-eafe: what `fem-sse run` does by default)")
     parser.add_argument("--rerun", metavar="JSON",
                         help="run only the stacks of this earlier result (its seed and indices) "
                              "whose outcome is one of --outcomes")
@@ -383,7 +390,7 @@ def main(argv=None) -> int:
                    if r["outcome"] in wanted][:args.count]
     for index in indices:
         data = random_stack(args.seed, index)
-        record = run_stack(data, comm, args.timeout, args.solver)
+        record = run_stack(data, comm, args.timeout, args.solver, args.fallback)
         record["index"] = index
         record["config"] = data
         records.append(record)
@@ -404,7 +411,7 @@ def _write(args, records: list[dict], load_before, comm) -> dict:
     """Write bench/results/NAME.json (rank 0); returns the summary."""
     summary = summarize(records)
     summary.update(seed=args.seed, first=args.first, requested=args.count,
-                   solver=args.solver, rerun_of=args.rerun,
+                   solver=args.solver, fallback=args.fallback, rerun_of=args.rerun,
                    rerun_outcomes=args.outcomes if args.rerun else None,
                    load_average_before=load_before, load_average_after=os.getloadavg(),
                    ranks=comm.size, machine=platform.machine(), cpus=os.cpu_count(),
