@@ -251,13 +251,15 @@ def _child(seed: int, index: int, timeout: float) -> dict:
     except subprocess.TimeoutExpired:
         return {"name": f"stress2d_{seed}_{index}", "status": "timeout",
                 "wall_time_s": time.perf_counter() - start,
+                "load_average_1min": os.getloadavg()[0],
                 "features": random_config(seed, index)["meta"]["features"]}
     lines = [line for line in out.stdout.splitlines() if line.startswith("RECORD ")]
     if not lines:
         return {"name": f"stress2d_{seed}_{index}", "status": "crash",
                 "error": out.stderr[-500:], "returncode": out.returncode,
                 "features": random_config(seed, index)["meta"]["features"]}
-    return json.loads(lines[-1][len("RECORD "):])
+    # the 1-minute load when it ended: its time is only comparable at a similar load
+    return {**json.loads(lines[-1][len("RECORD "):]), "load_average_1min": os.getloadavg()[0]}
 
 
 def totals(records: list[dict]) -> dict:
@@ -314,6 +316,8 @@ def main(argv=None) -> int:
     parser.add_argument("--count", type=int, default=50)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--start", type=int, default=0, help="first index")
+    parser.add_argument("--indices", help="comma-separated indices instead of --start/--count "
+                        "(a rerun of chosen configurations)")
     parser.add_argument("--timeout", type=float, default=300.0, help="per configuration (s)")
     parser.add_argument("--one", help="SEED:INDEX: run one configuration in this process")
     parser.add_argument("--toml", help="with --one: also write its TOML here")
@@ -329,7 +333,9 @@ def main(argv=None) -> int:
         return _one(args.one, args.toml)
     output = args.output or ROOT / "bench" / "results" / f"stress2d_s{args.seed}.json"
     records = []
-    for index in range(args.start, args.start + args.count):
+    indices = ([int(i) for i in args.indices.split(",")] if args.indices
+               else range(args.start, args.start + args.count))
+    for index in indices:
         record = _child(args.seed, index, args.timeout)
         records.append(record)
         print(f"{index:3d} {record['status']:15s} {record.get('stop_reason') or '':12s} "
@@ -343,6 +349,7 @@ def main(argv=None) -> int:
 def _write(output: Path, args, records: list[dict]) -> None:
     output.parent.mkdir(parents=True, exist_ok=True)
     doc = {"seed": args.seed, "start": args.start, "count": args.count,
+           "indices": args.indices,
            "timeout_s": args.timeout, "load_average": os.getloadavg(),
            "totals": totals(records), "records": records}
     output.write_text(json.dumps(doc, indent=1, default=float) + "\n")
