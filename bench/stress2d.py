@@ -197,6 +197,7 @@ def evaluate(data: dict, comm) -> dict:
     from fem_sse.errors import ConvergenceError
     from fem_sse.exact1d import SolveError
     from fem_sse.geometry.stacked import is_laterally_uniform
+    from fem_sse.precision2d import averaged_ratio
     from fem_sse.run import solve_case
 
     record = {"name": data["name"], "features": data["meta"]["features"]}
@@ -207,15 +208,20 @@ def evaluate(data: dict, comm) -> dict:
     uniform = is_laterally_uniform(config)
     exact = _exact(config)
     record.update(laterally_uniform=uniform, layers=len(config.layers),
-                  potentiostatic=not config.cell.galvanostatic, exact_stack=exact)
+                  potentiostatic=not config.cell.galvanostatic, exact_stack=exact,
+                  cancellation_ratio=averaged_ratio(config))
     start = time.perf_counter()
     try:
         summary, _ = solve_case(config, comm, "fem")
     except (ConvergenceError, SolveError) as exc:
         diagnosis = getattr(exc, "diagnosis", {}) or {}
         status = "no steady state" if diagnosis.get("no_steady_state") else "failed"
+        if str(diagnosis.get("stage", "")).startswith("precision check"):
+            status = "beyond precision"  # refused before the solve, with the ratio
         return {**record, "status": status, "error": str(exc)[:300],
+                "stage": diagnosis.get("stage"),
                 "refinement_step": diagnosis.get("refinement_step"),
+                "hint": "hint" in diagnosis,
                 "wall_time_s": time.perf_counter() - start}
     record.update({k: summary.get(k) for k in _KEYS},
                   cells_step0=summary["refinement_history"][0].get("cells"),
@@ -241,6 +247,16 @@ def _one(label: str, toml: str | None) -> int:
     return 0
 
 
+def _identity(seed: int, index: int) -> dict:
+    """Features and cancellation ratio of a configuration (records of runs that gave none)."""
+    from fem_sse.config import parse_config
+    from fem_sse.precision2d import averaged_ratio
+
+    data = random_config(seed, index)
+    return {"features": data["meta"]["features"],
+            "cancellation_ratio": averaged_ratio(parse_config(data, data["name"]))}
+
+
 def _child(seed: int, index: int, timeout: float) -> dict:
     """``--one seed:index`` in a fresh process, killed after ``timeout`` s."""
     command = [sys.executable, str(Path(__file__).resolve()), "--one", f"{seed}:{index}"]
@@ -251,13 +267,12 @@ def _child(seed: int, index: int, timeout: float) -> dict:
     except subprocess.TimeoutExpired:
         return {"name": f"stress2d_{seed}_{index}", "status": "timeout",
                 "wall_time_s": time.perf_counter() - start,
-                "load_average_1min": os.getloadavg()[0],
-                "features": random_config(seed, index)["meta"]["features"]}
+                "load_average_1min": os.getloadavg()[0], **_identity(seed, index)}
     lines = [line for line in out.stdout.splitlines() if line.startswith("RECORD ")]
     if not lines:
         return {"name": f"stress2d_{seed}_{index}", "status": "crash",
                 "error": out.stderr[-500:], "returncode": out.returncode,
-                "features": random_config(seed, index)["meta"]["features"]}
+                **_identity(seed, index)}
     # the 1-minute load when it ended: its time is only comparable at a similar load
     return {**json.loads(lines[-1][len("RECORD "):]), "load_average_1min": os.getloadavg()[0]}
 
@@ -277,6 +292,7 @@ def totals(records: list[dict]) -> dict:
         return max(vals) if vals else None
 
     return {"configurations": len(records), "status": status, "stop_reason": stops,
+            "converged_by_cancellation_ratio": _by_ratio(records),
             "failed_at_step_0": sum(1 for r in records if r["status"] == "failed"
                                     and r.get("refinement_step") == 0),
             "uniform_compared": len(uniform),
@@ -289,21 +305,37 @@ def totals(records: list[dict]) -> dict:
             "max_wall_time_s": max(times) if times else None}
 
 
+_RATIO_BINS = (0.0, 1e3, 1e6, 1e9, 1e12, np.inf)
+
+
+def _by_ratio(records: list[dict]) -> dict:
+    """'converged / all' per range of the averaged stack's cancellation ratio."""
+    out = {}
+    for lo, hi in zip(_RATIO_BINS[:-1], _RATIO_BINS[1:]):
+        rows = [r for r in records if r.get("cancellation_ratio") is not None
+                and lo <= r["cancellation_ratio"] < hi]
+        if rows:
+            done = sum(1 for r in rows if r["status"] == "converged")
+            out[f"[{lo:.0e}, {hi:.0e})"] = f"{done} / {len(rows)}"
+    return out
+
+
 def _fmt(value, spec: str = ".2g") -> str:
     return "-" if value is None else format(value, spec)
 
 
 def table(doc: dict) -> str:
     """Markdown rows of a results JSON (docs/transport2d.md)."""
-    rows = ["| # | features | status | stop | cells (step 0 -> last) | DOFs | time (s) | "
-            "1 - t rel. err. | jump err. / L | fronts FEM / exact |",
-            "|---|---|---|---|---|---|---|---|---|---|"]
+    rows = ["| # | features | status | stop | cancellation ratio | cells (step 0 -> last) | "
+            "DOFs | time (s) | 1 - t rel. err. | jump err. / L | fronts FEM / exact |",
+            "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in doc["records"]:
         index = r["name"].rsplit("_", 1)[1]
         fronts = (f"{r['fronts_fem']} / {r['jumps_exact']}" if "fronts_fem" in r
                   else str(r.get("fronts", "-")))
         rows.append(f"| {index} | {', '.join(r['features'])} | {r['status']} | "
-                    f"{r.get('stop_reason') or '-'} | {r.get('cells_step0') or '-'} -> "
+                    f"{r.get('stop_reason') or '-'} | {_fmt(r.get('cancellation_ratio'))} | "
+                    f"{r.get('cells_step0') or '-'} -> "
                     f"{r.get('cells') or '-'} | {r.get('dofs') or '-'} | "
                     f"{_fmt(r.get('wall_time_s'), '.0f')} | "
                     f"{_fmt(r.get('rel_error_one_minus_t'))} | "
