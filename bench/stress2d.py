@@ -343,6 +343,26 @@ def table(doc: dict) -> str:
     return "\n".join(rows)
 
 
+def rerun_table(earlier: list[tuple[str, dict]], rerun: dict) -> str:
+    """Markdown rows comparing a rerun of chosen configurations (``--indices``) with earlier
+    results JSONs of the same seed: ``earlier`` is [(column title, results doc)], matched by
+    configuration name (docs/transport2d.md, via bench/docs_numbers.py)."""
+    def status(doc, name):
+        row = next((r for r in doc["records"] if r["name"] == name), None)
+        return "-" if row is None else row["status"]
+
+    head = " | ".join(title for title, _ in earlier)
+    rows = [f"| # | features | cancellation ratio | {head} | now | time now (s) | stage of the "
+            "failure |", "|---|---|---|" + "---|" * len(earlier) + "---|---|---|"]
+    for r in rerun["records"]:
+        stage = r.get("stage") or "-"
+        rows.append(f"| {r['name'].rsplit('_', 1)[1]} | {', '.join(r['features'])} | "
+                    f"{_fmt(r.get('cancellation_ratio'))} | "
+                    + " | ".join(status(doc, r["name"]) for _, doc in earlier)
+                    + f" | {r['status']} | {_fmt(r.get('wall_time_s'), '.0f')} | {stage} |")
+    return "\n".join(rows)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=50)

@@ -9,15 +9,16 @@ geometry has the same layers at the same electrodes as its laterally averaged st
 the local concentration of current (partial contact, pores).
 
 Measured (cancellation ratio of the averaged stack's exact state): on bench/stress2d.py (seed 0,
-50 configurations) no 2D configuration above 1e6 converged (10 of 10 failed or timed out,
-most at refinement step 0; none of the 8 above 1e9), and none below 1e5 failed at step 0; in
-1D (bench/stress1d.py, docs/robustness.md) 3 of 17 stacks converged between 1e6 and 1e9 and
-0 of 17 between 1e9 and 1e12. 2D meshes are coarser than 1D ones, so the discretisation error
-of the two cancelling terms is larger still. So a 2D run
+50 configurations) no 2D configuration above 1e6 converged (10 of 10 failed or timed out, most
+at refinement step 0; none of the 8 above 1e9), while below 1e5 3 of 40 failed at step 0 (two
+converge with the merged code of session 5); in 1D (bench/stress1d.py, docs/robustness.md) 3
+of 17 stacks converged between 1e6 and 1e9 and 0 of 17 between 1e9 and 1e12. 2D meshes are
+coarser than 1D ones, so the discretisation error of the two cancelling terms is larger still.
+So a 2D run
 
 * above :data:`CANCELLATION_LIMIT_2D` (1e9) is refused before meshing (exit 3, the ratio and
-  a hint in the message; 1D refuses above 1e12, :data:`fem_sse.transport_init.
-  CANCELLATION_LIMIT`), instead of failing after minutes of continuation;
+  a hint in the message; 1D refuses above 1e12, ``transport_init.CANCELLATION_LIMIT``),
+  instead of failing after minutes of continuation;
 * that fails above :data:`PRECISION_SUSPECT` (1e6) names the ratio as the likely cause in its
   message; every failed 2D run records the ratio in its diagnosis
   (``exact_cancellation_ratio``).
@@ -31,7 +32,7 @@ from fem_sse.transport_init import cancellation_ratio
 __all__ = ["CANCELLATION_LIMIT_2D", "PRECISION_SUSPECT", "averaged_ratio", "check_precision_2d",
            "explain_failure_2d"]
 
-#: Above this cancellation ratio no 2D run of bench/stress2d.py converged (seed 0).
+#: Above this cancellation ratio no 2D run of bench/stress2d.py converged (seed 0, 0 of 10).
 PRECISION_SUSPECT = 1e6
 #: Above this ratio a 2D run is refused before the solve (module docstring).
 CANCELLATION_LIMIT_2D = 1e9
