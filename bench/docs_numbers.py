@@ -227,11 +227,15 @@ def stress2d_rerun_table() -> str:
                                           .read_text()))]
     rerun = json.loads((results / "stress2d_s0_rerun.json").read_text())
     totals = stress2d.totals(rerun["records"])
+    now = json.loads((results / "stress2d_s0_now.json").read_text())["totals"]
     lines = [stress2d.rerun_table(earlier, rerun), "",
-             f"Now: {totals['status']}; converged by cancellation ratio: "
-             f"{totals['converged_by_cancellation_ratio']}; 1-minute load average "
+             f"These {totals['configurations']}: {totals['status']}; converged by cancellation "
+             f"ratio: {totals['converged_by_cancellation_ratio']}; 1-minute load average "
              f"{min(r['load_average_1min'] for r in rerun['records']):.1f}-"
-             f"{max(r['load_average_1min'] for r in rerun['records']):.1f}."]
+             f"{max(r['load_average_1min'] for r in rerun['records']):.1f}.", "",
+             f"All {now['configurations']} now (`stress2d_s0_now.json`: session 5 with these "
+             f"reruns in place): {now['status']}; converged by cancellation ratio: "
+             f"{now['converged_by_cancellation_ratio']}."]
     return "\n".join(lines) + "\n"
 
 

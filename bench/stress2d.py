@@ -4,6 +4,9 @@
     docker/run python3 bench/stress2d.py --one 0:7                      # one configuration
     docker/run python3 bench/stress2d.py --one 0:7 --toml out/c7.toml   # its TOML, to rerun
     python3 bench/stress2d.py --table bench/results/stress2d_s0.json     # the docs' table
+    docker/run nice python3 bench/stress2d.py --indices 0,9,14 --output bench/results/x.json
+    docker/run python3 bench/stress2d.py --merge bench/results/stress2d_s0.json \
+        bench/results/stress2d_s0_rerun.json --output bench/results/stress2d_s0_now.json
 
 Every configuration is drawn from ``numpy.random.default_rng([seed, index])``: 1-3 layers whose
 B lie in any order, 0-2 full-width bottleneck strips, T 273-353 K, j 1-50 A/m^2 (or a
@@ -375,7 +378,12 @@ def main(argv=None) -> int:
     parser.add_argument("--toml", help="with --one: also write its TOML here")
     parser.add_argument("--output", type=Path)
     parser.add_argument("--table", type=Path, help="print the markdown table of a results JSON")
+    parser.add_argument("--merge", nargs=2, type=Path, metavar=("ALL", "RERUN"),
+                        help="write --output: the records of ALL with those of RERUN in their "
+                        "place, every one with its cancellation ratio, and their totals")
     args = parser.parse_args(argv)
+    if args.merge:
+        return _merge(*args.merge, args.output)
     if args.table:
         doc = json.loads(args.table.read_text())
         print(table(doc))
@@ -395,6 +403,25 @@ def main(argv=None) -> int:
               f"{record.get('rel_error_one_minus_t', '')}", flush=True)
         _write(output, args, records)
     print(json.dumps(totals(records), indent=1))
+    return 0
+
+
+def _merge(whole: Path, rerun: Path, output: Path) -> int:
+    """The results of a whole run (``whole``) updated by a rerun of some of its configurations:
+    the current state of the benchmark without running the unchanged ones again."""
+    base, new = json.loads(whole.read_text()), json.loads(rerun.read_text())
+    replaced = {r["name"]: r for r in new["records"]}
+    records = []
+    for r in base["records"]:
+        r = replaced.get(r["name"], r)
+        if "cancellation_ratio" not in r:
+            seed, index = (int(v) for v in r["name"].split("_")[1:])
+            r = {**r, "cancellation_ratio": _identity(seed, index)["cancellation_ratio"]}
+        records.append(r)
+    doc = {"seed": base["seed"], "merged_from": [str(whole.name), str(rerun.name)],
+           "rerun": sorted(replaced), "totals": totals(records), "records": records}
+    output.write_text(json.dumps(doc, indent=1, default=float) + "\n")
+    print(json.dumps(doc["totals"], indent=1))
     return 0
 
 
