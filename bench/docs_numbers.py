@@ -228,14 +228,18 @@ def stress2d_rerun_table() -> str:
     rerun = json.loads((results / "stress2d_s0_rerun.json").read_text())
     totals = stress2d.totals(rerun["records"])
     now = json.loads((results / "stress2d_s0_now.json").read_text())["totals"]
+    def counts(t: dict) -> str:
+        status = ", ".join(f"{k} {v}" for k, v in sorted(t["status"].items(),
+                                                          key=lambda kv: -kv[1]))
+        bins = ", ".join(f"{k}: {v}" for k, v in t["converged_by_cancellation_ratio"].items())
+        return f"{status}.\nConverged per range of the cancellation ratio: {bins}."
+
+    loads = [r["load_average_1min"] for r in rerun["records"]]
     lines = [stress2d.rerun_table(earlier, rerun), "",
-             f"These {totals['configurations']}: {totals['status']}; converged by cancellation "
-             f"ratio: {totals['converged_by_cancellation_ratio']}; 1-minute load average "
-             f"{min(r['load_average_1min'] for r in rerun['records']):.1f}-"
-             f"{max(r['load_average_1min'] for r in rerun['records']):.1f}.", "",
+             f"These {totals['configurations']} (1-minute load average {min(loads):.1f}-"
+             f"{max(loads):.1f}): {counts(totals)}", "",
              f"All {now['configurations']} now (`stress2d_s0_now.json`: session 5 with these "
-             f"reruns in place): {now['status']}; converged by cancellation ratio: "
-             f"{now['converged_by_cancellation_ratio']}."]
+             f"reruns in place): {counts(now)}"]
     return "\n".join(lines) + "\n"
 
 
