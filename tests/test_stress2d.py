@@ -56,6 +56,18 @@ def test_beyond_precision_is_refused_with_its_ratio(stress2d, comm, index):
 
 
 @pytest.mark.mpi
+def test_unbalanced_state_is_refused_with_its_cause(stress2d, comm):
+    """Configuration 0 (GB interfaces and a crack, 1 - t_Li ~ 5e-5, ratio 2.6e7) was reported
+    converged with its electronic current 5 % apart at cathode and anode: now step 0 is refused
+    by the balance check and the message names the cancellation ratio as the likely cause."""
+    record = stress2d.evaluate(stress2d.random_config(0, 0), comm)
+    assert record["status"] == "failed"
+    assert record["stage"] == "current balance check" and record["refinement_step"] == 0
+    assert "electronic current balance" in record["error"]
+    assert record["hint"] and record["cancellation_ratio"] > 1e6
+
+
+@pytest.mark.mpi
 def test_failure_names_a_suspect_ratio(comm):
     """A failed 2D solve gets the averaged stack's ratio in its diagnosis, and the hint in its
     message above 1e6 (stress2d config 0: 2.6e7, a broken electronic balance at step 0)."""
