@@ -218,7 +218,9 @@ def _step_line(entry: dict) -> str:
 def _first_problem(config: Config, comm, exact=None) -> TransportProblem:
     """The problem on the initial mesh; in 1D started from the exact steady state ``exact``
     (solved here when None, which raises SolveError when there is none), on the mesh with
-    points added where the exact mu changes (adaptive runs): :mod:`fem_sse.transport_init`."""
+    points added where the exact mu changes (adaptive runs): :mod:`fem_sse.transport_init`.
+    In 2D, a stack beyond the W formulation's precision is refused before meshing
+    (:func:`fem_sse.precision2d.check_precision_2d`)."""
     if config.dim != 1:
         from fem_sse.precision2d import check_precision_2d
 
