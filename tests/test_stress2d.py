@@ -1,5 +1,6 @@
 """A seeded subset of bench/stress2d.py (issue 16): random 2D configurations converge, on their
-tolerance, and laterally uniform ones match the exact 1D solution of their stack.
+tolerance, and laterally uniform ones match the exact 1D solution of their stack; those beyond
+the W formulation's precision are refused, or fail, with the reason.
 
 The indices are configurations of seed 0 that take a few seconds each; the whole benchmark
 (50 configurations, docs/transport2d.md) runs from bench/. Also under ``mpirun -n 2``.
