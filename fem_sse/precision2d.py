@@ -3,7 +3,7 @@
 The electronic current j_eh = grad W + sigma_eh u is the difference of a diffusion and a drift
 part; next to an electrode, in a layer whose B lies far inside the electrode window, each part
 is up to 1e20 times the current, and their difference is lost to double-precision round-off
-(:func:`fem_sse.transport_init.cancellation_ratio`, measured on the exact 1D state). A 2D
+(:func:`fem_sse.transport.start1d.cancellation_ratio`, measured on the exact 1D state). A 2D
 geometry has the same layers at the same electrodes as its laterally averaged stack
 (:meth:`Config.stack_1d`), so the ratio of that stack's exact state is the 2D run's too, up to
 the local concentration of current (partial contact, pores).
@@ -26,8 +26,8 @@ So a 2D run
 
 from __future__ import annotations
 
-from fem_sse.config import Config
-from fem_sse.transport_init import cancellation_ratio
+from fem_sse.spec.config import Config
+from fem_sse.transport.start1d import cancellation_ratio
 
 __all__ = ["CANCELLATION_LIMIT_2D", "PRECISION_SUSPECT", "averaged_ratio", "check_precision_2d",
            "explain_failure_2d"]
@@ -41,7 +41,7 @@ CANCELLATION_LIMIT_2D = 1e9
 def averaged_ratio(config: Config) -> float | None:
     """The cancellation ratio (-) of the exact state of the laterally averaged stack, or None
     when that stack has no steady state (the 2D geometry may still have one)."""
-    from fem_sse.exact1d import SolveError, solve_exact
+    from fem_sse.transport.exact1d import SolveError, solve_exact
 
     try:
         return cancellation_ratio(solve_exact(config.stack_1d()))

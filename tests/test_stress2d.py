@@ -72,7 +72,7 @@ def test_unbalanced_state_is_refused_with_its_cause(stress2d, comm):
 def test_failure_names_a_suspect_ratio(comm):
     """A failed 2D solve gets the averaged stack's ratio in its diagnosis, and the hint in its
     message above 1e6 (stress2d config 0: 2.6e7, a broken electronic balance at step 0)."""
-    from fem_sse.config import parse_config
+    from fem_sse.spec.config import parse_config
     from fem_sse.errors import ConvergenceError
     from fem_sse.precision2d import PRECISION_SUSPECT, explain_failure_2d
 
