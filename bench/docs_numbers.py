@@ -30,7 +30,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 JSON = ROOT / "bench" / "results" / "docs_numbers.json"
-PAGES = ("README.md", "docs/tutorial.md", "docs/commands/*.md", "docs/cases.md")
+PAGES = ("README.md", "docs/tutorial.md", "docs/commands/*.md", "docs/cases.md",
+         "docs/transport2d.md")
 MARKER = re.compile(r"<!-- n:([\w.]+) -->(.*?)<!-- /n -->", re.S)
 #: a whole generated table: ``<!-- table:NAME -->`` ... ``<!-- /table -->`` (see TABLES)
 TABLE = re.compile(r"(<!-- table:(\w+) -->\n)(.*?)(<!-- /table -->)", re.S)
@@ -214,8 +215,36 @@ def cases_table() -> str:
     return "\n".join(lines) + "\n"
 
 
+def stress2d_rerun_table() -> str:
+    """docs/transport2d.md's rerun of the stress2d configurations that failed at step 0 or
+    timed out (and a sample of converging ones), against the earlier results."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    import stress2d
+
+    results = ROOT / "bench" / "results"
+    earlier = [("session 5", json.loads((results / "stress2d_s0.json").read_text())),
+               ("main before", json.loads((results / "stress2d_s0_rerun_before.json")
+                                          .read_text()))]
+    rerun = json.loads((results / "stress2d_s0_rerun.json").read_text())
+    totals = stress2d.totals(rerun["records"])
+    now = json.loads((results / "stress2d_s0_now.json").read_text())["totals"]
+    def counts(t: dict) -> str:
+        status = ", ".join(f"{k} {v}" for k, v in sorted(t["status"].items(),
+                                                          key=lambda kv: -kv[1]))
+        bins = ", ".join(f"{k}: {v}" for k, v in t["converged_by_cancellation_ratio"].items())
+        return f"{status}.\nConverged per range of the cancellation ratio: {bins}."
+
+    loads = [r["load_average_1min"] for r in rerun["records"]]
+    lines = [stress2d.rerun_table(earlier, rerun), "",
+             f"These {totals['configurations']} (1-minute load average {min(loads):.1f}-"
+             f"{max(loads):.1f}): {counts(totals)}", "",
+             f"All {now['configurations']} now (`stress2d_s0_now.json`: session 5 with these "
+             f"reruns in place): {counts(now)}"]
+    return "\n".join(lines) + "\n"
+
+
 #: generated tables: name -> function returning the markdown (from bench JSON)
-TABLES = {"cases": cases_table}
+TABLES = {"cases": cases_table, "stress2d_rerun": stress2d_rerun_table}
 
 
 RESTART = ("fem-sse run {root}/cases/2d/study_bilayer.toml -o {out}/sb --progress off",

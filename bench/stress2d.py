@@ -4,6 +4,9 @@
     docker/run python3 bench/stress2d.py --one 0:7                      # one configuration
     docker/run python3 bench/stress2d.py --one 0:7 --toml out/c7.toml   # its TOML, to rerun
     python3 bench/stress2d.py --table bench/results/stress2d_s0.json     # the docs' table
+    docker/run nice python3 bench/stress2d.py --indices 0,9,14 --output bench/results/x.json
+    docker/run python3 bench/stress2d.py --merge bench/results/stress2d_s0.json \
+        bench/results/stress2d_s0_rerun.json --output bench/results/stress2d_s0_now.json
 
 Every configuration is drawn from ``numpy.random.default_rng([seed, index])``: 1-3 layers whose
 B lie in any order, 0-2 full-width bottleneck strips, T 273-353 K, j 1-50 A/m^2 (or a
@@ -197,6 +200,7 @@ def evaluate(data: dict, comm) -> dict:
     from fem_sse.errors import ConvergenceError
     from fem_sse.transport.exact1d import SolveError
     from fem_sse.geometry.stacked import is_laterally_uniform
+    from fem_sse.transport.precision2d import averaged_ratio
     from fem_sse.app.run import solve_case
 
     record = {"name": data["name"], "features": data["meta"]["features"]}
@@ -207,15 +211,20 @@ def evaluate(data: dict, comm) -> dict:
     uniform = is_laterally_uniform(config)
     exact = _exact(config)
     record.update(laterally_uniform=uniform, layers=len(config.layers),
-                  potentiostatic=not config.cell.galvanostatic, exact_stack=exact)
+                  potentiostatic=not config.cell.galvanostatic, exact_stack=exact,
+                  cancellation_ratio=averaged_ratio(config))
     start = time.perf_counter()
     try:
         summary, _ = solve_case(config, comm, "fem")
     except (ConvergenceError, SolveError) as exc:
         diagnosis = getattr(exc, "diagnosis", {}) or {}
         status = "no steady state" if diagnosis.get("no_steady_state") else "failed"
+        if str(diagnosis.get("stage", "")).startswith("precision check"):
+            status = "beyond precision"  # refused before the solve, with the ratio
         return {**record, "status": status, "error": str(exc)[:300],
+                "stage": diagnosis.get("stage"),
                 "refinement_step": diagnosis.get("refinement_step"),
+                "hint": "hint" in diagnosis,
                 "wall_time_s": time.perf_counter() - start}
     record.update({k: summary.get(k) for k in _KEYS},
                   cells_step0=summary["refinement_history"][0].get("cells"),
@@ -241,6 +250,16 @@ def _one(label: str, toml: str | None) -> int:
     return 0
 
 
+def _identity(seed: int, index: int) -> dict:
+    """Features and cancellation ratio of a configuration (records of runs that gave none)."""
+    from fem_sse.spec.config import parse_config
+    from fem_sse.transport.precision2d import averaged_ratio
+
+    data = random_config(seed, index)
+    return {"features": data["meta"]["features"],
+            "cancellation_ratio": averaged_ratio(parse_config(data, data["name"]))}
+
+
 def _child(seed: int, index: int, timeout: float) -> dict:
     """``--one seed:index`` in a fresh process, killed after ``timeout`` s."""
     command = [sys.executable, str(Path(__file__).resolve()), "--one", f"{seed}:{index}"]
@@ -251,13 +270,14 @@ def _child(seed: int, index: int, timeout: float) -> dict:
     except subprocess.TimeoutExpired:
         return {"name": f"stress2d_{seed}_{index}", "status": "timeout",
                 "wall_time_s": time.perf_counter() - start,
-                "features": random_config(seed, index)["meta"]["features"]}
+                "load_average_1min": os.getloadavg()[0], **_identity(seed, index)}
     lines = [line for line in out.stdout.splitlines() if line.startswith("RECORD ")]
     if not lines:
         return {"name": f"stress2d_{seed}_{index}", "status": "crash",
                 "error": out.stderr[-500:], "returncode": out.returncode,
-                "features": random_config(seed, index)["meta"]["features"]}
-    return json.loads(lines[-1][len("RECORD "):])
+                **_identity(seed, index)}
+    # the 1-minute load when it ended: its time is only comparable at a similar load
+    return {**json.loads(lines[-1][len("RECORD "):]), "load_average_1min": os.getloadavg()[0]}
 
 
 def totals(records: list[dict]) -> dict:
@@ -275,6 +295,7 @@ def totals(records: list[dict]) -> dict:
         return max(vals) if vals else None
 
     return {"configurations": len(records), "status": status, "stop_reason": stops,
+            "converged_by_cancellation_ratio": _by_ratio(records),
             "failed_at_step_0": sum(1 for r in records if r["status"] == "failed"
                                     and r.get("refinement_step") == 0),
             "uniform_compared": len(uniform),
@@ -287,25 +308,61 @@ def totals(records: list[dict]) -> dict:
             "max_wall_time_s": max(times) if times else None}
 
 
+_RATIO_BINS = (0.0, 1e3, 1e6, 1e9, 1e12, np.inf)
+
+
+def _by_ratio(records: list[dict]) -> dict:
+    """'converged / all' per range of the averaged stack's cancellation ratio."""
+    out = {}
+    for lo, hi in zip(_RATIO_BINS[:-1], _RATIO_BINS[1:]):
+        rows = [r for r in records if r.get("cancellation_ratio") is not None
+                and lo <= r["cancellation_ratio"] < hi]
+        if rows:
+            done = sum(1 for r in rows if r["status"] == "converged")
+            out[f"[{lo:.0e}, {hi:.0e})"] = f"{done} / {len(rows)}"
+    return out
+
+
 def _fmt(value, spec: str = ".2g") -> str:
     return "-" if value is None else format(value, spec)
 
 
 def table(doc: dict) -> str:
     """Markdown rows of a results JSON (docs/transport2d.md)."""
-    rows = ["| # | features | status | stop | cells (step 0 -> last) | DOFs | time (s) | "
-            "1 - t rel. err. | jump err. / L | fronts FEM / exact |",
-            "|---|---|---|---|---|---|---|---|---|---|"]
+    rows = ["| # | features | status | stop | cancellation ratio | cells (step 0 -> last) | "
+            "DOFs | time (s) | 1 - t rel. err. | jump err. / L | fronts FEM / exact |",
+            "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in doc["records"]:
         index = r["name"].rsplit("_", 1)[1]
         fronts = (f"{r['fronts_fem']} / {r['jumps_exact']}" if "fronts_fem" in r
                   else str(r.get("fronts", "-")))
         rows.append(f"| {index} | {', '.join(r['features'])} | {r['status']} | "
-                    f"{r.get('stop_reason') or '-'} | {r.get('cells_step0') or '-'} -> "
+                    f"{r.get('stop_reason') or '-'} | {_fmt(r.get('cancellation_ratio'))} | "
+                    f"{r.get('cells_step0') or '-'} -> "
                     f"{r.get('cells') or '-'} | {r.get('dofs') or '-'} | "
                     f"{_fmt(r.get('wall_time_s'), '.0f')} | "
                     f"{_fmt(r.get('rel_error_one_minus_t'))} | "
                     f"{_fmt(r.get('jump_error_over_L'))} | {fronts} |")
+    return "\n".join(rows)
+
+
+def rerun_table(earlier: list[tuple[str, dict]], rerun: dict) -> str:
+    """Markdown rows comparing a rerun of chosen configurations (``--indices``) with earlier
+    results JSONs of the same seed: ``earlier`` is [(column title, results doc)], matched by
+    configuration name (docs/transport2d.md, via bench/docs_numbers.py)."""
+    def status(doc, name):
+        row = next((r for r in doc["records"] if r["name"] == name), None)
+        return "-" if row is None else row["status"]
+
+    head = " | ".join(title for title, _ in earlier)
+    rows = [f"| # | features | cancellation ratio | {head} | now | time now (s) | stage of the "
+            "failure |", "|---|---|---|" + "---|" * len(earlier) + "---|---|---|"]
+    for r in rerun["records"]:
+        stage = r.get("stage") or "-"
+        rows.append(f"| {r['name'].rsplit('_', 1)[1]} | {', '.join(r['features'])} | "
+                    f"{_fmt(r.get('cancellation_ratio'))} | "
+                    + " | ".join(status(doc, r["name"]) for _, doc in earlier)
+                    + f" | {r['status']} | {_fmt(r.get('wall_time_s'), '.0f')} | {stage} |")
     return "\n".join(rows)
 
 
@@ -314,12 +371,19 @@ def main(argv=None) -> int:
     parser.add_argument("--count", type=int, default=50)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--start", type=int, default=0, help="first index")
+    parser.add_argument("--indices", help="comma-separated indices instead of --start/--count "
+                        "(a rerun of chosen configurations)")
     parser.add_argument("--timeout", type=float, default=300.0, help="per configuration (s)")
     parser.add_argument("--one", help="SEED:INDEX: run one configuration in this process")
     parser.add_argument("--toml", help="with --one: also write its TOML here")
     parser.add_argument("--output", type=Path)
     parser.add_argument("--table", type=Path, help="print the markdown table of a results JSON")
+    parser.add_argument("--merge", nargs=2, type=Path, metavar=("ALL", "RERUN"),
+                        help="write --output: the records of ALL with those of RERUN in their "
+                        "place, every one with its cancellation ratio, and their totals")
     args = parser.parse_args(argv)
+    if args.merge:
+        return _merge(*args.merge, args.output)
     if args.table:
         doc = json.loads(args.table.read_text())
         print(table(doc))
@@ -329,7 +393,9 @@ def main(argv=None) -> int:
         return _one(args.one, args.toml)
     output = args.output or ROOT / "bench" / "results" / f"stress2d_s{args.seed}.json"
     records = []
-    for index in range(args.start, args.start + args.count):
+    indices = ([int(i) for i in args.indices.split(",")] if args.indices
+               else range(args.start, args.start + args.count))
+    for index in indices:
         record = _child(args.seed, index, args.timeout)
         records.append(record)
         print(f"{index:3d} {record['status']:15s} {record.get('stop_reason') or '':12s} "
@@ -340,9 +406,29 @@ def main(argv=None) -> int:
     return 0
 
 
+def _merge(whole: Path, rerun: Path, output: Path) -> int:
+    """The results of a whole run (``whole``) updated by a rerun of some of its configurations:
+    the current state of the benchmark without running the unchanged ones again."""
+    base, new = json.loads(whole.read_text()), json.loads(rerun.read_text())
+    replaced = {r["name"]: r for r in new["records"]}
+    records = []
+    for r in base["records"]:
+        r = replaced.get(r["name"], r)
+        if "cancellation_ratio" not in r:
+            seed, index = (int(v) for v in r["name"].split("_")[1:])
+            r = {**r, "cancellation_ratio": _identity(seed, index)["cancellation_ratio"]}
+        records.append(r)
+    doc = {"seed": base["seed"], "merged_from": [str(whole.name), str(rerun.name)],
+           "rerun": sorted(replaced), "totals": totals(records), "records": records}
+    output.write_text(json.dumps(doc, indent=1, default=float) + "\n")
+    print(json.dumps(doc["totals"], indent=1))
+    return 0
+
+
 def _write(output: Path, args, records: list[dict]) -> None:
     output.parent.mkdir(parents=True, exist_ok=True)
     doc = {"seed": args.seed, "start": args.start, "count": args.count,
+           "indices": args.indices,
            "timeout_s": args.timeout, "load_average": os.getloadavg(),
            "totals": totals(records), "records": records}
     output.write_text(json.dumps(doc, indent=1, default=float) + "\n")

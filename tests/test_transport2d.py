@@ -352,6 +352,11 @@ def test_verdict_rejects_impossible_states():
     off = {"status": "ok", "rel_diff_one_minus_t_li": 0.05}
     assert "exact 1D" in verdict(0.97, good, off)[0]
     assert verdict(float("nan"), {"relative_imbalance": float("nan")}, None) != []
+    # stress2d config 0: the totals balance to 2.5e-6 of I, but 1 - t_Li = 5e-5 and the
+    # electronic current differs by 5 % between cathode and anode
+    small = {"relative_imbalance": 9e-7, "electronic_relative_imbalance": 0.054}
+    assert "electronic current balance" in verdict(0.99995, small, None)[0]
+    assert verdict(0.99995, {**small, "electronic_relative_imbalance": 2e-7}, None) == []
 
 
 def test_extruded_stack_leaves_room_to_refine(comm):

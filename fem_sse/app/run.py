@@ -104,6 +104,10 @@ def _solve_fem(config: Config, comm, progress) -> tuple[dict, dict]:
             from fem_sse.transport.start1d import explain_failure
 
             explain_failure(exc, config)
+        else:
+            from fem_sse.transport.precision2d import explain_failure_2d
+
+            explain_failure_2d(exc, config)
         raise
     res, met = out.result, out.metrics
     problem = out.problem
