@@ -171,6 +171,23 @@ def test_docs_table_is_the_bench_json():
     assert block[2].strip() == expected.strip()
 
 
+def test_docs_fallback_table_is_the_bench_json():
+    """docs/robustness.md's table of default 1D runs (W formulation + fallback) is
+    `bench/stress1d.py --table --versus` of stress1d_fallback.json."""
+    import re
+
+    text = (ROOT / "docs" / "robustness.md").read_text()
+    block = re.search(r"<!-- stress1d-fallback-table -->\n(.*?)<!-- /stress1d-fallback-table -->",
+                      text, re.S)
+    assert block is not None
+    path = ROOT / "bench" / "results" / "stress1d_fallback.json"
+    summary = json.loads(path.read_text())["summary"]
+    assert summary["solver"] == "fem" and summary["fallback"] == "fem-eafe"
+    expected = (stress1d.table(path) + "\n\n"
+                + stress1d.versus(path, ROOT / "bench" / "results" / "stress1d.json"))
+    assert block[1].strip() == expected.strip()
+
+
 def test_docs_rates_table_is_the_bench_json():
     """docs/robustness.md's mesh-convergence table is `bench/eafe_rates.py --table`."""
     import re
