@@ -40,6 +40,13 @@ def work(tmp_path, monkeypatch):
         (home / name).parent.mkdir(parents=True, exist_ok=True)
         (home / name).write_text(text)
     (home / "link").symlink_to(home / "mydata")
+    # a killed run's leftover into which the user put a file: never deleted (-o kept refused)
+    from fem_sse.io.outdir import claim
+
+    (home / "kept.partial").mkdir()
+    claim(home / "kept.partial", "run")
+    (home / "kept.partial" / "summary.json").write_text("{}")
+    (home / "kept.partial" / "my_plot.svg").write_text("mine")
     monkeypatch.chdir(home)
     return home
 
@@ -58,6 +65,7 @@ def _refused(capsys, argv, *needles) -> str:
     ("mydata", "was not created by fem-sse"),
     ("link", "was not created by fem-sse"),
     ("out", "was not created by fem-sse"),
+    ("kept", "my_plot.svg"),  # its leftover kept.partial holds a user's file
     (".", "names the current folder"),
     ("..", "names the current folder"),
     ("./", "names the current folder"),
@@ -187,7 +195,8 @@ def test_mesh_file_targets(work, capsys):
                  "--report"]) == 0
     assert (work / "pngs" / "m2.png").stat().st_size > 1000
     assert (work / "new" / "sub" / "m2.report.json").exists()
-    assert not [p for p in work.rglob("*partial*") if p.name != "data.partial"]
+    assert not [p for p in work.rglob("*partial*") if p.name not in ("data.partial",
+                                                                       "kept.partial")]
 
 
 def test_bad_command_line_values(work, capsys):
@@ -206,7 +215,7 @@ def test_bad_command_line_values(work, capsys):
 # ---------------------------------------------------------------------------------------------
 
 _PARTS = ("mydata", "out", "other", "sub", ".", "..", "notes.txt", "link", "new", "res",
-          "data.partial", "data", "x y", "é", "", "cases")
+          "data.partial", "data", "x y", "é", "", "cases", "kept", "kept.partial")
 _SHIPPED = ("", "cases", "docs", "fem_sse", "meshes", "cases/..", "docs/../tests", ".git")
 
 
@@ -245,7 +254,8 @@ def test_fuzz_output_paths_touch_no_user_file(work, capsys, seed):
             assert json.loads((target / MARKER).read_text())["kind"] == "run"
     assert snapshot(ROOT / "cases") == shipped and sorted(os.listdir(ROOT)) == repo_top
     assert outcomes[0] > 3 and outcomes[2] > 3, outcomes  # the fuzz reaches both outcomes
-    assert not [p for p in work.rglob("*.partial") if p.name != "data.partial"]
+    assert not [p for p in work.rglob("*.partial") if p.name not in ("data.partial",
+                                                                      "kept.partial")]
 
 
 # ---------------------------------------------------------------------------------------------
