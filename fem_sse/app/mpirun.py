@@ -33,6 +33,8 @@ __all__ = ["FORWARD", "main", "supervise"]
 
 #: the signal that carries Ctrl-C through mpirun to the ranks (forwarded by Open MPI 5 and 6)
 FORWARD = signal.SIGUSR2
+#: seconds to wait for the rest of the launcher's stderr after it exited
+JOIN_S = 10.0
 #: the line fem-sse's ranks print on an interrupt (or any other error) starts with this
 OURS = b"fem-sse: error"
 
@@ -93,7 +95,7 @@ def supervise(argv: list[str], stderr=None) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, on_signal)
     code = proc.wait()
-    relay.join()
+    relay.join(timeout=JOIN_S)  # a process left holding the pipe must not hang us
     if not caught:
         return code if code >= 0 else 128 - code
     if code == 0:
