@@ -7,7 +7,7 @@ docs/mechanics.md is replaced by the table NAME built here from bench/results/*.
 number in those tables is typed by hand. Blocks: peaks_* (bench/mechanics_peaks.py),
 reference and dilute (bench/mechanics_reference.py), study1d (bench/mechanics_study.py),
 study2d (bench/mechanics_study2d.py), timing (bench/mechanics.py), presets (the material
-presets of fem_sse/chemical_strain.py).
+presets of fem_sse/materials/strain.py).
 """
 
 from __future__ import annotations
@@ -179,7 +179,7 @@ def elastic_vs_transport() -> list[str]:
 
 def presets() -> list[str]:
     sys.path.insert(0, str(ROOT))
-    from fem_sse.chemical_strain import MECHANICAL_PRESETS
+    from fem_sse.materials.strain import MECHANICAL_PRESETS
 
     lines = ["| preset | E (GPa) | nu | strength (MPa) | K_IC (MPa m^0.5) | flaw size a (um) | "
              "Y | source |", "|---|---:|---:|---:|---:|---:|---:|---|"]

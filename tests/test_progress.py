@@ -153,7 +153,7 @@ def test_activity_alone_and_nested():
 def test_cli_restores_the_progress_settings(tmp_path, flags):
     """main() sets the mode for its command only: a later in-process call (a test, a script)
     finds the settings it had before."""
-    from fem_sse.cli import main
+    from fem_sse.app.cli import main
 
     configure("bar", stream=io.StringIO(), interval=2.0)
     before = dict(progress._settings)
