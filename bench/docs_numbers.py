@@ -9,7 +9,9 @@ those pages document.
 A number in a page is marked ``<!-- n:KEY -->TEXT<!-- /n -->`` (invisible when rendered);
 ``bench/results/docs_numbers.json`` holds for every KEY its value, the TEXT it prints as, the
 physics tolerance within which a re-run must reproduce it (None for timings and sizes: filled
-from the JSON, never compared with a re-run) and the group (command) that produced it.
+from the JSON, never compared with a re-run; a page quotes a timing with the load average of
+the machine when it was measured, also a key) and the group (command) that produced it.
+No number in these pages is typed by hand: a timing or size without a script is dropped.
 tests/test_docs_numbers.py checks every marker against the JSON and re-runs the groups against
 it. When a change moves a documented number (a solver or mechanics change), this one command
 regenerates the JSON and the pages.
@@ -93,6 +95,21 @@ NUMBERS = {
     "cases.max_dofs_k": Number(thousands(0)),
     "cases.min_time_s": Number(fixed(2)),
     "cases.max_time_s": Number(fixed(1)),
+    "cases.total_time_s": Number(fixed(0)),
+    "cases.max_load_average": Number(fixed(1)),
+    # README and docs/commands/sweep.md: bench/suite.py's 200-point sweeps (timings: the load
+    # average of the machine when they ran is quoted beside them)
+    "suite.exact_200_r1_s": Number(fixed(1)),
+    "suite.exact_200_r1_ms_per_point": Number(fixed(0)),
+    "suite.exact_200_r1_load": Number(fixed(1)),
+    "suite.exact_200_r2_s": Number(fixed(1)),
+    "suite.exact_200_r2_load": Number(fixed(1)),
+    "suite.fem_200_dofs": Number(str),
+    "suite.fem_200_newton_per_point": Number(fixed(0)),
+    "suite.fem_200_r1_s": Number(fixed(0)),
+    "suite.fem_200_r1_load": Number(fixed(1)),
+    "suite.fem_200_r2_s": Number(fixed(0)),
+    "suite.fem_200_r2_load": Number(fixed(1)),
     # docs/commands/mechanics.md: a run of the study bilayer and its restart
     "restart.cells": Number(spaced, rel=0.02),
     "restart.max_rel_diff": Number(sci(1)),
@@ -101,9 +118,12 @@ NUMBERS = {
 }
 
 
-def _run(command: str, cwd: Path) -> None:
-    """A documented command (without its ``docker/run`` prefix), in the runtime."""
-    subprocess.run(shlex.split(command), cwd=cwd, check=True)
+def _run(command: str, cwd: Path, capture: bool = False) -> str | None:
+    """A documented command (without its ``docker/run`` prefix), in the runtime; its standard
+    output when ``capture``."""
+    done = subprocess.run(shlex.split(command), cwd=cwd, check=True, text=True,
+                          stdout=subprocess.PIPE if capture else None)
+    return done.stdout if capture else None
 
 
 # ----------------------------------------------------------------------------------------------
@@ -194,7 +214,38 @@ def group_cases(out: Path) -> dict:
             "cases.min_dofs_k": min(r["dofs"] for r in rows),
             "cases.max_dofs_k": max(r["dofs"] for r in rows),
             "cases.min_time_s": min(r["fem_wall_time_s"] for r in rows),
-            "cases.max_time_s": max(r["fem_wall_time_s"] for r in rows)}
+            "cases.max_time_s": max(r["fem_wall_time_s"] for r in rows),
+            "cases.total_time_s": sum(r["fem_wall_time_s"] for r in rows),
+            "cases.max_load_average": max(r["load_average"] or 0.0 for r in rows)}
+
+
+SUITE = "python3 bench/suite.py --only sweep_exact_200 sweep_fem_200 --ranks 1 2"
+
+
+def group_suite(out: Path) -> dict:
+    """The 200-point sweeps of docs/commands/sweep.md and the README: read from bench/suite.py's
+    JSON (re-run that command to renew them; ~5 min), with the load average of each run."""
+    def bench(name: str, ranks: int) -> dict:
+        return json.loads((ROOT / "bench" / "results" / "suite" / f"{name}_r{ranks}.json")
+                          .read_text())
+
+    e1, e2 = bench("sweep_exact_200", 1), bench("sweep_exact_200", 2)
+    f1, f2 = bench("sweep_fem_200", 1), bench("sweep_fem_200", 2)
+    for b in (e1, e2, f1, f2):
+        if b["failed_points"]:
+            raise AssertionError(f"{b['benchmark']} on {b['ranks']} rank(s): failed points")
+
+    def load(b: dict) -> float:
+        return b["machine"]["load_average_1min"]
+
+    return {"suite.exact_200_r1_s": e1["wall_time_s"],
+            "suite.exact_200_r1_ms_per_point": 1e3 * e1["wall_time_per_point_s"],
+            "suite.exact_200_r1_load": load(e1),
+            "suite.exact_200_r2_s": e2["wall_time_s"], "suite.exact_200_r2_load": load(e2),
+            "suite.fem_200_dofs": f1["dofs"],
+            "suite.fem_200_newton_per_point": f1["newton_iterations"] / f1["points"],
+            "suite.fem_200_r1_s": f1["wall_time_s"], "suite.fem_200_r1_load": load(f1),
+            "suite.fem_200_r2_s": f2["wall_time_s"], "suite.fem_200_r2_load": load(f2)}
 
 
 def _t_li(value: float) -> str:
@@ -243,11 +294,26 @@ def stress2d_rerun_table() -> str:
     return "\n".join(lines) + "\n"
 
 
+PROGRESS_JSON = ROOT / "bench" / "results" / "docs_progress_example.json"
+
+
+def progress_example() -> str:
+    """docs/commands/run.md's example of ``--progress lines``: the last refinement step of the
+    restart group's run and the elapsed-time line that followed it, as that run printed them."""
+    lines = json.loads(PROGRESS_JSON.read_text())["lines"]
+    steps = [i for i, line in enumerate(lines) if ": step " in line]
+    ticks = [i for i, line in enumerate(lines) if " elapsed" in line and steps and i > steps[-1]]
+    if not ticks:
+        raise AssertionError(f"no step line followed by an elapsed line in {PROGRESS_JSON.name}")
+    return "```\n" + lines[steps[-1]] + "\n" + lines[ticks[0]] + "\n```\n"
+
+
 #: generated tables: name -> function returning the markdown (from bench JSON)
-TABLES = {"cases": cases_table, "stress2d_rerun": stress2d_rerun_table}
+TABLES = {"cases": cases_table, "stress2d_rerun": stress2d_rerun_table,
+          "progress_example": progress_example}
 
 
-RESTART = ("fem-sse run {root}/cases/2d/study_bilayer.toml -o {out}/sb --progress off",
+RESTART = ("fem-sse run {root}/cases/2d/study_bilayer.toml -o {out}/sb --progress lines",
            "fem-sse mechanics {out}/sb --progress off")
 RESTART_KEYS = ("max_von_mises", "max_principal", "crack_risk_index", "min_principal",
                 "max_displacement")
@@ -258,8 +324,13 @@ def _megabytes(folder: Path) -> float:
 
 
 def group_restart(out: Path) -> dict:
-    for command in RESTART:
-        _run(command.format(root=ROOT, out=out), ROOT)
+    import os
+
+    printed = _run(RESTART[0].format(root=ROOT, out=out), ROOT, capture=True)
+    PROGRESS_JSON.write_text(json.dumps({  # the example of docs/commands/run.md
+        "command": RESTART[0], "lines": printed.splitlines(),
+        "load_average": os.getloadavg()[0]}, indent=1) + "\n")
+    _run(RESTART[1].format(root=ROOT, out=out), ROOT)
     run = json.loads((out / "sb" / "summary.json").read_text())
     again = json.loads((out / "sb_mechanics" / "summary.json").read_text())
     diff = max(abs(again["mechanics"][k] / run["mechanics"][k] - 1.0) for k in RESTART_KEYS)
@@ -269,10 +340,11 @@ def group_restart(out: Path) -> dict:
 
 
 GROUPS = {"cases": group_cases, "sweep": group_sweep, "tutorial": group_tutorial,
-          "restart": group_restart}
+          "restart": group_restart, "suite": group_suite}
 #: the command lines of each group, as recorded in the JSON
 COMMANDS = {"tutorial": [TUTORIAL], "sweep": [SWEEP_RATIO],
-            "cases": ["python3 bench/run_cases.py"], "restart": list(RESTART)}
+            "cases": ["python3 bench/run_cases.py"], "restart": list(RESTART),
+            "suite": [SUITE]}
 
 
 # ----------------------------------------------------------------------------------------------

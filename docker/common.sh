@@ -57,8 +57,10 @@ use_native() {
 
 # MPI as root inside containers and chroots: allowed explicitly, shared-memory transport only.
 mpi_env() {
+  local map=PRTE_MCA_rmaps_default_mapping_policy  # Open MPI 5 (trixie)
+  [ "$FEM_SSE_SUITE" = sid ] && map=PRTE_MCA_mapby  # Open MPI 6 renamed it and warns on the old
   echo OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl=self,sm \
-    OMPI_MCA_rmaps_base_oversubscribe=1 PRTE_MCA_rmaps_default_mapping_policy=:oversubscribe \
+    OMPI_MCA_rmaps_base_oversubscribe=1 "$map=:oversubscribe" \
     OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 }
 

@@ -103,20 +103,25 @@ class Interrupted(KeyboardInterrupt):
         self.signum = int(signum)
 
 
-_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+#: Ctrl-C passed on through ``mpirun`` (fem_sse.app.mpirun: Open MPI forwards SIGUSR2 to every
+#: rank but handles SIGINT itself): handled as SIGINT
+LAUNCHER_CTRL_C = signal.SIGUSR2
+_SIGNALS = (signal.SIGINT, signal.SIGTERM, LAUNCHER_CTRL_C)
 
 
 def _raise_interrupted(signum, frame):
     for sig in _SIGNALS:  # one interruption: the clean-up it starts is not cut short
         signal.signal(sig, signal.SIG_IGN)
-    raise Interrupted(signum)
+    raise Interrupted(signal.SIGINT if signum == LAUNCHER_CTRL_C else signum)
 
 
 @contextlib.contextmanager
 def interruptible():
-    """SIGINT (Ctrl-C) and SIGTERM raise :class:`Interrupted` inside the block (the previous
-    handlers are restored on exit). Under ``mpirun``, Open MPI's launcher handles Ctrl-C
-    itself: it sends SIGTERM to every rank (which then cleans up here) and exits with 1."""
+    """SIGINT (Ctrl-C), SIGTERM and :data:`LAUNCHER_CTRL_C` raise :class:`Interrupted` inside
+    the block (the previous handlers are restored on exit). Under a bare ``mpirun``, Open MPI
+    handles Ctrl-C itself: it sends SIGTERM to every rank (which then cleans up here) and exits
+    with 1; under :mod:`fem_sse.app.mpirun` (``docker/run mpirun``) Ctrl-C reaches the ranks
+    as :data:`LAUNCHER_CTRL_C`: one line, exit 130."""
     if threading.current_thread() is not threading.main_thread():
         yield  # only the main thread may set handlers (fem_sse.app.cli.main called from a thread)
         return

@@ -28,8 +28,8 @@ import sys
 import threading
 import time
 
-__all__ = ["MODES", "Progress", "activity", "clock", "configure", "is_printer", "message",
-           "resolve_mode"]
+__all__ = ["MODES", "Progress", "activity", "clock", "configure", "configured", "is_printer",
+           "message", "resolve_mode"]
 
 MODES = ("auto", "bar", "lines", "off")
 ENV_MODE = "FEM_SSE_PROGRESS"
@@ -60,6 +60,20 @@ def configure(mode: str | None = None, comm=None, stream=None,
         raise ValueError(f"progress mode must be one of {MODES}, got {mode!r}")
     _settings.update(mode=mode, stream=stream, interval=interval,
                      printer=None if comm is None else comm.rank == 0)
+
+
+@contextlib.contextmanager
+def configured(mode: str | None = None, comm=None, stream=None, interval: float | None = None):
+    """:func:`configure` for the duration of a ``with`` block (one CLI command), then the
+    settings from before: a command run in-process (tests, scripts calling ``main``) leaves
+    no mode behind for the next one."""
+    saved = dict(_settings)
+    configure(mode, comm=comm, stream=stream, interval=interval)
+    try:
+        yield
+    finally:
+        _settings.clear()
+        _settings.update(saved)
 
 
 def _env_rank() -> int:

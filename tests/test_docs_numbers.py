@@ -56,6 +56,27 @@ def test_a_wrong_number_is_caught(tmp_path, monkeypatch):
     assert [p for p in docs_numbers.check(data) if "tutorial.cells" in p] == []
 
 
+def test_no_timing_typed_by_hand():
+    """Every duration or size quoted in README.md, docs/tutorial.md and docs/commands/*.md is
+    inside a marker (from a bench script's JSON) or a generated table; the prose may name
+    settings (``every 5 s``) only as listed here."""
+    import re
+
+    settings = {"every 5 s", "than\n5 s", "5 s (`FEM_SSE_PROGRESS_INTERVAL`)"}
+    unit = re.compile(r"(?<![\w.-])~?\d[\d.,]*(?:-\d[\d.,]*)?\s?"
+                      r"(?:s|ms|min|minutes|seconds|h|GB|MB)\b")
+    found = []
+    for page in docs_numbers.pages():
+        if page.name == "cases.md":
+            continue  # docs/cases.md: the table is generated, its prose has no timings
+        text = docs_numbers.TABLE.sub("", docs_numbers.MARKER.sub("", page.read_text()))
+        for m in unit.finditer(text):
+            context = text[max(0, m.start() - 6):m.end() + 30]
+            if not any(s in context for s in settings):
+                found.append(f"{page.relative_to(ROOT)}: ...{context!r}")
+    assert not found, "\n".join(found)
+
+
 def test_formats():
     assert docs_numbers.spaced(40245) == "40 245"
     assert docs_numbers.sci(2)(3.5768924890877685e-06) == "3.6e-6"
@@ -74,7 +95,7 @@ def test_tolerances():
 
 
 @pytest.mark.serial
-@pytest.mark.parametrize("group", ["cases", "sweep", "tutorial"])
+@pytest.mark.parametrize("group", ["cases", "sweep", "tutorial", "suite"])
 def test_documented_commands_reproduce_the_numbers(group, tmp_path):
     """Re-run the group's documented command(s); each number within its tolerance of the
     JSON (the tutorial: mpirun -n 2, ~1.5-3 min). On another DOLFINx version than the one that

@@ -38,7 +38,7 @@ def clean(monkeypatch):
     for name in (*progress.LAUNCHER_VARS, *progress.RANK_VARS, progress.ENV_MODE):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("TERM", "xterm")
-    configure()  # an earlier test's CLI call (e.g. -q) may have left a mode set
+    configure()  # the tests below set modes themselves
     yield
     configure()
 
@@ -146,6 +146,22 @@ def test_activity_alone_and_nested():
             message("inside")
         assert bar.current == ""
     assert "inside" in outer.getvalue() and "meshing" not in outer.getvalue()
+
+
+@pytest.mark.serial
+@pytest.mark.parametrize("flags", [["-q"], ["--progress", "lines"]])
+def test_cli_restores_the_progress_settings(tmp_path, flags):
+    """main() sets the mode for its command only: a later in-process call (a test, a script)
+    finds the settings it had before."""
+    from fem_sse.app.cli import main
+
+    configure("bar", stream=io.StringIO(), interval=2.0)
+    before = dict(progress._settings)
+    case = ROOT / "cases" / "fig3_bilayer.toml"
+    assert main(["run", str(case), "--solver", "exact", "-o", str(tmp_path / "r"), *flags]) == 0
+    assert progress._settings == before
+    assert main(["run", str(case), "--solver", "exact", "-o", str(tmp_path / "r"), *flags]) == 2
+    assert progress._settings == before  # also after a failure (exists: exit 2)
 
 
 def test_closed_stream_does_not_raise():

@@ -1,5 +1,6 @@
 """MPI: an error on one rank aborts the whole job, an error on every rank exits cleanly; the
-message is printed once either way (issue 8). Each job runs in a subprocess with a timeout,
+message is printed once either way (issue 8). Ctrl-C and SIGTERM under mpirun, bare and under
+the supervisor docker/run uses (fem_sse.app.mpirun, issue 18). Each job runs in a subprocess with a timeout,
 so a hang fails the test instead of blocking it."""
 
 import json
@@ -125,8 +126,9 @@ def test_sigterm_on_every_rank_exits_143_with_one_line(tmp_path, delay_s):
 @pytest.mark.serial
 @pytest.mark.parametrize("delay_s", [2.0, 7.0])
 def test_ctrl_c_to_mpirun_ends_the_job_cleanly(tmp_path, delay_s):
-    """Open MPI's mpirun handles Ctrl-C itself (SIGCONT + SIGTERM to every rank, their output
-    dropped, exit 1): the job ends, nothing partial is left and no user file is touched."""
+    """A bare mpirun (FEM_SSE_MPIRUN=plain, or outside docker/run) handles Ctrl-C itself
+    (SIGCONT + SIGTERM to every rank, their output dropped, exit 1): the job ends, nothing
+    partial is left and no user file is touched. (docker/run mpirun: one line and 130, below.)"""
     import signal
 
     from test_robust_output import snapshot
@@ -159,4 +161,103 @@ def test_ctrl_c_to_mpirun_ends_the_job_cleanly(tmp_path, delay_s):
         after = snapshot(tmp_path)
         assert {k: v for k, v in after.items() if k in before} == before
         return
+    _no_leftovers(tmp_path, before)
+
+
+# ---------------------------------------------------------------------------------------------
+# Ctrl-C under the supervised launcher (fem_sse.app.mpirun; what docker/run mpirun runs)
+# ---------------------------------------------------------------------------------------------
+
+#: a stand-in for mpirun: on SIGUSR2 a rank's line and launcher text, exit 130; on SIGINT
+#: launcher text only, exit 1 (Open MPI's own stop)
+_FAKE_LAUNCHER = """
+import signal, sys, time
+def usr2(signum, frame):
+    if sys.argv[1] == "fem-sse":
+        sys.stderr.write("fem-sse: error: interrupted by SIGINT (Ctrl-C): rank line\\n")
+    sys.stderr.write("-" * 74 + "\\nprterun detected that one or more processes exited with "
+                     "non-zero status\\n" + "-" * 74 + "\\n")
+    sys.stderr.flush()
+    sys.exit(130)
+def sigint(signum, frame):
+    sys.stderr.write("prterun: job aborted\\n")
+    sys.exit(1)
+signal.signal(signal.SIGUSR2, usr2 if sys.argv[1] != "deaf" else signal.SIG_IGN)
+signal.signal(signal.SIGINT, sigint)
+sys.stderr.write("started\\n")
+sys.stderr.flush()
+print("output", flush=True)
+time.sleep(float(sys.argv[2]))
+sys.stderr.write("done\\n")
+sys.exit(int(sys.argv[3]))
+"""
+
+
+def _supervised(args, ctrl_c_at=(), timeout=TIMEOUT_S, cwd=ROOT):
+    """Run ``python3 -m fem_sse.app.mpirun ARGS`` in its own process group and press Ctrl-C
+    (SIGINT to the whole group, as a terminal does) at the given seconds."""
+    import os
+    import signal
+
+    proc = subprocess.Popen([sys.executable, "-m", "fem_sse.app.mpirun", *args], cwd=cwd,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    start = time.monotonic()
+    for at in ctrl_c_at:
+        time.sleep(max(0.0, at - (time.monotonic() - start)))
+        os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=timeout)
+    return proc.returncode, out, err
+
+
+@pytest.mark.serial
+def test_supervisor_passes_everything_through_without_ctrl_c(tmp_path):
+    script = tmp_path / "fake.py"
+    script.write_text(_FAKE_LAUNCHER)
+    code, out, err = _supervised([sys.executable, str(script), "fem-sse", "0.1", "3"])
+    assert (code, out, err) == (3, "output\n", "started\ndone\n")
+    code, _, err = _supervised(["no-such-launcher"])
+    assert code == 127 and err.count("\n") == 1 and "no-such-launcher" in err
+
+
+@pytest.mark.serial
+@pytest.mark.parametrize("program, expected", [
+    ("fem-sse", "fem-sse: error: interrupted by SIGINT (Ctrl-C): rank line"),
+    ("other", "fem-sse: error: interrupted by SIGINT (Ctrl-C): python3 stopped the job"),
+    ("deaf", "fem-sse: error: interrupted by SIGINT (Ctrl-C): python3 stopped the job"),
+])
+def test_supervisor_ctrl_c_gives_one_line_and_130(tmp_path, program, expected):
+    """The ranks' own line when one comes (else the supervisor's), the launcher's text dropped;
+    a program that ignores the forwarded signal is stopped by a second Ctrl-C."""
+    script = tmp_path / "fake.py"
+    script.write_text(_FAKE_LAUNCHER)
+    presses = (1.0, 2.0) if program == "deaf" else (1.0,)
+    code, out, err = _supervised([sys.executable, str(script), program, "30", "0"], presses)
+    assert code == 130
+    assert out == "output\n"
+    expected = expected.replace("python3", Path(sys.executable).name)
+    assert err == f"started\n{expected}\n"
+
+
+@pytest.mark.serial
+@pytest.mark.parametrize("delay_s", [2.0, 7.0])
+def test_ctrl_c_to_supervised_mpirun_one_line_130(tmp_path, delay_s):
+    """``docker/run mpirun -n 2 fem-sse run`` + Ctrl-C (the supervisor of docker/run, Open MPI
+    5 on trixie and 6 on sid): the ranks clean up, one line, exit 130, nothing partial, no user
+    file touched."""
+    from test_robust_output import snapshot
+
+    (tmp_path / "mydata").mkdir()
+    (tmp_path / "mydata" / "a.txt").write_text("mine")
+    before = snapshot(tmp_path)
+    code, _, err = _supervised(["mpirun", "-n", "2", sys.executable, "-m", "fem_sse", "run",
+                                str(CASE_2D), "-q", "-o", str(tmp_path / "out")], (delay_s,),
+                               cwd=tmp_path)
+    if code == 0:  # (a fast machine may finish first)
+        assert (tmp_path / "out" / "summary.json").is_file()
+        return
+    lines = err.strip().splitlines()
+    assert code == 130 and len(lines) == 1, err
+    assert lines[0].startswith("fem-sse: error") and "interrupted by SIGINT (Ctrl-C)" in lines[0]
+    assert not (tmp_path / "out").exists()
     _no_leftovers(tmp_path, before)

@@ -3,6 +3,7 @@ with one line and exit 2, ``--overwrite`` replaces only fem-sse's results, and a
 of output paths checks that no user file changes. Every command runs in a working folder that
 holds a user tree whose checksums are compared before and after."""
 
+import fnmatch
 import hashlib
 import json
 import os
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from fem_sse.app.cli import main
-from fem_sse.io.outdir import MARKER
+from fem_sse.io.outdir import MARKER, WRITES
 
 ROOT = Path(__file__).parent.parent
 CASE = ROOT / "cases" / "fig3_bilayer.toml"
@@ -39,6 +40,13 @@ def work(tmp_path, monkeypatch):
         (home / name).parent.mkdir(parents=True, exist_ok=True)
         (home / name).write_text(text)
     (home / "link").symlink_to(home / "mydata")
+    # a killed run's leftover into which the user put a file: never deleted (-o kept refused)
+    from fem_sse.io.outdir import claim
+
+    (home / "kept.partial").mkdir()
+    claim(home / "kept.partial", "run")
+    (home / "kept.partial" / "summary.json").write_text("{}")
+    (home / "kept.partial" / "my_plot.svg").write_text("mine")
     monkeypatch.chdir(home)
     return home
 
@@ -57,6 +65,7 @@ def _refused(capsys, argv, *needles) -> str:
     ("mydata", "was not created by fem-sse"),
     ("link", "was not created by fem-sse"),
     ("out", "was not created by fem-sse"),
+    ("kept", "my_plot.svg"),  # its leftover kept.partial holds a user's file
     (".", "names the current folder"),
     ("..", "names the current folder"),
     ("./", "names the current folder"),
@@ -138,6 +147,9 @@ def test_sweep_and_design_outputs(work, capsys):
     _refused(capsys, [*design, "-o", "mydata"], "was not created by fem-sse")
     _refused(capsys, [*design, "-o", str(ROOT / "cases")], "fem_sse repository")
     assert main([*design, "-o", "des"]) == 0
+    files = json.loads((work / "des" / MARKER).read_text())["files"]  # all in WRITES
+    assert "map.csv" in files and not [f for f in files if not any(
+        fnmatch.fnmatch(f, p) for p in WRITES)]
     capsys.readouterr()
     _refused(capsys, [*design, "-o", "des"], "--overwrite")
     assert main([*design, "-o", "des", "--overwrite"]) == 0
@@ -183,7 +195,8 @@ def test_mesh_file_targets(work, capsys):
                  "--report"]) == 0
     assert (work / "pngs" / "m2.png").stat().st_size > 1000
     assert (work / "new" / "sub" / "m2.report.json").exists()
-    assert not [p for p in work.rglob("*partial*") if p.name != "data.partial"]
+    assert not [p for p in work.rglob("*partial*") if p.name not in ("data.partial",
+                                                                       "kept.partial")]
 
 
 def test_bad_command_line_values(work, capsys):
@@ -202,7 +215,7 @@ def test_bad_command_line_values(work, capsys):
 # ---------------------------------------------------------------------------------------------
 
 _PARTS = ("mydata", "out", "other", "sub", ".", "..", "notes.txt", "link", "new", "res",
-          "data.partial", "data", "x y", "é", "", "cases")
+          "data.partial", "data", "x y", "é", "", "cases", "kept", "kept.partial")
 _SHIPPED = ("", "cases", "docs", "fem_sse", "meshes", "cases/..", "docs/../tests", ".git")
 
 
@@ -241,4 +254,68 @@ def test_fuzz_output_paths_touch_no_user_file(work, capsys, seed):
             assert json.loads((target / MARKER).read_text())["kind"] == "run"
     assert snapshot(ROOT / "cases") == shipped and sorted(os.listdir(ROOT)) == repo_top
     assert outcomes[0] > 3 and outcomes[2] > 3, outcomes  # the fuzz reaches both outcomes
-    assert not [p for p in work.rglob("*.partial") if p.name != "data.partial"]
+    assert not [p for p in work.rglob("*.partial") if p.name not in ("data.partial",
+                                                                      "kept.partial")]
+
+
+# ---------------------------------------------------------------------------------------------
+# What a killed run leaves: removed only when it holds nothing but what fem-sse wrote
+# ---------------------------------------------------------------------------------------------
+
+def _leftover(folder: Path, entries: dict, marker: dict | None = None) -> None:
+    """A folder as a run killed while writing leaves it: claimed, not sealed."""
+    from fem_sse.io.outdir import claim
+
+    folder.mkdir()
+    if marker is None:
+        claim(folder, "run")
+    else:
+        (folder / MARKER).write_text(json.dumps(marker))
+    for name, text in entries.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text)
+
+
+def test_killed_runs_leftover_removed_only_if_all_fem_sse(work, capsys):
+    """The next run of the same output removes OUTDIR.partial and OUTDIR.old-PID when they
+    hold only names the marker records (fem_sse.io.outdir.WRITES); a user's file in one stops
+    it with one line naming that file, and nothing is deleted."""
+    mine = {"summary.json": "{}", "fields.bp/data.0": "x", "checkpoint/state.json": "{}",
+            ".summary.json.123.tmp": "", "fields_p1.vtu": ""}
+    _leftover(work / "res.partial", mine)
+    assert main([*RUN, "-o", "res"]) == 0
+    assert not (work / "res.partial").exists() and (work / "res" / "summary.json").exists()
+
+    _leftover(work / "two.partial", {**mine, "my_notes.txt": "mine", "sub/keep.csv": "1"})
+    before = snapshot(work)
+    _refused(capsys, [*RUN, "-o", "two"], "two.partial", "my_notes.txt", "files it did not write")
+    assert snapshot(work) == before
+
+    # a marker without a record (an older fem-sse, or written by hand): nothing is fem-sse's
+    _leftover(work / "old.partial", {"summary.json": "{}"}, {"fem_sse_output": 1, "kind": "run"})
+    _refused(capsys, [*RUN, "-o", "old"], "old.partial", "summary.json")
+    assert (work / "old.partial" / "summary.json").exists()
+
+    # the aside copy of a replaced result: a sealed record
+    sealed = {"fem_sse_output": 1, "kind": "run", "files": ["summary.json"]}
+    _leftover(work / "res.old-77", {"summary.json": "{}", "photo.png": "mine"}, sealed)
+    _refused(capsys, [*RUN, "-o", "res", "--overwrite"], "res.old-77", "photo.png")
+    assert (work / "res.old-77" / "photo.png").read_text() == "mine"
+    (work / "res.old-77" / "photo.png").unlink()
+    assert main([*RUN, "-o", "res", "--overwrite"]) == 0
+    assert not (work / "res.old-77").exists()
+
+
+def test_remove_owned(tmp_path):
+    from fem_sse.io.outdir import OutputError, remove_owned
+
+    assert remove_owned(tmp_path / "absent")
+    (tmp_path / "empty").mkdir()
+    assert remove_owned(tmp_path / "empty") and not (tmp_path / "empty").exists()
+    _leftover(tmp_path / "user", {"a.txt": "x"}, {"kind": "not a marker"})
+    assert not remove_owned(tmp_path / "user") and (tmp_path / "user" / "a.txt").exists()
+    _leftover(tmp_path / "run", {"mu_map.png": "", "x.txt": "mine"})
+    with pytest.raises(OutputError, match="x.txt"):
+        remove_owned(tmp_path / "run")
+    (tmp_path / "run" / "x.txt").unlink()
+    assert remove_owned(tmp_path / "run") and not (tmp_path / "run").exists()

@@ -45,7 +45,7 @@ def main() -> None:
     mu = problem.mu_function()  # mu_Li0 (eV), DG field on the adapted mesh
 
     # 2. mechanics on the same (adapted) mesh, one-way coupled; files written by all ranks
-    with output_directory(args.output, comm) as folder:
+    with output_directory(args.output, comm, extra_names=("mechanics_summary.json",)) as folder:
         mech, files = run_mechanics(problem.smesh, mu, config, folder, comm)
         if comm.rank == 0:
             write_json(folder / "mechanics_summary.json",

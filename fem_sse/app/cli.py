@@ -406,7 +406,7 @@ def _preload() -> None:
 def _main(argv: list[str] | None) -> int:
     from fem_sse.app.logs import configure_logging
     from fem_sse.errors import EXIT_INTERNAL, ErrorReporter, deferred_interrupts, exit_code
-    from fem_sse.progress import configure
+    from fem_sse.progress import configured
 
     args = build_parser().parse_args(argv)
     level = os.environ.get("FEM_SSE_LOG_LEVEL", "").upper() or ("INFO" if args.verbose
@@ -415,14 +415,14 @@ def _main(argv: list[str] | None) -> int:
         comm = _comm()
     configure_logging(level, comm.rank)  # warnings once, from rank 0
     reporter = ErrorReporter(comm)
-    configure("off" if getattr(args, "quiet", False) else getattr(args, "progress", None),
-              comm=comm)
-    try:
-        _preload()
-        code = args.func(args)
-    except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - one line; traceback with -v
-        if args.verbose and exit_code(exc) == EXIT_INTERNAL:
-            traceback.print_exc()
-        return reporter.fail(exc)
+    mode = "off" if getattr(args, "quiet", False) else getattr(args, "progress", None)
+    with configured(mode, comm=comm):  # restored on return (main() may run again in-process)
+        try:
+            _preload()
+            code = args.func(args)
+        except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - one line; -v: traceback
+            if args.verbose and exit_code(exc) == EXIT_INTERNAL:
+                traceback.print_exc()
+            return reporter.fail(exc)
     reporter.close()
     return code

@@ -14,9 +14,11 @@ code 2):
   files fem-sse did not write (the marker lists what fem-sse wrote).
 
 The marker is JSON: ``{"fem_sse_output": 1, "kind", "created_utc", "fem_sse_version"}`` plus
-``"files"`` (the entries fem-sse wrote, once the folder is complete) or ``"patterns"`` (a
-sweep folder, which grows point by point). A folder still being written has neither: all of it
-is fem-sse's.
+``"files"`` (the entries fem-sse wrote, once the folder is complete), ``"patterns"`` (a sweep
+folder, which grows point by point) or ``"writes"`` (a folder still being written, e.g. the
+``OUTDIR.partial`` a killed run leaves: the names fem-sse may have written into it,
+:data:`WRITES`). Only entries in that record are fem-sse's; a marked folder holding anything
+else is never deleted (:func:`remove_owned` refuses with one line).
 """
 
 from __future__ import annotations
@@ -30,10 +32,20 @@ from pathlib import Path
 
 from fem_sse.errors import ConfigError, OutputError
 
-__all__ = ["MARKER", "OutputError", "check_file_target", "claim", "foreign_entries",
+__all__ = ["MARKER", "WRITES", "OutputError", "check_file_target", "claim", "foreign_entries",
            "on_root", "open_resumable", "plan_output", "read_marker", "remove_owned", "seal"]
 
 MARKER = ".fem_sse_output.json"
+
+#: the names fem-sse writes into a result folder (run, mechanics, design; files and folders,
+#: with the temporary names of its atomic writes): recorded in the marker of a folder while it
+#: is written, so that what a killed run leaves is removed without touching anything else
+WRITES = ("summary.json", "profile.csv", "profile.png", "fields.bp", "currents.bp",
+          "regions.xdmf", "regions.h5", "fields.vtu", "fields.pvtu", "fields_p*.vtu",
+          "fronts.json", "fronts.csv", "mu_map.png", "checkpoint", "mechanics.bp",
+          "mechanics.xdmf", "mechanics.h5", "mechanics.vtu", "mechanics.pvtu", "mechanics_p*.vtu",
+          "mechanics.png", "tractions.csv", "map.csv", "map.png", "evaluations.csv", "best.toml",
+          "best_profile.png", "pareto.csv", "pareto.png", "*.tmp")
 
 #: top-level folders of the repository that an output may never be (or contain)
 SHIPPED = (".git", "bench", "cases", "docker", "docs", "fem_sse", "meshes", "tests")
@@ -96,10 +108,10 @@ def read_marker(folder: Path) -> dict | None:
 def foreign_entries(folder: Path, marker: dict) -> list[str]:
     """Entries of an owned ``folder`` that fem-sse did not write (subfolders with their own
     marker are looked into)."""
-    if "files" not in marker and "patterns" not in marker:
-        return []  # still being written: all of it is fem-sse's
     allowed = set(marker.get("files") or ())
-    patterns = marker.get("patterns") or ()
+    patterns = list(marker.get("patterns") or ())
+    if "files" not in marker:
+        patterns += marker.get("writes") or ()  # still being written: what fem-sse may write
     found = []
     for entry in sorted(os.scandir(folder), key=lambda e: e.name):
         name = entry.name
@@ -190,8 +202,14 @@ def check_file_target(path, *, overwrite: bool, what: str) -> Path:
     return final
 
 
-def claim(folder: Path, kind: str, patterns=None) -> None:
-    """Write the marker into a folder fem-sse has just created (still being written)."""
+def claim(folder: Path, kind: str, patterns=None, writes=WRITES) -> None:
+    """Write the marker into a folder fem-sse has just created (still being written).
+
+    Args:
+        patterns: names (fnmatch) of a folder that grows over several runs (a sweep).
+        writes: names (fnmatch) fem-sse may write into it before :func:`seal` (what a killed
+            run may leave; anything else found in it is the user's).
+    """
     from fem_sse import __version__
 
     data = {"fem_sse_output": 1, "kind": kind, "fem_sse_version": __version__,
@@ -200,6 +218,8 @@ def claim(folder: Path, kind: str, patterns=None) -> None:
                     "and only if it holds nothing else"}
     if patterns is not None:
         data["patterns"] = list(patterns)
+    else:
+        data["writes"] = list(writes)
     (Path(folder) / MARKER).write_text(json.dumps(data, indent=1) + "\n")
 
 
@@ -209,13 +229,20 @@ def seal(folder: Path) -> None:
     path = Path(folder) / MARKER
     data = json.loads(path.read_text())
     data["files"] = sorted(name for name in os.listdir(folder) if name != MARKER)
+    data.pop("writes", None)  # the record is now exact
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(data, indent=1) + "\n")
     os.replace(tmp, path)
 
 
-def remove_owned(path: Path) -> bool:
-    """Delete ``path`` if fem-sse owns it (or it is an empty folder); True if it is gone."""
+def remove_owned(path: Path, what: str = "-o") -> bool:
+    """Delete ``path`` if fem-sse owns it and it holds only what fem-sse wrote (the marker's
+    record), or it is an empty folder; True if it is gone, False if it is not fem-sse's.
+
+    Raises:
+        OutputError: a marked folder that holds entries fem-sse did not write (one line naming
+            them); nothing is deleted.
+    """
     path = Path(path)
     if not os.path.lexists(path):
         return True
@@ -223,7 +250,14 @@ def remove_owned(path: Path) -> bool:
         if _is_empty_dir(path):
             path.rmdir()
             return True
-        if read_marker(path) is not None:
+        marker = read_marker(path)
+        if marker is not None:
+            foreign = foreign_entries(path, marker)
+            if foreign:
+                raise OutputError(what, f"{path} was written by fem-sse but holds files it did "
+                                  f"not write ({', '.join(foreign[:3])}"
+                                  f"{', ...' if len(foreign) > 3 else ''}): move them out, or "
+                                  "choose another output folder")
             shutil.rmtree(path, ignore_errors=True)
             return not path.exists()
     return False

@@ -14,7 +14,6 @@ import glob
 import json
 import logging
 import os
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +49,14 @@ def atomic_write_text(path: str | Path, text: str) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def _discard(partial: Path) -> None:
+    """Remove the temporary folder of a failed run, unless someone put files in it (kept)."""
+    try:
+        outdir.remove_owned(partial)
+    except (OutputError, OSError) as exc:
+        log.warning("%s", exc)
+
+
 def _replace_directory(partial: Path, final: Path) -> None:
     """Move ``partial`` to ``final``: the old ``final`` (owned or empty: checked before) is
     renamed aside first and deleted after, so ``final`` is never a mix of both (a kill in
@@ -58,12 +65,17 @@ def _replace_directory(partial: Path, final: Path) -> None:
     if final.exists():
         os.replace(final, old)
     os.replace(partial, final)
-    outdir.remove_owned(old)
+    try:
+        outdir.remove_owned(old)
+    except OutputError as exc:  # files added to the old result during the run: kept
+        log.warning("%s", exc)
 
 
-def _open_partial(path, overwrite: bool, kind: str, inputs) -> tuple[Path, Path]:
+def _open_partial(path, overwrite: bool, kind: str, inputs,
+                  writes) -> tuple[Path, Path]:
     """Check ``path`` (:func:`fem_sse.io.outdir.plan_output`), clear what a killed run of it
-    left (only fem-sse's), create and claim ``path.partial``; rank 0."""
+    left (only what fem-sse wrote: a leftover holding anything else is refused), create and
+    claim ``path.partial``; rank 0."""
     final, _ = outdir.plan_output(path, overwrite=overwrite, inputs=inputs)
     partial = final.with_name(final.name + ".partial")
     for stale in [partial, *final.parent.glob(f"{glob.escape(final.name)}.old-*")]:
@@ -71,13 +83,13 @@ def _open_partial(path, overwrite: bool, kind: str, inputs) -> tuple[Path, Path]
             raise OutputError("-o", f"{stale} is in the way and was not created by fem-sse: "
                               "move it, or choose another output folder")
     partial.mkdir(parents=True)
-    outdir.claim(partial, kind)
+    outdir.claim(partial, kind, writes=writes)
     return final, partial
 
 
 @contextlib.contextmanager
 def output_directory(path: str | Path, comm, overwrite: bool = True, kind: str = "run",
-                     inputs=()):
+                     inputs=(), extra_names=()):
     """Yield a temporary sibling folder ``path.partial``; on success it replaces ``path``.
 
     Only a folder fem-sse owns is replaced (:mod:`fem_sse.io.outdir`: an earlier result when
@@ -89,16 +101,20 @@ def output_directory(path: str | Path, comm, overwrite: bool = True, kind: str =
     Args:
         kind: what the folder holds ("run", "design", ...), recorded in its marker.
         inputs: files the command reads (the output may not contain them).
+        extra_names: names (fnmatch) the caller writes into the folder besides fem-sse's
+            own (:data:`fem_sse.io.outdir.WRITES`); a killed run's leftover holding other
+            names is not deleted by the next run.
     """
+    writes = (*outdir.WRITES, *extra_names)
     final, partial = outdir.on_root(comm, lambda: _open_partial(path, overwrite, kind,
-                                                                inputs))
+                                                                inputs, writes))
     try:
         yield partial
     except BaseException:
         # no barrier: when only some ranks fail, the others are stuck in a collective and the
         # job is aborted (fem_sse.errors); a leftover .partial is removed by the next run
         if comm.rank == 0:
-            shutil.rmtree(partial, ignore_errors=True)
+            _discard(partial)
         raise
     comm.barrier()
     if comm.rank == 0:
