@@ -206,7 +206,19 @@ def group_sweep(out: Path) -> dict:
 def group_cases(out: Path) -> dict:
     """README's verification table: read from bench/run_cases.py's JSON (re-run that script to
     renew it; ~1 min)."""
-    rows = json.loads((ROOT / "bench" / "results" / "cases_summary.json").read_text())
+    return cases_numbers(json.loads((ROOT / "bench" / "results" / "cases_summary.json")
+                                    .read_text()))
+
+
+def rerun_cases(out: Path) -> dict:
+    """The README's command ``bench/run_cases.py`` run again (into ``out``, one timed solve per
+    case): the same numbers from what it measures now (the tests compare them)."""
+    _run(f"python3 {ROOT}/bench/run_cases.py -o {out} --repeat 1", ROOT)
+    return cases_numbers(json.loads((out / "cases_summary.json").read_text()))
+
+
+def cases_numbers(rows: list[dict]) -> dict:
+    """The README's numbers of a cases_summary.json."""
     return {"cases.count": len(rows),
             "cases.worst_rel_err_one_minus_t": max(r["rel_err_one_minus_t"] for r in rows),
             "cases.worst_jump_err_over_L": max(r["jump_err_over_L"] for r in rows),
