@@ -195,8 +195,6 @@ class ExactSolution:
         segments: the stack's segments.
         mu_edges: mu_Li0 at the segment end points 0 = x_0 < ... < x_n = L (eV).
         evaluations: marches the root search took.
-        from_right: per segment, True where its profile is traced back from its right end
-            (tracing forward from the left end would amplify round-off past the tolerance).
     """
 
     config: Config
@@ -207,7 +205,6 @@ class ExactSolution:
     segments: list[Segment]
     mu_edges: list[float]
     evaluations: int = 0
-    from_right: tuple[bool, ...] = ()  # per segment: mu(x) from its right end (see _joins)
 
     @property
     def t_li(self) -> float:
@@ -242,12 +239,9 @@ class ExactSolution:
         edges = self.x_edges()
         index = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, len(self.segments) - 1)
         for i, xi in enumerate(x):
-            k = index[i]
-            seg, (y0, y1), br = self.segments[k], self.y_edges(k), self.branch(k)
-            if k < len(self.from_right) and self.from_right[k]:
-                y = br.retreat(y1, seg.x1 - xi)
-            else:
-                y = br.advance(y0, xi - seg.x0)
+            seg = self.segments[index[i]]
+            y0, _ = self.y_edges(index[i])
+            y = self.branch(index[i]).advance(y0, xi - seg.x0)
             out[i] = seg.material.B + self.kT * y
         return out
 
@@ -411,24 +405,17 @@ def _join_defects(segments: list[Segment], log_ratio: float, j_e: float, kT: flo
     end where it runs onto an upper one. A segment whose ends are on no common trajectory
     (a discontinuous state) misses by far more than round-off (1e-14 eV).
     """
-    return [miss for miss, _ in _joins(segments, log_ratio, j_e, kT, mu_edges)]
-
-
-def _joins(segments: list[Segment], log_ratio: float, j_e: float, kT: float,  # noqa: N803
-           mu_edges: list[float]) -> list[tuple[float, bool]]:
-    """Per segment (miss in eV, True when the trajectory from the right end misses less)."""
     out = []
     for i, seg in enumerate(segments):
         br = _branch(seg, log_ratio, j_e, kT)
         y0, y1 = ((mu_edges[i] - seg.material.B) / kT, (mu_edges[i + 1] - seg.material.B) / kT)
         try:
-            miss, right = abs(br.advance(y0, seg.length) - y1), False
+            miss = abs(br.advance(y0, seg.length) - y1)
             if miss * kT > 1e-15:
-                back = abs(br.retreat(y1, seg.length) - y0)
-                miss, right = (back, True) if back < miss else (miss, False)
+                miss = min(miss, abs(br.retreat(y1, seg.length) - y0))
         except (ValueError, OverflowError, ZeroDivisionError):
-            miss, right = math.inf, False
-        out.append((kT * miss if math.isfinite(miss) else math.inf, right))
+            miss = math.inf
+        out.append(kT * miss if math.isfinite(miss) else math.inf)
     return out
 
 
@@ -514,14 +501,14 @@ def solve_exact(config: Config, guess: float | None = None) -> ExactSolution:
     except (ValueError, OverflowError, ZeroDivisionError):  # the forward march is kept
         mu_edges = forward
     mu_edges[0], mu_edges[-1] = config.cell.mu_cathode, config.cell.mu_anode
-    joins = _joins(segments, log_ratio, j_e, kT, mu_edges)
-    worst = max(range(len(joins)), key=lambda i: joins[i][0])
-    if not joins[worst][0] <= CONTINUITY_TOL_EV:
+    misses = _join_defects(segments, log_ratio, j_e, kT, mu_edges)
+    worst = max(range(len(misses)), key=lambda i: misses[i])
+    if not misses[worst] <= CONTINUITY_TOL_EV:
         raise ConvergenceError(
             f"the exact solver's state is not continuous: segment {worst} (x = "
             f"{segments[worst].x0:.6g}..{segments[worst].x1:.6g} m) misses its end by "
-            f"{joins[worst][0]:.3g} eV > {CONTINUITY_TOL_EV:g} eV (a defect; please report the "
+            f"{misses[worst]:.3g} eV > {CONTINUITY_TOL_EV:g} eV (a defect; please report the "
             "config)", {"stage": "exact solver continuity check", "segment": worst,
-                        "miss_eV": joins[worst][0], "log_ratio": log_ratio})
+                        "miss_eV": misses[worst], "log_ratio": log_ratio})
     return ExactSolution(config, log_ratio, j_i, j_e, j_i * _ionic_resistance(segments), segments,
-                         mu_edges, counter[0], tuple(right for _, right in joins))
+                         mu_edges, counter[0])
