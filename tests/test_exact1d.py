@@ -92,65 +92,35 @@ def test_closed_form_against_backward_integration(case):
 # mu_anode and the march from the anode misses mu_cathode at the root: the state is the cathode
 # march up to the end where the two meet and the anode march after it.
 
-def _stress_stack(index):
-    import json
+def _bench(name):
+    import importlib
     import sys
     from pathlib import Path
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
-    import stress1d
+    return importlib.import_module(name)
 
-    data = stress1d.random_stack(16, index)
+
+def _stress_stack(index):
+    import json
+
+    data = _bench("stress1d").random_stack(16, index)
     return parse_config(json.loads(json.dumps(data)), data["name"])
-
-
-def _integrate(config, sol, upto, direction, x_extra=()):
-    """mu (eV) at the segment ends (and at ``x_extra`` (m)) reached by stiff Radau integration
-    (Kirchhoff variable, as :func:`_shoot_backward`) from the cathode (direction +1) or the
-    anode (-1) up to end ``upto``, with the exact solver's currents. {x: mu}."""
-    from scipy.integrate import solve_ivp
-
-    kT, segs = config.cell.kT, config.segments()
-    n = len(segs)
-    order = range(upto) if direction > 0 else reversed(range(upto, n))
-    mu = config.cell.mu_cathode if direction > 0 else config.cell.mu_anode
-    out = {0.0 if direction > 0 else segs[-1].x1: mu}
-    for i in order:
-        seg, m = segs[i], segs[i].material
-        span = (seg.x0, seg.x1) if direction > 0 else (seg.x1, seg.x0)
-        inner = sorted((x for x in x_extra if seg.x0 < x < seg.x1), reverse=direction < 0)
-        drift, scale = sol.j_ionic / m.sigma_li, 2.0 * m.A * kT
-
-        def rhs(x, v, m=m, drift=drift, scale=scale):
-            return [(sol.j_electronic - drift * 2.0 * m.A * math.sqrt(v[0] ** 2 + 1.0)) / scale]
-
-        v0 = math.sinh((mu - m.B) / kT)
-        res = solve_ivp(rhs, span, [v0], method="Radau", rtol=1e-12,
-                        atol=1e-9 * max(1.0, abs(v0)), t_eval=[*inner, span[1]])
-        values = m.B + kT * np.arcsinh(res.y[0])
-        out.update(zip([*inner, span[1]], values))
-        mu = float(values[-1])
-    return out
 
 
 @pytest.mark.parametrize("index", [31, 122])
 def test_stress_stack_state_against_two_sided_integration(index):
-    """Every segment end, and mu(x) inside the segments, agree with a Radau integration from
-    the cathode (up to the end where cathode and anode march meet) and from the anode (after
-    it): a continuous state meeting both electrode potentials. Before the fix the end of the
+    """Every segment end, and mu(x) inside the segments, agree with a Radau integration
+    (bench/exact1d_continuity.py, no closed form) from the cathode up to the end where the
+    integrations from both sides meet and from the anode after it: a continuous state meeting
+    both electrode potentials. Before the fix the end of the
     first segment came from the anode march, 0.11 eV (stack 31) off the cathode's trajectory."""
     config = _stress_stack(index)
     sol = solve_exact(config)
     edges = sol.x_edges()
     # inside the segments: 3 points each
     x_in = [x for a, b in zip(edges[:-1], edges[1:]) for x in np.linspace(a, b, 5)[1:-1]]
-    n = len(sol.segments)
-    fw = _integrate(config, sol, n, +1)
-    bw = _integrate(config, sol, 0, -1)
-    meet = min(range(n + 1), key=lambda k: abs(fw[edges[k]] - bw[edges[k]]))
-    fw = _integrate(config, sol, meet, +1, x_in)
-    bw = _integrate(config, sol, meet, -1, x_in)
-    ref = {**bw, **fw}
+    _, ref = _bench("exact1d_continuity").two_sided(config, sol, x_in)
     for k, x in enumerate(edges):
         assert abs(sol.mu_edges[k] - ref[x]) < 1e-9, (k, sol.mu_edges[k], ref[x])  # 1.2e-11
     err = max(abs(mu - ref[x]) for mu, x in zip(sol.mu(x_in), x_in))  # 2e-8 eV measured
@@ -174,3 +144,17 @@ def test_discontinuous_state_is_a_defect(monkeypatch):
     assert failed.value.diagnosis["stage"] == "exact solver continuity check"
     assert failed.value.diagnosis["segment"] == 0 and failed.value.diagnosis["miss_eV"] > 0.1
 
+
+def test_docs_continuity_table_is_the_bench_json():
+    """docs/robustness.md's continuity table is `bench/exact1d_continuity.py --table`."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    text = (root / "docs" / "robustness.md").read_text()
+    block = re.search(r"<!-- exact1d-continuity-table -->\n(.*?)"
+                      r"<!-- /exact1d-continuity-table -->", text, re.S)
+    assert block is not None
+    table = _bench("exact1d_continuity").table(root / "bench" / "results" /
+                                               "exact1d_continuity.json")
+    assert block[1].strip() == table.strip()
