@@ -199,20 +199,27 @@ def test_docs_rates_table_is_the_bench_json():
     assert block[1].strip() == eafe_rates.table(path).strip()
 
 
+@pytest.mark.mpi
 @pytest.mark.parametrize("index", [31, 122])
-def test_failing_stacks_have_a_discontinuous_exact_state(index):
-    """The two random stacks the EAFE scheme does not converge on (docs/robustness.md): the
-    exact state's mu at the end of its first segment differs by more than 0.1 eV from its own
-    closed-form profile there (the edge comes from the anode-side march), so no continuous
-    discretisation can start from it. When the exact solver is fixed, this fails: rerun
-    bench/stress1d.py --solver fem-eafe and update the docs."""
+def test_stacks_with_an_ulp_sensitive_root_certified(index, comm):
+    """Stacks 31 and 122: mu(L) moves by 0.1-1 eV within one ulp of ln(j_e/j_i), and the
+    exact solver used to return a discontinuous state on them (the end of the first segment
+    from the anode march, 0.11 / 0.27 eV off the cathode's trajectory), from which EAFE
+    stalled. Now the state is continuous (the end of the first segment on the cathode's
+    trajectory; tests/test_exact1d.py checks all ends against Radau) and EAFE is certified."""
     from fem_sse.transport.exact1d import solve_exact
 
-    sol = solve_exact(_stack(index))
+    config = _stack(index)
+    sol = solve_exact(config)
     seg = sol.segments[0]
     y0, y1 = sol.y_edges(0)
-    y_end = sol.branch(0).advance(y0, seg.x1 - seg.x0)
-    assert abs(y_end - y1) * sol.kT > 0.1
+    assert abs(sol.branch(0).advance(y0, seg.x1 - seg.x0) - y1) * sol.kT < 1e-12
+    exact, _ = solve_case(config, comm, "exact")
+    fem, _ = solve_case(config, comm, "fem-eafe")
+    errors = compare(fem, exact, config.thickness)
+    for key, limit in stress1d.TARGETS.items():
+        assert errors[key] is not None and errors[key] <= limit, (key, errors)
+    assert fem["exact_check"]["passed"] and fem["converged"]
 
 
 def test_docs_cases_table_is_the_bench_json():

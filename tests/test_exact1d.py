@@ -84,3 +84,77 @@ def test_closed_form_against_backward_integration(case):
     # and the check can fail: 1 % less electronic current misses the cathode by far more
     assert abs(_shoot_backward(config, sol.j_ionic, 0.99 * sol.j_electronic)
                - config.cell.mu_cathode) > 1e-3
+
+
+# -- continuity: random stacks 31 and 122 of bench/stress1d.py (seed 16) ------------------------
+# On these, mu(L) moves by 0.1-1 eV within one ulp of ln(j_e/j_i) (a jump that ends right at a
+# segment end before a layer near its lower fixed point), so the march from the cathode misses
+# mu_anode and the march from the anode misses mu_cathode at the root: the state is the cathode
+# march up to the end where the two meet and the anode march after it.
+
+def _bench(name):
+    import importlib
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    return importlib.import_module(name)
+
+
+def _stress_stack(index):
+    import json
+
+    data = _bench("stress1d").random_stack(16, index)
+    return parse_config(json.loads(json.dumps(data)), data["name"])
+
+
+@pytest.mark.parametrize("index", [31, 122])
+def test_stress_stack_state_against_two_sided_integration(index):
+    """Every segment end, and mu(x) inside the segments, agree with a Radau integration
+    (bench/exact1d_continuity.py, no closed form) from the cathode up to the end where the
+    integrations from both sides meet and from the anode after it: a continuous state meeting
+    both electrode potentials. Before the fix the end of the
+    first segment came from the anode march, 0.11 eV (stack 31) off the cathode's trajectory."""
+    config = _stress_stack(index)
+    sol = solve_exact(config)
+    edges = sol.x_edges()
+    # inside the segments: 3 points each
+    x_in = [x for a, b in zip(edges[:-1], edges[1:]) for x in np.linspace(a, b, 5)[1:-1]]
+    _, ref = _bench("exact1d_continuity").two_sided(config, sol, x_in)
+    for k, x in enumerate(edges):
+        assert abs(sol.mu_edges[k] - ref[x]) < 1e-9, (k, sol.mu_edges[k], ref[x])  # 1.2e-11
+    err = max(abs(mu - ref[x]) for mu, x in zip(sol.mu(x_in), x_in))  # 2e-8 eV measured
+    assert err < 1e-6, err
+    from fem_sse.transport.exact1d import CONTINUITY_TOL_EV, _join_defects
+
+    joins = _join_defects(sol.segments, sol.log_ratio, sol.j_electronic, sol.kT, sol.mu_edges)
+    assert max(joins) < 1e-3 * CONTINUITY_TOL_EV  # 8e-14 eV measured
+
+
+def test_discontinuous_state_is_a_defect(monkeypatch):
+    """The continuity self-check raises (exit 3, with its stage) instead of returning a state
+    whose segments do not join: here the anode march at every end (the pre-fix choice at the
+    first end of stack 31), 0.11 eV off at x = 0."""
+    from fem_sse.errors import ConvergenceError
+    from fem_sse.transport import exact1d
+
+    monkeypatch.setattr(exact1d, "_best_edges", lambda *args: list(args[-1]))
+    with pytest.raises(ConvergenceError, match="not continuous") as failed:
+        solve_exact(_stress_stack(31))
+    assert failed.value.diagnosis["stage"] == "exact solver continuity check"
+    assert failed.value.diagnosis["segment"] == 0 and failed.value.diagnosis["miss_eV"] > 0.1
+
+
+def test_docs_continuity_table_is_the_bench_json():
+    """docs/robustness.md's continuity table is `bench/exact1d_continuity.py --table`."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    text = (root / "docs" / "robustness.md").read_text()
+    block = re.search(r"<!-- exact1d-continuity-table -->\n(.*?)"
+                      r"<!-- /exact1d-continuity-table -->", text, re.S)
+    assert block is not None
+    table = _bench("exact1d_continuity").table(root / "bench" / "results" /
+                                               "exact1d_continuity.json")
+    assert block[1].strip() == table.strip()

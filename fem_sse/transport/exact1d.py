@@ -36,12 +36,13 @@ import numpy as np
 from scipy.optimize import brentq
 from scipy.special import expit
 
-from fem_sse.errors import ConfigError, SolveError
+from fem_sse.errors import ConfigError, ConvergenceError, SolveError
 from fem_sse.spec.config import Config, Segment
 
 __all__ = ["ExactSolution", "SolveError", "solve_exact"]
 
 _LOG_A_LIMIT = 650.0  # keep exp(+-log a) finite
+CONTINUITY_TOL_EV = 1e-9  # a segment end off its neighbour's trajectory by more: a defect (eV)
 
 
 def _log_abs_one_minus_exp(z: float) -> float:
@@ -193,6 +194,7 @@ class ExactSolution:
         ionic_potential_drop: (eta_i(0) - eta_i(L))/e (V).
         segments: the stack's segments.
         mu_edges: mu_Li0 at the segment end points 0 = x_0 < ... < x_n = L (eV).
+        evaluations: marches the root search took.
     """
 
     config: Config
@@ -361,6 +363,13 @@ def _best_edges(segments: list[Segment], log_ratio: float, j_e: float, kT: float
     multiplies an error by F'(y0)/F'(y1), up to 1e6 and more per segment: on such stacks mu at
     an interface from the cathode side alone can be off by 0.1 meV, and by 0.3 eV at the anode.
     The same trajectory marched from the anode divides by that factor instead.
+
+    Both marches are one trajectory only when mu(L) is resolved by the root in ln(j_e/j_i).
+    Where mu(L) changes by 0.1 eV and more within one ulp of it (a jump that ends at a
+    segment end right before a layer that is near its own lower fixed point, stacks 31 and
+    122 of bench/stress1d.py seed 16), the cathode march misses mu_anode and the anode march
+    misses mu_cathode: each is exact on its own side only. The per-end choice is kept when its
+    segments join; otherwise the state switches once, at the end where the two marches meet.
     """
     n = len(segments)
     growth_f, growth_b = [0.0] * (n + 1), [0.0] * (n + 1)  # ln of the amplification
@@ -373,8 +382,41 @@ def _best_edges(segments: list[Segment], log_ratio: float, j_e: float, kT: float
         br = _branch(seg, log_ratio, j_e, kT)
         y0, y1 = ((backward[i] - seg.material.B) / kT, (backward[i + 1] - seg.material.B) / kT)
         growth_b[i] = growth_b[i + 1] + max(br.log_slope(y1) - br.log_slope(y0), 0.0)
-    return [f if gf <= gb else b
-            for f, b, gf, gb in zip(forward, backward, growth_f, growth_b)]
+    picked = [f if gf <= gb else b
+              for f, b, gf, gb in zip(forward, backward, growth_f, growth_b)]
+    if max(_join_defects(segments, log_ratio, j_e, kT, picked)) <= CONTINUITY_TOL_EV:
+        return picked
+    # forward up to end m, backward from end m on: only segment m - 1 or m can fail to join
+    def cost(m):
+        edges = forward[:m + 1] + backward[m + 1:]
+        gap = max(_join_defects(segments[max(m - 1, 0):m + 1], log_ratio, j_e, kT,
+                                edges[max(m - 1, 0):m + 2]))
+        return (gap, max(growth_f[m], growth_b[m]))
+    best = min(range(n + 1), key=cost)
+    return forward[:best + 1] + backward[best + 1:]
+
+
+def _join_defects(segments: list[Segment], log_ratio: float, j_e: float, kT: float,  # noqa: N803
+                  mu_edges: list[float]) -> list[float]:
+    """Per segment, how far (eV) its closed-form trajectory misses its far end.
+
+    The trajectory from either end is tried (the better is kept): advancing from the left end
+    amplifies round-off where the segment leaves a lower fixed point, retreating from the right
+    end where it runs onto an upper one. A segment whose ends are on no common trajectory
+    (a discontinuous state) misses by far more than round-off (1e-14 eV).
+    """
+    out = []
+    for i, seg in enumerate(segments):
+        br = _branch(seg, log_ratio, j_e, kT)
+        y0, y1 = ((mu_edges[i] - seg.material.B) / kT, (mu_edges[i + 1] - seg.material.B) / kT)
+        try:
+            miss = abs(br.advance(y0, seg.length) - y1)
+            if miss * kT > 1e-15:
+                miss = min(miss, abs(br.retreat(y1, seg.length) - y0))
+        except (ValueError, OverflowError, ZeroDivisionError):
+            miss = math.inf
+        out.append(kT * miss if math.isfinite(miss) else math.inf)
+    return out
 
 
 def _bracket(residual, guess: float, lo: float, hi: float) -> tuple[float, float]:
@@ -408,6 +450,8 @@ def solve_exact(config: Config, guess: float | None = None) -> ExactSolution:
     Raises:
         ConfigError: if the configuration is not 1D.
         SolveError: if no electronic current in (0, inf) connects the boundary potentials.
+        ConvergenceError: if the state found is not continuous (a segment end off its
+            segment's trajectory by more than CONTINUITY_TOL_EV): a defect, never a result.
     """
     if config.dim != 1:
         raise ConfigError("geometry.dim", "the exact solver is 1D only")
@@ -457,5 +501,14 @@ def solve_exact(config: Config, guess: float | None = None) -> ExactSolution:
     except (ValueError, OverflowError, ZeroDivisionError):  # the forward march is kept
         mu_edges = forward
     mu_edges[0], mu_edges[-1] = config.cell.mu_cathode, config.cell.mu_anode
+    misses = _join_defects(segments, log_ratio, j_e, kT, mu_edges)
+    worst = max(range(len(misses)), key=lambda i: misses[i])
+    if not misses[worst] <= CONTINUITY_TOL_EV:
+        raise ConvergenceError(
+            f"the exact solver's state is not continuous: segment {worst} (x = "
+            f"{segments[worst].x0:.6g}..{segments[worst].x1:.6g} m) misses its end by "
+            f"{misses[worst]:.3g} eV > {CONTINUITY_TOL_EV:g} eV (a defect; please report the "
+            "config)", {"stage": "exact solver continuity check", "segment": worst,
+                        "miss_eV": misses[worst], "log_ratio": log_ratio})
     return ExactSolution(config, log_ratio, j_i, j_e, j_i * _ionic_resistance(segments), segments,
                          mu_edges, counter[0])
