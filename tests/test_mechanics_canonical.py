@@ -11,6 +11,7 @@ from mpi4py import MPI
 
 from fem_sse.config import parse_config
 from fem_sse.geometry import build_mesh
+from fem_sse.mechanics import fit
 from fem_sse.mechanics.canonical import _gather, on_canonical_copy
 from fem_sse.mechanics.solve import default_spec, prepare_mesh
 
@@ -117,3 +118,27 @@ def test_fitted_mesh_is_the_same_on_every_rank_count(comm):
         for a, b, name in zip(*results, ("vertices", "cells", "cell tags", "facet tags",
                                          "level"), strict=True):
             assert a.shape == b.shape and np.array_equal(a, b), name
+
+
+@pytest.mark.parametrize("on_front", [fit.ON_FRONT, 0.0])
+def test_fitting_ignores_round_off_of_the_level(comm, monkeypatch, on_front):
+    """A relative 1e-13 perturbation of the level (the transport's round-off between rank
+    counts is 1e-12 of W's scale) leaves the fitted mesh's cells unchanged. Without the
+    on-front tolerance (``ON_FRONT = 0``) the cut points of one round, whose level is pure
+    round-off, decide the next round's cuts at random, and the meshes differ."""
+    monkeypatch.setattr(fit, "ON_FRONT", on_front)
+    config = _bilayer()
+    spec = default_spec(config)
+    results = []
+    for noise in (0.0, 1e-13):
+        smesh = build_mesh(config, comm)
+        level = _curved_level(smesh)
+        dofs = level.function_space.dofmap.list
+        x = level.function_space.tabulate_dof_coordinates()[dofs[:, 0]]
+        level.x.array[dofs] *= 1.0 + noise * np.sin(7.3e6 * x[:, 0] + 3.1e6 * x[:, 1])[:, None]
+        fitted, fitted_level, _, _ = prepare_mesh(smesh, level, "mu", config, spec)
+        results.append(_gather(fitted, fitted_level, comm))
+    if comm.rank == 0:
+        same = (results[0][1].shape == results[1][1].shape
+                and np.array_equal(results[0][1], results[1][1]))
+        assert same == (on_front > 0.0)
