@@ -11,7 +11,6 @@ from mpi4py import MPI
 
 from fem_sse.config import parse_config
 from fem_sse.geometry import build_mesh
-from fem_sse.mechanics import fit
 from fem_sse.mechanics.canonical import _gather, on_canonical_copy
 from fem_sse.mechanics.solve import default_spec, prepare_mesh
 
@@ -120,25 +119,26 @@ def test_fitted_mesh_is_the_same_on_every_rank_count(comm):
             assert a.shape == b.shape and np.array_equal(a, b), name
 
 
-@pytest.mark.parametrize("on_front", [fit.ON_FRONT, 0.0])
-def test_fitting_ignores_round_off_of_the_level(comm, monkeypatch, on_front):
-    """A relative 1e-13 perturbation of the level (the transport's round-off between rank
-    counts is 1e-12 of W's scale) leaves the fitted mesh's cells unchanged. Without the
-    on-front tolerance (``ON_FRONT = 0``) the cut points of one round, whose level is pure
-    round-off, decide the next round's cuts at random, and the meshes differ."""
-    monkeypatch.setattr(fit, "ON_FRONT", on_front)
+def test_fitting_ignores_round_off_of_the_level(comm):
+    """Relative 1e-13 perturbations of the level (the transport's round-off between rank
+    counts is 1e-12 of W's scale) leave the fitted mesh's cells unchanged. The cut points of a
+    round lie on the front, where the level is pure round-off of either sign: without the
+    on-front tolerance (``fit.ON_FRONT = 0``) they decided the next round's cuts at random
+    (this test then failed on DOLFINx 0.9; whether a given perturbation flips a sign depends on
+    the arithmetic, so that case is not asserted)."""
     config = _bilayer()
     spec = default_spec(config)
     results = []
-    for noise in (0.0, 1e-13):
+    for noise, k in ((0.0, 0.0), (1e-13, 7.3e6), (-1e-13, 2.9e6), (1e-13, 1.1e7)):
         smesh = build_mesh(config, comm)
         level = _curved_level(smesh)
         dofs = level.function_space.dofmap.list
         x = level.function_space.tabulate_dof_coordinates()[dofs[:, 0]]
-        level.x.array[dofs] *= 1.0 + noise * np.sin(7.3e6 * x[:, 0] + 3.1e6 * x[:, 1])[:, None]
+        level.x.array[dofs] *= 1.0 + noise * np.sin(k * x[:, 0] + 3.1e6 * x[:, 1])[:, None]
         fitted, fitted_level, _, _ = prepare_mesh(smesh, level, "mu", config, spec)
         results.append(_gather(fitted, fitted_level, comm))
     if comm.rank == 0:
-        same = (results[0][1].shape == results[1][1].shape
-                and np.array_equal(results[0][1], results[1][1]))
-        assert same == (on_front > 0.0)
+        for other in results[1:]:
+            assert other[1].shape == results[0][1].shape
+            assert np.array_equal(other[1], results[0][1])
+            assert np.allclose(other[0], results[0][0], rtol=0, atol=1e-15)
