@@ -45,7 +45,7 @@ def main() -> None:
     # W (A/m), linear per cell: mu_Li0 = B + kT asinh(W / (2 A kT)) jumps by eV where W
     # crosses zero inside a cell. Give the mechanics W, not mu_Li0 interpolated at the nodes
     # (problem.mu_function()): a linear ramp of mu between nodes misplaces the fronts and
-    # roughly doubles the peaks (docs/mechanics.md, "Polycrystal").
+    # inflates the peaks (docs/mechanics.md, "Where the polycrystal's peaks sit").
     kirchhoff = problem.kirchhoff_function()
 
     # 2. mechanics on the same (adapted) mesh, one-way coupled; files written by all ranks
