@@ -44,9 +44,10 @@ __all__ = ["T_MIN", "fit_fronts", "step_levels"]
 log = logging.getLogger(__name__)
 
 T_MIN = 1e-3
-#: Snap vertices onto the fronts after the cut rounds (:func:`_snap`). Off: with it the fitted
-#: mesh still depended on the partition (1 vs 2 ranks: peaks 1e-4 apart on the study case), and
-#: the cells it would fix are left out of the peaks anyway (cut cells and their neighbours).
+#: Snap vertices onto the fronts after the cut rounds (:func:`_snap`). Off: it made the mesh
+#: depend on the partition, which no longer matters (the fitting runs on the canonical serial
+#: copy, :mod:`.canonical`), but tried again on straight fronts on isotropic meshes it fixed
+#: some meshes and not others; the cells it would fix are left out of the peaks anyway.
 SNAP = False
 #: Cuts closer than this fraction of an edge to a vertex are left to the snapping step (a cut
 #: there makes needle cells whose strain is not accurate).
