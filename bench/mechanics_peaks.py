@@ -208,6 +208,8 @@ def study(comm) -> dict:
 
 def _gb_distance(smesh, point, comm) -> float:
     """Distance (m) from ``point`` to the nearest grain-boundary facet (any rank)."""
+    from mpi4py import MPI
+
     from fem_sse import compat
 
     msh = smesh.mesh
@@ -227,7 +229,7 @@ def _gb_distance(smesh, point, comm) -> float:
         t = np.clip(np.einsum("ij,ij->i", p - a, b - a) / np.einsum("ij,ij->i", b - a, b - a),
                     0.0, 1.0)
         best = float(np.min(np.linalg.norm(a + t[:, None] * (b - a) - p, axis=1), initial=np.inf))
-    return comm.allreduce(best, op=__import__("mpi4py").MPI.MIN)
+    return comm.allreduce(best, op=MPI.MIN)
 
 
 def poly(comm) -> dict:

@@ -146,8 +146,8 @@ def test_run_2d_mechanics(comm, run_output):
     # 1 rank == N ranks (each rank solves the same case alone on COMM_SELF). The transport
     # mesh is the same; W differs by the solver's round-off (t_Li 2e-14); the elastic mesh is
     # refined and fitted on the canonical serial copy (fem_sse/mechanics/canonical.py) and so
-    # is the same mesh: peaks 1e-13 to 2e-12 apart in two runs (bench/mechanics_ranks.py), compared to
-    # 1e-9.
+    # is the same mesh: peaks 1e-13 to 2e-12 apart in two runs (bench/mechanics_ranks.py),
+    # compared to 1e-9.
     config = load_config(case)
     single, extras = solve_case(config, MPI.COMM_SELF)
     assert summary["t_li"] == pytest.approx(single["t_li"], rel=1e-10)
