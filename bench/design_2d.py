@@ -12,7 +12,7 @@ GB interfaces of Li+ conductance 1e3 S/m^2, the two-state strain law everywhere)
 * ``best``: the optimised stack at the same window.
 
 The 1D bottleneck strips are dropped in 2D (the grain boundaries take their place). Each run:
-adaptive 2D transport (fem_sse.run.solve_case), then plane-strain elasticity from its mu_Li0
+adaptive 2D transport (fem_sse.app.run.solve_case), then plane-strain elasticity from its mu_Li0
 field, called directly (``fem_sse.mechanics.solve_mechanics``: ``fem-sse run`` does not run 2D
 mechanics on main yet). Writes the 2D cases to cases/design/poly_*.toml,
 bench/results/design_2d.json and docs/figures/design_2d_{mu,stress}.png.
@@ -55,7 +55,7 @@ def polycrystal(data: dict, name: str) -> dict:
 
 
 def cases(best_path: Path) -> dict[str, dict]:
-    from fem_sse.tomlwrite import dumps
+    from fem_sse.spec.tomlwrite import dumps
 
     best = tomllib.loads(best_path.read_text())
     paper = tomllib.loads((ROOT / "cases" / "design" / "bilayer_fig5.toml").read_text())
@@ -86,12 +86,12 @@ def tensile_area_fraction(result) -> float:
 
 
 def run(data: dict, comm) -> dict:
-    from fem_sse.config import parse_config
-    from fem_sse.design.metrics import design_metrics
-    from fem_sse.exact1d import solve_exact
+    from fem_sse.spec.config import parse_config
+    from fem_sse.app.design.metrics import design_metrics
+    from fem_sse.transport.exact1d import solve_exact
     from fem_sse.mechanics import solve_mechanics
-    from fem_sse.metrics2d import cell_data
-    from fem_sse.run import solve_case
+    from fem_sse.transport.metrics2d import cell_data
+    from fem_sse.app.run import solve_case
 
     config = parse_config(data, name=data["name"])
     start = time.perf_counter()

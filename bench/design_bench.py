@@ -23,7 +23,7 @@ from pathlib import Path
 
 import tomllib
 
-from fem_sse.design import (
+from fem_sse.app.design import (
     Evaluator,
     design_map,
     optimize,

@@ -132,7 +132,7 @@ def _film_stress(data: dict) -> float:
     """E eps* / (1 - nu) (Pa) of the saturated eigenstrain of the first layer's material."""
     import numpy as np
 
-    from fem_sse.config import parse_config
+    from fem_sse.spec.config import parse_config
 
     config = parse_config(data)
     name = config.layers[0].material
@@ -143,7 +143,7 @@ def _film_stress(data: dict) -> float:
 
 
 def group_tutorial(out: Path) -> dict:
-    from fem_sse.config import read_toml
+    from fem_sse.spec.config import read_toml
 
     _run(TUTORIAL.format(root=ROOT, out=out), ROOT)
     s = json.loads((out / "tutorial" / "mechanics_summary.json").read_text())

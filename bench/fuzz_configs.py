@@ -159,7 +159,7 @@ def main(argv=None) -> int:
     }
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
-    from fem_sse.outputs import atomic_write_text
+    from fem_sse.io.outputs import atomic_write_text
 
     atomic_write_text(out, json.dumps(report, indent=1, default=str) + "\n")
     print(json.dumps(totals), f"-> {out}")

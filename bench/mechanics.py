@@ -59,7 +59,7 @@ def _smesh(comm, n: int):
 
 
 def _config():
-    from fem_sse.config import parse_config
+    from fem_sse.spec.config import parse_config
 
     law = "two_state"
     return parse_config({

@@ -69,9 +69,9 @@ def _fig3_data(dim: int) -> dict:
 
 def uniform(comm) -> dict:
     """Laterally uniform Fig. 3 stack: 2D peaks vs refine_fronts against the 1D film."""
-    from fem_sse.config import parse_config
+    from fem_sse.spec.config import parse_config
     from fem_sse.mechanics import solve_mechanics
-    from fem_sse.run import _kirchhoff, solve_case
+    from fem_sse.app.run import _kirchhoff, solve_case
 
     film, _ = solve_case(parse_config(_fig3_data(1)), comm, "exact")
     config = parse_config(_fig3_data(2))
@@ -89,7 +89,7 @@ def uniform(comm) -> dict:
 
 
 def _strip_config(width_eV: float | None, h: float):
-    from fem_sse.config import parse_config
+    from fem_sse.spec.config import parse_config
 
     law = {"kind": "two_state"} | ({"width": width_eV} if width_eV else {})
     data = {"cell": {"current_density": 10.0, "mu_cathode": -3.0, "mu_anode": 0.0},
@@ -156,7 +156,7 @@ def smooth_curved(comm) -> dict:
 def eshelby(comm) -> dict:
     from dolfinx import fem
 
-    from fem_sse.config import parse_config
+    from fem_sse.spec.config import parse_config
     from fem_sse.mechanics import solve_mechanics
     from fem_sse.mechanics.eshelby import disk_mesh, exact_peaks
 
@@ -185,9 +185,9 @@ def eshelby(comm) -> dict:
 
 
 def study(comm) -> dict:
-    from fem_sse.config import load_config
+    from fem_sse.spec.config import load_config
     from fem_sse.mechanics import solve_mechanics
-    from fem_sse.run import _kirchhoff, solve_case
+    from fem_sse.app.run import _kirchhoff, solve_case
 
     config = load_config(ROOT / "cases" / "2d" / "study_bilayer.toml")
     summary, extras = solve_case(dataclasses.replace(config, mechanics=None), comm)
@@ -236,9 +236,9 @@ def poly(comm) -> dict:
     """The tutorial's polycrystal (cases/2d/poly_bilayer.toml, two-state law, 5 MPa, rollers
     on the sides): one transport solve, then the peaks vs refine_fronts, and where each peak
     sits (distance to the nearest GB facet, to the lateral sides and to the electrodes)."""
-    from fem_sse.config import parse_config, read_toml
+    from fem_sse.spec.config import parse_config, read_toml
     from fem_sse.mechanics import solve_mechanics
-    from fem_sse.run import _kirchhoff, solve_case
+    from fem_sse.app.run import _kirchhoff, solve_case
 
     data = read_toml(ROOT / "cases" / "2d" / "poly_bilayer.toml")
     for material in data["materials"].values():

@@ -32,11 +32,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 from fem_sse.app.restart import rerun_mechanics  # noqa: E402
-from fem_sse.cli import main  # noqa: E402
-from fem_sse.config import load_config  # noqa: E402
+from fem_sse.app.cli import main  # noqa: E402
+from fem_sse.spec.config import load_config  # noqa: E402
 from fem_sse.io.checkpoint import load_transport, read_state  # noqa: E402
 from fem_sse.mechanics.canonical import _gather  # noqa: E402
-from fem_sse.run import solve_case  # noqa: E402
+from fem_sse.app.run import solve_case  # noqa: E402
 from test_mechanics2d_run import _small_case  # noqa: E402
 from test_restart import KEYS  # noqa: E402
 

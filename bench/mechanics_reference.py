@@ -33,8 +33,8 @@ def _data(law: str, delta_ref: float) -> dict:
 def dilute_check() -> dict:
     """delta0 and the cap distance of the dilute law, from the code and from the derivation
     n_e - n_h = (sigma_e - sigma_h) / (e u), sigma_e,h = A exp(+-y)."""
-    from fem_sse.chemical_strain import DEFAULTS, ELEMENTARY_CHARGE, DiluteLaw
-    from fem_sse.materials import PRESETS
+    from fem_sse.materials.strain import DEFAULTS, ELEMENTARY_CHARGE, DiluteLaw
+    from fem_sse.materials.conductivity import PRESETS
 
     mat, kT = PRESETS["paper_cathodic"], 8.617333262e-5 * 298.0  # noqa: N806
     law = DiluteLaw()
@@ -51,8 +51,8 @@ def dilute_check() -> dict:
 def main() -> None:
     from mpi4py import MPI
 
-    from fem_sse.config import parse_config
-    from fem_sse.run import solve_case
+    from fem_sse.spec.config import parse_config
+    from fem_sse.app.run import solve_case
 
     comm = MPI.COMM_SELF
     rows = []

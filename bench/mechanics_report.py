@@ -8,7 +8,7 @@ number in those tables is typed by hand. Blocks: peaks_* (bench/mechanics_peaks.
 reference and dilute (bench/mechanics_reference.py), study1d (bench/mechanics_study.py),
 study2d (bench/mechanics_study2d.py), timing (bench/mechanics.py), ranks
 (bench/mechanics_ranks.py, under mpirun), presets (the material
-presets of fem_sse/chemical_strain.py).
+presets of fem_sse/materials/strain.py).
 """
 
 from __future__ import annotations
@@ -229,7 +229,7 @@ def ranks() -> list[str]:
 
 def presets() -> list[str]:
     sys.path.insert(0, str(ROOT))
-    from fem_sse.chemical_strain import MECHANICAL_PRESETS
+    from fem_sse.materials.strain import MECHANICAL_PRESETS
 
     lines = ["| preset | E (GPa) | nu | strength (MPa) | K_IC (MPa m^0.5) | flaw size a (um) | "
              "Y | source |", "|---|---:|---:|---:|---:|---:|---:|---|"]

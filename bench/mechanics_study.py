@@ -7,7 +7,7 @@ single layer: -1.78 / -1.18 eV, see WINDOWS), and a
 polycrystal represented in 1D by GB strips (0.1 um, sigma_li x 1e-2) every 25 um and the phase
 boundary (x 1e-4) at the layer interface. Elastic data are the same LLZO-like values in every
 layer (E 149.8 GPa, nu 0.26, strength 150 MPa), so differences come from mu_Li0 alone.
-mu_Li0 is the exact 1D solution (fem_sse.exact1d); stresses are the laterally constrained film
+mu_Li0 is the exact 1D solution (fem_sse.transport.exact1d); stresses are the laterally constrained film
 (fem_sse.mechanics.film) with the cathode on rollers and a 5 MPa stack pressure on the anode.
 Both required laws are run: "dilute" (delta0 from A, cap 0.05) and "two_state" (limits
 +-0.05 at mu_half = B, width kT); expansion 0.03 per unit delta; stress-free at delta = 0.
@@ -48,7 +48,7 @@ def design(name: str, layers: list[tuple[str, float]], law: str,
             "mechanics": {"stack_pressure": 5e6}}
 
 
-#: A single layer cannot hold the 3 eV window at 10 A/m^2 (fem_sse.exact1d: no steady state with
+#: A single layer cannot hold the 3 eV window at 10 A/m^2 (fem_sse.transport.exact1d: no steady state with
 #: 0 < t_Li < 1 for B = -2.3, -1.48 or -0.7 eV), so it runs at the paper's Fig. 2 window.
 WINDOWS = {"single layer": (-1.78, -1.18)}
 DESIGNS = {"single layer": [("SE_single", 100.0)],
@@ -72,8 +72,8 @@ def largest_step(x, lateral, jumps, length: float) -> dict:
 def main() -> None:
     from mpi4py import MPI
 
-    from fem_sse.config import parse_config
-    from fem_sse.run import solve_case
+    from fem_sse.spec.config import parse_config
+    from fem_sse.app.run import solve_case
 
     comm = MPI.COMM_SELF
     records, profiles = [], {}

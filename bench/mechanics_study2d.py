@@ -3,7 +3,7 @@
     docker/run python3 bench/mechanics_study2d.py [--fine 4]
 
 Runs cases/2d/study_single.toml, study_bilayer.toml and study_thin_anodic.toml through
-``fem_sse.run.solve_case`` (adaptive 2D transport, then the plane-strain elastic solve on the
+``fem_sse.app.run.solve_case`` (adaptive 2D transport, then the plane-strain elastic solve on the
 converged mesh from the converged mu_Li0): same current (10 A/m^2), 100 um x 50 um, the same
 grain size (zero-thickness GBs, Li+ conductance 1e3 S/m^2), LLZO-like elastic data everywhere
 (so only mu_Li0 differs), cathode and sides on rollers, 5 MPa stack pressure on the anode.
@@ -36,7 +36,7 @@ DESIGNS = {"single layer": "study_single", "bilayer 1:1": "study_bilayer",
 
 def _dilute(spec):
     """The same mechanics with the dilute law (delta0 from A, cap 0.05) in every material."""
-    from fem_sse.chemical_strain import DiluteLaw
+    from fem_sse.materials.strain import DiluteLaw
 
     return dataclasses.replace(spec, refine_fronts=0, materials={
         name: dataclasses.replace(m, law=DiluteLaw()) for name, m in spec.materials.items()})
@@ -154,9 +154,9 @@ def plot(maps: dict, records: list[dict], path: Path, zoom: Path) -> None:
 def main() -> None:
     from mpi4py import MPI
 
-    from fem_sse.config import load_config
+    from fem_sse.spec.config import load_config
     from fem_sse.mechanics import solve_mechanics
-    from fem_sse.run import _kirchhoff, solve_case
+    from fem_sse.app.run import _kirchhoff, solve_case
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--designs", nargs="+", default=list(DESIGNS), choices=list(DESIGNS))

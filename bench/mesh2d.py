@@ -45,7 +45,7 @@ def run_one(grains: int, model: str) -> dict:
     import gmsh
     from mpi4py import MPI
 
-    from fem_sse.config import parse_config
+    from fem_sse.spec.config import parse_config
     from fem_sse.geometry import build_mesh
 
     config = parse_config(case(grains, model), name=f"mesh2d_{model}_{grains}")

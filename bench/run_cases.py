@@ -25,9 +25,9 @@ import numpy as np
 import tomllib
 from mpi4py import MPI
 
-from fem_sse.config import load_config
+from fem_sse.spec.config import load_config
 from fem_sse.progress import Progress, activity, message
-from fem_sse.run import solve_case
+from fem_sse.app.run import solve_case
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -54,7 +54,7 @@ def uniform_study(config, exact: dict, adaptive_history: list[dict], targets: di
     """
     from fem_sse.geometry import SeparatorMesh
     from fem_sse.geometry.line import uniform_line
-    from fem_sse.transport import ConvergenceError, TransportProblem, solve_transport
+    from fem_sse.transport.problem import ConvergenceError, TransportProblem, solve_transport
 
     def err(one_minus_t):
         return abs(one_minus_t / exact["one_minus_t_li"] - 1.0)

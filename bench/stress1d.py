@@ -15,7 +15,7 @@ Outcomes: "converged" (FEM certified against exact, within TARGETS), "no steady 
 say so), "failed" (exit 3 where the exact solver finds a state), "caught by the exact check"
 (the FEM result differed and the run said so: exit 3), "refused (precision limit)" (exit 3
 before the solve: the exact state's cancellation ratio exceeds
-fem_sse.transport_init.CANCELLATION_LIMIT), "wrong" (reported converged but beyond the
+fem_sse.transport.start1d.CANCELLATION_LIMIT), "wrong" (reported converged but beyond the
 targets), "error" (any other exception), "timeout".
 
 Writes bench/results/NAME.json after every stack: the configs, per-stack errors vs exact
@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fem_sse.transport_init import CANCELLATION_LIMIT
+from fem_sse.transport.start1d import CANCELLATION_LIMIT
 
 ROOT = Path(__file__).resolve().parent.parent
 # the issue's targets
@@ -87,8 +87,8 @@ def random_stack(seed: int, index: int) -> dict:
     for 85 % of the indices the stack is redrawn (up to 30 times, same generator) until the
     exact solver finds a steady state; the other 15 % are kept as drawn.
     """
-    from fem_sse.config import parse_config
-    from fem_sse.exact1d import SolveError, solve_exact
+    from fem_sse.spec.config import parse_config
+    from fem_sse.transport.exact1d import SolveError, solve_exact
 
     rng = np.random.default_rng([seed, index])
     want_state = rng.random() < 0.85
@@ -136,7 +136,7 @@ def _draw(rng, name: str, potentiostatic: bool) -> dict:
 
 
 def _ionic_resistance(data: dict) -> float:
-    from fem_sse.config import parse_config
+    from fem_sse.spec.config import parse_config
 
     probe = json.loads(json.dumps(data))
     probe["cell"]["current_density"] = 1.0
@@ -153,13 +153,13 @@ def _alarm(signum, frame):  # noqa: ARG001
 
 def run_stack(data: dict, comm, timeout: float | None = None) -> dict:
     """Exact and FEM solves of one stack; the record of the outcome (see module docstring)."""
-    from fem_sse.config import parse_config
+    from fem_sse.spec.config import parse_config
     from fem_sse.errors import ConvergenceError
-    from fem_sse.exact1d import SolveError
-    from fem_sse.certify1d import compare
-    from fem_sse.exact1d import solve_exact
-    from fem_sse.transport_init import cancellation_ratio
-    from fem_sse.run import solve_case
+    from fem_sse.transport.exact1d import SolveError
+    from fem_sse.transport.certify1d import compare
+    from fem_sse.transport.exact1d import solve_exact
+    from fem_sse.transport.start1d import cancellation_ratio
+    from fem_sse.app.run import solve_case
 
     config = parse_config(json.loads(json.dumps(data)), data["name"])
     record = {"name": data["name"], "layers": len(config.layers),
@@ -324,8 +324,8 @@ def main(argv=None) -> int:
         print(table(Path(args.output) / f"{args.name}.json"))
         return 0
     comm = MPI.COMM_WORLD
-    from fem_sse.config import load_config
-    from fem_sse.run import solve_case
+    from fem_sse.spec.config import load_config
+    from fem_sse.app.run import solve_case
 
     # JIT warm-up: the first FEM solve compiles the forms (shared by all 1D stacks)
     solve_case(load_config(ROOT / "cases" / "fig3_bilayer.toml"), comm, "fem")

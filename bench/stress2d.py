@@ -11,7 +11,7 @@ potentiostatic Phi), mu_cathode -3.4..-2.2 eV, mu_anode -0.3..+0.12 eV, sigma_li
 A 1e-18..1e-16 S/m, and 2D features: Voronoi grains with GB interfaces (a conductance) or GB
 strips, rough phase boundaries, pores, cracks, partial anode contact. About a third are
 laterally uniform (layers and strips only): their exact value is the 1D exact solution of the
-stack (:mod:`fem_sse.exact1d`), and the FEM is compared with it in (1 - t_Li) and in the jump
+stack (:mod:`fem_sse.transport.exact1d`), and the FEM is compared with it in (1 - t_Li) and in the jump
 positions. For the others, the exact solution of the laterally averaged stack says whether a
 steady state is plausible at all (it is recorded, not compared).
 
@@ -117,8 +117,8 @@ def random_config(seed: int, index: int) -> dict:
     first draw of ``default_rng([seed, index, k])``, k = 0, 1, ..., whose laterally averaged
     stack has an exact steady state with t_Li >= 0.1 (as in the issue's sample; about half of
     the raw draws are electronic shorts with t_Li < 1e-9, which no one would build)."""
-    from fem_sse.config import parse_config
-    from fem_sse.exact1d import SolveError, solve_exact
+    from fem_sse.spec.config import parse_config
+    from fem_sse.transport.exact1d import SolveError, solve_exact
 
     for k in range(1000):
         data = _draw(np.random.default_rng([seed, index, k]), f"stress2d_{seed}_{index}")
@@ -161,7 +161,7 @@ def _draw(rng, name: str) -> dict:
 
 def _exact(config) -> dict:
     """The exact 1D solution of the laterally averaged stack, or why there is none."""
-    from fem_sse.exact1d import SolveError, solve_exact
+    from fem_sse.transport.exact1d import SolveError, solve_exact
 
     try:
         sol = solve_exact(config.stack_1d())
@@ -193,11 +193,11 @@ _KEYS = ("converged", "stop_reason", "t_li", "one_minus_t_li", "dofs", "cells",
 
 def evaluate(data: dict, comm) -> dict:
     """Run one configuration in this process: a record (identical on every rank)."""
-    from fem_sse.config import ConfigError, parse_config
+    from fem_sse.spec.config import ConfigError, parse_config
     from fem_sse.errors import ConvergenceError
-    from fem_sse.exact1d import SolveError
+    from fem_sse.transport.exact1d import SolveError
     from fem_sse.geometry.stacked import is_laterally_uniform
-    from fem_sse.run import solve_case
+    from fem_sse.app.run import solve_case
 
     record = {"name": data["name"], "features": data["meta"]["features"]}
     try:
@@ -232,7 +232,7 @@ def _one(label: str, toml: str | None) -> int:
     seed, index = (int(v) for v in label.split(":"))
     data = random_config(seed, index)
     if toml:
-        from fem_sse.tomlwrite import dumps
+        from fem_sse.spec.tomlwrite import dumps
 
         Path(toml).write_text(dumps(data))
     record = evaluate(data, MPI.COMM_WORLD)

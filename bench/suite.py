@@ -35,8 +35,8 @@ CASE_2D = ROOT / "cases" / "2d" / "partial_contact.toml"
 def _sweep(comm, solver: str, points: int = 200) -> dict:
     """A 1D sweep of the anode potential (-0.2..0.2 eV) of the Fig. 3 bilayer; one rank per
     run, so N ranks run N points side by side."""
-    from fem_sse.config import read_toml
-    from fem_sse.studies import parse_axis, plan_sweep, run_sweep
+    from fem_sse.spec.config import read_toml
+    from fem_sse.app.studies import parse_axis, plan_sweep, run_sweep
 
     plan = plan_sweep(read_toml(SWEEP_CASE), (parse_axis(f"cell.mu_anode=-0.2:0.2:{points}"),),
                       name=SWEEP_CASE.stem)
@@ -61,7 +61,7 @@ class _LinearSolves:
     """Counts the transport's linear solves and their Krylov iterations (MUMPS: 1 each)."""
 
     def __enter__(self):
-        from fem_sse.transport import TransportProblem
+        from fem_sse.transport.problem import TransportProblem
 
         self.solves = self.iterations = 0
         self.original = TransportProblem._linear_solve
@@ -77,7 +77,7 @@ class _LinearSolves:
         return self
 
     def __exit__(self, *exc):
-        from fem_sse.transport import TransportProblem
+        from fem_sse.transport.problem import TransportProblem
 
         TransportProblem._linear_solve = self.original
 
@@ -87,7 +87,7 @@ def _transport2d(comm, size: float) -> dict:
     sys.path.insert(0, str(ROOT / "bench"))
     import transport2d
 
-    from fem_sse.config import load_config
+    from fem_sse.spec.config import load_config
 
     with _LinearSolves() as count:
         row = transport2d.run(load_config(CASE_2D), size, comm)

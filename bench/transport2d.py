@@ -29,9 +29,9 @@ from pathlib import Path
 
 from mpi4py import MPI
 
-from fem_sse.config import load_config
+from fem_sse.spec.config import load_config
 from fem_sse.geometry import build_mesh
-from fem_sse.transport import TransportProblem, solve_transport
+from fem_sse.transport.problem import TransportProblem, solve_transport
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -2,6 +2,6 @@
 
 import sys
 
-from fem_sse.cli import main
+from fem_sse.app.cli import main
 
 sys.exit(main())

@@ -51,9 +51,9 @@ class ConvergenceError(RuntimeError):
 
     Attributes:
         diagnosis: last residuals, continuation stage and parameter, where the residual
-            concentrates (:mod:`fem_sse.transport` fills it).
+            concentrates (:mod:`fem_sse.transport.problem` fills it).
         problem: the problem holding the last good state, when there is one (set by the
-            adaptive loop, read by the writers of :mod:`fem_sse.run`).
+            adaptive loop, read by the writers of :mod:`fem_sse.app.run`).
         outdir: the output folder the last good state was written to, once written.
     """
 
@@ -67,7 +67,7 @@ class ConvergenceError(RuntimeError):
 class Interrupted(KeyboardInterrupt):
     """SIGINT or SIGTERM arrived (:func:`interruptible`). A KeyboardInterrupt, so that no
     ``except Exception`` swallows it, while every ``finally`` and context manager still runs
-    (the ``.partial`` folder of :func:`fem_sse.outputs.output_directory` is removed)."""
+    (the ``.partial`` folder of :func:`fem_sse.io.outputs.output_directory` is removed)."""
 
     def __init__(self, signum: int = signal.SIGINT):
         super().__init__(signal.Signals(signum).name)
@@ -89,7 +89,7 @@ def interruptible():
     handlers are restored on exit). Under ``mpirun``, Open MPI's launcher handles Ctrl-C
     itself: it sends SIGTERM to every rank (which then cleans up here) and exits with 1."""
     if threading.current_thread() is not threading.main_thread():
-        yield  # only the main thread may set handlers (fem_sse.cli.main called from a thread)
+        yield  # only the main thread may set handlers (fem_sse.app.cli.main called from a thread)
         return
     previous = {sig: signal.getsignal(sig) for sig in _SIGNALS}
     for sig in _SIGNALS:
@@ -127,8 +127,8 @@ def deferred_interrupts():
 
 def exit_code(exc: BaseException) -> int:
     """The exit code of an exception (see the module docstring)."""
-    from fem_sse.exact1d import SolveError
-    from fem_sse.validate import ConfigError
+    from fem_sse.transport.exact1d import SolveError
+    from fem_sse.spec.validate import ConfigError
 
     if isinstance(exc, KeyboardInterrupt):
         return 128 + getattr(exc, "signum", signal.SIGINT)

@@ -3,7 +3,7 @@
 ``valid_1d`` draws configs meant to run (1D, paper-like ranges or, with ``wide``, the whole
 documented ranges); ``valid_2d`` draws 2D configs (validation only); ``mutated`` breaks a config
 the way users do: a typo in a key, a value of the wrong type, a value out of range (or in the
-wrong unit), a missing key. ``to_toml`` (:func:`fem_sse.tomlwrite.dumps`) writes any of them
+wrong unit), a missing key. ``to_toml`` (:func:`fem_sse.spec.tomlwrite.dumps`) writes any of them
 as TOML text.
 """
 
@@ -17,7 +17,7 @@ from pathlib import Path
 
 from hypothesis import strategies as st
 
-from fem_sse.tomlwrite import dumps
+from fem_sse.spec.tomlwrite import dumps
 
 __all__ = ["fuzz_case", "mutated", "run_outcome", "to_toml", "valid_1d", "valid_2d"]
 
@@ -244,9 +244,9 @@ def run_outcome(data: dict, solver: str, folder: Path, comm=None) -> dict:
     """
     from mpi4py import MPI
 
-    from fem_sse.config import ConfigError, load_config
+    from fem_sse.spec.config import ConfigError, load_config
     from fem_sse.errors import EXIT_NO_STEADY_STATE, EXIT_NOT_CONVERGED, exit_code, one_line
-    from fem_sse.run import run_case
+    from fem_sse.app.run import run_case
 
     path = folder / "case.toml"
     path.write_text(to_toml(data))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from fem_sse.cli import main
+from fem_sse.app.cli import main
 
 ROOT = Path(__file__).parent.parent
 CASE = ROOT / "cases" / "fig3_bilayer.toml"

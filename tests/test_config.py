@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from fem_sse.config import ConfigError, load_config, parse_config
+from fem_sse.spec.config import ConfigError, load_config, parse_config
 
 MINIMAL = """
 [cell]

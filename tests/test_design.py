@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import tomllib
 
-from fem_sse.config import ConfigError, load_config, parse_config
-from fem_sse.design import (
+from fem_sse.spec.config import ConfigError, load_config, parse_config
+from fem_sse.app.design import (
     DesignOptions,
     Evaluator,
     design_map,
@@ -22,10 +22,10 @@ from fem_sse.design import (
     parse_objective,
     parse_vary,
 )
-from fem_sse.design.space import apply_values
-from fem_sse.dotted import get_dotted, set_dotted
-from fem_sse.exact1d import solve_exact
-from fem_sse.tomlwrite import dumps
+from fem_sse.app.design.space import apply_values
+from fem_sse.spec.dotted import get_dotted, set_dotted
+from fem_sse.transport.exact1d import solve_exact
+from fem_sse.spec.tomlwrite import dumps
 
 pytestmark = pytest.mark.serial
 CASES = Path(__file__).parent.parent / "cases"
@@ -173,7 +173,7 @@ def test_dotted_keys_and_toml_roundtrip():
 
 
 def test_cli_design_map_and_optimum(tmp_path):
-    from fem_sse.cli import main
+    from fem_sse.app.cli import main
 
     out = tmp_path / "d"
     argv = ["design", str(CASES / "fig3_bilayer.toml"), "-o", str(out), "--points", "6",
@@ -196,7 +196,7 @@ def test_cli_design_map_and_optimum(tmp_path):
 
 
 def test_cli_design_bad_key_leaves_no_output(tmp_path, capsys):
-    from fem_sse.cli import main
+    from fem_sse.app.cli import main
 
     out = tmp_path / "d"
     code = main(["design", str(CASES / "fig3_bilayer.toml"), "-o", str(out),

@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from fem_sse.config import parse_config
-from fem_sse.exact1d import SolveError, solve_exact
+from fem_sse.spec.config import parse_config
+from fem_sse.transport.exact1d import SolveError, solve_exact
 
 
 def test_profile_satisfies_ode_pointwise(bilayer_data):
@@ -75,7 +75,7 @@ def test_closed_form_against_backward_integration(case):
     """The currents of the closed form carry a numerical integration from mu_a back to mu_c."""
     from pathlib import Path
 
-    from fem_sse.config import load_config
+    from fem_sse.spec.config import load_config
 
     config = load_config(Path(__file__).parent.parent / "cases" / f"{case}.toml")
     sol = solve_exact(config)

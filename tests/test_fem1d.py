@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from fem_sse.adapt import solve_adaptive
-from fem_sse.config import load_config, parse_config
-from fem_sse.run import solve_case
+from fem_sse.transport.adapt import solve_adaptive
+from fem_sse.spec.config import load_config, parse_config
+from fem_sse.app.run import solve_case
 
 CASES = sorted((Path(__file__).parent.parent / "cases").glob("*.toml"))
 
@@ -95,7 +95,7 @@ def test_one_rank_equals_all_ranks(case, comm):
 def test_current_slope_is_the_tangent(bilayer_data, comm):
     """d(electronic current)/dPhi from one linear solve equals a difference of two solves."""
     from fem_sse.geometry import build_mesh
-    from fem_sse.transport import TransportProblem, solve_transport
+    from fem_sse.transport.problem import TransportProblem, solve_transport
 
     config = parse_config(bilayer_data)
     problem = TransportProblem(config, build_mesh(config, comm))
@@ -115,7 +115,7 @@ def test_split_counts_follow_the_indicator(comm):
     """Cells far above the marking threshold are cut into more parts (2 at the threshold)."""
     import numpy as np
 
-    from fem_sse.adapt import split_counts
+    from fem_sse.transport.adapt import split_counts
 
     eta2 = np.array([1.0, 4.0 ** 3, 1e12, 0.5])  # eta ratios 1, 8, 1e6 for p = 1 (rate 1.5)
     parts = split_counts(eta2, np.array([0, 1, 2]), degree=1, comm=comm.Split(comm.rank))
@@ -124,7 +124,7 @@ def test_split_counts_follow_the_indicator(comm):
 
 def _fig4c_problem(comm, **kwargs):
     from fem_sse.geometry import build_mesh
-    from fem_sse.transport import TransportProblem
+    from fem_sse.transport.problem import TransportProblem
 
     config = load_config(CASES[0].parent / "fig4c_bilayer_bottlenecks.toml")
     return config, TransportProblem(config, build_mesh(config, comm), **kwargs)
@@ -136,7 +136,7 @@ def test_bordered_newton_finds_the_galvanostatic_phi(comm):
     import numpy as np
 
     from fem_sse.errors import ConvergenceError
-    from fem_sse.transport import solve_transport
+    from fem_sse.transport.problem import solve_transport
 
     config, problem = _fig4c_problem(comm)
     result = solve_transport(problem)
@@ -162,8 +162,8 @@ def test_form_cache_binds_compiled_forms_to_a_new_mesh(comm):
     import numpy as np
     from dolfinx import fem
 
-    from fem_sse.adapt import _refine_mesh
-    from fem_sse.transport import TransportProblem
+    from fem_sse.transport.adapt import _refine_mesh
+    from fem_sse.transport.problem import TransportProblem
 
     config, first = _fig4c_problem(comm)
     compiled = first.forms.compiled
@@ -190,7 +190,7 @@ def test_klu_on_one_rank_in_1d():
     """The default transport LU: KLU for 1D on one rank, MUMPS in parallel and in 2D."""
     from mpi4py import MPI
 
-    from fem_sse.transport import default_petsc_options
+    from fem_sse.transport.problem import default_petsc_options
 
     def solver(comm, tdim):
         return default_petsc_options(comm, tdim)["pc_factor_mat_solver_type"]
@@ -205,7 +205,7 @@ def test_a_failed_linear_solve_is_a_convergence_error(comm):
     """A singular Jacobian (PETSc's factorisation fails) fails the Newton step cleanly, and the
     kept KSP is rebuilt for the next solve."""
     from fem_sse.errors import ConvergenceError
-    from fem_sse.transport import solve_transport
+    from fem_sse.transport.problem import solve_transport
 
     _, problem = _fig4c_problem(comm)
     solve_transport(problem)

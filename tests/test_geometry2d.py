@@ -16,7 +16,7 @@ import ufl
 from dolfinx import fem
 from mpi4py import MPI
 
-from fem_sse.config import ConfigError, load_config, parse_config
+from fem_sse.spec.config import ConfigError, load_config, parse_config
 from fem_sse.geometry import MeshError, build_mesh
 from fem_sse.geometry.voronoi import shrink_polygon, voronoi_grains
 
@@ -351,7 +351,7 @@ def test_committed_meshes_follow_the_convention(comm):
 
 @pytest.mark.serial
 def test_mesh_command_report_and_png(tmp_path):
-    from fem_sse.cli import main
+    from fem_sse.app.cli import main
 
     out = tmp_path / "strips.msh"
     case = ROOT / "cases" / "2d" / "bilayer_gb_strips.toml"

@@ -17,13 +17,13 @@ import ufl
 from dolfinx import fem, mesh
 from mpi4py import MPI
 
-from fem_sse.chemical_strain import DiluteLaw, TableLaw, TwoStateLaw
-from fem_sse.config import ConfigError, parse_config
+from fem_sse.materials.strain import DiluteLaw, TableLaw, TwoStateLaw
+from fem_sse.spec.config import ConfigError, parse_config
 from fem_sse.geometry import build_mesh
-from fem_sse.materials import Material
+from fem_sse.materials.conductivity import Material
 from fem_sse.mechanics import film_stress, run_mechanics, solve_mechanics
 from fem_sse.mechanics.elasticity import ElasticProblem, stress_components
-from fem_sse.run import solve_case
+from fem_sse.app.run import solve_case
 
 KT = 0.025679
 LLZO = Material("x", 0.1, 1e-17, -1.5)

@@ -23,11 +23,11 @@ import numpy as np
 import pytest
 from mpi4py import MPI
 
-from fem_sse.cli import main
-from fem_sse.config import load_config, parse_config
+from fem_sse.app.cli import main
+from fem_sse.spec.config import load_config, parse_config
 from fem_sse.geometry import build_mesh
 from fem_sse.mechanics.fronts import refine_at_fronts
-from fem_sse.run import solve_case
+from fem_sse.app.run import solve_case
 
 CASE = Path(__file__).parent.parent / "cases" / "2d" / "study_bilayer.toml"
 KEYS = ("max_von_mises", "max_principal", "crack_risk_index", "min_principal",

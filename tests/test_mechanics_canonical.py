@@ -9,7 +9,7 @@ import ufl
 from dolfinx import fem
 from mpi4py import MPI
 
-from fem_sse.config import parse_config
+from fem_sse.spec.config import parse_config
 from fem_sse.geometry import build_mesh
 from fem_sse.mechanics.canonical import _gather, on_canonical_copy
 from fem_sse.mechanics.solve import default_spec, prepare_mesh

@@ -21,14 +21,14 @@ from dolfinx import fem
 from mpi4py import MPI
 from scipy.integrate import quad
 
-from fem_sse.chemical_strain import DEFAULTS, ELEMENTARY_CHARGE, DiluteLaw
-from fem_sse.config import ConfigError, parse_config
-from fem_sse.exact1d import solve_exact
+from fem_sse.materials.strain import DEFAULTS, ELEMENTARY_CHARGE, DiluteLaw
+from fem_sse.spec.config import ConfigError, parse_config
+from fem_sse.transport.exact1d import solve_exact
 from fem_sse.geometry import build_mesh
-from fem_sse.materials import Material
+from fem_sse.materials.conductivity import Material
 from fem_sse.mechanics import solve_mechanics
 from fem_sse.mechanics.eshelby import disk_mesh, exact_peaks
-from fem_sse.run import solve_case
+from fem_sse.app.run import solve_case
 
 E, NU, P = 149.8e9, 0.26, 5e6
 ESTAR = 0.03 * 0.05

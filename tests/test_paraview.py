@@ -20,11 +20,11 @@ from conftest import BILAYER
 from dolfinx import fem
 from mpi4py import MPI
 
-from fem_sse.childproc import run_child
-from fem_sse.config import parse_config
+from fem_sse.io.childproc import run_child
+from fem_sse.spec.config import parse_config
 from fem_sse.geometry import build_mesh
 from fem_sse.mechanics import solve_mechanics, write_mechanics_fields
-from fem_sse.run import run_case
+from fem_sse.app.run import run_case
 
 SCRIPT = Path(__file__).parent.parent / "docs" / "paraview" / "load_result.py"
 INSPECT = SCRIPT.with_name("inspect_outputs.py")

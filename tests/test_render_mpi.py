@@ -74,9 +74,9 @@ def test_png_failure_is_a_warning(shared_tmp, comm, monkeypatch, caplog):
     """Every drawing step raising (as "Xvfb did not start" did): the run completes, writes all
     other files, says why in the summary and logs one warning per PNG."""
     import fem_sse.mechanics.output as mech_output
-    import fem_sse.outputs as outputs
-    from fem_sse.config import parse_config
-    from fem_sse.run import run_case
+    import fem_sse.io.outputs as outputs
+    from fem_sse.spec.config import parse_config
+    from fem_sse.app.run import run_case
 
     def broken(*args):
         raise RuntimeError("Xvfb did not start")
@@ -85,7 +85,7 @@ def test_png_failure_is_a_warning(shared_tmp, comm, monkeypatch, caplog):
     monkeypatch.setattr(outputs, "_draw_profile", broken)
     monkeypatch.setattr(mech_output, "_draw_mechanics", broken)
     out = shared_tmp / "png_fail"
-    with caplog.at_level(logging.WARNING, logger="fem_sse.outputs"):
+    with caplog.at_level(logging.WARNING, logger="fem_sse.io.outputs"):
         summary = run_case(parse_config(_case_2d()), out, comm)
     comm.barrier()
     assert summary["converged"] and summary["max_von_mises"] > 0

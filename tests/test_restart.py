@@ -19,9 +19,9 @@ import pytest
 from mpi4py import MPI
 
 from fem_sse.app.restart import parse_set, rerun_mechanics
-from fem_sse.cli import main
-from fem_sse.config import ConfigError
-from fem_sse.tomlwrite import dumps
+from fem_sse.app.cli import main
+from fem_sse.spec.config import ConfigError
+from fem_sse.spec.tomlwrite import dumps
 from test_mechanics2d_run import _small_case  # the study bilayer, 6000 cells
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,7 +45,7 @@ def _same(a: dict, b: dict, rtol: float = 1e-10) -> None:
 
 def _film_case(folder: Path, comm, **material) -> Path:
     """The Fig. 3 bilayer with the two-state law and a 5 MPa stack pressure (rank 0 writes)."""
-    from fem_sse.config import read_toml
+    from fem_sse.spec.config import read_toml
 
     data = read_toml(ROOT / "cases" / "fig3_bilayer.toml")
     for mat in data["materials"].values():

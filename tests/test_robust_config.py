@@ -10,7 +10,7 @@ from config_strategies import mutated, to_toml, valid_1d, valid_2d
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fem_sse.config import Config, ConfigError, load_config, parse_config
+from fem_sse.spec.config import Config, ConfigError, load_config, parse_config
 
 ROOT = Path(__file__).parent.parent
 
@@ -120,7 +120,7 @@ def test_overlapping_strips_and_a_symmetric_cell():
 
 
 def test_pieces_below_the_mesh_tolerance_are_for_the_exact_solver_only(comm):
-    from fem_sse.exact1d import solve_exact
+    from fem_sse.transport.exact1d import solve_exact
     from fem_sse.geometry import build_mesh
 
     data = copy.deepcopy(FULL_1D)

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from fem_sse.config import load_config
+from fem_sse.spec.config import load_config
 from fem_sse.geometry import MeshError, build_mesh
-from fem_sse.geometry_spec import Crack
+from fem_sse.spec.geometry import Crack
 
 ROOT = Path(__file__).parent.parent
 DEFECTS = ROOT / "cases" / "2d" / "defects.toml"

@@ -81,7 +81,7 @@ from mpi4py import MPI
 timer = threading.Timer(float(sys.argv[1]), lambda: os.kill(os.getpid(), signal.SIGTERM))
 timer.daemon = True  # a run that finished first exits: no SIGTERM after main() returned
 timer.start()
-from fem_sse.cli import main
+from fem_sse.app.cli import main
 code = main(sys.argv[2:])
 timer.cancel()
 sys.exit(code)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from fem_sse.cli import main
+from fem_sse.app.cli import main
 from fem_sse.io.outdir import MARKER
 
 ROOT = Path(__file__).parent.parent
@@ -147,7 +147,7 @@ def test_sweep_and_design_outputs(work, capsys):
 
 def test_long_sweep_folder_names(work, capsys):
     """Ten --set keys: folder names are cut to MAX_FOLDER_NAME with a hash (no ENAMETOOLONG)."""
-    from fem_sse.studies import MAX_FOLDER_NAME
+    from fem_sse.app.studies import MAX_FOLDER_NAME
 
     keys = [f"materials.{m}.{k}" for m in ("SE_cathodic", "SE_anodic")
             for k in ("sigma_li", "A")] + ["cell.temperature", "cell.current_density"]

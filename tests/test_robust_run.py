@@ -14,8 +14,8 @@ import pytest
 from config_strategies import fuzz_case, run_outcome, valid_1d
 from hypothesis import HealthCheck, given, settings
 
-from fem_sse.cli import main
-from fem_sse.config import load_config
+from fem_sse.app.cli import main
+from fem_sse.spec.config import load_config
 from fem_sse.errors import EXIT_NOT_CONVERGED, ConvergenceError
 
 ROOT = Path(__file__).parent.parent
@@ -67,7 +67,7 @@ def _forced_failure(path: Path, folder: Path) -> Path:
 
 
 def test_forced_solver_failure_writes_last_good_state(shared_tmp, comm):
-    from fem_sse.run import run_case
+    from fem_sse.app.run import run_case
 
     if comm.rank == 0:
         _forced_failure(SINGLE, shared_tmp)
@@ -121,7 +121,7 @@ def test_symmetric_cell_runs_with_both_solvers(tmp_path):
 
 @pytest.mark.serial
 def test_writer_failure_keeps_the_previous_result(tmp_path, monkeypatch):
-    import fem_sse.run
+    import fem_sse.app.run
 
     out = tmp_path / "out"
     args = ["run", str(BILAYER), "-o", str(out), "--solver", "exact", "-q", "--overwrite"]
@@ -132,13 +132,13 @@ def test_writer_failure_keeps_the_previous_result(tmp_path, monkeypatch):
         Path(path).write_text("half a plot")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(fem_sse.run, "plot_profile", broken)
+    monkeypatch.setattr(fem_sse.app.run, "plot_profile", broken)
     assert main(args) == 1  # an unexpected error: exit 1, one line
     assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
     monkeypatch.undo()
     second = tmp_path / "second"
-    monkeypatch.setattr(fem_sse.run, "plot_profile", broken)
+    monkeypatch.setattr(fem_sse.app.run, "plot_profile", broken)
     assert main(["run", str(BILAYER), "-o", str(second), "--solver", "exact", "-q"]) == 1
     assert not second.exists() and not second.with_name("second.partial").exists()
 
@@ -146,15 +146,15 @@ def test_writer_failure_keeps_the_previous_result(tmp_path, monkeypatch):
 _KILLED_RUN = """
 import sys, time
 from pathlib import Path
-import fem_sse.run
-from fem_sse.cli import main
+import fem_sse.app.run
+from fem_sse.app.cli import main
 
 def slow_csv(path, rows):  # writes half the file, says so, then waits to be killed
     Path(path).write_text("x_m,x_over_L\\n0.0,")
     Path(sys.argv[2]).write_text("writing")
     time.sleep(60)
 
-fem_sse.run.write_profile_csv = slow_csv
+fem_sse.app.run.write_profile_csv = slow_csv
 main(["run", sys.argv[1], "-o", sys.argv[3], "--solver", "exact", "-q", "--overwrite"])
 """
 

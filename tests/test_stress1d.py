@@ -13,10 +13,10 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 import stress1d  # noqa: E402
 
-from fem_sse.certify1d import compare  # noqa: E402
-from fem_sse.config import parse_config  # noqa: E402
-from fem_sse.exact1d import SolveError  # noqa: E402
-from fem_sse.run import solve_case  # noqa: E402
+from fem_sse.transport.certify1d import compare  # noqa: E402
+from fem_sse.spec.config import parse_config  # noqa: E402
+from fem_sse.transport.exact1d import SolveError  # noqa: E402
+from fem_sse.app.run import solve_case  # noqa: E402
 
 SEED = 16
 # stacks with a steady state (galvanostatic and potentiostatic, 1-5 layers, 0-4 strips) that
@@ -65,9 +65,9 @@ def test_no_steady_state_exits_4(shared_tmp, comm):
     """`fem-sse run` says "no steady state" with exit 4 (not 3: nothing failed to converge)."""
     import json
 
-    from fem_sse.cli import main
+    from fem_sse.app.cli import main
     from fem_sse.errors import EXIT_NO_STEADY_STATE
-    from fem_sse.tomlwrite import dumps
+    from fem_sse.spec.tomlwrite import dumps
 
     path = shared_tmp / "short.toml"
     if comm.rank == 0:

@@ -1,4 +1,4 @@
-"""Sweeps (fem_sse.studies, fem-sse sweep): plans, resume, sub-communicators, tables, plots."""
+"""Sweeps (fem_sse.app.studies, fem-sse sweep): plans, resume, sub-communicators, tables, plots."""
 
 import copy
 import json
@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from mpi4py import MPI
 
-from fem_sse.config import ConfigError, parse_config, read_toml
-from fem_sse.run import solve_case
-from fem_sse.studies import Axis, expand, parse_axis, plan_sweep, run_sweep
+from fem_sse.spec.config import ConfigError, parse_config, read_toml
+from fem_sse.app.run import solve_case
+from fem_sse.app.studies import Axis, expand, parse_axis, plan_sweep, run_sweep
 
 ROOT = Path(__file__).parent.parent
 CASE = ROOT / "cases" / "fig3_bilayer.toml"
@@ -147,16 +147,16 @@ def test_thickness_list_with_mechanics(bilayer_data, shared_tmp, comm):
 
 @pytest.mark.serial
 def test_failed_point_is_recorded_and_the_sweep_goes_on(bilayer_data, tmp_path, monkeypatch):
-    import fem_sse.run
+    import fem_sse.app.run
 
-    real = fem_sse.run.run_case
+    real = fem_sse.app.run.run_case
 
     def flaky(config, outdir, comm, **kw):
         if config.cell.mu_anode > 0.06:
             raise RuntimeError("Newton diverged (forced)")
         return real(config, outdir, comm, **kw)
 
-    monkeypatch.setattr(fem_sse.run, "run_case", flaky)
+    monkeypatch.setattr(fem_sse.app.run, "run_case", flaky)
     axes = (Axis("cell.mu_anode", (0.0, 0.1, 0.05)),)
     rows = run_sweep(plan_sweep(bilayer_data, axes), tmp_path, MPI.COMM_WORLD, solver="exact",
                      show_progress=False)

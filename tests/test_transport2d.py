@@ -15,12 +15,12 @@ from dolfinx import mesh as dmesh
 from mpi4py import MPI
 
 from fem_sse import compat
-from fem_sse.adapt import solve_adaptive
-from fem_sse.config import parse_config
+from fem_sse.transport.adapt import solve_adaptive
+from fem_sse.spec.config import parse_config
 from fem_sse.geometry import SeparatorMesh, build_mesh
 from fem_sse.geometry.regions import ANODE, CATHODE, GB, Region
-from fem_sse.run import run_case, solve_case
-from fem_sse.transport import TransportProblem, solve_transport
+from fem_sse.app.run import run_case, solve_case
+from fem_sse.transport.problem import TransportProblem, solve_transport
 
 UM = 1e-6
 BASE = {
@@ -233,7 +233,7 @@ def test_gb_interface_is_the_thin_strip_limit(comm):
     assert err < 1e-4
     assert result["ionic_potential_drop"] == pytest.approx(limit["ionic_potential_drop_V"],
                                                            rel=1e-4)
-    from fem_sse.metrics2d import fem_metrics_2d
+    from fem_sse.transport.metrics2d import fem_metrics_2d
 
     jumps = fem_metrics_2d(problem)["jumps"]
     assert [j["layer"] for j in jumps] == [j["layer"] for j in limit["jumps"]]
@@ -293,7 +293,7 @@ def test_adaptive_run_outputs(comm, shared_tmp):
 
 def test_front_chains_join_across_one_cell_gaps():
     """Edge-keyed chains a cell apart (a DG front near a vertex) join; distant fronts do not."""
-    from fem_sse.metrics2d import _close_gaps
+    from fem_sse.transport.metrics2d import _close_gaps
 
     pts = np.array([[[0.0, 0.0], [0.0, 1.0]], [[0.0, 1.0], [0.0, 2.0]],  # chain A: y 0..2
                     [[0.1, 2.5], [0.1, 3.5]],  # chain B: 0.5 beyond A's end
@@ -343,7 +343,7 @@ def test_cap_stopped_loop_is_not_converged(comm):
 def test_verdict_rejects_impossible_states():
     """t_Li outside [0, 1], a broken balance or a laterally uniform stack off its exact value
     are never converged."""
-    from fem_sse.certify2d import verdict
+    from fem_sse.transport.certify2d import verdict
 
     good = {"relative_imbalance": 1e-12}
     assert verdict(0.97, good, None) == []

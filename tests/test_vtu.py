@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from dolfinx import fem, mesh
 
-from fem_sse.childproc import run_child
+from fem_sse.io.childproc import run_child
 from fem_sse.io.vtu import write_vtu
 
 PYVISTA = """import json, sys, pyvista

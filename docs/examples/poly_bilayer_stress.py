@@ -18,10 +18,10 @@ from pathlib import Path
 
 from mpi4py import MPI
 
-from fem_sse.config import parse_config, read_toml
+from fem_sse.spec.config import parse_config, read_toml
 from fem_sse.mechanics import run_mechanics
-from fem_sse.outputs import output_directory, write_json
-from fem_sse.run import solve_case
+from fem_sse.io.outputs import output_directory, write_json
+from fem_sse.app.run import solve_case
 
 ROOT = Path(__file__).resolve().parents[2]
 

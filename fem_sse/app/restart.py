@@ -5,7 +5,7 @@ The transport state is read from ``OUTDIR/checkpoint`` (:mod:`fem_sse.io.checkpo
 number of ranks; only keys that do not change the transport may be set (the ``[mechanics]``
 table and the mechanical keys of the materials), so the stresses are those a full run of the
 changed case would give. The elastic solve is the one ``fem-sse run`` makes
-(:func:`fem_sse.run.solve_case`'s mechanics step), so a restart without changes reproduces the
+(:func:`fem_sse.app.run.solve_case`'s mechanics step), so a restart without changes reproduces the
 run's stresses to round-off.
 """
 
@@ -16,10 +16,10 @@ from pathlib import Path
 
 import tomllib
 
-from fem_sse.config import parse_config
-from fem_sse.dotted import set_dotted
-from fem_sse.mechanics_spec import MATERIAL_KEYS
-from fem_sse.validate import ConfigError
+from fem_sse.spec.config import parse_config
+from fem_sse.spec.dotted import set_dotted
+from fem_sse.spec.mechanics import MATERIAL_KEYS
+from fem_sse.spec.validate import ConfigError
 
 __all__ = ["parse_set", "rerun_mechanics"]
 
@@ -73,7 +73,7 @@ def rerun_mechanics(run_folder: str | Path, outdir: str | Path, comm,
     """
     from fem_sse import __version__
     from fem_sse.io.checkpoint import load_profile, load_transport, read_state
-    from fem_sse.outputs import output_directory, write_json
+    from fem_sse.io.outputs import output_directory, write_json
 
     start = time.perf_counter()
     state, case_text = read_state(run_folder, comm)
@@ -85,13 +85,13 @@ def rerun_mechanics(run_folder: str | Path, outdir: str | Path, comm,
                "written_on_ranks": state["ranks"], "ranks": comm.size,
                "fem_sse_version": __version__}
     if config.dim == 1:
-        from fem_sse.run import _film_mechanics
+        from fem_sse.app.run import _film_mechanics
 
         rows, samples = load_profile(run_folder) if comm.rank == 0 else (None, None)
         data = {"rows": rows, "held_samples": samples}
         summary.update(_film_mechanics(config, data, comm))
     else:
-        from fem_sse.run import _plane_mechanics
+        from fem_sse.app.run import _plane_mechanics
 
         saved = load_transport(run_folder, state, config, comm)
         say(f"loaded {state['cells']} cells of {run_folder} (written on {state['ranks']} "
@@ -112,13 +112,13 @@ def _write(folder: Path, config, summary: dict, data, png: bool, comm) -> list[s
     """1D: profile.csv with the stress columns (``data``: the rows, rank 0); 2D: the mechanics
     files (``data["mechanics"]``: the result)."""
     if config.dim == 1:
-        from fem_sse.outputs import write_profile_csv
+        from fem_sse.io.outputs import write_profile_csv
 
         if comm.rank == 0:
             write_profile_csv(folder / "profile.csv", data["rows"])
         return ["profile.csv"]
     from fem_sse.mechanics import write_mechanics
-    from fem_sse.outputs import MAP_CELL_CAP
+    from fem_sse.io.outputs import MAP_CELL_CAP
 
     draw = png and summary["cells"] <= MAP_CELL_CAP
     return write_mechanics(folder, data["mechanics"], png=draw)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fem_sse.outputs import OutputError
+from fem_sse.io.outputs import OutputError
 
 __all__ = ["describe", "result_files", "view"]
 
@@ -69,7 +69,7 @@ def view(outdir: str | Path, png: str | None = None, array: str | None = None,
         if name not in grids[stem].array_names:
             raise OutputError("--array", f"{files[stem].name} has no array {name!r} (has: "
                               f"{', '.join(grids[stem].array_names)})")
-        from fem_sse.outputs import draw_png
+        from fem_sse.io.outputs import draw_png
 
         note = draw_png(png, _draw, grids[stem], name)
         lines.append(f"wrote {png}" if note is None else f"{png}: {note}")

@@ -12,7 +12,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from fem_sse.config import MIN_PIECE_MESH, Config, ConfigError, check_pieces
+from fem_sse.spec.config import MIN_PIECE_MESH, Config, ConfigError, check_pieces
 from fem_sse.geometry.regions import MeshError, Region, add_groups, regions_1d
 from fem_sse.progress import activity
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fem_sse.config import Config
+from fem_sse.spec.config import Config
 
 CATHODE, ANODE, INTERFACE0 = 1, 2, 10
 _MAX_DRIFT_CELLS = 200  # cap on the cells the drift-length sizing puts into one segment

@@ -20,7 +20,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from fem_sse.config import Config
+from fem_sse.spec.config import Config
 from fem_sse.geometry.regions import MeshError
 from fem_sse.geometry.shapes import asperity_polygon, drop_close_points, pb_profile, slit_polygon
 from fem_sse.geometry.sizing import Feature, apply_size_fields

@@ -24,8 +24,8 @@ import difflib
 import re
 from dataclasses import dataclass
 
-from fem_sse.config import Config
-from fem_sse.validate import ConfigError
+from fem_sse.spec.config import Config
+from fem_sse.spec.validate import ConfigError
 
 __all__ = ["FACET_IDS", "MeshError", "Region", "add_groups", "cell_region", "facet_id",
            "regions_1d"]

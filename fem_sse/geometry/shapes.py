@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from fem_sse.geometry_spec import Asperity, Crack, Roughness
+from fem_sse.spec.geometry import Asperity, Crack, Roughness
 
 __all__ = ["asperity_polygon", "drop_close_points", "pb_profile", "slit_polygon"]
 

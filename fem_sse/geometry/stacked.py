@@ -11,7 +11,7 @@ thickness, wide along it. The physical groups follow the 2D convention (:mod:`.r
 
 from __future__ import annotations
 
-from fem_sse.config import Config
+from fem_sse.spec.config import Config
 from fem_sse.geometry.line import segment_sizes
 from fem_sse.geometry.plane import SCALE, scale_mesh_to_metres
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fem_sse.config import Config
+from fem_sse.spec.config import Config
 from fem_sse.geometry.regions import MeshError
 
 __all__ = ["load_user_model"]

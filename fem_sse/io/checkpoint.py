@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 from mpi4py import MPI
 
-from fem_sse.validate import ConfigError
+from fem_sse.spec.validate import ConfigError
 
 __all__ = ["FORMAT", "SavedTransport", "read_state", "load_profile", "load_transport",
            "write_checkpoint"]
@@ -39,7 +39,7 @@ SAMPLE = "held_sample_"  # profile.npz keys of the held-faces samples (layer, x,
 
 
 def _write_state(folder: Path, config, extras: dict, summary: dict, comm) -> None:
-    from fem_sse.tomlwrite import dumps
+    from fem_sse.spec.tomlwrite import dumps
 
     state = {"format": FORMAT, "version": VERSION, "dim": config.dim, "case": config.name,
              "solver": summary.get("solver"), "ranks": comm.size, "t_li": summary.get("t_li"),
@@ -77,8 +77,8 @@ def write_checkpoint(folder: str | Path, config, extras: dict, summary: dict, co
 
 
 def _write_profile(path: Path, rows: dict, samples=None) -> None:
-    """The profile rows and the held-faces samples (fem_sse.run.held_samples) of a 1D run."""
-    from fem_sse.outputs import PROFILE_COLUMNS
+    """The profile rows and the held-faces samples (fem_sse.app.run.held_samples) of a 1D run."""
+    from fem_sse.io.outputs import PROFILE_COLUMNS
 
     arrays = {k: np.asarray(rows[k]) for k in PROFILE_COLUMNS if k != "layer"}
     for i, (layer, x, mu) in enumerate(samples or ()):
@@ -152,7 +152,7 @@ def load_profile(run_folder: str | Path) -> tuple[dict, list]:
 @dataclass
 class SavedTransport:
     """A converged 2D transport state reloaded from a checkpoint: what the mechanics reads of a
-    :class:`~fem_sse.transport.TransportProblem` (``smesh``, ``V``, ``omega`` with
+    :class:`~fem_sse.transport.problem.TransportProblem` (``smesh``, ``V``, ``omega`` with
     ``w_scale`` = 1, so omega is W (A/m), and :meth:`mu_function`)."""
 
     smesh: object

@@ -28,7 +28,7 @@ import shutil
 import time
 from pathlib import Path
 
-from fem_sse.validate import ConfigError
+from fem_sse.spec.validate import ConfigError
 
 __all__ = ["MARKER", "OutputError", "check_file_target", "claim", "foreign_entries",
            "on_root", "open_resumable", "plan_output", "read_marker", "remove_owned", "seal"]

@@ -19,7 +19,7 @@ import numpy as np
 from dolfinx import fem
 from mpi4py import MPI
 
-from fem_sse import materials
+from fem_sse.materials import conductivity
 
 __all__ = ["CUT_FRACTION", "QUADRATURE_DEGREE", "cell_materials", "mu_at",
            "project_eigenstrain"]
@@ -55,7 +55,7 @@ def mu_at(values: np.ndarray, names: np.ndarray, config, kind: str) -> np.ndarra
     for name in sorted(set(np.ravel(names)) - {""}):
         rows = names == name
         mat = config.materials[name]
-        out[rows] = materials.mu_from_kirchhoff(values[rows], mat.A, mat.B, kT)
+        out[rows] = conductivity.mu_from_kirchhoff(values[rows], mat.A, mat.B, kT)
     return out
 
 

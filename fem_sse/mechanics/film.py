@@ -46,7 +46,7 @@ def held_axial_stress(config, spec, samples) -> float:
 
     Args:
         config: the configuration (layers, materials, kT).
-        spec: the :class:`~fem_sse.mechanics_spec.MechanicsSpec`.
+        spec: the :class:`~fem_sse.spec.mechanics.MechanicsSpec`.
         samples: iterable of (layer index, x (m), mu (eV)) pieces, each inside one layer,
             x increasing, dense in mu where mu varies fast (trapezoid rule in x).
     """
@@ -86,7 +86,7 @@ def film_stress(config, spec, x, mu, layer, samples=None) -> dict[str, np.ndarra
 
     Args:
         config: the configuration (materials, kT).
-        spec: the :class:`~fem_sse.mechanics_spec.MechanicsSpec`.
+        spec: the :class:`~fem_sse.spec.mechanics.MechanicsSpec`.
         x: positions (m); mu: mu_Li0 there (eV); layer: layer index of each point (a point on
             an interface takes the law of the layer it is labelled with).
         samples: pieces for the held-faces sigma_xx (:func:`held_axial_stress`); default: the
@@ -141,7 +141,7 @@ def _y_points(y0: float, y1: float) -> np.ndarray:
 
 
 def exact_samples(sol, n_uniform: int = 64):
-    """Held-faces samples of an :class:`~fem_sse.exact1d.ExactSolution`: per segment, points
+    """Held-faces samples of an :class:`~fem_sse.transport.exact1d.ExactSolution`: per segment, points
     uniform in x and points every :data:`DY_MAX` in y along the closed form x(y)."""
     kT = sol.kT  # noqa: N806
     for i, seg in enumerate(sol.segments):

@@ -15,7 +15,7 @@ is off by up to half the swing on every mesh: peaks that do not converge (issue 
    every new vertex that is the midpoint of a cut edge is moved along that edge to its cut
    point. A point on an edge leaves all children of a triangle valid, boundary and interface
    vertices stay on their (straight) facets, and every child still lies inside its parent, so
-   tags and the level field are carried over exactly (:func:`fem_sse.refine2d.carry_tags`,
+   tags and the level field are carried over exactly (:func:`fem_sse.geometry.refine2d.carry_tags`,
    :func:`fem_sse.mechanics.fronts.carry_linear`).
 
 Cut points within :data:`T_CUT` of a vertex are left to the snapping step (a cut there makes
@@ -288,7 +288,7 @@ def fit_fronts(smesh, level: fem.Function, kind: str, config, spec, rounds: int 
         (fitted SeparatorMesh, the level field carried to it, number of edges cut (global)).
     """
     from fem_sse.mechanics.fronts import carry_linear
-    from fem_sse.refine2d import _parent_data, carry_tags
+    from fem_sse.geometry.refine2d import _parent_data, carry_tags
 
     comm = smesh.mesh.comm
     total = 0

@@ -21,7 +21,8 @@ import numpy as np
 from dolfinx import fem
 from mpi4py import MPI
 
-from fem_sse import compat, materials
+from fem_sse import compat
+from fem_sse.materials import conductivity
 
 __all__ = ["carry_linear", "mu_from_kirchhoff", "refine_at_fronts", "refine_level"]
 
@@ -48,7 +49,7 @@ def mu_from_kirchhoff(smesh, kirchhoff: fem.Function, config) -> fem.Function:
     kT = config.cell.kT  # noqa: N806
     dofs = V.dofmap.list[:num]
     mu = fem.Function(V, name="mu_Li0")
-    mu.x.array[dofs] = materials.mu_from_kirchhoff(kirchhoff.x.array[dofs], A[:, None],
+    mu.x.array[dofs] = conductivity.mu_from_kirchhoff(kirchhoff.x.array[dofs], A[:, None],
                                                    B[:, None], kT)
     mu.x.scatter_forward()
     return mu
@@ -125,7 +126,7 @@ def refine_level(smesh, level: fem.Function, kind: str, config, spec, levels: in
     Returns:
         (refined SeparatorMesh, the level field carried to it exactly, rounds done).
     """
-    from fem_sse.refine2d import refine_tagged
+    from fem_sse.geometry.refine2d import refine_tagged
 
     comm = smesh.mesh.comm
     done = 0

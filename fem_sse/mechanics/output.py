@@ -25,7 +25,7 @@ from dolfinx import fem
 
 from fem_sse.io.vtu import write_vtu
 from fem_sse.mechanics.post import facet_traction_table, traction_groups
-from fem_sse.outputs import MAP_CELL_CAP
+from fem_sse.io.outputs import MAP_CELL_CAP
 
 __all__ = ["plot_mechanics", "write_mechanics_fields", "write_traction_table"]
 
@@ -130,9 +130,9 @@ def plot_mechanics(path, result, deformed: bool = False, scale: float | None = N
 
     Returns:
         None when drawn; otherwise (rank 0) why not, e.g. ``"failed: ..."``
-        (:func:`fem_sse.outputs.draw_png`: a failure to draw is a warning, never a lost run).
+        (:func:`fem_sse.io.outputs.draw_png`: a failure to draw is a warning, never a lost run).
     """
-    from fem_sse.outputs import draw_png
+    from fem_sse.io.outputs import draw_png
 
     comm = result.smesh.mesh.comm
     names = ["mu_Li0 [eV]", "von_mises [Pa]"]

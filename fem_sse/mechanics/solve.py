@@ -16,7 +16,7 @@ from dolfinx import fem
 from mpi4py import MPI
 
 from fem_sse import compat
-from fem_sse.chemical_strain import MECHANICAL_PRESETS
+from fem_sse.materials.strain import MECHANICAL_PRESETS
 from fem_sse.mechanics.elasticity import ElasticProblem, SolveReport
 from fem_sse.mechanics.eigenstrain import cell_materials, mu_at, project_eigenstrain
 from fem_sse.mechanics.post import (
@@ -27,7 +27,7 @@ from fem_sse.mechanics.post import (
     traction_groups,
 )
 from fem_sse.mechanics.reference import reference_summary
-from fem_sse.mechanics_spec import DEFAULT_BC, ROLLER_COMPONENT, MechanicsSpec
+from fem_sse.spec.mechanics import DEFAULT_BC, ROLLER_COMPONENT, MechanicsSpec
 
 __all__ = ["MechanicsResult", "default_spec", "prepare_mesh", "solve_mechanics"]
 

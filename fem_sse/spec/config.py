@@ -1,0 +1,571 @@
+"""Run configuration: TOML in, frozen and validated dataclasses out (SI units, potentials in eV).
+
+Nothing here imports DOLFINx, so configs can be checked (and the exact 1D solver run) anywhere.
+Every error is a :class:`ConfigError` whose message is one line naming the offending key.
+
+Schema (keys in brackets are optional, with their defaults)::
+
+    [cell]
+    temperature = 298.0         # K, > 0
+    current_density = 10.0      # A/m^2, galvanostatic   } exactly one of the two
+    ionic_potential_drop = 0.01 # V, potentiostatic       }  (eta_i(0) - eta_i(L)) / e
+    mu_cathode = -3.0           # eV, Li0 potential at x = 0
+    mu_anode = 0.0              # eV, Li0 potential at x = L
+
+    [materials.NAME]
+    sigma_li = 0.1              # S/m, Li+ conductivity (lattice)
+    A = 1e-17                   # S/m, electronic prefactor: sigma_eh = 2 A cosh((mu - B)/kT)
+    B = -2.3                    # eV, Li0 potential of the generic electronic bottleneck (GEB)
+
+    [geometry]
+    dim = 1
+    layers = [{material = "NAME", thickness = 50e-6}, ...]      # m, cathode side first
+    [bottlenecks = [{center = 25e-6, width = 1e-7, sigma_li_factor = 1e-2}, ...]]  # m, m, -
+
+    # dim = 2: width, grains, grain/phase boundaries, pores, cracks, partial anode contact,
+    # asperities, user meshes and the 2D [mesh] sizes are parsed by fem_sse.spec.geometry
+    # (docs/geometry.md); 1D bottlenecks become full-width strips there.
+
+    [mesh]                      # 1D mesh sizes (m); the adaptive loop refines from there
+    [size = L/100]              # bulk cell size
+    [bottleneck_cells = 4]      # cells across each bottleneck strip
+
+    [solver]
+    [kind = "fem"]              # "fem" or "exact"
+    [degree = 1]                # polynomial degree of the discontinuous W space (1-3)
+    [adaptive = true]           # adaptive refinement of the jumps and boundary layers
+    [tolerance = 1e-5]          # relative change of 1 - t_Li (and of jump positions / L) to stop
+    [max_cells = 20000]         # cap on cells of the adaptive loop
+    [max_refinements = 30]
+
+    [mechanics]                 # optional: Li0(SE) eigenstrain -> elasticity, and per-material
+                                # E, nu, strength, ... (fem_sse.spec.mechanics, docs/mechanics.md)
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import difflib
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import tomllib
+
+from fem_sse.spec.geometry import (
+    GEOMETRY_KEYS_2D,
+    LAYER_KEYS_2D,
+    MESH_KEYS_2D,
+    Geometry2D,
+    parse_geometry2d,
+)
+from fem_sse.materials.conductivity import BOLTZMANN_EV, Material
+from fem_sse.spec.mechanics import MATERIAL_KEYS as MECHANICS_MATERIAL_KEYS
+from fem_sse.spec.mechanics import MechanicsSpec, parse_mechanics
+from fem_sse.spec.validate import ConfigError, check_keys, number
+
+__all__ = [
+    "Bottleneck",
+    "CellConditions",
+    "Config",
+    "ConfigError",
+    "Layer",
+    "MeshOptions",
+    "Segment",
+    "SolverOptions",
+    "load_config",
+    "parse_config",
+    "read_toml",
+]
+
+
+# ----------------------------------------------------------------------------------------------
+# Dataclasses
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CellConditions:
+    """Operating conditions of the cell.
+
+    Attributes:
+        temperature: absolute temperature (K).
+        mu_cathode: Li0 chemical potential imposed by the cathode at x = 0 (eV).
+        mu_anode: Li0 chemical potential imposed by the anode at x = L (eV).
+        current_density: applied total current density (A/m^2) in galvanostatic mode, else None.
+        ionic_potential_drop: (eta_i(0) - eta_i(L))/e (V) in potentiostatic mode, else None.
+    """
+
+    temperature: float
+    mu_cathode: float
+    mu_anode: float
+    current_density: float | None = None
+    ionic_potential_drop: float | None = None
+
+    @property
+    def kT(self) -> float:  # noqa: N802 - the physics symbol
+        """Thermal energy k_B T (eV)."""
+        return BOLTZMANN_EV * self.temperature
+
+    @property
+    def galvanostatic(self) -> bool:
+        """True when the total current is prescribed."""
+        return self.current_density is not None
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One solid-electrolyte layer: its material name and thickness (m)."""
+
+    material: str
+    thickness: float
+
+
+@dataclass(frozen=True)
+class Bottleneck:
+    """A thin ionic bottleneck (grain or phase boundary) of the 1D stack.
+
+    Attributes:
+        center: position of the strip centre (m).
+        width: strip thickness (m).
+        sigma_li_factor: Li+ conductivity of the strip over that of the host layer (-).
+        name: label used in outputs.
+    """
+
+    center: float
+    width: float
+    sigma_li_factor: float
+    name: str = ""
+
+    @property
+    def x0(self) -> float:
+        """Left edge (m)."""
+        return self.center - 0.5 * self.width
+
+    @property
+    def x1(self) -> float:
+        """Right edge (m)."""
+        return self.center + 0.5 * self.width
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A piece of the 1D stack with constant properties.
+
+    Attributes:
+        x0, x1: end points (m).
+        layer: index of the layer it belongs to.
+        material: the material (with the bottleneck's reduced sigma_li when in a strip).
+        bottleneck: index of the bottleneck strip it belongs to, or None (lattice).
+    """
+
+    x0: float
+    x1: float
+    layer: int
+    material: Material
+    bottleneck: int | None = None
+
+    @property
+    def length(self) -> float:
+        """Segment length (m)."""
+        return self.x1 - self.x0
+
+
+@dataclass(frozen=True)
+class MeshOptions:
+    """1D mesh sizes: bulk cell size (m, None = L/100) and cells across each strip."""
+
+    size: float | None = None
+    bottleneck_cells: int = 4
+
+
+@dataclass(frozen=True)
+class SolverOptions:
+    """Numerical options of the transport solver (see the module docstring)."""
+
+    kind: str = "fem"
+    degree: int = 1
+    adaptive: bool = True
+    tolerance: float = 1e-5
+    max_cells: int = 20000
+    max_refinements: int = 30
+    max_newton_iterations: int | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    """A validated run configuration."""
+
+    cell: CellConditions
+    materials: dict[str, Material]
+    layers: tuple[Layer, ...]
+    bottlenecks: tuple[Bottleneck, ...] = ()
+    dim: int = 1
+    mesh: MeshOptions = field(default_factory=MeshOptions)
+    solver: SolverOptions = field(default_factory=SolverOptions)
+    name: str = "case"
+    geometry2d: Geometry2D | None = None
+    mechanics: MechanicsSpec | None = None
+    #: the validated TOML dictionary (restart files store it; not part of equality)
+    source: dict | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def width(self) -> float | None:
+        """In-plane width W (m) of a 2D separator, None in 1D."""
+        return None if self.geometry2d is None else self.geometry2d.width
+
+    @property
+    def thickness(self) -> float:
+        """Separator thickness L (m)."""
+        return math.fsum(layer.thickness for layer in self.layers)
+
+    @property
+    def interfaces(self) -> list[float]:
+        """Positions of the internal layer interfaces (m), cathode side first."""
+        edges = [0.0]
+        for layer in self.layers:
+            edges.append(edges[-1] + layer.thickness)
+        return edges[1:-1]
+
+    def layer_edges(self) -> list[float]:
+        """Layer boundaries 0, x_1, ..., L (m)."""
+        return [0.0, *self.interfaces, self.thickness]
+
+    def ionic_resistance(self, x) -> np.ndarray:
+        """Area-specific ionic resistance from 0 to ``x`` (Ohm m^2), int dx / sigma_li."""
+        x = np.atleast_1d(np.asarray(x, dtype=float))
+        total = np.zeros_like(x)
+        for seg in self.segments():
+            covered = np.clip(x, seg.x0, seg.x1) - seg.x0
+            total += covered / seg.material.sigma_li
+        return total
+
+    def drift_length(self, sigma_li: float) -> float:
+        """Length (m) over which the Li+ field moves carriers by kT: kT sigma_li / j_i.
+
+        Electronic boundary layers inside a region are this thin, so a mesh resolves them with
+        cells no larger than about this length. j_i is bounded by the applied current
+        (galvanostatic) or by Phi / R_ionic (potentiostatic).
+        """
+        cell = self.cell
+        if cell.galvanostatic:
+            j_ionic = abs(cell.current_density)
+        else:
+            resistance = float(self.ionic_resistance(self.thickness)[0])
+            j_ionic = abs(cell.ionic_potential_drop) / resistance
+        return math.inf if j_ionic == 0.0 else cell.kT * sigma_li / j_ionic
+
+    def stack_1d(self) -> Config:
+        """The laterally averaged 1D stack of a 2D config: its layers and full-width
+        bottlenecks (grains, grain boundaries and defects dropped); ``self`` in 1D."""
+        if self.dim == 1:
+            return self
+        return dataclasses.replace(self, dim=1, geometry2d=None, mesh=MeshOptions())
+
+    def layer_material(self, index: int) -> Material:
+        """Material of layer ``index``."""
+        return self.materials[self.layers[index].material]
+
+    def segments(self) -> list[Segment]:
+        """The stack split into pieces of constant properties, from x = 0 to x = L.
+
+        A bottleneck keeps A and B of the layer it lies in; one that straddles a layer
+        interface is split there, each half keeping its own layer's A and B.
+        """
+        edges = self.layer_edges()
+        cuts = sorted({*edges, *(b.x0 for b in self.bottlenecks),
+                       *(b.x1 for b in self.bottlenecks)})
+        segments = []
+        for x0, x1 in zip(cuts[:-1], cuts[1:]):
+            mid = 0.5 * (x0 + x1)
+            layer = max(i for i in range(len(self.layers)) if edges[i] <= mid)
+            material = self.layer_material(layer)
+            strip = next((k for k, b in enumerate(self.bottlenecks) if b.x0 <= mid <= b.x1), None)
+            if strip is not None:
+                factor = self.bottlenecks[strip].sigma_li_factor
+                material = material.with_sigma_li(material.sigma_li * factor)
+            segments.append(Segment(x0, x1, layer, material, strip))
+        return segments
+
+
+# ----------------------------------------------------------------------------------------------
+# Parsing and validation
+# ----------------------------------------------------------------------------------------------
+
+_TOP_KEYS = ("name", "meta", "cell", "materials", "geometry", "mesh", "solver", "mechanics")
+_CELL_KEYS = ("temperature", "current_density", "ionic_potential_drop", "mu_cathode", "mu_anode")
+_GEOMETRY_KEYS = ("dim", "layers", "bottlenecks", "thickness")
+_LAYER_KEYS = ("material", "thickness")
+_BOTTLENECK_KEYS = ("center", "width", "sigma_li_factor", "name")
+_MESH_KEYS = ("size", "bottleneck_cells")
+_SOLVER_KEYS = ("kind", "degree", "adaptive", "tolerance", "max_cells", "max_refinements",
+                "max_newton_iterations")
+#: sigma_eh = 2 A cosh((mu - B)/kT) must stay finite in double precision at the electrodes
+#: (cosh overflows at 710; the solvers clip the argument at 600).
+MAX_SCALED_POTENTIAL = 600.0
+#: Shortest piece of the stack between layer interfaces and strip edges, over L: any config
+#: (round-off of the positions), and a meshed one (the mesh generator's geometric tolerance).
+MIN_PIECE = 1e-12
+MIN_PIECE_MESH = 1e-6
+
+
+_check_keys = check_keys
+_number = number
+
+
+def _parse_cell(table: dict) -> CellConditions:
+    _check_keys(table, _CELL_KEYS, "cell")
+    has_j = "current_density" in table
+    has_phi = "ionic_potential_drop" in table
+    if has_j == has_phi:
+        raise ConfigError("cell.current_density",
+                          "give exactly one of current_density (A/m^2, galvanostatic) "
+                          "and ionic_potential_drop (V, potentiostatic)")
+    cell = CellConditions(
+        temperature=_number(table, "temperature", "cell", default=298.0, lo=0.0, lo_open=True,
+                            hi=5000.0),
+        mu_cathode=_number(table, "mu_cathode", "cell", lo=-20.0, hi=20.0),
+        mu_anode=_number(table, "mu_anode", "cell", lo=-20.0, hi=20.0),
+        current_density=(_number(table, "current_density", "cell", lo=0.0, lo_open=True, hi=1e6)
+                         if has_j else None),
+        ionic_potential_drop=(_number(table, "ionic_potential_drop", "cell", lo=0.0,
+                                      lo_open=True, hi=100.0) if has_phi else None),
+    )
+    if cell.mu_anode < cell.mu_cathode:
+        raise ConfigError("cell.mu_anode",
+                          f"must be >= mu_cathode ({cell.mu_cathode:g} eV), got "
+                          f"{cell.mu_anode:g}: the current runs from the cathode (x = 0) to the "
+                          "anode (x = L), i.e. Li+ is driven into the anode (charging, or plating "
+                          "in a symmetric cell), up the mu_Li0 ladder; with mu_anode < "
+                          "mu_cathode the electronic leakage would run against the current "
+                          "(t_Li > 1). For a discharge, swap the electrodes' roles")
+    return cell
+
+
+def _parse_materials(table: dict) -> dict[str, Material]:
+    if not isinstance(table, dict) or not table:
+        raise ConfigError("materials", "define at least one [materials.NAME] table")
+    materials = {}
+    for name, entry in table.items():
+        where = f"materials.{name}"
+        _check_keys(entry, Material.config_keys() + MECHANICS_MATERIAL_KEYS, where)
+        materials[name] = Material.from_table(name, entry, lambda key, **kw: _number(
+            entry, key, where, **kw))
+    return materials
+
+
+def _parse_layers(items: Any, materials: dict[str, Material],
+                  keys: tuple[str, ...] = _LAYER_KEYS) -> tuple[Layer, ...]:
+    if not isinstance(items, list) or not items:
+        raise ConfigError("geometry.layers", "must be a non-empty list of {material, thickness}")
+    layers = []
+    for i, item in enumerate(items):
+        where = f"geometry.layers[{i}]"
+        _check_keys(item, keys, where)
+        name = item.get("material")
+        if not isinstance(name, str) or name not in materials:
+            close = difflib.get_close_matches(str(name), list(materials), n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise ConfigError(f"{where}.material",
+                              f"unknown material {name!r} (defined: {', '.join(materials)}){hint}")
+        thickness = _number(item, "thickness", where, lo=1e-9, hi=1.0)
+        layers.append(Layer(name, thickness))
+    return tuple(layers)
+
+
+def _parse_bottlenecks(items: Any, thickness: float) -> tuple[Bottleneck, ...]:
+    if items is None:
+        return ()
+    if not isinstance(items, list):
+        raise ConfigError("geometry.bottlenecks",
+                          "must be a list of {center, width, sigma_li_factor}")
+    strips = []
+    for i, item in enumerate(items):
+        where = f"geometry.bottlenecks[{i}]"
+        _check_keys(item, _BOTTLENECK_KEYS, where)
+        if not isinstance(item.get("name", ""), str):
+            raise ConfigError(f"{where}.name", f"must be a string, got {item['name']!r}")
+        strip = Bottleneck(
+            center=_number(item, "center", where, lo=0.0, lo_open=True, hi=thickness),
+            width=_number(item, "width", where, lo=0.0, lo_open=True, hi=thickness),
+            sigma_li_factor=_number(item, "sigma_li_factor", where, lo=0.0, lo_open=True, hi=1e6),
+            name=str(item.get("name", f"bottleneck{i}")),
+        )
+        if strip.x0 <= 0.0 or strip.x1 >= thickness:
+            raise ConfigError(f"{where}.center", f"strip [{strip.x0:g}, {strip.x1:g}] m must lie "
+                              f"inside (0, {thickness:g}) m")
+        strips.append(strip)
+    strips.sort(key=lambda b: b.center)
+    for left, right in zip(strips[:-1], strips[1:]):
+        if right.x0 < left.x1:
+            raise ConfigError("geometry.bottlenecks",
+                              f"strips '{left.name}' and '{right.name}' overlap")
+    return tuple(strips)
+
+
+def _check_geometry_keys(geometry: dict, mesh_table, dim: int) -> None:
+    """Unknown keys of [geometry], its layers and [mesh]; keys of the other dimension say so."""
+    other = {1: (GEOMETRY_KEYS_2D, set(LAYER_KEYS_2D) - set(_LAYER_KEYS),
+                 set(MESH_KEYS_2D) - set(_MESH_KEYS)),
+             2: ((), (), set(_MESH_KEYS) - set(MESH_KEYS_2D))}[dim]
+    layers = geometry.get("layers")
+    tables = [("geometry", geometry, other[0]), ("mesh", mesh_table, other[2])]
+    tables += [(f"geometry.layers[{i}]", item, other[1]) for i, item in
+               enumerate(layers if isinstance(layers, list) else [])]
+    for where, table, keys in tables:
+        for key in table if isinstance(table, dict) else ():
+            if key in keys:
+                raise ConfigError(f"{where}.{key}", f"only for dim = {3 - dim}")
+    _check_keys(geometry, _GEOMETRY_KEYS + (GEOMETRY_KEYS_2D if dim == 2 else ()), "geometry")
+
+
+def _check_thickness(geometry: dict, thickness: float) -> None:
+    """An optional declared thickness must equal the sum of the layers (m)."""
+    if "thickness" not in geometry:
+        return
+    declared = _number(geometry, "thickness", "geometry", lo=0.0, lo_open=True, hi=1.0)
+    if not math.isclose(declared, thickness, rel_tol=1e-9):
+        raise ConfigError("geometry.thickness",
+                          f"is {declared:g} m but the layers sum to {thickness:g} m")
+
+
+def check_pieces(config: Config, minimum: float = MIN_PIECE, why: str = "") -> None:
+    """Every piece between layer interfaces and strip edges must be longer than ``minimum`` L.
+
+    Raises:
+        ConfigError: naming the layers or the bottleneck that leaves the piece.
+    """
+    short = [s for s in config.segments() if s.length < minimum * config.thickness]
+    if short:
+        seg = short[0]
+        key = ("geometry.layers" if seg.bottleneck is None
+               else f"geometry.bottlenecks[{seg.bottleneck}]")
+        raise ConfigError(key, f"leaves a piece of {seg.length:.3g} m at x = {seg.x0:.6g} m, "
+                          f"shorter than {minimum:g} of the thickness{why}: move or merge it")
+
+
+def _check_representable(cell: CellConditions, materials: dict[str, Material]) -> None:
+    """sigma_eh at the electrode potentials must be a finite double (see MAX_SCALED_POTENTIAL)."""
+    for name, material in materials.items():
+        worst = max(abs(cell.mu_cathode - material.B), abs(cell.mu_anode - material.B))
+        if worst > MAX_SCALED_POTENTIAL * cell.kT:
+            raise ConfigError(f"materials.{name}.B",
+                              f"|mu - B| reaches {worst:g} eV = {worst / cell.kT:.4g} kT at an "
+                              f"electrode (T = {cell.temperature:g} K); above "
+                              f"{MAX_SCALED_POTENTIAL:g} kT, sigma_eh = 2 A cosh((mu - B)/kT) "
+                              "is not representable: narrow the window or raise the temperature")
+
+
+#: longest case name (it names the output folder out/NAME; file systems allow 255 bytes)
+MAX_NAME = 100
+
+
+def _check_name(case_name) -> str:
+    """The case name: a plain folder name (not '.' or '..', no '/', at most MAX_NAME)."""
+    if (not isinstance(case_name, str) or not case_name.strip() or case_name in (".", "..")
+            or any(c in case_name for c in "/\\\0") or len(case_name.encode()) > MAX_NAME):
+        raise ConfigError("name", f"must be a folder name (it names the output folder "
+                          f"out/NAME): not '.' or '..', no '/' or '\\', at most {MAX_NAME} "
+                          f"bytes, got {str(case_name)[:120]!r}")
+    return case_name
+
+
+def parse_config(data: dict, name: str = "case") -> Config:
+    """Validate a configuration given as a (TOML-derived) dictionary.
+
+    Raises:
+        ConfigError: with a one-line message naming the key.
+    """
+    _check_keys(data, _TOP_KEYS, "")
+    for key in ("cell", "materials", "geometry"):
+        if key not in data:
+            raise ConfigError(key, f"missing required table [{key}]")
+    cell = _parse_cell(data["cell"])
+    materials = _parse_materials(data["materials"])
+    _check_representable(cell, materials)
+    geometry = data["geometry"]
+    _check_keys(geometry, _GEOMETRY_KEYS + GEOMETRY_KEYS_2D, "geometry")
+    dim = _number(geometry, "dim", "geometry", default=1, lo=1, hi=2, integer=True)
+    mesh_table = data.get("mesh", {})
+    _check_geometry_keys(geometry, mesh_table, dim)
+    layers = _parse_layers(geometry.get("layers"), materials,
+                           _LAYER_KEYS if dim == 1 else LAYER_KEYS_2D)
+    thickness = math.fsum(layer.thickness for layer in layers)
+    _check_thickness(geometry, thickness)
+    bottlenecks = _parse_bottlenecks(geometry.get("bottlenecks"), thickness)
+
+    mesh, geometry2d = MeshOptions(), None
+    if dim == 1:
+        _check_keys(mesh_table, _MESH_KEYS, "mesh")
+        mesh = MeshOptions(
+            size=(_number(mesh_table, "size", "mesh", lo=0.0, lo_open=True, hi=thickness)
+                  if "size" in mesh_table else None),
+            bottleneck_cells=_number(mesh_table, "bottleneck_cells", "mesh", default=4, lo=1,
+                                     hi=1000, integer=True),
+        )
+    else:
+        geometry2d = parse_geometry2d(geometry, mesh_table, geometry["layers"],
+                                      [layer.thickness for layer in layers], materials)
+    solver_table = data.get("solver", {})
+    _check_keys(solver_table, _SOLVER_KEYS, "solver")
+    kind = solver_table.get("kind", "fem")
+    if kind not in ("fem", "exact"):
+        raise ConfigError("solver.kind", f"must be 'fem' or 'exact', got {kind!r}")
+    adaptive = solver_table.get("adaptive", True)
+    if not isinstance(adaptive, bool):
+        raise ConfigError("solver.adaptive", f"must be true or false, got {adaptive!r}")
+    solver = SolverOptions(
+        kind=kind,
+        degree=_number(solver_table, "degree", "solver", default=1, lo=1, hi=3, integer=True),
+        adaptive=adaptive,
+        tolerance=_number(solver_table, "tolerance", "solver", default=1e-5, lo=1e-12, hi=0.1),
+        max_cells=_number(solver_table, "max_cells", "solver", default=20000, lo=10, hi=10**8,
+                          integer=True),
+        max_refinements=_number(solver_table, "max_refinements", "solver", default=30, lo=0,
+                                hi=200, integer=True),
+        max_newton_iterations=(_number(solver_table, "max_newton_iterations", "solver", lo=1,
+                                       hi=10000, integer=True)
+                               if "max_newton_iterations" in solver_table else None),
+    )
+    if mesh.size is not None and thickness / mesh.size > solver.max_cells:
+        raise ConfigError("mesh.size", f"gives {thickness / mesh.size:.3g} cells, more than "
+                          f"solver.max_cells = {solver.max_cells}")
+    case_name = _check_name(data.get("name", name))
+    mechanics = parse_mechanics(data.get("mechanics"), data["materials"], dim)
+    config = Config(cell=cell, materials=materials, layers=layers, bottlenecks=bottlenecks,
+                    dim=dim, mesh=mesh, solver=solver, name=case_name, geometry2d=geometry2d,
+                    mechanics=mechanics, source=copy.deepcopy({**data, "name": case_name}))
+    check_pieces(config)
+    return config
+
+
+def read_toml(path: str | Path) -> dict:
+    """The raw dictionary of a TOML file (not validated; sweeps edit it before parsing).
+
+    Raises:
+        ConfigError: when the file is missing or is not valid TOML.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark is accepted
+    except OSError as exc:
+        raise ConfigError("", f"cannot read config {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError("", f"{path} is not UTF-8 text (byte {exc.start}): not a TOML "
+                          "file") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("", f"{path} is not valid TOML: {exc}") from None
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a TOML configuration file.
+
+    Raises:
+        ConfigError: when the file is missing, is not valid TOML or fails validation.
+    """
+    return parse_config(read_toml(path), name=Path(path).stem)

@@ -1,0 +1,140 @@
+"""Checks of a converged 2D transport state that do not trust the solver (issue 16, item 2).
+
+* Current balance: the ionic and electronic currents entering at the cathode and leaving at
+  the anode, from the schemes' own conservative fluxes (P1 ionic field: the variational flux
+  a(w, chi_electrode); DG: the Nitsche flux; electrons: the Nitsche flux of W). In a steady
+  state they agree; the difference is what the Newton iteration left over.
+* The final Newton residual, absolute (scaled W equation) and relative to the total current
+  in the same units.
+* For a laterally uniform stack, the exact 1D solution of that stack and the differences.
+
+:func:`verdict` turns these into the reasons a state is *not* converged: t_Li outside [0, 1]
+(an electronic current against its driving force: impossible in any geometry), a broken
+balance, and for laterally uniform stacks a 1 - t_Li off the exact value.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import ufl
+from dolfinx import fem
+from mpi4py import MPI
+
+__all__ = ["BALANCE_TOLERANCE", "certificate", "current_balance", "exact_comparison", "verdict"]
+
+#: largest relative imbalance (|I_cathode - I_anode| / I) of a converged state
+BALANCE_TOLERANCE = 1e-6
+#: largest relative error of 1 - t_Li vs the exact 1D value of a laterally uniform stack
+EXACT_TOLERANCE = 1e-3
+
+_CATHODE, _ANODE = 1, 2
+
+
+def _assemble(problem, name: str, form) -> float:
+    """A scalar form summed over the ranks (compiled once per run: the problem's cache)."""
+    return problem.comm.allreduce(fem.assemble_scalar(problem._form(name, form)), op=MPI.SUM)
+
+
+def _ionic_entering(problem, tag: int, value: float) -> float:
+    """Ionic current entering the separator at electrode ``tag`` per volt of Phi (A/V per
+    unit depth; negative at the anode, where it leaves): minus the outward flux of w."""
+    sigma = problem.fields["sigma_li"]
+    ds = ufl.Measure("ds", domain=problem.mesh, subdomain_data=problem.smesh.facet_tags)
+    if problem.ionic_dg:
+        from fem_sse.transport.ionic import boundary_current
+
+        return -_assemble(problem, f"check_ionic_{tag}",
+                          boundary_current(problem.w, sigma, ds, tag, value))
+    # P1 with strong values: the variational flux a(w, chi), chi = 1 on the electrode's dofs
+    chi = fem.Function(problem.V_ion)
+    facets = problem.smesh.facet_tags.find(tag)
+    dofs = fem.locate_dofs_topological(problem.V_ion, problem.mesh.topology.dim - 1, facets)
+    chi.x.array[dofs] = 1.0
+    chi.x.scatter_forward()
+    return _assemble(problem, "check_ionic_p1",
+                     sigma * ufl.inner(ufl.grad(problem.w), ufl.grad(chi)) * ufl.dx)
+
+
+def current_balance(problem) -> dict:
+    """Currents (A/m^2 per cathode length) entering at the cathode and leaving at the anode,
+    ionic and electronic, and the relative imbalance of their sums."""
+    phi = float(problem.phi.value)
+    area = problem.area
+    ion_c = phi * _ionic_entering(problem, _CATHODE, 1.0)
+    ion_a = -phi * _ionic_entering(problem, _ANODE, 0.0)
+    el_c = -problem.w_scale * _assemble(problem, "check_electronic_cathode",
+                                        problem.electrode_flux[_CATHODE])
+    el_a = problem.w_scale * _assemble(problem, "check_electronic_anode",
+                                       problem.electrode_flux[_ANODE])
+    total_c, total_a = ion_c + el_c, ion_a + el_a
+    scale = max(abs(total_c), abs(total_a), 1e-300)
+    out = {"ionic_cathode_A_per_m2": ion_c / area, "ionic_anode_A_per_m2": ion_a / area,
+           "electronic_cathode_A_per_m2": el_c / area, "electronic_anode_A_per_m2": el_a / area,
+           "relative_imbalance": abs(total_c - total_a) / scale,
+           "electronic_relative_imbalance": abs(el_c - el_a) / max(abs(el_c), abs(el_a), 1e-300)}
+    cell = problem.config.cell
+    if cell.galvanostatic:
+        out["applied_current_error"] = abs(total_a / area / cell.current_density - 1.0)
+    return out
+
+
+def newton_residual(problem, balance: dict) -> dict:
+    """Final residual norm of the scaled W equation, absolute and relative to the total current
+    in the same units (W / w_scale)."""
+    norm = float(problem._residual_norm())
+    total = (balance["ionic_anode_A_per_m2"] + balance["electronic_anode_A_per_m2"]) * problem.area
+    return {"newton_residual": norm,
+            "newton_residual_relative": norm / max(abs(total) / problem.w_scale, 1e-300)}
+
+
+def exact_comparison(config, one_minus_t: float, jumps: list[dict]) -> dict | None:
+    """The exact 1D solution of a laterally uniform stack and the FEM's differences from it
+    (None for other geometries: their laterally averaged stack is not their solution)."""
+    from fem_sse.transport.exact1d import SolveError, solve_exact
+    from fem_sse.geometry.stacked import is_laterally_uniform
+
+    if not is_laterally_uniform(config):
+        return None
+    try:
+        sol = solve_exact(config.stack_1d())
+    except SolveError as exc:
+        return {"status": "no steady state", "reason": str(exc)}
+    exact_x = sorted(x for x, _, _ in sol.crossings(lambda seg: seg.material.B))
+    fem_x = sorted(j["x"] for j in jumps)
+    out = {"status": "ok", "t_li": sol.t_li, "one_minus_t_li": sol.one_minus_t_li,
+           "jumps_m": exact_x,
+           "rel_diff_one_minus_t_li": one_minus_t / sol.one_minus_t_li - 1.0,
+           "same_jump_count": len(exact_x) == len(fem_x)}
+    if out["same_jump_count"]:
+        out["max_jump_diff_over_L"] = max((abs(a - b) for a, b in zip(fem_x, exact_x)),
+                                          default=0.0) / config.thickness
+    return out
+
+
+def verdict(t_li: float, balance: dict, exact: dict | None) -> list[str]:
+    """Reasons the state is not a converged solution (empty when it is)."""
+    reasons = []
+    if not (np.isfinite(t_li) and 0.0 <= t_li <= 1.0):
+        reasons.append(f"t_Li = {t_li:.6g} outside [0, 1]: an electronic or ionic current "
+                       "against its driving force")
+    if not balance["relative_imbalance"] <= BALANCE_TOLERANCE:
+        reasons.append(f"current balance broken: cathode vs anode differ by "
+                       f"{balance['relative_imbalance']:.3g} (> {BALANCE_TOLERANCE:g})")
+    if exact is not None and exact.get("status") == "no steady state":
+        reasons.append("the exact 1D solver finds no steady state for this laterally uniform "
+                       f"stack ({exact['reason']})")
+    if exact is not None and exact.get("status") == "ok":
+        rel = abs(exact["rel_diff_one_minus_t_li"])
+        if not rel <= EXACT_TOLERANCE:
+            reasons.append(f"1 - t_Li differs from the exact 1D value of this laterally "
+                           f"uniform stack by {rel:.3g} relative (> {EXACT_TOLERANCE:g})")
+    return reasons
+
+
+def certificate(problem, result: dict, jumps: list[dict]) -> dict:
+    """Summary keys: ``current_balance``, ``newton_residual(_relative)``, ``exact_1d`` (laterally
+    uniform stacks) and ``not_converged_because`` (the :func:`verdict`)."""
+    balance = current_balance(problem)
+    exact = exact_comparison(problem.config, result["one_minus_t_li"], jumps)
+    return {"current_balance": balance, **newton_residual(problem, balance), "exact_1d": exact,
+            "not_converged_because": verdict(result["t_li"], balance, exact)}

@@ -1,0 +1,80 @@
+"""Where a transport solve fails: the location and region of the largest residual.
+
+When Newton or continuation gives up, the residual of the full problem in the last good state
+says where the solution is hard: a jump that the mesh does not resolve, a strongly blocking
+bottleneck strip, an electrode boundary layer. :func:`residual_peak` reports the point of the
+largest residual entry and the share of the squared residual per region (collective; the result
+is identical on every rank and JSON-able).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["residual_peak"]
+
+
+def _region_names(problem) -> dict[int, tuple[str, str]]:
+    """Cell tag -> (region name, material) of the problem's mesh."""
+    from fem_sse.geometry.regions import regions_1d
+
+    regions = problem.smesh.regions or regions_1d(problem.config)[0]
+    return {int(tag): (region.name, region.material) for tag, region in regions.items()}
+
+
+def _local_entries(problem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """|residual| (scaled), coordinates (m) and region tag of every owned DOF of W."""
+    problem._residual_norm()  # assembles the residual vector at the current state
+    V = problem.V
+    owned = V.dofmap.index_map.size_local * V.dofmap.index_map_bs
+    values = np.abs(problem._b.array_r[:owned])
+    coords = V.tabulate_dof_coordinates()[:owned]
+    tag_of_dof = np.zeros(len(V.tabulate_dof_coordinates()), dtype=np.int64)
+    cell_tags = problem.fields["region_id"].x.array[problem.Q.dofmap.list[:, 0]]
+    dofs = V.dofmap.list
+    tag_of_dof[dofs] = np.rint(cell_tags).astype(np.int64)[:, None]
+    return values, coords, tag_of_dof[:owned]
+
+
+def residual_peak(problem, top: int = 3) -> dict:
+    """Where the residual of ``problem`` concentrates in its current state (collective).
+
+    Args:
+        problem: a :class:`fem_sse.transport.problem.TransportProblem`.
+        top: how many regions to list by their share of the squared residual.
+
+    Returns:
+        {"x_m", "x_over_L", ["y_m"], "region", "material", "residual_norm",
+        "share_by_region": {region: fraction of the squared residual}} (only "residual_norm"
+        when the residual is not finite).
+    """
+    values, coords, tags = _local_entries(problem)
+    comm = problem.comm
+    finite = np.isfinite(values)
+    local_best = (-1.0, None, -1)
+    if finite.any():
+        i = int(np.argmax(np.where(finite, values, -1.0)))
+        local_best = (float(values[i]), coords[i].tolist(), int(tags[i]))
+    sums = {}
+    for tag in np.unique(tags):
+        chosen = values[(tags == tag) & finite]
+        sums[int(tag)] = float(np.sum(chosen**2))
+    gathered = comm.allgather((local_best, sums, bool(finite.all())))
+    total = {}
+    for _, part, _ in gathered:
+        for tag, value in part.items():
+            total[tag] = total.get(tag, 0.0) + value
+    norm = float(np.sqrt(sum(total.values())))
+    if not all(ok for _, _, ok in gathered):
+        return {"residual_norm": "not finite"}
+    value, point, tag = max((g[0] for g in gathered), key=lambda item: item[0])
+    names = _region_names(problem)
+    region, material = names.get(tag, (f"tag {tag}", "?"))
+    shares = sorted(((names.get(t, (f"tag {t}",))[0], v / max(norm**2, 1e-300))
+                     for t, v in total.items()), key=lambda item: -item[1])
+    peak = {"x_m": point[0], "x_over_L": point[0] / problem.length, "region": region,
+            "material": material, "residual_norm": norm,
+            "share_by_region": {name: round(share, 6) for name, share in shares[:top]}}
+    if problem.mesh.geometry.dim > 1:
+        peak["y_m"] = point[1]
+    return peak
