@@ -1,6 +1,6 @@
 """Peak stresses vs mesh size (issue 17): do the reported peaks converge to the physical value?
 
-    docker/run python3 bench/mechanics_peaks.py [--cases uniform smooth sharp eshelby study]
+    docker/run python3 bench/mechanics_peaks.py [--cases uniform ... study poly]
 
 Cases (all plane strain, two-state law unless said; bench/results/mechanics_peaks.json):
 
@@ -9,8 +9,8 @@ Cases (all plane strain, two-state law unless said; bench/results/mechanics_peak
   exact 1D solver's summary), for refine_fronts = 0 ... 4.
 * ``sharp_straight``: a step of mu_Li0 (a linear ramp of 1e4 eV/um through B, so e* steps over
   3 pm, as sharp as the transport's fronts) across a straight front x = 4.33 um (between mesh
-  lines) in a 10 um x 4 um strip, on meshes of 1 ... 0.125 um: the exact peaks are the film
-  values.
+  lines) in a 10 um x 4 um strip, on isotropic meshes of 1 ... 0.0625 um (:func:`_isotropic_mesh`):
+  the exact peaks are the film values.
   ``narrow_straight``: the same with a ramp of 10 eV/um (e* steps over 3 nm, neither
   resolved nor sharp on these meshes).
 * ``sharp_curved`` / ``smooth_curved``: the same with a curved front x = 4.33 um + 0.6 um
@@ -22,6 +22,9 @@ Cases (all plane strain, two-state law unless said; bench/results/mechanics_peak
   10 um), equal moduli: the interior stress is uniform and known in closed form (below).
 * ``study``: cases/2d/study_bilayer.toml (polycrystal, 40 grains, zero-thickness GBs): one
   transport solve, then refine_fronts = 0, 2, 4, 6.
+* ``poly``: the tutorial's polycrystal (cases/2d/poly_bilayer.toml, docs/tutorial.md step 5):
+  the same, with each peak's distance to the nearest GB facet, the lateral sides and the
+  electrodes.
 """
 
 from __future__ import annotations
@@ -101,19 +104,32 @@ def _front_case(comm, slope: float, amplitude: float, width_eV: float | None) ->
     """mu = B + slope (x - x_f(y)) (eV), x_f = 4.33 um + amplitude cos(2 pi y / 4 um)."""
     from dolfinx import fem
 
-    from fem_sse.geometry import build_mesh
     from fem_sse.mechanics import solve_mechanics
 
     rows = []
-    for h in (1e-6, 0.5e-6, 0.25e-6, 0.125e-6):
+    for h in (1e-6, 0.5e-6, 0.25e-6, 0.125e-6, 0.0625e-6):
         config = _strip_config(width_eV, h)
-        smesh = build_mesh(config, comm)
+        smesh = _isotropic_mesh(config, comm)
         mu = fem.Function(fem.functionspace(smesh.mesh, ("DG", 1)))
         mu.interpolate(lambda x: -1.5 + slope * (x[0] - 4.33e-6 - amplitude * np.cos(
             2.0 * np.pi * x[1] / 4e-6)))
         result = solve_mechanics(smesh, mu, config, comm)
         rows.append({"h_m": h, **_peaks(result.summary)})
     return {"rows": rows}
+
+
+def _isotropic_mesh(config, comm):
+    """The strip meshed with isotropic triangles of size ``size_bulk`` (the plane builder).
+    build_mesh extrudes a laterally uniform stack instead (two lateral cell layers, sizes from
+    the 1D grading), whose cells do not follow ``size_bulk``: a front-vs-h study needs this."""
+    from fem_sse.geometry import build_mesh, stacked
+
+    saved = stacked.is_laterally_uniform
+    stacked.is_laterally_uniform = lambda config: False
+    try:
+        return build_mesh(config, comm)
+    finally:
+        stacked.is_laterally_uniform = saved
 
 
 def sharp_straight(comm, slope: float = 1e4 / 1e-6) -> dict:
@@ -190,9 +206,77 @@ def study(comm) -> dict:
             "rows": rows}
 
 
+def _gb_distance(smesh, point, comm) -> float:
+    """Distance (m) from ``point`` to the nearest grain-boundary facet (any rank)."""
+    from mpi4py import MPI
+
+    from fem_sse import compat
+
+    msh = smesh.mesh
+    tag = smesh.facet_groups.get("gb")
+    best = np.inf
+    if tag is not None:
+        msh.topology.create_connectivity(1, 0)
+        msh.topology.create_connectivity(2, 0)
+        facets = smesh.facet_tags.find(tag)
+        f2v = msh.topology.connectivity(1, 0).array.reshape(-1, 2)[facets]
+        c2v = msh.topology.connectivity(2, 0).array.reshape(-1, 3)
+        node_of = np.zeros(msh.topology.index_map(0).size_local
+                           + msh.topology.index_map(0).num_ghosts, dtype=np.int64)
+        node_of[c2v.ravel()] = compat.geometry_dofmap(msh)[:, :3].ravel()
+        a, b = (msh.geometry.x[node_of[f2v[:, k]], :2] for k in (0, 1))
+        p = np.asarray(point[:2])
+        t = np.clip(np.einsum("ij,ij->i", p - a, b - a) / np.einsum("ij,ij->i", b - a, b - a),
+                    0.0, 1.0)
+        best = float(np.min(np.linalg.norm(a + t[:, None] * (b - a) - p, axis=1), initial=np.inf))
+    return comm.allreduce(best, op=MPI.MIN)
+
+
+def poly(comm) -> dict:
+    """The tutorial's polycrystal (cases/2d/poly_bilayer.toml, two-state law, 5 MPa, rollers
+    on the sides): one transport solve, then the peaks vs refine_fronts, and where each peak
+    sits (distance to the nearest GB facet, to the lateral sides and to the electrodes)."""
+    from fem_sse.spec.config import parse_config, read_toml
+    from fem_sse.mechanics import solve_mechanics
+    from fem_sse.app.run import _kirchhoff, solve_case
+
+    data = read_toml(ROOT / "cases" / "2d" / "poly_bilayer.toml")
+    for material in data["materials"].values():
+        material["strain_law"] = "two_state"
+    data.setdefault("mechanics", {"stack_pressure": 5e6})
+    config = parse_config(data, name="poly_bilayer")
+    summary, extras = solve_case(dataclasses.replace(config, mechanics=None), comm)
+    problem = extras["problem"]
+    width = config.geometry2d.width
+    rows = []
+    for rounds in (0, 2, 4, 6):
+        spec = dataclasses.replace(config.mechanics, refine_fronts=rounds)
+        start = time.perf_counter()
+        result = solve_mechanics(problem.smesh, None, config, comm, spec=spec,
+                                 kirchhoff=_kirchhoff(problem))
+        row = {"refine_fronts": rounds, **_peaks(result.summary),
+               "wall_time_s": time.perf_counter() - start}
+        for key in ("max_von_mises", "max_principal"):
+            where = result.summary[f"{key}_location"]
+            row[f"{key}_location"] = where
+            row[f"{key}_gb_distance_m"] = _gb_distance(result.smesh, where, comm)
+            row[f"{key}_side_distance_m"] = min(where[1], width - where[1])
+            row[f"{key}_electrode_distance_m"] = result.summary[
+                f"{key}_distance_to_electrode"]
+        rows.append(row)
+        if comm.rank == 0:
+            print(json.dumps(rows[-1]), flush=True)
+    # the tutorial's former call: mu_Li0 interpolated in DG1 (problem.mu_function()) instead of
+    # W; a jump of eV inside a cell then becomes a linear ramp that misplaces the front
+    nodal = solve_mechanics(problem.smesh, problem.mu_function(), config, comm).summary
+    return {"case": "cases/2d/poly_bilayer.toml (two_state, 5 MPa)",
+            "transport_cells": summary["cells"], "rows": rows,
+            "mu_dg1_refine_fronts_0": _peaks(nodal)}
+
+
 CASES = {"uniform": uniform, "sharp_straight": sharp_straight,
          "narrow_straight": narrow_straight, "sharp_curved": sharp_curved,
-         "smooth_curved": smooth_curved, "eshelby": eshelby, "study": study}
+         "smooth_curved": smooth_curved, "eshelby": eshelby, "study": study, "poly": poly}
 
 
 def main() -> None:

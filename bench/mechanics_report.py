@@ -6,7 +6,8 @@ Every block between ``<!-- generated:NAME -->`` and ``<!-- /generated:NAME -->``
 docs/mechanics.md is replaced by the table NAME built here from bench/results/*.json, so no
 number in those tables is typed by hand. Blocks: peaks_* (bench/mechanics_peaks.py),
 reference and dilute (bench/mechanics_reference.py), study1d (bench/mechanics_study.py),
-study2d (bench/mechanics_study2d.py), timing (bench/mechanics.py), presets (the material
+study2d (bench/mechanics_study2d.py), timing (bench/mechanics.py), ranks
+(bench/mechanics_ranks.py, under mpirun), presets (the material
 presets of fem_sse/materials/strain.py).
 """
 
@@ -177,6 +178,55 @@ def elastic_vs_transport() -> list[str]:
     return lines
 
 
+def poly() -> list[str]:
+    data = (_load("mechanics_peaks.json") or {}).get("poly")
+    if data is None:
+        return ["(not run yet: `docker/run python3 bench/mechanics_peaks.py --cases poly`)"]
+    lines = ["| refine_fronts | cells | max principal (MPa) | to GB / side / electrode (um) | "
+             "max von Mises (MPa) | to GB / side / electrode (um) |",
+             "|---:|---:|---:|---|---:|---|"]
+    for r in data["rows"]:
+        cols = []
+        for key in ("max_principal", "max_von_mises"):
+            cols.append(f"{r[key] / MPA:.2f} | {r[key + '_gb_distance_m'] / UM:.2f} / "
+                        f"{r[key + '_side_distance_m'] / UM:.2f} / "
+                        f"{r[key + '_electrode_distance_m'] / UM:.2f}")
+        lines.append(f"| {r['refine_fronts']} | {r['cells']} | {cols[0]} | {cols[1]} |")
+    nodal = data["mu_dg1_refine_fronts_0"]
+    film = (_load("mechanics_peaks.json") or {}).get("uniform", {}).get("film")
+    lines += ["", f"Last two rows: max principal {_change(data['rows'], 'max_principal')}, "
+              f"max von Mises {_change(data['rows'], 'max_von_mises')}.",
+              "", f"Given mu_Li0 interpolated in DG1 instead of W (the tutorial's former call), "
+              f"refine_fronts 0: max principal {nodal['max_principal'] / MPA:.2f} MPa, max von "
+              f"Mises {nodal['max_von_mises'] / MPA:.2f} MPa ({nodal['cells']} cells)."]
+    if film:
+        lines[-1] += (f" Film values (laterally uniform stack): max principal "
+                      f"{film['max_principal'] / MPA:.2f} MPa, max von Mises "
+                      f"{film['max_von_mises'] / MPA:.2f} MPa.")
+    return lines
+
+
+def ranks() -> list[str]:
+    data = _load("mechanics_ranks.json")
+    if data is None:
+        return ["(not run yet: `docker/run mpirun -n 2 python3 -m mpi4py "
+                "bench/mechanics_ranks.py`)"]
+    one = data["one_rank_run"]
+    n = data["ranks"]
+    same = max(r["max_rel"] for r in data["same_ranks_restart"])
+    return ["| comparison (largest relative difference of the peaks) | value | elastic cells |",
+            "|---|---:|---|",
+            f"| restart on the {n} writing ranks vs the run ({len(data['same_ranks_restart'])}"
+            f" restarts) | {same:.1e} | {data['elastic_cells']} |",
+            f"| restart on 1 rank (COMM_SELF) of the {n}-rank checkpoint vs the run | "
+            f"{data['self_restart']['max_rel']:.1e} | {data['self_restart_cells']} |",
+            f"| full run on 1 rank vs {n} ranks (transport meshes identical: "
+            f"{'yes' if one['transport_mesh_identical'] else 'no'}; t_Li "
+            f"{one['t_li_rel']:.1e} apart) | {one['max_rel']:.1e} | "
+            f"{one['elastic_cells'][0]} / {one['elastic_cells'][1]} |",
+            f"| (load average {data['load_average_1min']:.1f}) | | |"]
+
+
 def presets() -> list[str]:
     sys.path.insert(0, str(ROOT))
     from fem_sse.materials.strain import MECHANICAL_PRESETS
@@ -197,7 +247,8 @@ BLOCKS = {"peaks_uniform": lambda: peaks("uniform"),
           "peaks_smooth_curved": lambda: peaks("smooth_curved"),
           "peaks_eshelby": lambda: peaks("eshelby"), "peaks_study": lambda: peaks("study"),
           "reference": reference, "dilute": dilute, "study1d": study1d, "study2d": study2d,
-          "timing": timing, "presets": presets, "elastic_vs_transport": elastic_vs_transport}
+          "timing": timing, "presets": presets, "ranks": ranks,
+          "poly": poly, "elastic_vs_transport": elastic_vs_transport}
 
 
 def main() -> None:

@@ -42,11 +42,16 @@ def main() -> None:
     # 1. electrochemistry: the steady state (the same call `fem-sse run` makes)
     summary, extras = solve_case(config, comm, "fem")
     problem = extras["problem"]
-    mu = problem.mu_function()  # mu_Li0 (eV), DG field on the adapted mesh
+    # W (A/m), linear per cell: mu_Li0 = B + kT asinh(W / (2 A kT)) jumps by eV where W
+    # crosses zero inside a cell. Give the mechanics W, not mu_Li0 interpolated at the nodes
+    # (problem.mu_function()): a linear ramp of mu between nodes misplaces the fronts and
+    # inflates the peaks (docs/mechanics.md, "Where the polycrystal's peaks sit").
+    kirchhoff = problem.kirchhoff_function()
 
     # 2. mechanics on the same (adapted) mesh, one-way coupled; files written by all ranks
     with output_directory(args.output, comm, extra_names=("mechanics_summary.json",)) as folder:
-        mech, files = run_mechanics(problem.smesh, mu, config, folder, comm)
+        mech, files = run_mechanics(problem.smesh, None, config, folder, comm,
+                                    kirchhoff=kirchhoff)
         if comm.rank == 0:
             write_json(folder / "mechanics_summary.json",
                        {"t_li": summary["t_li"], "cells": summary["cells"], **mech})

@@ -36,7 +36,8 @@ def write_mechanics(folder, result: MechanicsResult, png: bool = True,
 
 
 def run_mechanics(smesh, mu, config, folder, comm=None, png: bool = True,
-                  deformed: bool = False) -> tuple[dict, list[str]]:
-    """Solve and :func:`write_mechanics` (collective). Returns (summary, file names)."""
-    result = solve_mechanics(smesh, mu, config, comm)
+                  deformed: bool = False, kirchhoff=None) -> tuple[dict, list[str]]:
+    """Solve and :func:`write_mechanics` (collective). Returns (summary, file names).
+    ``kirchhoff``: the transport's W (A/m, DG1), used instead of ``mu`` when given."""
+    result = solve_mechanics(smesh, mu, config, comm, kirchhoff=kirchhoff)
     return result.summary, write_mechanics(folder, result, png, deformed)

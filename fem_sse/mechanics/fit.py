@@ -7,7 +7,8 @@ cannot follow the step inside a cut cell, and the stress there, and in the cells
 is off by up to half the swing on every mesh: peaks that do not converge (issue 17). Each round:
 
 1. the level, minus the step level of each cell's material, is averaged at the vertices (P1,
-   the same on every rank) and every edge whose two vertices differ in sign is cut at the zero
+   the same on every rank), values within :data:`ON_FRONT` of zero are taken as zero (vertices
+   on the front), and every edge whose two vertices differ in sign is cut at the zero
    of the linear interpolant, taken with the vertices ordered by coordinates, so that both cells
    of an edge and every rank compute the same point;
 2. the cut edges are refined (Plaza: their midpoints, plus the closure's longest edges) and
@@ -43,9 +44,10 @@ __all__ = ["T_MIN", "fit_fronts", "step_levels"]
 log = logging.getLogger(__name__)
 
 T_MIN = 1e-3
-#: Snap vertices onto the fronts after the cut rounds (:func:`_snap`). Off: with it the fitted
-#: mesh still depended on the partition (1 vs 2 ranks: peaks 1e-4 apart on the study case), and
-#: the cells it would fix are left out of the peaks anyway (cut cells and their neighbours).
+#: Snap vertices onto the fronts after the cut rounds (:func:`_snap`). Off: it made the mesh
+#: depend on the partition, which no longer matters (the fitting runs on the canonical serial
+#: copy, :mod:`.canonical`), but tried again on straight fronts on isotropic meshes it fixed
+#: some meshes and not others; the cells it would fix are left out of the peaks anyway.
 SNAP = False
 #: Cuts closer than this fraction of an edge to a vertex are left to the snapping step (a cut
 #: there makes needle cells whose strain is not accurate).
@@ -53,6 +55,12 @@ T_CUT = 0.15
 #: Smallest shape quality 4 sqrt(3) area / (sum of squared edge lengths) (1: equilateral) a
 #: snapped cell may have, and the fraction of its quality before the move it must keep.
 Q_MIN, Q_KEEP = 0.1, 0.3
+#: Vertices whose |level - step| is below this fraction of its largest value are on the front.
+#: The cut points of a round are on the front, so their level there is round-off (1e-18 of
+#: the largest, measured on the study case) of either sign; an edge joining two of them (Plaza
+#: joins the two cut points of a triangle) was then cut at a random point, and the mesh
+#: depended on the transport's round-off (1 vs 2 ranks: 14999 vs 15242 cells, peaks 0.5 %).
+ON_FRONT = 1e-10
 _NV = 3
 _EDGES = ((1, 2), (0, 2), (0, 1))  # reference edge k of a triangle: opposite vertex k
 
@@ -93,6 +101,8 @@ def _cut_points(level: fem.Function, steps: np.ndarray):
     """Per local cell, for its 3 edges: (cut flag, cut point (x, y)); and the local edges cut."""
     msh = level.function_space.mesh
     phi, P1 = _vertex_level(level, steps)  # noqa: N806
+    scale = msh.comm.allreduce(float(np.nanmax(np.abs(phi), initial=0.0)), MPI.MAX)
+    phi[np.abs(phi) <= ON_FRONT * scale] = 0.0  # on the front: its edges are not cut
     num = len(steps)
     dofs = P1.dofmap.list[:num]
     coords = msh.geometry.x[compat.geometry_dofmap(msh)[:num, :_NV], :2]  # (num, 3, 2)

@@ -475,6 +475,13 @@ class TransportProblem(NonlinearSolves):
         """Ionic current through the separator, Phi * G (A/m^2 in 1D)."""
         return float(self.phi.value) * self.conductance
 
+    def kirchhoff_function(self) -> fem.Function:
+        """W (A/m) in the DG space: linear per cell (DG1), so a mu_Li0 jump of eV is a zero
+        crossing inside a cell; what the mechanics should be given (``kirchhoff=``)."""
+        W = fem.Function(self.V, name="W")  # noqa: N806
+        W.x.array[:] = self.w_scale * self.omega.x.array
+        return W
+
     def mu_function(self) -> fem.Function:
         """mu_Li0 (eV) interpolated into the DG space."""
         mu = fem.Function(self.V, name="mu_Li0")
