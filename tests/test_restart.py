@@ -87,6 +87,21 @@ def test_film_restart_equals_run_and_changed_run(shared_tmp, comm):
                 np.testing.assert_array_equal(a[name], b[name])
 
 
+@pytest.mark.mpi
+def test_film_restart_from_eafe_run(shared_tmp, comm):
+    """A fem-eafe run (its own field files) restarts like the others: the mechanics of the
+    restart equal the run's, bit for bit."""
+    case = _film_case(shared_tmp, comm)
+    run = shared_tmp / "eafe"
+    assert main(["run", str(case), "-o", str(run), "--solver", "fem-eafe", "-q"]) == 0
+    first = _summary(run)
+    assert first["solver"] == "fem-eafe" and "fields.vtu" in first["files"]
+    assert main(["mechanics", str(run), "--progress=off"]) == 0
+    again = _summary(shared_tmp / "eafe_mechanics")
+    _same(first, again, rtol=0.0)
+    assert again["restart_from"] == str(run)
+
+
 def test_only_mechanics_keys(tmp_path):
     assert parse_set("mechanics.stack_pressure=5e6") == ("mechanics.stack_pressure", 5e6)
     assert parse_set("materials.a.strain_law=two_state") == ("materials.a.strain_law",

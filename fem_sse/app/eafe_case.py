@@ -37,5 +37,6 @@ def solve_eafe_case(config: Config, comm, exact_summary: dict, exact, progress=N
     }
     rows = (_fem_rows(config, out.profile, res["ionic_potential_drop"])
             if comm.rank == 0 else None)
-    problem.destroy()
-    return summary, {"rows": rows, "profile": out.profile, "exact_summary": exact_summary}
+    problem.destroy()  # the PETSc solver only: mu, w, Phi and the mesh stay for the field files
+    return summary, {"rows": rows, "profile": out.profile, "exact_summary": exact_summary,
+                     "problem": problem}

@@ -224,13 +224,30 @@ def write_fields(folder: Path, problem) -> list[str]:
     W (A/m) and sigma_eh (S/m) in the DG space of W (2D: ``currents.bp``, j_Li and j_eh
     (A/m^2) per cell); XDMF ``regions.xdmf`` with the mesh, its region tags, the region id and
     mu_Li0 (eV) per cell; and ``fields.vtu`` with all of them for pyvista and meshio
-    (:func:`fem_sse.io.vtu.write_vtu`). Returns the names of the files written."""
-    import dolfinx.io
+    (:func:`fem_sse.io.vtu.write_vtu`). ``problem`` is a W-FEM state
+    (:class:`fem_sse.transport.problem.TransportProblem`) or an exponentially fitted one
+    (:class:`fem_sse.transport.eafe.EafeProblem`: the same files and names,
+    :mod:`fem_sse.io.eafe_fields`). Returns the names of the files written."""
+    from fem_sse.transport.eafe import EafeProblem
+
+    if isinstance(problem, EafeProblem):
+        from fem_sse.io.eafe_fields import eafe_fields
+
+        point, region_id, mu_cell = eafe_fields(problem)
+        currents = []
+    else:
+        point, currents, region_id, mu_cell = _wfem_fields(problem)
+    return _write_field_files(folder, problem.comm, problem.smesh, point, currents, region_id,
+                              mu_cell)
+
+
+def _wfem_fields(problem) -> tuple[list, list, object, object]:
+    """The W-FEM's functions: (mu, eta_i, eta_e, W, sigma_eh in its DG space; the 2D current
+    densities (DG0 vectors, else none); the region id and mu_Li0 (eV) per cell (DG0))."""
     import ufl
     from dolfinx import fem
 
     from fem_sse import compat
-    from fem_sse.io.vtu import write_vtu
 
     V = problem.V
     mu = problem.mu_function()
@@ -246,11 +263,6 @@ def write_fields(folder: Path, problem) -> list[str]:
     clamp = MAX_SCALED_POTENTIAL
     arg = ufl.max_value(ufl.min_value((mu - B) / problem.kT, clamp), -clamp)
     sigma.interpolate(fem.Expression(2.0 * A * ufl.cosh(arg), compat.interpolation_points(V)))
-    comm = problem.comm
-    with dolfinx.io.VTXWriter(comm, str(folder / "fields.bp"),
-                              [mu, eta_i, eta_e, kirchhoff, sigma], engine="BP4") as vtx:
-        vtx.write(0.0)
-    files = ["fields.bp", "regions.xdmf", "regions.h5"]
     currents = []
     if problem.mesh.topology.dim > 1:  # current densities, cellwise (DG0 vectors)
         Vj = fem.functionspace(problem.mesh, ("DG", 0, (problem.mesh.geometry.dim,)))  # noqa: N806
@@ -261,23 +273,38 @@ def write_fields(folder: Path, problem) -> list[str]:
             f = fem.Function(Vj, name=name)
             f.interpolate(fem.Expression(expr, compat.interpolation_points(Vj)))
             currents.append(f)
+    mu_cell = fem.Function(problem.Q, name="mu_Li0 [eV]")
+    mu_cell.interpolate(mu)
+    return [mu, eta_i, eta_e, kirchhoff, sigma], currents, problem.fields["region_id"], mu_cell
+
+
+def _write_field_files(folder: Path, comm, smesh, point: list, currents: list, region_id,
+                       mu_cell) -> list[str]:
+    """fields.bp (``point``), currents.bp (``currents``, when any), regions.xdmf/.h5 and
+    fields.vtu (all of them and ``region_id`` as "region_id [-]"); collective."""
+    import dolfinx.io
+
+    from fem_sse.io.vtu import write_vtu
+
+    with dolfinx.io.VTXWriter(comm, str(folder / "fields.bp"), point, engine="BP4") as vtx:
+        vtx.write(0.0)
+    files = ["fields.bp", "regions.xdmf", "regions.h5"]
+    if currents:
         with dolfinx.io.VTXWriter(comm, str(folder / "currents.bp"), currents,
                                   engine="BP4") as vtx:
             vtx.write(0.0)
         files.append("currents.bp")
     with dolfinx.io.XDMFFile(comm, str(folder / "regions.xdmf"), "w") as xdmf:
-        xdmf.write_mesh(problem.mesh)
-        problem.smesh.cell_tags.name = "regions"
-        xdmf.write_meshtags(problem.smesh.cell_tags, problem.mesh.geometry)
+        xdmf.write_mesh(smesh.mesh)
+        smesh.cell_tags.name = "regions"
+        xdmf.write_meshtags(smesh.cell_tags, smesh.mesh.geometry)
         # two cell fields: ParaView 5.13's XDMF3 reader shows a file with exactly one function
         # (one temporal grid) as an empty data set (0 cells)
-        mu_cell = fem.Function(problem.Q, name="mu_Li0 [eV]")
-        mu_cell.interpolate(mu)
-        for f in (problem.fields["region_id"], mu_cell):
+        for f in (region_id, mu_cell):
             xdmf.write_function(f, 0.0)
-    fields = {f.name: f for f in (mu, eta_i, eta_e, kirchhoff, sigma, *currents)}
-    fields["region_id [-]"] = problem.fields["region_id"]
-    files.extend(write_vtu(folder / "fields.vtu", problem.mesh, fields, MAP_CELL_CAP))
+    fields = {f.name: f for f in (*point, *currents)}
+    fields["region_id [-]"] = region_id
+    files.extend(write_vtu(folder / "fields.vtu", smesh.mesh, fields, MAP_CELL_CAP))
     return files
 
 
