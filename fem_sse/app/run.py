@@ -111,22 +111,9 @@ def _solve_fem(config: Config, comm, progress) -> tuple[dict, dict]:
         raise
     res, met = out.result, out.metrics
     problem = out.problem
-    summary = {
-        "t_li": res["t_li"], "one_minus_t_li": res["one_minus_t_li"],
-        "j_ionic_A_per_m2": res["j_ionic"], "j_electronic_A_per_m2": res["j_electronic"],
-        "ionic_potential_drop_V": res["ionic_potential_drop"],
-        "mu_interfaces": met["mu_interfaces"], "jumps": met["jumps"],
-        "overshoot_fraction": met["overshoot_fraction"],
-        "undershoot_fraction": met["undershoot_fraction"],
-        "dofs": out.problem.dofs,
-        "cells": out.problem.mesh.topology.index_map(out.problem.mesh.topology.dim).size_global,
-        "newton_iterations": out.newton_iterations,
-        "refinement_steps": sum(1 for h in out.history if "cells" in h) - 1,
-        "refinement_history": out.history,
-        "converged": out.converged, "stop_reason": out.stop_reason,
-        "last_change": out.last_change,
-        "wall_time_s": time.perf_counter() - start,
-    }
+    cells = problem.mesh.topology.index_map(problem.mesh.topology.dim).size_global
+    summary = {**adaptive_summary(out, problem.dofs, cells),
+               "wall_time_s": time.perf_counter() - start}
     if config.dim == 2:
         summary.update(_certify_2d(problem, res, met))
         # per unit depth: currents (A/m) over the cathode length give A/m^2 (the nominal
@@ -143,6 +130,26 @@ def _solve_fem(config: Config, comm, progress) -> tuple[dict, dict]:
     rows = _fem_rows(config, out.profile, res["ionic_potential_drop"]) if comm.rank == 0 else None
     return summary, {"rows": rows, "problem": out.problem, "profile": out.profile,
                      "exact_summary": exact[0]}
+
+
+def adaptive_summary(out, dofs: int, cells: int) -> dict:
+    """The summary keys of an adaptive transport run (W-FEM or EAFE): t_Li, currents (A/m^2),
+    Phi (V), jumps, interface potentials (eV), mesh size and how the loop stopped."""
+    res, met = out.result, out.metrics
+    return {
+        "t_li": res["t_li"], "one_minus_t_li": res["one_minus_t_li"],
+        "j_ionic_A_per_m2": res["j_ionic"], "j_electronic_A_per_m2": res["j_electronic"],
+        "ionic_potential_drop_V": res["ionic_potential_drop"],
+        "mu_interfaces": met["mu_interfaces"], "jumps": met["jumps"],
+        "overshoot_fraction": met["overshoot_fraction"],
+        "undershoot_fraction": met["undershoot_fraction"],
+        "dofs": dofs, "cells": cells,
+        "newton_iterations": out.newton_iterations,
+        "refinement_steps": sum(1 for h in out.history if "cells" in h) - 1,
+        "refinement_history": out.history,
+        "converged": out.converged, "stop_reason": out.stop_reason,
+        "last_change": out.last_change,
+    }
 
 
 def _solve_eafe(config: Config, comm, progress) -> tuple[dict, dict]:
