@@ -167,7 +167,9 @@ def _gather_cells(smesh, marked: np.ndarray):
     msh = smesh.mesh
     owned = msh.topology.index_map(1).size_local
     x = msh.geometry.x[:, 0]
-    ends = np.sort(x[msh.geometry.dofmap[:owned]], axis=1)
+    from fem_sse import compat
+
+    ends = np.sort(x[compat.geometry_dofmap(msh)[:owned]], axis=1)
     tag_of = np.zeros(owned + msh.topology.index_map(1).num_ghosts, dtype=np.int32)
     tag_of[smesh.cell_tags.indices] = smesh.cell_tags.values
     parts = msh.comm.gather((ends, tag_of[:owned], marked), root=0)
