@@ -38,7 +38,7 @@ import time
 __all__ = ["EXIT_CONFIG", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_NOT_CONVERGED",
            "EXIT_NO_STEADY_STATE", "EXIT_OK", "ConfigError", "ConvergenceError", "ErrorReporter",
            "Interrupted", "MeshError", "OutputError", "SolveError", "deferred_interrupts",
-           "exit_code", "interruptible", "one_line"]
+           "exit_code", "interruptible", "one_line", "result_published"]
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -157,6 +157,21 @@ def deferred_interrupts():
         previous[pending[0]](pending[0], None)
     elif pending and previous[pending[0]] == signal.SIG_DFL:
         signal.raise_signal(pending[0])
+
+
+@contextlib.contextmanager
+def result_published():
+    """Publish the command's result inside the block: SIGINT, SIGTERM and
+    :data:`LAUNCHER_CTRL_C` arriving in it or after it (until :func:`interruptible` ends) are
+    ignored. A result folder is thus either published whole or not at all, and the Ctrl-C
+    line ("the output folder is as it was before the run", exit 130) is never printed beside a
+    new, complete result: an interrupt that comes after the work is done comes too late to
+    stop it (the command ends as it would have, e.g. exit 0)."""
+    if (threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGINT) is _raise_interrupted):  # else: not ours to set
+        for sig in _SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
+    yield
 
 
 def exit_code(exc: BaseException) -> int:

@@ -108,3 +108,30 @@ def test_signal_during_imports_is_held_until_after_them():
         steps.append("not reached")
     assert steps == ["held"] and info.value.signum == signal.SIGTERM
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # handlers restored
+
+
+@pytest.mark.serial
+def test_ctrl_c_after_the_result_is_published_comes_too_late(tmp_path):
+    """Inside a command, an interrupt from the publication of the result on is ignored (the
+    result is whole, so "the output folder is as it was" would be wrong); before it, it stops
+    the command and nothing is published. Outside a command the handlers are not touched."""
+    from fem_sse.errors import Interrupted, interruptible, result_published
+    from fem_sse.io.outputs import output_directory
+    from mpi4py import MPI
+
+    comm = MPI.COMM_SELF
+    with interruptible():
+        with pytest.raises(Interrupted):
+            with output_directory(tmp_path / "cut", comm) as folder:
+                (folder / "summary.json").write_text("{}")
+                signal.raise_signal(signal.SIGINT)
+        with output_directory(tmp_path / "done", comm) as folder:
+            (folder / "summary.json").write_text("{}")
+        signal.raise_signal(signal.SIGINT)  # after publication: ignored
+        signal.raise_signal(signal.SIGTERM)
+    assert not (tmp_path / "cut").exists() and not (tmp_path / "cut.partial").exists()
+    assert (tmp_path / "done" / "summary.json").read_text() == "{}"
+    before = signal.getsignal(signal.SIGINT)
+    with result_published():
+        pass
+    assert signal.getsignal(signal.SIGINT) is before

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fem_sse.errors import result_published
 from fem_sse.spec.config import MAX_SCALED_POTENTIAL
 from fem_sse.io import outdir
 from fem_sse.io.outdir import OutputError
@@ -117,10 +118,11 @@ def output_directory(path: str | Path, comm, overwrite: bool = True, kind: str =
             _discard(partial)
         raise
     comm.barrier()
-    if comm.rank == 0:
-        outdir.seal(partial)
-        _replace_directory(partial, final)
-    comm.barrier()
+    with result_published():  # all or nothing; a Ctrl-C from now on comes too late
+        if comm.rank == 0:
+            outdir.seal(partial)
+            _replace_directory(partial, final)
+        comm.barrier()
 
 
 def write_json(path: Path, data: dict) -> None:
