@@ -30,6 +30,8 @@ on a private duplicate of the communicator, which only failing ranks enter.
 from __future__ import annotations
 
 import contextlib
+import functools
+import os
 import signal
 import sys
 import threading
@@ -106,6 +108,8 @@ class Interrupted(KeyboardInterrupt):
 #: Ctrl-C passed on through ``mpirun`` (fem_sse.app.mpirun: Open MPI forwards SIGUSR2 to every
 #: rank but handles SIGINT itself): handled as SIGINT
 LAUNCHER_CTRL_C = signal.SIGUSR2
+#: Seconds after which an interruption that a finaliser swallowed is delivered again.
+REDELIVER_S = 0.01
 _SIGNALS = (signal.SIGINT, signal.SIGTERM, LAUNCHER_CTRL_C)
 
 
@@ -126,13 +130,34 @@ def interruptible():
         yield  # only the main thread may set handlers (fem_sse.app.cli.main called from a thread)
         return
     previous = {sig: signal.getsignal(sig) for sig in _SIGNALS}
+    previous_hook = sys.unraisablehook
     for sig in _SIGNALS:
         signal.signal(sig, _raise_interrupted)
+    sys.unraisablehook = functools.partial(_redeliver_unraisable, previous_hook)
     try:
         yield
     finally:
+        sys.unraisablehook = previous_hook
         for sig, handler in previous.items():
             signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+
+
+def _redeliver_unraisable(previous_hook, unraisable) -> None:
+    """``sys.unraisablehook`` inside :func:`interruptible`. A signal whose handler runs inside
+    a finaliser (a weakref callback or ``__del__`` during garbage collection: DOLFINx and PETSc
+    objects) raises :class:`Interrupted` where Python cannot propagate it: Python would print
+    a traceback and drop the interruption, and the run would go on to the end. The signal is
+    delivered again instead, a moment later from another thread (delivered here it would be
+    handled inside this hook), so that it lands in the code that runs next."""
+    exc = unraisable.exc_value
+    if not isinstance(exc, Interrupted) or threading.current_thread() is not threading.main_thread():
+        previous_hook(unraisable)
+        return
+    for sig in _SIGNALS:
+        signal.signal(sig, _raise_interrupted)
+    again = threading.Timer(REDELIVER_S, os.kill, (os.getpid(), exc.signum))
+    again.daemon = True
+    again.start()
 
 
 @contextlib.contextmanager

@@ -135,3 +135,31 @@ def test_ctrl_c_after_the_result_is_published_comes_too_late(tmp_path):
     with result_published():
         pass
     assert signal.getsignal(signal.SIGINT) is before
+
+
+@pytest.mark.serial
+def test_ctrl_c_inside_a_finaliser_is_delivered_again(capsys):
+    """A signal handled while garbage collection runs a finaliser (DOLFINx/PETSc objects) must
+    still stop the command: Python drops exceptions raised in finalisers (with a traceback on
+    stderr), so the interruption is delivered again to the code that runs next."""
+    import gc
+    import weakref
+
+    from fem_sse.errors import Interrupted, interruptible
+
+    class Resource:
+        pass
+
+    def finaliser():
+        signal.raise_signal(signal.SIGTERM)
+        sum(range(1000))  # the handler runs here, inside the finaliser
+
+    with interruptible():
+        with pytest.raises(Interrupted) as caught:
+            resource = Resource()
+            weakref.finalize(resource, finaliser)
+            del resource
+            gc.collect()
+            time.sleep(1.0)  # ... and is delivered again here (sleep is cut short)
+    assert caught.value.signum == signal.SIGTERM
+    assert "Traceback" not in capsys.readouterr().err
