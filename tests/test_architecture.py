@@ -16,7 +16,8 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "fem_sse"
 #: bottom to top; a top-level module (compat, errors, progress, solvers) is the base layer
 LAYERS = ("base", "materials", "spec", "geometry", "transport", "io", "mechanics", "app")
-LIGHT = ("fem_sse.spec", "fem_sse.materials", "fem_sse.transport.exact1d")
+LIGHT = ("fem_sse.spec", "fem_sse.materials", "fem_sse.transport.exact1d",
+         "fem_sse.transport.exact1d_branch")
 HEAVY = ("dolfinx", "petsc4py", "mpi4py", "ufl", "basix", "gmsh")
 
 
