@@ -1,9 +1,8 @@
-"""Geometry: Gmsh builders (run on one rank) and their conversion to distributed DOLFINx meshes.
+"""The separator mesh: build the Gmsh model of a config on one rank and distribute it as a
+DOLFINx mesh with its region tags (:class:`SeparatorMesh`), or write it to a file.
 
-``dim = 1``: a line (:mod:`.line`). ``dim = 2``: layered stacks, Voronoi grains, GB strips or
-interfaces, pores, cracks, partial anode contact and asperities (:mod:`.plane`), or a user's own
-mesh (:mod:`.usermesh`). Naming convention, tag ids and the region table: :mod:`.regions` and
-docs/geometry.md.
+The builders: :mod:`.line` (``dim = 1``), :mod:`.stacked` and :mod:`.plane` (``dim = 2``),
+:mod:`.usermesh` (a user's own mesh); regions and tag ids: :mod:`.regions`.
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ from fem_sse.spec.config import MIN_PIECE_MESH, Config, ConfigError, check_piece
 from fem_sse.geometry.regions import MeshError, Region, add_groups, regions_1d
 from fem_sse.progress import activity
 
-__all__ = ["MeshError", "Region", "SeparatorMesh", "build_mesh", "write_msh"]
+__all__ = ["SeparatorMesh", "build_mesh", "write_msh"]
 
 
 @dataclass

@@ -1,25 +1,16 @@
-"""Mechanics: Li0(SE) eigenstrain -> small-strain linear elasticity (docs/mechanics.md).
+"""All mechanics files of a solved result (fields, ``tractions.csv``, PNG), and solve-and-write
+in one call (the run and restart commands use it)."""
 
-Driven by a mu_Li0 *field* (one-way coupling), never by the transport object:
+from pathlib import Path
 
-* :func:`solve_mechanics` (``smesh, mu, config, comm``) -> :class:`MechanicsResult`;
-* :func:`write_mechanics_fields` (VTX + XDMF) and :func:`plot_mechanics` (matplotlib PNG);
-* :func:`write_mechanics` writes them all (fields, ``tractions.csv``, PNG) for a solved result,
-  and :func:`run_mechanics` solves and writes, returning the summary keys;
-* :func:`film_stress` / :func:`film_summary`: the 1D laterally constrained film in closed form.
-"""
-
-from fem_sse.mechanics.film import film_stress, film_summary
 from fem_sse.mechanics.output import (
     plot_mechanics,
     write_mechanics_fields,
     write_traction_table,
 )
-from fem_sse.mechanics.solve import MechanicsResult, default_spec, solve_mechanics
+from fem_sse.mechanics.solve import MechanicsResult, solve_mechanics
 
-__all__ = ["MechanicsResult", "default_spec", "film_stress", "film_summary", "plot_mechanics",
-           "run_mechanics", "solve_mechanics", "write_mechanics", "write_mechanics_fields",
-           "write_traction_table"]
+__all__ = ["run_mechanics", "write_mechanics"]
 
 
 def write_mechanics(folder, result: MechanicsResult, png: bool = True,
@@ -28,8 +19,6 @@ def write_mechanics(folder, result: MechanicsResult, png: bool = True,
     ``mechanics.png`` to ``folder`` (collective). Returns the file names."""
     files = write_mechanics_fields(folder, result) + write_traction_table(folder, result)
     if png and result.smesh.mesh.geometry.dim == 2:
-        from pathlib import Path
-
         if plot_mechanics(Path(folder) / "mechanics.png", result, deformed=deformed) is None:
             files.append("mechanics.png")  # else a warning was logged; the results stand
     return files
