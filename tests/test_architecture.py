@@ -5,10 +5,17 @@
 * no import circle between modules at module level (a package's ``__init__`` importing its own
   submodules is not a circle of the code);
 * the light layers (spec, materials, the exact 1D solver) import no DOLFINx, PETSc or MPI, so
-  that config validation, the design assistant and the exact solver run without them.
+  that config validation, the design assistant and the exact solver run without them;
+* every package ``__init__`` is light: importing the package imports none of its submodules
+  (names are re-exported on first use, fem_sse/lazy.py), and no DOLFINx, PETSc, MPI or Gmsh;
+* no line of fem_sse/ is longer than pyproject's ruff line-length (100), but for the files of
+  the explicit allowance below.
 """
 
 import ast
+import subprocess
+import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -16,7 +23,8 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "fem_sse"
 #: bottom to top; a top-level module (compat, errors, progress, solvers) is the base layer
 LAYERS = ("base", "materials", "spec", "geometry", "transport", "io", "mechanics", "app")
-LIGHT = ("fem_sse.spec", "fem_sse.materials", "fem_sse.transport.exact1d")
+LIGHT = ("fem_sse.spec", "fem_sse.materials", "fem_sse.transport.exact1d",
+         "fem_sse.transport.exact1d_branch")
 HEAVY = ("dolfinx", "petsc4py", "mpi4py", "ufl", "basix", "gmsh")
 
 
@@ -124,3 +132,46 @@ def test_light_layers_import_no_dolfinx(light):
              if module == light or module.startswith(light + ".")
              for line, target in _imports(path) if target.split(".")[0] in HEAVY]
     assert not heavy, heavy
+
+
+#: every package but app.design (whose __init__ gathers the design API from its submodules)
+PACKAGES = ("fem_sse.spec", "fem_sse.materials", "fem_sse.geometry", "fem_sse.transport",
+            "fem_sse.io", "fem_sse.mechanics", "fem_sse.app")
+
+
+@pytest.mark.serial  # a fresh interpreter per package (sys.modules of this one is polluted)
+@pytest.mark.parametrize("package", PACKAGES)
+def test_packages_are_light(package):
+    code = (f"import sys, {package}; print(sorted(m for m in sys.modules if m.startswith("
+            f"'{package}.') or m.split('.')[0] in {HEAVY!r}))")
+    run = subprocess.run([sys.executable, "-c", code], cwd=PACKAGE.parent, capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert ast.literal_eval(run.stdout.strip()) == [], f"import {package} loads these"
+
+
+def test_lazy_names_resolve():
+    """Each name a light package lists in __all__ is found in the submodule it names."""
+    for package in ("fem_sse.geometry", "fem_sse.mechanics"):
+        module = __import__(package, fromlist=["__all__"])
+        for name in module.__all__:
+            assert getattr(module, name).__name__ == name, (package, name)
+        with pytest.raises(AttributeError):
+            module.no_such_name  # noqa: B018
+
+
+#: files that may keep lines over the limit for now: other helpers edit them in this session
+#: (issue 15); the coordinator shrinks this list after merging. Globs relative to fem_sse/.
+LONG_LINES_ALLOWED = ("transport/problem.py", "transport/newton.py", "transport/eafe*.py",
+                      "app/run.py", "app/eafe_case.py", "io/eafe_fields.py", "io/checkpoint.py",
+                      "io/outputs.py", "mechanics/*.py")
+
+
+def test_line_length():
+    pyproject = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())
+    limit = pyproject["tool"]["ruff"].get("line-length", 100)
+    long = [f"{path.relative_to(PACKAGE.parent)}:{n}: {len(line)}"
+            for path in sorted(PACKAGE.rglob("*.py"))
+            if not any(path.relative_to(PACKAGE).match(glob) for glob in LONG_LINES_ALLOWED)
+            for n, line in enumerate(path.read_text().splitlines(), 1) if len(line) > limit]
+    assert not long, f"lines over {limit} characters:\n" + "\n".join(long)

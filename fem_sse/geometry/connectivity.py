@@ -2,8 +2,8 @@
 any solve (rank 0).
 
 Cells conduct to their neighbours across shared edges, except across crack lines (``crack<k>``
-facets: no current of either carrier crosses them, :mod:`fem_sse.transport.ionic`). A separator cut in
-two (a crack or a pore across the whole width, a user mesh split by a pore) has no piece that
+facets: no current of either carrier crosses them, :mod:`fem_sse.transport.ionic`). A separator
+cut in two (a crack or a pore across the whole width, a user mesh split by a pore) has no piece that
 touches both electrodes: the ionic conductance is zero and no steady state exists, so the
 solver would divide by zero or return absurd potentials. A piece touching neither electrode
 (floating) leaves its potentials undefined (a singular system). Both are one-line

@@ -1,7 +1,7 @@
 """Chemical strain of Li0(SE): off-stoichiometry laws delta(mu_Li0) and mechanical data (NumPy).
 
-A leaf like :mod:`fem_sse.materials.conductivity` (no mesh, no DOLFINx). The isotropic eigenstrain of a
-material is (docs/mechanics.md)::
+A leaf like :mod:`fem_sse.materials.conductivity` (no mesh, no DOLFINx). The isotropic
+eigenstrain of a material is (docs/mechanics.md)::
 
     eps* = expansion * (delta(mu_Li0) - delta_ref) * I
 

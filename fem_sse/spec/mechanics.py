@@ -14,7 +14,8 @@ Nothing here imports DOLFINx. Schema (defaults in brackets; docs/mechanics.md)::
                                      # else 0 = the as-fabricated stoichiometric SE)
     [strain_law = "dilute"]          # "dilute" | "two_state" | "table", or a table:
         # {kind = "dilute", [delta0], [cap = 0.05]}
-        # {kind = "two_state", [delta_oxidized = -0.05], [delta_reduced = 0.05], [mu_half = B], [width = kT]}
+        # {kind = "two_state", [delta_oxidized = -0.05], [delta_reduced = 0.05],
+        #  [mu_half = B], [width = kT]}
         # {kind = "table", mu = [eV, ...], delta = [-, ...]}
 
     [mechanics]

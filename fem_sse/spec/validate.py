@@ -1,7 +1,8 @@
 """Validation helpers shared by the config parsers: one-line errors that name the key.
 
-A leaf module (no fem_sse imports besides the error type), so :mod:`fem_sse.spec.config` and :mod:`fem_sse.spec.geometry`
-can both use it without importing each other.
+A leaf module (no fem_sse imports besides the error type), so :mod:`fem_sse.spec.config`,
+:mod:`fem_sse.spec.geometry_parse` and :mod:`fem_sse.spec.mechanics` can all use it without
+importing each other.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """Adaptive solution of the transport problem: solve, estimate, mark (Doerfler), refine.
 
 The jump positions are not known in advance; the residual indicator of
-:func:`fem_sse.transport.problem.error_indicators` finds them, and the boundary layers inside bottleneck
-strips, without being told. The loop stops when 1 - t_Li, the jump positions and the interface
-potentials change by less than ``solver.tolerance`` between two meshes (relative, /L, and
-tolerance * 10 eV respectively), or when the cell cap is reached.
+:func:`fem_sse.transport.problem.error_indicators` finds them, and the boundary layers inside
+bottleneck strips, without being told. The loop stops when 1 - t_Li, the jump positions and the
+interface potentials change by less than ``solver.tolerance`` between two meshes (relative, /L,
+and tolerance * 10 eV respectively), or when the cell cap is reached.
 
 Only the first is convergence: :attr:`AdaptiveResult.stop_reason` says why the loop stopped
 (:data:`STOP_REASONS`), and a loop stopped by a cap, by a mesh that refinement left unchanged,
@@ -25,7 +25,12 @@ from fem_sse.spec.config import Config
 from fem_sse.geometry import SeparatorMesh, build_mesh
 from fem_sse.geometry.line import refine_line
 from fem_sse.transport.metrics1d import Profile, fem_metrics
-from fem_sse.transport.problem import ConvergenceError, TransportProblem, error_indicators, solve_transport
+from fem_sse.transport.problem import (
+    ConvergenceError,
+    TransportProblem,
+    error_indicators,
+    solve_transport,
+)
 
 __all__ = ["STOP_REASONS", "AdaptiveResult", "doerfler_mark", "gather_profile", "solve_adaptive",
            "split_counts"]
@@ -259,8 +264,8 @@ def solve_adaptive(config: Config, comm, progress=None, accept=None,
         progress: optional callable(str) for one-line progress reports (rank 0).
         accept: optional callable(summary-like dict with one_minus_t_li, jumps,
             mu_interfaces) -> bool: a mesh whose changes are small is final only when it also
-            accepts (1D: the exact check of :mod:`fem_sse.transport.certify1d`); otherwise refinement
-            goes on, up to the caps.
+            accepts (1D: the exact check of :mod:`fem_sse.transport.certify1d`); otherwise
+            refinement goes on, up to the caps.
         exact: 1D: the :class:`~fem_sse.transport.exact1d.ExactSolution` of ``config`` to start from
             (and restart from after a failed step); solved here when None.
     """

@@ -1,10 +1,10 @@
 """Every 1D FEM result checked against the exact solution (issue 16: never silently wrong).
 
-The closed form of :mod:`fem_sse.transport.exact1d` costs milliseconds, so each 1D FEM run is compared
-with it: 1 - t_Li (relative), the jump list (the same count, layers and directions; positions
-/ L) and the mu_Li0 at the layer interfaces (eV). The differences go into ``summary.json`` as
-``exact_check``; beyond the tolerances the run is not converged (ConvergenceError, exit 3,
-with the differences as the diagnosis).
+The closed form of :mod:`fem_sse.transport.exact1d` costs milliseconds, so each 1D FEM run is
+compared with it: 1 - t_Li (relative), the jump list (the same count, layers and directions;
+positions / L) and the mu_Li0 at the layer interfaces (eV). The differences go into
+``summary.json`` as ``exact_check``; beyond the tolerances the run is not converged
+(ConvergenceError, exit 3, with the differences as the diagnosis).
 
 Tolerances, from ``solver.tolerance`` (tol, default 1e-5: the change between two meshes that
 stops the adaptive loop; the error is up to ~10 times that change):

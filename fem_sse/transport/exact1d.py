@@ -6,20 +6,8 @@ In every segment of constant properties the Li0 potential obeys the autonomous O
 
 (mu in eV, x in m, currents in A/m^2; "V" and "eV" are interchangeable after dividing by e).
 j_i and j_e are the ionic and electronic current densities, both constant through the stack.
-Separating variables with ``a = (j_i / j_e) (2 A / sigma_i)`` and ``K = 2 A kT / j_e`` (m)::
-
-    x - x0 = K [F(y) - F(y0)],      F(y) = int cosh(y) / (1 - a cosh(y)) dy.
-
-For a < 1 the ODE has fixed points at y = +-y*, cosh(y*) = 1/a (the plateaus of the profile):
-between them mu rises (the "jump"), outside it falls (ohmic drop, bottlenecks). With
-s = exp(y), 1 - a cosh(y) = -(a/2) e^{-y} (s - e^{y*}) (s - e^{-y*}), and partial fractions give::
-
-    F(y) = y a / (k (1 + k)) - [ln|1 - e^{y - y*}| - ln|1 - e^{-y - y*}|] / (a k),  k = sqrt(1 - a^2),
-
-which is free of the cancellation of the textbook form (G(y) - y)/a when a is tiny (a ~ 1e-10 is
-typical). For a >= 1 there is no fixed point (mu always falls)::
-
-    F(y) = (G(y) - y) / a,  G(y) = -2 / sqrt(a^2 - 1) * atan(tanh(y/2) sqrt((a + 1)/(a - 1))).
+Its closed-form trajectory x(y) and the inversion y(x) are
+:mod:`fem_sse.transport.exact1d_branch`.
 
 Segments are chained with mu continuous; the single unknown ``l = ln(j_e / j_i)`` is found by
 bracketing (mu(L) increases monotonically with l) so that the chain ends at mu_anode. Each
@@ -38,143 +26,12 @@ from scipy.special import expit
 
 from fem_sse.errors import ConfigError, ConvergenceError, SolveError
 from fem_sse.spec.config import Config, Segment
+from fem_sse.transport.exact1d_branch import Branch, segment_branch
 
 __all__ = ["ExactSolution", "SolveError", "solve_exact"]
 
 _LOG_A_LIMIT = 650.0  # keep exp(+-log a) finite
 CONTINUITY_TOL_EV = 1e-9  # a segment end off its neighbour's trajectory by more: a defect (eV)
-
-
-def _log_abs_one_minus_exp(z: float) -> float:
-    """ln|1 - e^z| to full precision for every z (Maechler's log1mexp, both signs)."""
-    if z > 0.0:
-        return z + _log_abs_one_minus_exp(-z)
-    if z < -0.6931471805599453:
-        return math.log1p(-math.exp(z))
-    if z < 0.0:
-        return math.log(-math.expm1(z))
-    return -math.inf
-
-
-@dataclass(frozen=True)
-class _Branch:
-    """Closed-form trajectory data of one segment for given currents."""
-
-    a: float  # (j_i / j_e) (2 A / sigma_i)
-    K: float  # 2 A kT / j_e (m)  # noqa: N815
-    ystar: float  # fixed point (inf when a >= 1)
-    k: float  # sqrt(1 - a^2) (0 when a >= 1)
-
-    @classmethod
-    def make(cls, log_a: float, A: float, kT: float, j_e: float) -> _Branch:  # noqa: N803
-        a = math.exp(log_a)
-        if a < 1.0:
-            k = math.sqrt((1.0 - a) * (1.0 + a))
-            return cls(a, 2.0 * A * kT / j_e, math.log1p(k) - log_a, k)
-        a = max(a, 1.0 + 1e-12)  # a = 1 exactly is the a -> 1+ limit to round-off
-        return cls(a, 2.0 * A * kT / j_e, math.inf, 0.0)
-
-    # -- antiderivative ---------------------------------------------------------------------
-    def F(self, y: float, z1: float | None = None, z2: float | None = None) -> float:  # noqa: N802
-        """F(y); z1 = y - y* and z2 = -y - y* may be passed when known more accurately."""
-        a = self.a
-        if self.k == 0.0:
-            c = math.sqrt((a + 1.0) / (a - 1.0))
-            g = -2.0 / math.sqrt((a - 1.0) * (a + 1.0)) * math.atan(math.tanh(0.5 * y) * c)
-            return (g - y) / a
-        k = self.k
-        z1 = y - self.ystar if z1 is None else z1
-        z2 = -y - self.ystar if z2 is None else z2
-        return y * a / (k * (1.0 + k)) - (
-            _log_abs_one_minus_exp(z1) - _log_abs_one_minus_exp(z2)) / (a * k)
-
-    def x_of(self, y: float, y0: float) -> float:
-        """Distance (m) from the point y0 to the point y along the trajectory."""
-        return self.K * (self.F(y) - self.F(y0))
-
-    # -- inversion ---------------------------------------------------------------------------
-    def advance(self, y0: float, dx: float) -> float:
-        """The y reached a distance dx (m) downstream of y0."""
-        if dx <= 0.0:
-            return y0
-        target = self.F(y0) + dx / self.K
-        ys = self.ystar
-        if self.k == 0.0 or y0 < -ys:  # falling without bound: |dy| <= a dx / K
-            if self.k == 0.0:
-                lo = y0 - self.a * dx / self.K - 1e-9 * (1.0 + abs(y0))
-                return _root(lambda y: self.F(y) - target, lo, y0)
-            # below the lower fixed point: y = -y* - e^q, q increasing downstream
-            def res(q):
-                d = math.exp(q)
-                return self.F(-ys - d, z1=-(2.0 * ys + d), z2=d) - target
-            q0 = math.log(-ys - y0)
-            q1 = math.log(-ys - y0 + self.a * dx / self.K + 1e-9)
-            return -ys - math.exp(_root(res, q0, q1))
-        if y0 > ys:  # above the upper fixed point: decays onto it, y = y* + e^p
-            def res(p):
-                d = math.exp(p)
-                return self.F(ys + d, z1=d, z2=-(2.0 * ys + d)) - target
-            p0 = math.log(y0 - ys)
-            if res(-740.0) < 0.0:
-                return ys
-            return ys + math.exp(_root(res, -740.0, p0))
-        if y0 == ys or y0 == -ys:
-            return y0
-        # between the fixed points: rises towards y*
-        if self.F(0.0) >= target:  # ends below y = 0: y = -y* + e^q
-            def res(q):
-                d = math.exp(q)
-                return self.F(-ys + d, z1=-(2.0 * ys - d), z2=-d) - target
-            return -ys + math.exp(_root(res, math.log(y0 + ys), math.log(ys)))
-
-        def res(p):  # ends above y = 0: y = y* - e^p, p decreasing downstream
-            d = math.exp(p)
-            return self.F(ys - d, z1=-d, z2=-(2.0 * ys - d)) - target
-        if res(-740.0) < 0.0:
-            return ys
-        return ys - math.exp(_root(res, -740.0, math.log(ys - max(y0, 0.0))))
-
-
-    def retreat(self, y1: float, dx: float) -> float:
-        """The y a distance dx (m) upstream of y1 (the inverse of :meth:`advance`)."""
-        if dx <= 0.0:
-            return y1
-        target = self.F(y1) - dx / self.K
-        ys = self.ystar
-        reach = self.a * dx / self.K + 1e-9  # |dy| <= a dx / K where mu falls
-        if self.k == 0.0:  # falling everywhere: it came from above
-            return _root(lambda y: self.F(y) - target, y1, y1 + reach * (1.0 + abs(y1)))
-        if y1 == ys or y1 == -ys:
-            return y1
-        if y1 < -ys:  # below the lower fixed point, falling away from it: y = -y* - e^q
-            def res(q):
-                d = math.exp(q)
-                return self.F(-ys - d, z1=-(2.0 * ys + d), z2=d) - target
-            return -ys - math.exp(_root(res, -740.0, math.log(-ys - y1)))
-        if y1 > ys:  # above the upper fixed point, falling onto it: y = y* + e^p
-            def res(p):
-                d = math.exp(p)
-                return self.F(ys + d, z1=d, z2=-(2.0 * ys + d)) - target
-            return ys + math.exp(_root(res, math.log(y1 - ys), math.log(y1 - ys + reach)))
-
-        def res(q):  # between the fixed points, rising from near -y*: y = -y* + e^q
-            d = math.exp(q)
-            return self.F(-ys + d, z1=-(2.0 * ys - d), z2=-d) - target
-        return -ys + math.exp(_root(res, -740.0, math.log(y1 + ys)))
-
-    def log_slope(self, y: float) -> float:
-        """ln|F'(y)| = ln cosh(y) - ln|1 - a cosh(y)|: a change dy0 at a segment's start
-        becomes dy0 F'(y0)/F'(y1) at its end."""
-        log_cosh = abs(y) + math.log1p(math.exp(-2.0 * abs(y))) - math.log(2.0)
-        return log_cosh - _log_abs_one_minus_exp(math.log(self.a) + log_cosh)
-
-
-def _root(fun, lo: float, hi: float) -> float:
-    """Bracketed root of a monotone function; a bracket end when round-off hides the sign change."""
-    f_lo, f_hi = fun(lo), fun(hi)
-    if f_lo == 0.0 or f_hi == 0.0 or (f_lo > 0) == (f_hi > 0):
-        return lo if abs(f_lo) <= abs(f_hi) else hi
-    return brentq(fun, lo, hi, xtol=1e-15, rtol=8.9e-16, maxiter=200)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -221,10 +78,10 @@ class ExactSolution:
         """Thermal energy (eV)."""
         return self.config.cell.kT
 
-    def branch(self, index: int) -> _Branch:
+    def branch(self, index: int) -> Branch:
         """Closed-form data of segment ``index``."""
         seg = self.segments[index]
-        return _branch(seg, self.log_ratio, self.j_electronic, self.kT)
+        return segment_branch(seg, self.log_ratio, self.j_electronic, self.kT)
 
     def y_edges(self, index: int) -> tuple[float, float]:
         """Scaled potentials (mu - B)/kT at both ends of segment ``index``."""
@@ -312,12 +169,6 @@ class ExactSolution:
         return math.fsum(x1 - x0 for x0, x1 in self.intervals_where(above, below))
 
 
-def _branch(seg: Segment, log_ratio: float, j_e: float, kT: float) -> _Branch:  # noqa: N803
-    m = seg.material
-    log_a = -log_ratio + math.log(2.0 * m.A / m.sigma_li)
-    return _Branch.make(log_a, m.A, kT, j_e)
-
-
 def _currents(config: Config, log_ratio: float) -> tuple[float, float]:
     """(j_i, j_e) in A/m^2 for a given ln(j_e/j_i)."""
     cell = config.cell
@@ -338,7 +189,7 @@ def _march(segments: list[Segment], log_ratio: float, j_e: float, kT: float,  # 
     """mu at every segment end, marching from x = 0."""
     mu = [mu_start]
     for seg in segments:
-        br = _branch(seg, log_ratio, j_e, kT)
+        br = segment_branch(seg, log_ratio, j_e, kT)
         y = br.advance((mu[-1] - seg.material.B) / kT, seg.length)
         mu.append(seg.material.B + kT * y)
     return mu
@@ -349,7 +200,7 @@ def _march_back(segments: list[Segment], log_ratio: float, j_e: float, kT: float
     """mu at every segment end, marching from x = L back to x = 0."""
     mu = [mu_end]
     for seg in reversed(segments):
-        br = _branch(seg, log_ratio, j_e, kT)
+        br = segment_branch(seg, log_ratio, j_e, kT)
         y = br.retreat((mu[0] - seg.material.B) / kT, seg.length)
         mu.insert(0, seg.material.B + kT * y)
     return mu
@@ -374,12 +225,12 @@ def _best_edges(segments: list[Segment], log_ratio: float, j_e: float, kT: float
     n = len(segments)
     growth_f, growth_b = [0.0] * (n + 1), [0.0] * (n + 1)  # ln of the amplification
     for i, seg in enumerate(segments):
-        br = _branch(seg, log_ratio, j_e, kT)
+        br = segment_branch(seg, log_ratio, j_e, kT)
         y0, y1 = ((forward[i] - seg.material.B) / kT, (forward[i + 1] - seg.material.B) / kT)
         growth_f[i + 1] = growth_f[i] + max(br.log_slope(y0) - br.log_slope(y1), 0.0)
     for i in reversed(range(n)):
         seg = segments[i]
-        br = _branch(seg, log_ratio, j_e, kT)
+        br = segment_branch(seg, log_ratio, j_e, kT)
         y0, y1 = ((backward[i] - seg.material.B) / kT, (backward[i + 1] - seg.material.B) / kT)
         growth_b[i] = growth_b[i + 1] + max(br.log_slope(y1) - br.log_slope(y0), 0.0)
     picked = [f if gf <= gb else b
@@ -407,7 +258,7 @@ def _join_defects(segments: list[Segment], log_ratio: float, j_e: float, kT: flo
     """
     out = []
     for i, seg in enumerate(segments):
-        br = _branch(seg, log_ratio, j_e, kT)
+        br = segment_branch(seg, log_ratio, j_e, kT)
         y0, y1 = ((mu_edges[i] - seg.material.B) / kT, (mu_edges[i + 1] - seg.material.B) / kT)
         try:
             miss = abs(br.advance(y0, seg.length) - y1)

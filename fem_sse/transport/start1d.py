@@ -3,15 +3,15 @@
 Why: from mu linear in x, damped Newton and its continuations (in Phi, the electrode window and
 the drift strength) fail on about half of random multilayer stacks (bench/stress1d.py), and on
 some they converge to a spurious discrete state. The exact 1D solution
-(:mod:`fem_sse.transport.exact1d`, milliseconds) is the state the discretisation approximates: started
-there, at the exact Phi, with a mesh that has points wherever mu changes by more than a few kT,
-Newton has only the discretisation error to remove.
+(:mod:`fem_sse.transport.exact1d`, milliseconds) is the state the discretisation approximates:
+started there, at the exact Phi, with a mesh that has points wherever mu changes by more than a
+few kT, Newton has only the discretisation error to remove.
 
 It also decides existence: where the exact solver finds no steady state with 0 < t_Li < 1, the
-FEM reports the same :class:`~fem_sse.transport.exact1d.SolveError` (exit code of "no steady state")
-instead of failing to converge. The result is still checked against the exact solution after
-the adaptive loop (:mod:`fem_sse.transport.certify1d`): the FEM's answer is its own discrete solution,
-only the starting point comes from the closed form.
+FEM reports the same :class:`~fem_sse.transport.exact1d.SolveError` (exit code of "no steady
+state") instead of failing to converge. The result is still checked against the exact solution
+after the adaptive loop (:mod:`fem_sse.transport.certify1d`): the FEM's answer is its own
+discrete solution, only the starting point comes from the closed form.
 """
 
 from __future__ import annotations

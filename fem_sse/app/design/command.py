@@ -165,9 +165,11 @@ def run_design(config_path: str | Path, outdir: str | Path, comm,
     path = Path(config_path)
     base = read_toml(path)
     name = base.get("name", path.stem)
-    # the film stresses import DOLFINx/PETSc, whose initialisation is collective: every rank
-    # imports it here, before rank 0 works alone
-    import fem_sse.mechanics  # noqa: F401
+    # the film stresses import DOLFINx/PETSc (mechanics.solve's default_spec), whose
+    # initialisation is collective: every rank imports them here, before rank 0 works alone
+    # (the package fem_sse.mechanics itself is light: its names are imported on first use)
+    import fem_sse.mechanics.film
+    import fem_sse.mechanics.solve  # noqa: F401
 
     start = time.perf_counter()
     out = compute_design(base, name, request) if comm.rank == 0 else None

@@ -1,0 +1,132 @@
+"""The results of a sweep (rank 0): one table row per point, ``results.jsonl`` /
+``results.csv`` and the summary plots ``plot_*.png`` (docs/commands/sweep.md).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from fem_sse.app.sweep_plan import Axis, short_key
+
+__all__ = ["PLOTS", "TABLE_KEYS", "plot_results", "table_row", "write_tables"]
+
+#: summary keys copied into the results table (mechanics keys only when the case has them)
+TABLE_KEYS = ("t_li", "one_minus_t_li", "j_ionic_A_per_m2", "j_electronic_A_per_m2",
+              "ionic_potential_drop_V", "overshoot_fraction", "undershoot_fraction",
+              "max_von_mises", "max_principal", "crack_risk_index", "dofs", "cells",
+              "newton_iterations", "wall_time_s", "ranks")
+
+
+def table_row(point: dict, summary: dict | None, state: str, error: str | None = None) -> dict:
+    """The row of ``point``: its overrides, ``state`` and the table keys of its summary."""
+    row = {**point, "status": state}
+    if summary is None:
+        return {**row, "solver": None, "error": error}
+    row["solver"] = summary.get("solver")
+    row.update({k: summary[k] for k in TABLE_KEYS if k in summary})
+    length = summary.get("thickness_m") or 1.0
+    row["jump_count"] = len(summary.get("jumps", []))
+    row["jumps_x_over_L"] = [j["x"] / length for j in summary.get("jumps", [])]
+    if "crack_risk_location" in summary:
+        row["crack_risk_x_over_L"] = summary["crack_risk_location"][0] / length
+    return row
+
+
+def write_tables(outdir: Path, rows: list[dict]) -> None:
+    """``results.jsonl`` (one JSON object per point) and ``results.csv`` (lists joined by
+    ';'), each written to a temporary name and renamed."""
+    tmp = outdir / "results.jsonl.tmp"
+    tmp.write_text("".join(json.dumps(r, default=str) + "\n" for r in rows))
+    os.replace(tmp, outdir / "results.jsonl")
+    columns = list(dict.fromkeys(k for r in rows for k in r))
+    tmp = outdir / "results.csv.tmp"
+    with tmp.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        for r in rows:
+            writer.writerow({k: ";".join(f"{x:.10g}" for x in v) if isinstance(v, list) else v
+                             for k, v in r.items()})
+    os.replace(tmp, outdir / "results.csv")
+
+
+#: units of the keys a sweep usually varies (the last part of the dotted key)
+UNITS = {"mu_anode": "eV", "mu_cathode": "eV", "B": "eV", "A": "S/m", "sigma_li": "S/m",
+         "thickness": "m", "width": "m", "center": "m", "current_density": "A/m^2",
+         "ionic_potential_drop": "V", "temperature": "K", "conductance": "S/m^2",
+         "sigma_li_factor": "-", "size_bulk": "m", "E": "Pa", "strength": "Pa"}
+
+
+def _label(key: str) -> str:
+    unit = UNITS.get(key.replace("]", "").replace("[", ".").split(".")[-1])
+    return f"{key} ({unit})" if unit else key
+
+
+#: (file, y label, row -> y values or None, log y)
+PLOTS = (
+    ("plot_one_minus_t_li.png", "1 - t_Li (electronic leakage)",
+     lambda r: [r["one_minus_t_li"]], True),
+    ("plot_jumps.png", "jump position x / L", lambda r: r["jumps_x_over_L"], False),
+    ("plot_overshoot.png", "overshoot fraction of L", lambda r: [r["overshoot_fraction"]],
+     False),
+    ("plot_peak_stress.png", "peak max principal stress (MPa)",
+     lambda r: [r["max_principal"] / 1e6] if "max_principal" in r else None, False),
+    ("plot_peak_location.png", "crack-risk peak x / L",
+     lambda r: [r["crack_risk_x_over_L"]] if "crack_risk_x_over_L" in r else None, False),
+)
+
+
+def plot_results(outdir: Path, rows: list[dict], axes: tuple[Axis, ...],
+                 mode: str = "grid") -> list[str]:
+    """One PNG per metric against the first numeric axis; in a grid, one series per value
+    combination of the other varied axes (failed points left out). Returns the files written."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    numeric = [a for a in axes if all(isinstance(v, int | float) and not isinstance(v, bool)
+                                      for v in a.values)]
+    good = [r for r in rows if r and r["status"] != "failed"]
+    if not numeric or not good:
+        return []
+    x_axis = numeric[0]
+    others = ([] if mode == "list" else
+              [a.key for a in axes if a.key != x_axis.key and len(a.values) > 1])
+    series: dict[tuple, list[dict]] = {}
+    for r in good:
+        series.setdefault(tuple(r[k] for k in others), []).append(r)
+    xs = np.array(x_axis.values, float)
+    log_x = xs.min() > 0 and xs.max() / xs.min() > 100
+    written = []
+    for name, label, getter, log_y in PLOTS:
+        if getter(good[0]) is None:
+            continue
+        fig, ax = plt.subplots(figsize=(6.0, 3.8), dpi=120)
+        for n, (combo, members) in enumerate(series.items()):
+            pts = [(r[x_axis.key], y) for r in members for y in getter(r)]
+            if not pts:
+                continue
+            px, py = np.array(pts, float).T
+            tag = ", ".join(f"{short_key(k)}={v}"
+                            for k, v in zip(others, combo, strict=True)) or None
+            style = "o" if name == "plot_jumps.png" else "o-"
+            ax.plot(px, py, style, ms=3, lw=1.2, label=tag if n < 12 else None)
+        ax.set_xlabel(_label(x_axis.key))
+        ax.set_ylabel(label)
+        if log_x:
+            ax.set_xscale("log")
+        if log_y:
+            ax.set_yscale("log")
+        if others:
+            ax.legend(fontsize=7)
+        ax.set_title(f"{len(good)} runs [{good[0]['solver']}]", fontsize=9)
+        fig.tight_layout()
+        fig.savefig(outdir / name)
+        plt.close(fig)
+        written.append(name)
+    return written
