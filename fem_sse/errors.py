@@ -150,7 +150,8 @@ def _redeliver_unraisable(previous_hook, unraisable) -> None:
     delivered again instead, a moment later from another thread (delivered here it would be
     handled inside this hook), so that it lands in the code that runs next."""
     exc = unraisable.exc_value
-    if not isinstance(exc, Interrupted) or threading.current_thread() is not threading.main_thread():
+    if (not isinstance(exc, Interrupted)
+            or threading.current_thread() is not threading.main_thread()):
         previous_hook(unraisable)
         return
     for sig in _SIGNALS:
