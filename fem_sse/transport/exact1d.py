@@ -122,7 +122,8 @@ class ExactSolution:
             y0, y1 = self.y_edges(i)
             br = self.branch(i)
             ys = np.linspace(y0, y1, n_per_segment)[1:-1]
-            xs.append(np.array([seg.x0 + br.x_of(y, y0) for y in ys]))
+            with np.errstate(invalid="ignore"):  # y0 on a fixed point: x = inf - inf, dropped
+                xs.append(np.array([seg.x0 + br.x_of(y, y0) for y in ys]))
             mus.append(seg.material.B + self.kT * ys)
         x = np.concatenate(xs)
         mu = np.concatenate(mus)
