@@ -347,12 +347,10 @@ class EafeProblem:
         self._weights = weight / self.comm.allreduce(float(weight.sum()), op=MPI.SUM)
 
     def electronic_current(self, mu: np.ndarray, phi: float, gradient: bool = False):
-        """The electronic current density (A/m^2, 1D): the weighted mean of the cell currents
-        (:meth:`freeze_weights`), with its derivatives (dI/dmu on the local dofs, dI/dPhi)
-        when ``gradient``. Identical on every rank."""
-        if self.mesh.topology.dim != 1:
-            raise NotImplementedError("the EAFE electronic current is 1D (a cut through the "
-                                      "stack); 2D needs the anode flux")
+        """The electronic current (A/m^2 in 1D; A/m per unit depth in 2D): the weighted sum
+        of the edge currents (:meth:`freeze_weights`; in 2D the cut function of
+        :class:`fem_sse.transport.eafe2d.EafeProblem2D`), with its derivatives (dI/dmu on the
+        local dofs, dI/dPhi) when ``gradient``. Identical on every rank."""
         if getattr(self, "_weights", None) is None:
             self.freeze_weights(mu, phi)
         weight = self._weights

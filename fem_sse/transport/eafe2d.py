@@ -1,0 +1,220 @@
+"""The exponentially fitted (EAFE) scheme on triangles: the 2D problem, its start and its checks.
+
+The node equations are those of :class:`fem_sse.transport.eafe.EafeProblem` (edge currents of
+every cell weighted by c_ij = -K_ij, K the P1 stiffness matrix of the triangle), with eta_i =
+Phi w and w the continuous P1 solution of div(sigma_li grad w) = 0, w = 1 at the cathode and 0
+at the anode. What is 2D here:
+
+* Electronic current through a cut. For any nodal function chi with chi = 0 on the cathode's
+  nodes and 1 on the anode's, sum_i chi_i R_i = sum over edges (chi_j - chi_i) c_ij G_ij (R
+  the node residuals without the Dirichlet rows), and at a steady state (interior R_i = 0) the
+  left side is the current through the anode. chi is chosen as a function of x that rises where
+  the cells' round-off scale S (the sum of the magnitudes of the four terms of G) is smallest,
+  (S_min / S)^2 per bin of x as the 1D weights: there the current has all its digits. In 1D
+  this is exactly the weighted mean of :meth:`EafeProblem.freeze_weights`.
+* The "reactions": the sums of the full node residuals over the cathode's and the anode's
+  nodes, the conservative currents through each electrode (their difference is minus the sum of
+  the interior residuals, i.e. what Newton left over), with the round-off bound eps S of each.
+* Obtuse triangles: c_ij < 0 on the edge opposite an angle above 90 degrees (the M-matrix
+  property is lost); :meth:`EafeProblem2D.obtuse` counts them (reported in the summary).
+* Not supported: zero-thickness GB interfaces with a conductance and crack lines (mu jumps
+  across them, a continuous P1 mu cannot): refused with a one-line error.
+
+Units: currents per unit depth (A/m) inside, per cathode length (A/m^2) in the results, as the
+W-FEM (docs/transport2d.md).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from dolfinx import fem, la
+from mpi4py import MPI
+
+from fem_sse.geometry.regions import ANODE, CATHODE
+from fem_sse.transport.eafe import EafeProblem
+
+__all__ = ["EafeProblem2D", "EafeView", "column_start", "unsupported"]
+
+_BINS = 4096  # bins of x for chi
+_EPS = np.finfo(float).eps
+
+
+def unsupported(config, smesh) -> str | None:
+    """Why the 2D EAFE scheme cannot solve this mesh (None when it can)."""
+    from fem_sse.transport.ionic import interior_facet_tags
+
+    gb = config.geometry2d.grain_boundaries if config.geometry2d else None
+    _, special = interior_facet_tags(smesh, gb.conductance if gb is not None else None)
+    if special:
+        return ("'fem-eafe' in 2D needs mu continuous: zero-thickness grain-boundary "
+                "interfaces with a conductance and crack lines are not supported (use GB "
+                "strips, or the default 'fem')")
+    return None
+
+
+class EafeProblem2D(EafeProblem):
+    """:class:`EafeProblem` on a triangle mesh (module docstring).
+
+    Args:
+        config: validated configuration (dim 2).
+        smesh: the distributed mesh and its tags.
+        petsc_options: overrides of the linear solver's options.
+    """
+
+    def __init__(self, config, smesh, petsc_options: dict | None = None):
+        tdim = smesh.mesh.topology.dim
+        smesh.mesh.topology.create_connectivity(tdim - 1, tdim)  # a refined mesh has none
+        super().__init__(config, smesh, petsc_options)
+        import ufl
+
+        ds = ufl.Measure("ds", domain=self.mesh, subdomain_data=smesh.facet_tags)
+        one = fem.Constant(self.mesh, 1.0)
+        self.area, self.anode_area = (
+            self.comm.allreduce(fem.assemble_scalar(fem.form(one * ds(tag))), op=MPI.SUM)
+            for tag in (CATHODE, ANODE))
+        self.on_cathode = self._marked(CATHODE)
+        self.on_anode = self._marked(ANODE)
+
+    def _marked(self, tag: int) -> np.ndarray:
+        """Local dofs (owned and ghost) on electrode ``tag``."""
+        flag = la.vector(self.imap, 1)
+        dofs = fem.locate_dofs_topological(self.V, self.mesh.topology.dim - 1,
+                                           self.smesh.facet_tags.find(tag))
+        flag.array[dofs] = 1.0
+        flag.scatter_reverse(la.InsertMode.add)
+        flag.scatter_forward()
+        return flag.array > 0.0
+
+    def applied_current(self) -> float:
+        """The galvanostatic current per unit depth (A/m): current density x cathode length."""
+        return self.config.cell.current_density * self.area
+
+    def obtuse(self) -> dict:
+        """Edges with c_ij < 0 (opposite an obtuse angle): count and share of all edges."""
+        neg = int(np.count_nonzero(self.edge_c < -1e-12 * np.abs(self.edge_c).max(initial=1)))
+        n_neg = self.comm.allreduce(neg, op=MPI.SUM)
+        total = self.comm.allreduce(len(self.edge_c), op=MPI.SUM)
+        return {"edges_negative_coefficient": n_neg, "edges": total,
+                "share": n_neg / max(total, 1)}
+
+    def freeze_weights(self, mu: np.ndarray, phi: float) -> None:
+        """chi (module docstring) from the state (mu (eV), Phi (V)); the per-edge weights of
+        :meth:`electronic_current` are chi_j - chi_i."""
+        *_, s = self._edges(mu, phi)
+        ncell = len(self.cell_tag)
+        scale = (np.abs(self.edge_c) * s).reshape(ncell, -1).max(axis=1)
+        log_s = np.log(np.maximum(scale, 1e-300))
+        lo = self.comm.allreduce(float(log_s.min(initial=np.inf)), op=MPI.MIN)
+        rho = np.exp(-2.0 * (log_s - lo))
+        xc = self.x[self.cell_dofs, 0].mean(axis=1)
+        k = np.clip((xc / self.length * _BINS).astype(int), 0, _BINS - 1)
+        bins = np.zeros(_BINS)
+        np.maximum.at(bins, k, rho)
+        self.comm.Allreduce(MPI.IN_PLACE, bins, op=MPI.MAX)
+        cumulative = np.concatenate([[0.0], np.cumsum(bins)])
+        edges = np.linspace(0.0, self.length, _BINS + 1)
+        chi = np.interp(self.x[:, 0], edges, cumulative / cumulative[-1])
+        chi[self.on_cathode] = 0.0
+        chi[self.on_anode] = 1.0
+        self.chi = chi
+        self._weights = chi[self.edge_j] - chi[self.edge_i]
+
+    def reactions(self, mu: np.ndarray, phi: float) -> dict:
+        """Electronic currents (A/m per unit depth, in +x) entering at the cathode and leaving
+        at the anode as the sums of the electrode nodes' full residuals, and the round-off
+        bound of each (eps S (1 + |y|) summed over the electrode nodes' edges)."""
+        g, *_, s = self._edges(mu, phi)
+        c = self.edge_c
+        y = np.maximum(np.abs(mu[self.edge_i] - self.edge_B),
+                       np.abs(mu[self.edge_j] - self.edge_B)) / self.kT
+        res, noise = np.zeros(self.n_local), np.zeros(self.n_local)
+        np.add.at(res, self.edge_i, -c * g)
+        np.add.at(res, self.edge_j, c * g)
+        bound = _EPS * np.abs(c) * s * (1.0 + y)
+        np.add.at(noise, self.edge_i, bound)
+        np.add.at(noise, self.edge_j, bound)
+        res, noise = self._reverse(res), self._reverse(noise)
+        n = self.n_owned
+
+        def total(values, mask):
+            return self.comm.allreduce(float(values[:n][mask[:n]].sum()), op=MPI.SUM)
+
+        return {"cathode": -total(res, self.on_cathode), "anode": total(res, self.on_anode),
+                "cathode_roundoff": total(noise, self.on_cathode),
+                "anode_roundoff": total(noise, self.on_anode)}
+
+    def ionic_currents(self) -> tuple[float, float]:
+        """Ionic current per volt of Phi (A/V per unit depth) entering at the cathode and
+        leaving at the anode: the variational flux a(w, chi_electrode) of the P1 field."""
+        import ufl
+
+        sigma = fem.Function(fem.functionspace(self.mesh, ("DG", 0)))
+        num = len(self.cell_tag)
+        sigma.x.array[sigma.function_space.dofmap.list[:num, 0]] = self.cell_sigma_li
+        sigma.x.scatter_forward()
+        out = []
+        for mask in (self.on_cathode, self.on_anode):
+            chi = fem.Function(self.V)
+            chi.x.array[:] = mask.astype(float)
+            form = fem.form(sigma * ufl.inner(ufl.grad(self.w), ufl.grad(chi)) * ufl.dx)
+            out.append(self.comm.allreduce(fem.assemble_scalar(form), op=MPI.SUM))
+        return out[0], -out[1]
+
+
+class EafeView:
+    """An EAFE state seen as the W-FEM's 2D problem by the metrics (:mod:`fem_sse.transport.metrics2d`),
+    the map (:func:`fem_sse.io.outputs.plot_mu_map`), the checkpoint and the mechanics: W (A/m)
+    in DG1 (``omega``, ``w_scale`` = 1), DG0 ``fields`` A (S/m), B (eV), region_id, and
+    ``mu_function`` (the P1 mu, eV)."""
+
+    def __init__(self, problem: EafeProblem2D):
+        from fem_sse.io.eafe_fields import eafe_fields
+
+        point, region, _ = eafe_fields(problem)
+        self.omega = point[3]
+        self.V = self.omega.function_space
+        self.Q = region.function_space
+        self.w_scale = 1.0
+        self.fields = {"region_id": region}
+        num = len(problem.cell_tag)
+        for name, values in (("A", problem.cell_A), ("B", problem.cell_B)):
+            f = fem.Function(self.Q, name=name)
+            f.x.array[self.Q.dofmap.list[:num, 0]] = values
+            f.x.scatter_forward()
+            self.fields[name] = f
+        region.x.scatter_forward()
+        for attr in ("mesh", "comm", "config", "smesh", "kT", "length", "area", "anode_area"):
+            setattr(self, attr, getattr(problem, attr))
+        self._mu = problem.mu
+
+    def mu_function(self):
+        """mu_Li0 (eV), P1."""
+        return self._mu
+
+
+class _ColumnShim:
+    """What :func:`fem_sse.transport.start2d.column_mu` reads, for the P1 space."""
+
+    def __init__(self, problem: EafeProblem2D):
+        self.config, self.smesh, self.V = problem.config, problem.smesh, problem.V
+        self.Q = fem.functionspace(problem.mesh, ("DG", 0))
+        region = fem.Function(self.Q)
+        tags = problem.smesh.cell_tags
+        region.x.array[tags.indices] = tags.values
+        self.fields = {"region_id": region}
+
+
+def column_start(problem: EafeProblem2D, sol) -> np.ndarray:
+    """mu_Li0 (eV) at every local node: the exact 1D state ``sol`` of the laterally averaged
+    stack mapped column by column (:func:`fem_sse.transport.start2d.column_mu`), electrode
+    values on the electrodes; mu linear in x between the electrode values without ``sol``."""
+    from fem_sse.transport.start2d import column_mu
+
+    cell = problem.config.cell
+    if sol is None:
+        t = problem.x[:, 0] / problem.length
+        mu = cell.mu_cathode + t * (cell.mu_anode - cell.mu_cathode)
+    else:
+        xs, mus = sol.profile()
+        mu = column_mu(_ColumnShim(problem), np.asarray(xs), np.asarray(mus))
+    return np.where(problem.fixed, problem.mu_fixed, mu)
