@@ -194,8 +194,10 @@ _KEYS = ("converged", "stop_reason", "t_li", "one_minus_t_li", "dofs", "cells",
          "front_coverage", "exact_1d", "last_change")
 
 
-def evaluate(data: dict, comm) -> dict:
-    """Run one configuration in this process: a record (identical on every rank)."""
+def evaluate(data: dict, comm, solver: str = "fem", fallback: str = "none") -> dict:
+    """Run one configuration in this process: a record (identical on every rank).
+    ``solver``: "fem" or "fem-eafe"; ``fallback``: the ``solver.fallback`` of a "fem" run
+    (default none: the W formulation alone, as the benchmark's earlier results)."""
     from fem_sse.spec.config import ConfigError, parse_config
     from fem_sse.errors import ConvergenceError
     from fem_sse.transport.exact1d import SolveError
@@ -204,6 +206,7 @@ def evaluate(data: dict, comm) -> dict:
     from fem_sse.app.run import solve_case
 
     record = {"name": data["name"], "features": data["meta"]["features"]}
+    data = {**data, "solver": {**data.get("solver", {}), "fallback": fallback}}
     try:
         config = parse_config({k: v for k, v in data.items()}, data["name"])
     except ConfigError as exc:
@@ -215,27 +218,29 @@ def evaluate(data: dict, comm) -> dict:
                   cancellation_ratio=averaged_ratio(config))
     start = time.perf_counter()
     try:
-        summary, _ = solve_case(config, comm, "fem")
+        summary, _ = solve_case(config, comm, solver)
     except (ConvergenceError, SolveError) as exc:
         diagnosis = getattr(exc, "diagnosis", {}) or {}
         status = "no steady state" if diagnosis.get("no_steady_state") else "failed"
         if str(diagnosis.get("stage", "")).startswith("precision check"):
             status = "beyond precision"  # refused before the solve, with the ratio
         return {**record, "status": status, "error": str(exc)[:300],
-                "stage": diagnosis.get("stage"),
+                "stage": diagnosis.get("stage"), "fallback_error": diagnosis.get("fallback"),
                 "refinement_step": diagnosis.get("refinement_step"),
                 "hint": "hint" in diagnosis,
                 "wall_time_s": time.perf_counter() - start}
     record.update({k: summary.get(k) for k in _KEYS},
                   cells_step0=summary["refinement_history"][0].get("cells"),
                   fronts=len(summary["jumps"]), wall_time_s=time.perf_counter() - start,
+                  solver=summary["solver"], fallback=summary.get("fallback"),
+                  obtuse_edges=summary.get("obtuse_edges"),
                   status="converged" if summary["converged"] else "not converged")
     if uniform:
         record.update(_compare(summary, exact, config.thickness))
     return record
 
 
-def _one(label: str, toml: str | None) -> int:
+def _one(label: str, toml: str | None, solver: str = "fem", fallback: str = "none") -> int:
     from mpi4py import MPI
 
     seed, index = (int(v) for v in label.split(":"))
@@ -244,7 +249,7 @@ def _one(label: str, toml: str | None) -> int:
         from fem_sse.spec.tomlwrite import dumps
 
         Path(toml).write_text(dumps(data))
-    record = evaluate(data, MPI.COMM_WORLD)
+    record = evaluate(data, MPI.COMM_WORLD, solver, fallback)
     if MPI.COMM_WORLD.rank == 0:
         print("RECORD " + json.dumps(record, default=float))
     return 0
@@ -260,9 +265,11 @@ def _identity(seed: int, index: int) -> dict:
             "cancellation_ratio": averaged_ratio(parse_config(data, data["name"]))}
 
 
-def _child(seed: int, index: int, timeout: float) -> dict:
+def _child(seed: int, index: int, timeout: float, solver: str = "fem",
+           fallback: str = "none") -> dict:
     """``--one seed:index`` in a fresh process, killed after ``timeout`` s."""
-    command = [sys.executable, str(Path(__file__).resolve()), "--one", f"{seed}:{index}"]
+    command = [sys.executable, str(Path(__file__).resolve()), "--one", f"{seed}:{index}",
+               "--solver", solver, "--fallback", fallback]
     start = time.perf_counter()
     try:
         out = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
@@ -376,6 +383,10 @@ def main(argv=None) -> int:
     parser.add_argument("--timeout", type=float, default=300.0, help="per configuration (s)")
     parser.add_argument("--one", help="SEED:INDEX: run one configuration in this process")
     parser.add_argument("--toml", help="with --one: also write its TOML here")
+    parser.add_argument("--solver", default="fem", choices=("fem", "fem-eafe"))
+    parser.add_argument("--fallback", default="none", choices=("none", "fem-eafe"),
+                        help="solver.fallback of the 'fem' runs (default none: the W "
+                        "formulation alone, as the earlier results)")
     parser.add_argument("--output", type=Path)
     parser.add_argument("--table", type=Path, help="print the markdown table of a results JSON")
     parser.add_argument("--merge", nargs=2, type=Path, metavar=("ALL", "RERUN"),
@@ -390,13 +401,13 @@ def main(argv=None) -> int:
         print(json.dumps(totals(doc["records"]), indent=1))
         return 0
     if args.one:
-        return _one(args.one, args.toml)
+        return _one(args.one, args.toml, args.solver, args.fallback)
     output = args.output or ROOT / "bench" / "results" / f"stress2d_s{args.seed}.json"
     records = []
     indices = ([int(i) for i in args.indices.split(",")] if args.indices
                else range(args.start, args.start + args.count))
     for index in indices:
-        record = _child(args.seed, index, args.timeout)
+        record = _child(args.seed, index, args.timeout, args.solver, args.fallback)
         records.append(record)
         print(f"{index:3d} {record['status']:15s} {record.get('stop_reason') or '':12s} "
               f"{record.get('wall_time_s', 0):7.1f} s  {','.join(record['features'])}  "
@@ -430,6 +441,7 @@ def _write(output: Path, args, records: list[dict]) -> None:
     doc = {"seed": args.seed, "start": args.start, "count": args.count,
            "indices": args.indices,
            "timeout_s": args.timeout, "load_average": os.getloadavg(),
+           "solver": args.solver, "fallback": args.fallback,
            "totals": totals(records), "records": records}
     output.write_text(json.dumps(doc, indent=1, default=float) + "\n")
 
