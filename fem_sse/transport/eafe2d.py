@@ -8,10 +8,12 @@ at the anode. What is 2D here:
 * Electronic current through a cut. For any nodal function chi with chi = 0 on the cathode's
   nodes and 1 on the anode's, sum_i chi_i R_i = sum over edges (chi_j - chi_i) c_ij G_ij (R
   the node residuals without the Dirichlet rows), and at a steady state (interior R_i = 0) the
-  left side is the current through the anode. chi is chosen as a function of x that rises where
-  the cells' round-off scale S (the sum of the magnitudes of the four terms of G) is smallest,
-  (S_min / S)^2 per bin of x as the 1D weights: there the current has all its digits. In 1D
-  this is exactly the weighted mean of :meth:`EafeProblem.freeze_weights`.
+  left side is the current through the anode. chi is the step across the line x = const (of
+  64) where the round-off bound of that sum, eps S (1 + |y|) over the edges it cuts (S the sum
+  of the magnitudes of the four terms of G), is smallest: there the current has all its
+  digits (in 1D the weighted mean of :meth:`EafeProblem.freeze_weights` does the same). Next
+  to an electrode in a layer whose B lies far inside the window, S is up to the cancellation
+  ratio times the current: a cut there, or at the electrode, is round-off.
 * The "reactions": the sums of the full node residuals over the cathode's and the anode's
   nodes, the conservative currents through each electrode (their difference is minus the sum of
   the interior residuals, i.e. what Newton left over), with the round-off bound eps S of each.
@@ -35,7 +37,6 @@ from fem_sse.transport.eafe import EafeProblem
 
 __all__ = ["EafeProblem2D", "EafeView", "column_start", "unsupported"]
 
-_BINS = 4096  # bins of x for chi
 _EPS = np.finfo(float).eps
 
 
@@ -97,27 +98,18 @@ class EafeProblem2D(EafeProblem):
         return {"edges_negative_coefficient": n_neg, "edges": total,
                 "share": n_neg / max(total, 1)}
 
+    def _cut(self, xk: float) -> np.ndarray:
+        """chi of the cut x = xk (m): 1 beyond it and on the anode, 0 elsewhere (local nodes)."""
+        return (((self.x[:, 0] > xk) | self.on_anode) & ~self.on_cathode).astype(float)
+
     def freeze_weights(self, mu: np.ndarray, phi: float) -> None:
-        """chi (module docstring) from the state (mu (eV), Phi (V)); the per-edge weights of
-        :meth:`electronic_current` are chi_j - chi_i."""
-        *_, s = self._edges(mu, phi)
-        ncell = len(self.cell_tag)
-        scale = (np.abs(self.edge_c) * s).reshape(ncell, -1).max(axis=1)
-        log_s = np.log(np.maximum(scale, 1e-300))
-        lo = self.comm.allreduce(float(log_s.min(initial=np.inf)), op=MPI.MIN)
-        rho = np.exp(-2.0 * (log_s - lo))
-        xc = self.x[self.cell_dofs, 0].mean(axis=1)
-        k = np.clip((xc / self.length * _BINS).astype(int), 0, _BINS - 1)
-        bins = np.zeros(_BINS)
-        np.maximum.at(bins, k, rho)
-        self.comm.Allreduce(MPI.IN_PLACE, bins, op=MPI.MAX)
-        cumulative = np.concatenate([[0.0], np.cumsum(bins)])
-        edges = np.linspace(0.0, self.length, _BINS + 1)
-        chi = np.interp(self.x[:, 0], edges, cumulative / cumulative[-1])
-        chi[self.on_cathode] = 0.0
-        chi[self.on_anode] = 1.0
-        self.chi = chi
-        self._weights = chi[self.edge_j] - chi[self.edge_i]
+        """The cut of :meth:`electronic_current` (module docstring): of 64 cuts x = const,
+        the one whose round-off bound at the state (mu (eV), Phi (V)) is smallest; the
+        per-edge weights are chi_j - chi_i."""
+        cuts = self.cut_currents(mu, phi, count=64)
+        self.cut_x = float(cuts["x"][int(np.argmin(cuts["roundoff"]))])
+        self.chi = self._cut(self.cut_x)
+        self._weights = self.chi[self.edge_j] - self.chi[self.edge_i]
 
     def reactions(self, mu: np.ndarray, phi: float) -> dict:
         """Electronic currents (A/m per unit depth, in +x) entering at the cathode and leaving
@@ -155,11 +147,10 @@ class EafeProblem2D(EafeProblem):
                        np.abs(mu[self.edge_j] - self.edge_B)) / self.kT
         bound = _EPS * np.abs(c) * s * (1.0 + y)
         xs = (np.arange(count) + 0.5) / count * self.length
-        x = self.x[:, 0]
         currents, bounds = np.zeros(count), np.zeros(count)
         for k, xk in enumerate(xs):
-            chi = ((x > xk) | self.on_anode) & ~self.on_cathode
-            dchi = chi[self.edge_j].astype(float) - chi[self.edge_i]
+            chi = self._cut(xk)
+            dchi = chi[self.edge_j] - chi[self.edge_i]
             currents[k] = float((dchi * c * g).sum())
             bounds[k] = float((np.abs(dchi) * bound).sum())
         self.comm.Allreduce(MPI.IN_PLACE, currents, op=MPI.SUM)
