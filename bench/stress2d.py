@@ -219,6 +219,9 @@ def evaluate(data: dict, comm, solver: str = "fem", fallback: str = "none") -> d
     start = time.perf_counter()
     try:
         summary, _ = solve_case(config, comm, solver)
+    except ConfigError as exc:  # fem-eafe: a mesh it does not support (GB interfaces, cracks)
+        return {**record, "status": "unsupported", "error": str(exc)[:300],
+                "wall_time_s": time.perf_counter() - start}
     except (ConvergenceError, SolveError) as exc:
         diagnosis = getattr(exc, "diagnosis", {}) or {}
         status = "no steady state" if diagnosis.get("no_steady_state") else "failed"
