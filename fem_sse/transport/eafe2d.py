@@ -37,6 +37,8 @@ from fem_sse.transport.eafe import EafeProblem
 
 __all__ = ["EafeProblem2D", "EafeView", "column_start", "unsupported"]
 
+_PLANE_TOL = 1e-9  # of L: a node this close to x = 0 or x = L lies in an electrode plane
+
 _EPS = np.finfo(float).eps
 
 
@@ -226,10 +228,32 @@ class _ColumnShim:
         self.fields = {"region_id": region}
 
 
-def column_start(problem: EafeProblem2D, sol) -> np.ndarray:
-    """mu_Li0 (eV) at every local node: the exact 1D state ``sol`` of the laterally averaged
-    stack mapped column by column (:func:`fem_sse.transport.start2d.column_mu`), electrode
-    values on the electrodes; mu linear in x between the electrode values without ``sol``."""
+def _free_surface(problem: EafeProblem2D, eta_e: np.ndarray) -> np.ndarray:
+    """``eta_e`` (eV) with the free nodes in the electrode planes (beside a partial anode
+    contact) set to the mean of their neighbours off the plane: the exact 1D state there has
+    the electrode's value and its boundary layer or jump next to the electrode, which away
+    from the contact the 2D state does not have (a 1.4 eV step along the free surface, which
+    Newton could not remove, was seen on stress2d 0:22)."""
+    x, length = problem.x[:, 0], problem.length
+    tol = _PLANE_TOL * length
+    plane = ~problem.fixed & ((x <= tol) | (x >= length - tol))
+    acc, count = np.zeros(problem.n_local), np.zeros(problem.n_local)
+    for a, b in ((problem.edge_i, problem.edge_j), (problem.edge_j, problem.edge_i)):
+        pick = plane[a] & ~plane[b]
+        np.add.at(acc, a[pick], eta_e[b[pick]])
+        np.add.at(count, a[pick], 1.0)
+    acc, count = problem._reverse(acc), problem._reverse(count)
+    return np.where(plane & (count > 0), acc / np.maximum(count, 1.0), eta_e)
+
+
+def column_start(problem: EafeProblem2D, sol, phi: float) -> np.ndarray:
+    """mu_Li0 (eV) at every local node from the exact 1D state ``sol`` of the laterally
+    averaged stack: its eta_e = mu - eta_i mapped column by column
+    (:func:`fem_sse.transport.start2d.column_mu`) plus this mesh's eta_i = Phi w, with ``phi``
+    (V); electrode values on the electrodes. Mapping eta_e, not mu, keeps eta_e flat where
+    sigma_eh is large, as the solution has it, where the 2D w differs from the 1D one (next
+    to a partial anode contact, mu mapped directly was hundreds of volts from balance on the
+    free surface). mu linear in x between the electrode values without ``sol``."""
     from fem_sse.transport.start2d import column_mu
 
     cell = problem.config.cell
@@ -237,6 +261,8 @@ def column_start(problem: EafeProblem2D, sol) -> np.ndarray:
         t = problem.x[:, 0] / problem.length
         mu = cell.mu_cathode + t * (cell.mu_anode - cell.mu_cathode)
     else:
-        xs, mus = sol.profile()
-        mu = column_mu(_ColumnShim(problem), np.asarray(xs), np.asarray(mus))
+        xs, mus = (np.asarray(v) for v in sol.profile())
+        eta_e_1d = mus - sol.eta_i(xs)
+        eta_e = column_mu(_ColumnShim(problem), xs, eta_e_1d)
+        mu = _free_surface(problem, eta_e) + phi * problem.w.x.array
     return np.where(problem.fixed, problem.mu_fixed, mu)

@@ -33,14 +33,53 @@ __all__ = ["certificate_2d", "current_balance_2d", "indicators_2d", "solve_2d",
 log = logging.getLogger(__name__)
 
 
+def _phi_continuation(problem: EafeProblem2D, mu: np.ndarray, phi: float):
+    """mu (eV) at the ionic drop ``phi`` (V), potentiostatic, by continuation from Phi = 0.
+
+    At Phi = 0 every edge current is the Kirchhoff difference W_j - W_i (d = 0): the problem
+    is a monotone Laplace problem in W, and Newton converges from the start. Phi then grows
+    to ``phi`` in steps that grow on success and halve on failure, each started from the last
+    state with its eta_e kept (mu + dPhi w).
+
+    Raises:
+        ConvergenceError: a step below 1e-4 of ``phi`` fails.
+    """
+    w = problem.w.x.array
+    mu = newton(problem, mu - phi * w, 0.0, None)[0]
+    done, step, iterations = 0.0, 0.1, 0
+    while done < 1.0:
+        trial = min(1.0, done + step)
+        try:
+            mu_t, _, its = newton(problem, mu + (trial - done) * phi * w, trial * phi, None,
+                                  max_iterations=30)
+        except ConvergenceError:
+            step *= 0.5
+            if step < 1e-4:
+                raise ConvergenceError("EAFE continuation in Phi stalled",
+                                       {"fraction_reached": done}) from None
+            continue
+        mu, done, step, iterations = mu_t, trial, step * 1.5, iterations + its
+    return mu, iterations
+
+
 def _newton_or_ptc(problem: EafeProblem2D, mu: np.ndarray, phi: float, current):
-    """Newton from (mu, Phi), pseudo-transient continuation then Newton when it fails."""
+    """Newton from (mu, Phi); when it fails, the continuation in Phi from 0
+    (:func:`_phi_continuation`) then Newton, and last the pseudo-transient continuation."""
     problem.freeze_weights(mu, phi)
     try:
         return newton(problem, mu, phi, current)
     except ConvergenceError as exc:
-        log.info("EAFE 2D Newton failed (%s): pseudo-transient continuation", exc)
-    mu, phi, ptc = pseudo_transient(problem, mu, phi, current)
+        log.info("EAFE 2D Newton failed (%s): continuation in Phi from 0", exc)
+    start = mu
+    try:
+        mu, extra = _phi_continuation(problem, start, phi)
+        problem.freeze_weights(mu, phi)
+        mu, phi, iterations = newton(problem, mu, phi, current)
+        return mu, phi, iterations + extra
+    except ConvergenceError as exc:
+        log.info("EAFE 2D continuation in Phi failed (%s): pseudo-transient continuation", exc)
+    problem.freeze_weights(start, phi)
+    mu, phi, ptc = pseudo_transient(problem, start, phi, current)
     mu, phi, iterations = newton(problem, mu, phi, current)
     return mu, phi, iterations + ptc
 
@@ -53,10 +92,11 @@ def solve_2d(problem: EafeProblem2D, sol, start: np.ndarray | None = None,
     cell = problem.config.cell
     current = problem.applied_current() if cell.galvanostatic else None
     if phi is None or not cell.galvanostatic:
+        # galvanostatic: the averaged stack's ionic current through this mesh's conductance
+        share = float(sol.t_li) if sol is not None else 1.0
         phi = (cell.ionic_potential_drop if not cell.galvanostatic else
-               float(sol.ionic_potential_drop) if sol is not None else
-               cell.current_density * problem.area / problem.conductance)
-    mu0 = column_start(problem, sol) if start is None else start
+               share * cell.current_density * problem.area / problem.conductance)
+    mu0 = column_start(problem, sol, phi) if start is None else start
     mu, phi, iterations = _newton_or_ptc(problem, mu0, phi, current)
     problem.mu.x.array[:] = mu
     problem.phi = phi
