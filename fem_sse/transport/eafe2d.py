@@ -93,12 +93,32 @@ class EafeProblem2D(EafeProblem):
         return self.config.cell.current_density * self.area
 
     def obtuse(self) -> dict:
-        """Edges with c_ij < 0 (opposite an obtuse angle): count and share of all edges."""
-        neg = int(np.count_nonzero(self.edge_c < -1e-12 * np.abs(self.edge_c).max(initial=1)))
-        n_neg = self.comm.allreduce(neg, op=MPI.SUM)
-        total = self.comm.allreduce(len(self.edge_c), op=MPI.SUM)
-        return {"edges_negative_coefficient": n_neg, "edges": total,
-                "share": n_neg / max(total, 1)}
+        """How far the mesh is from the M-matrix property: cell edges with c_ij < 0 (opposite
+        an obtuse angle), and assembled edges whose summed coefficient is negative (not
+        Delaunay, or an obtuse angle at the boundary), with their shares."""
+        tdim = self.mesh.topology.dim
+        self.mesh.topology.create_connectivity(tdim, 1)
+        num = len(self.cell_tag)
+        c2e = self.mesh.topology.connectivity(tdim, 1).array.reshape(-1, 3)[:num]
+        emap = self.mesh.topology.index_map(1)
+        # cell-local edge (a, b) of _p1_edge_coefficients is opposite vertex 3 - a - b, and
+        # DOLFINx's local edge k of a triangle is opposite vertex k
+        pairs = np.array([(0, 1), (0, 2), (1, 2)])
+        local = c2e[:, 3 - pairs.sum(axis=1)]
+        glob = emap.local_to_global(local.ravel().astype(np.int32))
+        parts = self.comm.gather((glob, self.edge_c), root=0)
+        out = None
+        if self.comm.rank == 0:
+            keys = np.concatenate([p[0] for p in parts])
+            coeff = np.concatenate([p[1] for p in parts])
+            scale = np.abs(coeff).max(initial=1.0)
+            summed = np.bincount(np.unique(keys, return_inverse=True)[1], weights=coeff)
+            neg_cell = int(np.count_nonzero(coeff < -1e-12 * scale))
+            neg_edge = int(np.count_nonzero(summed < -1e-12 * scale))
+            out = {"cell_edges_negative": neg_cell, "cell_edges": int(coeff.size),
+                   "edges_negative": neg_edge, "edges": int(summed.size),
+                   "share_edges_negative": neg_edge / max(summed.size, 1)}
+        return self.comm.bcast(out, root=0)
 
     def _cut(self, xk: float) -> np.ndarray:
         """chi of the cut x = xk (m): 1 beyond it and on the anode, 0 elsewhere (local nodes)."""
