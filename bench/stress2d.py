@@ -7,6 +7,10 @@
     docker/run nice python3 bench/stress2d.py --indices 0,9,14 --output bench/results/x.json
     docker/run python3 bench/stress2d.py --merge bench/results/stress2d_s0.json \
         bench/results/stress2d_s0_rerun.json --output bench/results/stress2d_s0_now.json
+    docker/run nice python3 bench/stress2d.py --solver fem-eafe --start 0 --count 10 \
+        --output /tmp/part0.json                                        # EAFE (2D), in chunks
+    python3 bench/stress2d.py --concat /tmp/part*.json --output bench/results/x.json
+    docker/run nice python3 bench/stress2d.py --fallback fem-eafe ...  # default fem + fallback
 
 Every configuration is drawn from ``numpy.random.default_rng([seed, index])``: 1-3 layers whose
 B lie in any order, 0-2 full-width bottleneck strips, T 273-353 K, j 1-50 A/m^2 (or a
@@ -376,6 +380,83 @@ def rerun_table(earlier: list[tuple[str, dict]], rerun: dict) -> str:
     return "\n".join(rows)
 
 
+def _outcome(doc: dict, name: str) -> str:
+    row = next((r for r in doc["records"] if r["name"] == name), None)
+    if row is None:
+        return "-"
+    used = row.get("solver")
+    return row["status"] + (" (fem-eafe)" if used == "fem-eafe" and doc.get("solver") == "fem"
+                            else "")
+
+
+def _counts(doc: dict) -> str:
+    status = {}
+    for r in doc["records"]:
+        key = _outcome(doc, r["name"])
+        status[key] = status.get(key, 0) + 1
+    return ", ".join(f"{k} {v}" for k, v in sorted(status.items(), key=lambda kv: -kv[1]))
+
+
+def eafe_table(w_doc: dict, eafe_doc: dict, default_doc: dict) -> str:
+    """Markdown comparison of the W formulation alone (``w_doc``), ``--solver fem-eafe``
+    (``eafe_doc``) and the default ``fem`` run with its fallback (``default_doc``) on the same
+    configurations, with the EAFE errors vs exact of the laterally uniform ones
+    (docs/transport2d.md, via bench/docs_numbers.py)."""
+    rows = ["| # | features | cancellation ratio | W formulation | fem-eafe | default fem "
+            "(fallback) | fem-eafe: 1 - t rel. err. | jump err. / L | cells | time (s) |",
+            "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in eafe_doc["records"]:
+        name = r["name"]
+        rows.append(f"| {name.rsplit('_', 1)[1]} | {', '.join(r['features'])} | "
+                    f"{_fmt(r.get('cancellation_ratio'))} | {_outcome(w_doc, name)} | "
+                    f"{r['status']} | {_outcome(default_doc, name)} | "
+                    f"{_fmt(r.get('rel_error_one_minus_t'))} | "
+                    f"{_fmt(r.get('jump_error_over_L'))} | {r.get('cells') or '-'} | "
+                    f"{_fmt(r.get('wall_time_s'), '.0f')} |")
+    t = eafe_doc["totals"]
+    loads = [r["load_average_1min"] for r in eafe_doc["records"] if "load_average_1min" in r]
+    uniform = [r for r in eafe_doc["records"] if r.get("laterally_uniform")]
+    done = [r for r in uniform if r["status"] == "converged"]
+    rows += ["", f"W formulation alone: {_counts(w_doc)}.",
+             f"fem-eafe: {_counts(eafe_doc)}; laterally uniform: {len(done)} of {len(uniform)} "
+             f"converged, 1 - t_Li within {_fmt(t['uniform_max_rel_error_one_minus_t'])} "
+             f"relative and jumps within {_fmt(t['uniform_max_jump_error_over_L'])} L of the "
+             f"exact values, {t['uniform_front_count_mismatch']} with a different number of "
+             "jumps.",
+             f"Default fem (W formulation, fem-eafe where it is refused or fails): "
+             f"{_counts(default_doc)}.",
+             _obtuse_line(eafe_doc["records"]),
+             f"fem-eafe times at a 1-minute load average of {min(loads):.1f}-{max(loads):.1f} "
+             "on 2 cores (shared)."]
+    return "\n".join(rows)
+
+
+def _obtuse_line(records: list[dict]) -> str:
+    """Shares of assembled edges with a negative EAFE coefficient (not Delaunay), converged
+    vs not (only runs that ended with a summary have the count)."""
+    def share(rows):
+        vals = [r["obtuse_edges"]["share_edges_negative"] for r in rows if r.get("obtuse_edges")]
+        return (f"{100 * max(vals):.2g} % at most (median {100 * float(np.median(vals)):.2g} %, "
+                f"{len(vals)} meshes)") if vals else "-"
+
+    done = [r for r in records if r["status"] == "converged"]
+    other = [r for r in records if r["status"] != "converged"]
+    return (f"Assembled edges with a negative coefficient (the M-matrix property lost), final "
+            f"meshes: converged {share(done)}; not converged {share(other)}.")
+
+
+def _concat(parts: list[Path], output: Path) -> int:
+    """Records of several runs (chunks of one benchmark) in one results JSON."""
+    docs = [json.loads(p.read_text()) for p in parts]
+    records = [r for d in docs for r in d["records"]]
+    doc = {k: docs[0].get(k) for k in ("seed", "timeout_s", "solver", "fallback")}
+    doc.update(parts=[p.name for p in parts], load_average=[d["load_average"] for d in docs],
+               totals=totals(records), records=records)
+    output.write_text(json.dumps(doc, indent=1, default=float) + "\n")
+    print(json.dumps(doc["totals"], indent=1))
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=50)
@@ -395,7 +476,11 @@ def main(argv=None) -> int:
     parser.add_argument("--merge", nargs=2, type=Path, metavar=("ALL", "RERUN"),
                         help="write --output: the records of ALL with those of RERUN in their "
                         "place, every one with its cancellation ratio, and their totals")
+    parser.add_argument("--concat", nargs="+", type=Path, metavar="PART",
+                        help="write --output: the records of these results JSONs (chunks)")
     args = parser.parse_args(argv)
+    if args.concat:
+        return _concat(args.concat, args.output)
     if args.merge:
         return _merge(*args.merge, args.output)
     if args.table:
