@@ -381,12 +381,11 @@ def rerun_table(earlier: list[tuple[str, dict]], rerun: dict) -> str:
 
 
 def _outcome(doc: dict, name: str) -> str:
+    """A configuration's status in ``doc``, "(fem-eafe)" when the fallback solved it."""
     row = next((r for r in doc["records"] if r["name"] == name), None)
     if row is None:
         return "-"
-    used = row.get("solver")
-    return row["status"] + (" (fem-eafe)" if used == "fem-eafe" and doc.get("solver") == "fem"
-                            else "")
+    return row["status"] + (" (fem-eafe)" if isinstance(row.get("fallback"), dict) else "")
 
 
 def _counts(doc: dict) -> str:
