@@ -52,7 +52,7 @@ from fem_sse.geometry.line import ANODE, CATHODE
 from fem_sse.geometry.regions import regions_1d
 from fem_sse.solvers import configured_ksp
 
-__all__ = ["EafeProblem", "bernoulli", "edge_current", "log_bernoulli"]
+__all__ = ["EafeProblem", "bernoulli", "dg1_maps", "edge_current", "log_bernoulli"]
 
 log = logging.getLogger(__name__)
 
@@ -427,3 +427,28 @@ class EafeProblem:
         if self._ksp is not None:
             self._ksp.destroy()
         self.A.destroy()
+
+
+def dg1_maps(problem: EafeProblem):
+    """DG1 functions mu_Li0 [eV], W [A/m] and sigma_eh [S/m] of an EAFE state: W and sigma_eh
+    are maps of the nodal mu in *each cell's* material, so they jump where the material does.
+    Collective over ``problem.comm``."""
+    from fem_sse.materials.conductivity import kirchhoff, sigma_eh
+    from fem_sse.spec.config import MAX_SCALED_POTENTIAL
+
+    V = fem.functionspace(problem.mesh, ("DG", 1))  # noqa: N806
+    mu = fem.Function(V, name="mu_Li0 [eV]")
+    mu.interpolate(problem.mu)
+    w = fem.Function(V, name="W [A/m]")
+    sigma = fem.Function(V, name="sigma_eh [S/m]")
+    # DG dofs of owned cells are owned: set them from the cell's material, then the ghosts
+    dofs = V.dofmap.list[: len(problem.cell_A)]
+    A, B = problem.cell_A[:, None], problem.cell_B[:, None]  # noqa: N806
+    kT = problem.kT  # noqa: N806
+    # the clip keeps cosh finite (as the W-FEM's sigma_eh field); W is exact below it
+    mu_c = np.clip(mu.x.array[dofs], B - MAX_SCALED_POTENTIAL * kT, B + MAX_SCALED_POTENTIAL * kT)
+    w.x.array[dofs] = kirchhoff(mu_c, A, B, kT)
+    sigma.x.array[dofs] = sigma_eh(mu_c, A, B, kT)
+    for f in (w, sigma):
+        f.x.scatter_forward()
+    return mu, w, sigma

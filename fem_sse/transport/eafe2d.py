@@ -212,12 +212,14 @@ class EafeView:
     ``mu_function`` (the P1 mu, eV)."""
 
     def __init__(self, problem: EafeProblem2D):
-        from fem_sse.io.eafe_fields import eafe_fields
+        from fem_sse.transport.eafe import dg1_maps
 
-        point, region, _ = eafe_fields(problem)
-        self.omega = point[3]
+        self.omega = dg1_maps(problem)[1]
         self.V = self.omega.function_space
-        self.Q = region.function_space
+        self.Q = fem.functionspace(problem.mesh, ("DG", 0))
+        region = fem.Function(self.Q, name="region_id")
+        tags = problem.smesh.cell_tags
+        region.x.array[tags.indices] = tags.values
         self.w_scale, self.degree = 1.0, 1
         self.fields = {"region_id": region}
         num = len(problem.cell_tag)
