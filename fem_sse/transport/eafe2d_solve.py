@@ -273,10 +273,12 @@ def solve_adaptive_eafe_2d(config, comm, sol, progress=None, smesh=None):
                 exc.diagnosis.update(refinement_step=step, dofs=problem.imap.size_global,
                                      good_state=False)
                 exc.diagnosis.setdefault("stage", "EAFE 2D Newton from the column-mapped start")
+                problem.destroy()
                 raise
             log.warning("EAFE refinement step %d did not converge (%s); keeping step %d",
                         step, exc, step - 1)
             history.append({"step": step, "converged": False, "error": str(exc)})
+            problem.destroy()  # the previous mesh's problem (``last``) is the result
             return _finish(AdaptiveResult(*last, history, total, "refinement failed"), comm,
                            opts.tolerance)
         total += result["newton_iterations"]
@@ -307,6 +309,8 @@ def solve_adaptive_eafe_2d(config, comm, sol, progress=None, smesh=None):
         if reason is None and comm.allreduce(float(eta2.sum()), op=MPI.SUM) <= 0.0:
             reason = "tolerance"  # no cell has both carriers under an ionic drop: exact
         if reason is not None:
+            if old is not None:
+                old.destroy()
             return _finish(AdaptiveResult(*last, history, total, reason), comm, opts.tolerance)
         previous = current
         cap = max(1, (opts.max_cells - cells) // 6)
