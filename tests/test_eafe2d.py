@@ -166,3 +166,61 @@ def test_run_writes_the_w_fem_outputs(comm, shared_tmp):
         assert (shared_tmp / "run" / name).exists(), name
     assert summary["solver"] == "fem-eafe" and 0.0 < summary["t_li"] < 1.0
     assert summary["fronts"] == "fronts.json"
+
+
+MECH_CASE = """name = "eafe2d_mechanics"
+[cell]
+temperature = 298.0
+current_density = 10.0
+mu_cathode = -3
+mu_anode = 0
+[materials.SE_cathodic]
+sigma_li = 0.1
+A = 1e-17
+B = -2.3
+strain_law = "two_state"
+[materials.SE_anodic]
+sigma_li = 0.1
+A = 1e-17
+B = -0.7
+strain_law = "two_state"
+[geometry]
+dim = 2
+width = 10e-6
+layers = [ { material = "SE_cathodic", thickness = 50e-6 },
+           { material = "SE_anodic", thickness = 50e-6 } ]
+[mesh]
+size_bulk = 5e-6
+grading = 1.0
+[solver]
+kind = "fem-eafe"
+tolerance = 1e-4
+[mechanics]
+model = "plane_strain"
+stack_pressure = 5e6
+bc = { cathode = "roller", anode = "pressure", side_y0 = "roller", side_y1 = "roller" }
+refine_fronts = 2
+"""
+
+
+@pytest.mark.mpi
+def test_mechanics_and_restart_from_a_2d_eafe_run(shared_tmp, comm):
+    """The elastic solve takes the EAFE state's W (DG1, per cell's material) like the W-FEM's,
+    and ``fem-sse mechanics`` restarts from its checkpoint with the same stresses."""
+    import json
+
+    from fem_sse.app.cli import main
+
+    case = shared_tmp / "mech.toml"
+    if comm.rank == 0:
+        case.write_text(MECH_CASE)
+    comm.barrier()
+    run = shared_tmp / "mech"
+    assert main(["run", str(case), "-o", str(run), "-q"]) == 0
+    first = json.loads((run / "summary.json").read_text())
+    assert first["solver"] == "fem-eafe" and first["converged"]
+    assert first["checkpoint"] == "checkpoint" and "mechanics.bp" in first["files"]
+    assert 0.0 < first["max_von_mises"] < 1e10
+    assert main(["mechanics", str(run), "--progress=off", "--no-png"]) == 0
+    again = json.loads((shared_tmp / "mech_mechanics" / "summary.json").read_text())
+    assert again["max_von_mises"] == pytest.approx(first["max_von_mises"], rel=1e-9)
