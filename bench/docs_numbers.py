@@ -306,6 +306,18 @@ def stress2d_rerun_table() -> str:
     return "\n".join(lines) + "\n"
 
 
+def stress2d_eafe_table() -> str:
+    """docs/transport2d.md's comparison of the W formulation, fem-eafe and the default fem run
+    with its fallback on the 50 stress2d configurations of seed 0."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    import stress2d
+
+    results = ROOT / "bench" / "results"
+    docs = [json.loads((results / name).read_text()) for name in
+            ("stress2d_s0_now.json", "stress2d_s0_eafe.json", "stress2d_s0_fallback_now.json")]
+    return stress2d.eafe_table(*docs) + "\n"
+
+
 PROGRESS_JSON = ROOT / "bench" / "results" / "docs_progress_example.json"
 
 
@@ -322,6 +334,7 @@ def progress_example() -> str:
 
 #: generated tables: name -> function returning the markdown (from bench JSON)
 TABLES = {"cases": cases_table, "stress2d_rerun": stress2d_rerun_table,
+          "stress2d_eafe": stress2d_eafe_table,
           "progress_example": progress_example}
 
 

@@ -7,6 +7,10 @@
     docker/run nice python3 bench/stress2d.py --indices 0,9,14 --output bench/results/x.json
     docker/run python3 bench/stress2d.py --merge bench/results/stress2d_s0.json \
         bench/results/stress2d_s0_rerun.json --output bench/results/stress2d_s0_now.json
+    docker/run nice python3 bench/stress2d.py --solver fem-eafe --start 0 --count 10 \
+        --output /tmp/part0.json                                        # EAFE (2D), in chunks
+    python3 bench/stress2d.py --concat /tmp/part*.json --output bench/results/x.json
+    docker/run nice python3 bench/stress2d.py --fallback fem-eafe ...  # default fem + fallback
 
 Every configuration is drawn from ``numpy.random.default_rng([seed, index])``: 1-3 layers whose
 B lie in any order, 0-2 full-width bottleneck strips, T 273-353 K, j 1-50 A/m^2 (or a
@@ -194,8 +198,10 @@ _KEYS = ("converged", "stop_reason", "t_li", "one_minus_t_li", "dofs", "cells",
          "front_coverage", "exact_1d", "last_change")
 
 
-def evaluate(data: dict, comm) -> dict:
-    """Run one configuration in this process: a record (identical on every rank)."""
+def evaluate(data: dict, comm, solver: str = "fem", fallback: str = "none") -> dict:
+    """Run one configuration in this process: a record (identical on every rank).
+    ``solver``: "fem" or "fem-eafe"; ``fallback``: the ``solver.fallback`` of a "fem" run
+    (default none: the W formulation alone, as the benchmark's earlier results)."""
     from fem_sse.spec.config import ConfigError, parse_config
     from fem_sse.errors import ConvergenceError
     from fem_sse.transport.exact1d import SolveError
@@ -204,6 +210,7 @@ def evaluate(data: dict, comm) -> dict:
     from fem_sse.app.run import solve_case
 
     record = {"name": data["name"], "features": data["meta"]["features"]}
+    data = {**data, "solver": {**data.get("solver", {}), "fallback": fallback}}
     try:
         config = parse_config({k: v for k, v in data.items()}, data["name"])
     except ConfigError as exc:
@@ -215,27 +222,32 @@ def evaluate(data: dict, comm) -> dict:
                   cancellation_ratio=averaged_ratio(config))
     start = time.perf_counter()
     try:
-        summary, _ = solve_case(config, comm, "fem")
+        summary, _ = solve_case(config, comm, solver)
+    except ConfigError as exc:  # fem-eafe: a mesh it does not support (GB interfaces, cracks)
+        return {**record, "status": "unsupported", "error": str(exc)[:300],
+                "wall_time_s": time.perf_counter() - start}
     except (ConvergenceError, SolveError) as exc:
         diagnosis = getattr(exc, "diagnosis", {}) or {}
         status = "no steady state" if diagnosis.get("no_steady_state") else "failed"
         if str(diagnosis.get("stage", "")).startswith("precision check"):
             status = "beyond precision"  # refused before the solve, with the ratio
         return {**record, "status": status, "error": str(exc)[:300],
-                "stage": diagnosis.get("stage"),
+                "stage": diagnosis.get("stage"), "fallback_error": diagnosis.get("fallback"),
                 "refinement_step": diagnosis.get("refinement_step"),
                 "hint": "hint" in diagnosis,
                 "wall_time_s": time.perf_counter() - start}
     record.update({k: summary.get(k) for k in _KEYS},
                   cells_step0=summary["refinement_history"][0].get("cells"),
                   fronts=len(summary["jumps"]), wall_time_s=time.perf_counter() - start,
+                  solver=summary["solver"], fallback=summary.get("fallback"),
+                  obtuse_edges=summary.get("obtuse_edges"),
                   status="converged" if summary["converged"] else "not converged")
     if uniform:
         record.update(_compare(summary, exact, config.thickness))
     return record
 
 
-def _one(label: str, toml: str | None) -> int:
+def _one(label: str, toml: str | None, solver: str = "fem", fallback: str = "none") -> int:
     from mpi4py import MPI
 
     seed, index = (int(v) for v in label.split(":"))
@@ -244,7 +256,7 @@ def _one(label: str, toml: str | None) -> int:
         from fem_sse.spec.tomlwrite import dumps
 
         Path(toml).write_text(dumps(data))
-    record = evaluate(data, MPI.COMM_WORLD)
+    record = evaluate(data, MPI.COMM_WORLD, solver, fallback)
     if MPI.COMM_WORLD.rank == 0:
         print("RECORD " + json.dumps(record, default=float))
     return 0
@@ -260,9 +272,11 @@ def _identity(seed: int, index: int) -> dict:
             "cancellation_ratio": averaged_ratio(parse_config(data, data["name"]))}
 
 
-def _child(seed: int, index: int, timeout: float) -> dict:
+def _child(seed: int, index: int, timeout: float, solver: str = "fem",
+           fallback: str = "none") -> dict:
     """``--one seed:index`` in a fresh process, killed after ``timeout`` s."""
-    command = [sys.executable, str(Path(__file__).resolve()), "--one", f"{seed}:{index}"]
+    command = [sys.executable, str(Path(__file__).resolve()), "--one", f"{seed}:{index}",
+               "--solver", solver, "--fallback", fallback]
     start = time.perf_counter()
     try:
         out = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
@@ -366,6 +380,82 @@ def rerun_table(earlier: list[tuple[str, dict]], rerun: dict) -> str:
     return "\n".join(rows)
 
 
+def _outcome(doc: dict, name: str) -> str:
+    """A configuration's status in ``doc``, "(fem-eafe)" when the fallback solved it."""
+    row = next((r for r in doc["records"] if r["name"] == name), None)
+    if row is None:
+        return "-"
+    return row["status"] + (" (fem-eafe)" if isinstance(row.get("fallback"), dict) else "")
+
+
+def _counts(doc: dict) -> str:
+    status = {}
+    for r in doc["records"]:
+        key = _outcome(doc, r["name"])
+        status[key] = status.get(key, 0) + 1
+    return ", ".join(f"{k} {v}" for k, v in sorted(status.items(), key=lambda kv: -kv[1]))
+
+
+def eafe_table(w_doc: dict, eafe_doc: dict, default_doc: dict) -> str:
+    """Markdown comparison of the W formulation alone (``w_doc``), ``--solver fem-eafe``
+    (``eafe_doc``) and the default ``fem`` run with its fallback (``default_doc``) on the same
+    configurations, with the EAFE errors vs exact of the laterally uniform ones
+    (docs/transport2d.md, via bench/docs_numbers.py)."""
+    rows = ["| # | features | cancellation ratio | W formulation | fem-eafe | default fem "
+            "(fallback) | fem-eafe: 1 - t rel. err. | jump err. / L | cells | time (s) |",
+            "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in eafe_doc["records"]:
+        name = r["name"]
+        rows.append(f"| {name.rsplit('_', 1)[1]} | {', '.join(r['features'])} | "
+                    f"{_fmt(r.get('cancellation_ratio'))} | {_outcome(w_doc, name)} | "
+                    f"{r['status']} | {_outcome(default_doc, name)} | "
+                    f"{_fmt(r.get('rel_error_one_minus_t'))} | "
+                    f"{_fmt(r.get('jump_error_over_L'))} | {r.get('cells') or '-'} | "
+                    f"{_fmt(r.get('wall_time_s'), '.0f')} |")
+    t = eafe_doc["totals"]
+    loads = [r["load_average_1min"] for r in eafe_doc["records"] if "load_average_1min" in r]
+    uniform = [r for r in eafe_doc["records"] if r.get("laterally_uniform")]
+    done = [r for r in uniform if r["status"] == "converged"]
+    rows += ["", f"W formulation alone: {_counts(w_doc)}.",
+             f"fem-eafe: {_counts(eafe_doc)}; laterally uniform: {len(done)} of {len(uniform)} "
+             f"converged, 1 - t_Li within {_fmt(t['uniform_max_rel_error_one_minus_t'])} "
+             f"relative and jumps within {_fmt(t['uniform_max_jump_error_over_L'])} L of the "
+             f"exact values, {t['uniform_front_count_mismatch']} with a different number of "
+             "jumps.",
+             f"Default fem (W formulation, fem-eafe where it is refused or fails): "
+             f"{_counts(default_doc)}.",
+             _obtuse_line(eafe_doc["records"]),
+             f"fem-eafe times at a 1-minute load average of {min(loads):.1f}-{max(loads):.1f} "
+             "on 2 cores (shared)."]
+    return "\n".join(rows)
+
+
+def _obtuse_line(records: list[dict]) -> str:
+    """Shares of assembled edges with a negative EAFE coefficient (not Delaunay), converged
+    vs not (only runs that ended with a summary have the count)."""
+    def share(rows):
+        vals = [r["obtuse_edges"]["share_edges_negative"] for r in rows if r.get("obtuse_edges")]
+        return (f"{100 * max(vals):.2g} % at most (median {100 * float(np.median(vals)):.2g} %, "
+                f"{len(vals)} meshes)") if vals else "-"
+
+    done = [r for r in records if r["status"] == "converged"]
+    other = [r for r in records if r["status"] != "converged"]
+    return (f"Assembled edges with a negative coefficient (the M-matrix property lost), final "
+            f"meshes: converged {share(done)}; not converged {share(other)}.")
+
+
+def _concat(parts: list[Path], output: Path) -> int:
+    """Records of several runs (chunks of one benchmark) in one results JSON."""
+    docs = [json.loads(p.read_text()) for p in parts]
+    records = [r for d in docs for r in d["records"]]
+    doc = {k: docs[0].get(k) for k in ("seed", "timeout_s", "solver", "fallback")}
+    doc.update(parts=[p.name for p in parts], load_average=[d["load_average"] for d in docs],
+               totals=totals(records), records=records)
+    output.write_text(json.dumps(doc, indent=1, default=float) + "\n")
+    print(json.dumps(doc["totals"], indent=1))
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=50)
@@ -376,12 +466,20 @@ def main(argv=None) -> int:
     parser.add_argument("--timeout", type=float, default=300.0, help="per configuration (s)")
     parser.add_argument("--one", help="SEED:INDEX: run one configuration in this process")
     parser.add_argument("--toml", help="with --one: also write its TOML here")
+    parser.add_argument("--solver", default="fem", choices=("fem", "fem-eafe"))
+    parser.add_argument("--fallback", default="none", choices=("none", "fem-eafe"),
+                        help="solver.fallback of the 'fem' runs (default none: the W "
+                        "formulation alone, as the earlier results)")
     parser.add_argument("--output", type=Path)
     parser.add_argument("--table", type=Path, help="print the markdown table of a results JSON")
     parser.add_argument("--merge", nargs=2, type=Path, metavar=("ALL", "RERUN"),
                         help="write --output: the records of ALL with those of RERUN in their "
                         "place, every one with its cancellation ratio, and their totals")
+    parser.add_argument("--concat", nargs="+", type=Path, metavar="PART",
+                        help="write --output: the records of these results JSONs (chunks)")
     args = parser.parse_args(argv)
+    if args.concat:
+        return _concat(args.concat, args.output)
     if args.merge:
         return _merge(*args.merge, args.output)
     if args.table:
@@ -390,13 +488,13 @@ def main(argv=None) -> int:
         print(json.dumps(totals(doc["records"]), indent=1))
         return 0
     if args.one:
-        return _one(args.one, args.toml)
+        return _one(args.one, args.toml, args.solver, args.fallback)
     output = args.output or ROOT / "bench" / "results" / f"stress2d_s{args.seed}.json"
     records = []
     indices = ([int(i) for i in args.indices.split(",")] if args.indices
                else range(args.start, args.start + args.count))
     for index in indices:
-        record = _child(args.seed, index, args.timeout)
+        record = _child(args.seed, index, args.timeout, args.solver, args.fallback)
         records.append(record)
         print(f"{index:3d} {record['status']:15s} {record.get('stop_reason') or '':12s} "
               f"{record.get('wall_time_s', 0):7.1f} s  {','.join(record['features'])}  "
@@ -430,6 +528,7 @@ def _write(output: Path, args, records: list[dict]) -> None:
     doc = {"seed": args.seed, "start": args.start, "count": args.count,
            "indices": args.indices,
            "timeout_s": args.timeout, "load_average": os.getloadavg(),
+           "solver": args.solver, "fallback": args.fallback,
            "totals": totals(records), "records": records}
     output.write_text(json.dumps(doc, indent=1, default=float) + "\n")
 

@@ -6,7 +6,7 @@
 - random stacks of bench/stress1d.py that the W formulation refuses (cancellation ratio of the
   exact state 1e13-1e36): certified within the issue's targets, on 1 and 2 ranks;
 - the same result on N ranks as on one (COMM_SELF on every rank);
-- ``fem-sse run --solver fem-eafe`` and its config key; 2D is refused.
+- ``fem-sse run --solver fem-eafe`` and its config key (2D: tests/test_eafe2d.py).
 """
 
 import dataclasses
@@ -128,7 +128,7 @@ def test_same_on_one_and_n_ranks(case, comm):
         assert abs(a["mu"] - b["mu"]) < rtol
 
 
-def test_config_key_and_2d_refused(bilayer_data):
+def test_config_key_also_2d(bilayer_data):
     bilayer_data["solver"] = {"kind": "fem-eafe"}
     assert parse_config(bilayer_data).solver.kind == "fem-eafe"
     bilayer_data["solver"] = {"kind": "eafe"}
@@ -138,8 +138,7 @@ def test_config_key_and_2d_refused(bilayer_data):
 
     data = tomllib.loads((ROOT / "cases" / "2d" / "partial_contact.toml").read_text())
     data["solver"] = {**data.get("solver", {}), "kind": "fem-eafe"}
-    with pytest.raises(ConfigError, match="1D"):
-        parse_config(data)
+    assert parse_config(data).solver.kind == "fem-eafe"  # 2D: tests/test_eafe2d.py
 
 
 @pytest.mark.mpi

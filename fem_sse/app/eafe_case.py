@@ -1,14 +1,18 @@
-"""The ``fem-eafe`` run of a 1D case: the exponentially fitted solve
-(:mod:`fem_sse.transport.eafe_solve`) turned into the summary keys of the W-FEM's runs."""
+"""The ``fem-eafe`` run of a case: the exponentially fitted solve (1D:
+:mod:`fem_sse.transport.eafe_solve`; 2D: :mod:`fem_sse.transport.eafe2d_solve`) turned into the
+summary keys of the W-FEM's runs."""
 
 from __future__ import annotations
 
+import logging
 import time
 
 from fem_sse.spec.config import Config
 from fem_sse.transport.eafe_solve import solve_adaptive_eafe
 
-__all__ = ["solve_eafe_case"]
+__all__ = ["solve_eafe_case", "solve_eafe_case_2d", "solve_fem_2d_with_fallback"]
+
+log = logging.getLogger(__name__)
 
 
 def solve_eafe_case(config: Config, comm, exact_summary: dict, exact, progress=None):
@@ -30,3 +34,86 @@ def solve_eafe_case(config: Config, comm, exact_summary: dict, exact, progress=N
     problem.destroy()  # the PETSc solver only: mu, w, Phi and the mesh stay for the field files
     return summary, {"rows": rows, "profile": out.profile, "exact_summary": exact_summary,
                      "problem": problem}
+
+
+def solve_eafe_case_2d(config: Config, comm, progress=None):
+    """The 2D EAFE run: (summary, extras) with the keys of the W-FEM's 2D summary (certificate,
+    region statistics, fronts); ``extras["view"]`` is the state as the metrics see it.
+
+    Raises:
+        ConfigError: a mesh the scheme does not support (GB interfaces, cracks).
+        ConvergenceError: no mesh converged (exit 3).
+    """
+    from fem_sse.app.run import adaptive_summary
+    from fem_sse.geometry import build_mesh
+    from fem_sse.spec.config import ConfigError
+    from fem_sse.transport.eafe2d import unsupported
+    from fem_sse.transport.eafe2d_solve import certificate_2d, solve_adaptive_eafe_2d
+    from fem_sse.transport.exact1d import SolveError, solve_exact
+
+    start = time.perf_counter()
+    smesh = build_mesh(config, comm)
+    reason = unsupported(config, smesh)
+    if reason:
+        raise ConfigError("solver.kind", reason)
+    try:  # the start (column-mapped); the 2D geometry may have a steady state without it
+        sol = solve_exact(config.stack_1d())
+    except SolveError:
+        sol = None
+    out = solve_adaptive_eafe_2d(config, comm, sol, progress, smesh)
+    res, met, problem = out.result, out.metrics, out.problem
+    cells = problem.mesh.topology.index_map(2).size_global
+    summary = {**adaptive_summary(out, problem.imap.size_global, cells),
+               "scheme": "EAFE (exponentially fitted, mu at P1 nodes)"}
+    summary.update(certificate_2d(problem, res, met["jumps"], res["balance"]))
+    summary["front_coverage"] = [j["coverage"] for j in met["jumps"]]
+    if summary["not_converged_because"]:
+        summary["converged"] = False
+        if comm.rank == 0:
+            log.warning("NOT converged: %s", "; ".join(summary["not_converged_because"]))
+    summary.update({
+        "electronic_leakage_A_per_m2": res["j_electronic"],
+        "cathode_length_m": problem.area, "anode_contact_length_m": problem.anode_area,
+        "j_total_at_anode_contact_A_per_m2": (res["j_ionic"] + res["j_electronic"])
+        * problem.area / problem.anode_area,
+        "region_stats": met["region_stats"], "fronts": "fronts.json", "ionic_space": "P1",
+        "wall_time_s": time.perf_counter() - start})
+    problem.destroy()  # the PETSc solver only: the state stays for the field files
+    return summary, {"fronts": met["fronts"], "problem": problem, "view": res["view"]}
+
+
+def solve_fem_2d_with_fallback(config: Config, comm, progress=None):
+    """A default 2D ``fem`` run: the W formulation; where it is refused (precision limit),
+    fails, or ends on a state its certificate rejects (``not_converged_because``), the
+    exponentially fitted scheme solves the case (``solver.fallback = "fem-eafe"``) when it
+    supports the mesh (no GB interfaces or cracks). Same ``fallback`` summary block and
+    warning as 1D (:func:`fem_sse.app.run._solve_fem_1d`). When the fallback fails too, the W
+    formulation's error is raised with the fallback's in its diagnosis (or its rejected result
+    is returned, not converged, with the fallback's error in ``fallback``)."""
+    from fem_sse.app.run import _solve_fem
+    from fem_sse.errors import ConvergenceError
+    from fem_sse.spec.config import ConfigError
+
+    failed = w_result = None
+    try:
+        w_result = _solve_fem(config, comm, progress)
+        if not w_result[0].get("not_converged_because") or config.solver.fallback == "none":
+            return w_result
+        reason, stage = "; ".join(w_result[0]["not_converged_because"]), "certificate"
+    except ConvergenceError as exc:
+        if config.solver.fallback == "none":
+            raise
+        failed, reason, stage = exc, " ".join(str(exc).split()), exc.diagnosis.get("stage")
+    log.warning("the W formulation did not converge (%s); solving with the exponentially "
+                "fitted scheme (solver.fallback = 'fem-eafe')", reason)
+    try:
+        summary, extras = solve_eafe_case_2d(config, comm, progress)
+    except (ConvergenceError, ConfigError) as second:
+        error = {"to": "fem-eafe", "error": " ".join(str(second).split())}
+        if failed is None:
+            w_result[0]["fallback_failed"] = error
+            return w_result
+        failed.diagnosis["fallback"] = error
+        raise failed from second
+    summary["fallback"] = {"from": "fem", "to": "fem-eafe", "reason": reason, "stage": stage}
+    return summary, extras

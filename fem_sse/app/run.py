@@ -318,7 +318,7 @@ def _plane_mechanics(config: Config, extras: dict, comm) -> dict:
     ``extras["mechanics"]``."""
     from fem_sse.mechanics import solve_mechanics
 
-    problem = extras["problem"]
+    problem = extras.get("view", extras["problem"])  # an EAFE state: its W in DG1
     result = solve_mechanics(problem.smesh, None, config, comm, kirchhoff=_kirchhoff(problem))
     extras["mechanics"] = result
     return _mechanics_keys(result.summary)
@@ -336,19 +336,22 @@ def solve_case(config: Config, comm, solver: str | None = None, progress=None) -
 
         raise ConfigError("solver.kind", "the exact solver is 1D (a closed form); use 'fem' for "
                           f"a {config.dim}D geometry")
-    if solver == "fem-eafe" and config.dim != 1:
-        from fem_sse.spec.config import ConfigError
-
-        raise ConfigError("solver.kind", "'fem-eafe' is 1D; use 'fem' for a 2D geometry")
     if solver == "exact":
         summary, extras = _solve_exact(config)
-    elif solver == "fem-eafe":
+    elif solver == "fem-eafe" and config.dim == 1:
         summary, extras = _solve_eafe(config, comm, progress)
+    elif solver == "fem-eafe":
+        from fem_sse.app.eafe_case import solve_eafe_case_2d
+
+        summary, extras = solve_eafe_case_2d(config, comm, progress)
     elif config.dim == 1:
         summary, extras = _solve_fem_1d(config, comm, progress)
         solver = summary.get("fallback", {}).get("to", solver)
     else:
-        summary, extras = _solve_fem(config, comm, progress)
+        from fem_sse.app.eafe_case import solve_fem_2d_with_fallback
+
+        summary, extras = solve_fem_2d_with_fallback(config, comm, progress)
+        solver = summary.get("fallback", {}).get("to", solver)
     if config.mechanics is not None and config.dim == 1:
         summary.update(_film_mechanics(config, extras, comm))
     elif config.mechanics is not None:
@@ -390,7 +393,9 @@ def run_case(config: Config, outdir: str | Path, comm, solver: str | None = None
     if config.dim == 1 and comm.rank == 0 and extras.get("rows") is not None:
         held_samples(config, extras)  # saved with the restart files
     with output_directory(outdir, comm, overwrite) as folder, activity(f"writing {outdir}"):
-        if write_checkpoint(folder / "checkpoint", config, extras, summary, comm):
+        # an EAFE 2D state is checkpointed through its W view (the W-FEM's DG1 layout)
+        saved = {**extras, "problem": extras["view"]} if "view" in extras else extras
+        if write_checkpoint(folder / "checkpoint", config, saved, summary, comm):
             summary["checkpoint"] = "checkpoint"  # restart files: fem-sse mechanics OUTDIR
         if config.dim == 2:
             _write_2d(folder, summary, extras, png)
@@ -423,7 +428,7 @@ def _write_2d(folder: Path, summary: dict, extras: dict, png: bool = True) -> No
     title = (f"{summary['case']}: t_Li = {summary['t_li']:.6f}, "
              f"{summary['cells']} cells, {summary['ranks']} rank(s)")
     note = "skipped: png = False" if not png else plot_mu_map(
-        folder / "mu_map.png", problem, extras["fronts"], title)
+        folder / "mu_map.png", extras.get("view", problem), extras["fronts"], title)
     if note is None:
         files.append("mu_map.png")
     else:  # skipped or failed to draw (a warning): the results stand without the PNG

@@ -1,20 +1,16 @@
 """The field files' functions of an exponentially fitted (EAFE) state
 (:class:`fem_sse.transport.eafe.EafeProblem`), with the names, units and spaces of the W-FEM's
 (:func:`fem_sse.io.outputs.write_fields`), so that a ``fem-eafe`` run (asked for, or the
-fallback of a 1D ``fem`` run) writes the same fields.bp, regions.xdmf/.h5 and fields.vtu.
+fallback of a ``fem`` run, 1D or 2D) writes the same fields.bp, regions.xdmf/.h5 and fields.vtu.
 
 The EAFE unknown is mu_Li0 at the P1 nodes (continuous across interfaces); every field goes to
 DG1 (one value per cell and node) because W and sigma_eh are maps of mu in *each cell's*
-material (A, B), so they jump where the material does. eta_i = Phi w (w the P1 ionic potential
+material (A, B), so they jump where the material does
+(:func:`fem_sse.transport.eafe.dg1_maps`, which the 2D metrics use too). eta_i = Phi w (w the P1 ionic potential
 fraction, Phi in V, so eta_i in eV), eta_e = mu - eta_i.
 """
 
 from __future__ import annotations
-
-import numpy as np
-
-from fem_sse.materials.conductivity import kirchhoff, sigma_eh
-from fem_sse.spec.config import MAX_SCALED_POTENTIAL
 
 __all__ = ["eafe_fields"]
 
@@ -24,27 +20,16 @@ def eafe_fields(problem) -> tuple[list, object, object]:
     region id; the DG0 mu_Li0 [eV] at the cell midpoints). Collective over ``problem.comm``."""
     from dolfinx import fem
 
+    from fem_sse.transport.eafe import dg1_maps
+
     msh = problem.mesh
-    V = fem.functionspace(msh, ("DG", 1))  # noqa: N806
-    mu = fem.Function(V, name="mu_Li0 [eV]")
-    mu.interpolate(problem.mu)
+    mu, w, sigma = dg1_maps(problem)
+    V = mu.function_space  # noqa: N806
     eta_i = fem.Function(V, name="eta_i [eV]")
     eta_i.interpolate(problem.w)
     eta_i.x.array[:] *= problem.phi
     eta_e = fem.Function(V, name="eta_e [eV]")
     eta_e.x.array[:] = mu.x.array - eta_i.x.array
-    w = fem.Function(V, name="W [A/m]")
-    sigma = fem.Function(V, name="sigma_eh [S/m]")
-    # DG dofs of owned cells are owned: set them from the cell's material, then the ghosts
-    dofs = V.dofmap.list[: len(problem.cell_A)]
-    A, B = problem.cell_A[:, None], problem.cell_B[:, None]  # noqa: N806
-    kT = problem.kT  # noqa: N806
-    # the clip keeps cosh finite (as the W-FEM's sigma_eh field); W is exact below it
-    mu_c = np.clip(mu.x.array[dofs], B - MAX_SCALED_POTENTIAL * kT, B + MAX_SCALED_POTENTIAL * kT)
-    w.x.array[dofs] = kirchhoff(mu_c, A, B, kT)
-    sigma.x.array[dofs] = sigma_eh(mu_c, A, B, kT)
-    for f in (w, sigma):
-        f.x.scatter_forward()
     Q = fem.functionspace(msh, ("DG", 0))  # noqa: N806
     region = fem.Function(Q, name="region_id")
     tags = problem.smesh.cell_tags

@@ -31,14 +31,15 @@ Schema (keys in brackets are optional, with their defaults)::
     [bottleneck_cells = 4]      # cells across each bottleneck strip
 
     [solver]
-    [kind = "fem"]              # "fem", "fem-eafe" (1D, exponentially fitted) or "exact"
+    [kind = "fem"]              # "fem", "fem-eafe" (exponentially fitted) or "exact" (1D)
     [degree = 1]                # polynomial degree of the discontinuous W space (1-3)
     [adaptive = true]           # adaptive refinement of the jumps and boundary layers
     [tolerance = 1e-5]          # relative change of 1 - t_Li (and of jump positions / L) to stop
     [max_cells = 20000]         # cap on cells of the adaptive loop
     [max_refinements = 30]
-    [fallback = "fem-eafe"]     # 1D "fem": the scheme used when the W formulation does not
-                                # converge (certified by the exact check too), or "none"
+    [fallback = "fem-eafe"]     # "fem": the scheme used when the W formulation does not
+                                # converge or is not certified (2D: not with GB interfaces
+                                # or crack lines), or "none"
 
     [mechanics]                 # optional: Li0(SE) eigenstrain -> elasticity, and per-material
                                 # E, nu, strength, ... (fem_sse.spec.mechanics, docs/mechanics.md)
@@ -276,8 +277,6 @@ def _parse_solver(solver_table: dict, dim: int) -> SolverOptions:
     if kind not in ("fem", "exact", "fem-eafe"):
         raise ConfigError("solver.kind",
                           f"must be 'fem', 'fem-eafe' or 'exact', got {kind!r}")
-    if kind == "fem-eafe" and dim != 1:
-        raise ConfigError("solver.kind", "'fem-eafe' is 1D; use 'fem' for a 2D geometry")
     fallback = solver_table.get("fallback", "fem-eafe")
     if fallback not in ("fem-eafe", "none"):
         raise ConfigError("solver.fallback", f"must be 'fem-eafe' or 'none', got {fallback!r}")

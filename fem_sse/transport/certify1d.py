@@ -1,16 +1,17 @@
 """Every 1D FEM result checked against the exact solution (issue 16: never silently wrong).
 
 The closed form of :mod:`fem_sse.transport.exact1d` costs milliseconds, so each 1D FEM run is
-compared with it: 1 - t_Li and t_Li (both relative: whichever is small carries the information, so
-a t_Li of 1e-10 is checked in its own digits, not as 1 - t_Li = 1), the jump list (the same count, layers and directions;
-positions / L) and the mu_Li0 at the layer interfaces (eV). The differences go into
-``summary.json`` as ``exact_check``; beyond the tolerances the run is not converged
-(ConvergenceError, exit 3, with the differences as the diagnosis).
+compared with it: 1 - t_Li and t_Li (both relative: whichever is small carries the
+information, so a t_Li of 1e-10 is checked in its own digits, not as 1 - t_Li = 1), the jump
+list (the same count, layers and directions; positions / L) and the mu_Li0 at the layer
+interfaces (eV). The differences go into ``summary.json`` as ``exact_check``; beyond the
+tolerances the run is not converged (ConvergenceError, exit 3, with the differences as the
+diagnosis).
 
 Tolerances, from ``solver.tolerance`` (tol, default 1e-5: the change between two meshes that
 stops the adaptive loop; the error is up to ~10 times that change):
-|1 - t_FEM| / |1 - t_exact| - 1 <= 10 tol, |t_FEM / t_exact - 1| <= 10 tol, jump positions within 10 tol L, interface
-potentials within 10 tol eV (1e-4, 1e-4 L and 0.1 meV by default).
+|1 - t_FEM| / |1 - t_exact| - 1 <= 10 tol, |t_FEM / t_exact - 1| <= 10 tol, jump positions
+within 10 tol L, interface potentials within 10 tol eV (1e-4, 1e-4 L and 0.1 meV by default).
 """
 
 from __future__ import annotations
@@ -22,27 +23,25 @@ __all__ = ["beyond", "compare", "exact_check", "tolerances"]
 
 def compare(fem: dict, exact: dict, length: float) -> dict:
     """Differences of a FEM summary from the exact one: ``rel_err_one_minus_t`` and
-    ``rel_err_t`` (-),
-    ``jump_err_over_L`` (None when the jump lists differ in count, layer or direction),
+    ``rel_err_t`` (-), ``jump_err_over_L`` (None when the jump lists differ in count, layer or direction),
     ``mu_interface_err_eV`` and both jump counts."""
     jf, je = fem["jumps"], exact["jumps"]
-    same = len(jf) == len(je) and all(a["layer"] == b["layer"] and a["direction"] == b["direction"]
-                                      for a, b in zip(jf, je))
+    same = len(jf) == len(je) and all(
+        a["layer"] == b["layer"] and a["direction"] == b["direction"] for a, b in zip(jf, je))
     jump = (max((abs(a["x"] - b["x"]) for a, b in zip(jf, je)), default=0.0) / length
             if same else None)
     mu = max((abs(a["mu"] - b["mu"]) for a, b in zip(fem["mu_interfaces"],
                                                     exact["mu_interfaces"])), default=0.0)
     rel = abs(fem["one_minus_t_li"] / exact["one_minus_t_li"] - 1.0)
     rel_t = abs(fem["t_li"] / exact["t_li"] - 1.0)
-    return {"rel_err_one_minus_t": rel, "rel_err_t": rel_t, "jump_err_over_L": jump, "mu_interface_err_eV": mu,
-            "jump_count_fem": len(jf), "jump_count_exact": len(je)}
+    return {"rel_err_one_minus_t": rel, "rel_err_t": rel_t, "jump_err_over_L": jump,
+            "mu_interface_err_eV": mu, "jump_count_fem": len(jf), "jump_count_exact": len(je)}
 
 
 def tolerances(tolerance: float) -> dict:
     """The check's tolerances for ``solver.tolerance`` (see the module docstring)."""
     return {"rel_err_one_minus_t": 10.0 * tolerance, "rel_err_t": 10.0 * tolerance,
-            "jump_err_over_L": 10.0 * tolerance,
-            "mu_interface_err_eV": 10.0 * tolerance}
+            "jump_err_over_L": 10.0 * tolerance, "mu_interface_err_eV": 10.0 * tolerance}
 
 
 def beyond(diff: dict, limits: dict) -> list[str]:

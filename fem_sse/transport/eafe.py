@@ -52,7 +52,7 @@ from fem_sse.geometry.line import ANODE, CATHODE
 from fem_sse.geometry.regions import regions_1d
 from fem_sse.solvers import configured_ksp
 
-__all__ = ["EafeProblem", "bernoulli", "edge_current", "log_bernoulli"]
+__all__ = ["EafeProblem", "bernoulli", "dg1_maps", "edge_current", "log_bernoulli"]
 
 log = logging.getLogger(__name__)
 
@@ -347,12 +347,10 @@ class EafeProblem:
         self._weights = weight / self.comm.allreduce(float(weight.sum()), op=MPI.SUM)
 
     def electronic_current(self, mu: np.ndarray, phi: float, gradient: bool = False):
-        """The electronic current density (A/m^2, 1D): the weighted mean of the cell currents
-        (:meth:`freeze_weights`), with its derivatives (dI/dmu on the local dofs, dI/dPhi)
-        when ``gradient``. Identical on every rank."""
-        if self.mesh.topology.dim != 1:
-            raise NotImplementedError("the EAFE electronic current is 1D (a cut through the "
-                                      "stack); 2D needs the anode flux")
+        """The electronic current (A/m^2 in 1D; A/m per unit depth in 2D): the weighted sum
+        of the edge currents (:meth:`freeze_weights`; in 2D the cut function of
+        :class:`fem_sse.transport.eafe2d.EafeProblem2D`), with its derivatives (dI/dmu on the
+        local dofs, dI/dPhi) when ``gradient``. Identical on every rank."""
         if getattr(self, "_weights", None) is None:
             self.freeze_weights(mu, phi)
         weight = self._weights
@@ -429,3 +427,28 @@ class EafeProblem:
         if self._ksp is not None:
             self._ksp.destroy()
         self.A.destroy()
+
+
+def dg1_maps(problem: EafeProblem):
+    """DG1 functions mu_Li0 [eV], W [A/m] and sigma_eh [S/m] of an EAFE state: W and sigma_eh
+    are maps of the nodal mu in *each cell's* material, so they jump where the material does.
+    Collective over ``problem.comm``."""
+    from fem_sse.materials.conductivity import kirchhoff, sigma_eh
+    from fem_sse.spec.config import MAX_SCALED_POTENTIAL
+
+    V = fem.functionspace(problem.mesh, ("DG", 1))  # noqa: N806
+    mu = fem.Function(V, name="mu_Li0 [eV]")
+    mu.interpolate(problem.mu)
+    w = fem.Function(V, name="W [A/m]")
+    sigma = fem.Function(V, name="sigma_eh [S/m]")
+    # DG dofs of owned cells are owned: set them from the cell's material, then the ghosts
+    dofs = V.dofmap.list[: len(problem.cell_A)]
+    A, B = problem.cell_A[:, None], problem.cell_B[:, None]  # noqa: N806
+    kT = problem.kT  # noqa: N806
+    # the clip keeps cosh finite (as the W-FEM's sigma_eh field); W is exact below it
+    mu_c = np.clip(mu.x.array[dofs], B - MAX_SCALED_POTENTIAL * kT, B + MAX_SCALED_POTENTIAL * kT)
+    w.x.array[dofs] = kirchhoff(mu_c, A, B, kT)
+    sigma.x.array[dofs] = sigma_eh(mu_c, A, B, kT)
+    for f in (w, sigma):
+        f.x.scatter_forward()
+    return mu, w, sigma

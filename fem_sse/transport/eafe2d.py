@@ -1,0 +1,290 @@
+"""The exponentially fitted (EAFE) scheme on triangles: the 2D problem, its start and its checks.
+
+The node equations are those of :class:`fem_sse.transport.eafe.EafeProblem` (edge currents of
+every cell weighted by c_ij = -K_ij, K the P1 stiffness matrix of the triangle), with eta_i =
+Phi w and w the continuous P1 solution of div(sigma_li grad w) = 0, w = 1 at the cathode and 0
+at the anode. What is 2D here:
+
+* Electronic current through a cut. For any nodal function chi with chi = 0 on the cathode's
+  nodes and 1 on the anode's, sum_i chi_i R_i = sum over edges (chi_j - chi_i) c_ij G_ij (R
+  the node residuals without the Dirichlet rows), and at a steady state (interior R_i = 0) the
+  left side is the current through the anode. chi is the step across the line x = const (of
+  64) where the round-off bound of that sum, eps S (1 + |y|) over the edges it cuts (S the sum
+  of the magnitudes of the four terms of G), is smallest: there the current has all its
+  digits (in 1D the weighted mean of :meth:`EafeProblem.freeze_weights` does the same). Next
+  to an electrode in a layer whose B lies far inside the window, S is up to the cancellation
+  ratio times the current: a cut there, or at the electrode, is round-off.
+* The "reactions": the sums of the full node residuals over the cathode's and the anode's
+  nodes, the conservative currents through each electrode (their difference is minus the sum of
+  the interior residuals, i.e. what Newton left over), with the round-off bound eps S of each.
+* Obtuse triangles: c_ij < 0 on the edge opposite an angle above 90 degrees (the M-matrix
+  property is lost); :meth:`EafeProblem2D.obtuse` counts them (reported in the summary).
+* Not supported: zero-thickness GB interfaces with a conductance and crack lines (mu jumps
+  across them, a continuous P1 mu cannot): refused with a one-line error.
+
+Units: currents per unit depth (A/m) inside, per cathode length (A/m^2) in the results, as the
+W-FEM (docs/transport2d.md).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from dolfinx import fem, la
+from mpi4py import MPI
+
+from fem_sse.geometry.regions import ANODE, CATHODE
+from fem_sse.transport.eafe import EafeProblem
+
+__all__ = ["EafeProblem2D", "EafeView", "column_start", "unsupported"]
+
+_PLANE_TOL = 1e-9  # of L: a node this close to x = 0 or x = L lies in an electrode plane
+
+_EPS = np.finfo(float).eps
+
+
+def unsupported(config, smesh) -> str | None:
+    """Why the 2D EAFE scheme cannot solve this mesh (None when it can)."""
+    from fem_sse.transport.ionic import interior_facet_tags
+
+    gb = config.geometry2d.grain_boundaries if config.geometry2d else None
+    _, special = interior_facet_tags(smesh, gb.conductance if gb is not None else None)
+    if special:
+        return ("'fem-eafe' in 2D needs mu continuous: zero-thickness grain-boundary "
+                "interfaces with a conductance and crack lines are not supported (use GB "
+                "strips, or the default 'fem')")
+    return None
+
+
+class EafeProblem2D(EafeProblem):
+    """:class:`EafeProblem` on a triangle mesh (module docstring).
+
+    Args:
+        config: validated configuration (dim 2).
+        smesh: the distributed mesh and its tags.
+        petsc_options: overrides of the linear solver's options.
+    """
+
+    def __init__(self, config, smesh, petsc_options: dict | None = None):
+        tdim = smesh.mesh.topology.dim
+        smesh.mesh.topology.create_connectivity(tdim - 1, tdim)  # a refined mesh has none
+        super().__init__(config, smesh, petsc_options)
+        import ufl
+
+        ds = ufl.Measure("ds", domain=self.mesh, subdomain_data=smesh.facet_tags)
+        one = fem.Constant(self.mesh, 1.0)
+        self.area, self.anode_area = (
+            self.comm.allreduce(fem.assemble_scalar(fem.form(one * ds(tag))), op=MPI.SUM)
+            for tag in (CATHODE, ANODE))
+        self.on_cathode = self._marked(CATHODE)
+        self.on_anode = self._marked(ANODE)
+
+    def _marked(self, tag: int) -> np.ndarray:
+        """Local dofs (owned and ghost) on electrode ``tag``."""
+        flag = la.vector(self.imap, 1)
+        dofs = fem.locate_dofs_topological(self.V, self.mesh.topology.dim - 1,
+                                           self.smesh.facet_tags.find(tag))
+        flag.array[dofs] = 1.0
+        flag.scatter_reverse(la.InsertMode.add)
+        flag.scatter_forward()
+        return flag.array > 0.0
+
+    def applied_current(self) -> float:
+        """The galvanostatic current per unit depth (A/m): current density x cathode length."""
+        return self.config.cell.current_density * self.area
+
+    def obtuse(self) -> dict:
+        """How far the mesh is from the M-matrix property: cell edges with c_ij < 0 (opposite
+        an obtuse angle), and assembled edges whose summed coefficient is negative (not
+        Delaunay, or an obtuse angle at the boundary), with their shares."""
+        tdim = self.mesh.topology.dim
+        self.mesh.topology.create_connectivity(tdim, 1)
+        num = len(self.cell_tag)
+        c2e = self.mesh.topology.connectivity(tdim, 1).array.reshape(-1, 3)[:num]
+        emap = self.mesh.topology.index_map(1)
+        # cell-local edge (a, b) of _p1_edge_coefficients is opposite vertex 3 - a - b, and
+        # DOLFINx's local edge k of a triangle is opposite vertex k
+        pairs = np.array([(0, 1), (0, 2), (1, 2)])
+        local = c2e[:, 3 - pairs.sum(axis=1)]
+        glob = emap.local_to_global(local.ravel().astype(np.int32))
+        parts = self.comm.gather((glob, self.edge_c), root=0)
+        out = None
+        if self.comm.rank == 0:
+            keys = np.concatenate([p[0] for p in parts])
+            coeff = np.concatenate([p[1] for p in parts])
+            scale = np.abs(coeff).max(initial=1.0)
+            summed = np.bincount(np.unique(keys, return_inverse=True)[1], weights=coeff)
+            neg_cell = int(np.count_nonzero(coeff < -1e-12 * scale))
+            neg_edge = int(np.count_nonzero(summed < -1e-12 * scale))
+            out = {"cell_edges_negative": neg_cell, "cell_edges": int(coeff.size),
+                   "edges_negative": neg_edge, "edges": int(summed.size),
+                   "share_edges_negative": neg_edge / max(summed.size, 1)}
+        return self.comm.bcast(out, root=0)
+
+    def _cut(self, xk: float) -> np.ndarray:
+        """chi of the cut x = xk (m): 1 beyond it and on the anode, 0 elsewhere (local nodes)."""
+        return (((self.x[:, 0] > xk) | self.on_anode) & ~self.on_cathode).astype(float)
+
+    def freeze_weights(self, mu: np.ndarray, phi: float) -> None:
+        """The cut of :meth:`electronic_current` (module docstring): of 64 cuts x = const,
+        the one whose round-off bound at the state (mu (eV), Phi (V)) is smallest; the
+        per-edge weights are chi_j - chi_i."""
+        cuts = self.cut_currents(mu, phi, count=64)
+        self.cut_x = float(cuts["x"][int(np.argmin(cuts["roundoff"]))])
+        self.chi = self._cut(self.cut_x)
+        self._weights = self.chi[self.edge_j] - self.chi[self.edge_i]
+
+    def reactions(self, mu: np.ndarray, phi: float) -> dict:
+        """Electronic currents (A/m per unit depth, in +x) entering at the cathode and leaving
+        at the anode as the sums of the electrode nodes' full residuals, and the round-off
+        bound of each (eps S (1 + |y|) summed over the electrode nodes' edges)."""
+        g, *_, s = self._edges(mu, phi)
+        c = self.edge_c
+        y = np.maximum(np.abs(mu[self.edge_i] - self.edge_B),
+                       np.abs(mu[self.edge_j] - self.edge_B)) / self.kT
+        res, noise = np.zeros(self.n_local), np.zeros(self.n_local)
+        np.add.at(res, self.edge_i, -c * g)
+        np.add.at(res, self.edge_j, c * g)
+        bound = _EPS * np.abs(c) * s * (1.0 + y)
+        np.add.at(noise, self.edge_i, bound)
+        np.add.at(noise, self.edge_j, bound)
+        res, noise = self._reverse(res), self._reverse(noise)
+        n = self.n_owned
+
+        def total(values, mask):
+            return self.comm.allreduce(float(values[:n][mask[:n]].sum()), op=MPI.SUM)
+
+        return {"cathode": -total(res, self.on_cathode), "anode": total(res, self.on_anode),
+                "cathode_roundoff": total(noise, self.on_cathode),
+                "anode_roundoff": total(noise, self.on_anode)}
+
+    def cut_currents(self, mu: np.ndarray, phi: float, count: int = 32) -> dict:
+        """Electronic current (A/m per unit depth, in +x) through ``count`` cuts x = x_k
+        (chi = 1 on the nodes beyond x_k and on the anode, 0 elsewhere), each with its
+        round-off bound (eps S (1 + |y|) over the edges it cuts). At a steady state every cut
+        carries the same current; the cuts through highly conductive layers (bound above the
+        current) cannot tell it."""
+        g, *_, s = self._edges(mu, phi)
+        c = self.edge_c
+        y = np.maximum(np.abs(mu[self.edge_i] - self.edge_B),
+                       np.abs(mu[self.edge_j] - self.edge_B)) / self.kT
+        bound = _EPS * np.abs(c) * s * (1.0 + y)
+        xs = (np.arange(count) + 0.5) / count * self.length
+        currents, bounds = np.zeros(count), np.zeros(count)
+        for k, xk in enumerate(xs):
+            chi = self._cut(xk)
+            dchi = chi[self.edge_j] - chi[self.edge_i]
+            currents[k] = float((dchi * c * g).sum())
+            bounds[k] = float((np.abs(dchi) * bound).sum())
+        self.comm.Allreduce(MPI.IN_PLACE, currents, op=MPI.SUM)
+        self.comm.Allreduce(MPI.IN_PLACE, bounds, op=MPI.SUM)
+        return {"x": xs, "current": currents, "roundoff": bounds}
+
+    def chi_roundoff(self, mu: np.ndarray, phi: float) -> float:
+        """Round-off bound (A/m) of :meth:`electronic_current` (the cut function chi)."""
+        *_, s = self._edges(mu, phi)
+        y = np.maximum(np.abs(mu[self.edge_i] - self.edge_B),
+                       np.abs(mu[self.edge_j] - self.edge_B)) / self.kT
+        local = float((np.abs(self._weights) * _EPS * np.abs(self.edge_c) * s * (1 + y)).sum())
+        return self.comm.allreduce(local, op=MPI.SUM)
+
+    def ionic_currents(self) -> tuple[float, float]:
+        """Ionic current per volt of Phi (A/V per unit depth) entering at the cathode and
+        leaving at the anode: the variational flux a(w, chi_electrode) of the P1 field."""
+        import ufl
+
+        sigma = fem.Function(fem.functionspace(self.mesh, ("DG", 0)))
+        num = len(self.cell_tag)
+        sigma.x.array[sigma.function_space.dofmap.list[:num, 0]] = self.cell_sigma_li
+        sigma.x.scatter_forward()
+        out = []
+        for mask in (self.on_cathode, self.on_anode):
+            chi = fem.Function(self.V)
+            chi.x.array[:] = mask.astype(float)
+            form = fem.form(sigma * ufl.inner(ufl.grad(self.w), ufl.grad(chi)) * ufl.dx)
+            out.append(self.comm.allreduce(fem.assemble_scalar(form), op=MPI.SUM))
+        return out[0], -out[1]
+
+
+class EafeView:
+    """An EAFE state seen as the W-FEM's 2D problem by the metrics (:mod:`fem_sse.transport.metrics2d`),
+    the map (:func:`fem_sse.io.outputs.plot_mu_map`), the checkpoint and the mechanics: W (A/m)
+    in DG1 (``omega``, ``w_scale`` = 1), DG0 ``fields`` A (S/m), B (eV), region_id, and
+    ``mu_function`` (the P1 mu, eV)."""
+
+    def __init__(self, problem: EafeProblem2D):
+        from fem_sse.transport.eafe import dg1_maps
+
+        self.omega = dg1_maps(problem)[1]
+        self.V = self.omega.function_space
+        self.Q = fem.functionspace(problem.mesh, ("DG", 0))
+        region = fem.Function(self.Q, name="region_id")
+        tags = problem.smesh.cell_tags
+        region.x.array[tags.indices] = tags.values
+        self.w_scale, self.degree = 1.0, 1
+        self.fields = {"region_id": region}
+        num = len(problem.cell_tag)
+        for name, values in (("A", problem.cell_A), ("B", problem.cell_B)):
+            f = fem.Function(self.Q, name=name)
+            f.x.array[self.Q.dofmap.list[:num, 0]] = values
+            f.x.scatter_forward()
+            self.fields[name] = f
+        region.x.scatter_forward()
+        for attr in ("mesh", "comm", "config", "smesh", "kT", "length", "area", "anode_area"):
+            setattr(self, attr, getattr(problem, attr))
+        self._mu = problem.mu
+
+    def mu_function(self):
+        """mu_Li0 (eV), P1."""
+        return self._mu
+
+
+class _ColumnShim:
+    """What :func:`fem_sse.transport.start2d.column_mu` reads, for the P1 space."""
+
+    def __init__(self, problem: EafeProblem2D):
+        self.config, self.smesh, self.V = problem.config, problem.smesh, problem.V
+        self.Q = fem.functionspace(problem.mesh, ("DG", 0))
+        region = fem.Function(self.Q)
+        tags = problem.smesh.cell_tags
+        region.x.array[tags.indices] = tags.values
+        self.fields = {"region_id": region}
+
+
+def _free_surface(problem: EafeProblem2D, eta_e: np.ndarray) -> np.ndarray:
+    """``eta_e`` (eV) with the free nodes in the electrode planes (beside a partial anode
+    contact) set to the mean of their neighbours off the plane: the exact 1D state there has
+    the electrode's value and its boundary layer or jump next to the electrode, which away
+    from the contact the 2D state does not have (a 1.4 eV step along the free surface, which
+    Newton could not remove, was seen on stress2d 0:22)."""
+    x, length = problem.x[:, 0], problem.length
+    tol = _PLANE_TOL * length
+    plane = ~problem.fixed & ((x <= tol) | (x >= length - tol))
+    acc, count = np.zeros(problem.n_local), np.zeros(problem.n_local)
+    for a, b in ((problem.edge_i, problem.edge_j), (problem.edge_j, problem.edge_i)):
+        pick = plane[a] & ~plane[b]
+        np.add.at(acc, a[pick], eta_e[b[pick]])
+        np.add.at(count, a[pick], 1.0)
+    acc, count = problem._reverse(acc), problem._reverse(count)
+    return np.where(plane & (count > 0), acc / np.maximum(count, 1.0), eta_e)
+
+
+def column_start(problem: EafeProblem2D, sol, phi: float) -> np.ndarray:
+    """mu_Li0 (eV) at every local node from the exact 1D state ``sol`` of the laterally
+    averaged stack: its eta_e = mu - eta_i mapped column by column
+    (:func:`fem_sse.transport.start2d.column_mu`) plus this mesh's eta_i = Phi w, with ``phi``
+    (V); electrode values on the electrodes. Mapping eta_e, not mu, keeps eta_e flat where
+    sigma_eh is large, as the solution has it, where the 2D w differs from the 1D one (next
+    to a partial anode contact, mu mapped directly was hundreds of volts from balance on the
+    free surface). mu linear in x between the electrode values without ``sol``."""
+    from fem_sse.transport.start2d import column_mu
+
+    cell = problem.config.cell
+    if sol is None:
+        t = problem.x[:, 0] / problem.length
+        mu = cell.mu_cathode + t * (cell.mu_anode - cell.mu_cathode)
+    else:
+        xs, mus = (np.asarray(v) for v in sol.profile())
+        eta_e_1d = mus - sol.eta_i(xs)
+        eta_e = column_mu(_ColumnShim(problem), xs, eta_e_1d)
+        mu = _free_surface(problem, eta_e) + phi * problem.w.x.array
+    return np.where(problem.fixed, problem.mu_fixed, mu)

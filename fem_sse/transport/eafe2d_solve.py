@@ -1,0 +1,322 @@
+"""Newton, galvanostatic Phi, certification and adaptive refinement of the 2D EAFE scheme
+(:mod:`fem_sse.transport.eafe2d`).
+
+The Newton iteration, its bordered (mu, Phi) step and the pseudo-transient continuation are
+the 1D ones (:mod:`fem_sse.transport.eafe_solve`): they only see node residuals, a current
+functional and the ionic conductance, all per unit depth here. The first mesh starts from the
+exact 1D state of the laterally averaged stack mapped column by column; a refined mesh starts
+from the previous state (P1 interpolation), and from the column start again if that fails.
+
+The adaptive loop uses the W-FEM's rules (:mod:`fem_sse.transport.adapt`: Doerfler marking with
+theta = 0.7 capped at (max_cells - cells)/6 cells, Plaza refinement carrying the tags
+(:mod:`fem_sse.geometry.refine2d`), stop when 1 - t_Li, the mean front positions and the PB
+potentials change by less than ``solver.tolerance`` twice in a row, else ``converged: false``
+with the cap named). After every solve the current balance is checked
+(:func:`fem_sse.transport.certify2d.balance_problems`); a state that fails it is no solution.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import numpy as np
+from mpi4py import MPI
+
+from fem_sse.errors import ConvergenceError
+from fem_sse.transport.eafe2d import EafeProblem2D, EafeView, column_start
+from fem_sse.transport.eafe_solve import newton, pseudo_transient
+
+__all__ = ["certificate_2d", "current_balance_2d", "indicators_2d", "solve_2d",
+           "solve_adaptive_eafe_2d"]
+
+log = logging.getLogger(__name__)
+
+
+def _phi_continuation(problem: EafeProblem2D, mu: np.ndarray, phi: float):
+    """mu (eV) at the ionic drop ``phi`` (V), potentiostatic, by continuation from Phi = 0.
+
+    At Phi = 0 every edge current is the Kirchhoff difference W_j - W_i (d = 0): the problem
+    is a monotone Laplace problem in W, and Newton converges from the start. Phi then grows
+    to ``phi`` in steps that grow on success and halve on failure, each started from the last
+    state with its eta_e kept (mu + dPhi w).
+
+    Raises:
+        ConvergenceError: a step below 1e-4 of ``phi`` fails.
+    """
+    w = problem.w.x.array
+    mu = newton(problem, mu - phi * w, 0.0, None)[0]
+    done, step, iterations = 0.0, 0.1, 0
+    while done < 1.0:
+        trial = min(1.0, done + step)
+        try:
+            mu_t, _, its = newton(problem, mu + (trial - done) * phi * w, trial * phi, None,
+                                  max_iterations=30)
+        except ConvergenceError:
+            step *= 0.5
+            if step < 1e-4:
+                raise ConvergenceError("EAFE continuation in Phi stalled",
+                                       {"fraction_reached": done}) from None
+            continue
+        mu, done, step, iterations = mu_t, trial, step * 1.5, iterations + its
+    return mu, iterations
+
+
+def _newton_or_ptc(problem: EafeProblem2D, mu: np.ndarray, phi: float, current):
+    """Newton from (mu, Phi); when it fails, the continuation in Phi from 0
+    (:func:`_phi_continuation`) then Newton, and last the pseudo-transient continuation."""
+    problem.freeze_weights(mu, phi)
+    try:
+        return newton(problem, mu, phi, current)
+    except ConvergenceError as exc:
+        log.info("EAFE 2D Newton failed (%s): continuation in Phi from 0", exc)
+    start = mu
+    try:
+        mu, extra = _phi_continuation(problem, start, phi)
+        problem.freeze_weights(mu, phi)
+        mu, phi, iterations = newton(problem, mu, phi, current)
+        return mu, phi, iterations + extra
+    except ConvergenceError as exc:
+        log.info("EAFE 2D continuation in Phi failed (%s): pseudo-transient continuation", exc)
+    problem.freeze_weights(start, phi)
+    mu, phi, ptc = pseudo_transient(problem, start, phi, current)
+    mu, phi, iterations = newton(problem, mu, phi, current)
+    return mu, phi, iterations + ptc
+
+
+def solve_2d(problem: EafeProblem2D, sol, start: np.ndarray | None = None,
+             phi: float | None = None) -> dict:
+    """Solve on ``problem``'s mesh from ``start`` (mu (eV) at the local nodes; default the
+    column-mapped exact state ``sol``) and ``phi`` (V). Returns t_Li, currents (A/m^2 per
+    cathode length), Phi (V) and Newton iterations."""
+    cell = problem.config.cell
+    current = problem.applied_current() if cell.galvanostatic else None
+    if phi is None or not cell.galvanostatic:
+        # galvanostatic: the averaged stack's ionic current through this mesh's conductance
+        share = float(sol.t_li) if sol is not None else 1.0
+        phi = (cell.ionic_potential_drop if not cell.galvanostatic else
+               share * cell.current_density * problem.area / problem.conductance)
+    mu0 = column_start(problem, sol, phi) if start is None else start
+    mu, phi, iterations = _newton_or_ptc(problem, mu0, phi, current)
+    problem.mu.x.array[:] = mu
+    problem.phi = phi
+    i_ion = phi * problem.conductance
+    i_e = problem.electronic_current(mu, phi)
+    area = problem.area
+    return {"t_li": i_ion / (i_ion + i_e), "one_minus_t_li": i_e / (i_ion + i_e),
+            "j_ionic": i_ion / area, "j_electronic": i_e / area,
+            "ionic_potential_drop": phi, "newton_iterations": iterations}
+
+
+#: a measurement of the electronic current counts when its round-off bound is below this
+#: share of the current
+_RESOLVED = 1e-6
+
+
+def current_balance_2d(problem: EafeProblem2D) -> dict:
+    """The keys of :func:`fem_sse.transport.certify2d.current_balance` (A/m^2 per cathode
+    length) for an EAFE state.
+
+    The electronic current is measured at the cathode and the anode (the electrode nodes'
+    reactions), through 32 cuts x = const and through the cut function of t_Li
+    (:meth:`EafeProblem2D.electronic_current`), each with its round-off bound. Next to an
+    electrode in a layer whose B lies far inside the window the electronic drift and diffusion
+    currents are up to the cancellation ratio times the current, so the reactions there are
+    round-off (in any scheme, in double precision): the imbalance is the spread of the
+    measurements whose bound is below 1e-6 of the current (``electronic_resolved``: how many),
+    and the total's imbalance adds it to the ionic one."""
+    mu, phi, area = problem.mu.x.array, problem.phi, problem.area
+    g_c, g_a = problem.ionic_currents()
+    ion_c, ion_a = phi * g_c, phi * g_a
+    react = problem.reactions(mu, phi)
+    cuts = problem.cut_currents(mu, phi)
+    i_e = problem.electronic_current(mu, phi)
+    values = np.concatenate([[react["cathode"], react["anode"], i_e], cuts["current"]])
+    bounds = np.concatenate([[react["cathode_roundoff"], react["anode_roundoff"],
+                              problem.chi_roundoff(mu, phi)], cuts["roundoff"]])
+    scale = max(abs(i_e), 1e-300)
+    resolved = bounds <= _RESOLVED * scale
+    spread = float(np.ptp(values[resolved])) if resolved.any() else float("inf")
+    total = max(abs(ion_a + i_e), 1e-300)
+    out = {"ionic_cathode_A_per_m2": ion_c / area, "ionic_anode_A_per_m2": ion_a / area,
+           "electronic_cathode_A_per_m2": react["cathode"] / area,
+           "electronic_anode_A_per_m2": react["anode"] / area,
+           "electronic_cathode_roundoff_A_per_m2": react["cathode_roundoff"] / area,
+           "electronic_anode_roundoff_A_per_m2": react["anode_roundoff"] / area,
+           "electronic_cut_A_per_m2": i_e / area,
+           "electronic_resolved": f"{int(resolved.sum())} of {len(values)} measurements "
+           "(cathode, anode, the t_Li cut, 32 cuts x = const)",
+           "relative_imbalance": (abs(ion_c - ion_a) + spread) / total,
+           "electronic_relative_imbalance": spread / scale}
+    if problem.config.cell.galvanostatic:
+        out["applied_current_error"] = abs(
+            (phi * problem.conductance + i_e) / problem.applied_current() - 1.0)
+    return out
+
+
+def _final_residual(problem: EafeProblem2D) -> float:
+    """2-norm of the row-scaled node residuals (V) at the state."""
+    res, diag, _, _ = problem.residual(problem.mu.x.array, problem.phi, jacobian=True)
+    return problem._norm(res / diag)
+
+
+def certificate_2d(problem: EafeProblem2D, result: dict, jumps: list[dict],
+                   balance: dict | None = None) -> dict:
+    """The certificate keys of :func:`fem_sse.transport.certify2d.certificate` for an EAFE
+    state: ``current_balance``, ``newton_residual`` (row-scaled, V), ``exact_1d``,
+    ``not_converged_because``, and ``obtuse_edges``."""
+    from fem_sse.transport.certify2d import exact_comparison, verdict
+
+    balance = balance or current_balance_2d(problem)
+    exact = exact_comparison(problem.config, result["one_minus_t_li"], jumps)
+    reasons = verdict(result["t_li"], balance, exact)
+    if exact is not None and exact.get("status") == "ok":
+        if not exact["same_jump_count"]:
+            reasons.append("the jumps differ in number from the exact 1D solution of this "
+                           "laterally uniform stack")
+        elif exact.get("max_jump_diff_over_L", 0.0) > 1e-3:
+            reasons.append(f"a jump lies {exact['max_jump_diff_over_L']:.3g} L from the exact "
+                           "1D one of this laterally uniform stack (> 0.001)")
+    return {"current_balance": balance, "newton_residual": _final_residual(problem),
+            "newton_residual_units": "V (row-scaled node residuals)", "exact_1d": exact,
+            "obtuse_edges": problem.obtuse(), "not_converged_because": reasons}
+
+
+def indicators_2d(problem: EafeProblem2D) -> np.ndarray:
+    """Error indicator per owned cell, squared: sum over its edges of (|d| |tanh y_j - tanh
+    y_i|)^2, the change of the carriers' shares along the edge times its ionic drop (kT). The
+    scheme is exact where one carrier carries the current or d = 0, so this marks the cells
+    where mu crosses B (the jumps) under an ionic drop."""
+    mu = problem.mu.x.array
+    y_i = (mu[problem.edge_i] - problem.edge_B) / problem.kT
+    y_j = (mu[problem.edge_j] - problem.edge_B) / problem.kT
+    d = problem.phi * problem.dw / problem.kT
+    eta = np.abs(d) * np.abs(np.tanh(y_j) - np.tanh(y_i))
+    return np.bincount(problem.edge_cell, weights=eta**2, minlength=len(problem.cell_tag))
+
+
+def _transfer(old: EafeProblem2D, old_view: EafeView, new: EafeProblem2D) -> np.ndarray:
+    """The old state on the new mesh's nodes (eV), electrode values kept: W (DG1, nearly
+    linear across a plateau and through a jump) interpolated and mapped to mu by each new
+    cell's material (mu itself, interpolated linearly across a jump cell, is eV off); on
+    nodes between materials (where a DG value at the node may come from the other material's
+    cell) the P1 mu interpolated."""
+    from dolfinx import fem
+
+    from fem_sse import compat
+    from fem_sse.materials.conductivity import mu_from_kirchhoff
+
+    w_new = fem.Function(fem.functionspace(new.mesh, ("DG", 1)))
+    compat.interpolate_nonmatching(w_new, old_view.omega)
+    compat.interpolate_nonmatching(new.mu, old.mu)
+    num = len(new.cell_tag)
+    dg = w_new.function_space.dofmap.list[:num]
+    mu_cells = mu_from_kirchhoff(w_new.x.array[dg], new.cell_A[:, None], new.cell_B[:, None],
+                                 new.kT)
+    key = new.cell_B + np.log(new.cell_A)  # one value per material
+    sums = []
+    for values in (mu_cells, np.ones_like(mu_cells), key[:, None] + 0 * mu_cells,
+                   key[:, None] ** 2 + 0 * mu_cells):
+        acc = np.zeros(new.n_local)
+        np.add.at(acc, new.cell_dofs.ravel(), values.ravel())
+        sums.append(new._reverse(acc))
+    total, count, k1, k2 = sums
+    count = np.maximum(count, 1.0)
+    mixed = k2 / count - (k1 / count) ** 2 > 1e-12 * np.maximum(k2 / count, 1.0)
+    mu = np.where(mixed, new.mu.x.array, total / count)
+    return np.where(new.fixed, new.mu_fixed, mu)
+
+
+def _solve_checked(problem: EafeProblem2D, sol, start=None, phi=None) -> tuple[dict, dict]:
+    """:func:`solve_2d`, then the balance check: (result, balance)."""
+    from fem_sse.transport.certify2d import balance_problems
+
+    result = solve_2d(problem, sol, start, phi)
+    balance = current_balance_2d(problem)
+    problems = balance_problems(result["t_li"], balance)
+    if problems:
+        raise ConvergenceError(
+            "the EAFE solver stopped on a state that is no solution: " + "; ".join(problems),
+            {"stage": "current balance check", "current_balance": balance, "good_state": False})
+    return result, balance
+
+
+def solve_adaptive_eafe_2d(config, comm, sol, progress=None, smesh=None):
+    """The adaptive loop (module docstring). ``sol``: the exact state of the laterally
+    averaged stack (None: none exists); ``smesh``: the first mesh (built here when None). Returns an
+    :class:`fem_sse.transport.adapt.AdaptiveResult` (profile None) whose ``result`` also holds
+    the ``balance``; ``metrics`` are those of :func:`fem_sse.transport.metrics2d.fem_metrics_2d`."""
+    from fem_sse.geometry import build_mesh
+    from fem_sse.geometry.refine2d import refine_tagged
+    from fem_sse.transport.adapt import (AdaptiveResult, _changes, _finish, _step_line,
+                                         _stop_reason, doerfler_mark)
+    from fem_sse.transport.metrics2d import fem_metrics_2d
+
+    opts = config.solver
+    smesh = smesh or build_mesh(config, comm)
+    history, total, previous, last, quiet, old = [], 0, None, None, False, None
+    for step in range(opts.max_refinements + 1):
+        start = time.perf_counter()
+        problem = EafeProblem2D(config, smesh)
+        try:
+            try:
+                guess = None if old is None else _transfer(old, last[1]["view"], problem)
+                result, balance = _solve_checked(problem, sol, guess,
+                                                 None if old is None else old.phi)
+            except ConvergenceError:
+                if old is None:
+                    raise
+                log.info("EAFE 2D step %d: retrying from the column-mapped exact state", step)
+                result, balance = _solve_checked(problem, sol)
+        except ConvergenceError as exc:
+            if last is None:
+                exc.diagnosis.update(refinement_step=step, dofs=problem.imap.size_global,
+                                     good_state=False)
+                exc.diagnosis.setdefault("stage", "EAFE 2D Newton from the column-mapped start")
+                problem.destroy()
+                raise
+            log.warning("EAFE refinement step %d did not converge (%s); keeping step %d",
+                        step, exc, step - 1)
+            history.append({"step": step, "converged": False, "error": str(exc)})
+            problem.destroy()  # the previous mesh's problem (``last``) is the result
+            return _finish(AdaptiveResult(*last, history, total, "refinement failed"), comm,
+                           opts.tolerance)
+        total += result["newton_iterations"]
+        view = EafeView(problem)
+        metrics = fem_metrics_2d(view)
+        result = {**result, "balance": balance, "view": view}
+        current = {**result, "jumps": metrics["jumps"], "mu_interfaces": metrics["mu_interfaces"]}
+        cells = problem.mesh.topology.index_map(2).size_global
+        entry = {"step": step, "cells": cells, "dofs": problem.imap.size_global,
+                 "one_minus_t_li": result["one_minus_t_li"],
+                 "newton_iterations": result["newton_iterations"],
+                 "wall_time_s": time.perf_counter() - start}
+        if previous is not None:
+            entry.update(_changes(previous, current, config.thickness))
+        history.append(entry)
+        if progress:
+            progress(_step_line(entry))
+        small = (previous is not None and entry["d_one_minus_t"] < opts.tolerance
+                 and entry["d_jump_x"] < opts.tolerance
+                 and entry["d_mu_interface"] < 10.0 * opts.tolerance)
+        done = small and quiet
+        quiet = small
+        last = (problem, result, metrics, None)
+        reason = _stop_reason(opts, done, step, cells)
+        eta2 = indicators_2d(problem)
+        if reason is None and len(history) > 1 and history[-2].get("cells") == cells:
+            reason = "no refinement"
+        if reason is None and comm.allreduce(float(eta2.sum()), op=MPI.SUM) <= 0.0:
+            reason = "tolerance"  # no cell has both carriers under an ionic drop: exact
+        if reason is not None:
+            if old is not None:
+                old.destroy()
+            return _finish(AdaptiveResult(*last, history, total, reason), comm, opts.tolerance)
+        previous = current
+        cap = max(1, (opts.max_cells - cells) // 6)
+        marked = doerfler_mark(eta2, comm, theta=0.7, max_count=cap)
+        smesh = refine_tagged(problem.smesh, marked)
+        if old is not None:
+            old.destroy()
+        old = problem
+    raise AssertionError("unreachable")
