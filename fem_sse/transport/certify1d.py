@@ -23,7 +23,8 @@ __all__ = ["beyond", "compare", "exact_check", "tolerances"]
 
 def compare(fem: dict, exact: dict, length: float) -> dict:
     """Differences of a FEM summary from the exact one: ``rel_err_one_minus_t`` and
-    ``rel_err_t`` (-), ``jump_err_over_L`` (None when the jump lists differ in count, layer or direction),
+    ``rel_err_t`` (-), ``jump_err_over_L`` (None when the jump lists differ in count, layer
+    or direction),
     ``mu_interface_err_eV`` and both jump counts."""
     jf, je = fem["jumps"], exact["jumps"]
     same = len(jf) == len(je) and all(
