@@ -303,15 +303,6 @@ def _mechanics_keys(mech: dict) -> dict:
     return {**{key: mech[key] for key in keys}, "mechanics": mech}
 
 
-def _kirchhoff(problem):
-    """W (A/m) of a 2D transport state, DG1."""
-    from dolfinx import fem
-
-    kirchhoff = fem.Function(problem.V)
-    kirchhoff.x.array[:] = problem.omega.x.array * problem.w_scale
-    return kirchhoff
-
-
 def _plane_mechanics(config: Config, extras: dict, comm) -> dict:
     """2D: the elastic solve on the converged transport mesh (refined at and fitted to the
     fronts) from the converged W (one-way coupling, docs/mechanics.md); the result goes to
@@ -319,7 +310,8 @@ def _plane_mechanics(config: Config, extras: dict, comm) -> dict:
     from fem_sse.mechanics import solve_mechanics
 
     problem = extras["problem"]
-    result = solve_mechanics(problem.smesh, None, config, comm, kirchhoff=_kirchhoff(problem))
+    result = solve_mechanics(problem.smesh, None, config, comm,
+                             kirchhoff=problem.kirchhoff_function())
     extras["mechanics"] = result
     return _mechanics_keys(result.summary)
 
@@ -479,7 +471,7 @@ def write_not_converged(config: Config, outdir: str | Path, comm, exc: Exception
                 profile = gather_profile(problem)
                 if comm.rank == 0:
                     write_profile_csv(folder / "profile.csv",
-                                      _fem_rows(config, profile, float(problem.phi.value)))
+                                      _fem_rows(config, profile, problem.phi_V))
                 files.append("profile.csv")
         summary["files"] = files
         if comm.rank == 0:
