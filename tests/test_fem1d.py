@@ -195,7 +195,7 @@ def test_klu_on_one_rank_in_1d(monkeypatch):
     PETSc built without KLU."""
     from mpi4py import MPI
 
-    import fem_sse.transport.problem
+    import fem_sse.transport.linear
     from fem_sse.transport.problem import default_petsc_options
 
     def solver(comm, tdim):
@@ -205,7 +205,7 @@ def test_klu_on_one_rank_in_1d(monkeypatch):
     assert solver(MPI.COMM_SELF, 2) == "mumps"
     if MPI.COMM_WORLD.size > 1:
         assert solver(MPI.COMM_WORLD, 1) == "mumps"
-    monkeypatch.setattr(fem_sse.transport.problem, "_petsc_has", lambda package: package != "klu")
+    monkeypatch.setattr(fem_sse.transport.linear, "_petsc_has", lambda package: package != "klu")
     assert solver(MPI.COMM_SELF, 1) == "mumps"
 
 
@@ -224,7 +224,7 @@ def test_a_failed_linear_solve_is_a_convergence_error(comm):
     x = b.duplicate()
     with pytest.raises(ConvergenceError, match="linear solve failed"):
         problem.linear_solve(A, b, x, "fem_sse_transport_")
-    assert problem._ksp is None  # the failed factorisation is not kept
+    assert not problem.linear_solver.factorised  # the failed factorisation is not kept
     problem.linear_solve(problem.jacobian(), b, x, "fem_sse_transport_")
     x.destroy()
 

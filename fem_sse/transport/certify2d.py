@@ -18,7 +18,6 @@ from __future__ import annotations
 import numpy as np
 import ufl
 from dolfinx import fem
-from mpi4py import MPI
 
 __all__ = ["BALANCE_TOLERANCE", "ELECTRONIC_BALANCE_TOLERANCE", "balance_problems", "certificate",
            "current_balance", "exact_comparison", "verdict"]

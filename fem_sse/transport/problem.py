@@ -40,12 +40,12 @@ from fem_sse.errors import ConvergenceError
 from fem_sse.geometry import SeparatorMesh
 from fem_sse.geometry.line import ANODE, CATHODE
 from fem_sse.materials.conductivity import kirchhoff, mu_from_kirchhoff
-from fem_sse.solvers import configured_ksp, prefixed_ksp
 from fem_sse.spec.config import MAX_SCALED_POTENTIAL, Config
 from fem_sse.transport.formcache import FormCache
 from fem_sse.transport.forms import Coefficients, Electrode, electronic_forms, indicator_form
 from fem_sse.transport.galvanostatic import solve_transport
 from fem_sse.transport.fields import region_fields
+from fem_sse.transport.linear import LinearSolver, default_petsc_options
 from fem_sse.transport.ionic import (
     GB_INTERFACE,
     REGULAR,
@@ -60,24 +60,6 @@ __all__ = ["ConvergenceError", "NewtonReport", "SolveState", "TransportParameter
            "TransportProblem", "default_petsc_options", "error_indicators", "solve_transport"]
 
 log = logging.getLogger(__name__)
-
-
-def default_petsc_options(comm=None, tdim: int = 2) -> dict:
-    """Linear solver of every Newton step (a new dict: callers may change it).
-
-    A direct LU: KLU on one rank in 1D (block-tridiagonal matrices, where it refactors about
-    5 times faster than MUMPS: 1.5 vs 7.8 ms at 14k DOFs), MUMPS otherwise (parallel, and
-    supernodal for the fill of 2D meshes). A PETSc built without KLU (SuiteSparse) gets MUMPS.
-    """
-    serial = comm is None or comm.size == 1
-    solver = "klu" if serial and tdim == 1 and _petsc_has("klu") else "mumps"
-    return {"ksp_type": "preonly", "pc_type": "lu", "pc_factor_mat_solver_type": solver,
-            "ksp_error_if_not_converged": True}
-
-
-def _petsc_has(package: str) -> bool:
-    """Whether this PETSc was configured with the external solver package (e.g. "klu")."""
-    return bool(PETSc.Sys.hasExternalPackage(package))
 
 
 def _constant(msh, value: float) -> fem.Constant:
@@ -114,7 +96,8 @@ class TransportProblem:
         tdim = msh.topology.dim
         self.petsc_options = {**default_petsc_options(self.comm, tdim), **(petsc_options or {})}
         self.forms = forms if forms is not None else FormCache(self.comm)
-        self._A = self._ksp = None  # Jacobian and its KSP, kept: the sparsity never changes
+        self._A = None  # the Jacobian, kept: the sparsity never changes
+        self.linear_solver = LinearSolver(self.comm, self.petsc_options)
         msh.topology.create_connectivity(tdim - 1, tdim)
         gb = config.geometry2d.grain_boundaries if config.geometry2d else None
         self.gb_conductance = gb.conductance if gb is not None else None
@@ -171,28 +154,14 @@ class TransportProblem:
         local = fem.assemble_scalar(self._form(name, form))
         return self.comm.allreduce(local, op=MPI.SUM)
 
-    def linear_solve(self, A, b, x, prefix: str) -> int:
-        """Solve A x = b; the Jacobian's KSP is kept. Returns the Krylov iterations.
+    def linear_solve(self, A, b, x, prefix: str) -> int:  # noqa: N803
+        """Solve A x = b (:meth:`LinearSolver.solve`); the Jacobian's factorisation is kept.
+        Returns the Krylov iterations.
 
         Raises:
-            ConvergenceError: when PETSc fails (e.g. a singular Jacobian far from the
-                solution): a failed Newton step, which the continuations may get around.
+            ConvergenceError: when PETSc fails (a failed Newton step).
         """
-        try:
-            if A is not self._A:
-                with prefixed_ksp(self.comm, A, prefix, self.petsc_options) as ksp:
-                    ksp.solve(b, x)
-                    return ksp.getIterationNumber()
-            if self._ksp is None:
-                self._ksp = configured_ksp(self.comm, A, prefix, self.petsc_options)
-            self._ksp.solve(b, x)
-            return self._ksp.getIterationNumber()
-        except PETSc.Error as exc:
-            if A is self._A and self._ksp is not None:  # a failed factorisation: start afresh
-                self._ksp.destroy()
-                self._ksp = None
-            raise ConvergenceError(f"linear solve failed (PETSc error {exc.ierr})",
-                                   {"petsc_error": exc.ierr}) from None
+        return self.linear_solver.solve(A, b, x, prefix)
 
     def _build_forms(self) -> None:
         dx, dS, ds = self._measures()  # noqa: N806
@@ -215,6 +184,7 @@ class TransportProblem:
         self._J = self._form("jacobian", ufl.derivative(ef.residual, self.omega))
         self._b = compat.create_vector(self._F)
         self._A = dolfinx.fem.petsc.create_matrix(self._J)
+        self.linear_solver.keep(self._A)
 
     # -- parameters and state ----------------------------------------------------------------
     @property
