@@ -124,3 +124,21 @@ def test_light_layers_import_no_dolfinx(light):
              if module == light or module.startswith(light + ".")
              for line, target in _imports(path) if target.split(".")[0] in HEAVY]
     assert not heavy, heavy
+
+
+def test_no_private_attribute_of_a_transport_problem_outside_its_class():
+    """Everything outside ``transport/problem.py`` uses the public surface of a transport
+    problem (issue 15): no ``problem._name`` in the package, the tests or the benchmarks (the
+    EAFE problem is another class with its own module)."""
+    import re
+
+    root = PACKAGE.parent
+    private = re.compile(r"\b(problem|other|saved)\._[A-Za-z]")
+    found = []
+    for folder in ("fem_sse", "tests", "bench"):
+        for path in (root / folder).rglob("*.py"):
+            if path.name == "problem.py" or "eafe" in path.name or path == Path(__file__):
+                continue
+            found += [f"{path.relative_to(root)}:{i}" for i, line in
+                      enumerate(path.read_text().splitlines(), 1) if private.search(line)]
+    assert not found, found
