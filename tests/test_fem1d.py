@@ -113,6 +113,24 @@ def test_current_slope_is_the_tangent(bilayer_data, comm):
     assert abs(slope / difference - 1.0) < 1e-3
 
 
+def test_problem_implements_the_newton_protocol(bilayer_data, comm):
+    """TransportProblem is a NonlinearProblem (the protocol of the Newton functions); a solve
+    leaves the problem at the parameters of the problem itself (drift 1, window open) and the
+    state records the converged Phi."""
+    from fem_sse.geometry import build_mesh
+    from fem_sse.transport.newton import NonlinearProblem
+    from fem_sse.transport.problem import TransportParameters, TransportProblem, solve_transport
+
+    config = parse_config(bilayer_data)
+    problem = TransportProblem(config, build_mesh(config, comm))
+    assert isinstance(problem, NonlinearProblem)
+    assert not problem.state.scaled and not problem.state.phi_known
+    result = solve_transport(problem)
+    phi = result["ionic_potential_drop"]
+    assert problem.parameters == TransportParameters(phi, 1.0, 1.0)
+    assert problem.state.scaled and problem.state.converged_phi == phi
+
+
 def test_split_counts_follow_the_indicator(comm):
     """Cells far above the marking threshold are cut into more parts (2 at the threshold)."""
     import numpy as np

@@ -96,7 +96,8 @@ def _failure(problem: NonlinearProblem, message: str, phi: float, attempts: list
 
     The diagnosis has the last residuals, the stage and fraction of the continuation that
     got furthest (its converged state is kept in omega: the last good state), every
-    attempt, and where the residual of the full problem concentrates in that state.
+    attempt, and where the residual of the full problem concentrates in that state (the
+    one place that reads more than the protocol: the mesh and regions of a TransportProblem).
     """
     from fem_sse.transport.diagnosis import residual_peak
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 from petsc4py import PETSc
@@ -41,6 +41,7 @@ STAGNATION_STEP = 1e-9
 _PREFIX = "fem_sse_transport_"  # PETSc options prefix of the Newton linear solves
 
 
+@runtime_checkable
 class NonlinearProblem(Protocol):
     """What the nonlinear solves need of a discretised transport problem.
 
