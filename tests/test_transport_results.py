@@ -35,6 +35,7 @@ def test_transport_result_summary_keys_and_order():
     assert summary["undershoot_fraction"] == 0.02 and summary["cells"] == 99
     no_time = TransportResult(0.9, 0.1, 9.0, 1.0, 0.01).to_summary()
     assert "wall_time_s" not in no_time and no_time["mu_interfaces"] == []
+    assert TransportResult.unknown_summary() == {"t_li": None, "one_minus_t_li": None}
 
 
 def test_window_is_exact_when_open_and_the_midpoint_when_closed():

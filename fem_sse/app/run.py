@@ -448,7 +448,7 @@ def write_not_converged(config: Config, outdir: str | Path, comm, exc: Exception
     problem = getattr(exc, "problem", None)
     good = problem is not None and diagnosis.get("good_state", False)
     summary = {"case": config.name, "solver": solver, "converged": False,
-               "error": str(exc), "diagnosis": diagnosis, "t_li": None, "one_minus_t_li": None,
+               "error": str(exc), "diagnosis": diagnosis, **TransportResult.unknown_summary(),
                "state": "last good state (see diagnosis.stage)" if good else "none",
                "mode": "galvanostatic" if config.cell.galvanostatic else "potentiostatic",
                "thickness_m": config.thickness, "dolfinx_version": _dolfinx_version(),

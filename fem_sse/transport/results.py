@@ -95,6 +95,11 @@ class TransportResult:
     newton_iterations: int = 0
     wall_time_s: float | None = None
 
+    @staticmethod
+    def unknown_summary() -> dict:
+        """The transference-number keys of a run that found no steady state (null)."""
+        return {"t_li": None, "one_minus_t_li": None}
+
     def to_summary(self, extra: dict | None = None) -> dict:
         """The summary.json keys of the result, in their order; ``extra`` (the solver's own
         keys) goes before ``wall_time_s``."""
