@@ -124,6 +124,7 @@ class Coefficients:
 
     @property
     def alpha(self) -> float:
+        """The interior-penalty parameter PENALTY p (p + 1) (-)."""
         return PENALTY * self.degree * (self.degree + 1)
 
 

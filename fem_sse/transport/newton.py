@@ -61,34 +61,48 @@ class NonlinearProblem(Protocol):
     state: SolveState
 
     @property
-    def parameters(self) -> TransportParameters: ...
+    def parameters(self) -> TransportParameters:
+        """Phi (V), drift strength and electrode window of the next solve."""
 
-    def set_parameters(self, parameters: TransportParameters) -> None: ...
+    def set_parameters(self, parameters: TransportParameters) -> None:
+        """Take new parameters (the constants of the forms)."""
 
-    def set_phi(self, phi: float) -> None: ...
+    def set_phi(self, phi: float) -> None:
+        """Phi (V), the other parameters kept."""
 
     @property
-    def w_scale(self) -> float: ...
+    def w_scale(self) -> float:
+        """The scaling W = w_scale * omega (A/m)."""
 
-    def set_scale(self, w_scale: float) -> None: ...
+    def set_scale(self, w_scale: float) -> None:
+        """Change the scaling (A/m), keeping W."""
 
-    def initial_guess(self) -> None: ...
+    def initial_guess(self) -> None:
+        """Set omega to the default start."""
 
-    def residual(self) -> PETSc.Vec: ...
+    def residual(self) -> PETSc.Vec:
+        """F(omega) at the current state, assembled into the problem's vector (returned)."""
 
-    def residual_vector(self) -> PETSc.Vec: ...
+    def residual_vector(self) -> PETSc.Vec:
+        """That vector, as the last assembly or solve left it."""
 
-    def residual_norm(self) -> float: ...
+    def residual_norm(self) -> float:
+        """|F(omega)| (l2), F left in the residual vector."""
 
-    def jacobian(self) -> PETSc.Mat: ...
+    def jacobian(self) -> PETSc.Mat:
+        """dF/domega at the current state, assembled (the problem's matrix, returned)."""
 
-    def linear_solve(self, A, b, x, prefix: str) -> int: ...  # noqa: N803
+    def linear_solve(self, A, b, x, prefix: str) -> int:  # noqa: N803
+        """Solve A x = b (ConvergenceError on a PETSc failure); Krylov iterations."""
 
-    def anode_flux_gradient(self, out: PETSc.Vec | None = None) -> PETSc.Vec: ...
+    def anode_flux_gradient(self, out: PETSc.Vec | None = None) -> PETSc.Vec:
+        """d(anode flux / w_scale)/d(omega), assembled into ``out`` (new when None)."""
 
-    def electronic_current(self) -> float: ...
+    def electronic_current(self) -> float:
+        """Electronic current through the anode (A/m^2 in 1D, A/m in 2D)."""
 
-    def ionic_current(self) -> float: ...
+    def ionic_current(self) -> float:
+        """Ionic current Phi G (A/m^2 in 1D, A/m in 2D)."""
 
 
 @dataclass

@@ -41,6 +41,7 @@ class Jump:
                    entry.get("coverage"), entry.get("boundary_layer"))
 
     def to_summary(self) -> dict:
+        """The summary.json entry ("x" in m, then layer, direction; 2D: front keys)."""
         out = {"x": self.x_m, "layer": self.layer, "direction": self.direction}
         if self.length_m is not None:  # a 2D front
             out.update(length_m=self.length_m, coverage=self.coverage)
@@ -58,9 +59,11 @@ class InterfacePotential:
 
     @classmethod
     def from_metrics(cls, entry: dict) -> InterfacePotential:
+        """From a metrics entry {"x" (m), "mu" (eV)}."""
         return cls(entry["x"], entry["mu"])
 
     def to_summary(self) -> dict:
+        """The summary.json entry {"x" (m), "mu" (eV)}."""
         return {"x": self.x_m, "mu": self.mu_eV}
 
 
