@@ -71,7 +71,7 @@ def uniform(comm) -> dict:
     """Laterally uniform Fig. 3 stack: 2D peaks vs refine_fronts against the 1D film."""
     from fem_sse.spec.config import parse_config
     from fem_sse.mechanics import solve_mechanics
-    from fem_sse.app.run import _kirchhoff, solve_case
+    from fem_sse.app.run import solve_case
 
     film, _ = solve_case(parse_config(_fig3_data(1)), comm, "exact")
     config = parse_config(_fig3_data(2))
@@ -82,7 +82,7 @@ def uniform(comm) -> dict:
     for rounds in range(5):
         spec = dataclasses.replace(config.mechanics, refine_fronts=rounds)
         result = solve_mechanics(problem.smesh, None, config, comm, spec=spec,
-                                 kirchhoff=_kirchhoff(problem))
+                                 kirchhoff=problem.kirchhoff_function())
         rows.append({"refine_fronts": rounds, **_peaks(result.summary)})
     return {"transport_cells": summary["cells"], "film": _peaks(film["mechanics"]),
             "jumps_x_m": [j["x"] for j in summary["jumps"]], "rows": rows}
@@ -187,7 +187,7 @@ def eshelby(comm) -> dict:
 def study(comm) -> dict:
     from fem_sse.spec.config import load_config
     from fem_sse.mechanics import solve_mechanics
-    from fem_sse.app.run import _kirchhoff, solve_case
+    from fem_sse.app.run import solve_case
 
     config = load_config(ROOT / "cases" / "2d" / "study_bilayer.toml")
     summary, extras = solve_case(dataclasses.replace(config, mechanics=None), comm)
@@ -197,7 +197,7 @@ def study(comm) -> dict:
         spec = dataclasses.replace(config.mechanics, refine_fronts=rounds)
         start = time.perf_counter()
         result = solve_mechanics(problem.smesh, None, config, comm, spec=spec,
-                                 kirchhoff=_kirchhoff(problem))
+                                 kirchhoff=problem.kirchhoff_function())
         rows.append({"refine_fronts": rounds, **_peaks(result.summary),
                      "wall_time_s": time.perf_counter() - start})
         if comm.rank == 0:
@@ -238,7 +238,7 @@ def poly(comm) -> dict:
     sits (distance to the nearest GB facet, to the lateral sides and to the electrodes)."""
     from fem_sse.spec.config import parse_config, read_toml
     from fem_sse.mechanics import solve_mechanics
-    from fem_sse.app.run import _kirchhoff, solve_case
+    from fem_sse.app.run import solve_case
 
     data = read_toml(ROOT / "cases" / "2d" / "poly_bilayer.toml")
     for material in data["materials"].values():
@@ -253,7 +253,7 @@ def poly(comm) -> dict:
         spec = dataclasses.replace(config.mechanics, refine_fronts=rounds)
         start = time.perf_counter()
         result = solve_mechanics(problem.smesh, None, config, comm, spec=spec,
-                                 kirchhoff=_kirchhoff(problem))
+                                 kirchhoff=problem.kirchhoff_function())
         row = {"refine_fronts": rounds, **_peaks(result.summary),
                "wall_time_s": time.perf_counter() - start}
         for key in ("max_von_mises", "max_principal"):

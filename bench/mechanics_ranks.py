@@ -82,10 +82,10 @@ def main_bench(restarts: int) -> dict:
     if comm.rank == 0:
         single, extras = solve_case(config, MPI.COMM_SELF)
         problem = extras["problem"]
-        mine = _canonical_mesh(problem.smesh, problem.omega)
+        mine = _canonical_mesh(problem.smesh, problem.kirchhoff_function())
         state, _ = read_state(run, MPI.COMM_SELF)
         saved = load_transport(run, state, config, MPI.COMM_SELF)
-        theirs = _canonical_mesh(saved.smesh, saved.omega)
+        theirs = _canonical_mesh(saved.smesh, saved.kirchhoff_function())
         same_shape = mine[0].shape == theirs[0].shape and mine[1].shape == theirs[1].shape
         results["one_rank_run"] = {
             **_worst(original, single),

@@ -156,7 +156,7 @@ def main() -> None:
 
     from fem_sse.spec.config import load_config
     from fem_sse.mechanics import solve_mechanics
-    from fem_sse.app.run import _kirchhoff, solve_case
+    from fem_sse.app.run import solve_case
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--designs", nargs="+", default=list(DESIGNS), choices=list(DESIGNS))
@@ -181,7 +181,7 @@ def main() -> None:
         for label, levels in (("two_state +2", rounds + 2), ("two_state, transport mesh", 0)):
             spec = dataclasses.replace(config.mechanics, refine_fronts=levels)
             other = solve_mechanics(problem.smesh, None, config, comm, spec=spec,
-                                    kirchhoff=_kirchhoff(problem))
+                                    kirchhoff=problem.kirchhoff_function())
             records.append(_record(design, label, other.summary["front_refinements"], summary,
                                    other.summary, other, config, comm))
         if comm.rank == 0:

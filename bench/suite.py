@@ -64,7 +64,7 @@ class _LinearSolves:
         from fem_sse.transport.problem import TransportProblem
 
         self.solves = self.iterations = 0
-        self.original = TransportProblem._linear_solve
+        self.original = TransportProblem.linear_solve
         counter = self
 
         def counted(problem, A, b, x, prefix):  # noqa: N803
@@ -73,13 +73,13 @@ class _LinearSolves:
             counter.iterations += max(iterations, 1)
             return iterations
 
-        TransportProblem._linear_solve = counted
+        TransportProblem.linear_solve = counted
         return self
 
     def __exit__(self, *exc):
         from fem_sse.transport.problem import TransportProblem
 
-        TransportProblem._linear_solve = self.original
+        TransportProblem.linear_solve = self.original
 
 
 def _transport2d(comm, size: float) -> dict:

@@ -95,20 +95,40 @@ def test_one_rank_equals_all_ranks(case, comm):
 def test_current_slope_is_the_tangent(bilayer_data, comm):
     """d(electronic current)/dPhi from one linear solve equals a difference of two solves."""
     from fem_sse.geometry import build_mesh
+    from fem_sse.transport.continuation import solve_potentiostatic
+    from fem_sse.transport.newton import current_slope
     from fem_sse.transport.problem import TransportProblem, solve_transport
 
     config = parse_config(bilayer_data)
     problem = TransportProblem(config, build_mesh(config, comm))
     solve_transport(problem)
-    phi = float(problem.phi.value)
-    slope = problem.current_slope()
+    phi = problem.phi_V
+    slope = current_slope(problem)
     currents = []
     for p in (phi * (1 - 1e-4), phi * (1 + 1e-4)):
-        problem.solve_potentiostatic(p)
+        solve_potentiostatic(problem, p)
         currents.append(problem.electronic_current())
     difference = (currents[1] - currents[0]) / (2e-4 * phi)
     assert slope > 0.0
     assert abs(slope / difference - 1.0) < 1e-3
+
+
+def test_problem_implements_the_newton_protocol(bilayer_data, comm):
+    """TransportProblem is a NonlinearProblem (the protocol of the Newton functions); a solve
+    leaves the problem at the parameters of the problem itself (drift 1, window open) and the
+    state records the converged Phi."""
+    from fem_sse.geometry import build_mesh
+    from fem_sse.transport.newton import NonlinearProblem
+    from fem_sse.transport.problem import TransportParameters, TransportProblem, solve_transport
+
+    config = parse_config(bilayer_data)
+    problem = TransportProblem(config, build_mesh(config, comm))
+    assert isinstance(problem, NonlinearProblem)
+    assert not problem.state.scaled and not problem.state.phi_known
+    result = solve_transport(problem)
+    phi = result["ionic_potential_drop"]
+    assert problem.parameters == TransportParameters(phi, 1.0, 1.0)
+    assert problem.state.scaled and problem.state.converged_phi == phi
 
 
 def test_split_counts_follow_the_indicator(comm):
@@ -136,23 +156,25 @@ def test_bordered_newton_finds_the_galvanostatic_phi(comm):
     import numpy as np
 
     from fem_sse.errors import ConvergenceError
+    from fem_sse.transport.continuation import solve_potentiostatic
+    from fem_sse.transport.newton import bordered_newton
     from fem_sse.transport.problem import solve_transport
 
     config, problem = _fig4c_problem(comm)
     result = solve_transport(problem)
     phi, current = result["ionic_potential_drop"], config.cell.current_density * problem.area
-    problem.solve_potentiostatic(1.02 * phi)
-    found, report = problem.bordered_newton(1.02 * phi, current)
+    solve_potentiostatic(problem, 1.02 * phi)
+    found, report = bordered_newton(problem, 1.02 * phi, current)
     assert abs(found / phi - 1.0) < 1e-9
     assert report.iterations <= 8
     i_e = problem.electronic_current()
     assert abs(found * problem.conductance + i_e - current) <= 1e-9 * i_e
 
-    problem.solve_potentiostatic(1.5 * phi)
+    solve_potentiostatic(problem, 1.5 * phi)
     before = problem.omega.x.array.copy()
     with pytest.raises(ConvergenceError):
-        problem.bordered_newton(1.5 * phi, current, max_iterations=1)
-    assert float(problem.phi.value) == 1.5 * phi
+        bordered_newton(problem, 1.5 * phi, current, max_iterations=1)
+    assert problem.phi_V == 1.5 * phi
     assert np.array_equal(problem.omega.x.array, before)
 
 
@@ -180,8 +202,8 @@ def test_form_cache_binds_compiled_forms_to_a_new_mesh(comm):
         mu.interpolate(lambda x: -3.0 + 3.0 * x[0] / config.thickness
                        + 0.3 * np.sin(x[0] / config.thickness * 40.0))
         problem.set_from_mu(mu)
-        problem.phi.value = 0.05
-        residuals.append((problem._residual_norm(), problem.electronic_current(),
+        problem.set_phi(0.05)
+        residuals.append((problem.residual_norm(), problem.electronic_current(),
                           problem.conductance))
     assert residuals[0] == pytest.approx(residuals[1], rel=1e-12)
 
@@ -191,7 +213,7 @@ def test_klu_on_one_rank_in_1d(monkeypatch):
     PETSc built without KLU."""
     from mpi4py import MPI
 
-    import fem_sse.transport.problem
+    import fem_sse.transport.linear
     from fem_sse.transport.problem import default_petsc_options
 
     def solver(comm, tdim):
@@ -201,7 +223,7 @@ def test_klu_on_one_rank_in_1d(monkeypatch):
     assert solver(MPI.COMM_SELF, 2) == "mumps"
     if MPI.COMM_WORLD.size > 1:
         assert solver(MPI.COMM_WORLD, 1) == "mumps"
-    monkeypatch.setattr(fem_sse.transport.problem, "_petsc_has", lambda package: package != "klu")
+    monkeypatch.setattr(fem_sse.transport.linear, "_petsc_has", lambda package: package != "klu")
     assert solver(MPI.COMM_SELF, 1) == "mumps"
 
 
@@ -213,15 +235,15 @@ def test_a_failed_linear_solve_is_a_convergence_error(comm):
 
     _, problem = _fig4c_problem(comm)
     solve_transport(problem)
-    problem._residual_norm()
-    problem._A.zeroEntries()
-    problem._A.assemble()
-    x = problem._b.duplicate()
+    b = problem.residual()
+    A = problem.jacobian()  # noqa: N806
+    A.zeroEntries()
+    A.assemble()
+    x = b.duplicate()
     with pytest.raises(ConvergenceError, match="linear solve failed"):
-        problem._linear_solve(problem._A, problem._b, x, "fem_sse_transport_")
-    assert problem._ksp is None
-    problem._assemble_jacobian()
-    problem._linear_solve(problem._A, problem._b, x, "fem_sse_transport_")
+        problem.linear_solve(A, b, x, "fem_sse_transport_")
+    assert not problem.linear_solver.factorised  # the failed factorisation is not kept
+    problem.linear_solve(problem.jacobian(), b, x, "fem_sse_transport_")
     x.destroy()
 
 

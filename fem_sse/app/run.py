@@ -23,6 +23,7 @@ from fem_sse.io.outputs import (
     write_profile_csv,
 )
 from fem_sse.progress import activity
+from fem_sse.transport.results import InterfacePotential, Jump, TransportResult
 
 __all__ = ["run_case", "solve_case"]
 
@@ -64,24 +65,20 @@ def _solve_exact(config: Config) -> tuple[dict, dict]:
 
     start = time.perf_counter()
     sol = solve_exact(config)
-    jumps = [{"x": x, "layer": config.layers[sol.segments[i].layer].material,
-              "direction": "up" if d > 0 else "down"}
-             for x, i, d in sol.crossings(lambda seg: seg.material.B)]
+    jumps = tuple(Jump(x, config.layers[sol.segments[i].layer].material,
+                       "up" if d > 0 else "down")
+                  for x, i, d in sol.crossings(lambda seg: seg.material.B))
     edges = sol.x_edges()
-    interfaces = [{"x": xi, "mu": float(sol.mu_edges[int(np.argmin(np.abs(edges - xi)))])}
-                  for xi in config.interfaces]
+    interfaces = tuple(
+        InterfacePotential(xi, float(sol.mu_edges[int(np.argmin(np.abs(edges - xi)))]))
+        for xi in config.interfaces)
     L = config.thickness  # noqa: N806
-    summary = {
-        "t_li": sol.t_li, "one_minus_t_li": sol.one_minus_t_li,
-        "j_ionic_A_per_m2": sol.j_ionic, "j_electronic_A_per_m2": sol.j_electronic,
-        "ionic_potential_drop_V": sol.ionic_potential_drop,
-        "mu_interfaces": interfaces, "jumps": jumps,
-        "overshoot_fraction": sol.length_where(above=config.cell.mu_anode) / L,
-        "undershoot_fraction": sol.length_where(below=config.cell.mu_cathode) / L,
-        "dofs": 0, "cells": 0, "newton_iterations": 0,
-        "shooting_evaluations": sol.evaluations,
-        "wall_time_s": time.perf_counter() - start,
-    }
+    result = TransportResult(
+        sol.t_li, sol.one_minus_t_li, sol.j_ionic, sol.j_electronic, sol.ionic_potential_drop,
+        interfaces, jumps, overshoot_fraction=sol.length_where(above=config.cell.mu_anode) / L,
+        undershoot_fraction=sol.length_where(below=config.cell.mu_cathode) / L,
+        wall_time_s=time.perf_counter() - start)
+    summary = result.to_summary({"shooting_evaluations": sol.evaluations})
     x, mu = sol.profile()
     rows = _profile_rows(config, x, mu, _segment_of(config, x), sol.eta_i(x))
     return summary, {"rows": rows, "exact": sol}
@@ -136,20 +133,17 @@ def adaptive_summary(out, dofs: int, cells: int) -> dict:
     """The summary keys of an adaptive transport run (W-FEM or EAFE): t_Li, currents (A/m^2),
     Phi (V), jumps, interface potentials (eV), mesh size and how the loop stopped."""
     res, met = out.result, out.metrics
-    return {
-        "t_li": res["t_li"], "one_minus_t_li": res["one_minus_t_li"],
-        "j_ionic_A_per_m2": res["j_ionic"], "j_electronic_A_per_m2": res["j_electronic"],
-        "ionic_potential_drop_V": res["ionic_potential_drop"],
-        "mu_interfaces": met["mu_interfaces"], "jumps": met["jumps"],
-        "overshoot_fraction": met["overshoot_fraction"],
-        "undershoot_fraction": met["undershoot_fraction"],
-        "dofs": dofs, "cells": cells,
-        "newton_iterations": out.newton_iterations,
+    result = TransportResult(
+        res["t_li"], res["one_minus_t_li"], res["j_ionic"], res["j_electronic"],
+        res["ionic_potential_drop"],
+        tuple(InterfacePotential.from_metrics(m) for m in met["mu_interfaces"]),
+        tuple(Jump.from_metrics(j) for j in met["jumps"]), met["overshoot_fraction"],
+        met["undershoot_fraction"], dofs, cells, out.newton_iterations)
+    return result.to_summary({
         "refinement_steps": sum(1 for h in out.history if "cells" in h) - 1,
         "refinement_history": out.history,
         "converged": out.converged, "stop_reason": out.stop_reason,
-        "last_change": out.last_change,
-    }
+        "last_change": out.last_change})
 
 
 def _solve_eafe(config: Config, comm, progress) -> tuple[dict, dict]:
@@ -303,15 +297,6 @@ def _mechanics_keys(mech: dict) -> dict:
     return {**{key: mech[key] for key in keys}, "mechanics": mech}
 
 
-def _kirchhoff(problem):
-    """W (A/m) of a 2D transport state, DG1."""
-    from dolfinx import fem
-
-    kirchhoff = fem.Function(problem.V)
-    kirchhoff.x.array[:] = problem.omega.x.array * problem.w_scale
-    return kirchhoff
-
-
 def _plane_mechanics(config: Config, extras: dict, comm) -> dict:
     """2D: the elastic solve on the converged transport mesh (refined at and fitted to the
     fronts) from the converged W (one-way coupling, docs/mechanics.md); the result goes to
@@ -319,7 +304,8 @@ def _plane_mechanics(config: Config, extras: dict, comm) -> dict:
     from fem_sse.mechanics import solve_mechanics
 
     problem = extras.get("view", extras["problem"])  # an EAFE state: its W in DG1
-    result = solve_mechanics(problem.smesh, None, config, comm, kirchhoff=_kirchhoff(problem))
+    result = solve_mechanics(problem.smesh, None, config, comm,
+                             kirchhoff=problem.kirchhoff_function())
     extras["mechanics"] = result
     return _mechanics_keys(result.summary)
 
@@ -467,7 +453,7 @@ def write_not_converged(config: Config, outdir: str | Path, comm, exc: Exception
     problem = getattr(exc, "problem", None)
     good = problem is not None and diagnosis.get("good_state", False)
     summary = {"case": config.name, "solver": solver, "converged": False,
-               "error": str(exc), "diagnosis": diagnosis, "t_li": None, "one_minus_t_li": None,
+               "error": str(exc), "diagnosis": diagnosis, **TransportResult.unknown_summary(),
                "state": "last good state (see diagnosis.stage)" if good else "none",
                "mode": "galvanostatic" if config.cell.galvanostatic else "potentiostatic",
                "thickness_m": config.thickness, "dolfinx_version": _dolfinx_version(),
@@ -484,7 +470,7 @@ def write_not_converged(config: Config, outdir: str | Path, comm, exc: Exception
                 profile = gather_profile(problem)
                 if comm.rank == 0:
                     write_profile_csv(folder / "profile.csv",
-                                      _fem_rows(config, profile, float(problem.phi.value)))
+                                      _fem_rows(config, profile, problem.phi_V))
                 files.append("profile.csv")
         summary["files"] = files
         if comm.rank == 0:

@@ -104,7 +104,7 @@ def _write_transport(folder: Path, problem) -> list[str]:
     # XDMF writes the owned cells of each rank in local order, rank after rank
     rows = imap.local_range[0] + np.arange(owned, dtype=np.int64)
     np.savez(folder / f"kirchhoff.{comm.rank}.npz", rows=rows, coords=coords,
-             w=problem.omega.x.array[dofs] * problem.w_scale)
+             w=problem.kirchhoff_function().x.array[dofs])
     return ["mesh.xdmf", "mesh.h5"] + [f"kirchhoff.{r}.npz" for r in range(comm.size)]
 
 
@@ -151,15 +151,19 @@ def load_profile(run_folder: str | Path) -> tuple[dict, list]:
 
 @dataclass
 class SavedTransport:
-    """A converged 2D transport state reloaded from a checkpoint: what the mechanics reads of a
-    :class:`~fem_sse.transport.problem.TransportProblem` (``smesh``, ``V``, ``omega`` with
-    ``w_scale`` = 1, so omega is W (A/m), and :meth:`mu_function`)."""
+    """A converged 2D transport state reloaded from a checkpoint, with the part of the
+    :class:`~fem_sse.transport.problem.TransportProblem` surface that the mechanics and the
+    writers of a finished state read: ``smesh``, ``mesh``, ``comm``, ``config``, ``V``,
+    :meth:`kirchhoff_function` and :meth:`mu_function`.
+
+    Attributes:
+        kirchhoff: W (A/m) in the DG space ``V`` of the saved run.
+    """
 
     smesh: object
     V: object
-    omega: object
+    kirchhoff: object
     config: object
-    w_scale: float = 1.0
 
     @property
     def mesh(self):
@@ -169,11 +173,19 @@ class SavedTransport:
     def comm(self):
         return self.smesh.mesh.comm
 
+    def kirchhoff_function(self):
+        """W (A/m) in the DG space (a copy, named "W")."""
+        from dolfinx import fem
+
+        W = fem.Function(self.V, name="W")  # noqa: N806
+        W.x.array[:] = self.kirchhoff.x.array
+        return W
+
     def mu_function(self):
         """mu_Li0 (eV) at the DG dofs of W, per material (the transport's formula)."""
         from fem_sse.transport.fields import mu_from_kirchhoff
 
-        return mu_from_kirchhoff(self.smesh, self.omega, self.config)
+        return mu_from_kirchhoff(self.smesh, self.kirchhoff, self.config)
 
 
 def _original_cells(msh) -> np.ndarray:
@@ -201,7 +213,7 @@ def load_transport(run_folder: str | Path, state: dict, config, comm) -> SavedTr
     regions = {int(k): Region(**v) for k, v in state["regions"].items()}
     smesh = SeparatorMesh(msh, cell_tags, facet_tags, regions, dict(state["facet_groups"]))
     V = fem.functionspace(msh, ("DG", int(state["degree"])))
-    omega = fem.Function(V, name="omega")
+    kirchhoff = fem.Function(V, name="W")
     owned = msh.topology.index_map(msh.topology.dim).size_local
     dofs = V.dofmap.list[:owned]
     rows, coords, w = _read_parts(folder, int(state["ranks"]))
@@ -216,9 +228,9 @@ def load_transport(run_folder: str | Path, state: dict, config, comm) -> SavedTr
     if worst > 1e-9 * max(scale, 1e-300):
         raise ConfigError("OUTDIR", f"{run_folder}: the saved W does not fit the saved mesh "
                           f"(dof mismatch {worst:.3g} m); the checkpoint is damaged")
-    omega.x.array[dofs] = np.take_along_axis(w[where], match, axis=1)
-    omega.x.scatter_forward()
-    return SavedTransport(smesh, V, omega, config)
+    kirchhoff.x.array[dofs] = np.take_along_axis(w[where], match, axis=1)
+    kirchhoff.x.scatter_forward()
+    return SavedTransport(smesh, V, kirchhoff, config)
 
 
 def _read_parts(folder: Path, ranks: int):

@@ -255,11 +255,11 @@ def _wfem_fields(problem) -> tuple[list, list, object, object]:
     mu = problem.mu_function()
     mu.name = "mu_Li0 [eV]"
     eta_i = fem.Function(V, name="eta_i [eV]")
-    eta_i.interpolate(fem.Expression(problem.phi * problem.w, compat.interpolation_points(V)))
+    eta_i.interpolate(fem.Expression(problem.ionic_potential(), compat.interpolation_points(V)))
     eta_e = fem.Function(V, name="eta_e [eV]")
     eta_e.x.array[:] = mu.x.array - eta_i.x.array
-    kirchhoff = fem.Function(V, name="W [A/m]")
-    kirchhoff.x.array[:] = problem.omega.x.array * problem.w_scale
+    kirchhoff = problem.kirchhoff_function()
+    kirchhoff.name = "W [A/m]"
     sigma = fem.Function(V, name="sigma_eh [S/m]")
     A, B = problem.fields["A"], problem.fields["B"]
     clamp = MAX_SCALED_POTENTIAL
@@ -268,10 +268,7 @@ def _wfem_fields(problem) -> tuple[list, list, object, object]:
     currents = []
     if problem.mesh.topology.dim > 1:  # current densities, cellwise (DG0 vectors)
         Vj = fem.functionspace(problem.mesh, ("DG", 0, (problem.mesh.geometry.dim,)))  # noqa: N806
-        phi = problem.drift * problem.phi
-        for name, expr in (("j_Li [A/m^2]", -problem.fields["sigma_li"] * phi
-                            * ufl.grad(problem.w)),
-                           ("j_eh [A/m^2]", problem.w_scale * problem._flux)):
+        for name, expr in zip(("j_Li [A/m^2]", "j_eh [A/m^2]"), problem.current_densities()):
             f = fem.Function(Vj, name=name)
             f.interpolate(fem.Expression(expr, compat.interpolation_points(Vj)))
             currents.append(f)

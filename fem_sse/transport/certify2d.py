@@ -18,7 +18,6 @@ from __future__ import annotations
 import numpy as np
 import ufl
 from dolfinx import fem
-from mpi4py import MPI
 
 __all__ = ["BALANCE_TOLERANCE", "ELECTRONIC_BALANCE_TOLERANCE", "balance_problems", "certificate",
            "current_balance", "exact_comparison", "verdict"]
@@ -39,7 +38,7 @@ _CATHODE, _ANODE = 1, 2
 
 def _assemble(problem, name: str, form) -> float:
     """A scalar form summed over the ranks (compiled once per run: the problem's cache)."""
-    return problem.comm.allreduce(fem.assemble_scalar(problem._form(name, form)), op=MPI.SUM)
+    return problem.integral(name, form)
 
 
 def _ionic_entering(problem, tag: int, value: float) -> float:
@@ -65,14 +64,14 @@ def _ionic_entering(problem, tag: int, value: float) -> float:
 def current_balance(problem) -> dict:
     """Currents (A/m^2 per cathode length) entering at the cathode and leaving at the anode,
     ionic and electronic, and the relative imbalance of their sums."""
-    phi = float(problem.phi.value)
+    phi = problem.phi_V
     area = problem.area
     ion_c = phi * _ionic_entering(problem, _CATHODE, 1.0)
     ion_a = -phi * _ionic_entering(problem, _ANODE, 0.0)
     el_c = -problem.w_scale * _assemble(problem, "check_electronic_cathode",
-                                        problem.electrode_flux[_CATHODE])
+                                        problem.electrode_flux(_CATHODE))
     el_a = problem.w_scale * _assemble(problem, "check_electronic_anode",
-                                       problem.electrode_flux[_ANODE])
+                                       problem.electrode_flux(_ANODE))
     total_c, total_a = ion_c + el_c, ion_a + el_a
     scale = max(abs(total_c), abs(total_a), 1e-300)
     out = {"ionic_cathode_A_per_m2": ion_c / area, "ionic_anode_A_per_m2": ion_a / area,
@@ -88,7 +87,7 @@ def current_balance(problem) -> dict:
 def newton_residual(problem, balance: dict) -> dict:
     """Final residual norm of the scaled W equation, absolute and relative to the total current
     in the same units (W / w_scale)."""
-    norm = float(problem._residual_norm())
+    norm = float(problem.residual_norm())
     total = (balance["ionic_anode_A_per_m2"] + balance["electronic_anode_A_per_m2"]) * problem.area
     return {"newton_residual": norm,
             "newton_residual_relative": norm / max(abs(total) / problem.w_scale, 1e-300)}

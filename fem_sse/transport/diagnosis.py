@@ -24,10 +24,10 @@ def _region_names(problem) -> dict[int, tuple[str, str]]:
 
 def _local_entries(problem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """|residual| (scaled), coordinates (m) and region tag of every owned DOF of W."""
-    problem._residual_norm()  # assembles the residual vector at the current state
+    residual = problem.residual()  # at the current state
     V = problem.V
     owned = V.dofmap.index_map.size_local * V.dofmap.index_map_bs
-    values = np.abs(problem._b.array_r[:owned])
+    values = np.abs(residual.array_r[:owned])
     coords = V.tabulate_dof_coordinates()[:owned]
     tag_of_dof = np.zeros(len(V.tabulate_dof_coordinates()), dtype=np.int64)
     cell_tags = problem.fields["region_id"].x.array[problem.Q.dofmap.list[:, 0]]

@@ -237,6 +237,12 @@ class EafeView:
         """mu_Li0 (eV), P1."""
         return self._mu
 
+    def kirchhoff_function(self) -> fem.Function:
+        """W (A/m) in DG1 (a copy, named "W"), as :class:`TransportProblem` gives it."""
+        W = fem.Function(self.V, name="W")  # noqa: N806
+        W.x.array[:] = self.omega.x.array
+        return W
+
 
 class _ColumnShim:
     """What :func:`fem_sse.transport.start2d.column_mu` reads, for the P1 space."""

@@ -20,16 +20,19 @@ it runs on any number of ranks.
 
 from __future__ import annotations
 
+import dolfinx.fem.petsc
 import numpy as np
 import ufl
 from dolfinx import fem
 from dolfinx import mesh as dmesh
 from mpi4py import MPI
+from petsc4py import PETSc
 
+from fem_sse.geometry.line import ANODE, CATHODE
 from fem_sse.geometry.regions import GB
 
 __all__ = ["CUT", "GB_INTERFACE", "REGULAR", "boundary_current", "interior_facet_tags",
-           "ionic_forms"]
+           "ionic_forms", "solve_ionic"]
 
 REGULAR, GB_INTERFACE, CUT = 1, GB, 100
 _PENALTY = 10.0  # SIPG constant of the ionic problem
@@ -134,3 +137,48 @@ def boundary_current(w, sigma, ds, tag: int, value: float):
     n = ufl.FacetNormal(msh)
     _, h = facet_lengths(msh)
     return (-sigma * ufl.dot(ufl.grad(w), n) + _PENALTY * sigma / h * (w - value)) * ds(tag)
+
+
+def solve_ionic(w, sigma, smesh, measures, gb_conductance, source, discontinuous: bool,
+                form, integral, linear_solve) -> tuple[float, float, float]:
+    """Solve div(sigma_li grad w) = 0 (+ ``source``), w(cathode) = 1, w(anode) = 0, into ``w``.
+
+    Args:
+        w: the ionic shape function (its space: P1, or DG1 when ``discontinuous``).
+        sigma: sigma_li (S/m) per cell; smesh: mesh and tags; measures: (dx, dS, ds).
+        gb_conductance, source, discontinuous: as :func:`ionic_forms`.
+        form: callable(name, UFL form) -> compiled form; integral: callable(name, UFL form)
+            -> value summed over the ranks; linear_solve: callable(A, b, x).
+
+    Returns:
+        (the conductance G (S/m^2 in 1D, S/m per unit depth in 2D), the anode area and the
+        cathode area (1 in 1D, m per unit depth in 2D)).
+    """
+    dx, dS, ds = measures  # noqa: N806
+    V = w.function_space  # noqa: N806
+    msh = V.mesh
+    electrodes = {CATHODE: 1.0, ANODE: 0.0}
+    a, L = ionic_forms(V, sigma, dS, ds, electrodes, gb_conductance, source,  # noqa: N806
+                       discontinuous=discontinuous)
+    a, L = form("ionic_a", a), form("ionic_L", L)  # noqa: N806
+    bcs = [] if discontinuous else [
+        fem.dirichletbc(PETSc.ScalarType(value), fem.locate_dofs_topological(
+            V, msh.topology.dim - 1, smesh.facet_tags.find(tag)), V)
+        for tag, value in electrodes.items()]
+    A = dolfinx.fem.petsc.assemble_matrix(a, bcs=bcs)  # noqa: N806
+    A.assemble()
+    b = dolfinx.fem.petsc.assemble_vector(L)
+    dolfinx.fem.petsc.apply_lifting(b, [a], [bcs])
+    b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+    dolfinx.fem.petsc.set_bc(b, bcs)
+    linear_solve(A, b, w.x.petsc_vec)
+    w.x.scatter_forward()
+    A.destroy()
+    b.destroy()
+    if discontinuous:  # the conservative Nitsche flux through the anode
+        g = boundary_current(w, sigma, ds, ANODE, 0.0)
+    else:
+        g = sigma * ufl.inner(ufl.grad(w), ufl.grad(w)) * dx
+    one = fem.Constant(msh, PETSc.ScalarType(1.0))
+    return (integral("ionic_conductance", g),
+            *(integral(f"area_{tag}", one * ds(tag)) for tag in (ANODE, CATHODE)))

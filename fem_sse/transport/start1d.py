@@ -128,9 +128,9 @@ def start_from_exact(problem, sol: ExactSolution) -> None:
     mu.x.array[:] = exact_mu_at_dofs(problem, sol)
     problem.set_from_mu(mu)
     phi = float(sol.ionic_potential_drop)
-    problem.phi.value = phi
+    problem.set_phi(phi)
     if problem.config.cell.galvanostatic:
-        problem.converged_phi = phi
+        problem.state.converged_phi = phi
 
 
 def cancellation_ratio(sol: ExactSolution) -> float:

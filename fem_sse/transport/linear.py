@@ -1,0 +1,76 @@
+"""The linear solves of the transport problem: a direct LU, the Jacobian's factorisation kept.
+
+Every Newton step solves with a Jacobian of the same sparsity; its KSP is configured once and
+kept (PETSc refactors the new values). Any other matrix (the ionic problem) gets a KSP of its
+own for one solve.
+"""
+
+from __future__ import annotations
+
+from petsc4py import PETSc
+
+from fem_sse.errors import ConvergenceError
+from fem_sse.solvers import configured_ksp, prefixed_ksp
+
+__all__ = ["LinearSolver", "default_petsc_options"]
+
+
+def default_petsc_options(comm=None, tdim: int = 2) -> dict:
+    """Linear solver of every Newton step (a new dict: callers may change it).
+
+    A direct LU: KLU on one rank in 1D (block-tridiagonal matrices, where it refactors about
+    5 times faster than MUMPS: 1.5 vs 7.8 ms at 14k DOFs), MUMPS otherwise (parallel, and
+    supernodal for the fill of 2D meshes). A PETSc built without KLU (SuiteSparse) gets MUMPS.
+    """
+    serial = comm is None or comm.size == 1
+    solver = "klu" if serial and tdim == 1 and _petsc_has("klu") else "mumps"
+    return {"ksp_type": "preonly", "pc_type": "lu", "pc_factor_mat_solver_type": solver,
+            "ksp_error_if_not_converged": True}
+
+
+def _petsc_has(package: str) -> bool:
+    """Whether this PETSc was configured with the external solver package (e.g. "klu")."""
+    return bool(PETSc.Sys.hasExternalPackage(package))
+
+
+class LinearSolver:
+    """Direct solves on ``comm`` with ``petsc_options`` (:func:`default_petsc_options`)."""
+
+    def __init__(self, comm, petsc_options: dict):
+        self.comm = comm
+        self.petsc_options = petsc_options
+        self._kept = None  # the matrix whose KSP is kept
+        self._ksp = None
+
+    def keep(self, A) -> None:  # noqa: N803
+        """Keep the factorisation of ``A`` (the Jacobian) between solves."""
+        self._kept = A
+
+    @property
+    def factorised(self) -> bool:
+        """Whether a kept KSP exists (dropped after a failed factorisation)."""
+        return self._ksp is not None
+
+    def solve(self, A, b, x, prefix: str) -> int:  # noqa: N803
+        """Solve A x = b; the Jacobian's KSP is kept. Returns the Krylov iterations.
+
+        Raises:
+            ConvergenceError: when PETSc fails (e.g. a singular Jacobian far from the
+                solution): a failed Newton step, which the continuations may get around.
+        """
+        try:
+            if A is not self._kept:
+                with prefixed_ksp(self.comm, A, prefix, self.petsc_options) as ksp:
+                    ksp.solve(b, x)
+                    return ksp.getIterationNumber()
+            if self._ksp is None:
+                self._ksp = configured_ksp(self.comm, A, prefix, self.petsc_options)
+            self._ksp.solve(b, x)
+            return self._ksp.getIterationNumber()
+        except PETSc.Error as exc:
+            if A is self._kept and self._ksp is not None:  # a failed factorisation: start afresh
+                self._ksp.destroy()
+                self._ksp = None
+            raise ConvergenceError(f"linear solve failed (PETSc error {exc.ierr})",
+                                   {"petsc_error": exc.ierr}) from None
+

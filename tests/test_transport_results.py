@@ -1,0 +1,48 @@
+"""Typed transport results and parameters (no DOLFINx): the summary keys they spell and the
+electrode window of the continuation."""
+
+from fem_sse.transport.parameters import TransportParameters, window_potentials
+from fem_sse.transport.results import InterfacePotential, Jump, TransportResult
+
+
+def test_jumps_and_interfaces_round_trip_the_metrics_entries():
+    """A metrics entry (1D, 2D front, 2D boundary layer) read into a record gives back the same
+    summary dict, keys in the same order."""
+    entries = [{"x": 1.5e-7, "layer": "SE_cathodic", "direction": "up"},
+               {"x": 5e-5, "layer": "SE_anodic", "direction": "down", "length_m": 1e-5,
+                "coverage": 0.99},
+               {"x": 9.9e-5, "layer": "SE_anodic", "direction": "up", "length_m": 1e-5,
+                "coverage": 1.0, "boundary_layer": "anode"}]
+    for entry in entries:
+        out = Jump.from_metrics(entry).to_summary()
+        assert out == entry and list(out) == list(entry)
+    interface = {"x": 5e-5, "mu": -1.5}
+    assert InterfacePotential.from_metrics(interface).to_summary() == interface
+
+
+def test_transport_result_summary_keys_and_order():
+    """The summary keys of a transport run, in the documented order; the solver's own keys go
+    before the wall time, which is left out when not measured."""
+    result = TransportResult(0.9, 0.1, 9.0, 1.0, 0.01, (InterfacePotential(5e-5, -1.5),),
+                             (Jump(1e-7, "SE", "up"),), 0.0, 0.02, 300, 99, 12, 0.5)
+    summary = result.to_summary({"shooting_evaluations": 7})
+    assert list(summary) == [
+        "t_li", "one_minus_t_li", "j_ionic_A_per_m2", "j_electronic_A_per_m2",
+        "ionic_potential_drop_V", "mu_interfaces", "jumps", "overshoot_fraction",
+        "undershoot_fraction", "dofs", "cells", "newton_iterations", "shooting_evaluations",
+        "wall_time_s"]
+    assert summary["ionic_potential_drop_V"] == 0.01 and summary["jumps"][0]["x"] == 1e-7
+    assert summary["undershoot_fraction"] == 0.02 and summary["cells"] == 99
+    no_time = TransportResult(0.9, 0.1, 9.0, 1.0, 0.01).to_summary()
+    assert "wall_time_s" not in no_time and no_time["mu_interfaces"] == []
+    assert TransportResult.unknown_summary() == {"t_li": None, "one_minus_t_li": None}
+
+
+def test_window_is_exact_when_open_and_the_midpoint_when_closed():
+    """The continuation's electrode window: the configured potentials (eV) bit for bit at 1,
+    their midpoint at 0, linear between."""
+    assert window_potentials(1.0, -3.0, 0.05) == (-3.0, 0.05)
+    assert window_potentials(0.0, -3.0, 0.05) == (-1.475, -1.475)
+    mu_c, mu_a = window_potentials(0.5, -3.0, 0.0)
+    assert (mu_c, mu_a) == (-2.25, -0.75)
+    assert TransportParameters() == TransportParameters(0.0, 1.0, 1.0)
