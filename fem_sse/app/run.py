@@ -147,8 +147,8 @@ def adaptive_summary(out, dofs: int, cells: int) -> dict:
 
 
 def _solve_eafe(config: Config, comm, progress) -> tuple[dict, dict]:
-    """1D exponentially fitted scheme (:mod:`fem_sse.transport.eafe_solve`), checked against the exact
-    solution like the W-FEM (exit 3 beyond the tolerances)."""
+    """1D exponentially fitted scheme (:mod:`fem_sse.transport.eafe_solve`), checked against the
+    exact solution like the W-FEM (exit 3 beyond the tolerances)."""
     from fem_sse.transport.certify1d import exact_check
     from fem_sse.app.eafe_case import solve_eafe_case
 
@@ -189,8 +189,8 @@ def _solve_fem_1d(config: Config, comm, progress) -> tuple[dict, dict]:
 
 
 def _certify_2d(problem, result: dict, metrics: dict) -> dict:
-    """The checks of :mod:`fem_sse.transport.certify2d` and the front coverage; a state that fails them
-    is not converged (``not_converged_because``), with a warning."""
+    """The checks of :mod:`fem_sse.transport.certify2d` and the front coverage; a state that
+    fails them is not converged (``not_converged_because``), with a warning."""
     from fem_sse.transport.certify2d import certificate
 
     keys = certificate(problem, result, metrics["jumps"])
@@ -216,9 +216,9 @@ def _exact_acceptance(config: Config, exact: dict):
 
 
 def _check_fem_1d(config: Config, summary: dict, extras: dict) -> dict:
-    """The ``exact_check`` block of a 1D FEM summary (:mod:`fem_sse.transport.certify1d`); beyond the
-    tolerances a ConvergenceError carrying the problem (its state is written as the last good
-    state)."""
+    """The ``exact_check`` block of a 1D FEM summary (:mod:`fem_sse.transport.certify1d`);
+    beyond the tolerances a ConvergenceError carrying the problem (its state is written as the
+    last good state)."""
     from fem_sse.transport.certify1d import exact_check
     from fem_sse.errors import ConvergenceError
 

@@ -6,8 +6,8 @@ fallback of a ``fem`` run, 1D or 2D) writes the same fields.bp, regions.xdmf/.h5
 The EAFE unknown is mu_Li0 at the P1 nodes (continuous across interfaces); every field goes to
 DG1 (one value per cell and node) because W and sigma_eh are maps of mu in *each cell's*
 material (A, B), so they jump where the material does
-(:func:`fem_sse.transport.eafe.dg1_maps`, which the 2D metrics use too). eta_i = Phi w (w the P1 ionic potential
-fraction, Phi in V, so eta_i in eV), eta_e = mu - eta_i.
+(:func:`fem_sse.transport.eafe.dg1_maps`, which the 2D metrics use too). eta_i = Phi w (w the
+P1 ionic potential fraction, Phi in V, so eta_i in eV), eta_e = mu - eta_i.
 """
 
 from __future__ import annotations

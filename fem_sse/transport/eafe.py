@@ -1,8 +1,8 @@
 """Exponentially fitted (EAFE / Scharfetter-Gummel) discretisation of the electronic current.
 
-Why: the W formulation (:mod:`fem_sse.transport.problem`) computes j_eh = grad W - sigma_eh grad eta_i,
-two terms up to 1e30 times larger than their sum on stacks whose B lies far inside the
-electrode window (the exact state's cancellation ratio,
+Why: the W formulation (:mod:`fem_sse.transport.problem`) computes
+j_eh = grad W - sigma_eh grad eta_i, two terms up to 1e30 times larger than their sum on
+stacks whose B lies far inside the electrode window (the exact state's cancellation ratio,
 :func:`fem_sse.transport.start1d.cancellation_ratio`); beyond 1e6 its discretisation error, beyond
 1e12 round-off, exceeds the current. This scheme has no such difference of large terms.
 

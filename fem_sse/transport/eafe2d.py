@@ -206,7 +206,8 @@ class EafeProblem2D(EafeProblem):
 
 
 class EafeView:
-    """An EAFE state seen as the W-FEM's 2D problem by the metrics (:mod:`fem_sse.transport.metrics2d`),
+    """An EAFE state seen as the W-FEM's 2D problem by the metrics
+    (:mod:`fem_sse.transport.metrics2d`),
     the map (:func:`fem_sse.io.outputs.plot_mu_map`), the checkpoint and the mechanics: W (A/m)
     in DG1 (``omega``, ``w_scale`` = 1), DG0 ``fields`` A (S/m), B (eV), region_id, and
     ``mu_function`` (the P1 mu, eV)."""
