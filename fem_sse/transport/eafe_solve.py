@@ -3,10 +3,10 @@
 
 ``solver.kind = "fem-eafe"`` (or ``fem-sse run --solver fem-eafe``), 1D. Like the 1D W-FEM
 (:mod:`fem_sse.transport.adapt`): every mesh starts from the exact steady state
-(:mod:`fem_sse.transport.exact1d`, also the existence test: no steady state raises
-SolveError), the adaptive loop stops when 1 - t_Li, the jumps and the interface potentials
-change by less than ``solver.tolerance`` twice in a row and the result passes the exact check, and the run's result is checked against
-the exact solution (:mod:`fem_sse.transport.certify1d`, exit 3 beyond 10
+(:mod:`fem_sse.transport.exact1d`, also the existence test: no steady state raises SolveError), the
+adaptive loop stops when 1 - t_Li, the jumps and the interface potentials change by less than
+``solver.tolerance`` twice in a row and the result passes the exact check, and the run's result is
+checked against the exact solution (:mod:`fem_sse.transport.certify1d`, exit 3 beyond 10
 ``solver.tolerance``). Unlike the W-FEM there is no precision limit to refuse at
 (docs/robustness.md).
 
