@@ -24,10 +24,11 @@ from fem_sse.materials import conductivity
 __all__ = ["CUT_FRACTION", "QUADRATURE_DEGREE", "cell_materials", "mu_at",
            "project_eigenstrain"]
 
-#: A cell over whose quadrature points e* changes by more than this fraction of its global
-#: swing, across a strain-law step that is sharp on the cell's scale (mu_Li0 changes over the
-#: cell by more than :data:`SHARP` law widths), is "cut" by a front: its stress mixes two
-#: sides and is left out of the peaks. A step resolved by the mesh cuts no cell.
+#: A cell that a strain-law step crosses (its level at the vertices on both sides of the
+#: step), over whose quadrature points e* changes by more than this fraction of its global
+#: swing, with the step sharp on the cell's scale (mu_Li0 changes over the cell by more than
+#: :data:`SHARP` law widths), is "cut" by a front: its stress mixes two sides and is left out
+#: of the peaks. A step resolved by the mesh, or one on the cell's edges, cuts no cell.
 CUT_FRACTION = 0.1
 SHARP = 20.0
 
@@ -103,8 +104,19 @@ def project_eigenstrain(level: fem.Function, kind: str, smesh, config, spec,
              - comm.allreduce(float(estar_q.min(initial=np.inf)), MPI.MIN))
     mu_v = mu_at(level.x.array[dofs], names[:, None].repeat(dofs.shape[1], 1), config, kind)
     sharp = np.ptp(mu_v, axis=1) > SHARP * _step_widths(names, config, spec)
-    cut = sharp & (np.ptp(estar_q, axis=1) > CUT_FRACTION * swing) if swing > 0 else sharp & False
+    cut = sharp & _crossed(level.x.array[dofs], names, config, spec, kind)
+    cut = cut & (np.ptp(estar_q, axis=1) > CUT_FRACTION * swing) if swing > 0 else cut & False
     return target, cut
+
+
+def _crossed(values: np.ndarray, names: np.ndarray, config, spec, kind: str) -> np.ndarray:
+    """Per cell: the step level of its material lies strictly inside it (level - step of both
+    signs at its vertices). A cell with the front on an edge or a vertex only (a fitted mesh,
+    :mod:`.split`) is not crossed, even where the step's few-width transition reaches into it."""
+    from fem_sse.mechanics.fit import step_levels
+
+    d = values - step_levels(names, config, spec, kind)[:, None]
+    return (np.min(d, axis=1) < 0.0) & (np.max(d, axis=1) > 0.0)
 
 
 def _step_widths(names: np.ndarray, config, spec) -> np.ndarray:
