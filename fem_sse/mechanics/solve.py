@@ -106,16 +106,15 @@ def prepare_mesh(smesh, level, kind: str, config, spec):
     if smesh.mesh.topology.dim != 2 or not (spec.refine_fronts or spec.fit_fronts):
         return smesh, level, 0, 0
     from fem_sse.mechanics.canonical import on_canonical_copy
+    from fem_sse.mechanics.fit import fit_fronts
     from fem_sse.mechanics.fronts import refine_level
-    from fem_sse.mechanics.split import fit_by_splitting
 
     def work(serial, serial_level):
         serial, serial_level, rounds = refine_level(serial, serial_level, kind, config, spec,
                                                     spec.refine_fronts)
         cut = 0
         if spec.fit_fronts:
-            serial, serial_level, cut = fit_by_splitting(serial, serial_level, kind, config,
-                                                           spec)
+            serial, serial_level, cut = fit_fronts(serial, serial_level, kind, config, spec)
         return serial, serial_level, rounds, cut
 
     return on_canonical_copy(smesh, level, work)
