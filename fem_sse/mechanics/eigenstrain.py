@@ -95,7 +95,10 @@ def project_eigenstrain(level: fem.Function, kind: str, smesh, config, spec,
     widths = _step_widths(names, config, spec)
     sharp = np.ptp(mu_v, axis=1) > SHARP * widths
     crossed = _crossed(level.x.array[dofs], names, config, spec, kind)
-    mu_q = _sharpened(mu_q, mu_v, sharp & ~crossed, _step_centres(names, config, spec), widths)
+    centres = _step_centres(names, config, spec)
+    near = ~crossed & (np.min(np.abs(mu_v - centres[:, None]), axis=1) < SHARP_CLIP * widths)
+    mu_q = _sharpened(mu_q, mu_v, near & _sharp_fronts(names, near & sharp, msh.comm),
+                      centres, widths)
     estar_q = np.zeros_like(mu_q)
     kT = config.cell.kT  # noqa: N806
     for name in sorted(set(names) - {""}):
@@ -127,25 +130,38 @@ def _crossed(values: np.ndarray, names: np.ndarray, config, spec, kind: str) -> 
 
 
 def _sharpened(mu_q, mu_v, cells, centre, width) -> np.ndarray:
-    """mu_Li0 at the quadrature points with the step made sharp in ``cells``: those that a
-    step sharp on their scale touches (on an edge or a vertex: a fitted mesh) without crossing.
-    There mu within :data:`SHARP_CLIP` widths of the step's centre is moved out to that many
-    widths on the cell's side, so the cell holds its side's plateau, as at a sharp step at the
-    fitted front. A transition narrower than the cell (a 3 nm front on 60 nm cells) otherwise
-    reaches a sliver into the cells on both sides, by different fractions of cells of
-    different shapes: a lateral ripple of e* that the displacement cannot follow, peaks a few
-    percent off the film values that do not settle until the cells resolve the transition.
-    For the two-state law (odd about its centre) the integral of e* across a front that is
-    straight on the cell's scale is unchanged."""
+    """mu_Li0 at the quadrature points with the step made sharp in ``cells``: those within
+    :data:`SHARP_CLIP` law widths of a step that is sharp on the mesh (:func:`_sharp_fronts`)
+    and does not cross them (on a fitted mesh the front is on their edges). There mu within
+    :data:`SHARP_CLIP` widths of the step's centre is moved out to that many widths on the
+    cell's side, so the cell holds its side's plateau, as at a sharp step at the fitted front.
+    A transition narrower than the cells (a 3 nm front on 60 nm cells) otherwise reaches a
+    sliver into the cells on both sides, by different fractions in cells of different shapes:
+    a ripple of e* along the front that the displacement cannot follow, peaks a few percent
+    above the film values that do not settle until the cells resolve the transition. For the
+    two-state law (odd about its centre) the integral of e* across a front that is straight on
+    the cell's scale is unchanged."""
     out = mu_q.copy()
     far = np.take_along_axis(mu_v, np.argmax(np.abs(mu_v - centre[:, None]), axis=1)[:, None],
                              axis=1)[:, 0]
     side = np.sign(far - centre)
-    near = np.min(np.abs(mu_v - centre[:, None]), axis=1) < SHARP_CLIP * width
-    rows = np.flatnonzero(cells & near & np.isfinite(centre) & (side != 0.0))
+    rows = np.flatnonzero(cells & np.isfinite(centre) & (side != 0.0))
     gap = np.maximum(side[rows, None] * (mu_q[rows] - centre[rows, None]),
                      SHARP_CLIP * width[rows, None])
     out[rows] = centre[rows, None] + side[rows, None] * gap
+    return out
+
+
+def _sharp_fronts(names: np.ndarray, sharp_near: np.ndarray, comm) -> np.ndarray:
+    """Per cell: its material's step is sharp on the mesh (on any rank, some cell next to a
+    front of that material is sharp, :data:`SHARP`). Decided per material, not per cell: the
+    pieces of split cells next to a front are smaller than their neighbours, and a front whose
+    cells are sharpened in some places and not in others ripples e* along it."""
+    out = np.zeros(len(names), dtype=bool)
+    for name in sorted(comm.allreduce(set(names) - {""}, op=MPI.BOR)):
+        rows = names == name
+        if comm.allreduce(bool(np.any(sharp_near[rows])), op=MPI.LOR):
+            out[rows] = True
     return out
 
 

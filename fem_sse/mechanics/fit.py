@@ -222,11 +222,12 @@ def split_at_fronts(coords, cell_tag, facet_tag, values, steps, material, on_fro
         lone = ks[0] if len(ks) != 2 else ({0, 1, 2} - set(ks)).pop()
         tri, facets = _split_cell(cells[c], lone, local, facet_tag[c], verts)
         vals = {int(cells[c, k]): values[c, k] for k in range(_NV)}
-        for k, q in local.items():  # linear along the parent's edge
+        for k, q in local.items():  # on the cell's own front: the step; else linear
             i, j = (k + 1) % _NV, (k + 2) % _NV
             s = (np.linalg.norm(verts[q] - verts[cells[c, i]])
                  / np.linalg.norm(verts[cells[c, j]] - verts[cells[c, i]]))
-            vals[q] = (1.0 - s) * values[c, i] + s * values[c, j]
+            own = phi_cell[c, i] * phi_cell[c, j] < 0.0
+            vals[q] = steps[c] if own else (1.0 - s) * values[c, i] + s * values[c, j]
         out.append((np.array(tri), np.full(len(tri), cell_tag[c]), np.array(facets),
                     np.array([[vals[v] for v in row] for row in tri])))
     cells, cell_tag, facet_tag, values = (np.concatenate(z) for z in zip(*out, strict=True))
@@ -235,13 +236,15 @@ def split_at_fronts(coords, cell_tag, facet_tag, values, steps, material, on_fro
 
 
 def _on_front_values(values, steps, phi_cell) -> np.ndarray:
-    """Step 3: step + phi at the vertices of the stepped cells that touch the front or that
-    their own values cross (the recovery is linear per cell and on the step at the front)."""
+    """Step 3: step + phi at the vertices of the stepped cells that the front touches or
+    crosses, or that their own values cross (linear per cell, the step on the front)."""
     values = np.array(values, dtype=float)
     d = values - steps[:, None]
     touch = np.any(phi_cell == 0.0, axis=1)
     cross = (d.min(axis=1) < 0.0) & (d.max(axis=1) > 0.0)
-    recover = np.isfinite(steps) & (touch | cross) & np.all(np.isfinite(phi_cell), axis=1)
+    split = (phi_cell.min(axis=1) < 0.0) & (phi_cell.max(axis=1) > 0.0)
+    recover = (np.isfinite(steps) & (touch | cross | split)
+               & np.all(np.isfinite(phi_cell), axis=1))
     values[recover] = steps[recover, None] + phi_cell[recover]
     return values
 
