@@ -22,6 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 DOC = ROOT / "docs" / "mechanics.md"
 MPA, UM = 1e6, 1e-6
+NAMES = {"max_principal": "max principal", "max_von_mises": "max von Mises",
+         "crack_risk_index": "crack risk"}
 
 
 def _load(name: str):
@@ -78,6 +80,18 @@ def peaks(name: str) -> list[str]:
     lines += ["", f"Last two rows: max principal {_change(rows, 'max_principal')}, max von "
               f"Mises {_change(rows, 'max_von_mises')}, crack risk "
               f"{_change(rows, 'crack_risk_index')}."]
+    if len(rows) > 2:
+        lines += ["", "Change from row to row (max principal / max von Mises): " + ", ".join(
+            f"{_change(rows[k - 1:k + 1], 'max_principal')} / "
+            f"{_change(rows[k - 1:k + 1], 'max_von_mises')}" for k in range(1, len(rows))) + "."]
+    if exact:
+        keys = ("max_principal", "max_von_mises", "crack_risk_index")
+        worst = max(rows, key=lambda r: max(abs(r[k] / exact[k] - 1.0) for k in keys))
+        label = (f"refine_fronts {worst['refine_fronts']}" if "refine_fronts" in worst
+                 else f"h = {worst['h_m'] / UM:g} um")
+        lines += ["", "Largest deviation from the exact values over the rows: " + ", ".join(
+            f"{NAMES[k]} {100.0 * (worst[k] / exact[k] - 1.0):+.2f} %" for k in keys)
+            + f" ({label})."]
     return lines
 
 

@@ -37,7 +37,9 @@ log = logging.getLogger(__name__)
 #: too. A cut cell's mixed eigenstrain acts on the rest like a force dipole, whose stress decays
 #: only as (h/r)^2: with one ring, a sharp straight front on isotropic meshes still gave peaks
 #: up to 7 % above the film values next to the front, with two 2 % falling with h
-#: (bench/mechanics_peaks.py). The band is two cells wide, so it vanishes under refinement.
+#: (bench/mechanics_peaks.py, with the former Plaza-based fitting). The band is two cells wide,
+#: so it vanishes under refinement. A mesh fitted by :mod:`.fit` has no cut cell; they remain
+#: with ``fit_fronts = false`` (or where two materials' fronts cut one edge).
 EXCLUDE_RINGS = 2
 
 #: Scalar output fields (name in files, key of :func:`~fem_sse.mechanics.post.invariants`).
