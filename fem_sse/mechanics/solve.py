@@ -100,18 +100,21 @@ def _level_field(mu, kirchhoff):
 
 
 def prepare_mesh(smesh, level, kind: str, config, spec):
-    """The mesh of the elastic solve (2D): ``spec.refine_fronts`` rounds of refinement where
-    the eigenstrain changes across a cell, then (``spec.fit_fronts``) the edges the strain-law
-    fronts cross split at the fronts. Both run on the canonical serial copy of the mesh
-    (:mod:`.canonical`), so the result depends on the mesh's geometry only, not on the ranks or
-    the partition. Returns (smesh, level on it, rounds, edges cut)."""
+    """The mesh of the elastic solve (2D) and the level on it: the level made continuous per
+    material (:func:`~fem_sse.mechanics.fit.continuous_level`), ``spec.refine_fronts`` rounds
+    of refinement where the eigenstrain changes across a cell, then (``spec.fit_fronts``) the
+    cells the strain-law fronts cross split along them. All run on the canonical serial copy
+    of the mesh (:mod:`.canonical`), so the result depends on the mesh's geometry only, not on
+    the ranks or the partition. Returns (smesh, level on it, rounds, edges cut + vertices
+    snapped)."""
     if smesh.mesh.topology.dim != 2 or not (spec.refine_fronts or spec.fit_fronts):
         return smesh, level, 0, 0
     from fem_sse.mechanics.canonical import on_canonical_copy
-    from fem_sse.mechanics.fit import fit_fronts
+    from fem_sse.mechanics.fit import continuous_level, fit_fronts
     from fem_sse.mechanics.fronts import refine_level
 
     def work(serial, serial_level):
+        serial_level = continuous_level(serial, serial_level)
         serial, serial_level, rounds = refine_level(serial, serial_level, kind, config, spec,
                                                     spec.refine_fronts)
         cut = 0
