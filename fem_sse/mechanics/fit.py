@@ -16,9 +16,10 @@ are zero); its zero set, linear along every edge, is the front. Then:
    into a triangle and a quadrilateral, cut along its shorter diagonal. Tags: every child
    keeps its parent's cell tag, pieces of a tagged edge keep the edge's tag.
 3. **level on the front**: in every cell of a stepped material that touches the front, the
-   level is set to step + phi at the vertices (so exactly the step on the front): the cell's
-   own DG1 values differ from the vertex average by the transport's inter-element jump, which
-   would move the front off the fitted edges by a sliver.
+   level is set to step + phi at the vertices (so exactly the step on the front, not round-off
+   of either sign; and where the level is not continuous, :func:`continuous_level`, a cell's
+   own values differ from the vertex average, which would move the front off the fitted edges
+   by a sliver).
 
 Afterwards no cell has the front inside it (only on its edges): the displacement, linear per
 cell, can follow the step, and the cell averages of e* are one-sided. The Plaza-based fitting
