@@ -24,7 +24,9 @@ Cases (all plane strain, two-state law unless said; bench/results/mechanics_peak
 * ``eshelby``: a circular inclusion (radius 2 um, e* = -1.5e-3) in a clamped disk (radius
   10 um), equal moduli: the interior stress is uniform and known in closed form (below).
 * ``study``: cases/2d/study_bilayer.toml (polycrystal, 40 grains, zero-thickness GBs): one
-  transport solve, then refine_fronts = 0, 2, 4, 6.
+  transport solve, then refine_fronts = 0, 2, 4, 6. ``study_single`` / ``study_thin``: the
+  same for the other two designs of the 2D design study (study_single.toml,
+  study_thin_anodic.toml).
 * ``poly``: the tutorial's polycrystal (cases/2d/poly_bilayer.toml, docs/tutorial.md step 5):
   the same, with each peak's distance to the nearest GB facet, the lateral sides and the
   electrodes.
@@ -197,12 +199,12 @@ def eshelby(comm) -> dict:
     return {"exact": exact, "rows": rows}
 
 
-def study(comm) -> dict:
+def study(comm, name: str = "study_bilayer") -> dict:
     from fem_sse.spec.config import load_config
     from fem_sse.mechanics import solve_mechanics
     from fem_sse.app.run import _kirchhoff, solve_case
 
-    config = load_config(ROOT / "cases" / "2d" / "study_bilayer.toml")
+    config = load_config(ROOT / "cases" / "2d" / f"{name}.toml")
     summary, extras = solve_case(dataclasses.replace(config, mechanics=None), comm)
     problem = extras["problem"]
     rows = []
@@ -215,7 +217,7 @@ def study(comm) -> dict:
                      "wall_time_s": time.perf_counter() - start})
         if comm.rank == 0:
             print(json.dumps(rows[-1]), flush=True)
-    return {"case": "cases/2d/study_bilayer.toml", "transport_cells": summary["cells"],
+    return {"case": f"cases/2d/{name}.toml", "transport_cells": summary["cells"],
             "rows": rows}
 
 
@@ -287,9 +289,18 @@ def poly(comm) -> dict:
             "mu_dg1_refine_fronts_0": _peaks(nodal)}
 
 
+def study_single(comm) -> dict:
+    return study(comm, "study_single")
+
+
+def study_thin(comm) -> dict:
+    return study(comm, "study_thin_anodic")
+
+
 CASES = {"uniform": uniform, "sharp_straight": sharp_straight,
          "narrow_straight": narrow_straight, "sharp_curved": sharp_curved,
-         "smooth_curved": smooth_curved, "eshelby": eshelby, "study": study, "poly": poly}
+         "smooth_curved": smooth_curved, "eshelby": eshelby, "study": study, "poly": poly,
+         "study_single": study_single, "study_thin": study_thin}
 
 
 def main() -> None:

@@ -154,6 +154,11 @@ def study2d() -> list[str]:
             f"{r['crack_risk_distance_to_electrode_um']:.2f} | "
             f"{r['area_fraction_over_strength']:.3f} | {_f(r['gb_normal_max_MPa'], '.0f')} / "
             f"{_f(r['gb_shear_max_MPa'], '.0f')} | {_f(r['pb_normal_mean_MPa'], '.2f')} |")
+    if "load_average_1min" in data[0]:
+        first = {r["design"]: r for r in reversed(data)}  # transport time once per design
+        lines += ["", f"Run: transport {sum(r['transport_wall_time_s'] for r in first.values()):.0f}"
+                  f" s + mechanics {sum(r['mechanics_wall_time_s'] for r in data):.0f} s, 1 rank, "
+                  f"load average {data[0]['load_average_1min']:.1f}."]
     return lines
 
 
