@@ -156,8 +156,9 @@ def study2d() -> list[str]:
             f"{_f(r['gb_shear_max_MPa'], '.0f')} | {_f(r['pb_normal_mean_MPa'], '.2f')} |")
     if "load_average_1min" in data[0]:
         first = {r["design"]: r for r in reversed(data)}  # transport time once per design
-        lines += ["", f"Run: transport {sum(r['transport_wall_time_s'] for r in first.values()):.0f}"
-                  f" s + mechanics {sum(r['mechanics_wall_time_s'] for r in data):.0f} s, 1 rank, "
+        transport = sum(r["transport_wall_time_s"] for r in first.values())
+        mechanics = sum(r["mechanics_wall_time_s"] for r in data)
+        lines += ["", f"Run: transport {transport:.0f} s + mechanics {mechanics:.0f} s, 1 rank, "
                   f"load average {data[0]['load_average_1min']:.1f}."]
     return lines
 
@@ -265,6 +266,8 @@ BLOCKS = {"peaks_uniform": lambda: peaks("uniform"),
           "peaks_sharp_curved": lambda: peaks("sharp_curved"),
           "peaks_smooth_curved": lambda: peaks("smooth_curved"),
           "peaks_eshelby": lambda: peaks("eshelby"), "peaks_study": lambda: peaks("study"),
+          "peaks_study_single": lambda: peaks("study_single"),
+          "peaks_study_thin": lambda: peaks("study_thin"),
           "reference": reference, "dilute": dilute, "study1d": study1d, "study2d": study2d,
           "timing": timing, "presets": presets, "ranks": ranks,
           "poly": poly, "elastic_vs_transport": elastic_vs_transport}
