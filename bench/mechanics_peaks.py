@@ -213,7 +213,10 @@ def study(comm, name: str = "study_bilayer") -> dict:
         start = time.perf_counter()
         result = solve_mechanics(problem.smesh, None, config, comm, spec=spec,
                                  kirchhoff=_kirchhoff(problem))
+        where = result.summary["max_principal_location"]
         rows.append({"refine_fronts": rounds, **_peaks(result.summary),
+                     "max_principal_location": where,
+                     "max_principal_gb_distance_m": _gb_distance(result.smesh, where, comm),
                      "wall_time_s": time.perf_counter() - start})
         if comm.rank == 0:
             print(json.dumps(rows[-1]), flush=True)

@@ -70,6 +70,11 @@ def peaks(name: str) -> list[str]:
         lines = _peak_rows(rows, "refine_fronts", "refine_fronts")
     else:
         lines = _peak_rows(rows, "h (um)", "h_m", lambda h: f"{h / UM:g}")
+    if "max_principal_gb_distance_m" in rows[-1]:
+        lines += ["", "Max principal peak, location (um) and distance to the nearest GB (um): "
+                  + ", ".join(f"{_where(r['max_principal_location'])} / "
+                              f"{r['max_principal_gb_distance_m'] / UM:.2f}" for r in rows)
+                  + "."]
     exact = case.get("film") or case.get("exact")
     if exact:
         lines += ["", f"Exact: max principal {exact['max_principal'] / MPA:.2f} MPa, max von "
