@@ -75,6 +75,15 @@ def peaks(name: str) -> list[str]:
                   + ", ".join(f"{_where(r['max_principal_location'])} / "
                               f"{r['max_principal_gb_distance_m'] / UM:.2f}" for r in rows)
                   + "."]
+    if "max_principal_flaw_average" in rows[-1]:
+        lines += ["", "Averaged over the flaw size (Helmholtz filter of length "
+                  f"{rows[-1]['flaw_average_length'] / UM:.2f} um, fem_sse/mechanics/average.py), "
+                  "max principal / max von Mises (MPa) per row: " + ", ".join(
+                      f"{r['max_principal_flaw_average'] / MPA:.2f} / "
+                      f"{r['max_von_mises_flaw_average'] / MPA:.2f}" for r in rows)
+                  + "; last two rows: "
+                  f"{_change(rows, 'max_principal_flaw_average')} / "
+                  f"{_change(rows, 'max_von_mises_flaw_average')}."]
     exact = case.get("film") or case.get("exact")
     if exact:
         lines += ["", f"Exact: max principal {exact['max_principal'] / MPA:.2f} MPa, max von "

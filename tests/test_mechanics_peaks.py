@@ -293,6 +293,10 @@ def test_laterally_uniform_stack_from_transport(comm, rounds):
     exact = film["mechanics"]
     for key in ("max_principal", "max_von_mises", "crack_risk_index"):
         assert s[key] == pytest.approx(exact[key], rel=1e-3), key
+    # the flaw-size average keeps the plateau (the tensile layer is far wider than a)
+    assert s["flaw_average_length"] == pytest.approx(5e-6 / (2 * math.sqrt(2)))
+    assert s["max_principal_flaw_average"] == pytest.approx(exact["max_principal"], rel=1e-3)
+    assert s["max_von_mises_flaw_average"] == pytest.approx(exact["max_von_mises"], rel=1e-3)
     assert s["cut_cells"] == 0
     assert s["crack_risk_nearest_electrode"] == "cathode"
     assert s["crack_risk_distance_to_cathode"] < 1e-6  # the tensile skin, 0.9 um thick
@@ -314,3 +318,21 @@ def _with_dim(data: dict, dim: int) -> dict:
     if dim == 2:
         out["geometry"]["width"] = 20e-6
     return out
+
+
+def test_flaw_average_keeps_a_uniform_stress_and_bounds_a_thin_skin(comm, monkeypatch):
+    """The Helmholtz average over the flaw size (fem_sse/mechanics/average.py): a uniform
+    eigenstrain (mu far below B: e* = -ESTAR everywhere) gives the film stress, kept to 1e-9;
+    a tensile skin thinner than the flaw (the front at 0.5 um from the cathode, a = 5 um)
+    averages to well below the cell peak, which stays the film value."""
+    config, smesh = _isotropic_strip(comm, monkeypatch, 0.5e-6)
+    for x_front, uniform in ((20e-6, True), (0.5e-6, False)):
+        mu = fem.Function(fem.functionspace(smesh.mesh, ("DG", 1)))
+        mu.interpolate(lambda x, xf=x_front: -1.5 + 1e10 * (x[0] - xf))
+        s = solve_mechanics(smesh, mu, config, comm).summary
+        assert s["max_principal"] == pytest.approx(FILM_TENSILE, rel=1e-6)
+        if uniform:
+            assert s["max_principal_flaw_average"] == pytest.approx(FILM_TENSILE, rel=1e-9)
+            assert s["max_von_mises_flaw_average"] == pytest.approx(FILM_TENSILE + P, rel=1e-9)
+        else:
+            assert s["max_principal_flaw_average"] < 0.8 * FILM_TENSILE
