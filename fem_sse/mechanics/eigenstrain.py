@@ -122,7 +122,7 @@ def project_eigenstrain(level: fem.Function, kind: str, smesh, config, spec,
 def _crossed(values: np.ndarray, names: np.ndarray, config, spec, kind: str) -> np.ndarray:
     """Per cell: the step level of its material lies strictly inside it (level - step of both
     signs at its vertices). A cell with the front on an edge or a vertex only (a fitted mesh,
-    :mod:`.split`) is not crossed, even where the step's few-width transition reaches into it."""
+    :mod:`.fit`) is not crossed, even where the step's few-width transition reaches into it."""
     from fem_sse.mechanics.fit import step_levels
 
     d = values - step_levels(names, config, spec, kind)[:, None]
