@@ -6,22 +6,27 @@ Cases (all plane strain, two-state law unless said; bench/results/mechanics_peak
 
 * ``uniform``: the paper's Fig. 3 bilayer as a laterally uniform 2D stack (100 um x 20 um,
   adaptive transport, 5 MPa stack pressure): the exact peaks are those of the 1D film (the
-  exact 1D solver's summary), for refine_fronts = 0 ... 4.
+  exact 1D solver's summary), for refine_fronts = 0 ... 6.
 * ``sharp_straight``: a step of mu_Li0 (a linear ramp of 1e4 eV/um through B, so e* steps over
   3 pm, as sharp as the transport's fronts) across a straight front x = 4.33 um (between mesh
   lines) in a 10 um x 4 um strip, on isotropic meshes of 1 ... 0.0625 um (:func:`_isotropic_mesh`):
   the exact peaks are the film values.
-  ``narrow_straight``: the same with a ramp of 10 eV/um (e* steps over 3 nm, neither
-  resolved nor sharp on these meshes).
+  ``narrow_straight``: the same with a ramp of 10 eV/um (a law width kT is 2.6 nm, the
+  step ~10 nm wide): sharp on the meshes down to 62.5 nm (mu_Li0 changes by more than
+  eigenstrain.SHARP widths over a cell), where it is taken as a step at the fitted front;
+  the 31 nm cells are in between (neither sharp nor resolving it), down to 0.03125 um.
 * ``sharp_curved`` / ``smooth_curved``: the same with a curved front x = 4.33 um + 0.6 um
   cos(2 pi y / 4 um) (meeting the roller sides at right angles: a front that meets a
   symmetry side at an angle has a corner in its mirror image, where the stress is singular);
   sharp (the default law width kT) and smooth (law width 0.1 eV on a 0.5 eV/um ramp: e*
-  changes over ~1 um). No closed form: the peaks must settle.
+  changes over ~1 um). No closed form: the peaks must settle. Down to 0.015625 um (sharp)
+  and 0.03125 um (smooth).
 * ``eshelby``: a circular inclusion (radius 2 um, e* = -1.5e-3) in a clamped disk (radius
   10 um), equal moduli: the interior stress is uniform and known in closed form (below).
 * ``study``: cases/2d/study_bilayer.toml (polycrystal, 40 grains, zero-thickness GBs): one
-  transport solve, then refine_fronts = 0, 2, 4, 6.
+  transport solve, then refine_fronts = 0, 2, 4, 6. ``study_single`` / ``study_thin``: the
+  same for the other two designs of the 2D design study (study_single.toml,
+  study_thin_anodic.toml).
 * ``poly``: the tutorial's polycrystal (cases/2d/poly_bilayer.toml, docs/tutorial.md step 5):
   the same, with each peak's distance to the nearest GB facet, the lateral sides and the
   electrodes.
@@ -42,11 +47,12 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "results" / "mechanics_peaks.json"
-KEYS = ("max_principal", "max_von_mises", "crack_risk_index", "fracture_risk_index")
+KEYS = ("max_principal", "max_von_mises", "crack_risk_index", "fracture_risk_index",
+        "max_principal_flaw_average", "max_von_mises_flaw_average", "flaw_average_length")
 
 
 def _peaks(summary: dict) -> dict:
-    out = {k: summary[k] for k in KEYS}
+    out = {k: summary[k] for k in KEYS if k in summary}  # the 1D film has no flaw average
     out.update(crack_risk_location=summary["crack_risk_location"],
                crack_risk_nearest_electrode=summary.get("crack_risk_nearest_electrode"),
                crack_risk_distance_to_electrode=summary["crack_risk_distance_to_electrode"],
@@ -79,7 +85,7 @@ def uniform(comm) -> dict:
     summary, extras = solve_case(bare, comm)
     problem = extras["problem"]
     rows = []
-    for rounds in range(5):
+    for rounds in range(7):
         spec = dataclasses.replace(config.mechanics, refine_fronts=rounds)
         result = solve_mechanics(problem.smesh, None, config, comm, spec=spec,
                                  kirchhoff=problem.kirchhoff_function())
@@ -100,21 +106,31 @@ def _strip_config(width_eV: float | None, h: float):
     return parse_config(data)
 
 
-def _front_case(comm, slope: float, amplitude: float, width_eV: float | None) -> dict:
+#: Mesh sizes (m) of the front cases; the curved and narrow fronts go one or two halvings
+#: further (100 000 and 400 000 cells), to show where their peaks settle.
+SIZES = (1e-6, 0.5e-6, 0.25e-6, 0.125e-6, 0.0625e-6)
+
+
+def _front_case(comm, slope: float, amplitude: float, width_eV: float | None,
+                sizes=SIZES) -> dict:
     """mu = B + slope (x - x_f(y)) (eV), x_f = 4.33 um + amplitude cos(2 pi y / 4 um)."""
     from dolfinx import fem
 
     from fem_sse.mechanics import solve_mechanics
 
     rows = []
-    for h in (1e-6, 0.5e-6, 0.25e-6, 0.125e-6, 0.0625e-6):
+    for h in sizes:
+        start = time.perf_counter()
         config = _strip_config(width_eV, h)
         smesh = _isotropic_mesh(config, comm)
         mu = fem.Function(fem.functionspace(smesh.mesh, ("DG", 1)))
         mu.interpolate(lambda x: -1.5 + slope * (x[0] - 4.33e-6 - amplitude * np.cos(
             2.0 * np.pi * x[1] / 4e-6)))
         result = solve_mechanics(smesh, mu, config, comm)
-        rows.append({"h_m": h, **_peaks(result.summary)})
+        rows.append({"h_m": h, **_peaks(result.summary), "cut_cells": result.summary[
+            "cut_cells"], "wall_time_s": time.perf_counter() - start})
+        if comm.rank == 0:
+            print(json.dumps(rows[-1]), flush=True)
     return {"rows": rows}
 
 
@@ -132,8 +148,8 @@ def _isotropic_mesh(config, comm):
         stacked.is_laterally_uniform = saved
 
 
-def sharp_straight(comm, slope: float = 1e4 / 1e-6) -> dict:
-    out = _front_case(comm, slope, 0.0, None)
+def sharp_straight(comm, slope: float = 1e4 / 1e-6, sizes=SIZES) -> dict:
+    out = _front_case(comm, slope, 0.0, None, sizes)
     E, nu, p, estar = 149.8e9, 0.26, 5e6, 0.03 * 0.05  # noqa: N806
     s1 = (-nu * p + E * estar) / (1.0 - nu)  # the oxidized (tensile) side
     out["film"] = {"max_principal": s1, "max_von_mises": s1 + p,
@@ -142,15 +158,15 @@ def sharp_straight(comm, slope: float = 1e4 / 1e-6) -> dict:
 
 
 def narrow_straight(comm) -> dict:
-    return sharp_straight(comm, 10.0 / 1e-6)
+    return sharp_straight(comm, 10.0 / 1e-6, (*SIZES, SIZES[-1] / 2))
 
 
 def sharp_curved(comm) -> dict:
-    return _front_case(comm, 1e4 / 1e-6, 0.6e-6, None)
+    return _front_case(comm, 1e4 / 1e-6, 0.6e-6, None, (*SIZES, SIZES[-1] / 2, SIZES[-1] / 4))
 
 
 def smooth_curved(comm) -> dict:
-    return _front_case(comm, 0.5 / 1e-6, 0.6e-6, 0.1)
+    return _front_case(comm, 0.5 / 1e-6, 0.6e-6, 0.1, (*SIZES, SIZES[-1] / 2))
 
 
 def eshelby(comm) -> dict:
@@ -184,12 +200,12 @@ def eshelby(comm) -> dict:
     return {"exact": exact, "rows": rows}
 
 
-def study(comm) -> dict:
+def study(comm, name: str = "study_bilayer") -> dict:
     from fem_sse.spec.config import load_config
     from fem_sse.mechanics import solve_mechanics
     from fem_sse.app.run import solve_case
 
-    config = load_config(ROOT / "cases" / "2d" / "study_bilayer.toml")
+    config = load_config(ROOT / "cases" / "2d" / f"{name}.toml")
     summary, extras = solve_case(dataclasses.replace(config, mechanics=None), comm)
     problem = extras["problem"]
     rows = []
@@ -198,11 +214,14 @@ def study(comm) -> dict:
         start = time.perf_counter()
         result = solve_mechanics(problem.smesh, None, config, comm, spec=spec,
                                  kirchhoff=problem.kirchhoff_function())
+        where = result.summary["max_principal_location"]
         rows.append({"refine_fronts": rounds, **_peaks(result.summary),
+                     "max_principal_location": where,
+                     "max_principal_gb_distance_m": _gb_distance(result.smesh, where, comm),
                      "wall_time_s": time.perf_counter() - start})
         if comm.rank == 0:
             print(json.dumps(rows[-1]), flush=True)
-    return {"case": "cases/2d/study_bilayer.toml", "transport_cells": summary["cells"],
+    return {"case": f"cases/2d/{name}.toml", "transport_cells": summary["cells"],
             "rows": rows}
 
 
@@ -274,9 +293,18 @@ def poly(comm) -> dict:
             "mu_dg1_refine_fronts_0": _peaks(nodal)}
 
 
+def study_single(comm) -> dict:
+    return study(comm, "study_single")
+
+
+def study_thin(comm) -> dict:
+    return study(comm, "study_thin_anodic")
+
+
 CASES = {"uniform": uniform, "sharp_straight": sharp_straight,
          "narrow_straight": narrow_straight, "sharp_curved": sharp_curved,
-         "smooth_curved": smooth_curved, "eshelby": eshelby, "study": study, "poly": poly}
+         "smooth_curved": smooth_curved, "eshelby": eshelby, "study": study, "poly": poly,
+         "study_single": study_single, "study_thin": study_thin}
 
 
 def main() -> None:

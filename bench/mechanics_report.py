@@ -22,6 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 DOC = ROOT / "docs" / "mechanics.md"
 MPA, UM = 1e6, 1e-6
+NAMES = {"max_principal": "max principal", "max_von_mises": "max von Mises",
+         "crack_risk_index": "crack risk"}
 
 
 def _load(name: str):
@@ -68,6 +70,20 @@ def peaks(name: str) -> list[str]:
         lines = _peak_rows(rows, "refine_fronts", "refine_fronts")
     else:
         lines = _peak_rows(rows, "h (um)", "h_m", lambda h: f"{h / UM:g}")
+    if "max_principal_gb_distance_m" in rows[-1]:
+        lines += ["", "Max principal peak, location (um) and distance to the nearest GB (um): "
+                  + ", ".join(f"{_where(r['max_principal_location'])} / "
+                              f"{r['max_principal_gb_distance_m'] / UM:.2f}" for r in rows)
+                  + "."]
+    if "max_principal_flaw_average" in rows[-1]:
+        lines += ["", "Averaged over the flaw size (Helmholtz filter of length "
+                  f"{rows[-1]['flaw_average_length'] / UM:.2f} um, fem_sse/mechanics/average.py), "
+                  "max principal / max von Mises (MPa) per row: " + ", ".join(
+                      f"{r['max_principal_flaw_average'] / MPA:.2f} / "
+                      f"{r['max_von_mises_flaw_average'] / MPA:.2f}" for r in rows)
+                  + "; last two rows: "
+                  f"{_change(rows, 'max_principal_flaw_average')} / "
+                  f"{_change(rows, 'max_von_mises_flaw_average')}."]
     exact = case.get("film") or case.get("exact")
     if exact:
         lines += ["", f"Exact: max principal {exact['max_principal'] / MPA:.2f} MPa, max von "
@@ -78,6 +94,18 @@ def peaks(name: str) -> list[str]:
     lines += ["", f"Last two rows: max principal {_change(rows, 'max_principal')}, max von "
               f"Mises {_change(rows, 'max_von_mises')}, crack risk "
               f"{_change(rows, 'crack_risk_index')}."]
+    if len(rows) > 2:
+        lines += ["", "Change from row to row (max principal / max von Mises): " + ", ".join(
+            f"{_change(rows[k - 1:k + 1], 'max_principal')} / "
+            f"{_change(rows[k - 1:k + 1], 'max_von_mises')}" for k in range(1, len(rows))) + "."]
+    if exact:
+        keys = ("max_principal", "max_von_mises", "crack_risk_index")
+        worst = max(rows, key=lambda r: max(abs(r[k] / exact[k] - 1.0) for k in keys))
+        label = (f"refine_fronts {worst['refine_fronts']}" if "refine_fronts" in worst
+                 else f"h = {worst['h_m'] / UM:g} um")
+        lines += ["", "Largest deviation from the exact values over the rows: " + ", ".join(
+            f"{NAMES[k]} {100.0 * (worst[k] / exact[k] - 1.0):+.2f} %" for k in keys)
+            + f" ({label})."]
     return lines
 
 
@@ -140,6 +168,12 @@ def study2d() -> list[str]:
             f"{r['crack_risk_distance_to_electrode_um']:.2f} | "
             f"{r['area_fraction_over_strength']:.3f} | {_f(r['gb_normal_max_MPa'], '.0f')} / "
             f"{_f(r['gb_shear_max_MPa'], '.0f')} | {_f(r['pb_normal_mean_MPa'], '.2f')} |")
+    if "load_average_1min" in data[0]:
+        first = {r["design"]: r for r in reversed(data)}  # transport time once per design
+        transport = sum(r["transport_wall_time_s"] for r in first.values())
+        mechanics = sum(r["mechanics_wall_time_s"] for r in data)
+        lines += ["", f"Run: transport {transport:.0f} s + mechanics {mechanics:.0f} s, 1 rank, "
+                  f"load average {data[0]['load_average_1min']:.1f}."]
     return lines
 
 
@@ -246,6 +280,8 @@ BLOCKS = {"peaks_uniform": lambda: peaks("uniform"),
           "peaks_sharp_curved": lambda: peaks("sharp_curved"),
           "peaks_smooth_curved": lambda: peaks("smooth_curved"),
           "peaks_eshelby": lambda: peaks("eshelby"), "peaks_study": lambda: peaks("study"),
+          "peaks_study_single": lambda: peaks("study_single"),
+          "peaks_study_thin": lambda: peaks("study_thin"),
           "reference": reference, "dilute": dilute, "study1d": study1d, "study2d": study2d,
           "timing": timing, "presets": presets, "ranks": ranks,
           "poly": poly, "elastic_vs_transport": elastic_vs_transport}

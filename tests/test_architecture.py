@@ -160,17 +160,11 @@ def test_lazy_names_resolve():
             module.no_such_name  # noqa: B018
 
 
-#: files that may keep lines over the limit for now (issue 15): the mechanics, being edited
-#: in a branch at the time of the check. Globs relative to fem_sse/.
-LONG_LINES_ALLOWED = ("mechanics/*.py",)
-
-
 def test_line_length():
     pyproject = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())
     limit = pyproject["tool"]["ruff"].get("line-length", 100)
     long = [f"{path.relative_to(PACKAGE.parent)}:{n}: {len(line)}"
             for path in sorted(PACKAGE.rglob("*.py"))
-            if not any(path.relative_to(PACKAGE).match(glob) for glob in LONG_LINES_ALLOWED)
             for n, line in enumerate(path.read_text().splitlines(), 1) if len(line) > limit]
     assert not long, f"lines over {limit} characters:\n" + "\n".join(long)
 

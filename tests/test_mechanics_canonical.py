@@ -142,3 +142,34 @@ def test_fitting_ignores_round_off_of_the_level(comm):
             assert other[1].shape == results[0][1].shape
             assert np.array_equal(other[1], results[0][1])
             assert np.allclose(other[0], results[0][0], rtol=0, atol=1e-15)
+
+
+def test_fitted_level_is_continuous_inside_each_material(comm):
+    """The level with cell-to-cell jumps (as a DG1 transport W) comes out of prepare_mesh
+    continuous inside each material (every vertex has one value per material: the fronts do
+    not jog at cell edges, fit.continuous_level) and still jumps between the two materials."""
+    from fem_sse import compat
+    from fem_sse.mechanics.canonical import _dof_order
+    from fem_sse.mechanics.eigenstrain import cell_materials
+
+    config = _bilayer()
+    smesh = build_mesh(config, comm)
+    fitted, level, _, _ = prepare_mesh(smesh, _curved_level(smesh), "mu", config,
+                                       default_spec(config))
+    msh = fitted.mesh
+    num = msh.topology.index_map(2).size_local + msh.topology.index_map(2).num_ghosts
+    V = level.function_space
+    values = level.x.array[np.take_along_axis(V.dofmap.list[:num], _dof_order(V, num), axis=1)]
+    x = msh.geometry.x[compat.geometry_dofmap(msh)[:num, :3], :2]
+    names = cell_materials(fitted)[:num]
+    spread = {}
+    for key, v in zip(zip(map(tuple, np.round(x.reshape(-1, 2) * 1e12)),
+                          np.repeat(names, 3)), values.ravel(), strict=True):
+        lo, hi = spread.get(key, (v, v))
+        spread[key] = (min(lo, v), max(hi, v))
+    assert max(hi - lo for lo, hi in spread.values()) < 1e-12  # eV
+    at_pb = {}
+    for (point, name), (lo, _) in spread.items():
+        at_pb.setdefault(point, {})[name] = lo
+    jump = max((abs(d["a"] - d["b"]) for d in at_pb.values() if len(d) == 2), default=0.0)
+    assert comm.allreduce(jump, MPI.MAX) > 1e-4  # the PB may lie on another rank

@@ -214,3 +214,123 @@ def test_dilute_law_is_electrons_minus_holes():
     law = DiluteLaw(cap=0.05)
     mu_cap = mat.B + law.cap_distance(mat, kT)
     assert law.delta(mu_cap, mat, kT) == pytest.approx(0.05, rel=1e-9)
+
+
+def _isotropic_strip(comm, monkeypatch, h: float, width: float = 4e-6):
+    """A 10 um x ``width`` strip meshed with isotropic triangles of size h (the plane builder;
+    build_mesh extrudes a laterally uniform stack instead)."""
+    from fem_sse.geometry import stacked
+
+    data = {"cell": {"current_density": 10.0, "mu_cathode": -3.0, "mu_anode": 0.0},
+            "materials": {"a": {"sigma_li": 0.1, "A": 1e-17, "B": -1.5,
+                                "strain_law": "two_state"}},
+            "geometry": {"dim": 2, "width": width,
+                         "layers": [{"material": "a", "thickness": 10e-6}]},
+            "mesh": {"size_bulk": h}, "mechanics": {"stack_pressure": P}}
+    config = parse_config(data)
+    monkeypatch.setattr(stacked, "is_laterally_uniform", lambda config: False)
+    return config, build_mesh(config, comm)
+
+
+@pytest.mark.parametrize(("slope", "h", "rel"), [(1e10, 0.25e-6, 1e-6), (1e7, 0.125e-6, 1e-2)])
+def test_straight_front_on_isotropic_cells(comm, monkeypatch, slope, h, rel):
+    """A straight front x = 4.33 um across isotropic triangles, fitted by splitting the cells
+    it crosses: no cut cell, and the peaks are the film values. Sharp (1e4 eV/um: e* steps
+    over 3 pm): exact to round-off (the Plaza-based fitting gave +1.9 % on this mesh). Narrow
+    (10 eV/um: over ~10 nm, inside the 125 nm cells next to the front): within 1 % (+2.4 %
+    before the step was made sharp in the cells it touches, eigenstrain._sharpened)."""
+    config, smesh = _isotropic_strip(comm, monkeypatch, h)
+    mu = fem.Function(fem.functionspace(smesh.mesh, ("DG", 1)))
+    mu.interpolate(lambda x: -1.5 + slope * (x[0] - 4.33e-6))
+    s = solve_mechanics(smesh, mu, config, comm).summary
+    assert s["cut_cells"] == 0 and s["fitted_edges"] > 0
+    assert s["max_principal"] == pytest.approx(FILM_TENSILE, rel=rel)
+    assert s["max_von_mises"] == pytest.approx(FILM_TENSILE + P, rel=rel)
+    assert s["crack_risk_nearest_electrode"] == "cathode"
+
+
+def test_fitted_mesh_has_the_curved_front_on_its_edges(comm, monkeypatch):
+    """A curved sharp front (x = 4.33 um + 0.6 um cos(2 pi y / 4 um)): after the fitting no
+    cell has the step inside it (its level at the vertices on both sides of the step), the
+    vertices on the front carry the step exactly, and the mesh still covers the strip (area
+    preserved)."""
+    import ufl
+
+    from fem_sse.mechanics.solve import default_spec, prepare_mesh
+
+    config, smesh = _isotropic_strip(comm, monkeypatch, 0.25e-6)
+    mu = fem.Function(fem.functionspace(smesh.mesh, ("DG", 1)))
+    mu.interpolate(lambda x: -1.5 + 1e10 * (x[0] - 4.33e-6 - 0.6e-6 * np.cos(
+        2.0 * np.pi * x[1] / 4e-6)))
+    fitted, level, _, cut = prepare_mesh(smesh, mu, "mu", config, default_spec(config))
+    assert cut > 0
+    msh = fitted.mesh
+    num = msh.topology.index_map(2).size_local
+    d = level.x.array[level.function_space.dofmap.list[:num]] + 1.5
+    assert not np.any((d.min(axis=1) < 0.0) & (d.max(axis=1) > 0.0))
+    assert comm.allreduce(int(np.sum(np.any(d == 0.0, axis=1))), MPI.SUM) > 0
+    area = fem.assemble_scalar(fem.form(fem.Constant(msh, 1.0) * ufl.dx))
+    assert comm.allreduce(area, MPI.SUM) == pytest.approx(40e-12, rel=1e-12)
+
+
+@pytest.mark.parametrize("rounds", [2, 3])
+def test_laterally_uniform_stack_from_transport(comm, rounds):
+    """The paper's Fig. 3 bilayer as a laterally uniform 2D stack (extruded mesh: cells nm
+    thin across the fronts, 10 um wide), adaptive transport, mechanics from W: max principal,
+    von Mises and crack risk equal the exact film values to 1e-3 at the cathode side, with no
+    cut cell (issue 17 target: 1 % from refine_fronts 2 on; von Mises was 1.8 % high at
+    refine_fronts 3 with the Plaza-based fitting)."""
+    data = {**copy.deepcopy(BILAYER_2D)}
+    film, _ = solve_case(parse_config(_with_dim(data, 1)), comm, "exact")
+    config = parse_config(_with_dim(data, 2))
+    _, extras = solve_case(dataclasses.replace(config, mechanics=None), comm)
+    problem = extras["problem"]
+    spec = dataclasses.replace(config.mechanics, refine_fronts=rounds)
+    s = solve_mechanics(problem.smesh, None, config, comm, spec=spec,
+                        kirchhoff=problem.kirchhoff_function()).summary
+    exact = film["mechanics"]
+    for key in ("max_principal", "max_von_mises", "crack_risk_index"):
+        assert s[key] == pytest.approx(exact[key], rel=1e-3), key
+    # the flaw-size average keeps the plateau (the tensile layer is far wider than a)
+    assert s["flaw_average_length"] == pytest.approx(5e-6 / (2 * math.sqrt(2)))
+    assert s["max_principal_flaw_average"] == pytest.approx(exact["max_principal"], rel=1e-3)
+    assert s["max_von_mises_flaw_average"] == pytest.approx(exact["max_von_mises"], rel=1e-3)
+    assert s["cut_cells"] == 0
+    assert s["crack_risk_nearest_electrode"] == "cathode"
+    assert s["crack_risk_distance_to_cathode"] < 1e-6  # the tensile skin, 0.9 um thick
+
+
+BILAYER_2D = {
+    "cell": {"temperature": 298.0, "current_density": 10.0, "mu_cathode": -3.0, "mu_anode": 0.0},
+    "materials": {name: {"sigma_li": 0.1, "A": 1e-17, "B": b, "strain_law": "two_state"}
+                  for name, b in (("SE_cathodic", -2.3), ("SE_anodic", -0.7))},
+    "geometry": {"dim": 1, "layers": [{"material": "SE_cathodic", "thickness": 50e-6},
+                                      {"material": "SE_anodic", "thickness": 50e-6}]},
+    "mechanics": {"stack_pressure": P},
+}
+
+
+def _with_dim(data: dict, dim: int) -> dict:
+    out = copy.deepcopy(data)
+    out["geometry"]["dim"] = dim
+    if dim == 2:
+        out["geometry"]["width"] = 20e-6
+    return out
+
+
+def test_flaw_average_keeps_a_uniform_stress_and_bounds_a_thin_skin(comm, monkeypatch):
+    """The Helmholtz average over the flaw size (fem_sse/mechanics/average.py): a uniform
+    eigenstrain (mu far below B: e* = -ESTAR everywhere) gives the film stress, kept to 1e-9;
+    a tensile skin thinner than the flaw (the front at 0.5 um from the cathode, a = 5 um)
+    averages to well below the cell peak, which stays the film value."""
+    config, smesh = _isotropic_strip(comm, monkeypatch, 0.5e-6)
+    for x_front, uniform in ((20e-6, True), (0.5e-6, False)):
+        mu = fem.Function(fem.functionspace(smesh.mesh, ("DG", 1)))
+        mu.interpolate(lambda x, xf=x_front: -1.5 + 1e10 * (x[0] - xf))
+        s = solve_mechanics(smesh, mu, config, comm).summary
+        assert s["max_principal"] == pytest.approx(FILM_TENSILE, rel=1e-6)
+        if uniform:
+            assert s["max_principal_flaw_average"] == pytest.approx(FILM_TENSILE, rel=1e-9)
+            assert s["max_von_mises_flaw_average"] == pytest.approx(FILM_TENSILE + P, rel=1e-9)
+        else:
+            assert s["max_principal_flaw_average"] < 0.8 * FILM_TENSILE

@@ -141,8 +141,8 @@ def _y_points(y0: float, y1: float) -> np.ndarray:
 
 
 def exact_samples(sol, n_uniform: int = 64):
-    """Held-faces samples of an :class:`~fem_sse.transport.exact1d.ExactSolution`: per segment, points
-    uniform in x and points every :data:`DY_MAX` in y along the closed form x(y)."""
+    """Held-faces samples of an :class:`~fem_sse.transport.exact1d.ExactSolution`: per segment,
+    points uniform in x and points every :data:`DY_MAX` in y along the closed form x(y)."""
     kT = sol.kT  # noqa: N806
     for i, seg in enumerate(sol.segments):
         y0, y1 = sol.y_edges(i)

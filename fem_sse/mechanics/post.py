@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 from mpi4py import MPI
 
-__all__ = ["PEAK_RTOL", "electrode_distance", "electrode_distances", "facet_traction_table", "facet_tractions", "global_peak",
-           "invariants", "traction_groups"]
+__all__ = ["PEAK_RTOL", "electrode_distance", "electrode_distances", "facet_traction_table",
+           "facet_tractions", "global_peak", "invariants", "traction_groups"]
 
 
 def traction_groups(facet_groups: dict[str, int]) -> list[str]:

@@ -17,6 +17,7 @@ from mpi4py import MPI
 
 from fem_sse import compat
 from fem_sse.materials.strain import MECHANICAL_PRESETS
+from fem_sse.mechanics.average import flaw_average_peaks
 from fem_sse.mechanics.elasticity import ElasticProblem, SolveReport
 from fem_sse.mechanics.eigenstrain import cell_materials, mu_at, project_eigenstrain
 from fem_sse.mechanics.post import (
@@ -37,7 +38,9 @@ log = logging.getLogger(__name__)
 #: too. A cut cell's mixed eigenstrain acts on the rest like a force dipole, whose stress decays
 #: only as (h/r)^2: with one ring, a sharp straight front on isotropic meshes still gave peaks
 #: up to 7 % above the film values next to the front, with two 2 % falling with h
-#: (bench/mechanics_peaks.py). The band is two cells wide, so it vanishes under refinement.
+#: (bench/mechanics_peaks.py, with the former Plaza-based fitting). The band is two cells wide,
+#: so it vanishes under refinement. A mesh fitted by :mod:`.fit` has no cut cell; they remain
+#: with ``fit_fronts = false`` (or where two materials' fronts cut one edge).
 EXCLUDE_RINGS = 2
 
 #: Scalar output fields (name in files, key of :func:`~fem_sse.mechanics.post.invariants`).
@@ -98,18 +101,21 @@ def _level_field(mu, kirchhoff):
 
 
 def prepare_mesh(smesh, level, kind: str, config, spec):
-    """The mesh of the elastic solve (2D): ``spec.refine_fronts`` rounds of refinement where
-    the eigenstrain changes across a cell, then (``spec.fit_fronts``) the edges the strain-law
-    fronts cross split at the fronts. Both run on the canonical serial copy of the mesh
-    (:mod:`.canonical`), so the result depends on the mesh's geometry only, not on the ranks or
-    the partition. Returns (smesh, level on it, rounds, edges cut)."""
+    """The mesh of the elastic solve (2D) and the level on it: the level made continuous per
+    material (:func:`~fem_sse.mechanics.fit.continuous_level`), ``spec.refine_fronts`` rounds
+    of refinement where the eigenstrain changes across a cell, then (``spec.fit_fronts``) the
+    cells the strain-law fronts cross split along them. All run on the canonical serial copy
+    of the mesh (:mod:`.canonical`), so the result depends on the mesh's geometry only, not on
+    the ranks or the partition. Returns (smesh, level on it, rounds, edges cut + vertices
+    snapped)."""
     if smesh.mesh.topology.dim != 2 or not (spec.refine_fronts or spec.fit_fronts):
         return smesh, level, 0, 0
     from fem_sse.mechanics.canonical import on_canonical_copy
-    from fem_sse.mechanics.fit import fit_fronts
+    from fem_sse.mechanics.fit import continuous_level, fit_fronts
     from fem_sse.mechanics.fronts import refine_level
 
     def work(serial, serial_level):
+        serial_level = continuous_level(serial, serial_level)
         serial, serial_level, rounds = refine_level(serial, serial_level, kind, config, spec,
                                                     spec.refine_fronts)
         cut = 0
@@ -166,7 +172,9 @@ def solve_mechanics(smesh, mu: fem.Function | None, config, comm=None,
         the distance to the nearest electrode (m), crack_risk_index (-), crack_risk_location
         (m), crack_risk_distance_to_electrode / _to_cathode / _to_anode (m),
         crack_risk_nearest_electrode, fracture_risk_index (K_I / K_IC, -), its location and
-        distances, max_stress_intensity (Pa m^0.5), stress_free_reference, front_refinements,
+        distances, max_stress_intensity (Pa m^0.5), max_principal_flaw_average and
+        max_von_mises_flaw_average (Pa; the stress averaged over the flaw size,
+        :mod:`.average`) with flaw_average_length (m), stress_free_reference, front_refinements,
         fitted_edges, cells, max_displacement (m), tractions (per gb/pb/interface group, Pa),
         dofs, solver, ksp_iterations, assemble_time_s, solve_time_s, mechanics_wall_time_s.
         A location is the point with the smallest coordinates among those within
@@ -209,6 +217,7 @@ def solve_mechanics(smesh, mu: fem.Function | None, config, comm=None,
     fracture.x.array[:] = k_one / fracture.x.array
 
     fields = _output_fields(msh, degree, mu_e, estar, exact, inv, risk, region)
+    averaged = flaw_average_peaks(smesh, exact, spec)
     keep = _uncut_dofs(risk.function_space, cut_cells)
     points = risk.function_space.tabulate_dof_coordinates()[keep]
     peak = {key: global_peak(sign * inv[key][keep], points, comm)
@@ -247,7 +256,7 @@ def solve_mechanics(smesh, mu: fem.Function | None, config, comm=None,
         "max_stress_intensity": k_max,
         "fracture_risk_index": f_index, "fracture_risk_location": f_where[:gdim].tolist(),
         **{f"fracture_risk_distance_to_{name}": d for name, d in to_electrodes(f_where).items()},
-        "stress_free_reference": reference_summary(config, spec),
+        **averaged, "stress_free_reference": reference_summary(config, spec),
         "eigenstrain": f"cell-wise L2 projection onto DG{degree - 1}",
         "front_refinements": rounds, "fitted_edges": cut,
         "cut_cells": comm.allreduce(int(cut_cells[:msh.topology.index_map(

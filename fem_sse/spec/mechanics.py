@@ -30,8 +30,8 @@ Nothing here imports DOLFINx. Schema (defaults in brackets; docs/mechanics.md)::
     [petsc_options = {}]             # overrides, without the prefix fem_sse_elastic_
     [refine_fronts = 0]              # 2D: rounds of refinement at the eigenstrain fronts before
                                      # the elastic solve (0: the converged transport mesh)
-    [fit_fronts = true]              # 2D: split the edges that a strain-law step crosses at the
-                                     # step (mesh fitted to the fronts; docs/mechanics.md)
+    [fit_fronts = true]              # 2D: split the cells that a strain-law step crosses along
+                                     # the step (mesh fitted to the fronts; docs/mechanics.md)
 """
 
 from __future__ import annotations
@@ -82,8 +82,8 @@ class MechanicsSpec:
         materials: material name -> :class:`MechanicalMaterial`.
         refine_fronts: 2D, rounds of refinement of the transport mesh where the eigenstrain
             changes across a cell, before the elastic solve (0: the transport mesh itself).
-        fit_fronts: 2D, split the edges that a step of a strain law (two-state) crosses at
-            the step, so that no cell straddles a front.
+        fit_fronts: 2D, split the cells that a step of a strain law (two-state) crosses
+            along the step, so that no cell straddles a front.
     """
 
     model: str = "plane_strain"
