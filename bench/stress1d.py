@@ -350,6 +350,21 @@ def table(path: Path) -> str:
     return "\n".join(lines)
 
 
+def stacks_table(path: Path) -> str:
+    """Markdown table, one row per stack of a (small, e.g. rerun) stress1d JSON: outcome, the
+    loop's stop reason and the errors against the exact solution."""
+    def fmt(value):
+        return "-" if value is None else f"{value:.2e}"
+    lines = ["| stack | mode | outcome | stop reason | 1 - t_Li (rel.) | t_Li (rel.) | "
+             "jump / L | interface mu (eV) |", "|---|---|---|---|---|---|---|---|"]
+    for r in json.loads(path.read_text())["stacks"]:
+        lines.append(f"| {r['index']} | {r['mode']} | {r['outcome']} | "
+                     f"{r.get('stop_reason') or '-'} | {fmt(r.get('rel_err_one_minus_t'))} | "
+                     f"{fmt(r.get('rel_err_t_li'))} | {fmt(r.get('jump_err_over_L'))} | "
+                     f"{fmt(r.get('mu_interface_err_eV'))} |")
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     from mpi4py import MPI
 
@@ -377,9 +392,14 @@ def main(argv=None) -> int:
     parser.add_argument("--versus", metavar="JSON",
                         help="with --table: also the outcomes against an earlier run of the "
                              "same stacks (e.g. bench/results/stress1d.json, the W-FEM)")
+    parser.add_argument("--stacks-table", action="store_true",
+                        help="print one row per stack of the existing NAME.json and exit")
     parser.add_argument("--table", action="store_true",
                         help="print the docs tables of the existing NAME.json and exit")
     args = parser.parse_args(argv)
+    if args.stacks_table:
+        print(stacks_table(Path(args.output) / f"{args.name}.json"))
+        return 0
     if args.table:
         print(table(Path(args.output) / f"{args.name}.json"))
         if args.versus:

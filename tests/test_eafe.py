@@ -279,3 +279,15 @@ def test_boundary_layer_below_1e_9_L_certified(comm):
     check = fem["exact_check"]
     assert check["passed"] and fem["converged"]
     assert check["rel_err_t"] <= 1e-4 and check["mu_interface_err_eV"] <= 1e-4
+
+
+def test_docs_stacks_table_is_the_bench_json():
+    """docs/robustness.md's per-stack rerun table is `bench/stress1d.py --stacks-table`."""
+    import re
+
+    text = (ROOT / "docs" / "robustness.md").read_text()
+    block = re.search(r"<!-- stress1d-stacks:(\w+) -->\n(.*?)<!-- /stress1d-stacks -->", text,
+                      re.S)
+    assert block is not None
+    path = ROOT / "bench" / "results" / f"{block[1]}.json"
+    assert block[2].strip() == stress1d.stacks_table(path).strip()
