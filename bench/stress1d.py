@@ -16,7 +16,9 @@ say so), "failed" (exit 3 where the exact solver finds a state), "caught by the 
 (the FEM result differed and the run said so: exit 3), "refused (precision limit)" (exit 3
 before the solve: the exact state's cancellation ratio exceeds
 fem_sse.transport.start1d.CANCELLATION_LIMIT), "wrong" (reported converged but beyond the
-targets), "error" (any other exception), "timeout".
+targets), "not converged (within targets)" / "not converged (off the targets)" (the run
+returned a state but said converged: false, e.g. its adaptive loop stopped on "refinement
+failed"), "error" (any other exception), "timeout". ``--indices 7,141`` reruns given stacks.
 
 Writes bench/results/NAME.json after every stack: the configs, per-stack errors vs exact
 (1 - t_Li relative, jump positions / L, interface mu in eV), DOFs, cells, solve times, and the
@@ -224,7 +226,14 @@ def run_stack(data: dict, comm, timeout: float | None = None, solver: str = "fem
     record["rel_err_t_li"] = (abs(fem["t_li"] / exact["t_li"] - 1.0) if exact["t_li"] > 0.0
                               else None)
     ok = all(err[k] is not None and err[k] <= v for k, v in TARGETS.items())
-    record["outcome"] = "converged" if ok else "wrong"
+    # the run's own verdict counts too: a loop that stopped before its tolerance (e.g.
+    # "refinement failed", keeping an earlier mesh) said "not converged", even within targets
+    record.update(fem_converged=fem.get("converged"), stop_reason=fem.get("stop_reason"))
+    if fem.get("converged", True):
+        record["outcome"] = "converged" if ok else "wrong"
+    else:
+        record["outcome"] = ("not converged (within targets)" if ok
+                             else "not converged (off the targets)")
     return record
 
 
@@ -341,6 +350,21 @@ def table(path: Path) -> str:
     return "\n".join(lines)
 
 
+def stacks_table(path: Path) -> str:
+    """Markdown table, one row per stack of a (small, e.g. rerun) stress1d JSON: outcome, the
+    loop's stop reason and the errors against the exact solution."""
+    def fmt(value):
+        return "-" if value is None else f"{value:.2e}"
+    lines = ["| stack | mode | outcome | stop reason | 1 - t_Li (rel.) | t_Li (rel.) | "
+             "jump / L | interface mu (eV) |", "|---|---|---|---|---|---|---|---|"]
+    for r in json.loads(path.read_text())["stacks"]:
+        lines.append(f"| {r['index']} | {r['mode']} | {r['outcome']} | "
+                     f"{r.get('stop_reason') or '-'} | {fmt(r.get('rel_err_one_minus_t'))} | "
+                     f"{fmt(r.get('rel_err_t_li'))} | {fmt(r.get('jump_err_over_L'))} | "
+                     f"{fmt(r.get('mu_interface_err_eV'))} |")
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     from mpi4py import MPI
 
@@ -362,12 +386,20 @@ def main(argv=None) -> int:
     parser.add_argument("--outcomes", default="refused (precision limit),failed,timeout,"
                         "caught by the exact check,error",
                         help="comma-separated outcomes selected by --rerun")
+    parser.add_argument("--indices", metavar="I,J,...",
+                        help="run only these stack indices (of --seed), e.g. to rerun the "
+                             "stacks a change affects")
     parser.add_argument("--versus", metavar="JSON",
                         help="with --table: also the outcomes against an earlier run of the "
                              "same stacks (e.g. bench/results/stress1d.json, the W-FEM)")
+    parser.add_argument("--stacks-table", action="store_true",
+                        help="print one row per stack of the existing NAME.json and exit")
     parser.add_argument("--table", action="store_true",
                         help="print the docs tables of the existing NAME.json and exit")
     args = parser.parse_args(argv)
+    if args.stacks_table:
+        print(stacks_table(Path(args.output) / f"{args.name}.json"))
+        return 0
     if args.table:
         print(table(Path(args.output) / f"{args.name}.json"))
         if args.versus:
@@ -388,6 +420,8 @@ def main(argv=None) -> int:
         wanted = set(args.outcomes.split(","))
         indices = [earlier["summary"]["first"] + i for i, r in enumerate(earlier["stacks"])
                    if r["outcome"] in wanted][:args.count]
+    if args.indices:
+        indices = [int(i) for i in args.indices.split(",")]
     for index in indices:
         data = random_stack(args.seed, index)
         record = run_stack(data, comm, args.timeout, args.solver, args.fallback)
