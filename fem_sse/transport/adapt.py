@@ -220,6 +220,28 @@ def _step_line(entry: dict) -> str:
             f"{entry['newton_iterations']} Newton iterations, {entry['wall_time_s']:.1f} s")
 
 
+def record_step(history: list, progress, opts, *, step: int, cells: int, dofs: int,
+                result: dict, current: dict, previous: dict | None, length: float,
+                start: float) -> bool:
+    """Append a refinement step's entry (cells, DOFs, 1 - t_Li, Newton iterations, wall time in
+    s and, after the first mesh, its changes from the previous one: :func:`_changes`, ``length``
+    in m) to ``history`` and report it; True when every change is below the tolerance (1 - t_Li
+    and jumps / L below ``opts.tolerance``, interface mu below 10 ``opts.tolerance`` eV). The
+    one bookkeeping of the W-FEM's and the EAFE schemes' adaptive loops."""
+    entry = {"step": step, "cells": cells, "dofs": dofs,
+             "one_minus_t_li": result["one_minus_t_li"],
+             "newton_iterations": result["newton_iterations"],
+             "wall_time_s": time.perf_counter() - start}
+    if previous is not None:
+        entry.update(_changes(previous, current, length))
+    history.append(entry)
+    if progress:
+        progress(_step_line(entry))
+    return (previous is not None and entry["d_one_minus_t"] < opts.tolerance
+            and entry["d_jump_x"] < opts.tolerance
+            and entry["d_mu_interface"] < 10.0 * opts.tolerance)
+
+
 def _first_problem(config: Config, comm, exact=None) -> TransportProblem:
     """The problem on the initial mesh; in 1D started from the exact steady state ``exact``
     (solved here when None, which raises SolveError when there is none), on the mesh with
@@ -306,18 +328,9 @@ def solve_adaptive(config: Config, comm, progress=None, accept=None,
         current = {**result, **{k: metrics[k] for k in ("jumps", "mu_interfaces")}}
         tdim = problem.mesh.topology.dim
         cells = problem.mesh.topology.index_map(tdim).size_global
-        entry = {"step": step, "cells": cells, "dofs": problem.dofs,
-                 "one_minus_t_li": result["one_minus_t_li"],
-                 "newton_iterations": result["newton_iterations"],
-                 "wall_time_s": time.perf_counter() - start}
-        if previous is not None:
-            entry.update(_changes(previous, current, config.thickness))
-        history.append(entry)
-        if progress:
-            progress(_step_line(entry))
-        small = (previous is not None and entry["d_one_minus_t"] < opts.tolerance
-                 and entry["d_jump_x"] < opts.tolerance
-                 and entry["d_mu_interface"] < 10.0 * opts.tolerance)
+        small = record_step(history, progress, opts, step=step, cells=cells, dofs=problem.dofs,
+                            result=result, current=current, previous=previous,
+                            length=config.thickness, start=start)
         # two quiet steps in a row: one small change can be a marking that missed the error
         done = small and quiet and (accept is None or accept(current))
         quiet = small

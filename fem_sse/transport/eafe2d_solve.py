@@ -248,8 +248,8 @@ def solve_adaptive_eafe_2d(config, comm, sol, progress=None, smesh=None):
     the ``balance``; ``metrics`` are those of :func:`fem_sse.transport.metrics2d.fem_metrics_2d`."""
     from fem_sse.geometry import build_mesh
     from fem_sse.geometry.refine2d import refine_tagged
-    from fem_sse.transport.adapt import (AdaptiveResult, _changes, _finish, _step_line,
-                                         _stop_reason, doerfler_mark)
+    from fem_sse.transport.adapt import (AdaptiveResult, _finish, _stop_reason, doerfler_mark,
+                                         record_step)
     from fem_sse.transport.metrics2d import fem_metrics_2d
 
     opts = config.solver
@@ -287,18 +287,9 @@ def solve_adaptive_eafe_2d(config, comm, sol, progress=None, smesh=None):
         result = {**result, "balance": balance, "view": view}
         current = {**result, "jumps": metrics["jumps"], "mu_interfaces": metrics["mu_interfaces"]}
         cells = problem.mesh.topology.index_map(2).size_global
-        entry = {"step": step, "cells": cells, "dofs": problem.imap.size_global,
-                 "one_minus_t_li": result["one_minus_t_li"],
-                 "newton_iterations": result["newton_iterations"],
-                 "wall_time_s": time.perf_counter() - start}
-        if previous is not None:
-            entry.update(_changes(previous, current, config.thickness))
-        history.append(entry)
-        if progress:
-            progress(_step_line(entry))
-        small = (previous is not None and entry["d_one_minus_t"] < opts.tolerance
-                 and entry["d_jump_x"] < opts.tolerance
-                 and entry["d_mu_interface"] < 10.0 * opts.tolerance)
+        small = record_step(history, progress, opts, step=step, cells=cells,
+                            dofs=problem.imap.size_global, result=result, current=current,
+                            previous=previous, length=config.thickness, start=start)
         done = small and quiet
         quiet = small
         last = (problem, result, metrics, None)

@@ -283,7 +283,7 @@ def indicators(problem: EafeProblem) -> np.ndarray:
 
 def solve_adaptive_eafe(config: Config, comm, exact, accept, progress=None):
     """The adaptive loop (module docstring): an :class:`fem_sse.transport.adapt.AdaptiveResult`."""
-    from fem_sse.transport.adapt import AdaptiveResult, _changes, _finish, _step_line, _stop_reason
+    from fem_sse.transport.adapt import AdaptiveResult, _finish, _stop_reason, record_step
     from fem_sse.transport.adapt import doerfler_mark, split_counts
     from fem_sse.geometry import build_mesh
     from fem_sse.geometry.line import add_points, refine_line
@@ -315,18 +315,9 @@ def solve_adaptive_eafe(config: Config, comm, exact, accept, progress=None):
         metrics = comm.bcast(fem_metrics(config, profile) if comm.rank == 0 else None, root=0)
         current = {**result, "jumps": metrics["jumps"], "mu_interfaces": metrics["mu_interfaces"]}
         cells = problem.mesh.topology.index_map(1).size_global
-        entry = {"step": step, "cells": cells, "dofs": problem.imap.size_global,
-                 "one_minus_t_li": result["one_minus_t_li"],
-                 "newton_iterations": result["newton_iterations"],
-                 "wall_time_s": time.perf_counter() - start}
-        if previous is not None:
-            entry.update(_changes(previous, current, config.thickness))
-        history.append(entry)
-        if progress:
-            progress(_step_line(entry))
-        small = (previous is not None and entry["d_one_minus_t"] < opts.tolerance
-                 and entry["d_jump_x"] < opts.tolerance
-                 and entry["d_mu_interface"] < 10.0 * opts.tolerance)
+        small = record_step(history, progress, opts, step=step, cells=cells,
+                            dofs=problem.imap.size_global, result=result, current=current,
+                            previous=previous, length=config.thickness, start=start)
         done = small and quiet and accept(current)
         quiet = small
         last = (problem, result, metrics, profile)
