@@ -89,14 +89,20 @@ def solve_fem_2d_with_fallback(config: Config, comm, progress=None):
     supports the mesh (no GB interfaces or cracks). Same ``fallback`` summary block and
     warning as 1D (:func:`fem_sse.app.run._solve_fem_1d`). When the fallback fails too, the W
     formulation's error is raised with the fallback's in its diagnosis (or its rejected result
-    is returned, not converged, with the fallback's error in ``fallback``)."""
+    is returned, not converged, with the fallback's error in ``fallback``). The W solve has a
+    wall-time budget (``solver.w_budget_s``): when it runs out, that is a failure with stage
+    "budget" (the fallback's ``reason`` names it; with no fallback, exit 3)."""
     from fem_sse.app.run import _solve_fem
     from fem_sse.errors import ConvergenceError
     from fem_sse.spec.config import ConfigError
+    from fem_sse.transport.budget import wall_budget
 
     failed = w_result = None
     try:
-        w_result = _solve_fem(config, comm, progress)
+        # the W solve may run far longer than the fallback needs: its budget stops it, and
+        # a budget that runs out is a failure ("budget" stage), never a converged run
+        with wall_budget(config.solver.w_budget_s, comm):
+            w_result = _solve_fem(config, comm, progress)
         if not w_result[0].get("not_converged_because") or config.solver.fallback == "none":
             return w_result
         reason, stage = "; ".join(w_result[0]["not_converged_because"]), "certificate"
