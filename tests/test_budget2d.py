@@ -108,3 +108,33 @@ def test_budget_without_fallback_is_exit_3(comm, shared_tmp):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["converged"] is False
     assert "w_budget_s" in json.dumps(summary)
+
+
+def _pore_case(max_cells: int, adaptive: bool = True):
+    data = copy.deepcopy(BILAYER)
+    data["geometry"]["width"] = 20e-6
+    data["geometry"]["pores"] = [{"center": [30e-6, 10e-6], "radii": [3e-6, 2e-6]}]
+    data["mesh"] = {"size_bulk": 2e-6, "grading": 1.0}
+    data["solver"] = {"max_cells": max_cells, "adaptive": adaptive}
+    return parse_config(data)
+
+
+def _cells(config, comm) -> int:
+    from fem_sse.geometry import build_mesh
+
+    mesh = build_mesh(config, comm).mesh
+    return mesh.topology.index_map(2).size_global
+
+
+@pytest.mark.mpi
+def test_first_mesh_leaves_room(comm, caplog):
+    """A first plane mesh above half of solver.max_cells is coarsened to below it (the
+    adaptive loop's room); a non-adaptive run keeps the sizes it was given; a cap the
+    features cannot meet is said in one warning."""
+    fine = _cells(_pore_case(1000, adaptive=False), comm)
+    assert fine > 500  # the sizes given: above the room of max_cells = 1000
+    assert _cells(_pore_case(1000), comm) <= 500
+    with caplog.at_level("WARNING", logger="fem_sse.geometry.sizing"):
+        _cells(_pore_case(10), comm)
+    warned = [r for r in caplog.records if "little room to refine" in r.getMessage()]
+    assert len(warned) == (1 if comm.rank == 0 else 0)  # meshed on rank 0
