@@ -15,7 +15,6 @@ import time
 import tomllib
 
 import pytest
-from mpi4py import MPI
 
 from fem_sse.app.run import solve_case
 from fem_sse.errors import ConvergenceError
@@ -52,13 +51,9 @@ w_budget_s = 1e-6
 BILAYER = tomllib.loads(CASE)
 
 
-@pytest.fixture
-def comm():
-    return MPI.COMM_WORLD
-
-
 def test_budget_key_is_checked():
-    assert parse_config(copy.deepcopy({**BILAYER, "solver": {"tolerance": 1e-4}})).solver.w_budget_s == 200.0
+    default = parse_config(copy.deepcopy({**BILAYER, "solver": {"tolerance": 1e-4}}))
+    assert default.solver.w_budget_s == 200.0
     with pytest.raises(ConfigError, match="w_budget_s"):
         parse_config(copy.deepcopy({**BILAYER, "solver": {"w_budget_s": -1.0}}))
 
