@@ -58,6 +58,19 @@ def test_budget_key_is_checked():
         parse_config(copy.deepcopy({**BILAYER, "solver": {"w_budget_s": -1.0}}))
 
 
+def test_no_budget_where_the_fallback_cannot_take_over():
+    """Crack lines (and GB interfaces) are not for the EAFE fallback: a budget there would
+    only turn a slow W solve into a failure; with fallback = "none" it applies as set."""
+    from fem_sse.app.eafe_case import w_budget_s
+
+    data = copy.deepcopy(BILAYER)
+    assert w_budget_s(parse_config(copy.deepcopy(data))) == 1e-6
+    data["geometry"]["cracks"] = [{"start": [20e-6, 1e-6], "end": [20e-6, 3e-6]}]
+    assert w_budget_s(parse_config(copy.deepcopy(data))) == 0.0
+    data["solver"]["fallback"] = "none"
+    assert w_budget_s(parse_config(data)) == 1e-6
+
+
 @pytest.mark.mpi
 def test_stop_is_collective(comm):
     """Only rank 0 is past its deadline: every rank raises at the same check."""
