@@ -10,7 +10,7 @@ import time
 from fem_sse.spec.config import Config
 from fem_sse.transport.eafe_solve import solve_adaptive_eafe
 
-__all__ = ["solve_eafe_case", "solve_eafe_case_2d", "solve_fem_2d_with_fallback"]
+__all__ = ["solve_eafe_case", "solve_eafe_case_2d", "solve_fem_2d_with_fallback", "w_budget_s"]
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +82,21 @@ def solve_eafe_case_2d(config: Config, comm, progress=None):
     return summary, {"fronts": met["fronts"], "problem": problem, "view": res["view"]}
 
 
+def w_budget_s(config: Config) -> float:
+    """The wall-time budget (s) of a 2D W solve: ``solver.w_budget_s``, or 0 (none) where the
+    fallback could not take over (crack lines, GB interfaces: the config-level twin of
+    :func:`fem_sse.transport.eafe2d.unsupported`): stopping a slow W solve there would only
+    turn it into a failure. With ``fallback = "none"`` the budget applies as set."""
+    g, solver = config.geometry2d, config.solver
+    if solver.fallback == "none":
+        return solver.w_budget_s
+    gb = g.grain_boundaries
+    interfaces = (gb is not None and gb.conductance is not None
+                  and any(spec is not None and spec.count for spec in g.grains))
+    lines = any(crack.kind == "line" for crack in g.cracks)
+    return 0.0 if interfaces or lines else solver.w_budget_s
+
+
 def solve_fem_2d_with_fallback(config: Config, comm, progress=None):
     """A default 2D ``fem`` run: the W formulation; where it is refused (precision limit),
     fails, or ends on a state its certificate rejects (``not_converged_because``), the
@@ -89,14 +104,20 @@ def solve_fem_2d_with_fallback(config: Config, comm, progress=None):
     supports the mesh (no GB interfaces or cracks). Same ``fallback`` summary block and
     warning as 1D (:func:`fem_sse.app.run._solve_fem_1d`). When the fallback fails too, the W
     formulation's error is raised with the fallback's in its diagnosis (or its rejected result
-    is returned, not converged, with the fallback's error in ``fallback``)."""
+    is returned, not converged, with the fallback's error in ``fallback``). The W solve has a
+    wall-time budget (:func:`w_budget_s`): when it runs out, that is a failure with stage
+    "budget" (the fallback's ``reason`` names it; with no fallback, exit 3)."""
     from fem_sse.app.run import _solve_fem
     from fem_sse.errors import ConvergenceError
     from fem_sse.spec.config import ConfigError
+    from fem_sse.transport.budget import wall_budget
 
     failed = w_result = None
     try:
-        w_result = _solve_fem(config, comm, progress)
+        # the W solve may run far longer than the fallback needs: its budget stops it, and
+        # a budget that runs out is a failure ("budget" stage), never a converged run
+        with wall_budget(w_budget_s(config), comm):
+            w_result = _solve_fem(config, comm, progress)
         if not w_result[0].get("not_converged_because") or config.solver.fallback == "none":
             return w_result
         reason, stage = "; ".join(w_result[0]["not_converged_because"]), "certificate"

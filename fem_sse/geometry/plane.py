@@ -23,7 +23,7 @@ import numpy as np
 from fem_sse.spec.config import Config
 from fem_sse.geometry.regions import MeshError
 from fem_sse.geometry.shapes import asperity_polygon, drop_close_points, pb_profile, slit_polygon
-from fem_sse.geometry.sizing import Feature, apply_size_fields
+from fem_sse.geometry.sizing import Feature, apply_size_fields, leave_room
 from fem_sse.geometry.voronoi import shrink_polygon, voronoi_grains
 
 __all__ = ["SCALE", "build_plane_model", "scale_mesh_to_metres"]
@@ -349,7 +349,8 @@ def build_plane_model(model, config: Config, name: str = "separator2d"):
 
 
 def mesh_plane_model(model, features: list[Feature], config: Config, threads: int = 1) -> None:
-    """Size fields, 2D mesh (Frontal-Delaunay), then coordinates scaled back to metres."""
+    """Size fields, 2D mesh (Frontal-Delaunay), coarsened when it leaves the adaptive loop
+    no room (:func:`~fem_sse.geometry.sizing.leave_room`), then coordinates in metres."""
     import gmsh
 
     sizes = config.geometry2d.sizes
@@ -357,6 +358,8 @@ def mesh_plane_model(model, features: list[Feature], config: Config, threads: in
     gmsh.option.setNumber("Mesh.Algorithm", 6)
     gmsh.option.setNumber("General.NumThreads", threads)
     model.mesh.generate(2)
+    if config.solver.adaptive:  # without refinement the first mesh is the answer's
+        leave_room(model, config.solver.max_cells)
     scale_mesh_to_metres(model)
 
 

@@ -8,10 +8,19 @@ only through these fields (``Mesh.MeshSizeExtendFromBoundary = 0``).
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 
-__all__ = ["Feature", "apply_size_fields"]
+__all__ = ["Feature", "apply_size_fields", "leave_room"]
+
+log = logging.getLogger(__name__)
+
+#: share of ``solver.max_cells`` the first mesh of an adaptive run may take: the rest is the
+#: adaptive loop's room (a first mesh above the cap stopped the loop at step 0, not converged)
+ROOM = 0.5
+#: largest factor on every mesh size when coarsening the first mesh (cells / 16)
+MAX_COARSENING = 4.0
 
 
 @dataclass(frozen=True)
@@ -71,3 +80,34 @@ def apply_size_fields(model, features: list[Feature], h_bulk: float, grading: fl
                        ("Mesh.MeshSizeFromCurvature", 0), ("Mesh.MeshSizeMax", h_bulk),
                        ("Mesh.MeshSizeMin", 0.5 * min(sizes))):
         gmsh.option.setNumber(key, value)
+
+
+def _triangles(model) -> int:
+    return sum(len(tags) for tags in model.mesh.getElements(2)[1])
+
+
+def leave_room(model, max_cells: int) -> None:
+    """Remesh ``model`` (meshed in 2D) coarser when it has more than ROOM * ``max_cells``
+    triangles: every size (features included, so thin strips keep their share of cells)
+    times one factor, at most MAX_COARSENING; a warning in one line when that is not
+    enough (the geometry's features alone need the cells)."""
+    import gmsh
+
+    target = ROOM * max_cells
+    cells = first = _triangles(model)
+    factor = 1.0
+    while cells > target and factor < MAX_COARSENING:
+        # cells ~ 1 / h^2; 10 % more for the features that do not scale
+        factor = min(MAX_COARSENING, factor * 1.1 * math.sqrt(cells / target))
+        gmsh.option.setNumber("Mesh.MeshSizeFactor", factor)
+        model.mesh.clear()
+        model.mesh.generate(2)
+        cells = _triangles(model)
+    gmsh.option.setNumber("Mesh.MeshSizeFactor", 1.0)
+    if factor > 1.0:
+        log.info("first mesh coarsened (sizes x %.3g): %d -> %d cells, room to refine up to "
+                 "solver.max_cells = %d", factor, first, cells, max_cells)
+    if cells > target:
+        log.warning("the first mesh has %d cells, more than %.0f %% of solver.max_cells = %d "
+                    "even with sizes x %g: little room to refine (raise solver.max_cells)",
+                    cells, 100 * ROOM, max_cells, factor)

@@ -130,6 +130,9 @@ class SolverOptions:
     #: 1D, kind "fem": the scheme that solves the case when the W formulation does not converge
     #: (refused beyond its precision, failed, or caught by the exact check); "none": exit 3
     fallback: str = "fem-eafe"
+    #: 2D, kind "fem": wall time (s) the W formulation's solve may take before it is stopped
+    #: (a failure: the fallback solves the case, or exit 3 naming the budget); 0: no budget
+    w_budget_s: float = 200.0
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,8 @@ Schema (keys in brackets are optional, with their defaults)::
     [fallback = "fem-eafe"]     # "fem": the scheme used when the W formulation does not
                                 # converge or is not certified (2D: not with GB interfaces
                                 # or crack lines), or "none"
+    [w_budget_s = 200]          # 2D: wall time (s) of the W solve before it counts as failed
+                                # (-> the fallback); 0: no budget
 
     [mechanics]                 # optional: Li0(SE) eigenstrain -> elasticity, and per-material
                                 # E, nu, strength, ... (fem_sse.spec.mechanics, docs/mechanics.md)
@@ -99,7 +101,7 @@ _LAYER_KEYS = ("material", "thickness")
 _BOTTLENECK_KEYS = ("center", "width", "sigma_li_factor", "name")
 _MESH_KEYS = ("size", "bottleneck_cells")
 _SOLVER_KEYS = ("kind", "degree", "adaptive", "tolerance", "max_cells", "max_refinements",
-                "max_newton_iterations", "fallback")
+                "max_newton_iterations", "fallback", "w_budget_s")
 #: sigma_eh = 2 A cosh((mu - B)/kT) must stay finite in double precision at the electrodes
 #: (cosh overflows at 710; the solvers clip the argument at 600).
 MAX_SCALED_POTENTIAL = 600.0
@@ -296,6 +298,8 @@ def _parse_solver(solver_table: dict, dim: int) -> SolverOptions:
                                        hi=10000, integer=True)
                                if "max_newton_iterations" in solver_table else None),
         fallback=fallback,
+        w_budget_s=float(_number(solver_table, "w_budget_s", "solver", default=200.0, lo=0.0,
+                                 hi=1e7)),
     )
 
 

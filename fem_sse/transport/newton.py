@@ -25,6 +25,7 @@ import numpy as np
 from petsc4py import PETSc
 
 from fem_sse.errors import ConvergenceError
+from fem_sse.transport import budget
 from fem_sse.transport.parameters import SolveState, TransportParameters
 
 __all__ = ["NewtonReport", "NonlinearProblem", "bordered_newton", "current_converged",
@@ -200,6 +201,7 @@ def newton(problem: NonlinearProblem, max_iterations: int = 200, rtol: float = 1
     lam = 1.0
     try:
         for it in range(1, max_iterations + 1):
+            budget.check()  # collective: every rank runs the same iterations
             b = problem.residual_vector()
             A = problem.jacobian()  # noqa: N806
             b.scale(-1.0)
@@ -343,6 +345,7 @@ def bordered_newton(problem: NonlinearProblem, phi: float, current: float,
             problem.state.reference_norm = max(m, 1e-300)
         target = max(1e-11 * m, 1e-13 * problem.state.reference_norm)
         for it in range(1, max_iterations + 1):
+            budget.check()
             step_phi = work.step(phi, g, i_e, it)
             x.copy(work.backup)
             lam = 1.0

@@ -1,0 +1,148 @@
+"""The wall-time budget of the 2D W solve (``solver.w_budget_s``, issue 16): a budget that runs
+out is a failure of the W formulation, so the fallback solves the case and the summary's
+``fallback`` block names the budget; with ``solver.fallback = "none"`` the run exits 3 naming
+it, never "converged". The stop decision is collective: every rank stops at the same Newton
+iteration even when only one rank's clock is past the deadline.
+
+Tests without the ``serial`` mark also run under ``mpirun -n 2``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+import tomllib
+
+import pytest
+
+from fem_sse.app.run import solve_case
+from fem_sse.errors import ConvergenceError
+from fem_sse.spec.config import ConfigError, parse_config
+from fem_sse.transport import budget
+
+# the paper's Fig. 3 bilayer, extruded: the W formulation solves it (a budget is what fails)
+CASE = """name = "budget2d"
+[cell]
+temperature = 298.0
+current_density = 10.0
+mu_cathode = -3.0
+mu_anode = 0.0
+[materials.SE_cathodic]
+sigma_li = 0.1
+A = 1e-17
+B = -2.3
+[materials.SE_anodic]
+sigma_li = 0.1
+A = 1e-17
+B = -0.7
+[geometry]
+dim = 2
+width = 4e-6
+layers = [ { material = "SE_cathodic", thickness = 50e-6 },
+           { material = "SE_anodic", thickness = 50e-6 } ]
+[mesh]
+size_bulk = 5e-6
+grading = 1.0
+[solver]
+tolerance = 1e-4
+w_budget_s = 1e-6
+"""
+BILAYER = tomllib.loads(CASE)
+
+
+def test_budget_key_is_checked():
+    default = parse_config(copy.deepcopy({**BILAYER, "solver": {"tolerance": 1e-4}}))
+    assert default.solver.w_budget_s == 200.0
+    with pytest.raises(ConfigError, match="w_budget_s"):
+        parse_config(copy.deepcopy({**BILAYER, "solver": {"w_budget_s": -1.0}}))
+
+
+def test_no_budget_where_the_fallback_cannot_take_over():
+    """Crack lines (and GB interfaces) are not for the EAFE fallback: a budget there would
+    only turn a slow W solve into a failure; with fallback = "none" it applies as set."""
+    from fem_sse.app.eafe_case import w_budget_s
+
+    data = copy.deepcopy(BILAYER)
+    assert w_budget_s(parse_config(copy.deepcopy(data))) == 1e-6
+    data["geometry"]["cracks"] = [{"start": [20e-6, 1e-6], "end": [20e-6, 3e-6]}]
+    assert w_budget_s(parse_config(copy.deepcopy(data))) == 0.0
+    data["solver"]["fallback"] = "none"
+    assert w_budget_s(parse_config(data)) == 1e-6
+
+
+@pytest.mark.mpi
+def test_stop_is_collective(comm):
+    """Only rank 0 is past its deadline: every rank raises at the same check."""
+    deadline = time.monotonic() + (-1.0 if comm.rank == 0 else 1e6)
+    budget._open = (deadline, 5.0, comm)
+    try:
+        with pytest.raises(budget.BudgetExceeded):
+            budget.check()
+    finally:
+        budget._open = None
+    budget.check()  # no budget open: nothing to stop
+
+
+@pytest.mark.mpi
+def test_budget_stops_w_and_the_fallback_solves(comm):
+    config = parse_config(copy.deepcopy(BILAYER))
+    summary, _ = solve_case(config, comm, "fem")
+    assert summary["solver"] == "fem-eafe" and summary["converged"]
+    assert summary["fallback"]["stage"] == "budget"
+    assert "solver.w_budget_s" in summary["fallback"]["reason"]
+    # the same case without a budget: the W formulation itself solves it, no fallback
+    data = copy.deepcopy(BILAYER)
+    data["solver"]["w_budget_s"] = 0
+    summary_w, _ = solve_case(parse_config(data), comm, "fem")
+    assert "fallback" not in summary_w and summary_w["converged"]
+    assert summary["t_li"] == pytest.approx(summary_w["t_li"], rel=1e-4)
+
+
+@pytest.mark.mpi
+def test_budget_without_fallback_is_exit_3(comm, shared_tmp):
+    from fem_sse.app.cli import main
+
+    data = copy.deepcopy(BILAYER)
+    data["solver"]["fallback"] = "none"
+    with pytest.raises(ConvergenceError, match="budget"):
+        solve_case(parse_config(data), comm, "fem")
+    case = shared_tmp / "budget.toml"
+    if comm.rank == 0:
+        case.write_text(CASE.replace("w_budget_s", 'fallback = "none"\nw_budget_s'))
+    comm.barrier()
+    out = shared_tmp / "out"
+    assert main(["run", str(case), "-o", str(out), "-q"]) == 3
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["converged"] is False
+    assert "w_budget_s" in json.dumps(summary)
+
+
+def _pore_case(max_cells: int, adaptive: bool = True):
+    data = copy.deepcopy(BILAYER)
+    data["geometry"]["width"] = 20e-6
+    data["geometry"]["pores"] = [{"center": [30e-6, 10e-6], "radii": [3e-6, 2e-6]}]
+    data["mesh"] = {"size_bulk": 2e-6, "grading": 1.0}
+    data["solver"] = {"max_cells": max_cells, "adaptive": adaptive}
+    return parse_config(data)
+
+
+def _cells(config, comm) -> int:
+    from fem_sse.geometry import build_mesh
+
+    mesh = build_mesh(config, comm).mesh
+    return mesh.topology.index_map(2).size_global
+
+
+@pytest.mark.mpi
+def test_first_mesh_leaves_room(comm, caplog):
+    """A first plane mesh above half of solver.max_cells is coarsened to below it (the
+    adaptive loop's room); a non-adaptive run keeps the sizes it was given; a cap the
+    features cannot meet is said in one warning."""
+    fine = _cells(_pore_case(1000, adaptive=False), comm)
+    assert fine > 500  # the sizes given: above the room of max_cells = 1000
+    assert _cells(_pore_case(1000), comm) <= 500
+    with caplog.at_level("WARNING", logger="fem_sse.geometry.sizing"):
+        _cells(_pore_case(10), comm)
+    warned = [r for r in caplog.records if "little room to refine" in r.getMessage()]
+    assert len(warned) == (1 if comm.rank == 0 else 0)  # meshed on rank 0
