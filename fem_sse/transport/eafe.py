@@ -208,10 +208,9 @@ class EafeProblem:
         because the linear solve loses digits on meshes with cells 1e-16 L next to others of
         1e-2 L (a node at round-off distance from a segment end: 3e-5 of w, seen as 25 ueV in
         mu at an interface)."""
-        import dolfinx.fem.petsc
         import ufl
 
-        from fem_sse.transport.ionic import ionic_forms
+        from fem_sse.transport.ionic import assemble_electrode_system, ionic_forms
 
         msh = self.mesh
         if msh.topology.dim == 1:
@@ -229,18 +228,9 @@ class EafeProblem:
         ds = ufl.Measure("ds", domain=msh, subdomain_data=self.smesh.facet_tags)
         dS = ufl.Measure("dS", domain=msh)  # noqa: N806
         a, L = ionic_forms(self.V, sigma, dS, ds, {CATHODE: 1.0, ANODE: 0.0}, None)
-        a, L = fem.form(a), fem.form(L)
-        fdim = msh.topology.dim - 1
-        bcs = [fem.dirichletbc(PETSc.ScalarType(value), fem.locate_dofs_topological(
-            self.V, fdim, self.smesh.facet_tags.find(tag)), self.V)
-            for tag, value in ((CATHODE, 1.0), (ANODE, 0.0))]
         self.w = fem.Function(self.V, name="w_ionic")
-        A = dolfinx.fem.petsc.assemble_matrix(a, bcs=bcs)  # noqa: N806
-        A.assemble()
-        b = dolfinx.fem.petsc.assemble_vector(L)
-        dolfinx.fem.petsc.apply_lifting(b, [a], [bcs])
-        b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
-        dolfinx.fem.petsc.set_bc(b, bcs)
+        A, b = assemble_electrode_system(fem.form(a), fem.form(L), self.V, self.smesh,  # noqa: N806
+                                         {CATHODE: 1.0, ANODE: 0.0})
         ksp = configured_ksp(self.comm, A, "fem_sse_eafe_ionic_", self.petsc_options)
         ksp.solve(b, self.w.x.petsc_vec)
         ksp.destroy()

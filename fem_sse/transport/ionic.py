@@ -31,8 +31,8 @@ from petsc4py import PETSc
 from fem_sse.geometry.line import ANODE, CATHODE
 from fem_sse.geometry.regions import GB
 
-__all__ = ["CUT", "GB_INTERFACE", "REGULAR", "boundary_current", "interior_facet_tags",
-           "ionic_forms", "solve_ionic"]
+__all__ = ["CUT", "GB_INTERFACE", "REGULAR", "assemble_electrode_system", "boundary_current",
+           "interior_facet_tags", "ionic_forms", "solve_ionic"]
 
 REGULAR, GB_INTERFACE, CUT = 1, GB, 100
 _PENALTY = 10.0  # SIPG constant of the ionic problem
@@ -139,6 +139,22 @@ def boundary_current(w, sigma, ds, tag: int, value: float):
     return (-sigma * ufl.dot(ufl.grad(w), n) + _PENALTY * sigma / h * (w - value)) * ds(tag)
 
 
+def assemble_electrode_system(a, L, V, smesh, values: dict):  # noqa: N803
+    """The matrix and right-hand side (PETSc, assembled, ghosts summed) of the compiled linear
+    forms ``a`` and ``L`` with Dirichlet values ``{facet tag: value}`` on ``V`` (w = 1 at the
+    cathode and 0 at the anode; empty when the electrodes are weak terms of ``a``)."""
+    fdim = V.mesh.topology.dim - 1
+    bcs = [fem.dirichletbc(PETSc.ScalarType(value), fem.locate_dofs_topological(
+        V, fdim, smesh.facet_tags.find(tag)), V) for tag, value in values.items()]
+    A = dolfinx.fem.petsc.assemble_matrix(a, bcs=bcs)  # noqa: N806
+    A.assemble()
+    b = dolfinx.fem.petsc.assemble_vector(L)
+    dolfinx.fem.petsc.apply_lifting(b, [a], [bcs])
+    b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+    dolfinx.fem.petsc.set_bc(b, bcs)
+    return A, b
+
+
 def solve_ionic(w, sigma, smesh, measures, gb_conductance, source, discontinuous: bool,
                 form, integral, linear_solve) -> tuple[float, float, float]:
     """Solve div(sigma_li grad w) = 0 (+ ``source``), w(cathode) = 1, w(anode) = 0, into ``w``.
@@ -161,16 +177,8 @@ def solve_ionic(w, sigma, smesh, measures, gb_conductance, source, discontinuous
     a, L = ionic_forms(V, sigma, dS, ds, electrodes, gb_conductance, source,  # noqa: N806
                        discontinuous=discontinuous)
     a, L = form("ionic_a", a), form("ionic_L", L)  # noqa: N806
-    bcs = [] if discontinuous else [
-        fem.dirichletbc(PETSc.ScalarType(value), fem.locate_dofs_topological(
-            V, msh.topology.dim - 1, smesh.facet_tags.find(tag)), V)
-        for tag, value in electrodes.items()]
-    A = dolfinx.fem.petsc.assemble_matrix(a, bcs=bcs)  # noqa: N806
-    A.assemble()
-    b = dolfinx.fem.petsc.assemble_vector(L)
-    dolfinx.fem.petsc.apply_lifting(b, [a], [bcs])
-    b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
-    dolfinx.fem.petsc.set_bc(b, bcs)
+    A, b = assemble_electrode_system(  # noqa: N806
+        a, L, V, smesh, {} if discontinuous else electrodes)
     linear_solve(A, b, w.x.petsc_vec)
     w.x.scatter_forward()
     A.destroy()

@@ -291,12 +291,7 @@ class TransportProblem:
     def residual(self) -> PETSc.Vec:
         """F(omega) at the current state and parameters, assembled into the problem's vector
         (returned; it is overwritten by the next call)."""
-        b = self._b
-        with b.localForm() as loc:
-            loc.set(0.0)
-        dolfinx.fem.petsc.assemble_vector(b, self._F)
-        b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
-        return b
+        return _assemble_into(self._b, self._F)
 
     def residual_vector(self) -> PETSc.Vec:
         """The vector :meth:`residual` assembles into, as the last call (or a solve) left it."""
@@ -317,11 +312,7 @@ class TransportProblem:
         """d(anode flux / w_scale)/d(omega) assembled into ``out`` (a new vector when None)."""
         if out is None:
             out = compat.create_vector(self._anode_flux_gradient)
-        with out.localForm() as loc:
-            loc.set(0.0)
-        dolfinx.fem.petsc.assemble_vector(out, self._anode_flux_gradient)
-        out.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
-        return out
+        return _assemble_into(out, self._anode_flux_gradient)
 
     def error_indicators(self) -> fem.Function:
         """Residual-based error indicator per cell (DG0), squared
@@ -388,3 +379,12 @@ class TransportProblem:
 def error_indicators(problem: TransportProblem) -> fem.Function:
     """:meth:`TransportProblem.error_indicators` (the adaptive loop's marking)."""
     return problem.error_indicators()
+
+
+def _assemble_into(vec: PETSc.Vec, form) -> PETSc.Vec:
+    """``vec`` zeroed, the compiled linear ``form`` assembled into it, ghosts summed."""
+    with vec.localForm() as loc:
+        loc.set(0.0)
+    dolfinx.fem.petsc.assemble_vector(vec, form)
+    vec.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+    return vec
