@@ -200,27 +200,38 @@ def eshelby(comm) -> dict:
     return {"exact": exact, "rows": rows}
 
 
+def _front_rounds(config, problem, comm, where, rounds=(0, 2, 4, 6)) -> list[dict]:
+    """Mechanics of a solved transport ``problem`` (from its W) at each number of front
+    refinement rounds: the peaks, ``where(result)``'s keys and the wall time (s) per row."""
+    from fem_sse.mechanics import solve_mechanics
+
+    rows = []
+    for count in rounds:
+        spec = dataclasses.replace(config.mechanics, refine_fronts=count)
+        start = time.perf_counter()
+        result = solve_mechanics(problem.smesh, None, config, comm, spec=spec,
+                                 kirchhoff=problem.kirchhoff_function())
+        rows.append({"refine_fronts": count, **_peaks(result.summary), **where(result),
+                     "wall_time_s": time.perf_counter() - start})
+        if comm.rank == 0:
+            print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
 def study(comm, name: str = "study_bilayer") -> dict:
     from fem_sse.spec.config import load_config
-    from fem_sse.mechanics import solve_mechanics
     from fem_sse.app.run import solve_case
 
     config = load_config(ROOT / "cases" / "2d" / f"{name}.toml")
     summary, extras = solve_case(dataclasses.replace(config, mechanics=None), comm)
     problem = extras["problem"]
-    rows = []
-    for rounds in (0, 2, 4, 6):
-        spec = dataclasses.replace(config.mechanics, refine_fronts=rounds)
-        start = time.perf_counter()
-        result = solve_mechanics(problem.smesh, None, config, comm, spec=spec,
-                                 kirchhoff=problem.kirchhoff_function())
-        where = result.summary["max_principal_location"]
-        rows.append({"refine_fronts": rounds, **_peaks(result.summary),
-                     "max_principal_location": where,
-                     "max_principal_gb_distance_m": _gb_distance(result.smesh, where, comm),
-                     "wall_time_s": time.perf_counter() - start})
-        if comm.rank == 0:
-            print(json.dumps(rows[-1]), flush=True)
+
+    def where(result) -> dict:
+        at = result.summary["max_principal_location"]
+        return {"max_principal_location": at,
+                "max_principal_gb_distance_m": _gb_distance(result.smesh, at, comm)}
+
+    rows = _front_rounds(config, problem, comm, where)
     return {"case": f"cases/2d/{name}.toml", "transport_cells": summary["cells"],
             "rows": rows}
 
@@ -267,24 +278,18 @@ def poly(comm) -> dict:
     summary, extras = solve_case(dataclasses.replace(config, mechanics=None), comm)
     problem = extras["problem"]
     width = config.geometry2d.width
-    rows = []
-    for rounds in (0, 2, 4, 6):
-        spec = dataclasses.replace(config.mechanics, refine_fronts=rounds)
-        start = time.perf_counter()
-        result = solve_mechanics(problem.smesh, None, config, comm, spec=spec,
-                                 kirchhoff=problem.kirchhoff_function())
-        row = {"refine_fronts": rounds, **_peaks(result.summary),
-               "wall_time_s": time.perf_counter() - start}
+    def where(result) -> dict:
+        row = {}
         for key in ("max_von_mises", "max_principal"):
-            where = result.summary[f"{key}_location"]
-            row[f"{key}_location"] = where
-            row[f"{key}_gb_distance_m"] = _gb_distance(result.smesh, where, comm)
-            row[f"{key}_side_distance_m"] = min(where[1], width - where[1])
+            at = result.summary[f"{key}_location"]
+            row[f"{key}_location"] = at
+            row[f"{key}_gb_distance_m"] = _gb_distance(result.smesh, at, comm)
+            row[f"{key}_side_distance_m"] = min(at[1], width - at[1])
             row[f"{key}_electrode_distance_m"] = result.summary[
                 f"{key}_distance_to_electrode"]
-        rows.append(row)
-        if comm.rank == 0:
-            print(json.dumps(rows[-1]), flush=True)
+        return row
+
+    rows = _front_rounds(config, problem, comm, where)
     # the tutorial's former call: mu_Li0 interpolated in DG1 (problem.mu_function()) instead of
     # W; a jump of eV inside a cell then becomes a linear ramp that misplaces the front
     nodal = solve_mechanics(problem.smesh, problem.mu_function(), config, comm).summary
