@@ -116,6 +116,22 @@ def test_overwrite_replaces_only_fem_sse_results(work, capsys):
     assert {k: v for k, v in snapshot(work).items() if not k.startswith("res")} == before
 
 
+def test_view_png_in_a_result_is_replaced_with_it(work, capsys):
+    """``fem-sse view OUT --png OUT/view.png`` (the docs' example) records the PNG as fem-sse's:
+    ``--overwrite`` of the result then replaces it instead of refusing it as the user's. A PNG
+    written into a user's folder leaves that folder fem-sse's as little as before."""
+    fem = ["run", str(CASE), "--solver", "fem", "-q", "-o", "res"]
+    assert main(fem) == 0
+    assert main(["view", "res", "--png", "res/view.png"]) == 0
+    assert "view.png" in json.loads((work / "res" / MARKER).read_text())["files"]
+    assert main([*fem, "--overwrite"]) == 0
+    assert not (work / "res" / "view.png").exists()
+    assert main(["view", "res", "--png", "mydata/view.png"]) == 0
+    assert not (work / "mydata" / MARKER).exists()
+    capsys.readouterr()
+    _refused(capsys, [*RUN, "-o", "mydata", "--overwrite"], "was not created by fem-sse")
+
+
 def test_empty_folder_is_used_and_case_input_protected(work, capsys):
     (work / "empty").mkdir()
     assert main([*RUN, "-o", "empty"]) == 0

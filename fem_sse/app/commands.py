@@ -252,6 +252,10 @@ def cmd_view(args) -> int:
 
         check_file_target(args.png, overwrite=args.overwrite, what="--png")
     lines = view(args.outdir, args.png, args.array, args.file) if comm.rank == 0 else []
+    if args.png and comm.rank == 0:  # a PNG in a result folder is fem-sse's (--overwrite)
+        from fem_sse.io.outdir import record_written
+
+        record_written(Path(args.png))
     for line in lines:
         print(line)
     return 0
