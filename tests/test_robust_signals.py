@@ -97,6 +97,28 @@ def test_interrupted_maps_to_exit_code_and_one_line():
     assert not isinstance(Interrupted(), Exception)  # no `except Exception` swallows it
 
 
+def test_ctrl_c_at_start_up_is_one_line(monkeypatch, capsys):
+    """Until main() has set fem-sse's handlers a Ctrl-C is Python's KeyboardInterrupt: raised
+    there (here: while the handlers are being set) it still ends as one line and exit 130, and
+    importing the command's module imports nothing that would widen that window (a Ctrl-C
+    0.03-0.14 s after start printed Python's traceback)."""
+    import fem_sse.errors
+    from fem_sse.app.cli import main
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(fem_sse.errors, "interruptible", interrupted)
+    assert main(["info"]) == 130
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "interrupted by SIGINT (Ctrl-C)" in err[0], err
+    probe = ("import sys; import fem_sse.app.cli; print(sorted(m for m in sys.modules if m in "
+             "('argparse', 'typing', 'fem_sse.errors', 'fem_sse.app.commands')))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60)
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr
+
+
 def test_signal_during_imports_is_held_until_after_them():
     from fem_sse.errors import Interrupted, deferred_interrupts, interruptible
 
