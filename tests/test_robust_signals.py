@@ -52,7 +52,7 @@ def _check_after(folder: Path, before: dict, code: int, err: str, signum: int) -
         assert code == 128 + signum, err
         assert len(lines) == 1 and lines[0].startswith(
             f"fem-sse: error: interrupted by {signal.Signals(signum).name}"), err
-    after = snapshot(folder)
+    after = snapshot(folder, times=True)  # the user's files: bytes and modification times
     assert {k: v for k, v in after.items() if k in before} == before
     assert not [p for p in folder.rglob("*partial*")], sorted(after)
     for summary in folder.glob("out/*/**/summary.json"):  # what exists is complete
@@ -63,7 +63,7 @@ def _check_after(folder: Path, before: dict, code: int, err: str, signum: int) -
 def test_sigint_during_a_sweep(tmp_path, seed):
     rng = random.Random(seed)
     _user_tree(tmp_path)
-    before = snapshot(tmp_path)
+    before = snapshot(tmp_path, times=True)
     code, err = _interrupt(tmp_path, SWEEP, signal.SIGINT, rng.uniform(0.5, 4.0))
     _check_after(tmp_path, before, code, err, signal.SIGINT)
     # the rerun resumes and finishes the sweep
@@ -80,12 +80,13 @@ def test_signal_during_a_run_keeps_the_previous_result(tmp_path, signum):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     subprocess.run([sys.executable, *RUN], cwd=tmp_path, check=True, timeout=300, env=env,
                    capture_output=True)
-    previous = (tmp_path / "out" / "run" / "summary.json").read_bytes()
-    before = snapshot(tmp_path)
+    result = snapshot(tmp_path / "out" / "run", times=True)
+    before = {k: v for k, v in snapshot(tmp_path, times=True).items()  # the user's
+              if not k.startswith(os.path.join("out", "run"))}
     code, err = _interrupt(tmp_path, RUN, signum, rng.uniform(1.0, 2.5))
     _check_after(tmp_path, before, code, err, signum)
-    if code != 0:
-        assert (tmp_path / "out" / "run" / "summary.json").read_bytes() == previous
+    if code != 0:  # the previous result, untouched (0: the new one, published in time)
+        assert snapshot(tmp_path / "out" / "run", times=True) == result
 
 
 def test_interrupted_maps_to_exit_code_and_one_line():
