@@ -120,6 +120,53 @@ def test_ctrl_c_at_start_up_is_one_line(monkeypatch, capsys):
     assert done.stdout.strip() == "[]", done.stdout + done.stderr
 
 
+_BLOCKED = """
+import ctypes, sys
+from fem_sse.errors import abortable, interruptible
+
+libc = ctypes.CDLL(None)
+mutex = ctypes.create_string_buffer(64)  # a pthread_mutex_t, locked twice: blocks for good,
+libc.pthread_mutex_init(mutex, None)     # through signals (as Gmsh's meshing does for minutes)
+libc.pthread_mutex_lock(mutex)
+with interruptible():
+    with ({block}):
+        print("blocked", flush=True)
+        libc.pthread_mutex_lock(mutex)
+"""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_signal_inside_compiled_code_ends_an_abortable_block(signum):
+    """Gmsh meshing many grains stays in C++ for minutes, where Python cannot run its signal
+    handler: a Ctrl-C waited for the meshing to end. Inside fem_sse.errors.abortable (around
+    the mesh build, before anything is written) the signal ends the process after a grace
+    period with the one line and 130 / 143; outside it, the process stays blocked."""
+    from fem_sse.errors import ABORT_GRACE_S
+
+    for block, ends in (("abortable()", True), ("open('/dev/null')", False)):
+        proc = subprocess.Popen([sys.executable, "-c", _BLOCKED.format(block=block)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env={**os.environ, "PYTHONPATH": str(ROOT)})
+        assert proc.stdout.readline().strip() == "blocked"
+        syscall = Path(f"/proc/{proc.pid}/syscall")  # the main thread's: wait until it is in
+        for _ in range(500):                          # futex (202 on x86-64, 98 on arm64)
+            if syscall.read_text().split()[0] in ("202", "98"):
+                break
+            time.sleep(0.01)
+        proc.send_signal(signum)
+        try:
+            err = proc.communicate(timeout=60 if ends else 5 * ABORT_GRACE_S)[1]
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            assert not ends, f"{block}: still blocked after the signal"
+            continue
+        assert ends, f"{block}: ended ({proc.returncode})"
+        lines = err.strip().splitlines()
+        assert proc.returncode == 128 + signum and len(lines) == 1, (proc.returncode, err)
+        assert lines[0].startswith(f"fem-sse: error: interrupted by {signal.Signals(signum).name}")
+
+
 def test_signal_during_imports_is_held_until_after_them():
     from fem_sse.errors import Interrupted, deferred_interrupts, interruptible
 
