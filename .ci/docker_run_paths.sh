@@ -42,6 +42,13 @@ if ! use_native; then  # the chroot runtime: unreachable paths are refused, noth
   (cd "$study" && FEM_SSE_BIND=$unseen "$run" fem-sse run my.toml -o "$unseen/out" "${exact[@]}") \
     || { rm -rf "$unseen"; fail "FEM_SSE_BIND"; }
   [ -f "$unseen/out/summary.json" ] || { rm -rf "$unseen"; fail "FEM_SSE_BIND: no output"; }
+  # the shared folder's mount point stays in the runtime's file system (empty): without
+  # FEM_SSE_BIND the same folder is refused again, not written into the runtime
+  status=0
+  message=$(cd "$study" && "$run" fem-sse run my.toml -o "$unseen" --overwrite "${exact[@]}" 2>&1) \
+    || status=$?
   rm -rf "$unseen"
+  [ "$status" -eq 2 ] || fail "-o $unseen after FEM_SSE_BIND: exit $status (expected 2): $message"
+  [ -z "$(ls -A "$(rootfs_dir)$unseen" 2>/dev/null)" ] || fail "$unseen written in the runtime"
 fi
 echo "docker/run paths: ok (relative, absolute, ../, repository paths from $study and $scratch)"

@@ -88,11 +88,13 @@ NUMBERS = {
     "sweep.ratio_max_principal_MPa": Number(fixed(0), rel=1e-6),
     # README "Verification (1D)": bench/run_cases.py -> bench/results/cases_summary.json
     "cases.count": Number(str, abs=0),
-    "cases.worst_rel_err_one_minus_t": Number(sci(2)),
-    "cases.worst_jump_err_over_L": Number(sci(2)),
-    "cases.worst_mu_interface_err_eV": Number(sci(1)),
-    "cases.min_dofs_k": Number(thousands(1)),
-    "cases.max_dofs_k": Number(thousands(0)),
+    # (the errors vs the exact solution and the DOFs are re-checked: a rerun whose error grew
+    # or whose meshes changed fails the test instead of passing with untouched docs)
+    "cases.worst_rel_err_one_minus_t": Number(sci(2), rel=0.5),
+    "cases.worst_jump_err_over_L": Number(sci(2), rel=0.5),
+    "cases.worst_mu_interface_err_eV": Number(sci(1), rel=0.5),
+    "cases.min_dofs_k": Number(thousands(1), rel=0.05),
+    "cases.max_dofs_k": Number(thousands(0), rel=0.05),
     "cases.min_time_s": Number(fixed(2)),
     "cases.max_time_s": Number(fixed(1)),
     "cases.total_time_s": Number(fixed(0)),

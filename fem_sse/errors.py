@@ -39,7 +39,8 @@ import time
 
 __all__ = ["EXIT_CONFIG", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_NOT_CONVERGED",
            "EXIT_NO_STEADY_STATE", "EXIT_OK", "ConfigError", "ConvergenceError", "ErrorReporter",
-           "Interrupted", "MeshError", "OutputError", "SolveError", "deferred_interrupts",
+           "Interrupted", "MeshError", "OutputError", "SolveError", "abortable",
+           "deferred_interrupts",
            "exit_code", "interruptible", "one_line", "result_published"]
 
 EXIT_OK = 0
@@ -183,6 +184,58 @@ def deferred_interrupts():
         previous[pending[0]](pending[0], None)
     elif pending and previous[pending[0]] == signal.SIG_DFL:
         signal.raise_signal(pending[0])
+
+
+#: Seconds a signal that arrived inside :func:`abortable` may wait for Python's handler.
+ABORT_GRACE_S = 1.0
+
+
+@contextlib.contextmanager
+def abortable():
+    """A long call into compiled code during which Python cannot run its signal handlers
+    (Gmsh meshing a polycrystal: minutes, and a Ctrl-C waited for its end). Under
+    :func:`interruptible`, a SIGINT/SIGTERM that Python has not handled
+    :data:`ABORT_GRACE_S` after it arrived ends the process from a watcher thread with the same
+    one line and exit code. Only around work before which fem-sse has written nothing (no
+    ``.partial`` folder, no temporary file): ending there leaves the disk as it was."""
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not _raise_interrupted):
+        yield
+        return
+    read, write = os.pipe()
+    os.set_blocking(write, False)
+    previous = signal.set_wakeup_fd(write, warn_on_full_buffer=False)  # the C handler's byte
+    lock, state = threading.Lock(), {"inside": True}
+    watcher = threading.Thread(target=_watch, args=(read, lock, state), daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        with lock:
+            state["inside"] = False
+        signal.set_wakeup_fd(previous)
+        os.write(write, b"\0")  # wake the watcher
+        watcher.join()
+        os.close(read)
+        os.close(write)
+
+
+def _watch(read: int, lock, state: dict) -> None:
+    """:func:`abortable`'s watcher: the first signal byte, then the grace period; still inside
+    the block (Python's handler has not run, or the block would have ended): one line, exit."""
+    signums = []
+    while not signums:
+        data = os.read(read, 64)
+        if 0 in data:  # the block ended (abortable's wake-up byte)
+            return
+        signums = [b for b in data if b in _SIGNALS]
+    time.sleep(ABORT_GRACE_S)
+    with lock:  # held to the end: the block cannot end (and go on to write) meanwhile
+        if not state["inside"]:
+            return
+        exc = Interrupted(signal.SIGINT if signums[0] == LAUNCHER_CTRL_C else signums[0])
+        print(f"fem-sse: error: {one_line(exc)}", file=sys.stderr, flush=True)
+        os._exit(exit_code(exc))
 
 
 @contextlib.contextmanager

@@ -222,6 +222,30 @@ def test_cli_sweep_output_by_destination(tmp_path):
     assert "sweep:" not in quiet.stdout and "wrote" in quiet.stdout
 
 
+@pytest.mark.serial
+def test_cli_design_and_meshing_report_in_a_log(tmp_path):
+    """Issue 18: ``design`` was silent for 5-24 s and meshing many grains for minutes. Written
+    to a file (a batch log), both give timestamped lines without escape codes."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in (*progress.LAUNCHER_VARS, *progress.RANK_VARS, progress.ENV_MODE)}
+    env[progress.ENV_INTERVAL] = "0.1"  # s: a line per interval even for these short runs
+    commands = {
+        "design map:": ["design", str(ROOT / "cases" / "design" / "bilayer_fig5.toml"), "--vary",
+                        "materials.SE_anodic.B=-0.9:-0.4", "--vary", "cell.mu_anode=0:0.2",
+                        "--points", "8", "-o", str(tmp_path / "d")],
+        "meshing 2d_bilayer_bottlenecks:": [
+            "mesh", str(ROOT / "cases" / "2d" / "bilayer_bottlenecks.toml"),
+            "-o", str(tmp_path / "m.msh")]}
+    for needle, argv in commands.items():
+        with open(tmp_path / "log.txt", "w") as log:
+            subprocess.run([sys.executable, "-m", "fem_sse", *argv], stdout=log, env=env,
+                           cwd=tmp_path, check=True, timeout=300)
+        text = (tmp_path / "log.txt").read_text()
+        lines = [line for line in text.splitlines() if needle in line]
+        assert lines and all(STAMP.match(line) for line in lines), text[-2000:]
+        assert not ESCAPE.search(text), text[-2000:]
+
+
 @pytest.mark.mpi
 def test_only_rank_zero_prints(comm):
     """Under MPI every rank runs the same code; only rank 0 writes."""

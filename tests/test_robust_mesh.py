@@ -89,7 +89,7 @@ def _user_config(path: Path):
 
 @pytest.mark.mpi
 @pytest.mark.parametrize("scale, hole, message", [
-    (1.0, "cut", "no conducting path"),
+    (1.0, "cut", "none touches both electrodes; join the pieces in the mesh file"),
     (1.0, "ring", "touch neither electrode"),
     (1e6, "none", "drawn in um"),
     (1.5, "none", "differs from the layers' thickness"),
@@ -129,3 +129,26 @@ def test_crack_case_exits_2_with_one_line(tmp_path):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "geometry: no conducting path" in lines[0]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["crack.toml"]
+
+
+@pytest.mark.serial
+@pytest.mark.parametrize("scale, hole, message", [
+    (1e6, "none", "the mesh is drawn in um"),
+    (1.0, "cut", "no conducting path"),
+])
+def test_bad_user_mesh_case_exits_2_with_one_line(tmp_path, scale, hole, message):
+    """The command a user runs (issue 18: a mesh in um ran to Phi = 9999.99 V, one cut in two
+    by a pore to Phi = 1.7e26 V): exit 2, one line, no output folder."""
+    _write_user_mesh(tmp_path / "user.msh", scale, hole)
+    (tmp_path / "user.toml").write_text(
+        'name = "user"\n[cell]\ntemperature = 298.0\ncurrent_density = 10.0\n'
+        "mu_cathode = -1.78\nmu_anode = -1.18\n"
+        "[materials.SE]\nsigma_li = 0.1\nA = 1e-17\nB = -1.48\n"
+        f'[geometry]\ndim = 2\nmesh_file = "user.msh"\n'
+        f'layers = [ {{ material = "SE", thickness = {SIDE} }} ]\n')
+    proc = subprocess.run([sys.executable, "-m", "fem_sse", "run", "user.toml", "-o", "out"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "geometry.mesh_file" in lines[0] and message in lines[0], lines
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["user.msh", "user.toml"]

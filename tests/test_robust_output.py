@@ -22,12 +22,18 @@ RUN = ["run", str(CASE), "--solver", "exact", "-q"]
 pytestmark = pytest.mark.serial
 
 
-def snapshot(root: Path) -> dict:
-    """Every entry below ``root``: a content hash for files, "dir" for folders."""
-    return {str(p.relative_to(root)): ("dir" if p.is_dir() and not p.is_symlink() else
-                                       hashlib.sha256(p.read_bytes()).hexdigest()
-                                       if p.is_file() else "link")
-            for p in sorted(root.rglob("*"))}
+def snapshot(root: Path, times: bool = False) -> dict:
+    """Every entry below ``root`` (symbolic links not followed): "dir" for folders, the target
+    for links, a content hash for files and, with ``times``, their modification time (ns)."""
+    def state(p: Path):
+        if p.is_symlink():
+            return ("link", os.readlink(p))
+        if p.is_dir():
+            return "dir"
+        digest = hashlib.sha256(p.read_bytes()).hexdigest()
+        return (digest, p.stat().st_mtime_ns) if times else digest
+
+    return {str(p.relative_to(root)): state(p) for p in sorted(root.rglob("*"))}
 
 
 @pytest.fixture
@@ -73,6 +79,7 @@ def _refused(capsys, argv, *needles) -> str:
     ("notes.txt", "is a file, not a folder"),
     ("notes.txt/x", "cannot write"),
     ("/", "names the current folder"),
+    ("", "-o: is empty"),  # an unset shell variable: not the default out/NAME
     (str(ROOT / "cases"), "'cases' folder of the fem_sse repository"),
     (str(ROOT / "cases" / ".."), "names the current folder"),
     (str(ROOT), "fem_sse repository"),
@@ -114,6 +121,22 @@ def test_overwrite_replaces_only_fem_sse_results(work, capsys):
     # a folder in the way of the temporary one that fem-sse did not create is not deleted
     _refused(capsys, [*RUN, "-o", "data"], "data.partial")
     assert {k: v for k, v in snapshot(work).items() if not k.startswith("res")} == before
+
+
+def test_view_png_in_a_result_is_replaced_with_it(work, capsys):
+    """``fem-sse view OUT --png OUT/view.png`` (the docs' example) records the PNG as fem-sse's:
+    ``--overwrite`` of the result then replaces it instead of refusing it as the user's. A PNG
+    written into a user's folder leaves that folder fem-sse's as little as before."""
+    fem = ["run", str(CASE), "--solver", "fem", "-q", "-o", "res"]
+    assert main(fem) == 0
+    assert main(["view", "res", "--png", "res/view.png"]) == 0
+    assert "view.png" in json.loads((work / "res" / MARKER).read_text())["files"]
+    assert main([*fem, "--overwrite"]) == 0
+    assert not (work / "res" / "view.png").exists()
+    assert main(["view", "res", "--png", "mydata/view.png"]) == 0
+    assert not (work / "mydata" / MARKER).exists()
+    capsys.readouterr()
+    _refused(capsys, [*RUN, "-o", "mydata", "--overwrite"], "was not created by fem-sse")
 
 
 def test_empty_folder_is_used_and_case_input_protected(work, capsys):
@@ -215,13 +238,17 @@ def test_bad_command_line_values(work, capsys):
 # ---------------------------------------------------------------------------------------------
 
 _PARTS = ("mydata", "out", "other", "sub", ".", "..", "notes.txt", "link", "new", "res",
-          "data.partial", "data", "x y", "é", "", "cases", "kept", "kept.partial")
+          "data.partial", "data", "x y", "é", "", "cases", "kept", "kept.partial", "ext",
+          "notes_link", "dangling", "prev", "prev.old-1")
 _SHIPPED = ("", "cases", "docs", "fem_sse", "meshes", "cases/..", "docs/../tests", ".git")
+_UP = ("", "outside", "outside/f.txt", "work", "new_beside", "work/mydata")  # under "up/"
 
 
 def _random_path(rng: random.Random, work: Path) -> str:
     parts = [rng.choice(_PARTS) for _ in range(rng.randint(1, 3))]
     path = "/".join(parts)
+    if path.startswith("/"):  # a leading "" part: stay in the working folder, not at the root
+        path = "." + path
     roll = rng.random()
     if roll < 0.15:
         path = str(work / path)
@@ -229,14 +256,46 @@ def _random_path(rng: random.Random, work: Path) -> str:
         path = str(ROOT / rng.choice(_SHIPPED))
     elif roll < 0.3:
         path = "~"
+    elif roll < 0.4:  # through a link to the parent folder: beside the working folder
+        path = "up/" + rng.choice(_UP)
+    elif roll < 0.45:
+        path = rng.choice(("../outside", "../..", "../work", str(work.parent)))
     return path + ("/" if rng.random() < 0.1 else "")
+
+
+def _fuzz_tree(work: Path) -> Path:
+    """Beside the fixture's user tree: a foreign folder outside the working folder reached
+    through a link, links to a file, to nowhere and to the parent, and an earlier fem-sse
+    result (``prev``, which --overwrite may replace) with the aside copy of an older one."""
+    outside = work.parent / "outside"
+    (outside / "deep").mkdir(parents=True)
+    (outside / "f.txt").write_text("foreign, outside the working folder")
+    (outside / "deep" / "g.bin").write_bytes(bytes(range(256)))
+    (work / "ext").symlink_to(outside)
+    (work / "notes_link").symlink_to(work / "notes.txt")
+    (work / "dangling").symlink_to(work / "nowhere")
+    (work / "up").symlink_to(work.parent)
+    assert main([*RUN, "-o", "prev"]) == 0
+    assert main([*RUN, "-o", "prev.old-1"]) == 0  # a leftover aside copy (sealed: removable)
+    return outside
 
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_fuzz_output_paths_touch_no_user_file(work, capsys, seed):
+    """Seeded random output paths (relative, absolute, through links to folders, files, the
+    parent and nowhere, '.', '..', parents, the home folder, the repository; with and without
+    --overwrite): exit 0 or one line and exit 2, and every file fem-sse did not write keeps its
+    bytes and modification time (links their targets) inside and outside the working folder."""
     rng = random.Random(seed)
-    before, shipped = snapshot(work), snapshot(ROOT / "cases")
-    repo_top = sorted(os.listdir(ROOT))
+    outside = _fuzz_tree(work)
+    fem_sse = ("prev", "prev.old-1")  # fem-sse's: --overwrite may replace them
+
+    def foreign(tree: dict) -> dict:
+        return {k: v for k, v in tree.items() if k.split(os.sep)[0] not in fem_sse}
+
+    before, shipped = foreign(snapshot(work, times=True)), snapshot(ROOT / "cases", times=True)
+    beside = snapshot(outside, times=True)
+    repo_top, parent_top = sorted(os.listdir(ROOT)), set(os.listdir(work.parent))
     outcomes = {0: 0, 2: 0}
     for _ in range(40):
         path = _random_path(rng, work)
@@ -246,16 +305,23 @@ def test_fuzz_output_paths_touch_no_user_file(work, capsys, seed):
         assert code in outcomes, (path, err)
         outcomes[code] += 1
         assert len(err) == (code != 0), (path, err)
-        after = snapshot(work)
-        # every user file and folder is still there, unchanged
+        after = snapshot(work, times=True)
+        # every user file, folder and link is still there, unchanged
         assert {k: v for k, v in after.items() if k in before} == before, path
+        assert {k: v for k, v in snapshot(outside, times=True).items() if k in beside} == beside
         if code == 0:
             target = Path(os.path.realpath(os.path.expanduser(path)))
-            assert json.loads((target / MARKER).read_text())["kind"] == "run"
-    assert snapshot(ROOT / "cases") == shipped and sorted(os.listdir(ROOT)) == repo_top
+            assert json.loads((target / MARKER).read_text())["kind"] == "run", path
+            assert target == Path.home() or work.parent in target.parents, (path, target)
+    assert snapshot(ROOT / "cases", times=True) == shipped and sorted(os.listdir(ROOT)) == repo_top
     assert outcomes[0] > 3 and outcomes[2] > 3, outcomes  # the fuzz reaches both outcomes
     assert not [p for p in work.rglob("*.partial") if p.name not in ("data.partial",
                                                                       "kept.partial")]
+    for name in set(os.listdir(work.parent)) - parent_top:  # new beside work: fem-sse's
+        top = work.parent / name  # (a result, or missing parent folders of one)
+        for f in [top] if top.is_file() else top.rglob("*"):
+            assert f.is_dir() or any((d / MARKER).is_file() for d in f.parents
+                                     if d == top or top in d.parents), f
 
 
 # ---------------------------------------------------------------------------------------------

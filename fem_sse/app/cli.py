@@ -6,22 +6,13 @@ whole job and is printed once.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
-import traceback
 
 from fem_sse import __version__
-from fem_sse.app.commands import (
-    cmd_design,
-    cmd_info,
-    cmd_mechanics,
-    cmd_mesh,
-    cmd_run,
-    cmd_sweep,
-    cmd_view,
-    world,
-)
+
+# The other imports are made inside the functions: until main() has set fem-sse's Ctrl-C
+# handling, a Ctrl-C is Python's own (a traceback), so this module imports nothing else.
 
 __all__ = ["build_parser", "main"]
 
@@ -31,8 +22,10 @@ def _overwrite_flag(parser, text: str = "replace an earlier fem-sse result in th
     parser.add_argument("--overwrite", action="store_true", help=text)
 
 
-def _progress_parent() -> argparse.ArgumentParser:
+def _progress_parent():
     """``--progress`` of every long-running subcommand (fem_sse.progress)."""
+    import argparse
+
     parent = argparse.ArgumentParser(add_help=False)
     parent.add_argument("--progress", choices=("auto", "bar", "lines", "off"),
                         help="bar (terminal), lines (timestamped, for logs), off; default auto: "
@@ -41,8 +34,20 @@ def _progress_parent() -> argparse.ArgumentParser:
     return parent
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser (also used by the docs)."""
+def build_parser():
+    """The argument parser (an ``argparse.ArgumentParser``; also used by the docs)."""
+    import argparse
+
+    from fem_sse.app.commands import (
+        cmd_design,
+        cmd_info,
+        cmd_mechanics,
+        cmd_mesh,
+        cmd_run,
+        cmd_sweep,
+        cmd_view,
+    )
+
     parser = argparse.ArgumentParser(prog="fem-sse", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"fem-sse {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log solver details")
@@ -134,18 +139,26 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code (fem_sse.errors: 0 ok, 1 internal, 2 input, 3 not
     converged)."""
-    from fem_sse.errors import interruptible
+    try:  # a Ctrl-C before fem-sse's handlers are set is Python's KeyboardInterrupt
+        from fem_sse.errors import interruptible
 
-    with interruptible():  # Ctrl-C / SIGTERM: clean-up, one line, exit 130 / 143
-        try:
-            return _main(argv)
-        except KeyboardInterrupt as exc:  # before the error reporter exists (MPI start-up)
-            from fem_sse.errors import exit_code, one_line
+        with interruptible():  # Ctrl-C / SIGTERM: clean-up, one line, exit 130 / 143
+            try:
+                return _main(argv)
+            except KeyboardInterrupt as exc:  # before the error reporter exists (MPI start-up)
+                return _interrupted(exc)
+    except KeyboardInterrupt as exc:  # while the handlers were being set (start-up)
+        return _interrupted(exc)
 
-            mpi = sys.modules.get("mpi4py.MPI")
-            if mpi is None or not mpi.Is_initialized() or mpi.COMM_WORLD.rank == 0:
-                print(f"fem-sse: error: {one_line(exc)}", file=sys.stderr, flush=True)
-            return exit_code(exc)
+
+def _interrupted(exc: KeyboardInterrupt) -> int:
+    """Print the interruption's one line (rank 0) and return its exit code."""
+    from fem_sse.errors import exit_code, one_line
+
+    mpi = sys.modules.get("mpi4py.MPI")
+    if mpi is None or not mpi.Is_initialized() or mpi.COMM_WORLD.rank == 0:
+        print(f"fem-sse: error: {one_line(exc)}", file=sys.stderr, flush=True)
+    return exit_code(exc)
 
 
 #: imported up front with Ctrl-C held back (fem_sse.errors.deferred_interrupts): a signal
@@ -168,6 +181,9 @@ def _preload() -> None:
 
 
 def _main(argv: list[str] | None) -> int:
+    import traceback
+
+    from fem_sse.app.commands import world
     from fem_sse.app.logs import configure_logging
     from fem_sse.errors import EXIT_INTERNAL, ErrorReporter, deferred_interrupts, exit_code
     from fem_sse.progress import configured

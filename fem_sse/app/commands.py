@@ -60,9 +60,10 @@ def _check_output(comm, args, default: str, inputs=()) -> str:
     does not own is refused, an earlier result needs --overwrite (fem_sse.io.outdir)."""
     from fem_sse.io.outdir import on_root, plan_output
 
-    raw = args.output or default
+    given = args.output is not None  # -o "" (an unset shell variable) is an error, not default
+    raw = args.output if given else default
     on_root(comm, lambda: plan_output(raw, overwrite=args.overwrite, inputs=inputs,
-                                      what="-o" if args.output else "name",
+                                      what="-o" if given else "name",
                                       resume_kind="sweep" if args.command == "sweep" else None))
     return raw
 
@@ -252,6 +253,10 @@ def cmd_view(args) -> int:
 
         check_file_target(args.png, overwrite=args.overwrite, what="--png")
     lines = view(args.outdir, args.png, args.array, args.file) if comm.rank == 0 else []
+    if args.png and comm.rank == 0:  # a PNG in a result folder is fem-sse's (--overwrite)
+        from fem_sse.io.outdir import record_written
+
+        record_written(Path(args.png))
     for line in lines:
         print(line)
     return 0

@@ -11,6 +11,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from fem_sse.errors import abortable
 from fem_sse.spec.config import MIN_PIECE_MESH, Config, ConfigError, check_pieces
 from fem_sse.geometry.regions import MeshError, Region, add_groups, regions_1d
 from fem_sse.progress import activity
@@ -126,7 +127,8 @@ def build_mesh(config: Config, comm, rank: int = 0, threads: int = 1) -> Separat
     if comm.rank == rank:
         with _gmsh_session() as gmsh, activity(f"meshing {config.name}"):
             try:
-                built = _build_model(gmsh, config, threads)
+                with abortable():  # Ctrl-C inside Gmsh's C++ (minutes for many grains)
+                    built = _build_model(gmsh, config, threads)
                 if config.dim == 2:  # a separator cut in two has no steady state
                     from fem_sse.geometry.connectivity import check_conducting_path
 
@@ -161,7 +163,8 @@ def write_msh(config: Config, path, report: bool = False, png=None) -> dict | No
         png: optional PNG path: the mesh coloured by region.
     """
     with _gmsh_session() as gmsh, activity(f"meshing {config.name}"):
-        built = _build_model(gmsh, config)
+        with abortable():  # nothing written yet
+            built = _build_model(gmsh, config)
         gmsh.write(str(path))
         if not (report or png):
             return None

@@ -115,10 +115,11 @@ def check_conducting_path(model, facet_groups: dict[str, int], where: str = "geo
     piece touches neither (calling rank, on the meshed Gmsh model)."""
     found = pieces(model, facet_groups)
     if not found["cathode"] & found["anode"]:
+        fix = ("join the pieces in the mesh file" if where.endswith("mesh_file") else
+               "shorten the crack or move the pore")  # a user mesh has no such keys
         raise MeshError(where, f"no conducting path from the cathode to the anode: the "
                         f"separator falls into {found['count']} pieces (a crack, slit or pore "
-                        "across its whole width?) and none touches both electrodes; shorten "
-                        "the crack or move the pore")
+                        f"across its whole width?) and none touches both electrodes; {fix}")
     floating = set(range(found["count"])) - found["cathode"] - found["anode"]
     if floating:
         cells = int(sum(found["cells"][p] for p in floating))

@@ -33,7 +33,8 @@ from pathlib import Path
 from fem_sse.errors import ConfigError, OutputError
 
 __all__ = ["MARKER", "WRITES", "OutputError", "check_file_target", "claim", "foreign_entries",
-           "on_root", "open_resumable", "plan_output", "read_marker", "remove_owned", "seal"]
+           "on_root", "open_resumable", "plan_output", "read_marker", "record_written",
+           "remove_owned", "seal"]
 
 MARKER = ".fem_sse_output.json"
 
@@ -233,6 +234,22 @@ def seal(folder: Path) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(data, indent=1) + "\n")
     os.replace(tmp, path)
+
+
+def record_written(path: Path) -> None:
+    """Add the file ``path`` that fem-sse has just written into a finished result folder (e.g.
+    ``fem-sse view OUTDIR --png OUTDIR/view.png``) to that folder's record, so that a later
+    ``--overwrite`` of the result replaces it instead of refusing it as the user's. A folder
+    fem-sse does not own, or one still being written, is left as it is."""
+    folder = Path(path).resolve().parent
+    data = read_marker(folder)
+    if data is None or "files" not in data or not Path(path).is_file():
+        return
+    data["files"] = sorted(set(data["files"]) | {Path(path).name})
+    marker = folder / MARKER
+    tmp = marker.with_name(marker.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=1) + "\n")
+    os.replace(tmp, marker)
 
 
 def remove_owned(path: Path, what: str = "-o") -> bool:
