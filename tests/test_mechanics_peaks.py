@@ -27,6 +27,7 @@ from fem_sse.transport.exact1d import solve_exact
 from fem_sse.geometry import build_mesh
 from fem_sse.materials.conductivity import Material
 from fem_sse.mechanics import solve_mechanics
+from fem_sse.mechanics.average import step_average
 from fem_sse.mechanics.eshelby import disk_mesh, exact_peaks
 from fem_sse.app.run import solve_case
 
@@ -40,15 +41,23 @@ ELL = 5e-6 / (2.0 * math.sqrt(2.0))  # filter length of the default flaw size 5 
 
 
 def _averaged_step(x, d, length, ell, inside=FILM_TENSILE, outside=FILM_COMPRESSIVE):
-    """Closed form of s_bar - l^2 s_bar'' = s on [0, length], s_bar' = 0 at both ends, for
-    s = ``inside`` on [0, d) and ``outside`` on (d, length]: s_bar = inside + C cosh(x/l)
-    for x < d, outside + D cosh((length - x)/l) beyond, value and slope continuous at d."""
-    c = (outside - inside) / (math.cosh(d / ell)
-                              + math.sinh(d / ell) / math.tanh((length - d) / ell))
-    d_coef = -c * math.sinh(d / ell) / math.sinh((length - d) / ell)
-    x = np.asarray(x, float)
-    return np.where(x < d, inside + c * np.cosh(x / ell),
-                    outside + d_coef * np.cosh((length - x) / ell))
+    """The closed-form filter of a step (average.step_average; checked by hand below)."""
+    return step_average(x, d, length, ell, inside, outside)
+
+
+def test_step_average_closed_form():
+    """The closed form solves s_bar - l^2 s_bar'' = s (finite differences, away from d), has
+    zero slope at both ends and is continuous with its slope at d."""
+    ell, d, length = 1.0, 0.7, 2.5
+    f = lambda x: float(_averaged_step(x, d, length, ell, 1.0, -2.0))  # noqa: E731
+    h = 1e-4
+    for x, s in ((0.3, 1.0), (1.6, -2.0)):
+        second = (f(x + h) - 2 * f(x) + f(x - h)) / h ** 2
+        assert f(x) - ell ** 2 * second == pytest.approx(s, rel=1e-5)
+    for x in (h, length - h):
+        assert abs(f(x + h) - f(x - h)) / (2 * h) < 1e-3
+    assert f(d - 1e-9) == pytest.approx(f(d + 1e-9), abs=1e-8)
+    assert (f(d) - f(d - h)) / h == pytest.approx((f(d + h) - f(d)) / h, rel=1e-3)
 
 
 def _strip(fit: bool = True, h: float = 0.5e-6):

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["PREFIX", "filter_length", "flaw_average_risk", "helmholtz_1d"]
+__all__ = ["PREFIX", "filter_length", "flaw_average_risk", "helmholtz_1d", "step_average"]
 
 PREFIX = "fem_sse_flaw_average_"
 _OPTIONS = {"ksp_type": "preonly", "pc_type": "lu", "pc_factor_mat_solver_type": "mumps",
@@ -64,7 +64,8 @@ def _averaged_components(smesh, stress, spec) -> tuple[np.ndarray, float]:
     out = np.zeros((len(fem.Function(V1).x.array), 4))
     u, v = ufl.TrialFunction(V), ufl.TestFunction(V)
     longest = 0.0
-    for name in sorted(set(names) - {""}):
+    # every rank loops over every material (collective assembly and solves)
+    for name in sorted(set().union(*msh.comm.allgather(set(names) - {""}))):
         ell = filter_length(spec.materials[name].flaw_size)
         longest = max(longest, ell)
         mask = fem.Function(Q0)
@@ -137,7 +138,7 @@ def flaw_average_risk(smesh, stress, spec, strength, flaw, toughness) -> tuple[d
     values, longest = _averaged_components(smesh, stress, spec)
     inv = invariants(values)
     k_one = at_vertices(flaw) * inv["max_principal"]
-    risk = fem.Function(V1, name="crack_risk [-]")
+    risk = fem.Function(V1, name="crack_risk_flaw_average [-]")
     risk.x.array[:] = inv["max_principal"] / at_vertices(strength)
     owned = V1.dofmap.index_map.size_local
     points = V1.tabulate_dof_coordinates()[:owned]
@@ -169,3 +170,16 @@ def helmholtz_1d(x_nodes: np.ndarray, length: np.ndarray, load: np.ndarray) -> n
     bands[0, 1:] = -stiff + h / 6.0
     bands[2, :-1] = -stiff + h / 6.0
     return solve_banded((1, 1), bands, load)
+
+
+def step_average(x, d: float, length: float, ell: float, inside: float, outside: float):
+    """Closed form of the filter on a step (the check of the 1D and 2D filters): s_bar -
+    l^2 s_bar'' = s on [0, ``length``] (m), s_bar' = 0 at both ends, s = ``inside`` (Pa) on
+    [0, d) and ``outside`` on (d, length]; s_bar = inside + C cosh(x/l) before d, outside +
+    D cosh((length - x)/l) beyond, value and slope continuous at d. Returns s_bar (Pa) at x (m).
+    """
+    c = (outside - inside) / (np.cosh(d / ell) + np.sinh(d / ell) / np.tanh((length - d) / ell))
+    d_coef = -c * np.sinh(d / ell) / np.sinh((length - d) / ell)
+    x = np.asarray(x, float)
+    return np.where(x < d, inside + c * np.cosh(x / ell),
+                    outside + d_coef * np.cosh((length - x) / ell))

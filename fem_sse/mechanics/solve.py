@@ -58,8 +58,10 @@ class MechanicsResult:
         displacement: u (m), vector Lagrange.
         fields: name (with unit) -> DG function: mu_Li0 [eV], eigenstrain [-], von_mises [Pa],
             max_principal [Pa], sigma_1/sigma_2 (in-plane principal) [Pa], sigma_zz [Pa],
-            hydrostatic [Pa], crack_risk [-] (flaw-size averaged max principal / strength),
-            region_id [-] (the cell tag), principal_direction
+            hydrostatic [Pa], crack_risk [-] (max principal / strength, cell values),
+            crack_risk_flaw_average [-] (the flaw-size averaged max principal / strength, in
+            DG1: its peak is ``crack_risk_index``), region_id [-] (the cell tag),
+            principal_direction
             [-] (2D), stress [Pa] (the four components sxx, syy, sxy, szz).
         summary: scalars, identical on every rank (see :func:`solve_mechanics`).
         report: the linear solve (DOFs, iterations, times).
@@ -216,7 +218,9 @@ def solve_mechanics(smesh, mu: fem.Function | None, config, comm=None,
     local_risk.x.array[:] = inv["max_principal"] / local_risk.x.array
     averaged, risk = flaw_average_risk(smesh, exact, spec, strength, flaw, toughness)
 
-    fields = _output_fields(msh, degree, mu_e, estar, exact, inv, risk, region)
+    fields = _output_fields(msh, degree, mu_e, estar, exact, inv, local_risk, region)
+    fields["crack_risk_flaw_average [-]"] = _dg(msh, degree, name="crack_risk_flaw_average [-]")
+    fields["crack_risk_flaw_average [-]"].interpolate(risk)
     keep = _uncut_dofs(local_risk.function_space, cut_cells)
     points = local_risk.function_space.tabulate_dof_coordinates()[keep]
     peak = {key: global_peak(sign * inv[key][keep], points, comm)
