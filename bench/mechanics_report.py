@@ -77,6 +77,11 @@ def peaks(name: str) -> list[str]:
                   + ", ".join(f"{_where(r['max_principal_location'])} / "
                               f"{r['max_principal_gb_distance_m'] / UM:.2f}" for r in rows)
                   + "."]
+    if "crack_risk_gb_distance_m" in rows[-1]:
+        lines += ["", "Crack risk (flaw average), location (um) and distance to the nearest GB "
+                  "(um): " + ", ".join(f"{_where(r['crack_risk_location'])} / "
+                                       f"{r['crack_risk_gb_distance_m'] / UM:.2f}" for r in rows)
+                  + "."]
     if "max_principal_flaw_average" in rows[-1]:
         lines += ["", "Averaged over the flaw size (Helmholtz filter of length "
                   f"{rows[-1]['flaw_average_length'] / UM:.2f} um, fem_sse/mechanics/average.py), "
@@ -141,8 +146,8 @@ def study1d() -> list[str]:
     if data is None:
         return ["(not run yet)"]
     lines = ["| law | design | t_Li | mu jumps (x/L) | max von Mises (MPa) | max principal "
-             "(MPa) | crack risk | tensile > strength (fraction of L) | crack risk from "
-             "nearest electrode (um) | largest lateral-stress step at a jump (MPa) |",
+             "(MPa) | crack risk (flaw average) | tensile > strength (fraction of L) | crack "
+             "risk from nearest electrode (um) | largest lateral-stress step at a jump (MPa) |",
              "|---|---|---|---|---:|---:|---:|---:|---:|---:|"]
     for r in data:
         jumps = ", ".join(f"{x:.4f}" for x in r["jumps_x_over_L"])
@@ -159,13 +164,15 @@ def study2d() -> list[str]:
     if data is None:
         return ["(not run yet)"]
     lines = ["| design | law | refine_fronts | elastic cells | max von Mises (MPa) | max "
-             "principal (MPa) | crack risk | fracture risk | crack risk: nearest electrode, "
-             "distance (um) | area with sigma_1 > strength | GB normal max / shear max (MPa) "
-             "| PB normal mean (MPa) |", "|---|---|---:|---:|---:|---:|---:|---:|---|---:|---|---:|"]
+             "principal (MPa) | cell crack risk | crack risk (flaw average) | fracture risk | "
+             "crack risk: nearest electrode, distance (um) | area with sigma_1 > strength | GB "
+             "normal max / shear max (MPa) | PB normal mean (MPa) |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---|---:|"]
     for r in data:
         lines.append(
             f"| {r['design']} | {r['law']} | {r['front_refinements']} | {r['elastic_cells']} | "
             f"{r['max_von_mises_MPa']:.1f} | {r['max_principal_MPa']:.1f} | "
+            f"{_f(r.get('crack_risk_index_local'), '.3f')} | "
             f"{r['crack_risk_index']:.3f} | {_f(r.get('fracture_risk_index'), '.3f')} | "
             f"{r['crack_risk_nearest_electrode']}, "
             f"{r['crack_risk_distance_to_electrode_um']:.2f} | "
