@@ -21,9 +21,10 @@ with the 8-per-cell profile points).
 
 The crack and fracture risk are taken from the lateral stress averaged over the flaw size
 (:func:`flaw_average_lateral`: the Helmholtz filter of :mod:`.average` along x within each
-material, the same as in 2D, so a laterally uniform 2D stack gives these values): the film stress is piecewise constant
-on plateaus, where the average equals it; it differs within a few filter lengths of a step (a
-GEB jump, a phase boundary), and a tensile skin thinner than the flaw averages to less.
+material, the same as in 2D, so a laterally uniform 2D stack gives these values): the film
+stress is piecewise constant on plateaus, where the average equals it; it differs within a
+few filter lengths of a step (a GEB jump, a phase boundary), and a tensile skin thinner than
+the flaw averages to less.
 """
 
 from __future__ import annotations
