@@ -181,7 +181,8 @@ def group_tutorial(out: Path) -> dict:
             "tutorial.crack_risk_index": s["crack_risk_index"],
             "tutorial.crack_risk_electrode": s["crack_risk_nearest_electrode"],
             "tutorial.crack_risk_distance_um": s["crack_risk_distance_to_electrode"] * 1e6,
-            "tutorial.strength_MPa": s["max_principal"] / s["crack_risk_index"] / 1e6,
+            "tutorial.strength_MPa": s["max_principal_flaw_average"] / s["crack_risk_index"]
+            / 1e6,
             "tutorial.film_stress_MPa": _film_stress(data) / 1e6,
             "tutorial.xdmf_von_mises_max": _xdmf_max(h5, "von_mises"),
             "tutorial.xdmf_max_principal_max": _xdmf_max(h5, "max_principal")}

@@ -97,11 +97,13 @@ def main() -> None:
                 "max_principal_MPa": mech["max_principal"] / 1e6,
                 "min_principal_MPa": mech["min_principal"] / 1e6,
                 "crack_risk_index": mech["crack_risk_index"],
+                "crack_risk_basis": mech["crack_risk_basis"],
+                "crack_risk_index_local": mech["crack_risk_index_local"],
                 "crack_risk_x_over_L": mech["crack_risk_location"][0] / config.thickness,
                 "crack_risk_distance_to_electrode_um": mech["crack_risk_distance_to_electrode"]
                 / UM,
                 "fraction_over_strength": float(np.trapezoid(
-                    (np.asarray(rows["crack_risk"])[order] > 1.0).astype(float), x)
+                    (np.asarray(rows["crack_risk_local"])[order] > 1.0).astype(float), x)
                     / config.thickness),
                 "largest_jump_stress_step_MPa": step["step_Pa"] / 1e6,
                 "largest_step_distance_to_electrode_um": None if edge is None else edge / UM})

@@ -78,6 +78,8 @@ def _record(design: str, law: str, rounds: int, summary: dict, mech: dict, resul
         "max_principal_MPa": mech["max_principal"] / 1e6, **where("max_principal"),
         "min_principal_MPa": mech["min_principal"] / 1e6,
         "crack_risk_index": mech["crack_risk_index"],
+        "crack_risk_basis": mech["crack_risk_basis"],
+        "crack_risk_index_local": mech["crack_risk_index_local"],
         "crack_risk_distance_to_electrode_um": mech["crack_risk_distance_to_electrode"] / UM,
         "crack_risk_nearest_electrode": mech["crack_risk_nearest_electrode"],
         "area_fraction_over_strength": _area_over_strength(result, comm),

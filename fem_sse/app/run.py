@@ -293,7 +293,8 @@ def _mechanics_keys(mech: dict) -> dict:
     """The issue's summary keys (Pa, -, m), the crack-risk peak's distance to the nearest
     electrode (m) and the whole mechanics block."""
     keys = ("max_von_mises", "max_principal", "crack_risk_index", "crack_risk_location",
-            "crack_risk_distance_to_electrode", "fracture_risk_index", "stress_free_reference")
+            "crack_risk_distance_to_electrode", "crack_risk_basis", "fracture_risk_index",
+            "stress_free_reference")
     return {**{key: mech[key] for key in keys}, "mechanics": mech}
 
 

@@ -6,7 +6,9 @@ Files written by :func:`write_mechanics_fields` (array names carry their unit):
 * ``mechanics.bp`` (VTX/ADIOS2): every field in the discontinuous space of the stresses
   (DG of the displacement degree): displacement [m], mu_Li0 [eV], eigenstrain [-],
   von_mises [Pa], max_principal [Pa], sigma_1/sigma_2 [Pa] (in-plane principal), sigma_zz [Pa],
-  hydrostatic [Pa], crack_risk [-], principal_direction [-] (2D), stress [Pa] (sxx, syy, sxy, szz).
+  hydrostatic [Pa], crack_risk [-] (cell max principal / strength), crack_risk_flaw_average [-]
+  (the summary's crack_risk_index is its peak), principal_direction [-] (2D), stress [Pa]
+  (sxx, syy, sxy, szz).
 * ``mechanics.xdmf`` (+ ``.h5``): the mesh, its region tags, the displacement [m] (P1) and cell
   values (DG0) of the scalar fields, for readers without ADIOS2 (ParaView's XDMF3 reader).
 * ``mechanics.vtu``: every field at the vertices of each cell (:mod:`fem_sse.io.vtu`), for

@@ -17,7 +17,7 @@ from mpi4py import MPI
 
 from fem_sse import compat
 from fem_sse.materials.strain import MECHANICAL_PRESETS
-from fem_sse.mechanics.average import flaw_average_peaks
+from fem_sse.mechanics.average import flaw_average_risk
 from fem_sse.mechanics.elasticity import ElasticProblem, SolveReport
 from fem_sse.mechanics.eigenstrain import cell_materials, mu_at, project_eigenstrain
 from fem_sse.mechanics.post import (
@@ -58,7 +58,10 @@ class MechanicsResult:
         displacement: u (m), vector Lagrange.
         fields: name (with unit) -> DG function: mu_Li0 [eV], eigenstrain [-], von_mises [Pa],
             max_principal [Pa], sigma_1/sigma_2 (in-plane principal) [Pa], sigma_zz [Pa],
-            hydrostatic [Pa], crack_risk [-], region_id [-] (the cell tag), principal_direction
+            hydrostatic [Pa], crack_risk [-] (max principal / strength, cell values),
+            crack_risk_flaw_average [-] (the flaw-size averaged max principal / strength, in
+            DG1: its peak is ``crack_risk_index``), region_id [-] (the cell tag),
+            principal_direction
             [-] (2D), stress [Pa] (the four components sxx, syy, sxy, szz).
         summary: scalars, identical on every rank (see :func:`solve_mechanics`).
         report: the linear solve (DOFs, iterations, times).
@@ -167,16 +170,19 @@ def solve_mechanics(smesh, mu: fem.Function | None, config, comm=None,
     DG(p - 1), where they are exact for the displacement, and so are the peaks.
 
     Returns:
-        :class:`MechanicsResult`. Its summary has max_von_mises, max_principal, min_principal,
-        max_hydrostatic (Pa), their locations (m) and, for the von Mises and principal peaks,
-        the distance to the nearest electrode (m), crack_risk_index (-), crack_risk_location
+        :class:`MechanicsResult`. Its summary has the cell peaks max_von_mises, max_principal,
+        min_principal, max_hydrostatic (Pa; where the stress concentrates, not mesh-converged
+        at corners of a front), their locations (m) and, for the von Mises and principal
+        peaks, the distance to the nearest electrode (m); the flaw-size averaged peaks
+        max_principal_flaw_average (and its location) and max_von_mises_flaw_average (Pa,
+        :mod:`.average`) with flaw_average_length (m); from the averaged stress
+        (``crack_risk_basis`` = "flaw_average"): crack_risk_index (-), crack_risk_location
         (m), crack_risk_distance_to_electrode / _to_cathode / _to_anode (m),
         crack_risk_nearest_electrode, fracture_risk_index (K_I / K_IC, -), its location and
-        distances, max_stress_intensity (Pa m^0.5), max_principal_flaw_average and
-        max_von_mises_flaw_average (Pa; the stress averaged over the flaw size,
-        :mod:`.average`) with flaw_average_length (m), stress_free_reference, front_refinements,
-        fitted_edges, cells, max_displacement (m), tractions (per gb/pb/interface group, Pa),
-        dofs, solver, ksp_iterations, assemble_time_s, solve_time_s, mechanics_wall_time_s.
+        distances, max_stress_intensity (Pa m^0.5); crack_risk_index_local (the cell peak
+        over the strength, -); stress_free_reference, front_refinements, fitted_edges, cells,
+        max_displacement (m), tractions (per gb/pb/interface group, Pa), dofs, solver,
+        ksp_iterations, assemble_time_s, solve_time_s, mechanics_wall_time_s.
         A location is the point with the smallest coordinates among those within
         :data:`~fem_sse.mechanics.post.PEAK_RTOL` of the peak (a plateau: where it starts).
     """
@@ -207,25 +213,22 @@ def solve_mechanics(smesh, mu: fem.Function | None, config, comm=None,
     exact = _dg(msh, degree - 1, (4,), "stress [Pa]")  # sigma is exactly in DG(p - 1)
     _interpolate(exact, ufl.as_vector(problem.stress()))
     inv = invariants(exact.x.array.reshape(-1, 4))
-    risk = _dg(msh, degree - 1)
-    risk.interpolate(strength)
-    risk.x.array[:] = inv["max_principal"] / risk.x.array
-    fracture = _dg(msh, degree - 1)
-    fracture.interpolate(flaw)
-    k_one = fracture.x.array * inv["max_principal"]
-    fracture.interpolate(toughness)
-    fracture.x.array[:] = k_one / fracture.x.array
+    local_risk = _dg(msh, degree - 1)
+    local_risk.interpolate(strength)
+    local_risk.x.array[:] = inv["max_principal"] / local_risk.x.array
+    averaged, risk = flaw_average_risk(smesh, exact, spec, strength, flaw, toughness)
 
-    fields = _output_fields(msh, degree, mu_e, estar, exact, inv, risk, region)
-    averaged = flaw_average_peaks(smesh, exact, spec)
-    keep = _uncut_dofs(risk.function_space, cut_cells)
-    points = risk.function_space.tabulate_dof_coordinates()[keep]
+    fields = _output_fields(msh, degree, mu_e, estar, exact, inv, local_risk, region)
+    fields["crack_risk_flaw_average [-]"] = _dg(msh, degree, name="crack_risk_flaw_average [-]")
+    fields["crack_risk_flaw_average [-]"].interpolate(risk)
+    keep = _uncut_dofs(local_risk.function_space, cut_cells)
+    points = local_risk.function_space.tabulate_dof_coordinates()[keep]
     peak = {key: global_peak(sign * inv[key][keep], points, comm)
             for key, sign in (("von_mises", 1), ("max_principal", 1), ("min_principal", -1),
                               ("hydrostatic", 1))}
-    index, where = global_peak(risk.x.array[keep], points, comm)
-    f_index, f_where = global_peak(fracture.x.array[keep], points, comm)
-    k_max, _ = global_peak(k_one[keep], points, comm)
+    local_index, _ = global_peak(local_risk.x.array[keep], points, comm)
+    index, where = averaged["crack_risk_index"]
+    f_index, f_where = averaged["fracture_risk_index"]
 
     def to_electrodes(point):  # {electrode: distance (m)}
         return electrode_distances(msh, smesh.facet_tags, smesh.facet_groups, point, comm)
@@ -253,10 +256,16 @@ def solve_mechanics(smesh, mu: fem.Function | None, config, comm=None,
         "crack_risk_distance_to_electrode": distance,
         "crack_risk_nearest_electrode": electrode,
         **{f"crack_risk_distance_to_{name}": d for name, d in to_electrodes(where).items()},
-        "max_stress_intensity": k_max,
+        "crack_risk_basis": "flaw_average", "crack_risk_index_local": local_index,
+        "max_stress_intensity": averaged["max_stress_intensity"][0],
         "fracture_risk_index": f_index, "fracture_risk_location": f_where[:gdim].tolist(),
         **{f"fracture_risk_distance_to_{name}": d for name, d in to_electrodes(f_where).items()},
-        **averaged, "stress_free_reference": reference_summary(config, spec),
+        **{key: averaged[key][0] for key in ("max_principal_flaw_average",
+                                             "max_von_mises_flaw_average")},
+        "max_principal_flaw_average_location":
+            averaged["max_principal_flaw_average"][1][:gdim].tolist(),
+        "flaw_average_length": averaged["flaw_average_length"],
+        "stress_free_reference": reference_summary(config, spec),
         "eigenstrain": f"cell-wise L2 projection onto DG{degree - 1}",
         "front_refinements": rounds, "fitted_edges": cut,
         "cut_cells": comm.allreduce(int(cut_cells[:msh.topology.index_map(
