@@ -1,13 +1,14 @@
 """Refactoring check: run cases, keep their summary.json, and diff two such runs.
 
     docker/run python3 bench/summary_diff.py run OUT [--cases GLOB ...] [--solver fem|exact|...]
-    docker/run python3 bench/summary_diff.py diff BEFORE AFTER
+    docker/run python3 bench/summary_diff.py diff BEFORE AFTER [--json REPORT]
 
 ``run`` solves every case (default: the 20 paper cases, cases/2d and the 1D design case with
 mechanics) through :func:`fem_sse.app.run.run_case` without PNGs and copies each summary.json
 to ``OUT/<solver>/<case>.json`` (a failed solve keeps its not-converged summary), with the load
 average in ``OUT/<solver>/_run.json``. ``diff`` compares two such folders key by key, in key
-order too, ignoring the wall times (keys ending in ``time_s``), and exits 1 on any difference.
+order too, ignoring the wall times (keys ending in ``time_s``), and exits 1 on any difference;
+``--json`` writes the verdict per summary, with the runs' load averages and statuses.
 A summary written by the code before and after a refactoring must be identical.
 """
 
@@ -89,12 +90,13 @@ def run(out: Path, patterns, solver: str | None) -> None:
         (target / "_run.json").write_text(json.dumps(log, indent=1))
 
 
-def diff(before: Path, after: Path) -> int:
+def diff(before: Path, after: Path, report: Path | None = None) -> int:
     names_a = {p.relative_to(before) for p in before.rglob("*.json") if p.name != "_run.json"}
     names_b = {p.relative_to(after) for p in after.rglob("*.json") if p.name != "_run.json"}
-    bad = 0
+    bad, verdicts = 0, {}
     for name in sorted(names_a ^ names_b):
         print(f"{name}: only in {'before' if name in names_a else 'after'}")
+        verdicts[str(name)] = f"only in {'before' if name in names_a else 'after'}"
         bad += 1
     for name in sorted(names_a & names_b):
         a = strip_times(json.loads((before / name).read_text()))
@@ -103,8 +105,15 @@ def diff(before: Path, after: Path) -> int:
         print(f"{name}: {'identical' if not found else f'{len(found)} difference(s)'}")
         for line in found[:20]:
             print("    " + line)
+        verdicts[str(name)] = found[:20] or "identical"
         bad += bool(found)
     print(f"{len(names_a & names_b)} summaries compared, {bad} differ")
+    if report is not None:
+        runs = {f"{side}/{log.parent.name}": json.loads(log.read_text())
+                for side, root in (("before", before), ("after", after))
+                for log in sorted(root.glob("*/_run.json"))}
+        report.write_text(json.dumps({"compared": len(names_a & names_b), "differ": bad,
+                                      "summaries": verdicts, "runs": runs}, indent=1))
     return 1 if bad else 0
 
 
@@ -118,11 +127,12 @@ def main(argv=None) -> int:
     d = sub.add_parser("diff")
     d.add_argument("before", type=Path)
     d.add_argument("after", type=Path)
+    d.add_argument("--json", type=Path, default=None, help="write the verdicts here")
     args = parser.parse_args(argv)
     if args.command == "run":
         run(args.out, args.cases, args.solver)
         return 0
-    return diff(args.before, args.after)
+    return diff(args.before, args.after, args.json)
 
 
 if __name__ == "__main__":
