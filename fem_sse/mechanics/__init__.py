@@ -10,8 +10,8 @@ Driven by a mu_Li0 *field* (one-way coupling), never by the transport object:
 * :class:`FilmSummary` / :class:`PlaneSummary`: the typed ``mechanics`` block of summary.json.
 
 A light package: these names are imported from :mod:`.solve`, :mod:`.output`, :mod:`.write`,
-:mod:`.film` and :mod:`.results` on first use (:mod:`fem_sse.lazy`), so importing the package imports no
-DOLFINx.
+:mod:`.film` and :mod:`.results` on first use (:mod:`fem_sse.lazy`), so importing the package
+imports no DOLFINx.
 """
 
 from fem_sse.lazy import lazy_exports
