@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from fem_sse import __version__
+from fem_sse.mechanics.results import MechanicsSummary
 from fem_sse.transport.results import TransportResult
 
 __all__ = ["RunInfo", "RunResult", "failed_summary"]
@@ -79,7 +80,7 @@ class RunResult:
 
     info: RunInfo
     transport: dict
-    mechanics: object | None = None
+    mechanics: MechanicsSummary | None = None
 
     @property
     def converged(self) -> bool:
