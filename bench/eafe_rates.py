@@ -111,7 +111,7 @@ def table(path: Path) -> str:
 def main(argv=None) -> int:
     from mpi4py import MPI
 
-    from fem_sse.app.run import _solve_exact
+    from fem_sse.app.transport_case import solve_exact_case as _solve_exact
     from fem_sse.transport.start1d import cancellation_ratio
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -75,7 +75,16 @@ class MeshError(ConfigError):
 
 
 class SolveError(RuntimeError):
-    """No steady state could be found (with a one-line diagnosis; exit 4)."""
+    """No steady state could be found (with a one-line diagnosis; exit 4).
+
+    Attributes:
+        diagnosis: JSON-able dict; the run layer adds ``outdir``, the folder its summary was
+            written to.
+    """
+
+    def __init__(self, message: str, diagnosis: dict | None = None):
+        super().__init__(message)
+        self.diagnosis = diagnosis or {}
 
 
 class ConvergenceError(RuntimeError):
@@ -83,17 +92,16 @@ class ConvergenceError(RuntimeError):
 
     Attributes:
         diagnosis: last residuals, continuation stage and parameter, where the residual
-            concentrates (:mod:`fem_sse.transport.problem` fills it).
+            concentrates (:mod:`fem_sse.transport.problem` fills it); the run layer adds
+            ``outdir``, the folder the last good state and the diagnosis were written to.
         problem: the problem holding the last good state, when there is one (set by the
-            adaptive loop, read by the writers of :mod:`fem_sse.app.run`).
-        outdir: the output folder the last good state was written to, once written.
+            adaptive loop, read by :func:`fem_sse.app.run.write_failed`).
     """
 
     def __init__(self, message: str, diagnosis: dict | None = None):
         super().__init__(message)
         self.diagnosis = diagnosis or {}
         self.problem = None
-        self.outdir = None
 
 
 class Interrupted(KeyboardInterrupt):
@@ -278,11 +286,11 @@ def one_line(exc: BaseException) -> str:
     if code == EXIT_CONFIG:
         return f"{'output' if isinstance(exc, OutputError) else 'config'} error: {text}"
     if code == EXIT_NO_STEADY_STATE:
-        where = getattr(exc, "outdir", None)
+        where = exc.diagnosis.get("outdir")
         return f"{text}" + (f" (summary in {where}/summary.json)" if where else "")
     if code == EXIT_NOT_CONVERGED:
-        where = getattr(exc, "outdir", None)
-        good = (getattr(exc, "diagnosis", None) or {}).get("good_state")
+        where = exc.diagnosis.get("outdir")
+        good = exc.diagnosis.get("good_state")
         what = "last good state and diagnosis" if good else "diagnosis"
         tail = f" ({what} in {where}/summary.json)" if where else ""
         return f"not converged: {text}{tail}"

@@ -27,7 +27,8 @@ from fem_sse.transport.certify1d import compare  # noqa: E402
 from fem_sse.spec.config import ConfigError, load_config, parse_config  # noqa: E402
 from fem_sse.transport.eafe import bernoulli, edge_current  # noqa: E402
 from fem_sse.errors import ConvergenceError  # noqa: E402
-from fem_sse.app.run import _solve_exact, solve_case  # noqa: E402
+from fem_sse.app.run import solve_case  # noqa: E402
+from fem_sse.app.transport_case import solve_exact_case  # noqa: E402
 from fem_sse.transport.start1d import CANCELLATION_LIMIT  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,7 +55,7 @@ def test_edge_current_exact_for_one_carrier():
     side of the jump, electrons after it), G / h is the exact electronic current for cells of
     1 nm to 100 nm, also where mu changes by 2 eV across the cell."""
     config = load_config(ROOT / "cases" / "fig3_bilayer.toml")
-    _, extras = _solve_exact(config)
+    _, extras = solve_exact_case(config)
     sol = extras["exact"]
     mat, kT = sol.segments[0].material, config.cell.kT
     for x0 in (1e-7, 5e-7, 1e-6, 2e-5):
@@ -71,7 +72,7 @@ def test_uniform_mesh_convergence(comm):
     of the jumps fall at order >= 1.5 (2 expected; the jump moves across cells) and the
     finest mesh is within 1e-7."""
     config = load_config(ROOT / "cases" / "fig3_bilayer.toml")
-    exact, extras = _solve_exact(config)
+    exact, extras = solve_exact_case(config)
     rows = [eafe_rates.errors(config, comm, n, exact, extras["exact"])
             for n in (100, 200, 400, 800, 1600)]
     for key in ("rel_err_one_minus_t", "jump_err_over_L"):

@@ -77,7 +77,7 @@ def test_forced_solver_failure_writes_last_good_state(shared_tmp, comm):
     out = shared_tmp / "failed_run"
     with pytest.raises(ConvergenceError) as info:
         run_case(config, out, comm)
-    assert info.value.outdir == str(out)
+    assert info.value.diagnosis["outdir"] == str(out)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["converged"] is False and summary["t_li"] is None
     diagnosis = summary["diagnosis"]
@@ -122,7 +122,7 @@ def test_symmetric_cell_runs_with_both_solvers(tmp_path):
 
 @pytest.mark.serial
 def test_writer_failure_keeps_the_previous_result(tmp_path, monkeypatch):
-    import fem_sse.app.run
+    import fem_sse.app.run_output
 
     out = tmp_path / "out"
     args = ["run", str(BILAYER), "-o", str(out), "--solver", "exact", "-q", "--overwrite"]
@@ -133,13 +133,13 @@ def test_writer_failure_keeps_the_previous_result(tmp_path, monkeypatch):
         Path(path).write_text("half a plot")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(fem_sse.app.run, "plot_profile", broken)
+    monkeypatch.setattr(fem_sse.app.run_output, "plot_profile", broken)
     assert main(args) == 1  # an unexpected error: exit 1, one line
     assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
     monkeypatch.undo()
     second = tmp_path / "second"
-    monkeypatch.setattr(fem_sse.app.run, "plot_profile", broken)
+    monkeypatch.setattr(fem_sse.app.run_output, "plot_profile", broken)
     assert main(["run", str(BILAYER), "-o", str(second), "--solver", "exact", "-q"]) == 1
     assert not second.exists() and not second.with_name("second.partial").exists()
 
@@ -147,7 +147,7 @@ def test_writer_failure_keeps_the_previous_result(tmp_path, monkeypatch):
 _KILLED_RUN = """
 import sys, time
 from pathlib import Path
-import fem_sse.app.run
+import fem_sse.app.run_output
 from fem_sse.app.cli import main
 
 def slow_csv(path, rows):  # writes half the file, says so, then waits to be killed
@@ -155,7 +155,7 @@ def slow_csv(path, rows):  # writes half the file, says so, then waits to be kil
     Path(sys.argv[2]).write_text("writing")
     time.sleep(60)
 
-fem_sse.app.run.write_profile_csv = slow_csv
+fem_sse.app.run_output.write_profile_csv = slow_csv
 main(["run", sys.argv[1], "-o", sys.argv[3], "--solver", "exact", "-q", "--overwrite"])
 """
 

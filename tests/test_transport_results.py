@@ -46,3 +46,26 @@ def test_window_is_exact_when_open_and_the_midpoint_when_closed():
     mu_c, mu_a = window_potentials(0.5, -3.0, 0.0)
     assert (mu_c, mu_a) == (-2.25, -0.75)
     assert TransportParameters() == TransportParameters(0.0, 1.0, 1.0)
+
+
+def test_transport_solve_reads_as_its_fields():
+    """A solve's record: attributes, and a read-only mapping of the same fields (the adaptive
+    loops merge it with their metrics); ``from_mapping`` picks the fields out of a merged
+    record."""
+    from fem_sse.transport.results import Metrics, TransportSolve
+
+    solve = TransportSolve(0.9, 0.1, 9.0, 1.0, 0.01, 12, 3, 2)
+    assert solve["t_li"] == solve.t_li == 0.9 and solve.get("no_such_key") is None
+    merged = {**solve, "jumps": [], "balance": {}}
+    assert list(merged)[:8] == ["t_li", "one_minus_t_li", "j_ionic", "j_electronic",
+                                "ionic_potential_drop", "newton_iterations",
+                                "bordered_iterations", "outer_iterations"]
+    assert TransportSolve.from_mapping(merged) == solve
+    metrics = Metrics.from_metrics({
+        "jumps": [{"x": 1e-7, "layer": "SE", "direction": "up"}],
+        "mu_interfaces": [{"x": 5e-5, "mu": -1.5}], "overshoot_fraction": 0.0,
+        "undershoot_fraction": 0.02})
+    result = TransportResult.of(solve, metrics, 300, 99, 40)
+    assert result.to_summary()["jumps"] == [{"x": 1e-7, "layer": "SE", "direction": "up"}]
+    assert (result.phi_V, result.cells, result.newton_iterations) == (0.01, 99, 40)
+    assert metrics.region_stats is None and metrics.fronts is None

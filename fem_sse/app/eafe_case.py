@@ -9,6 +9,7 @@ import time
 
 from fem_sse.spec.config import Config
 from fem_sse.transport.eafe_solve import solve_adaptive_eafe
+from fem_sse.transport.results import Metrics, TransportSolve
 
 __all__ = ["solve_eafe_case", "solve_eafe_case_2d", "solve_fem_2d_with_fallback", "w_budget_s"]
 
@@ -17,19 +18,20 @@ log = logging.getLogger(__name__)
 
 def solve_eafe_case(config: Config, comm, exact_summary: dict, exact, progress=None):
     """The 1D EAFE run: (summary, extras) with the keys of the W-FEM's summary."""
-    from fem_sse.app.run import _exact_acceptance, _fem_rows, adaptive_summary
+    from fem_sse.app.rows import fem_rows
+    from fem_sse.app.transport_case import adaptive_summary, exact_acceptance
 
     start = time.perf_counter()
-    out = solve_adaptive_eafe(config, comm, exact, _exact_acceptance(config, exact_summary),
+    out = solve_adaptive_eafe(config, comm, exact, exact_acceptance(config, exact_summary),
                               progress)
-    res, problem = out.result, out.problem
+    problem = out.problem
     summary = {
         **adaptive_summary(out, problem.imap.size_global,
                            problem.mesh.topology.index_map(1).size_global),
         "scheme": "EAFE (exponentially fitted, mu at P1 nodes)",
         "wall_time_s": time.perf_counter() - start,
     }
-    rows = (_fem_rows(config, out.profile, res["ionic_potential_drop"])
+    rows = (fem_rows(config, out.profile, out.result.ionic_potential_drop)
             if comm.rank == 0 else None)
     problem.destroy()  # the PETSc solver only: mu, w, Phi and the mesh stay for the field files
     return summary, {"rows": rows, "profile": out.profile, "exact_summary": exact_summary,
@@ -44,7 +46,7 @@ def solve_eafe_case_2d(config: Config, comm, progress=None):
         ConfigError: a mesh the scheme does not support (GB interfaces, cracks).
         ConvergenceError: no mesh converged (exit 3).
     """
-    from fem_sse.app.run import adaptive_summary
+    from fem_sse.app.transport_case import adaptive_summary, plane_current_keys
     from fem_sse.geometry import build_mesh
     from fem_sse.spec.config import ConfigError
     from fem_sse.transport.eafe2d import unsupported
@@ -61,25 +63,21 @@ def solve_eafe_case_2d(config: Config, comm, progress=None):
     except SolveError:
         sol = None
     out = solve_adaptive_eafe_2d(config, comm, sol, progress, smesh)
-    res, met, problem = out.result, out.metrics, out.problem
+    res, problem = out.result, out.problem  # res: the solve with its balance and view
+    metrics = Metrics.from_metrics(out.metrics)
     cells = problem.mesh.topology.index_map(2).size_global
     summary = {**adaptive_summary(out, problem.imap.size_global, cells),
                "scheme": "EAFE (exponentially fitted, mu at P1 nodes)"}
-    summary.update(certificate_2d(problem, res, met["jumps"], res["balance"]))
-    summary["front_coverage"] = [j["coverage"] for j in met["jumps"]]
+    summary.update(certificate_2d(problem, res, out.metrics["jumps"], res["balance"]))
+    summary["front_coverage"] = [j.coverage for j in metrics.jumps]
     if summary["not_converged_because"]:
         summary["converged"] = False
         if comm.rank == 0:
             log.warning("NOT converged: %s", "; ".join(summary["not_converged_because"]))
-    summary.update({
-        "electronic_leakage_A_per_m2": res["j_electronic"],
-        "cathode_length_m": problem.area, "anode_contact_length_m": problem.anode_area,
-        "j_total_at_anode_contact_A_per_m2": (res["j_ionic"] + res["j_electronic"])
-        * problem.area / problem.anode_area,
-        "region_stats": met["region_stats"], "fronts": "fronts.json", "ionic_space": "P1",
-        "wall_time_s": time.perf_counter() - start})
+    summary.update({**plane_current_keys(TransportSolve.from_mapping(res), problem, metrics),
+                    "ionic_space": "P1", "wall_time_s": time.perf_counter() - start})
     problem.destroy()  # the PETSc solver only: the state stays for the field files
-    return summary, {"fronts": met["fronts"], "problem": problem, "view": res["view"]}
+    return summary, {"fronts": metrics.fronts, "problem": problem, "view": res["view"]}
 
 
 def w_budget_s(config: Config) -> float:
@@ -102,12 +100,13 @@ def solve_fem_2d_with_fallback(config: Config, comm, progress=None):
     fails, or ends on a state its certificate rejects (``not_converged_because``), the
     exponentially fitted scheme solves the case (``solver.fallback = "fem-eafe"``) when it
     supports the mesh (no GB interfaces or cracks). Same ``fallback`` summary block and
-    warning as 1D (:func:`fem_sse.app.run._solve_fem_1d`). When the fallback fails too, the W
-    formulation's error is raised with the fallback's in its diagnosis (or its rejected result
-    is returned, not converged, with the fallback's error in ``fallback``). The W solve has a
-    wall-time budget (:func:`w_budget_s`): when it runs out, that is a failure with stage
-    "budget" (the fallback's ``reason`` names it; with no fallback, exit 3)."""
-    from fem_sse.app.run import _solve_fem
+    warning as 1D (:func:`fem_sse.app.transport_case.solve_fem_1d`). When the fallback fails
+    too, the W formulation's error is raised with the fallback's in its diagnosis (or its
+    rejected result is returned, not converged, with the fallback's error in ``fallback``).
+    The W solve has a wall-time budget (:func:`w_budget_s`): when it runs out, that is a
+    failure with stage "budget" (the fallback's ``reason`` names it; with no fallback,
+    exit 3)."""
+    from fem_sse.app.transport_case import solve_fem_case
     from fem_sse.errors import ConvergenceError
     from fem_sse.spec.config import ConfigError
     from fem_sse.transport.budget import wall_budget
@@ -117,7 +116,7 @@ def solve_fem_2d_with_fallback(config: Config, comm, progress=None):
         # the W solve may run far longer than the fallback needs: its budget stops it, and
         # a budget that runs out is a failure ("budget" stage), never a converged run
         with wall_budget(w_budget_s(config), comm):
-            w_result = _solve_fem(config, comm, progress)
+            w_result = solve_fem_case(config, comm, progress)
         if not w_result[0].get("not_converged_because") or config.solver.fallback == "none":
             return w_result
         reason, stage = "; ".join(w_result[0]["not_converged_because"]), "certificate"

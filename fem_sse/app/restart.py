@@ -5,7 +5,7 @@ The transport state is read from ``OUTDIR/checkpoint`` (:mod:`fem_sse.io.checkpo
 number of ranks; only keys that do not change the transport may be set (the ``[mechanics]``
 table and the mechanical keys of the materials), so the stresses are those a full run of the
 changed case would give. The elastic solve is the one ``fem-sse run`` makes
-(:func:`fem_sse.app.run.solve_case`'s mechanics step), so a restart without changes reproduces the
+(:mod:`fem_sse.app.mechanics_step`), so a restart without changes reproduces the
 run's stresses to round-off.
 """
 
@@ -85,20 +85,20 @@ def rerun_mechanics(run_folder: str | Path, outdir: str | Path, comm,
                "written_on_ranks": state["ranks"], "ranks": comm.size,
                "fem_sse_version": __version__}
     if config.dim == 1:
-        from fem_sse.app.run import _film_mechanics
+        from fem_sse.app.mechanics_step import film_mechanics
 
         rows, samples = load_profile(run_folder) if comm.rank == 0 else (None, None)
         data = {"rows": rows, "held_samples": samples}
-        summary.update(_film_mechanics(config, data, comm))
+        summary.update(film_mechanics(config, data, comm).run_keys())
     else:
-        from fem_sse.app.run import _plane_mechanics
+        from fem_sse.app.mechanics_step import plane_mechanics
 
         saved = load_transport(run_folder, state, config, comm)
         say(f"loaded {state['cells']} cells of {run_folder} (written on {state['ranks']} "
             f"rank(s)) in {time.perf_counter() - start:.1f} s; solving the mechanics")
         data = {"problem": saved}
-        summary.update(_plane_mechanics(config, data, comm))
-        summary["cells"] = data["mechanics"].summary["cells"]
+        summary.update(plane_mechanics(config, data, comm).run_keys())
+        summary["cells"] = data["mechanics"].record.cells
     summary["wall_time_s"] = time.perf_counter() - start
     with output_directory(outdir, comm, overwrite, kind="mechanics",
                           inputs=(run_folder,)) as folder:

@@ -35,6 +35,7 @@ import numpy as np
 
 from fem_sse.mechanics.average import filter_length, helmholtz_1d
 from fem_sse.mechanics.post import invariants
+from fem_sse.mechanics.results import FilmSummary
 
 __all__ = ["exact_samples", "film_stress", "film_summary", "flaw_average_lateral",
            "held_axial_stress", "kirchhoff_samples", "row_layers"]
@@ -274,10 +275,11 @@ def _arg_first_max(values: np.ndarray, x: np.ndarray, rtol: float) -> int:
     return int(near[np.argmin(x[near])])
 
 
-def film_summary(config, columns: dict, x, rtol: float = 1e-2) -> dict:
-    """Summary keys of the film: peaks (Pa; pointwise and averaged over the flaw size),
-    crack-risk and fracture-risk indices (-, from the averaged stress, as in 2D), their
-    locations (m) and distances to both electrodes (m). A location is the smallest x whose value
+def film_summary(config, columns: dict, x, rtol: float = 1e-2) -> FilmSummary:
+    """Summary of the film (:class:`~fem_sse.mechanics.results.FilmSummary`): peaks (Pa;
+    pointwise and averaged over the flaw size), crack-risk and fracture-risk indices (-, from
+    the averaged stress, as in 2D), their locations (m) and distances to both electrodes (m).
+    A location is the smallest x whose value
     is within ``rtol`` of the peak (a plateau is reported where it starts, as in 2D)."""
     x = np.asarray(x, float)
     length = config.thickness
@@ -287,29 +289,28 @@ def film_summary(config, columns: dict, x, rtol: float = 1e-2) -> dict:
 
     k = _arg_first_max(columns["crack_risk"], x, rtol)
     f = _arg_first_max(columns["fracture_risk"], x, rtol)
-    return {"model": "film",
-            "max_von_mises": float(columns["von_mises_Pa"].max()),
-            "max_von_mises_location": where("von_mises_Pa"),
-            "max_principal": float(columns["max_principal_Pa"].max()),
-            "max_principal_location": where("max_principal_Pa"),
-            "min_principal": float(np.minimum(columns["sigma_xx_Pa"],
-                                              columns["sigma_lateral_Pa"]).min()),
-            "max_hydrostatic": float(columns["hydrostatic_Pa"].max()),
-            "sigma_xx": float(columns["sigma_xx_Pa"][0]),
-            "crack_risk_index": float(columns["crack_risk"].max()),
-            "crack_risk_location": [float(x[k])],
-            "crack_risk_distance_to_electrode": float(min(x[k], length - x[k])),
-            "crack_risk_distance_to_cathode": float(x[k]),
-            "crack_risk_distance_to_anode": float(length - x[k]),
-            "crack_risk_nearest_electrode": "cathode" if x[k] <= 0.5 * length else "anode",
-            "crack_risk_basis": "flaw_average",
-            "crack_risk_index_local": float(columns["crack_risk_local"].max()),
-            "max_principal_flaw_average": float(columns["max_principal_flaw_average_Pa"].max()),
-            "max_principal_flaw_average_location": where("max_principal_flaw_average_Pa"),
-            "max_von_mises_flaw_average": float(columns["von_mises_flaw_average_Pa"].max()),
-            "flaw_average_length": float(columns["flaw_average_length_m"].max()),
-            "max_stress_intensity": float(columns["stress_intensity_Pa_m05"].max()),
-            "fracture_risk_index": float(columns["fracture_risk"].max()),
-            "fracture_risk_location": [float(x[f])],
-            "fracture_risk_distance_to_cathode": float(x[f]),
-            "fracture_risk_distance_to_anode": float(length - x[f])}
+    return FilmSummary(
+        model="film",
+        max_von_mises=float(columns["von_mises_Pa"].max()),
+        max_von_mises_location=where("von_mises_Pa"),
+        max_principal=float(columns["max_principal_Pa"].max()),
+        max_principal_location=where("max_principal_Pa"),
+        min_principal=float(np.minimum(columns["sigma_xx_Pa"],
+                                       columns["sigma_lateral_Pa"]).min()),
+        max_hydrostatic=float(columns["hydrostatic_Pa"].max()),
+        sigma_xx=float(columns["sigma_xx_Pa"][0]),
+        crack_risk_index=float(columns["crack_risk"].max()),
+        crack_risk_location=[float(x[k])],
+        crack_risk_distance_to_electrode=float(min(x[k], length - x[k])),
+        crack_risk_distances={"cathode": float(x[k]), "anode": float(length - x[k])},
+        crack_risk_nearest_electrode="cathode" if x[k] <= 0.5 * length else "anode",
+        crack_risk_basis="flaw_average",
+        crack_risk_index_local=float(columns["crack_risk_local"].max()),
+        max_principal_flaw_average=float(columns["max_principal_flaw_average_Pa"].max()),
+        max_principal_flaw_average_location=where("max_principal_flaw_average_Pa"),
+        max_von_mises_flaw_average=float(columns["von_mises_flaw_average_Pa"].max()),
+        flaw_average_length=float(columns["flaw_average_length_m"].max()),
+        max_stress_intensity=float(columns["stress_intensity_Pa_m05"].max()),
+        fracture_risk_index=float(columns["fracture_risk"].max()),
+        fracture_risk_location=[float(x[f])],
+        fracture_risk_distances={"cathode": float(x[f]), "anode": float(length - x[f])})

@@ -28,6 +28,7 @@ from fem_sse.mechanics.post import (
     traction_groups,
 )
 from fem_sse.mechanics.reference import reference_summary
+from fem_sse.mechanics.results import PlaneSummary
 from fem_sse.spec.mechanics import DEFAULT_BC, ROLLER_COMPONENT, MechanicsSpec
 
 __all__ = ["MechanicsResult", "default_spec", "prepare_mesh", "solve_mechanics"]
@@ -63,16 +64,22 @@ class MechanicsResult:
             DG1: its peak is ``crack_risk_index``), region_id [-] (the cell tag),
             principal_direction
             [-] (2D), stress [Pa] (the four components sxx, syy, sxy, szz).
-        summary: scalars, identical on every rank (see :func:`solve_mechanics`).
+        record: the scalars (:class:`~fem_sse.mechanics.results.PlaneSummary`), identical on
+            every rank (see :func:`solve_mechanics`); :attr:`summary` is its summary.json block.
         report: the linear solve (DOFs, iterations, times).
     """
 
     smesh: object
     displacement: fem.Function
     fields: dict[str, fem.Function]
-    summary: dict
+    record: PlaneSummary
     report: SolveReport
     spec: MechanicsSpec = field(default_factory=MechanicsSpec)
+
+    @property
+    def summary(self) -> dict:
+        """The ``mechanics`` block of summary.json (:meth:`PlaneSummary.to_summary`)."""
+        return self.record.to_summary()
 
 
 def default_spec(config) -> MechanicsSpec:
@@ -170,7 +177,8 @@ def solve_mechanics(smesh, mu: fem.Function | None, config, comm=None,
     DG(p - 1), where they are exact for the displacement, and so are the peaks.
 
     Returns:
-        :class:`MechanicsResult`. Its summary has the cell peaks max_von_mises, max_principal,
+        :class:`MechanicsResult`. Its record (:class:`~fem_sse.mechanics.results.PlaneSummary`)
+        has the cell peaks max_von_mises, max_principal,
         min_principal, max_hydrostatic (Pa; where the stress concentrates, not mesh-converged
         at corners of a front), their locations (m) and, for the von Mises and principal
         peaks, the distance to the nearest electrode (m); the flaw-size averaged peaks
@@ -243,41 +251,41 @@ def solve_mechanics(smesh, mu: fem.Function | None, config, comm=None,
     stress = fields["stress [Pa]"]
     tractions = {group: facet_tractions(msh, smesh.facet_tags, smesh.facet_groups[group], stress)
                  for group in traction_groups(smesh.facet_groups)}
-    summary = {
-        "model": spec.model, "max_von_mises": peak["von_mises"][0],
-        "max_von_mises_location": peak["von_mises"][1][:gdim].tolist(),
-        "max_von_mises_distance_to_electrode": nearest(peak["von_mises"][1])[0],
-        "max_principal": peak["max_principal"][0],
-        "max_principal_location": peak["max_principal"][1][:gdim].tolist(),
-        "max_principal_distance_to_electrode": nearest(peak["max_principal"][1])[0],
-        "min_principal": -peak["min_principal"][0],
-        "max_hydrostatic": peak["hydrostatic"][0],
-        "crack_risk_index": index, "crack_risk_location": where[:gdim].tolist(),
-        "crack_risk_distance_to_electrode": distance,
-        "crack_risk_nearest_electrode": electrode,
-        **{f"crack_risk_distance_to_{name}": d for name, d in to_electrodes(where).items()},
-        "crack_risk_basis": "flaw_average", "crack_risk_index_local": local_index,
-        "max_stress_intensity": averaged["max_stress_intensity"][0],
-        "fracture_risk_index": f_index, "fracture_risk_location": f_where[:gdim].tolist(),
-        **{f"fracture_risk_distance_to_{name}": d for name, d in to_electrodes(f_where).items()},
-        **{key: averaged[key][0] for key in ("max_principal_flaw_average",
-                                             "max_von_mises_flaw_average")},
-        "max_principal_flaw_average_location":
-            averaged["max_principal_flaw_average"][1][:gdim].tolist(),
-        "flaw_average_length": averaged["flaw_average_length"],
-        "stress_free_reference": reference_summary(config, spec),
-        "eigenstrain": f"cell-wise L2 projection onto DG{degree - 1}",
-        "front_refinements": rounds, "fitted_edges": cut,
-        "cut_cells": comm.allreduce(int(cut_cells[:msh.topology.index_map(
+    summary = PlaneSummary(
+        model=spec.model, max_von_mises=peak["von_mises"][0],
+        max_von_mises_location=peak["von_mises"][1][:gdim].tolist(),
+        max_von_mises_distance_to_electrode=nearest(peak["von_mises"][1])[0],
+        max_principal=peak["max_principal"][0],
+        max_principal_location=peak["max_principal"][1][:gdim].tolist(),
+        max_principal_distance_to_electrode=nearest(peak["max_principal"][1])[0],
+        min_principal=-peak["min_principal"][0],
+        max_hydrostatic=peak["hydrostatic"][0],
+        crack_risk_index=index, crack_risk_location=where[:gdim].tolist(),
+        crack_risk_distance_to_electrode=distance,
+        crack_risk_nearest_electrode=electrode,
+        crack_risk_distances=to_electrodes(where),
+        crack_risk_basis="flaw_average", crack_risk_index_local=local_index,
+        max_stress_intensity=averaged["max_stress_intensity"][0],
+        fracture_risk_index=f_index, fracture_risk_location=f_where[:gdim].tolist(),
+        fracture_risk_distances=to_electrodes(f_where),
+        flaw_average={
+            **{key: averaged[key][0] for key in ("max_principal_flaw_average",
+                                                 "max_von_mises_flaw_average")},
+            "max_principal_flaw_average_location":
+                averaged["max_principal_flaw_average"][1][:gdim].tolist(),
+            "flaw_average_length": averaged["flaw_average_length"]},
+        stress_free_reference=reference_summary(config, spec),
+        eigenstrain=f"cell-wise L2 projection onto DG{degree - 1}",
+        front_refinements=rounds, fitted_edges=cut,
+        cut_cells=comm.allreduce(int(cut_cells[:msh.topology.index_map(
             msh.topology.dim).size_local].sum()), MPI.SUM),
-        "cells": msh.topology.index_map(msh.topology.dim).size_global,
-        "max_displacement": u_max, "tractions": tractions,
-        "dofs": report.dofs, "solver": report.solver, "ksp_iterations": report.iterations,
-        "assemble_time_s": report.assemble_time_s, "solve_time_s": report.solve_time_s,
-        "mechanics_wall_time_s": time.perf_counter() - start,
-    }
+        cells=msh.topology.index_map(msh.topology.dim).size_global,
+        max_displacement=u_max, tractions=tractions,
+        dofs=report.dofs, solver=report.solver, ksp_iterations=report.iterations,
+        assemble_time_s=report.assemble_time_s, solve_time_s=report.solve_time_s,
+        mechanics_wall_time_s=time.perf_counter() - start)
     log.info("mechanics: %d DOFs, %s, %d iterations, max von Mises %.4g Pa, crack risk %.3g",
-             report.dofs, report.solver, report.iterations, summary["max_von_mises"], index)
+             report.dofs, report.solver, report.iterations, summary.max_von_mises, index)
     return MechanicsResult(smesh, problem.u, fields, summary, report, spec)
 
 

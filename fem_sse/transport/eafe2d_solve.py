@@ -26,6 +26,7 @@ from mpi4py import MPI
 from fem_sse.errors import ConvergenceError
 from fem_sse.transport.eafe2d import EafeProblem2D, EafeView, column_start
 from fem_sse.transport.eafe_solve import newton, pseudo_transient
+from fem_sse.transport.results import TransportSolve
 
 __all__ = ["certificate_2d", "current_balance_2d", "indicators_2d", "solve_2d",
            "solve_adaptive_eafe_2d"]
@@ -85,7 +86,7 @@ def _newton_or_ptc(problem: EafeProblem2D, mu: np.ndarray, phi: float, current):
 
 
 def solve_2d(problem: EafeProblem2D, sol, start: np.ndarray | None = None,
-             phi: float | None = None) -> dict:
+             phi: float | None = None) -> TransportSolve:
     """Solve on ``problem``'s mesh from ``start`` (mu (eV) at the local nodes; default the
     column-mapped exact state ``sol``) and ``phi`` (V). Returns t_Li, currents (A/m^2 per
     cathode length), Phi (V) and Newton iterations."""
@@ -103,9 +104,8 @@ def solve_2d(problem: EafeProblem2D, sol, start: np.ndarray | None = None,
     i_ion = phi * problem.conductance
     i_e = problem.electronic_current(mu, phi)
     area = problem.area
-    return {"t_li": i_ion / (i_ion + i_e), "one_minus_t_li": i_e / (i_ion + i_e),
-            "j_ionic": i_ion / area, "j_electronic": i_e / area,
-            "ionic_potential_drop": phi, "newton_iterations": iterations}
+    return TransportSolve(i_ion / (i_ion + i_e), i_e / (i_ion + i_e), i_ion / area,
+                          i_e / area, phi, iterations)
 
 
 #: a measurement of the electronic current counts when its round-off bound is below this

@@ -30,6 +30,7 @@ from fem_sse.transport.eafe import _FLOOR_KT, _NOISE_KT, _STALL_TOL_KT, _STEP_TO
 from fem_sse.errors import ConvergenceError
 from fem_sse.materials.conductivity import kirchhoff
 from fem_sse.transport.metrics1d import Profile, fem_metrics
+from fem_sse.transport.results import TransportSolve
 
 __all__ = ["exact_start", "gather_profile", "indicators", "newton", "pseudo_transient", "solve",
            "solve_adaptive_eafe"]
@@ -216,9 +217,9 @@ def pseudo_transient(problem: EafeProblem, mu: np.ndarray, phi: float,
                            {"iterations": it, "tau": tau, "merit_V": previous})
 
 
-def solve(problem: EafeProblem, sol) -> dict:
-    """Solve on ``problem``'s mesh from the exact state ``sol``; the result dict of
-    :func:`fem_sse.transport.newton.solve_transport` (currents A/m^2, Phi V)."""
+def solve(problem: EafeProblem, sol) -> TransportSolve:
+    """Solve on ``problem``'s mesh from the exact state ``sol``; the result record of
+    :func:`fem_sse.transport.galvanostatic.solve_transport` (currents A/m^2, Phi V)."""
     cell = problem.config.cell
     mu = exact_start(problem, sol)
     if cell.galvanostatic:
@@ -240,8 +241,7 @@ def solve(problem: EafeProblem, sol) -> dict:
     problem.phi = phi
     j_i = phi * problem.conductance
     j_e = problem.electronic_current(mu, phi)
-    return {"t_li": j_i / (j_i + j_e), "one_minus_t_li": j_e / (j_i + j_e), "j_ionic": j_i,
-            "j_electronic": j_e, "ionic_potential_drop": phi, "newton_iterations": iterations}
+    return TransportSolve(j_i / (j_i + j_e), j_e / (j_i + j_e), j_i, j_e, phi, iterations)
 
 
 def gather_profile(problem: EafeProblem) -> Profile | None:

@@ -23,13 +23,14 @@ from fem_sse.transport.newton import (
     current_converged,
     current_slope,
 )
+from fem_sse.transport.results import TransportSolve
 
 __all__ = ["solve_transport"]
 
 log = logging.getLogger(__name__)
 
 
-def solve_transport(problem: NonlinearProblem) -> dict:
+def solve_transport(problem: NonlinearProblem) -> TransportSolve:
     """Solve galvanostatic or potentiostatic operation on ``problem``'s mesh.
 
     The strategies and their order are in the module docstring. The first solve on a problem
@@ -38,9 +39,9 @@ def solve_transport(problem: NonlinearProblem) -> dict:
     (``problem.state.phi_known`` false) starts from an all-ionic current.
 
     Returns:
-        dict with t_li, one_minus_t_li, j_ionic, j_electronic (A/m^2), ionic_potential_drop (V),
-        newton_iterations (all, bordered included), bordered_iterations, outer_iterations
-        (potentiostatic solves).
+        :class:`~fem_sse.transport.results.TransportSolve`: t_li, one_minus_t_li, j_ionic,
+        j_electronic (A/m^2), ionic_potential_drop (V), newton_iterations (all, bordered
+        included), bordered_iterations, outer_iterations (potentiostatic solves).
     """
     cell = problem.config.cell
     area = problem.area  # the cathode: 1 in 1D, its length (m per unit depth) in 2D
@@ -98,10 +99,8 @@ def solve_transport(problem: NonlinearProblem) -> dict:
         raise
     j_i = problem.ionic_current() / area
     j_e = problem.electronic_current() / area
-    return {"t_li": j_i / (j_i + j_e), "one_minus_t_li": j_e / (j_i + j_e), "j_ionic": j_i,
-            "j_electronic": j_e, "ionic_potential_drop": problem.parameters.phi_V,
-            "newton_iterations": iterations, "bordered_iterations": bordered,
-            "outer_iterations": outer}
+    return TransportSolve(j_i / (j_i + j_e), j_e / (j_i + j_e), j_i, j_e,
+                          problem.parameters.phi_V, iterations, bordered, outer)
 
 
 def _galvanostatic_phi(residual, phi: float, r: float, g: float, current: float,

@@ -9,9 +9,57 @@ NumPy only: no DOLFINx, so the exact solver's runs use it too.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 
-__all__ = ["InterfacePotential", "Jump", "TransportResult"]
+__all__ = ["InterfacePotential", "Jump", "Metrics", "TransportResult", "TransportSolve"]
+
+
+@dataclass(frozen=True)
+class TransportSolve(Mapping):
+    """The steady state of one solve on one mesh (:func:`~fem_sse.transport.galvanostatic.
+    solve_transport`, the EAFE schemes' ``solve``); per unit cathode area in 2D.
+
+    Attributes:
+        t_li: ionic transference number (-); one_minus_t_li: 1 - t_Li from the electronic
+            current (-).
+        j_ionic, j_electronic: ionic and electronic current densities (A/m^2).
+        ionic_potential_drop: Phi (V).
+        newton_iterations: all Newton iterations of the solve; bordered_iterations: those of
+            the bordered Newton on (omega, Phi); outer_iterations: potentiostatic solves.
+
+    Read the attributes. It is also a read-only mapping of its fields, for the adaptive loops
+    that merge it with their metrics into one record of a refinement step.
+    """
+
+    t_li: float
+    one_minus_t_li: float
+    j_ionic: float
+    j_electronic: float
+    ionic_potential_drop: float
+    newton_iterations: int
+    bordered_iterations: int = 0
+    outer_iterations: int = 0
+
+    @classmethod
+    def from_mapping(cls, entry: Mapping) -> TransportSolve:
+        """The fields of ``entry`` (a solve merged with other keys, e.g. the 2D EAFE's)."""
+        return cls(**{f.name: entry[f.name] for f in fields(cls) if f.name in entry})
+
+    def __getitem__(self, key: str):
+        if key not in self._names():
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __iter__(self):
+        return iter(self._names())
+
+    def __len__(self) -> int:
+        return len(self._names())
+
+    @classmethod
+    def _names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(cls))
 
 
 @dataclass(frozen=True)
@@ -68,6 +116,35 @@ class InterfacePotential:
 
 
 @dataclass(frozen=True)
+class Metrics:
+    """What the metrics of a solved state measured (:func:`fem_sse.transport.metrics1d.
+    fem_metrics`, :func:`fem_sse.transport.metrics2d.fem_metrics_2d`).
+
+    Attributes:
+        jumps: the jumps of mu_Li0 (2D: fronts); mu_interfaces: mu_Li0 at layer interfaces.
+        overshoot_fraction, undershoot_fraction: fraction of the thickness (2D: of the area)
+            where mu_Li0 > mu_anode or < mu_cathode (-).
+        region_stats: 2D: per region statistics (summary.json's ``region_stats``), else None.
+        fronts: 2D: the front polylines (fronts.json), else None.
+    """
+
+    jumps: tuple[Jump, ...]
+    mu_interfaces: tuple[InterfacePotential, ...]
+    overshoot_fraction: float
+    undershoot_fraction: float
+    region_stats: dict | None = None
+    fronts: list | None = None
+
+    @classmethod
+    def from_metrics(cls, entry: dict) -> Metrics:
+        """From the metrics dict of a solved state."""
+        return cls(tuple(Jump.from_metrics(j) for j in entry["jumps"]),
+                   tuple(InterfacePotential.from_metrics(m) for m in entry["mu_interfaces"]),
+                   entry["overshoot_fraction"], entry["undershoot_fraction"],
+                   entry.get("region_stats"), entry.get("fronts"))
+
+
+@dataclass(frozen=True)
 class TransportResult:
     """The steady state a transport solver found (per unit cathode area in 2D).
 
@@ -97,6 +174,16 @@ class TransportResult:
     cells: int = 0
     newton_iterations: int = 0
     wall_time_s: float | None = None
+
+    @classmethod
+    def of(cls, solve: TransportSolve, metrics: Metrics, dofs: int, cells: int,
+           newton_iterations: int) -> TransportResult:
+        """The result of an adaptive run: its last ``solve`` and ``metrics``, the final mesh's
+        size and the Newton iterations of the whole run."""
+        return cls(solve.t_li, solve.one_minus_t_li, solve.j_ionic, solve.j_electronic,
+                   solve.ionic_potential_drop, metrics.mu_interfaces, metrics.jumps,
+                   metrics.overshoot_fraction, metrics.undershoot_fraction, dofs, cells,
+                   newton_iterations)
 
     @staticmethod
     def unknown_summary() -> dict:

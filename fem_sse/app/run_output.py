@@ -1,0 +1,117 @@
+"""The output folder of a run: summary.json, profile.csv/.png (1D), fields, fronts and the
+mechanics files (2D), the restart files, and the folder of a failed solve (the last good state
+and its diagnosis). Written atomically (:func:`fem_sse.io.outputs.output_directory`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from fem_sse.app.mechanics_step import held_samples
+from fem_sse.app.rows import fem_rows
+from fem_sse.io.checkpoint import write_checkpoint
+from fem_sse.io.outputs import (
+    MAP_CELL_CAP,
+    output_directory,
+    plot_mu_map,
+    plot_profile,
+    write_fields,
+    write_fronts,
+    write_json,
+    write_profile_csv,
+)
+from fem_sse.progress import activity
+from fem_sse.spec.config import Config
+
+__all__ = ["write_not_converged", "write_run"]
+
+
+def write_run(config: Config, outdir: str | Path, comm, summary: dict, extras: dict,
+              png: bool = True, overwrite: bool = True) -> dict:
+    """Write a solved run to ``outdir`` (replaced atomically); adds ``files`` (and the notes
+    of a figure not drawn) to ``summary``, which it returns."""
+    if config.dim == 1 and comm.rank == 0 and extras.get("rows") is not None:
+        held_samples(config, extras)  # saved with the restart files
+    with output_directory(outdir, comm, overwrite) as folder, activity(f"writing {outdir}"):
+        # an EAFE 2D state is checkpointed through its W view (the W-FEM's DG1 layout)
+        saved = {**extras, "problem": extras["view"]} if "view" in extras else extras
+        if write_checkpoint(folder / "checkpoint", config, saved, summary, comm):
+            summary["checkpoint"] = "checkpoint"  # restart files: fem-sse mechanics OUTDIR
+        if config.dim == 2:
+            _write_2d(folder, summary, extras, png)
+            return summary
+        files = ["summary.json", "profile.csv"] + (["profile.png"] if png else [])
+        if "problem" in extras:
+            files += write_fields(folder, extras["problem"])
+        summary["files"] = files
+        if comm.rank == 0:
+            _write_1d(folder, config, summary, extras["rows"], png)
+    return summary
+
+
+def _write_1d(folder: Path, config: Config, summary: dict, rows: dict, png: bool) -> None:
+    """1D outputs of rank 0: profile.csv, profile.png (``png``), summary.json."""
+    write_profile_csv(folder / "profile.csv", rows)
+    if png:
+        order = np.argsort(rows["x_m"], kind="stable")
+        note = plot_profile(folder / "profile.png", config, rows["x_m"][order],
+                            rows["mu_Li0_eV"][order], summary["jumps"],
+                            f"{config.name}: t_Li = {summary['t_li']:.6f} "
+                            f"({summary['solver']})")
+        if note is not None:  # a figure never costs the results: noted, not raised
+            summary["files"].remove("profile.png")
+            summary["profile_png"] = note
+    write_json(folder / "summary.json", summary)
+
+
+def _write_2d(folder: Path, summary: dict, extras: dict, png: bool = True) -> None:
+    """2D outputs: fields (VTX/XDMF), fronts (JSON/CSV), mu_map.png (``png``), summary.json;
+    with mechanics also mechanics.bp/.xdmf, tractions.csv and mechanics.png (``png``)."""
+    problem = extras["problem"]
+    files = ["summary.json"] + write_fields(folder, problem)
+    title = (f"{summary['case']}: t_Li = {summary['t_li']:.6f}, "
+             f"{summary['cells']} cells, {summary['ranks']} rank(s)")
+    note = "skipped: png = False" if not png else plot_mu_map(
+        folder / "mu_map.png", extras.get("view", problem), extras["fronts"], title)
+    if note is None:
+        files.append("mu_map.png")
+    else:  # skipped or failed to draw (a warning): the results stand without the PNG
+        summary["mu_map_png"] = note
+    if "mechanics" in extras:
+        from fem_sse.mechanics import write_mechanics
+
+        mech_png = png and summary["cells"] <= MAP_CELL_CAP
+        files += write_mechanics(folder, extras["mechanics"], png=mech_png)
+        if not png:
+            summary["mechanics_png"] = "skipped: png = False"
+        elif not mech_png:
+            summary["mechanics_png"] = f"skipped: more than {MAP_CELL_CAP} cells"
+        elif "mechanics.png" not in files:
+            summary["mechanics_png"] = "failed: the warning in the log says why"
+    if problem.comm.rank == 0:
+        files += write_fronts(folder, extras["fronts"])
+        summary["files"] = files
+        write_json(folder / "summary.json", summary)
+
+
+def write_not_converged(config: Config, outdir: str | Path, comm, problem, summary: dict,
+                        overwrite: bool = True) -> None:
+    """Write ``outdir`` (atomically) for a failed solve: ``summary`` (the failed run's keys,
+    :func:`fem_sse.app.results.failed_summary`) and, when there is a last good state
+    (``problem``, else None), its fields (and in 1D profile.csv)."""
+    with output_directory(outdir, comm, overwrite) as folder:
+        files = ["summary.json"]
+        if problem is not None:
+            files += write_fields(folder, problem)
+            if config.dim == 1:
+                from fem_sse.transport.adapt import gather_profile
+
+                profile = gather_profile(problem)
+                if comm.rank == 0:
+                    write_profile_csv(folder / "profile.csv",
+                                      fem_rows(config, profile, problem.phi_V))
+                files.append("profile.csv")
+        summary["files"] = files
+        if comm.rank == 0:
+            write_json(folder / "summary.json", summary)
