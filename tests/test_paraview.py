@@ -206,6 +206,37 @@ def test_xdmf_declares_the_xinclude_namespace(results, dim):
         assert cells > 0 and len(tags.values) == cells
 
 
+def test_pyvista_reads_xdmf_written_in_parallel(bilayer_data, comm, shared_tmp):
+    """On any number of ranks: regions.xdmf of a 1D run and mechanics.xdmf of a 2D field open
+    in pyvista (a child of rank 0) with every cell of the mesh and the named arrays."""
+    summary = run_case(parse_config({"name": "par", **copy.deepcopy(bilayer_data)}),
+                       shared_tmp / "1d", comm)
+    for m in bilayer_data["materials"].values():
+        m["strain_law"] = "two_state"
+    bilayer_data.update(geometry={"dim": 2, "width": 10e-6, "layers": [
+        {"material": "SE_cathodic", "thickness": 5e-6},
+        {"material": "SE_anodic", "thickness": 5e-6}]}, mesh={"size_bulk": 1e-6},
+        mechanics={})
+    config = parse_config(bilayer_data)
+    smesh = build_mesh(config, comm)
+    mu = fem.Function(fem.functionspace(smesh.mesh, ("DG", 1)))
+    mu.interpolate(lambda x: -3.0 + 1.5 * (1.0 + np.tanh((x[0] - 4e-6) / 0.3e-6)))
+    (shared_tmp / "2d").mkdir(exist_ok=True)
+    write_mechanics_fields(shared_tmp / "2d", solve_mechanics(smesh, mu, config, comm))
+    cells = smesh.mesh.topology.index_map(2).size_global
+    files = [shared_tmp / "1d" / "regions.xdmf", shared_tmp / "2d" / "mechanics.xdmf"]
+    done = run_child([sys.executable, "-c", PYVISTA_READ, *map(str, files)]) \
+        if comm.rank == 0 else None
+    done = comm.bcast(done, root=0)
+    assert done.returncode == 0, (done.returncode, done.stdout, done.stderr[-2000:])
+    found = [json.loads(line) for line in done.stdout.splitlines()]
+    # every grid of the file spans the whole mesh: mesh, tags, then one per function
+    assert found[0]["cells"] == summary["cells"] * 4, found[0]  # mesh, regions, 2 functions
+    assert EXPECTED["1d"]["regions.xdmf"] <= set(found[0]["arrays"]), found[0]
+    assert found[1]["cells"] % cells == 0 and found[1]["cells"] > cells, (found[1], cells)
+    assert EXPECTED["2d"]["mechanics.xdmf"] <= set(found[1]["arrays"]), found[1]
+
+
 @pytest.mark.serial
 def test_paraview_reads_and_renders(bilayer_data, comm, tmp_path):
     for m in bilayer_data["materials"].values():
