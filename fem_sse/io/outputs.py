@@ -284,6 +284,7 @@ def _write_field_files(folder: Path, comm, smesh, point: list, currents: list, r
     import dolfinx.io
 
     from fem_sse.io.vtu import write_vtu
+    from fem_sse.io.xdmf import fix_xinclude_namespace
 
     with dolfinx.io.VTXWriter(comm, str(folder / "fields.bp"), point, engine="BP4") as vtx:
         vtx.write(0.0)
@@ -301,6 +302,7 @@ def _write_field_files(folder: Path, comm, smesh, point: list, currents: list, r
         # (one temporal grid) as an empty data set (0 cells)
         for f in (region_id, mu_cell):
             xdmf.write_function(f, 0.0)
+    fix_xinclude_namespace(folder / "regions.xdmf", comm)  # else pyvista.read segfaults on it
     fields = {f.name: f for f in (*point, *currents)}
     fields["region_id [-]"] = region_id
     files.extend(write_vtu(folder / "fields.vtu", smesh.mesh, fields, MAP_CELL_CAP))

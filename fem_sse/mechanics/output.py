@@ -55,6 +55,8 @@ def write_mechanics_fields(folder, result) -> list[str]:
     """
     import dolfinx.io
 
+    from fem_sse.io.xdmf import fix_xinclude_namespace
+
     folder = Path(folder)
     msh = result.smesh.mesh
     comm = msh.comm
@@ -77,6 +79,7 @@ def write_mechanics_fields(folder, result) -> list[str]:
             cellwise = fem.Function(Q0, name=name)
             cellwise.interpolate(f)
             xdmf.write_function(cellwise, 0.0)
+    fix_xinclude_namespace(folder / "mechanics.xdmf", comm)  # else pyvista.read segfaults
     fields = {"displacement [m]": result.displacement, **result.fields}
     return ["mechanics.bp", "mechanics.xdmf", "mechanics.h5",
             *write_vtu(folder / "mechanics.vtu", msh, fields, MAP_CELL_CAP)]
