@@ -390,7 +390,7 @@ def test_film_flaw_average_is_the_closed_form(comm):
     expected = _averaged_step(x, 2.37e-6, 6e-6, ELL)
     assert np.allclose(columns["max_principal_flaw_average_Pa"], np.maximum(expected, -P),
                        rtol=0, atol=1e-4 * FILM_TENSILE)
-    s = film_summary(config, columns, x)
+    s = film_summary(config, columns, x).to_summary()
     assert s["crack_risk_index"] == pytest.approx(expected[0] / 150e6, rel=1e-4)
     assert s["crack_risk_location"] == [0.0]
     assert s["crack_risk_index_local"] == pytest.approx(FILM_TENSILE / 150e6, rel=1e-9)
