@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fem_sse.spec.config import Config
 from fem_sse.materials.conductivity import kirchhoff, mu_from_kirchhoff
+from fem_sse.parallel import gather_arrays
+from fem_sse.spec.config import Config
 
 __all__ = ["Profile", "fem_metrics"]
 
@@ -31,6 +32,20 @@ class Profile:
     x: np.ndarray
     w: np.ndarray
     segment: np.ndarray
+
+    @classmethod
+    def gather(cls, comm, x: np.ndarray, w: np.ndarray, segment: np.ndarray) -> Profile | None:
+        """The profile of the owned cells of every rank of ``comm``, on rank 0 (None
+        elsewhere; collective): ``x`` (m) and ``w`` (A/m) are (cells, k) nodal values, put in
+        increasing x within each cell here, ``segment`` the cells' segment indices."""
+        order = np.argsort(x, axis=1)
+        rows = gather_arrays(comm, np.take_along_axis(x, order, axis=1),
+                             np.take_along_axis(w, order, axis=1), segment)
+        if rows is None:
+            return None
+        x, w, segment = rows
+        order = np.argsort(x[:, 0], kind="stable")
+        return cls(x[order], w[order], segment[order])
 
 
 def fem_metrics(config: Config, profile: Profile) -> dict:
