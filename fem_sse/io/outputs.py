@@ -250,6 +250,7 @@ def _wfem_fields(problem) -> tuple[list, list, object, object]:
     from dolfinx import fem
 
     from fem_sse import compat
+    from fem_sse.transport.discretisation import discretisation_for
 
     V = problem.V
     mu = problem.mu_function()
@@ -266,7 +267,7 @@ def _wfem_fields(problem) -> tuple[list, list, object, object]:
     arg = ufl.max_value(ufl.min_value((mu - B) / problem.kT, clamp), -clamp)
     sigma.interpolate(fem.Expression(2.0 * A * ufl.cosh(arg), compat.interpolation_points(V)))
     currents = []
-    if problem.mesh.topology.dim > 1:  # current densities, cellwise (DG0 vectors)
+    if discretisation_for(problem.mesh).current_fields:  # cellwise (DG0 vectors)
         Vj = fem.functionspace(problem.mesh, ("DG", 0, (problem.mesh.geometry.dim,)))  # noqa: N806
         for name, expr in zip(("j_Li [A/m^2]", "j_eh [A/m^2]"), problem.current_densities()):
             f = fem.Function(Vj, name=name)
