@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from fem_sse.parallel import gather_arrays
 from fem_sse.spec.config import Config
 
 CATHODE, ANODE, INTERFACE0 = 1, 2, 10
@@ -182,10 +183,10 @@ def _gather_cells(smesh, marked: np.ndarray):
     ends = np.sort(x[compat.geometry_dofmap(msh)[:owned]], axis=1)
     tag_of = np.zeros(owned + msh.topology.index_map(1).num_ghosts, dtype=np.int32)
     tag_of[smesh.cell_tags.indices] = smesh.cell_tags.values
-    parts = msh.comm.gather((ends, tag_of[:owned], marked), root=0)
-    if msh.comm.rank != 0:
+    rows = gather_arrays(msh.comm, ends, tag_of[:owned], marked)
+    if rows is None:
         return None, None, None
-    ends, tags, marked = (np.concatenate([p[k] for p in parts]) for k in range(3))
+    ends, tags, marked = rows
     order = np.argsort(ends[:, 0])
     return ends[order], tags[order], marked[order]
 

@@ -33,6 +33,7 @@ from dolfinx import fem, la
 from mpi4py import MPI
 
 from fem_sse.geometry.regions import ANODE, CATHODE
+from fem_sse.parallel import gather_arrays
 from fem_sse.transport.eafe import EafeProblem
 
 __all__ = ["EafeProblem2D", "EafeView", "column_start", "unsupported"]
@@ -137,11 +138,10 @@ class EafeProblem2D(EafeProblem):
         pairs = np.array([(0, 1), (0, 2), (1, 2)])
         local = c2e[:, 3 - pairs.sum(axis=1)]
         glob = emap.local_to_global(local.ravel().astype(np.int32))
-        parts = self.comm.gather((glob, self.edge_c), root=0)
+        rows = gather_arrays(self.comm, glob, self.edge_c)
         out = None
-        if self.comm.rank == 0:
-            keys = np.concatenate([p[0] for p in parts])
-            coeff = np.concatenate([p[1] for p in parts])
+        if rows is not None:
+            keys, coeff = rows
             scale = np.abs(coeff).max(initial=1.0)
             summed = np.bincount(np.unique(keys, return_inverse=True)[1], weights=coeff)
             neg_cell = int(np.count_nonzero(coeff < -1e-12 * scale))
