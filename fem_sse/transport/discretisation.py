@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from fem_sse.geometry import discretisation as geometry
+
 __all__ = ["Line1D", "Plane2D", "discretisation_for", "for_dimension", "split_counts"]
 
 
@@ -46,12 +48,10 @@ def split_counts(eta2: np.ndarray, marked: np.ndarray, degree: int, comm,
     return np.clip(parts, 2, max_split).astype(np.int32)
 
 
-class Line1D:
-    """The interval mesh of a 1D layer stack."""
+class Line1D(geometry.Line1D):
+    """The interval mesh of a 1D layer stack (building and refining it:
+    :class:`fem_sse.geometry.discretisation.Line1D`)."""
 
-    dim = 1
-    #: names of the coordinates of a point (a residual's peak in the diagnosis)
-    axes = ("x",)
     #: Newton matrices are block-tridiagonal: KLU refactors them ~5x faster than MUMPS
     banded = True
     #: no current-density fields are written: in 1D the currents are the summary's constants
@@ -138,20 +138,17 @@ class Line1D:
         """No cap on the marked cells: a split interval adds only the parts asked for."""
         return None
 
-    @staticmethod
-    def refine(smesh, config, marked: np.ndarray, eta2: np.ndarray, degree: int):
-        """The rebuilt interval mesh, each marked cell split by :func:`split_counts`."""
-        from fem_sse.geometry.line import refine_line
-
+    def refine(self, smesh, config, marked: np.ndarray, eta2: np.ndarray, degree: int):
+        """The rebuilt interval mesh, each marked cell split by :func:`split_counts` (``eta2``:
+        the squared indicators of the local cells, ``degree``: of W's space)."""
         splits = split_counts(eta2, marked, degree, smesh.mesh.comm)
-        return refine_line(smesh, marked, config, splits)
+        return self.refine_cells(smesh, config, marked, splits)
 
 
-class Plane2D:
-    """A triangle mesh of a 2D separator."""
+class Plane2D(geometry.Plane2D):
+    """A triangle mesh of a 2D separator (building and refining it:
+    :class:`fem_sse.geometry.discretisation.Plane2D`)."""
 
-    dim = 2
-    axes = ("x", "y")
     banded = False
     current_fields = True  # current densities, cellwise (DG0 vectors)
     draws_maps = True
@@ -236,13 +233,10 @@ class Plane2D:
         most (max_cells - cells) / 6 marked cells."""
         return max(1, (opts.max_cells - cells) // 6)
 
-    @staticmethod
-    def refine(smesh, config, marked: np.ndarray, eta2=None, degree: int = 1):
-        """Plaza refinement of the marked cells, carrying the tags
-        (:func:`fem_sse.geometry.refine2d.refine_tagged`)."""
-        from fem_sse.geometry.refine2d import refine_tagged
-
-        return refine_tagged(smesh, marked)
+    def refine(self, smesh, config, marked: np.ndarray, eta2=None, degree: int = 1):
+        """Plaza refinement of the marked cells, carrying the tags (the indicators are not
+        needed: a marked triangle is split once)."""
+        return self.refine_cells(smesh, config, marked)
 
 
 _BY_DIMENSION = {1: Line1D, 2: Plane2D}
