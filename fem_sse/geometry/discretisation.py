@@ -35,6 +35,12 @@ class Line1D:
         return regions, facet_groups, {"mesh_time_s": time.perf_counter() - start}
 
     @staticmethod
+    def stack_sizes(config, stack) -> tuple[float, int]:
+        """(bulk cell size (m), cells across a bottleneck strip) of the line mesh of the layer
+        stack ``stack`` (``config.stack_1d()``): the ``[mesh]`` table's, L/100 by default."""
+        return stack.mesh.size or stack.thickness / 100.0, stack.mesh.bottleneck_cells
+
+    @staticmethod
     def check_model(model, facet_groups: dict, info: dict) -> None:
         """Nothing: a line always joins its electrodes."""
 
@@ -85,6 +91,15 @@ class Plane2D:
         info["mesh_time_s"] = time.perf_counter() - start
         info["width_m"] = config.geometry2d.width
         return regions, facet_groups, info
+
+    @staticmethod
+    def stack_sizes(config, stack) -> tuple[float, int]:
+        """(bulk cell size (m), cells across a bottleneck strip) of the line mesh of the
+        laterally averaged stack ``stack`` (``config.stack_1d()``): the 2D geometry's sizes
+        (its bulk size caps the stack's)."""
+        sizes = config.geometry2d.sizes
+        h_bulk = min(stack.mesh.size or stack.thickness / 100.0, sizes.size_bulk)
+        return h_bulk, sizes.bottleneck_cells
 
     @staticmethod
     def check_model(model, facet_groups: dict, info: dict) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from fem_sse.geometry.discretisation import for_dimension
 from fem_sse.parallel import gather_arrays
 from fem_sse.spec.config import Config
 
@@ -47,13 +48,9 @@ def segment_sizes(config: Config) -> tuple[list[float], np.ndarray]:
     stack = config.stack_1d()
     segments = stack.segments()
     length = stack.thickness
-    h_bulk = stack.mesh.size or length / 100.0
-    if config.dim == 2:
-        h_bulk = min(h_bulk, config.geometry2d.sizes.size_bulk)
+    h_bulk, cells_per_strip = for_dimension(config.dim).stack_sizes(config, stack)
     edges = [seg.x0 for seg in segments] + [length]
     sizes = np.full(len(edges), h_bulk)
-    cells_per_strip = (config.geometry2d.sizes.bottleneck_cells if config.dim == 2
-                       else stack.mesh.bottleneck_cells)
     for strip in stack.bottlenecks:
         h_strip = min(h_bulk, strip.width / cells_per_strip)
         for i, x in enumerate(edges):
