@@ -18,9 +18,15 @@ marked-cell cap     none                                         (max_cells - ce
 refine              interval mesh rebuilt, a marked cell split   Plaza refinement carrying the
                     into parts by its indicator (split_counts)   tags (geometry/refine2d.py)
 LU of Newton steps  KLU on one rank (block-tridiagonal)          MUMPS
+indicator's h       the cell's length                            thin extent 2 |K| / diam(K)
+default guess       mu linear in x (1D FEM checks stay           the averaged stack's exact state,
+                    independent of the exact solver)             column by column (start2d)
+fields written      no current-density fields, no maps           currents (DG0), mu and stress maps
 ==================  ===========================================  =================================
 
-Every other import is inside a function: this module is imported by the pure UFL forms and by
+Building the Gmsh model, checking it and refining marked cells are the geometry layer's part
+(:mod:`fem_sse.geometry.discretisation`, the base classes). Every other import is inside a
+function: this module is imported by the pure UFL forms and by
 :mod:`fem_sse.transport.linear`, below everything else of the transport layer.
 """
 
