@@ -59,20 +59,18 @@ def gmsh_model_to_mesh(model, comm, rank: int, gdim: int):
 
 
 def refine_with_parent_cells(msh, cells: np.ndarray):
-    """Refine the marked cells (1D: their edges); returns (mesh, parent_cell).
+    """Refine the marked cells of a triangle mesh (their edges and Plaza's closure); returns
+    (mesh, parent_cell). Interval meshes are rebuilt instead (geometry/line.refine_line).
 
     Same call on 0.9 to 0.11 (``refine`` returns (mesh, parent_cell, parent_facet)); kept here
     because its partitioner is the versioned :func:`shared_facet_partitioner`.
     """
     msh.topology.create_entities(1)
     tdim = msh.topology.dim
-    if tdim == 1:
-        edges = np.asarray(cells, dtype=np.int32)
-    else:
-        msh.topology.create_connectivity(tdim, 1)
-        c2e = msh.topology.connectivity(tdim, 1)
-        cells = np.asarray(cells, dtype=np.int32)  # may be empty on some ranks
-        edges = np.unique(c2e.array.reshape(len(c2e.offsets) - 1, -1)[cells]).astype(np.int32)
+    msh.topology.create_connectivity(tdim, 1)
+    c2e = msh.topology.connectivity(tdim, 1)
+    cells = np.asarray(cells, dtype=np.int32)  # may be empty on some ranks
+    edges = np.unique(c2e.array.reshape(len(c2e.offsets) - 1, -1)[cells]).astype(np.int32)
     return refine_edges_with_parent_cells(msh, edges)
 
 

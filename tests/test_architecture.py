@@ -13,6 +13,7 @@
 """
 
 import ast
+import re
 import subprocess
 import sys
 import tomllib
@@ -174,8 +175,6 @@ def test_no_private_attribute_of_a_transport_problem_outside_its_class():
     """Everything outside ``transport/problem.py`` uses the public surface of a transport
     problem (issue 15): no ``problem._name`` in the package, the tests or the benchmarks (the
     EAFE problem is another class with its own module)."""
-    import re
-
     root = PACKAGE.parent
     private = re.compile(r"\b(problem|other|saved)\._[A-Za-z]")
     found = []
@@ -189,7 +188,7 @@ def test_no_private_attribute_of_a_transport_problem_outside_its_class():
 
 
 #: modules that may exceed MAX_MODULE_LINES for now (issue 15: to split next)
-LONG_MODULES_ALLOWED = ("transport/eafe.py",)
+LONG_MODULES_ALLOWED: tuple[str, ...] = ()
 MAX_MODULE_LINES = 400
 
 
@@ -211,3 +210,53 @@ def test_lazy_name_shared_with_a_submodule():
                          text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "fem_sse.app.design.optimize"
+
+
+#: a branch on a mesh's or a case's dimension (``config.dim == 1``, ``tdim != 2``,
+#: ``mesh.geometry.dim > 1``; not numpy's ``ndim``, not a Gmsh entity's ``entity_dim == 2``)
+DIM_BRANCH = re.compile(r"\b[tg]?dim\s*(==|!=|<=|>=|<|>)\s*[123]\b")
+#: where the dimension may be asked: the discretisation objects (issue 15)
+DISCRETISATION_MODULES = ("geometry/discretisation.py", "transport/discretisation.py")
+#: dimension branches left outside them (docs/architecture.md lists them); a ratchet: lower it
+#: when one goes, never raise it
+MAX_DIM_BRANCHES = 37
+#: modules that ask the discretisation instead (must stay free of dimension branches)
+NO_DIM_BRANCH = ("transport/adapt.py", "transport/eafe.py", "transport/eafe_edges.py",
+                 "transport/eafe_solve.py", "transport/eafe2d.py", "transport/eafe2d_solve.py",
+                 "transport/linear.py", "transport/forms.py", "transport/problem.py",
+                 "transport/diagnosis.py", "transport/metrics1d.py", "transport/metrics2d.py",
+                 "geometry/build.py", "io/outputs.py", "io/vtu.py", "mechanics/write.py",
+                 "compat.py", "geometry/line.py")
+
+
+def _dim_branches() -> list[str]:
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        name = str(path.relative_to(PACKAGE))
+        if name in DISCRETISATION_MODULES:
+            continue
+        for n, line in enumerate(path.read_text().splitlines(), 1):
+            code = line.split("#", 1)[0]
+            if DIM_BRANCH.search(code):
+                found.append(f"{name}:{n}")
+    return found
+
+
+def test_dimension_branches_only_in_the_discretisation():
+    """No ``dim`` branch outside the discretisation objects (issue 15): a ratchet on the
+    count left, and none in the modules that were folded onto the discretisation."""
+    found = _dim_branches()
+    folded = [f for f in found if f.split(":")[0] in NO_DIM_BRANCH]
+    assert not folded, f"dimension branches in folded modules: {folded}"
+    assert len(found) <= MAX_DIM_BRANCHES, (
+        f"{len(found)} dimension branches (at most {MAX_DIM_BRANCHES}): ask "
+        "fem_sse.transport.discretisation instead:\n" + "\n".join(found))
+
+
+def test_dimension_branch_pattern():
+    """The pattern of the ratchet finds the branches and only them."""
+    for branch in ("if config.dim == 1:", "tdim != 2", "msh.geometry.dim > 1", "gdim == 1"):
+        assert DIM_BRANCH.search(branch), branch
+    for other in ("values.ndim == 1", "feature.dim == 0", "entity_dim == 2", "dim=2",
+                  "(dim 1 or 2)"):
+        assert not DIM_BRANCH.search(other), other

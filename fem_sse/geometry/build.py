@@ -12,9 +12,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from fem_sse.errors import abortable
-from fem_sse.spec.config import MIN_PIECE_MESH, Config, ConfigError, check_pieces
-from fem_sse.geometry.regions import MeshError, Region, add_groups, regions_1d
+from fem_sse.geometry.discretisation import for_dimension
+from fem_sse.geometry.regions import MeshError, Region
 from fem_sse.progress import activity
+from fem_sse.spec.config import MIN_PIECE_MESH, Config, ConfigError, check_pieces
 
 __all__ = ["SeparatorMesh", "build_mesh", "write_msh"]
 
@@ -54,35 +55,8 @@ def _build_model(gmsh, config: Config, threads: int = 1) -> _Built:
     start = time.perf_counter()
     check_pieces(config.stack_1d(), MIN_PIECE_MESH, " (the mesh generator's tolerance; the "
                  "exact solver takes it)")
-    if config.dim == 1:
-        from fem_sse.geometry.line import build_line_model
-
-        build_line_model(model, config)
-        regions, facet_groups = regions_1d(config)
-        return _Built(model, regions, facet_groups, {"mesh_time_s": time.perf_counter() - start})
-    if config.geometry2d.mesh_file:
-        from fem_sse.geometry.usermesh import load_user_model
-
-        cells, facets, info = load_user_model(model, config)
-        regions, facet_groups = add_groups(model, cells, facets, config,
-                                           where=f"geometry.mesh_file ({info['mesh_file']})")
-        return _Built(model, regions, facet_groups, info)
-    from fem_sse.geometry.stacked import build_stacked_model, is_laterally_uniform
-
-    if is_laterally_uniform(config):  # anisotropic cells for the thin boundary layers
-        cells, facets, info = build_stacked_model(model, config)
-        regions, facet_groups = add_groups(model, cells, facets, config, where="geometry")
-        info["mesh_time_s"] = time.perf_counter() - start
-        info["width_m"] = config.geometry2d.width
-        return _Built(model, regions, facet_groups, info)
-    from fem_sse.geometry.plane import build_plane_model, mesh_plane_model
-
-    cells, facets, features, info = build_plane_model(model, config)
-    regions, facet_groups = add_groups(model, cells, facets, config, where="geometry")
-    info["geometry_time_s"] = time.perf_counter() - start
-    mesh_plane_model(model, features, config, threads)
-    info["mesh_time_s"] = time.perf_counter() - start
-    info["width_m"] = config.geometry2d.width
+    regions, facet_groups, info = for_dimension(config.dim).build_model(model, config, start,
+                                                                        threads)
     return _Built(model, regions, facet_groups, info)
 
 
@@ -129,12 +103,8 @@ def build_mesh(config: Config, comm, rank: int = 0, threads: int = 1) -> Separat
             try:
                 with abortable():  # Ctrl-C inside Gmsh's C++ (minutes for many grains)
                     built = _build_model(gmsh, config, threads)
-                if config.dim == 2:  # a separator cut in two has no steady state
-                    from fem_sse.geometry.connectivity import check_conducting_path
-
-                    check_conducting_path(built.model, built.facet_groups,
-                                          built.info.get("mesh_file") and "geometry.mesh_file"
-                                          or "geometry")
+                for_dimension(config.dim).check_model(built.model, built.facet_groups,
+                                                      built.info)
             except Exception as exc:
                 sent = exc if isinstance(exc, ConfigError) else MeshError(
                     "", f"mesh build failed on rank {rank}: {type(exc).__name__}: {exc}")

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from fem_sse.geometry.discretisation import for_dimension
+from fem_sse.parallel import gather_arrays
 from fem_sse.spec.config import Config
 
 CATHODE, ANODE, INTERFACE0 = 1, 2, 10
@@ -46,13 +48,9 @@ def segment_sizes(config: Config) -> tuple[list[float], np.ndarray]:
     stack = config.stack_1d()
     segments = stack.segments()
     length = stack.thickness
-    h_bulk = stack.mesh.size or length / 100.0
-    if config.dim == 2:
-        h_bulk = min(h_bulk, config.geometry2d.sizes.size_bulk)
+    h_bulk, cells_per_strip = for_dimension(config.dim).stack_sizes(config, stack)
     edges = [seg.x0 for seg in segments] + [length]
     sizes = np.full(len(edges), h_bulk)
-    cells_per_strip = (config.geometry2d.sizes.bottleneck_cells if config.dim == 2
-                       else stack.mesh.bottleneck_cells)
     for strip in stack.bottlenecks:
         h_strip = min(h_bulk, strip.width / cells_per_strip)
         for i, x in enumerate(edges):
@@ -182,10 +180,10 @@ def _gather_cells(smesh, marked: np.ndarray):
     ends = np.sort(x[compat.geometry_dofmap(msh)[:owned]], axis=1)
     tag_of = np.zeros(owned + msh.topology.index_map(1).num_ghosts, dtype=np.int32)
     tag_of[smesh.cell_tags.indices] = smesh.cell_tags.values
-    parts = msh.comm.gather((ends, tag_of[:owned], marked), root=0)
-    if msh.comm.rank != 0:
+    rows = gather_arrays(msh.comm, ends, tag_of[:owned], marked)
+    if rows is None:
         return None, None, None
-    ends, tags, marked = (np.concatenate([p[k] for p in parts]) for k in range(3))
+    ends, tags, marked = rows
     order = np.argsort(ends[:, 0])
     return ends[order], tags[order], marked[order]
 

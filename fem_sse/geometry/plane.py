@@ -156,8 +156,8 @@ def _classify_surfaces(shapes: _Shapes, pieces, config: Config):
     g = config.geometry2d
     roles_of = defaultdict(list)
     for role, children in zip(shapes.roles, pieces):
-        for dim, tag in children:
-            if dim == 2:
+        for entity_dim, tag in children:  # Gmsh (dimension, tag) pairs: the surfaces
+            if entity_dim == 2:
                 roles_of[tag].append(role)
     cells, remove = defaultdict(list), []
     for tag, roles in roles_of.items():

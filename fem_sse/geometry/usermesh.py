@@ -75,15 +75,15 @@ def load_user_model(model, config: Config) -> tuple[dict, dict, dict]:
     if len(model.mesh.getElements(2)[0]) == 0 or len(model.mesh.getNodes()[0]) == 0:
         raise MeshError(where, "has no 2D cells (and no geometry to mesh)")
     cells, facets = {}, {}
-    for dim, tag in model.getPhysicalGroups():
-        name = model.getPhysicalName(dim, tag) or f"unnamed{tag}"
-        entities = [int(e) for e in model.getEntitiesForPhysicalGroup(dim, tag)]
-        if dim == 2:
+    for entity_dim, tag in model.getPhysicalGroups():  # Gmsh entities: surfaces and curves
+        name = model.getPhysicalName(entity_dim, tag) or f"unnamed{tag}"
+        entities = [int(e) for e in model.getEntitiesForPhysicalGroup(entity_dim, tag)]
+        if entity_dim == 2:
             cells.setdefault(name, []).extend(entities)
-        elif dim == 1:
+        elif entity_dim == 1:
             facets.setdefault(name, []).extend(entities)
         else:
-            log.warning("%s: ignoring physical group %r of dim %d", path, name, dim)
+            log.warning("%s: ignoring physical group %r of dim %d", path, name, entity_dim)
     model.removePhysicalGroups()
     _, coords, _ = model.mesh.getNodes()
     xy = coords.reshape(-1, 3)[:, :2]

@@ -250,6 +250,7 @@ def _wfem_fields(problem) -> tuple[list, list, object, object]:
     from dolfinx import fem
 
     from fem_sse import compat
+    from fem_sse.transport.discretisation import discretisation_for
 
     V = problem.V
     mu = problem.mu_function()
@@ -266,7 +267,7 @@ def _wfem_fields(problem) -> tuple[list, list, object, object]:
     arg = ufl.max_value(ufl.min_value((mu - B) / problem.kT, clamp), -clamp)
     sigma.interpolate(fem.Expression(2.0 * A * ufl.cosh(arg), compat.interpolation_points(V)))
     currents = []
-    if problem.mesh.topology.dim > 1:  # current densities, cellwise (DG0 vectors)
+    if discretisation_for(problem.mesh).current_fields:  # cellwise (DG0 vectors)
         Vj = fem.functionspace(problem.mesh, ("DG", 0, (problem.mesh.geometry.dim,)))  # noqa: N806
         for name, expr in zip(("j_Li [A/m^2]", "j_eh [A/m^2]"), problem.current_densities()):
             f = fem.Function(Vj, name=name)
@@ -332,17 +333,17 @@ def plot_mu_map(path: Path, problem, fronts: list[dict] | None, title: str) -> s
         None when drawn (and on ranks > 0), else why not: ``"skipped: ..."`` or
         ``"failed: ..."`` (:func:`draw_png`).
     """
+    from fem_sse.parallel import gather_arrays
     from fem_sse.transport.metrics2d import cell_data
 
     tdim = problem.mesh.topology.dim
     if problem.mesh.topology.index_map(tdim).size_global > MAP_CELL_CAP:
         return f"skipped: more than {MAP_CELL_CAP} cells"
     data = cell_data(problem)
-    parts = problem.comm.gather((data["x"], data["mu"]), root=0)
-    if problem.comm.rank != 0:
+    rows = gather_arrays(problem.comm, data["x"], data["mu"])
+    if rows is None:
         return None
-    x = np.concatenate([p[0] for p in parts]).reshape(-1, 2) * 1e6
-    mu = np.concatenate([p[1] for p in parts]).ravel()
+    x, mu = rows[0].reshape(-1, 2) * 1e6, rows[1].ravel()
     return draw_png(path, _draw_mu_map, x, mu, problem.config.cell, fronts, title)
 
 

@@ -80,7 +80,7 @@ def _vtk_vector(values: np.ndarray, f, msh) -> np.ndarray:
     """Vectors of a mesh with fewer than 3 coordinates padded with zeros (VTK vectors are 3D);
     scalars as a flat array, other shapes (e.g. the 4 stress components) as they are."""
     values = np.asarray(values, dtype=np.float64).reshape(len(values), -1)
-    if f.ufl_shape == (msh.geometry.dim,) and msh.geometry.dim < 3:
+    if f.ufl_shape == (msh.geometry.dim,):  # padded to 3 components (none for a 3D mesh)
         values = np.hstack([values, np.zeros((len(values), 3 - values.shape[1]))])
     return values[:, 0] if values.shape[1] == 1 else values
 

@@ -9,6 +9,7 @@ from fem_sse.mechanics.output import (
     write_traction_table,
 )
 from fem_sse.mechanics.solve import MechanicsResult, solve_mechanics
+from fem_sse.transport.discretisation import discretisation_for
 
 __all__ = ["run_mechanics", "write_mechanics"]
 
@@ -18,7 +19,7 @@ def write_mechanics(folder, result: MechanicsResult, png: bool = True,
     """Write ``mechanics.bp``/``mechanics.xdmf``, ``tractions.csv`` and (2D, ``png``)
     ``mechanics.png`` to ``folder`` (collective). Returns the file names."""
     files = write_mechanics_fields(folder, result) + write_traction_table(folder, result)
-    if png and result.smesh.mesh.geometry.dim == 2:
+    if png and discretisation_for(result.smesh.mesh).draws_maps:
         if plot_mechanics(Path(folder) / "mechanics.png", result, deformed=deformed) is None:
             files.append("mechanics.png")  # else a warning was logged; the results stand
     return files

@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from mpi4py import MPI
 
+from fem_sse.geometry import SeparatorMesh
 from fem_sse.spec.config import Config
-from fem_sse.geometry import SeparatorMesh, build_mesh
-from fem_sse.geometry.line import refine_line
-from fem_sse.transport.metrics1d import Profile, fem_metrics
+from fem_sse.transport.discretisation import discretisation_for, for_dimension, split_counts
+from fem_sse.transport.metrics1d import Profile
 from fem_sse.transport.problem import (
     ConvergenceError,
     TransportProblem,
@@ -72,24 +72,7 @@ class AdaptiveResult:
 
 def gather_profile(problem: TransportProblem) -> Profile | None:
     """Nodal W per cell of a 1D problem, gathered on rank 0 (None elsewhere)."""
-    V = problem.V
-    num_cells = problem.mesh.topology.index_map(1).size_local
-    dofs = V.dofmap.list[:num_cells]
-    coords = V.tabulate_dof_coordinates()[:, 0]
-    xs = coords[dofs]
-    ws = problem.omega.x.array[dofs] * problem.w_scale
-    order = np.argsort(xs, axis=1)
-    xs = np.take_along_axis(xs, order, axis=1)
-    ws = np.take_along_axis(ws, order, axis=1)
-    region = problem.fields["region_id"].x.array[problem.Q.dofmap.list[:num_cells, 0]]
-    parts = problem.comm.gather((xs, ws, region.astype(int) - 1), root=0)
-    if problem.comm.rank != 0:
-        return None
-    x = np.concatenate([p[0] for p in parts])
-    w = np.concatenate([p[1] for p in parts])
-    seg = np.concatenate([p[2] for p in parts])
-    order = np.argsort(x[:, 0], kind="stable")
-    return Profile(x[order], w[order], seg[order])
+    return discretisation_for(problem.mesh).profile(problem)
 
 
 def doerfler_mark(eta2: np.ndarray, comm, theta: float = 0.5,
@@ -119,39 +102,12 @@ def doerfler_mark(eta2: np.ndarray, comm, theta: float = 0.5,
     return np.flatnonzero(eta2 >= lo).astype(np.int32)
 
 
-def split_counts(eta2: np.ndarray, marked: np.ndarray, degree: int, comm,
-                 max_split: int = 16) -> np.ndarray:
-    """Parts to split each marked 1D cell into, so that its indicator falls to about the
-    smallest marked one: eta_K scales as h^(p + 1/2) where W is resolved, so a cell k times
-    above the threshold is cut into ~k^(1/(p + 1/2)) parts (2 to ``max_split``). A steep
-    front is then resolved in a few steps instead of one bisection per step."""
-    eta = np.sqrt(eta2[marked])
-    floor = comm.allreduce(float(eta.min(initial=np.inf)), op=MPI.MIN)
-    ratio = eta / max(floor, 1e-300)
-    parts = np.ceil(ratio ** (1.0 / (degree + 0.5)))
-    return np.clip(parts, 2, max_split).astype(np.int32)
-
-
 def _refine_mesh(problem: TransportProblem, cells: np.ndarray,
                  eta2: np.ndarray) -> SeparatorMesh:
-    """The refined mesh: the rebuilt interval mesh in 1D, tag-carrying Plaza refinement in 2D."""
-    if problem.mesh.topology.dim == 1:
-        splits = split_counts(eta2, cells, problem.degree, problem.comm)
-        return refine_line(problem.smesh, cells, problem.config, splits)
-    from fem_sse.geometry.refine2d import refine_tagged
-
-    return refine_tagged(problem.smesh, cells)
-
-
-def _measure(config: Config, problem: TransportProblem) -> tuple[dict, Profile | None]:
-    """(metrics identical on every rank, 1D profile on rank 0 or None)."""
-    if problem.mesh.topology.dim > 1:
-        from fem_sse.transport.metrics2d import fem_metrics_2d
-
-        return fem_metrics_2d(problem), None
-    profile = gather_profile(problem)
-    metrics = fem_metrics(config, profile) if problem.comm.rank == 0 else None
-    return problem.comm.bcast(metrics, root=0), profile
+    """The refined mesh of ``problem`` with the marked ``cells`` (local indices) refined, by
+    the discretisation of its mesh (:mod:`fem_sse.transport.discretisation`)."""
+    return discretisation_for(problem.mesh).refine(problem.smesh, problem.config, cells, eta2,
+                                                   problem.degree)
 
 
 def _changes(prev: dict, cur: dict, length: float) -> dict:
@@ -166,27 +122,15 @@ def _changes(prev: dict, cur: dict, length: float) -> dict:
 
 
 def _solve_checked(problem: TransportProblem) -> dict:
-    """:func:`solve_transport`, and in 2D a check that the state it stopped on is a solution:
-    t_Li in [0, 1] and the currents at cathode and anode balance, the total and the electronic
-    current alone (:func:`fem_sse.transport.certify2d.balance_problems`; a Newton iteration that
-    stagnates far from the solution was seen to stop with a residual of 575 and an electronic
-    current 3.6e6 times larger at the anode than at the cathode).
+    """:func:`solve_transport`, and the discretisation's check that the state it stopped on is
+    a solution (2D: the current balance, :meth:`Plane2D.check_solution`).
 
     Raises:
         ConvergenceError: when the check fails (the loop then retries or reports it).
     """
     result = solve_transport(problem)
-    if problem.mesh.topology.dim == 1:
-        return result
-    from fem_sse.transport.certify2d import balance_problems, current_balance
-
-    balance = current_balance(problem)
-    problems = balance_problems(result["t_li"], balance)
-    if not problems:
-        return result
-    raise ConvergenceError(
-        "the solver stopped on a state that is no solution: " + "; ".join(problems),
-        {"stage": "current balance check", "current_balance": balance, "good_state": False})
+    discretisation_for(problem.mesh).check_solution(problem, result)
+    return result
 
 
 def _stop_reason(opts, done: bool, step: int, cells: int) -> str | None:
@@ -243,37 +187,15 @@ def record_step(history: list, progress, opts, *, step: int, cells: int, dofs: i
 
 
 def _first_problem(config: Config, comm, exact=None) -> TransportProblem:
-    """The problem on the initial mesh; in 1D started from the exact steady state ``exact``
-    (solved here when None, which raises SolveError when there is none), on the mesh with
-    points added where the exact mu changes (adaptive runs): :mod:`fem_sse.transport.start1d`.
-    In 2D, a stack beyond the W formulation's precision is refused before meshing
-    (:func:`fem_sse.transport.precision2d.check_precision_2d`)."""
-    if config.dim != 1:
-        from fem_sse.transport.precision2d import check_precision_2d
-
-        check_precision_2d(config)  # beyond the W formulation's precision: refused
-        return TransportProblem(config, build_mesh(config, comm), degree=config.solver.degree)
-    smesh = build_mesh(config, comm)
-    from fem_sse.geometry.line import add_points
-    from fem_sse.transport.start1d import check_precision, exact_points, start_from_exact
-
-    check_precision(exact)
-    if config.solver.adaptive:  # a fixed mesh (adaptive = false) is the user's choice
-        smesh = add_points(smesh, config, exact_points(exact))
-    problem = TransportProblem(config, smesh, degree=config.solver.degree)
-    start_from_exact(problem, exact)
+    """The problem on the discretisation's first mesh, started from its start state: in 1D
+    the exact steady state ``exact`` on the mesh with points added where the exact mu changes
+    (:mod:`fem_sse.transport.start1d`); a stack beyond the W formulation's precision is
+    refused (in 2D before meshing: :func:`fem_sse.transport.precision2d.check_precision_2d`)."""
+    disc = for_dimension(config.dim)
+    problem = TransportProblem(config, disc.first_mesh(config, comm, exact),
+                               degree=config.solver.degree)
+    disc.start(problem, exact)
     return problem
-
-
-def _restart(problem: TransportProblem, exact) -> None:
-    """The state a failed solve on a refined mesh restarts from: the exact state ``exact`` in
-    1D, the default initial guess in 2D."""
-    if problem.mesh.topology.dim == 1:
-        from fem_sse.transport.start1d import start_from_exact
-
-        start_from_exact(problem, exact)
-    else:
-        problem.initial_guess()
 
 
 def solve_adaptive(config: Config, comm, progress=None, accept=None,
@@ -292,10 +214,8 @@ def solve_adaptive(config: Config, comm, progress=None, accept=None,
             (and restart from after a failed step); solved here when None.
     """
     opts = config.solver
-    if exact is None and config.dim == 1:
-        from fem_sse.transport.start1d import exact_solution
-
-        exact = exact_solution(config)  # SolveError: no steady state
+    disc = for_dimension(config.dim)
+    exact = disc.exact_state(config, exact)  # 1D: SolveError when there is no steady state
     problem = _first_problem(config, comm, exact)
     history, total_newton = [], 0
     previous, last, quiet = None, None, False
@@ -308,7 +228,7 @@ def solve_adaptive(config: Config, comm, progress=None, accept=None,
                 if step == 0:
                     raise
                 log.info("step %d: retrying from the default initial guess", step)
-                _restart(problem, exact)
+                disc.restart(problem, exact)
                 result = _solve_checked(problem)
         except ConvergenceError as exc:
             if step == 0 or last is None:
@@ -324,7 +244,7 @@ def solve_adaptive(config: Config, comm, progress=None, accept=None,
             return _finish(AdaptiveResult(*last, history, total_newton, "refinement failed"),
                            comm, opts.tolerance)
         total_newton += result["newton_iterations"]
-        metrics, profile = _measure(config, problem)
+        metrics, profile = disc.measure(config, problem)
         current = {**result, **{k: metrics[k] for k in ("jumps", "mu_interfaces")}}
         tdim = problem.mesh.topology.dim
         cells = problem.mesh.topology.index_map(tdim).size_global
@@ -344,9 +264,7 @@ def solve_adaptive(config: Config, comm, progress=None, accept=None,
         previous = current
         eta2 = error_indicators(problem).x.array[
             : problem.mesh.topology.index_map(tdim).size_local]
-        # 2D: a refined triangle becomes 4, and the closure splits about as many neighbours
-        cap = None if tdim == 1 else max(1, (opts.max_cells - cells) // 6)
-        marked = doerfler_mark(eta2, comm, theta=0.7, max_count=cap)
+        marked = doerfler_mark(eta2, comm, theta=0.7, max_count=disc.mark_cap(opts, cells))
         new = TransportProblem(config, _refine_mesh(problem, marked, eta2), degree=opts.degree,
                                forms=problem.forms)
         new.start_from(problem)

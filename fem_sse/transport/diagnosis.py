@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from fem_sse.transport.discretisation import discretisation_for
+
 __all__ = ["residual_peak"]
 
 
@@ -75,6 +77,6 @@ def residual_peak(problem, top: int = 3) -> dict:
     peak = {"x_m": point[0], "x_over_L": point[0] / problem.length, "region": region,
             "material": material, "residual_norm": norm,
             "share_by_region": {name: round(share, 6) for name, share in shares[:top]}}
-    if problem.mesh.geometry.dim > 1:
-        peak["y_m"] = point[1]
+    axes = discretisation_for(problem.mesh).axes
+    peak.update({f"{axis}_m": point[k] for k, axis in enumerate(axes) if axis != "x"})
     return peak

@@ -14,10 +14,7 @@ sigma_eh = A e^y + A e^-y, y = (mu - B)/kT, the electronic current is
 
 eta_i = Phi w with w continuous P1 (linear on every cell), so along a cell edge from node i to
 node j the harmonic averages of a_p and a_n have closed forms (Bernoulli function
-Bern(z) = z / (e^z - 1)) and the edge current (times the edge's length) is
-
-    G_ij = kT A [Bern(d)(e^y_j + e^-y_i) - Bern(-d)(e^y_i + e^-y_j)],  d = Phi (w_j - w_i)/kT
-
+Bern(z) = z / (e^z - 1)): the edge current G_ij of :mod:`fem_sse.transport.eafe_edges`
 (Xu & Zikatanov 1999, "edge-averaged finite elements"; in 1D the Scharfetter-Gummel flux). It
 is exact for each carrier with a constant current across the cell (the exponential profiles of
 the plateaus); the error comes only from cells where both carriers carry current (mu near B).
@@ -26,7 +23,8 @@ space (continuous across material interfaces, each cell uses its own A and B), D
 mu = mu_cathode, mu_anode at the electrodes (independent of Phi). The node equations are
 sum over the edges of the cells around node i of -K_ij G_ij = 0 (K the P1 stiffness matrix of
 the cell, K_ij = -1/h in 1D): an M-matrix in 1D. Assembled with numpy into a PETSc AIJ matrix
-(local indices of the P1 dofmap: any number of ranks, any dimension).
+(local indices of the P1 dofmap: any number of ranks, any dimension). The ionic potential w
+is the closed form here (1D); :class:`fem_sse.transport.eafe2d.EafeProblem2D` solves for it.
 
 Rows are scaled by their diagonal: the scaled residual is in volts (how far node i's mu is from
 its balance), the noise floor of a row is round-off of mu (eps |y| kT), whatever sigma_eh is.
@@ -51,12 +49,17 @@ from fem_sse.errors import ConvergenceError
 from fem_sse.geometry.line import ANODE, CATHODE
 from fem_sse.geometry.regions import regions_1d
 from fem_sse.solvers import configured_ksp
+from fem_sse.transport.eafe_edges import (
+    bernoulli,
+    edge_current,
+    log_bernoulli,
+    p1_edge_coefficients,
+)
 
 __all__ = ["EafeProblem", "bernoulli", "dg1_maps", "edge_current", "log_bernoulli"]
 
 log = logging.getLogger(__name__)
 
-_Y_MAX = 700.0  # exponents are clipped here (e^709 overflows); only wild Newton trials get there
 _STEP_TOL_KT = 1e-8  # converged: the largest Newton correction of mu below this many kT
 # A line search that fails with corrections this small (kT), or with the row-scaled residual
 # (the merit, in volts) below _FLOOR_KT kT, is at the round-off floor: converged
@@ -66,76 +69,6 @@ _FLOOR_KT = 1e-9
 # continuation makes progress any more is the residual's round-off floor of that stack (a drift
 # ~1e12 times the current in a cell): accepted; the exact check then judges the result
 _NOISE_KT = 1e-6
-
-
-def log_bernoulli(z):
-    """ln Bern(z), Bern(z) = z / (e^z - 1) (-), without overflow for any real z."""
-    z = np.asarray(z, dtype=float)
-    az = np.abs(z)
-    small = az < 1e-4
-    safe = np.where(small, 1.0, az)
-    # z > 0: ln z - z - ln(1 - e^-z); z < 0: ln|z| - ln(1 - e^z)
-    big = np.log(safe) - np.log(-np.expm1(-safe)) - np.where(z > 0.0, safe, 0.0)
-    series = -0.5 * z + z * z / 24.0  # ln(1 - z/2 + z^2/12) to O(z^4)
-    return np.where(small, series, big)
-
-
-def bernoulli(z):
-    """Bern(z) = z / (e^z - 1) (-)."""
-    return np.exp(log_bernoulli(z))
-
-
-def _d_log_bernoulli(z):
-    """d ln Bern / dz = 1/z - e^z/(e^z - 1) = (1 - Bern(z))/z - 1 (-)."""
-    z = np.asarray(z, dtype=float)
-    small = np.abs(z) < 1e-4
-    safe = np.where(small, 1.0, z)
-    return np.where(small, -0.5 + z / 12.0, (1.0 - bernoulli(safe)) / safe - 1.0)
-
-
-def edge_current(y_i, y_j, d, A, kT):  # noqa: N803
-    """EAFE edge current G_ij (A/m times the edge length in 1D: A) and its derivatives.
-
-    Args:
-        y_i, y_j: (mu - B)/kT at the edge's nodes (-), in the cell's material.
-        d: (eta_i(j) - eta_i(i))/kT along the edge (-).
-        A: the material's prefactor (S/m).
-        kT: thermal energy (eV).
-
-    Returns:
-        (G, dG/dy_i, dG/dy_j, dG/dd, S): S is the sum of the magnitudes of the four terms
-        (the scale of G's round-off).
-    """
-    lb_p, lb_m = log_bernoulli(d), log_bernoulli(-d)
-
-    def term(lb, y):
-        return np.exp(np.clip(lb + y, -_Y_MAX, _Y_MAX))
-
-    t1, t2 = term(lb_p, y_j), term(lb_p, -y_i)  # Bern(d) e^y_j, Bern(d) e^-y_i
-    t3, t4 = term(lb_m, y_i), term(lb_m, -y_j)  # Bern(-d) e^y_i, Bern(-d) e^-y_j
-    scale = kT * A
-    g = scale * ((t1 + t2) - (t3 + t4))
-    dg_dyi = -scale * (t2 + t3)
-    dg_dyj = scale * (t1 + t4)
-    dlb_p, dlb_m = _d_log_bernoulli(d), _d_log_bernoulli(-d)
-    dg_dd = scale * (dlb_p * (t1 + t2) + dlb_m * (t3 + t4))
-    return g, dg_dyi, dg_dyj, dg_dd, scale * (t1 + t2 + t3 + t4)
-
-
-def _p1_edge_coefficients(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per simplex cell (nodes x: (cells, k, 3) in m), the vertex pairs (a, b) of its edges and
-    c_ab = -K_ab, K the P1 stiffness matrix (m^(dim-2)): 1/h for an interval."""
-    k = x.shape[1]
-    edges = np.array([(a, b) for a in range(k) for b in range(a + 1, k)])
-    e = x[:, 1:, :] - x[:, :1, :]  # (cells, tdim, 3)
-    gram = np.einsum("cik,cjk->cij", e, e)
-    inv = np.linalg.inv(gram)
-    grads = np.einsum("cij,cjk->cik", inv, e)  # gradients of barycentrics 1..tdim
-    grads = np.concatenate([-grads.sum(axis=1, keepdims=True), grads], axis=1)
-    tdim = k - 1
-    volume = np.sqrt(np.linalg.det(gram)) / np.prod(np.arange(1, tdim + 1))
-    stiff = volume[:, None, None] * np.einsum("cik,cjk->cij", grads, grads)
-    return edges, -stiff[:, edges[:, 0], edges[:, 1]]
 
 
 class EafeProblem:
@@ -178,7 +111,7 @@ class EafeProblem:
         dofs = self.V.dofmap.list[:num]
         self.x = self.V.tabulate_dof_coordinates()
         self.cell_dofs = dofs
-        pairs, coeff = _p1_edge_coefficients(self.x[dofs])
+        pairs, coeff = p1_edge_coefficients(self.x[dofs])
         self.edge_i = dofs[:, pairs[:, 0]].ravel()
         self.edge_j = dofs[:, pairs[:, 1]].ravel()
         self.edge_c = coeff.ravel()
@@ -201,44 +134,17 @@ class EafeProblem:
 
     def _solve_ionic(self) -> None:
         """w (P1): div(sigma_li grad w) = 0, w = 1 at the cathode, 0 at the anode; nodal w and
-        the ionic conductance G = int sigma_li |grad w|^2 (S/m^2 in 1D).
+        the ionic conductance G = int sigma_li |grad w|^2 (S/m^2).
 
-        In 1D the P1 solution is exact at the nodes, w(x) = 1 - R(x)/R(L) with R the
-        area-specific ionic resistance (Ohm m^2), and G = 1/R(L): taken from the closed form,
-        because the linear solve loses digits on meshes with cells 1e-16 L next to others of
-        1e-2 L (a node at round-off distance from a segment end: 3e-5 of w, seen as 25 ueV in
-        mu at an interface)."""
-        import ufl
-
-        from fem_sse.transport.ionic import assemble_electrode_system, ionic_forms
-
-        msh = self.mesh
-        if msh.topology.dim == 1:
-            total = float(self.config.ionic_resistance(self.length)[0])
-            self.w = fem.Function(self.V, name="w_ionic")
-            self.w.x.array[:] = 1.0 - self.config.ionic_resistance(self.x[:, 0]) / total
-            self.conductance = 1.0 / total
-            self.dw = self.w.x.array[self.edge_j] - self.w.x.array[self.edge_i]
-            return
-        Q = fem.functionspace(msh, ("DG", 0))  # noqa: N806
-        sigma = fem.Function(Q)
-        num = len(self.cell_tag)
-        sigma.x.array[Q.dofmap.list[:num, 0]] = self.cell_sigma_li
-        sigma.x.scatter_forward()
-        ds = ufl.Measure("ds", domain=msh, subdomain_data=self.smesh.facet_tags)
-        dS = ufl.Measure("dS", domain=msh)  # noqa: N806
-        a, L = ionic_forms(self.V, sigma, dS, ds, {CATHODE: 1.0, ANODE: 0.0}, None)
+        The P1 solution is exact at the nodes of an interval mesh, w(x) = 1 - R(x)/R(L) with R
+        the area-specific ionic resistance (Ohm m^2), and G = 1/R(L): taken from the closed
+        form, because the linear solve loses digits on meshes with cells 1e-16 L next to others
+        of 1e-2 L (a node at round-off distance from a segment end: 3e-5 of w, seen as 25 ueV
+        in mu at an interface)."""
+        total = float(self.config.ionic_resistance(self.length)[0])
         self.w = fem.Function(self.V, name="w_ionic")
-        A, b = assemble_electrode_system(fem.form(a), fem.form(L), self.V, self.smesh,  # noqa: N806
-                                         {CATHODE: 1.0, ANODE: 0.0})
-        ksp = configured_ksp(self.comm, A, "fem_sse_eafe_ionic_", self.petsc_options)
-        ksp.solve(b, self.w.x.petsc_vec)
-        ksp.destroy()
-        A.destroy()
-        b.destroy()
-        self.w.x.scatter_forward()
-        g = sigma * ufl.inner(ufl.grad(self.w), ufl.grad(self.w)) * ufl.dx(domain=msh)
-        self.conductance = self.comm.allreduce(fem.assemble_scalar(fem.form(g)), op=MPI.SUM)
+        self.w.x.array[:] = 1.0 - self.config.ionic_resistance(self.x[:, 0]) / total
+        self.conductance = 1.0 / total
         self.dw = self.w.x.array[self.edge_j] - self.w.x.array[self.edge_i]
 
     def _dirichlet(self) -> None:

@@ -33,6 +33,7 @@ from dolfinx import fem, la
 from mpi4py import MPI
 
 from fem_sse.geometry.regions import ANODE, CATHODE
+from fem_sse.parallel import gather_arrays
 from fem_sse.transport.eafe import EafeProblem
 
 __all__ = ["EafeProblem2D", "EafeView", "column_start", "unsupported"]
@@ -78,6 +79,37 @@ class EafeProblem2D(EafeProblem):
         self.on_cathode = self._marked(CATHODE)
         self.on_anode = self._marked(ANODE)
 
+    def _solve_ionic(self) -> None:
+        """w (P1): div(sigma_li grad w) = 0, w = 1 at the cathode, 0 at the anode (a linear
+        solve: no closed form on a 2D mesh); nodal w and the ionic conductance
+        G = int sigma_li |grad w|^2 (S/m per unit depth)."""
+        import ufl
+
+        from fem_sse.solvers import configured_ksp
+        from fem_sse.transport.ionic import assemble_electrode_system, ionic_forms
+
+        msh = self.mesh
+        Q = fem.functionspace(msh, ("DG", 0))  # noqa: N806
+        sigma = fem.Function(Q)
+        num = len(self.cell_tag)
+        sigma.x.array[Q.dofmap.list[:num, 0]] = self.cell_sigma_li
+        sigma.x.scatter_forward()
+        ds = ufl.Measure("ds", domain=msh, subdomain_data=self.smesh.facet_tags)
+        dS = ufl.Measure("dS", domain=msh)  # noqa: N806
+        a, L = ionic_forms(self.V, sigma, dS, ds, {CATHODE: 1.0, ANODE: 0.0}, None)
+        self.w = fem.Function(self.V, name="w_ionic")
+        A, b = assemble_electrode_system(fem.form(a), fem.form(L), self.V, self.smesh,  # noqa: N806
+                                         {CATHODE: 1.0, ANODE: 0.0})
+        ksp = configured_ksp(self.comm, A, "fem_sse_eafe_ionic_", self.petsc_options)
+        ksp.solve(b, self.w.x.petsc_vec)
+        ksp.destroy()
+        A.destroy()
+        b.destroy()
+        self.w.x.scatter_forward()
+        g = sigma * ufl.inner(ufl.grad(self.w), ufl.grad(self.w)) * ufl.dx(domain=msh)
+        self.conductance = self.comm.allreduce(fem.assemble_scalar(fem.form(g)), op=MPI.SUM)
+        self.dw = self.w.x.array[self.edge_j] - self.w.x.array[self.edge_i]
+
     def _marked(self, tag: int) -> np.ndarray:
         """Local dofs (owned and ghost) on electrode ``tag``."""
         flag = la.vector(self.imap, 1)
@@ -101,16 +133,15 @@ class EafeProblem2D(EafeProblem):
         num = len(self.cell_tag)
         c2e = self.mesh.topology.connectivity(tdim, 1).array.reshape(-1, 3)[:num]
         emap = self.mesh.topology.index_map(1)
-        # cell-local edge (a, b) of _p1_edge_coefficients is opposite vertex 3 - a - b, and
+        # cell-local edge (a, b) of p1_edge_coefficients is opposite vertex 3 - a - b, and
         # DOLFINx's local edge k of a triangle is opposite vertex k
         pairs = np.array([(0, 1), (0, 2), (1, 2)])
         local = c2e[:, 3 - pairs.sum(axis=1)]
         glob = emap.local_to_global(local.ravel().astype(np.int32))
-        parts = self.comm.gather((glob, self.edge_c), root=0)
+        rows = gather_arrays(self.comm, glob, self.edge_c)
         out = None
-        if self.comm.rank == 0:
-            keys = np.concatenate([p[0] for p in parts])
-            coeff = np.concatenate([p[1] for p in parts])
+        if rows is not None:
+            keys, coeff = rows
             scale = np.abs(coeff).max(initial=1.0)
             summed = np.bincount(np.unique(keys, return_inverse=True)[1], weights=coeff)
             neg_cell = int(np.count_nonzero(coeff < -1e-12 * scale))

@@ -246,14 +246,14 @@ def solve_adaptive_eafe_2d(config, comm, sol, progress=None, smesh=None):
     averaged stack (None: none exists); ``smesh``: the first mesh (built here when None). Returns an
     :class:`fem_sse.transport.adapt.AdaptiveResult` (profile None) whose ``result`` also holds
     the ``balance``; ``metrics`` are those of :func:`fem_sse.transport.metrics2d.fem_metrics_2d`."""
-    from fem_sse.geometry import build_mesh
-    from fem_sse.geometry.refine2d import refine_tagged
     from fem_sse.transport.adapt import (AdaptiveResult, _finish, _stop_reason, doerfler_mark,
                                          record_step)
+    from fem_sse.transport.discretisation import Plane2D
     from fem_sse.transport.metrics2d import fem_metrics_2d
 
     opts = config.solver
-    smesh = smesh or build_mesh(config, comm)
+    plane = Plane2D()
+    smesh = smesh or plane.first_mesh(config, comm, sol, check=False)
     history, total, previous, last, quiet, old = [], 0, None, None, False, None
     for step in range(opts.max_refinements + 1):
         start = time.perf_counter()
@@ -304,9 +304,8 @@ def solve_adaptive_eafe_2d(config, comm, sol, progress=None, smesh=None):
                 old.destroy()
             return _finish(AdaptiveResult(*last, history, total, reason), comm, opts.tolerance)
         previous = current
-        cap = max(1, (opts.max_cells - cells) // 6)
-        marked = doerfler_mark(eta2, comm, theta=0.7, max_count=cap)
-        smesh = refine_tagged(problem.smesh, marked)
+        marked = doerfler_mark(eta2, comm, theta=0.7, max_count=plane.mark_cap(opts, cells))
+        smesh = plane.refine(problem.smesh, config, marked)
         if old is not None:
             old.destroy()
         old = problem

@@ -247,18 +247,9 @@ def solve(problem: EafeProblem, sol) -> TransportSolve:
 def gather_profile(problem: EafeProblem) -> Profile | None:
     """Nodal x (m) and W (A/m, each cell's material) per cell, on rank 0 (None elsewhere)."""
     dofs = problem.cell_dofs
-    xs = problem.x[dofs, 0]
-    mu = problem.mu.x.array[dofs]
-    ws = kirchhoff(mu, problem.cell_A[:, None], problem.cell_B[:, None], problem.kT)
-    order = np.argsort(xs, axis=1)
-    parts = problem.comm.gather((np.take_along_axis(xs, order, axis=1),
-                                 np.take_along_axis(ws, order, axis=1),
-                                 problem.cell_tag - 1), root=0)
-    if problem.comm.rank != 0:
-        return None
-    x, w, seg = (np.concatenate([p[k] for p in parts]) for k in range(3))
-    order = np.argsort(x[:, 0], kind="stable")
-    return Profile(x[order], w[order], seg[order])
+    ws = kirchhoff(problem.mu.x.array[dofs], problem.cell_A[:, None], problem.cell_B[:, None],
+                   problem.kT)
+    return Profile.gather(problem.comm, problem.x[dofs, 0], ws, problem.cell_tag - 1)
 
 
 def indicators(problem: EafeProblem) -> np.ndarray:
@@ -283,16 +274,13 @@ def indicators(problem: EafeProblem) -> np.ndarray:
 
 def solve_adaptive_eafe(config: Config, comm, exact, accept, progress=None):
     """The adaptive loop (module docstring): an :class:`fem_sse.transport.adapt.AdaptiveResult`."""
-    from fem_sse.transport.adapt import AdaptiveResult, _finish, _stop_reason, record_step
-    from fem_sse.transport.adapt import doerfler_mark, split_counts
-    from fem_sse.geometry import build_mesh
-    from fem_sse.geometry.line import add_points, refine_line
-    from fem_sse.transport.start1d import exact_points
+    from fem_sse.transport.adapt import (AdaptiveResult, _finish, _stop_reason, doerfler_mark,
+                                         record_step)
+    from fem_sse.transport.discretisation import Line1D
 
     opts = config.solver
-    smesh = build_mesh(config, comm)
-    if opts.adaptive:
-        smesh = add_points(smesh, config, exact_points(exact))
+    line = Line1D()
+    smesh = line.first_mesh(config, comm, exact, check=False)  # no precision limit to refuse at
     history, total, previous, last, quiet = [], 0, None, None, False
     for step in range(opts.max_refinements + 1):
         start = time.perf_counter()
@@ -328,8 +316,7 @@ def solve_adaptive_eafe(config: Config, comm, exact, accept, progress=None):
         if reason is not None:
             return _finish(AdaptiveResult(*last, history, total, reason), comm, opts.tolerance)
         previous = current
-        marked = doerfler_mark(eta2, comm, theta=0.5)
-        splits = split_counts(eta2, marked, 1, comm)
-        smesh = refine_line(problem.smesh, marked, config, splits)
+        marked = doerfler_mark(eta2, comm, theta=0.5, max_count=line.mark_cap(opts, cells))
+        smesh = line.refine(problem.smesh, config, marked, eta2, degree=1)
         problem.destroy()
     raise AssertionError("unreachable")

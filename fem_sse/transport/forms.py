@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import ufl
 
 from fem_sse.spec.config import MAX_SCALED_POTENTIAL
+from fem_sse.transport.discretisation import discretisation_for
 
 __all__ = ["PENALTY", "Coefficients", "Electrode", "ElectronicForms", "asinh", "drift_flux",
            "electronic_forms", "indicator_form", "scaled_kirchhoff"]
@@ -239,9 +240,7 @@ def indicator_form(c: Coefficients, forms: ElectronicForms, v0, dx, ds):
     msh = c.omega.function_space.mesh
     n = ufl.FacetNormal(msh)
     flux = forms.flux
-    h_cell = ufl.CellDiameter(msh)
-    if msh.topology.dim > 1:  # the thin extent of a (possibly anisotropic) cell
-        h_cell = 2.0 * ufl.CellVolume(msh) / h_cell
+    h_cell = discretisation_for(msh).thin_extent(msh)
     form = h_cell**2 * ufl.div(flux) ** 2 * v0 * dx
     for jump_eff, measure in forms.jumps:
         form += (c.h_facet * ufl.jump(flux, n) ** 2 + jump_eff**2 / c.h_facet) * (

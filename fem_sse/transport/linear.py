@@ -11,19 +11,23 @@ from petsc4py import PETSc
 
 from fem_sse.errors import ConvergenceError
 from fem_sse.solvers import configured_ksp, prefixed_ksp
+from fem_sse.transport.discretisation import for_dimension
 
 __all__ = ["LinearSolver", "default_petsc_options"]
 
 
 def default_petsc_options(comm=None, tdim: int = 2) -> dict:
-    """Linear solver of every Newton step (a new dict: callers may change it).
+    """Linear solver of every Newton step on a ``tdim``-dimensional mesh (a new dict: callers
+    may change it).
 
-    A direct LU: KLU on one rank in 1D (block-tridiagonal matrices, where it refactors about
-    5 times faster than MUMPS: 1.5 vs 7.8 ms at 14k DOFs), MUMPS otherwise (parallel, and
-    supernodal for the fill of 2D meshes). A PETSc built without KLU (SuiteSparse) gets MUMPS.
+    A direct LU: KLU on one rank for a banded discretisation (:class:`Line1D`: block-tridiagonal
+    matrices, where it refactors about 5 times faster than MUMPS: 1.5 vs 7.8 ms at 14k DOFs),
+    MUMPS otherwise (parallel, and supernodal for the fill of 2D meshes). A PETSc built without
+    KLU (SuiteSparse) gets MUMPS.
     """
     serial = comm is None or comm.size == 1
-    solver = "klu" if serial and tdim == 1 and _petsc_has("klu") else "mumps"
+    banded = for_dimension(tdim).banded
+    solver = "klu" if serial and banded and _petsc_has("klu") else "mumps"
     return {"ksp_type": "preonly", "pc_type": "lu", "pc_factor_mat_solver_type": solver,
             "ksp_error_if_not_converged": True}
 

@@ -12,8 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fem_sse.spec.config import Config
 from fem_sse.materials.conductivity import kirchhoff, mu_from_kirchhoff
+from fem_sse.parallel import gather_arrays
+from fem_sse.spec.config import Config
+from fem_sse.transport.jumps import crosses, touches, zero_point
 
 __all__ = ["Profile", "fem_metrics"]
 
@@ -31,6 +33,20 @@ class Profile:
     x: np.ndarray
     w: np.ndarray
     segment: np.ndarray
+
+    @classmethod
+    def gather(cls, comm, x: np.ndarray, w: np.ndarray, segment: np.ndarray) -> Profile | None:
+        """The profile of the owned cells of every rank of ``comm``, on rank 0 (None
+        elsewhere; collective): ``x`` (m) and ``w`` (A/m) are (cells, k) nodal values, put in
+        increasing x within each cell here, ``segment`` the cells' segment indices."""
+        order = np.argsort(x, axis=1)
+        rows = gather_arrays(comm, np.take_along_axis(x, order, axis=1),
+                             np.take_along_axis(w, order, axis=1), segment)
+        if rows is None:
+            return None
+        x, w, segment = rows
+        order = np.argsort(x[:, 0], kind="stable")
+        return cls(x[order], w[order], segment[order])
 
 
 def fem_metrics(config: Config, profile: Profile) -> dict:
@@ -58,10 +74,9 @@ def fem_metrics(config: Config, profile: Profile) -> dict:
     same = (seg_A[sa] == seg_A[sb]) & (seg_B[sa] == seg_B[sb]) & (a != b)
     # a sign change, or W leaving 0 (the exact solver's rule: mu = B at a segment start, e.g.
     # mu_cathode = B, counts when mu then leaves B)
-    crossing = same & (((a < 0.0) & (b >= 0.0)) | ((a > 0.0) & (b <= 0.0))
-                       | ((a == 0.0) & (b != 0.0)))
+    crossing = same & (crosses(a, b) | touches(a, b))
     for i in np.flatnonzero(crossing):
-        x = flat_x[i] + (flat_x[i + 1] - flat_x[i]) * (a[i] / (a[i] - b[i]))
+        x = zero_point(flat_x[i], flat_x[i + 1], a[i], b[i])
         if jumps and abs(x - jumps[-1]["x"]) <= 1e-12 * L:
             continue
         layer = config.layers[segments[sa[i]].layer].material

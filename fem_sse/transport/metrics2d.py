@@ -37,6 +37,8 @@ from mpi4py import MPI
 from fem_sse import compat
 from fem_sse.geometry.regions import ANODE, CATHODE
 from fem_sse.materials.conductivity import kirchhoff, mu_from_kirchhoff
+from fem_sse.parallel import gather_arrays
+from fem_sse.transport.jumps import crosses, opposite_sides, zero_point
 
 __all__ = ["cell_data", "electrode_fronts", "fem_metrics_2d", "front_polylines"]
 
@@ -131,15 +133,15 @@ def _segments(data: dict):
     """Zero-level segments of W in every owned cell it crosses: (points (m, 2, 2), edge keys
     (m, 2), cell rows (m,))."""
     w = data["w"]
-    pos = w >= 0.0
-    crossed = np.flatnonzero(pos.any(axis=1) & ~pos.all(axis=1))
+    edges = ((0, 1), (1, 2), (2, 0))
+    cut = np.stack([crosses(w[:, i], w[:, j]) for i, j in edges], axis=1)
+    crossed = np.flatnonzero(cut.any(axis=1))
     pts, keys = [], []
     for c in crossed:
         ends, ids = [], []
-        for i, j in ((0, 1), (1, 2), (2, 0)):
-            if pos[c, i] != pos[c, j]:
-                t = w[c, i] / (w[c, i] - w[c, j])
-                ends.append(data["x"][c, i] + t * (data["x"][c, j] - data["x"][c, i]))
+        for k, (i, j) in enumerate(edges):
+            if cut[c, k]:
+                ends.append(zero_point(data["x"][c, i], data["x"][c, j], w[c, i], w[c, j]))
                 ids.append(data["edges"][c, 3 - i - j])
         pts.append(ends)
         keys.append(ids)
@@ -159,13 +161,10 @@ def front_polylines(problem, data: dict) -> list[dict] | None:
     dwdx = ((w[:, 1] - w[:, 0]) * (x[:, 2, 1] - x[:, 0, 1])
             - (w[:, 2] - w[:, 0]) * (x[:, 1, 1] - x[:, 0, 1])) / np.where(det == 0, 1, det)
     region = data["region"][cells]
-    parts = problem.comm.gather((pts, keys, region, dwdx), root=0)
-    if problem.comm.rank != 0:
+    rows = gather_arrays(problem.comm, pts, keys, region, dwdx)
+    if rows is None:
         return None
-    pts = np.concatenate([p[0] for p in parts])
-    keys = np.concatenate([p[1] for p in parts])
-    region = np.concatenate([p[2] for p in parts])
-    dwdx = np.concatenate([p[3] for p in parts])
+    pts, keys, region, dwdx = rows
     material = [regions[t].material for t in region]
     by_key = defaultdict(list)
     for s, (k0, k1) in enumerate(keys):
@@ -287,7 +286,7 @@ def electrode_fronts(problem, data: dict) -> tuple[list[dict] | None, dict | Non
         ends = np.stack([(opposite + 1) % _NV, (opposite + 2) % _NV], axis=1)
         w = np.take_along_axis(data["w"][rows], ends, axis=1)
         w_e = kirchhoff(mu_e, data["A"][rows], data["B"][rows], problem.kT)
-        crossed = ((w > 0).all(axis=1) & (w_e < 0)) | ((w < 0).all(axis=1) & (w_e > 0))
+        crossed = opposite_sides(w, w_e[:, None]).all(axis=1)
         x = data["x"][rows[crossed][:, None], ends[crossed]]  # (m, 2 ends, 2)
         rising = (w_e[crossed] < 0) == (tag == CATHODE)  # mu rises with x
         found.append((name, x, data["region"][rows[crossed]], rising, band))

@@ -44,6 +44,7 @@ from fem_sse.spec.config import MAX_SCALED_POTENTIAL, Config
 from fem_sse.transport.formcache import FormCache
 from fem_sse.transport.forms import Coefficients, Electrode, electronic_forms, indicator_form
 from fem_sse.transport.galvanostatic import solve_transport
+from fem_sse.transport.discretisation import discretisation_for
 from fem_sse.transport.fields import region_fields
 from fem_sse.transport.linear import LinearSolver, default_petsc_options
 from fem_sse.transport.ionic import (
@@ -260,11 +261,10 @@ class TransportProblem:
         legitimate start for layered separators. 1D always starts from the straight line, so
         the 1D FEM verification stays independent of the exact solver.
         """
-        if self.mesh.topology.dim > 1 and self.layered_profile is not None:
-            from fem_sse.transport.start2d import column_mu
-
+        layered = discretisation_for(self.mesh).layered_start(self)
+        if layered is not None:
             mu0 = fem.Function(self.V)
-            mu0.x.array[:] = column_mu(self, *self.layered_profile)  # columns onto the stack
+            mu0.x.array[:] = layered  # columns onto the stack
             self.set_from_mu(mu0)
             return
         # mu linear through the thickness, continuous everywhere. (The ionic shape w would put
