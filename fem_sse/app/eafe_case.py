@@ -101,8 +101,8 @@ def solve_fem_2d_with_fallback(config: Config, comm, progress=None):
     fails, or ends on a state its certificate rejects (``not_converged_because``), the
     exponentially fitted scheme solves the case (``solver.fallback = "fem-eafe"``) when it
     supports the mesh (no GB interfaces with a conductance; crack lines are cut open). Same
-    ``fallback`` summary block and warning as 1D (:func:`fem_sse.app.run._solve_fem_1d`). When the fallback fails too, the W
-    formulation's error is raised with the fallback's in its diagnosis (or its rejected result
+    ``fallback`` summary block and warning as 1D (:func:`fem_sse.app.run._solve_fem_1d`).
+    When the fallback fails too, the W formulation's error is raised with the fallback's in its diagnosis (or its rejected result
     is returned, not converged, with the fallback's error in ``fallback_failed``). A W run that
     stopped before its tolerance (cell cap, a failed refinement step) is solved again with the
     fallback too; the fallback's result replaces it only when it converged. The W solve has a
@@ -126,7 +126,8 @@ def solve_fem_2d_with_fallback(config: Config, comm, progress=None):
         if w_summary.get("not_converged_because"):
             reason, stage = "; ".join(w_summary["not_converged_because"]), "certificate"
         else:  # stopped before its tolerance (cell cap, a refinement step that failed)
-            reason = f"its adaptive loop stopped before the tolerance ({w_summary['stop_reason']})"
+            reason = ("its adaptive loop stopped before the tolerance "
+                      f"({w_summary['stop_reason']})")
             stage = "adaptive loop"
     except ConvergenceError as exc:
         if config.solver.fallback == "none":
