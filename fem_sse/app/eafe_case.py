@@ -102,11 +102,11 @@ def solve_fem_2d_with_fallback(config: Config, comm, progress=None):
     exponentially fitted scheme solves the case (``solver.fallback = "fem-eafe"``) when it
     supports the mesh (no GB interfaces with a conductance; crack lines are cut open). Same
     ``fallback`` summary block and warning as 1D (:func:`fem_sse.app.run._solve_fem_1d`).
-    When the fallback fails too, the W formulation's error is raised with the fallback's in its diagnosis (or its rejected result
-    is returned, not converged, with the fallback's error in ``fallback_failed``). A W run that
-    stopped before its tolerance (cell cap, a failed refinement step) is solved again with the
-    fallback too; the fallback's result replaces it only when it converged. The W solve has a
-    wall-time budget (:func:`w_budget_s`): when it runs out, that is a failure with stage
+    When the fallback fails too, the W formulation's error is raised with the fallback's in
+    its diagnosis (or its rejected result is returned, not converged, with the fallback's error
+    in ``fallback_failed``). A W run that stopped before its tolerance (cell cap, a failed
+    refinement step) is solved again with the fallback too; the fallback's result replaces it
+    only when it converged. The W solve has a wall-time budget (:func:`w_budget_s`): when it runs out, that is a failure with stage
     "budget" (the fallback's ``reason`` names it; with no fallback, exit 3)."""
     from fem_sse.app.run import _solve_fem
     from fem_sse.errors import ConvergenceError
