@@ -106,8 +106,9 @@ def solve_fem_2d_with_fallback(config: Config, comm, progress=None):
     its diagnosis (or its rejected result is returned, not converged, with the fallback's error
     in ``fallback_failed``). A W run that stopped before its tolerance (cell cap, a failed
     refinement step) is solved again with the fallback too; the fallback's result replaces it
-    only when it converged. The W solve has a wall-time budget (:func:`w_budget_s`): when it runs out, that is a failure with stage
-    "budget" (the fallback's ``reason`` names it; with no fallback, exit 3)."""
+    only when it converged. The W solve has a wall-time budget (:func:`w_budget_s`): when it
+    runs out, that is a failure with stage "budget" (the fallback's ``reason`` names it; with
+    no fallback, exit 3)."""
     from fem_sse.app.run import _solve_fem
     from fem_sse.errors import ConvergenceError
     from fem_sse.spec.config import ConfigError
