@@ -422,7 +422,8 @@ def eafe_table(w_doc: dict, eafe_doc: dict, default_doc: dict) -> str:
              f"relative and jumps within {_fmt(t['uniform_max_jump_error_over_L'])} L of the "
              f"exact values, {t['uniform_front_count_mismatch']} with a different number of "
              "jumps.",
-             f"Default fem (W formulation, fem-eafe where it is refused or fails): "
+             f"Default fem (W formulation, fem-eafe where it is refused, fails or stops "
+             "before its tolerance): "
              f"{_counts(default_doc)}.",
              _obtuse_line(eafe_doc["records"]),
              f"fem-eafe times at a 1-minute load average of {min(loads):.1f}-{max(loads):.1f} "

@@ -59,13 +59,17 @@ def test_budget_key_is_checked():
 
 
 def test_no_budget_where_the_fallback_cannot_take_over():
-    """Crack lines (and GB interfaces) are not for the EAFE fallback: a budget there would
-    only turn a slow W solve into a failure; with fallback = "none" it applies as set."""
+    """GB interfaces with a conductance are not for the EAFE fallback: a budget there would
+    only turn a slow W solve into a failure; with fallback = "none" it applies as set. Crack
+    lines are (the EAFE mesh is cut open along them): the budget applies."""
     from fem_sse.app.eafe_case import w_budget_s
 
     data = copy.deepcopy(BILAYER)
     assert w_budget_s(parse_config(copy.deepcopy(data))) == 1e-6
     data["geometry"]["cracks"] = [{"start": [20e-6, 1e-6], "end": [20e-6, 3e-6]}]
+    assert w_budget_s(parse_config(copy.deepcopy(data))) == 1e-6
+    data["geometry"]["grain_boundaries"] = {"model": "interface", "conductance": 1e3}
+    data["geometry"]["layers"][0]["grains"] = {"count": 3, "seed": 1}
     assert w_budget_s(parse_config(copy.deepcopy(data))) == 0.0
     data["solver"]["fallback"] = "none"
     assert w_budget_s(parse_config(data)) == 1e-6

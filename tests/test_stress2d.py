@@ -84,3 +84,16 @@ def test_failure_names_a_suspect_ratio(comm):
     explain_failure_2d(exc, parse_config(data, data["name"]))
     assert exc.diagnosis["exact_cancellation_ratio"] > PRECISION_SUSPECT
     assert "likely cause" in str(exc)
+
+
+@pytest.mark.mpi
+def test_cracked_configuration_beyond_precision_falls_back(stress2d, comm):
+    """Configuration 47 (a crack line, partial anode contact, ratio 2.8e22): the W formulation
+    refuses it before meshing, and the default fallback solves it on the mesh cut open along the
+    crack (fem_sse/geometry/cracks.py), converged on its tolerance with the current balanced."""
+    record = stress2d.evaluate(stress2d.random_config(0, 47), comm, fallback="fem-eafe")
+    assert record["status"] == "converged", record.get("error") or record.get("stop_reason")
+    assert record["stop_reason"] == "tolerance" and record["solver"] == "fem-eafe"
+    assert record["fallback"]["stage"].startswith("precision check")
+    assert record["current_balance"]["relative_imbalance"] < 1e-6
+    assert 0.0 <= record["t_li"] <= 1.0

@@ -43,7 +43,7 @@ def solve_eafe_case_2d(config: Config, comm, progress=None):
     region statistics, fronts); ``extras["view"]`` is the state as the metrics see it.
 
     Raises:
-        ConfigError: a mesh the scheme does not support (GB interfaces, cracks).
+        ConfigError: a mesh the scheme does not support (GB interfaces with a conductance).
         ConvergenceError: no mesh converged (exit 3).
     """
     from fem_sse.app.transport_case import adaptive_summary, plane_current_keys
@@ -54,7 +54,7 @@ def solve_eafe_case_2d(config: Config, comm, progress=None):
     from fem_sse.transport.exact1d import SolveError, solve_exact
 
     start = time.perf_counter()
-    smesh = build_mesh(config, comm)
+    smesh = build_mesh(config, comm, cut_cracks=True)  # a crack's two lips: own nodes
     reason = unsupported(config, smesh)
     if reason:
         raise ConfigError("solver.kind", reason)
@@ -82,7 +82,7 @@ def solve_eafe_case_2d(config: Config, comm, progress=None):
 
 def w_budget_s(config: Config) -> float:
     """The wall-time budget (s) of a 2D W solve: ``solver.w_budget_s``, or 0 (none) where the
-    fallback could not take over (crack lines, GB interfaces: the config-level twin of
+    fallback could not take over (GB interfaces with a conductance: the config-level twin of
     :func:`fem_sse.transport.eafe2d.unsupported`): stopping a slow W solve there would only
     turn it into a failure. With ``fallback = "none"`` the budget applies as set."""
     g, solver = config.geometry2d, config.solver
@@ -91,21 +91,22 @@ def w_budget_s(config: Config) -> float:
     gb = g.grain_boundaries
     interfaces = (gb is not None and gb.conductance is not None
                   and any(spec is not None and spec.count for spec in g.grains))
-    lines = any(crack.kind == "line" for crack in g.cracks)
-    return 0.0 if interfaces or lines else solver.w_budget_s
+    return 0.0 if interfaces else solver.w_budget_s
 
 
 def solve_fem_2d_with_fallback(config: Config, comm, progress=None):
     """A default 2D ``fem`` run: the W formulation; where it is refused (precision limit),
     fails, or ends on a state its certificate rejects (``not_converged_because``), the
     exponentially fitted scheme solves the case (``solver.fallback = "fem-eafe"``) when it
-    supports the mesh (no GB interfaces or cracks). Same ``fallback`` summary block and
-    warning as 1D (:func:`fem_sse.app.transport_case.solve_fem_1d`). When the fallback fails
-    too, the W formulation's error is raised with the fallback's in its diagnosis (or its
-    rejected result is returned, not converged, with the fallback's error in ``fallback``).
-    The W solve has a wall-time budget (:func:`w_budget_s`): when it runs out, that is a
-    failure with stage "budget" (the fallback's ``reason`` names it; with no fallback,
-    exit 3)."""
+    supports the mesh (no GB interfaces with a conductance; crack lines are cut open). Same
+    ``fallback`` summary block and warning as 1D (:func:`fem_sse.app.transport_case.solve_fem_1d`).
+    When the fallback fails too, the W formulation's error is raised with the fallback's in
+    its diagnosis (or its rejected result is returned, not converged, with the fallback's error
+    in ``fallback_failed``). A W run that stopped before its tolerance (cell cap, a failed
+    refinement step) is solved again with the fallback too; the fallback's result replaces it
+    only when it converged. The W solve has a wall-time budget (:func:`w_budget_s`): when it
+    runs out, that is a failure with stage "budget" (the fallback's ``reason`` names it; with
+    no fallback, exit 3)."""
     from fem_sse.app.transport_case import solve_fem_case
     from fem_sse.errors import ConvergenceError
     from fem_sse.spec.config import ConfigError
@@ -117,9 +118,16 @@ def solve_fem_2d_with_fallback(config: Config, comm, progress=None):
         # a budget that runs out is a failure ("budget" stage), never a converged run
         with wall_budget(w_budget_s(config), comm):
             w_result = solve_fem_case(config, comm, progress)
-        if not w_result[0].get("not_converged_because") or config.solver.fallback == "none":
+        w_summary = w_result[0]
+        if config.solver.fallback == "none" or (w_summary.get("converged", True)
+                                                 and not w_summary.get("not_converged_because")):
             return w_result
-        reason, stage = "; ".join(w_result[0]["not_converged_because"]), "certificate"
+        if w_summary.get("not_converged_because"):
+            reason, stage = "; ".join(w_summary["not_converged_because"]), "certificate"
+        else:  # stopped before its tolerance (cell cap, a refinement step that failed)
+            reason = ("its adaptive loop stopped before the tolerance "
+                      f"({w_summary['stop_reason']})")
+            stage = "adaptive loop"
     except ConvergenceError as exc:
         if config.solver.fallback == "none":
             raise
@@ -135,5 +143,10 @@ def solve_fem_2d_with_fallback(config: Config, comm, progress=None):
             return w_result
         failed.diagnosis["fallback"] = error
         raise failed from second
+    if stage == "adaptive loop" and not summary.get("converged"):
+        # neither converged: the default formulation's result, with the fallback's outcome
+        w_result[0]["fallback_failed"] = {
+            "to": "fem-eafe", "error": f"not converged either ({summary.get('stop_reason')})"}
+        return w_result
     summary["fallback"] = {"from": "fem", "to": "fem-eafe", "reason": reason, "stage": stage}
     return summary, extras

@@ -89,12 +89,15 @@ def _gmsh_session():
             gmsh.finalize()
 
 
-def build_mesh(config: Config, comm, rank: int = 0, threads: int = 1) -> SeparatorMesh:
+def build_mesh(config: Config, comm, rank: int = 0, threads: int = 1,
+               cut_cracks: bool = False) -> SeparatorMesh:
     """Build the separator mesh on ``rank`` with Gmsh and distribute it over ``comm``.
 
     The model is built on ``rank`` only; an error there is raised on every rank (no hang).
     Cells are distributed with the shared-facet partitioner of :mod:`fem_sse.compat`, and the
     region table and facet groups are broadcast, so they are the same on every rank.
+    ``cut_cracks``: crack lines cut open (:mod:`.cracks`; ``info["crack_nodes_added"]``), for
+    the nodal EAFE scheme; the W formulation keeps them as interior facets.
     """
     from fem_sse.compat import gmsh_model_to_mesh
 
@@ -105,6 +108,10 @@ def build_mesh(config: Config, comm, rank: int = 0, threads: int = 1) -> Separat
                     built = _build_model(gmsh, config, threads)
                 for_dimension(config.dim).check_model(built.model, built.facet_groups,
                                                       built.info)
+                if cut_cracks:  # no crack lines (every 1D case): nothing to cut
+                    from fem_sse.geometry.cracks import cut_crack_lines
+
+                    built.info["crack_nodes_added"] = cut_crack_lines(gmsh, built.facet_groups)
             except Exception as exc:
                 sent = exc if isinstance(exc, ConfigError) else MeshError(
                     "", f"mesh build failed on rank {rank}: {type(exc).__name__}: {exc}")

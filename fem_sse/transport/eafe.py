@@ -315,8 +315,13 @@ class EafeProblem:
                                    op=MPI.MAX)
 
     def _norm(self, local: np.ndarray) -> float:
-        return float(np.sqrt(self.comm.allreduce(float(np.sum(local[: self.n_owned] ** 2)),
-                                                 op=MPI.SUM)))
+        """The 2-norm over the owned entries, scaled by the largest (a wild Newton trial's
+        residual of 1e160 squares to inf; inf and nan stay what they are)."""
+        top = self._max(local)
+        if not np.isfinite(top) or top == 0.0:
+            return top
+        part = float(np.sum((local[: self.n_owned] / top) ** 2))
+        return top * float(np.sqrt(self.comm.allreduce(part, op=MPI.SUM)))
 
     def destroy(self) -> None:
         """Free the PETSc objects."""

@@ -19,8 +19,11 @@ at the anode. What is 2D here:
   the interior residuals, i.e. what Newton left over), with the round-off bound eps S of each.
 * Obtuse triangles: c_ij < 0 on the edge opposite an angle above 90 degrees (the M-matrix
   property is lost); :meth:`EafeProblem2D.obtuse` counts them (reported in the summary).
-* Not supported: zero-thickness GB interfaces with a conductance and crack lines (mu jumps
-  across them, a continuous P1 mu cannot): refused with a one-line error.
+* Crack lines: the mesh is cut open along them (:mod:`fem_sse.geometry.cracks`, built by
+  :func:`fem_sse.app.eafe_case.solve_eafe_case_2d`), each lip has its own nodes and is a
+  no-flux boundary. A crack still inside the mesh (a mesh not cut) is refused as below.
+* Not supported: zero-thickness GB interfaces with a conductance (mu jumps across them, a
+  continuous P1 mu cannot): refused with a one-line error.
 
 Units: currents per unit depth (A/m) inside, per cathode length (A/m^2) in the results, as the
 W-FEM (docs/transport2d.md).
@@ -51,8 +54,8 @@ def unsupported(config, smesh) -> str | None:
     _, special = interior_facet_tags(smesh, gb.conductance if gb is not None else None)
     if special:
         return ("'fem-eafe' in 2D needs mu continuous: zero-thickness grain-boundary "
-                "interfaces with a conductance and crack lines are not supported (use GB "
-                "strips, or the default 'fem')")
+                "interfaces with a conductance are not supported (use GB strips, or the "
+                "default 'fem')")
     return None
 
 

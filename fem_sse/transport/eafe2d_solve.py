@@ -249,6 +249,7 @@ def solve_adaptive_eafe_2d(config, comm, sol, progress=None, smesh=None):
     from fem_sse.transport.adapt import (AdaptiveResult, _finish, _stop_reason, doerfler_mark,
                                          record_step)
     from fem_sse.transport.discretisation import Plane2D
+    from fem_sse.transport.ionic_error import ionic_indicators
     from fem_sse.transport.metrics2d import fem_metrics_2d
 
     opts = config.solver
@@ -290,21 +291,28 @@ def solve_adaptive_eafe_2d(config, comm, sol, progress=None, smesh=None):
         small = record_step(history, progress, opts, step=step, cells=cells,
                             dofs=problem.imap.size_global, result=result, current=current,
                             previous=previous, length=config.thickness, start=start)
+        eta2 = indicators_2d(problem)
+        ionic2, result["ionic_rel_error_estimate"] = ionic_indicators(problem)
+        ionic_ok = result["ionic_rel_error_estimate"] <= opts.tolerance
+        history[-1]["ionic_rel_error_estimate"] = result["ionic_rel_error_estimate"]
         done = small and quiet
         quiet = small
         last = (problem, result, metrics, None)
         reason = _stop_reason(opts, done, step, cells)
-        eta2 = indicators_2d(problem)
         if reason is None and len(history) > 1 and history[-2].get("cells") == cells:
             reason = "no refinement"
-        if reason is None and comm.allreduce(float(eta2.sum()), op=MPI.SUM) <= 0.0:
+        transport = comm.allreduce(float(eta2.sum()), op=MPI.SUM) > 0.0
+        if reason is None and not transport and ionic_ok:
             reason = "tolerance"  # no cell has both carriers under an ionic drop: exact
         if reason is not None:
             if old is not None:
                 old.destroy()
             return _finish(AdaptiveResult(*last, history, total, reason), comm, opts.tolerance)
         previous = current
-        marked = doerfler_mark(eta2, comm, theta=0.7, max_count=plane.mark_cap(opts, cells))
+        cap = plane.mark_cap(opts, cells)
+        sets = [e for e, needed in ((eta2, transport), (ionic2, not ionic_ok)) if needed]
+        marked = np.unique(np.concatenate(
+            [doerfler_mark(e, comm, theta=0.7, max_count=max(1, cap // len(sets))) for e in sets]))
         smesh = plane.refine(problem.smesh, config, marked)
         if old is not None:
             old.destroy()
