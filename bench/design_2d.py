@@ -199,13 +199,15 @@ ROWS = {
         f"{r['max_principal_Pa'] / 1e6:.0f} ({r['exact_1d_film_max_principal_Pa'] / 1e6:.0f})"),
     "its distance to the nearest electrode (um)":
         lambda r: f"{r['max_principal_distance_to_electrode_m'] * 1e6:.3g}",
-    "crack risk, cell peak (crack_risk_index_local)": lambda r: f"{r['crack_risk_index_local']:.3g}",
+    "crack risk, cell peak (crack_risk_index_local)":
+        lambda r: f"{r['crack_risk_index_local']:.3g}",
     "flaw-size averaged max principal stress, peak (MPa)":
         lambda r: f"{r['max_principal_flaw_average_Pa'] / 1e6:.3g}",
     "**crack risk, flaw-size averaged** (crack_risk_index; 1D film)": lambda r: (
         f"**{r['crack_risk_index']:.3g}** ({r['exact_1d_film_crack_risk_index']:.3g})"),
     "flaw-size averaged crack-risk peak: distance to nearest electrode (um)": lambda r: (
-        f"{r['crack_risk_distance_to_electrode_m'] * 1e6:.3g} ({r['crack_risk_nearest_electrode']})"),
+        f"{r['crack_risk_distance_to_electrode_m'] * 1e6:.3g} "
+        f"({r['crack_risk_nearest_electrode']})"),
     "area fraction above the strength (2D; 1D film)": lambda r: (
         f"{r['tensile_over_strength_area_fraction']:.2g} "
         f"({r['exact_1d_tensile_over_strength_fraction']:.2g})"),
@@ -225,8 +227,10 @@ def table(doc: dict) -> str:
     lines = ["| | " + " | ".join(COLUMNS.values()) + " |", "|---|" + "---:|" * len(runs)]
     lines += [f"| {label} | " + " | ".join(cell(r) for r in runs) + " |"
               for label, cell in ROWS.items()]
-    return "\n".join(lines) + (f"\n\n{doc['ranks']} rank(s); the flaw-size average is taken "
-                               f"over {_pair(flaw, '.3g')} um (fem_sse.mechanics.average).\n")
+    ranks = f"{doc['ranks']} rank" + ("s" if doc["ranks"] > 1 else "")
+    return "\n".join(lines) + (f"\n\n{ranks}; the averaging length of the flaw-size average "
+                               f"(flaw_average_length, fem_sse.mechanics.average): "
+                               f"{_pair(flaw, '.3g')} um.\n")
 
 
 def main() -> None:
