@@ -1,5 +1,5 @@
 """The numbers quoted in README.md, docs/tutorial.md and docs/commands/*.md, from the commands
-those pages document.
+those pages document (and the generated tables of docs/cases.md, transport2d.md, design.md).
 
     docker/run python3 bench/docs_numbers.py            # run every group, write JSON, fill pages
     docker/run python3 bench/docs_numbers.py tutorial   # only some groups (the others are kept)
@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 JSON = ROOT / "bench" / "results" / "docs_numbers.json"
 PAGES = ("README.md", "docs/tutorial.md", "docs/commands/*.md", "docs/cases.md",
-         "docs/transport2d.md")
+         "docs/transport2d.md", "docs/design.md")
 MARKER = re.compile(r"<!-- n:([\w.]+) -->(.*?)<!-- /n -->", re.S)
 #: a whole generated table: ``<!-- table:NAME -->`` ... ``<!-- /table -->`` (see TABLES)
 TABLE = re.compile(r"(<!-- table:(\w+) -->\n)(.*?)(<!-- /table -->)", re.S)
@@ -321,6 +321,32 @@ def stress2d_eafe_table() -> str:
     return stress2d.eafe_table(*docs) + "\n"
 
 
+def design_2d_table() -> str:
+    """docs/design.md's 2D polycrystal table, from bench/design_2d.py's JSON."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    import design_2d
+
+    return design_2d.table(json.loads((ROOT / "bench" / "results" / "design_2d.json")
+                                      .read_text()))
+
+
+def design_bench_text() -> str:
+    """docs/design.md's benchmark paragraph, from bench/design_bench.py's JSON."""
+    b = json.loads((ROOT / "bench" / "results" / "design_bench.json").read_text())
+    m, o = b["map"], b["optimization"]
+    def load(key: str) -> str:
+        return " / ".join(f"{v:.1f}" for v in b[key])
+
+    return (f"{m['points']} x {m['points']} map (B_anodic x fraction): **{m['wall_time_s']:.1f} s**"
+            f" ({m['ms_per_evaluation']:.1f} ms per design, {m['failed'] / m['evaluations']:.0%} "
+            f"of them electronic shorts, which fail fast; target < {m['target_s']:.0f} s). "
+            f"{len(o['keys'])}-key optimisation (the problem above, {o['nfev']} designs, "
+            f"{o['nit']} generations): **{o['wall_time_s']:.1f} s** ({o['ms_per_evaluation']:.1f}"
+            f" ms per design including the film stresses; target < {o['target_s']:.0f} s). "
+            f"Load average (1 / 5 / 15 min) {load('load_average_before')} before, "
+            f"{load('load_average_after')} after.\n")
+
+
 PROGRESS_JSON = ROOT / "bench" / "results" / "docs_progress_example.json"
 
 
@@ -338,7 +364,8 @@ def progress_example() -> str:
 #: generated tables: name -> function returning the markdown (from bench JSON)
 TABLES = {"cases": cases_table, "stress2d_rerun": stress2d_rerun_table,
           "stress2d_eafe": stress2d_eafe_table,
-          "progress_example": progress_example}
+          "progress_example": progress_example, "design_2d": design_2d_table,
+          "design_bench": design_bench_text}
 
 
 RESTART = ("fem-sse run {root}/cases/2d/study_bilayer.toml -o {out}/sb --progress lines",
