@@ -170,3 +170,28 @@ def test_w_run_stopped_by_its_cell_cap_falls_back():
     assert not summary["converged"] and summary["stop_reason"] == "cell cap"
     assert "fallback" not in summary
     assert summary["fallback_failed"]["error"] == "not converged either (cell cap)"
+
+
+@pytest.mark.mpi
+def test_slit_outline_is_not_cut(comm):
+    """The shipped defects case: a crack line (cut: its facets doubled) and a slit (a cut-out
+    whose outline is a boundary already: left as it is; the plugin run on it left nodes of no
+    cell and the partitioner aborted the run)."""
+    from pathlib import Path
+
+    from fem_sse.geometry import build_mesh
+    from fem_sse.spec.config import load_config
+
+    config = load_config(Path(__file__).resolve().parents[1] / "cases" / "2d" / "defects.toml")
+    kinds = [crack.kind for crack in config.geometry2d.cracks]
+    assert kinds == ["line", "slit"]
+    whole, cut = (build_mesh(config, comm, cut_cracks=flag) for flag in (False, True))
+
+    def count(smesh, name):
+        return smesh.mesh.comm.allreduce(
+            int(np.count_nonzero(smesh.facet_tags.find(smesh.facet_groups[name])
+                                 < smesh.mesh.topology.index_map(1).size_local)), op=MPI.SUM)
+
+    assert count(cut, "crack0") == 2 * count(whole, "crack0")
+    assert count(cut, "crack1") == count(whole, "crack1")
+    assert cut.info["crack_nodes_added"] == count(whole, "crack0") - 1
