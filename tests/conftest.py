@@ -14,6 +14,16 @@ BILAYER = {
 }
 
 
+def bilayer_2d(width: float = 4e-6, **solver) -> dict:
+    """:data:`BILAYER` extruded to a 2D strip ``width`` (m) wide: coarse isotropic cells
+    (5 um), ``solver.tolerance`` 1e-4 and the ``solver`` keys given (a fresh copy)."""
+    data = copy.deepcopy(BILAYER)
+    data["geometry"].update(dim=2, width=width)
+    data["mesh"] = {"size_bulk": 5e-6, "grading": 1.0}
+    data["solver"] = {"tolerance": 1e-4, **solver}
+    return data
+
+
 @pytest.fixture
 def bilayer_data():
     """The issue's minimal bilayer schema as a dict (a fresh copy per test)."""

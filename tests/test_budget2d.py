@@ -12,43 +12,18 @@ from __future__ import annotations
 import copy
 import json
 import time
-import tomllib
 
 import pytest
 
+from conftest import bilayer_2d
 from fem_sse.app.run import solve_case
 from fem_sse.errors import ConvergenceError
 from fem_sse.spec.config import ConfigError, parse_config
+from fem_sse.spec.tomlwrite import dumps
 from fem_sse.transport import budget
 
 # the paper's Fig. 3 bilayer, extruded: the W formulation solves it (a budget is what fails)
-CASE = """name = "budget2d"
-[cell]
-temperature = 298.0
-current_density = 10.0
-mu_cathode = -3.0
-mu_anode = 0.0
-[materials.SE_cathodic]
-sigma_li = 0.1
-A = 1e-17
-B = -2.3
-[materials.SE_anodic]
-sigma_li = 0.1
-A = 1e-17
-B = -0.7
-[geometry]
-dim = 2
-width = 4e-6
-layers = [ { material = "SE_cathodic", thickness = 50e-6 },
-           { material = "SE_anodic", thickness = 50e-6 } ]
-[mesh]
-size_bulk = 5e-6
-grading = 1.0
-[solver]
-tolerance = 1e-4
-w_budget_s = 1e-6
-"""
-BILAYER = tomllib.loads(CASE)
+BILAYER = {"name": "budget2d", **bilayer_2d(w_budget_s=1e-6)}
 
 
 def test_budget_key_is_checked():
@@ -113,7 +88,7 @@ def test_budget_without_fallback_is_exit_3(comm, shared_tmp):
         solve_case(parse_config(data), comm, "fem")
     case = shared_tmp / "budget.toml"
     if comm.rank == 0:
-        case.write_text(CASE.replace("w_budget_s", 'fallback = "none"\nw_budget_s'))
+        case.write_text(dumps(data))  # the same case, fallback = "none"
     comm.barrier()
     out = shared_tmp / "out"
     assert main(["run", str(case), "-o", str(out), "-q"]) == 3

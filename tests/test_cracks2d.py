@@ -22,21 +22,12 @@ import numpy as np
 import pytest
 from mpi4py import MPI
 
+from conftest import bilayer_2d
 from fem_sse.app.run import solve_case
 from fem_sse.spec.config import parse_config
 
 UM = 1e-6
-BILAYER = {
-    "name": "crack_bilayer",
-    "cell": {"temperature": 298.0, "current_density": 10.0, "mu_cathode": -3.0, "mu_anode": 0.0},
-    "materials": {"SE_cathodic": {"sigma_li": 0.1, "A": 1e-17, "B": -2.3},
-                  "SE_anodic": {"sigma_li": 0.1, "A": 1e-17, "B": -0.7}},
-    "geometry": {"dim": 2, "width": 4 * UM,
-                 "layers": [{"material": "SE_cathodic", "thickness": 50 * UM},
-                            {"material": "SE_anodic", "thickness": 50 * UM}]},
-    "mesh": {"size_bulk": 5 * UM, "grading": 1.0},
-    "solver": {"kind": "fem-eafe", "tolerance": 1e-4},
-}
+BILAYER = {"name": "crack_bilayer", **bilayer_2d(kind="fem-eafe")}
 # one crack inside (two tips), one from the side y = 0 (an edge crack, open there)
 ACROSS = [{"start": [25 * UM, 0.5 * UM], "end": [25 * UM, 3.5 * UM]},
           {"start": [75 * UM, 0.0], "end": [75 * UM, 3 * UM]}]

@@ -20,21 +20,14 @@ from pathlib import Path
 import pytest
 from mpi4py import MPI
 
+from conftest import bilayer_2d
 from fem_sse.app.run import run_case, solve_case
 from fem_sse.spec.config import ConfigError, parse_config
+from fem_sse.spec.tomlwrite import dumps
 
 ROOT = Path(__file__).resolve().parent.parent
 UM = 1e-6
-BILAYER = {
-    "cell": {"temperature": 298.0, "current_density": 10.0, "mu_cathode": -3.0, "mu_anode": 0.0},
-    "materials": {"SE_cathodic": {"sigma_li": 0.1, "A": 1e-17, "B": -2.3},
-                  "SE_anodic": {"sigma_li": 0.1, "A": 1e-17, "B": -0.7}},
-    "geometry": {"dim": 2, "width": 4 * UM,
-                 "layers": [{"material": "SE_cathodic", "thickness": 50 * UM},
-                            {"material": "SE_anodic", "thickness": 50 * UM}]},
-    "mesh": {"size_bulk": 5 * UM, "grading": 1.0},
-    "solver": {"kind": "fem-eafe", "tolerance": 1e-4},
-}
+BILAYER = bilayer_2d(kind="fem-eafe")
 # stress2d seed 0, laterally uniform: 1 (3 layers, cancellation ratio 0.8), 14 (1.2e11,
 # refused by the W formulation), 23 (3e23, refused), 26 (potentiostatic)
 UNIFORM = [1, 14, 23, 26]
@@ -168,39 +161,12 @@ def test_run_writes_the_w_fem_outputs(comm, shared_tmp):
     assert summary["fronts"] == "fronts.json"
 
 
-MECH_CASE = """name = "eafe2d_mechanics"
-[cell]
-temperature = 298.0
-current_density = 10.0
-mu_cathode = -3
-mu_anode = 0
-[materials.SE_cathodic]
-sigma_li = 0.1
-A = 1e-17
-B = -2.3
-strain_law = "two_state"
-[materials.SE_anodic]
-sigma_li = 0.1
-A = 1e-17
-B = -0.7
-strain_law = "two_state"
-[geometry]
-dim = 2
-width = 10e-6
-layers = [ { material = "SE_cathodic", thickness = 50e-6 },
-           { material = "SE_anodic", thickness = 50e-6 } ]
-[mesh]
-size_bulk = 5e-6
-grading = 1.0
-[solver]
-kind = "fem-eafe"
-tolerance = 1e-4
-[mechanics]
-model = "plane_strain"
-stack_pressure = 5e6
-bc = { cathode = "roller", anode = "pressure", side_y0 = "roller", side_y1 = "roller" }
-refine_fronts = 2
-"""
+MECH_CASE = {"name": "eafe2d_mechanics", **bilayer_2d(width=10 * UM, kind="fem-eafe"),
+             "mechanics": {"model": "plane_strain", "stack_pressure": 5e6, "refine_fronts": 2,
+                           "bc": {"cathode": "roller", "anode": "pressure",
+                                  "side_y0": "roller", "side_y1": "roller"}}}
+for _material in MECH_CASE["materials"].values():
+    _material["strain_law"] = "two_state"
 
 
 @pytest.mark.mpi
@@ -213,7 +179,7 @@ def test_mechanics_and_restart_from_a_2d_eafe_run(shared_tmp, comm):
 
     case = shared_tmp / "mech.toml"
     if comm.rank == 0:
-        case.write_text(MECH_CASE)
+        case.write_text(dumps(MECH_CASE))
     comm.barrier()
     run = shared_tmp / "mech"
     assert main(["run", str(case), "-o", str(run), "-q"]) == 0
