@@ -43,7 +43,7 @@ def solve_eafe_case_2d(config: Config, comm, progress=None):
     region statistics, fronts); ``extras["view"]`` is the state as the metrics see it.
 
     Raises:
-        ConfigError: a mesh the scheme does not support (GB interfaces with a conductance).
+        ConfigError: a mesh the scheme does not support (a crack line not cut open).
         ConvergenceError: no mesh converged (exit 3).
     """
     from fem_sse.app.transport_case import adaptive_summary, plane_current_keys
@@ -75,30 +75,24 @@ def solve_eafe_case_2d(config: Config, comm, progress=None):
         if comm.rank == 0:
             log.warning("NOT converged: %s", "; ".join(summary["not_converged_because"]))
     summary.update({**plane_current_keys(TransportSolve.from_mapping(res), problem, metrics),
-                    "ionic_space": "P1", "wall_time_s": time.perf_counter() - start})
+                    "ionic_space": "P1" if problem.w_dg is None else "DG1 (GB interfaces)",
+                    "wall_time_s": time.perf_counter() - start})
     problem.destroy()  # the PETSc solver only: the state stays for the field files
     return summary, {"fronts": metrics.fronts, "problem": problem, "view": res["view"]}
 
 
 def w_budget_s(config: Config) -> float:
-    """The wall-time budget (s) of a 2D W solve: ``solver.w_budget_s``, or 0 (none) where the
-    fallback could not take over (GB interfaces with a conductance: the config-level twin of
-    :func:`fem_sse.transport.eafe2d.unsupported`): stopping a slow W solve there would only
-    turn it into a failure. With ``fallback = "none"`` the budget applies as set."""
-    g, solver = config.geometry2d, config.solver
-    if solver.fallback == "none":
-        return solver.w_budget_s
-    gb = g.grain_boundaries
-    interfaces = (gb is not None and gb.conductance is not None
-                  and any(spec is not None and spec.count for spec in g.grains))
-    return 0.0 if interfaces else solver.w_budget_s
+    """The wall-time budget (s) of a 2D W solve: ``solver.w_budget_s`` (0: none). The
+    fallback solves every mesh the W formulation does (cracks cut open, GB interfaces with
+    their conductance), so stopping a slow W solve hands it over, never to nothing."""
+    return config.solver.w_budget_s
 
 
 def solve_fem_2d_with_fallback(config: Config, comm, progress=None):
     """A default 2D ``fem`` run: the W formulation; where it is refused (precision limit),
     fails, or ends on a state its certificate rejects (``not_converged_because``), the
-    exponentially fitted scheme solves the case (``solver.fallback = "fem-eafe"``) when it
-    supports the mesh (no GB interfaces with a conductance; crack lines are cut open). Same
+    exponentially fitted scheme solves the case (``solver.fallback = "fem-eafe"``; crack lines
+    are cut open, GB interfaces keep their conductance). Same
     ``fallback`` summary block and warning as 1D (:func:`fem_sse.app.transport_case.solve_fem_1d`).
     When the fallback fails too, the W formulation's error is raised with the fallback's in
     its diagnosis (or its rejected result is returned, not converged, with the fallback's error

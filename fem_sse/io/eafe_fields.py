@@ -3,11 +3,13 @@
 (:func:`fem_sse.io.outputs.write_fields`), so that a ``fem-eafe`` run (asked for, or the
 fallback of a ``fem`` run, 1D or 2D) writes the same fields.bp, regions.xdmf/.h5 and fields.vtu.
 
-The EAFE unknown is mu_Li0 at the P1 nodes (continuous across interfaces); every field goes to
+The EAFE unknown is at the P1 nodes (mu_Li0, continuous across interfaces except GB
+interfaces with a conductance, :mod:`fem_sse.transport.eafe2d`); every field goes to
 DG1 (one value per cell and node) because W and sigma_eh are maps of mu in *each cell's*
 material (A, B), so they jump where the material does
 (:func:`fem_sse.transport.eafe.dg1_maps`, which the 2D metrics use too). eta_i = Phi w (w the
-P1 ionic potential fraction, Phi in V, so eta_i in eV), eta_e = mu - eta_i.
+P1 ionic potential fraction, discontinuous across GB interfaces with a conductance; Phi in V,
+so eta_i in eV), eta_e = mu - eta_i.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ def eafe_fields(problem) -> tuple[list, object, object]:
     mu, w, sigma = dg1_maps(problem)
     V = mu.function_space  # noqa: N806
     eta_i = fem.Function(V, name="eta_i [eV]")
-    eta_i.interpolate(problem.w)
+    eta_i.interpolate(problem.w if problem.w_dg is None else problem.w_dg)
     eta_i.x.array[:] *= problem.phi
     eta_e = fem.Function(V, name="eta_e [eV]")
     eta_e.x.array[:] = mu.x.array - eta_i.x.array
@@ -35,5 +37,5 @@ def eafe_fields(problem) -> tuple[list, object, object]:
     tags = problem.smesh.cell_tags
     region.x.array[tags.indices] = tags.values
     mu_cell = fem.Function(Q, name="mu_Li0 [eV]")
-    mu_cell.interpolate(problem.mu)
+    mu_cell.interpolate(mu)  # the cell's own mu (it jumps across GB interfaces)
     return [mu, eta_i, eta_e, w, sigma], region, mu_cell

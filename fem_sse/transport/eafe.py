@@ -112,6 +112,7 @@ class EafeProblem:
         self.x = self.V.tabulate_dof_coordinates()
         self.cell_dofs = dofs
         pairs, coeff = p1_edge_coefficients(self.x[dofs])
+        self.edge_pairs = pairs
         self.edge_i = dofs[:, pairs[:, 0]].ravel()
         self.edge_j = dofs[:, pairs[:, 1]].ravel()
         self.edge_c = coeff.ravel()
@@ -143,9 +144,21 @@ class EafeProblem:
         in mu at an interface)."""
         total = float(self.config.ionic_resistance(self.length)[0])
         self.w = fem.Function(self.V, name="w_ionic")
+        self.w_dg = None  # continuous w (2D: discontinuous across GB interfaces)
         self.w.x.array[:] = 1.0 - self.config.ionic_resistance(self.x[:, 0]) / total
         self.conductance = 1.0 / total
-        self.dw = self.w.x.array[self.edge_j] - self.w.x.array[self.edge_i]
+        self._edge_ionic(self.w.x.array[self.cell_dofs])
+
+    def _edge_ionic(self, w_cells: np.ndarray) -> None:
+        """Per edge, from w at each owned cell's nodes (cells, nodes; continuous P1 w or a
+        discontinuous one): the drop ``dw`` = w_j - w_i inside the cell and the offsets
+        ``off_i``, ``off_j`` of the cell's w from the nodal w (``self.w``) at the ends. The
+        unknown at node k is eta_e + Phi w_k, continuous (eta_e is); in cell K its mu is that
+        plus Phi (w_K - w_k): 0 unless w jumps at the node (GB interfaces)."""
+        pairs = self.edge_pairs
+        self.dw = (w_cells[:, pairs[:, 1]] - w_cells[:, pairs[:, 0]]).ravel()
+        self.cell_off = off = w_cells - self.w.x.array[self.cell_dofs]
+        self.off_i, self.off_j = off[:, pairs[:, 0]].ravel(), off[:, pairs[:, 1]].ravel()
 
     def _dirichlet(self) -> None:
         """Local dofs (owned and ghost) on the electrodes and their mu (eV)."""
@@ -184,10 +197,20 @@ class EafeProblem:
         self._ksp = None
 
     # -- discretisation ----------------------------------------------------------------------
+    def edge_y(self, mu: np.ndarray, phi: float) -> tuple[np.ndarray, np.ndarray]:
+        """(mu - B)/kT at both ends of every edge, in the edge's cell (-): the nodal unknown
+        plus the cell's ionic offset (:meth:`_edge_ionic`)."""
+        y_i = (mu[self.edge_i] + phi * self.off_i - self.edge_B) / self.kT
+        y_j = (mu[self.edge_j] + phi * self.off_j - self.edge_B) / self.kT
+        return y_i, y_j
+
     def _edges(self, mu: np.ndarray, phi: float):
-        y_i = (mu[self.edge_i] - self.edge_B) / self.kT
-        y_j = (mu[self.edge_j] - self.edge_B) / self.kT
+        y_i, y_j = self.edge_y(mu, phi)
         return edge_current(y_i, y_j, phi * self.dw / self.kT, self.edge_A, self.kT)
+
+    def _dg_dphi(self, g_i, g_j, g_d) -> np.ndarray:
+        """dG/dPhi per edge (A/m^2/V in 1D): through the drop d and the ends' offsets."""
+        return (g_d * self.dw + g_i * self.off_i + g_j * self.off_j) / self.kT
 
     def _reverse(self, local: np.ndarray) -> np.ndarray:
         """Sum a local (owned + ghost) array onto the owners; the owned part, made
@@ -222,9 +245,9 @@ class EafeProblem:
         diag = self._reverse(diag)
         diag[self.fixed] = 1.0
         dphi = np.zeros(self.n_local)
-        dd = self.dw / kT
-        np.add.at(dphi, self.edge_i, -c * g_d * dd * ki)
-        np.add.at(dphi, self.edge_j, c * g_d * dd * kj)
+        dg = self._dg_dphi(g_i, g_j, g_d)
+        np.add.at(dphi, self.edge_i, -c * dg * ki)
+        np.add.at(dphi, self.edge_j, c * dg * kj)
         dphi = self._reverse(dphi)
         dphi[self.fixed] = 0.0
         owned_fixed = self.fixed[: self.n_owned].astype(float)
@@ -260,7 +283,7 @@ class EafeProblem:
         np.add.at(grad, self.edge_j, weight * c * g_j / self.kT)
         grad = self._reverse(grad)
         grad[self.fixed] = 0.0
-        d_phi = self.comm.allreduce(float((weight * c * g_d * self.dw / self.kT).sum()),
+        d_phi = self.comm.allreduce(float((weight * c * self._dg_dphi(g_i, g_j, g_d)).sum()),
                                     op=MPI.SUM)
         return current, grad, d_phi
 
@@ -344,6 +367,8 @@ def dg1_maps(problem: EafeProblem):
     sigma = fem.Function(V, name="sigma_eh [S/m]")
     # DG dofs of owned cells are owned: set them from the cell's material, then the ghosts
     dofs = V.dofmap.list[: len(problem.cell_A)]
+    mu.x.array[dofs] += problem.phi * problem.cell_off  # each cell's own eta_i (GB interfaces)
+    mu.x.scatter_forward()
     A, B = problem.cell_A[:, None], problem.cell_B[:, None]  # noqa: N806
     kT = problem.kT  # noqa: N806
     # the clip keeps cosh finite (as the W-FEM's sigma_eh field); W is exact below it

@@ -22,8 +22,13 @@ at the anode. What is 2D here:
 * Crack lines: the mesh is cut open along them (:mod:`fem_sse.geometry.cracks`, built by
   :func:`fem_sse.app.eafe_case.solve_eafe_case_2d`), each lip has its own nodes and is a
   no-flux boundary. A crack still inside the mesh (a mesh not cut) is refused as below.
-* Not supported: zero-thickness GB interfaces with a conductance (mu jumps across them, a
-  continuous P1 mu cannot): refused with a one-line error.
+* Zero-thickness GB interfaces with a conductance g: eta_i = Phi w jumps across them
+  (j_i . n = g [eta_i]), eta_e does not. w is then the discontinuous P1 field of the W-FEM
+  (``w_dg``), the nodal unknown is eta_e + Phi w_k (w_k the mean of the cells' w at node k,
+  continuous like eta_e), and each cell K evaluates its edge currents with its own ionic
+  potential: mu_K = unknown + Phi (w_K - w_k) at its nodes, d = Phi (w_K,j - w_K,i)/kT along
+  its edges (:meth:`EafeProblem._edge_ionic`). The scheme stays exact for each carrier with
+  eta_i linear in each cell; without GB interfaces the offsets are 0 and nothing changes.
 
 Units: currents per unit depth (A/m) inside, per cathode length (A/m^2) in the results, as the
 W-FEM (docs/transport2d.md).
@@ -47,15 +52,14 @@ _EPS = np.finfo(float).eps
 
 
 def unsupported(config, smesh) -> str | None:
-    """Why the 2D EAFE scheme cannot solve this mesh (None when it can)."""
+    """Why the 2D EAFE scheme cannot solve this mesh (None when it can): a crack line still
+    inside it (a mesh not cut open along its cracks, :mod:`fem_sse.geometry.cracks`)."""
     from fem_sse.transport.ionic import interior_facet_tags
 
-    gb = config.geometry2d.grain_boundaries if config.geometry2d else None
-    _, special = interior_facet_tags(smesh, gb.conductance if gb is not None else None)
+    _, special = interior_facet_tags(smesh, None)  # GB facets REGULAR: only cracks count
     if special:
-        return ("'fem-eafe' in 2D needs mu continuous: zero-thickness grain-boundary "
-                "interfaces with a conductance are not supported (use GB strips, or the "
-                "default 'fem')")
+        return ("'fem-eafe' in 2D needs the mesh cut open along its crack lines (build it "
+                "with fem_sse.geometry.build_mesh(..., cut_cracks=True))")
     return None
 
 
@@ -83,35 +87,79 @@ class EafeProblem2D(EafeProblem):
         self.on_anode = self._marked(ANODE)
 
     def _solve_ionic(self) -> None:
-        """w (P1): div(sigma_li grad w) = 0, w = 1 at the cathode, 0 at the anode (a linear
-        solve: no closed form on a 2D mesh); nodal w and the ionic conductance
-        G = int sigma_li |grad w|^2 (S/m per unit depth)."""
-        import ufl
+        """w: div(sigma_li grad w) = 0, w = 1 at the cathode, 0 at the anode (a linear solve:
+        no closed form on a 2D mesh), and the ionic conductance G (S/m per unit depth).
+        Continuous P1 (G = int sigma_li |grad w|^2) unless the mesh has GB interfaces with a
+        conductance: then w jumps across them, and it is the discontinuous P1 field of the
+        W-FEM (:func:`fem_sse.transport.ionic.ionic_forms`; G its Nitsche anode current),
+        kept as ``w_dg``; ``w`` is then its mean at each node."""
+        from fem_sse.transport.ionic_error import sigma_li_cells
 
-        from fem_sse.solvers import configured_ksp
-        from fem_sse.transport.ionic import assemble_electrode_system, ionic_forms
-
-        msh = self.mesh
-        Q = fem.functionspace(msh, ("DG", 0))  # noqa: N806
-        sigma = fem.Function(Q)
-        num = len(self.cell_tag)
-        sigma.x.array[Q.dofmap.list[:num, 0]] = self.cell_sigma_li
-        sigma.x.scatter_forward()
-        ds = ufl.Measure("ds", domain=msh, subdomain_data=self.smesh.facet_tags)
-        dS = ufl.Measure("dS", domain=msh)  # noqa: N806
-        a, L = ionic_forms(self.V, sigma, dS, ds, {CATHODE: 1.0, ANODE: 0.0}, None)
+        sigma = sigma_li_cells(self)
+        self.gb_tags = _gb_interface_tags(self)
         self.w = fem.Function(self.V, name="w_ionic")
-        A, b = assemble_electrode_system(fem.form(a), fem.form(L), self.V, self.smesh,  # noqa: N806
-                                         {CATHODE: 1.0, ANODE: 0.0})
+        self.w_dg = None
+        if self.gb_tags is None:
+            self._solve_p1(sigma)
+            w_cells = self.w.x.array[self.cell_dofs]
+        else:
+            w_cells = self._solve_dg(sigma)
+        self._edge_ionic(w_cells)
+
+    def _ionic_solve(self, a, L, V, values: dict) -> fem.Function:  # noqa: N803
+        """The linear ionic system of the forms ``a``, ``L`` on ``V`` solved (Dirichlet
+        ``values`` by electrode tag)."""
+        from fem_sse.solvers import configured_ksp
+        from fem_sse.transport.ionic import assemble_electrode_system
+
+        w = fem.Function(V, name="w_ionic")
+        A, b = assemble_electrode_system(fem.form(a), fem.form(L), V, self.smesh,  # noqa: N806
+                                         values)
         ksp = configured_ksp(self.comm, A, "fem_sse_eafe_ionic_", self.petsc_options)
-        ksp.solve(b, self.w.x.petsc_vec)
+        ksp.solve(b, w.x.petsc_vec)
         ksp.destroy()
         A.destroy()
         b.destroy()
-        self.w.x.scatter_forward()
+        w.x.scatter_forward()
+        return w
+
+    def _solve_p1(self, sigma) -> None:
+        import ufl
+
+        from fem_sse.transport.ionic import ionic_forms
+
+        msh = self.mesh
+        ds = ufl.Measure("ds", domain=msh, subdomain_data=self.smesh.facet_tags)
+        dS = ufl.Measure("dS", domain=msh)  # noqa: N806
+        electrodes = {CATHODE: 1.0, ANODE: 0.0}
+        a, L = ionic_forms(self.V, sigma, dS, ds, electrodes, None)  # noqa: N806
+        self.w.x.array[:] = self._ionic_solve(a, L, self.V, electrodes).x.array
         g = sigma * ufl.inner(ufl.grad(self.w), ufl.grad(self.w)) * ufl.dx(domain=msh)
         self.conductance = self.comm.allreduce(fem.assemble_scalar(fem.form(g)), op=MPI.SUM)
-        self.dw = self.w.x.array[self.edge_j] - self.w.x.array[self.edge_i]
+
+    def _solve_dg(self, sigma) -> np.ndarray:
+        """The discontinuous w (``w_dg``), G, the nodal mean ``w``; w at each owned cell's
+        nodes (cells, 3)."""
+        import ufl
+
+        from fem_sse.transport.ionic import boundary_current, ionic_forms
+
+        msh = self.mesh
+        V = fem.functionspace(msh, ("DG", 1))  # noqa: N806
+        ds = ufl.Measure("ds", domain=msh, subdomain_data=self.smesh.facet_tags)
+        dS = ufl.Measure("dS", domain=msh, subdomain_data=self.gb_tags)  # noqa: N806
+        g = self.config.geometry2d.grain_boundaries.conductance
+        a, L = ionic_forms(V, sigma, dS, ds, {CATHODE: 1.0, ANODE: 0.0}, g,  # noqa: N806
+                           discontinuous=True)
+        self.w_dg = self._ionic_solve(a, L, V, {})
+        flux = boundary_current(self.w_dg, sigma, ds, ANODE, 0.0)
+        self.conductance = self.comm.allreduce(fem.assemble_scalar(fem.form(flux)), op=MPI.SUM)
+        w_cells = self.w_dg.x.array[V.dofmap.list[: len(self.cell_tag)]]
+        total, count = np.zeros(self.n_local), np.zeros(self.n_local)
+        np.add.at(total, self.cell_dofs.ravel(), w_cells.ravel())
+        np.add.at(count, self.cell_dofs.ravel(), 1.0)
+        self.w.x.array[:] = self._reverse(total) / np.maximum(self._reverse(count), 1.0)
+        return w_cells
 
     def _marked(self, tag: int) -> np.ndarray:
         """Local dofs (owned and ghost) on electrode ``tag``."""
@@ -167,18 +215,21 @@ class EafeProblem2D(EafeProblem):
         self.chi = self._cut(self.cut_x)
         self._weights = self.chi[self.edge_j] - self.chi[self.edge_i]
 
+    def _edge_noise(self, mu: np.ndarray, phi: float) -> tuple[np.ndarray, np.ndarray]:
+        """(edge currents G, the round-off bound eps |c| S (1 + |y|) of c G per edge)."""
+        g, *_, s = self._edges(mu, phi)
+        y = np.maximum(*(np.abs(v) for v in self.edge_y(mu, phi)))
+        return g, _EPS * np.abs(self.edge_c) * s * (1.0 + y)
+
     def reactions(self, mu: np.ndarray, phi: float) -> dict:
         """Electronic currents (A/m per unit depth, in +x) entering at the cathode and leaving
         at the anode as the sums of the electrode nodes' full residuals, and the round-off
         bound of each (eps S (1 + |y|) summed over the electrode nodes' edges)."""
-        g, *_, s = self._edges(mu, phi)
+        g, bound = self._edge_noise(mu, phi)
         c = self.edge_c
-        y = np.maximum(np.abs(mu[self.edge_i] - self.edge_B),
-                       np.abs(mu[self.edge_j] - self.edge_B)) / self.kT
         res, noise = np.zeros(self.n_local), np.zeros(self.n_local)
         np.add.at(res, self.edge_i, -c * g)
         np.add.at(res, self.edge_j, c * g)
-        bound = _EPS * np.abs(c) * s * (1.0 + y)
         np.add.at(noise, self.edge_i, bound)
         np.add.at(noise, self.edge_j, bound)
         res, noise = self._reverse(res), self._reverse(noise)
@@ -197,11 +248,8 @@ class EafeProblem2D(EafeProblem):
         round-off bound (eps S (1 + |y|) over the edges it cuts). At a steady state every cut
         carries the same current; the cuts through highly conductive layers (bound above the
         current) cannot tell it."""
-        g, *_, s = self._edges(mu, phi)
+        g, bound = self._edge_noise(mu, phi)
         c = self.edge_c
-        y = np.maximum(np.abs(mu[self.edge_i] - self.edge_B),
-                       np.abs(mu[self.edge_j] - self.edge_B)) / self.kT
-        bound = _EPS * np.abs(c) * s * (1.0 + y)
         xs = (np.arange(count) + 0.5) / count * self.length
         currents, bounds = np.zeros(count), np.zeros(count)
         for k, xk in enumerate(xs):
@@ -215,28 +263,46 @@ class EafeProblem2D(EafeProblem):
 
     def chi_roundoff(self, mu: np.ndarray, phi: float) -> float:
         """Round-off bound (A/m) of :meth:`electronic_current` (the cut function chi)."""
-        *_, s = self._edges(mu, phi)
-        y = np.maximum(np.abs(mu[self.edge_i] - self.edge_B),
-                       np.abs(mu[self.edge_j] - self.edge_B)) / self.kT
-        local = float((np.abs(self._weights) * _EPS * np.abs(self.edge_c) * s * (1 + y)).sum())
+        local = float((np.abs(self._weights) * self._edge_noise(mu, phi)[1]).sum())
         return self.comm.allreduce(local, op=MPI.SUM)
 
     def ionic_currents(self) -> tuple[float, float]:
         """Ionic current per volt of Phi (A/V per unit depth) entering at the cathode and
-        leaving at the anode: the variational flux a(w, chi_electrode) of the P1 field."""
+        leaving at the anode: the variational flux a(w, chi_electrode) of the P1 field, or the
+        Nitsche flux of the discontinuous one."""
         import ufl
 
-        sigma = fem.Function(fem.functionspace(self.mesh, ("DG", 0)))
-        num = len(self.cell_tag)
-        sigma.x.array[sigma.function_space.dofmap.list[:num, 0]] = self.cell_sigma_li
-        sigma.x.scatter_forward()
-        out = []
-        for mask in (self.on_cathode, self.on_anode):
-            chi = fem.Function(self.V)
-            chi.x.array[:] = mask.astype(float)
-            form = fem.form(sigma * ufl.inner(ufl.grad(self.w), ufl.grad(chi)) * ufl.dx)
-            out.append(self.comm.allreduce(fem.assemble_scalar(form), op=MPI.SUM))
-        return out[0], -out[1]
+        from fem_sse.transport.ionic import boundary_current
+        from fem_sse.transport.ionic_error import sigma_li_cells
+
+        sigma = sigma_li_cells(self)
+        if self.w_dg is not None:
+            ds = ufl.Measure("ds", domain=self.mesh, subdomain_data=self.smesh.facet_tags)
+            forms = [-boundary_current(self.w_dg, sigma, ds, CATHODE, 1.0),
+                     boundary_current(self.w_dg, sigma, ds, ANODE, 0.0)]
+        else:
+            forms = []
+            for sign, mask in ((1.0, self.on_cathode), (-1.0, self.on_anode)):
+                chi = fem.Function(self.V)
+                chi.x.array[:] = mask.astype(float)
+                forms.append(sign * sigma * ufl.inner(ufl.grad(self.w), ufl.grad(chi)) * ufl.dx)
+        return tuple(self.comm.allreduce(fem.assemble_scalar(fem.form(f)), op=MPI.SUM)
+                     for f in forms)
+
+
+def _gb_interface_tags(problem):
+    """The interior facets by class (:func:`fem_sse.transport.ionic.interior_facet_tags`)
+    when the mesh has GB interfaces with a conductance, else None."""
+    from fem_sse.transport.ionic import GB_INTERFACE, interior_facet_tags
+
+    g2d = problem.config.geometry2d
+    gb = g2d.grain_boundaries if g2d is not None else None
+    if gb is None or gb.conductance is None:
+        return None
+    tags, _ = interior_facet_tags(problem.smesh, gb.conductance)
+    owned = tags.indices < problem.mesh.topology.index_map(1).size_local
+    local = int(np.count_nonzero(tags.values[owned] == GB_INTERFACE))
+    return tags if problem.comm.allreduce(local, op=MPI.SUM) else None
 
 
 class EafeView:
@@ -244,12 +310,12 @@ class EafeView:
     (:mod:`fem_sse.transport.metrics2d`),
     the map (:func:`fem_sse.io.outputs.plot_mu_map`), the checkpoint and the mechanics: W (A/m)
     in DG1 (``omega``, ``w_scale`` = 1), DG0 ``fields`` A (S/m), B (eV), region_id, and
-    ``mu_function`` (the P1 mu, eV)."""
+    ``mu_function`` (mu, eV: P1, DG1 with GB interfaces)."""
 
     def __init__(self, problem: EafeProblem2D):
         from fem_sse.transport.eafe import dg1_maps
 
-        self.omega = dg1_maps(problem)[1]
+        mu_dg, self.omega, _ = dg1_maps(problem)
         self.V = self.omega.function_space
         self.Q = fem.functionspace(problem.mesh, ("DG", 0))
         region = fem.Function(self.Q, name="region_id")
@@ -266,10 +332,11 @@ class EafeView:
         region.x.scatter_forward()
         for attr in ("mesh", "comm", "config", "smesh", "kT", "length", "area", "anode_area"):
             setattr(self, attr, getattr(problem, attr))
-        self._mu = problem.mu
+        # P1 where mu is continuous; each cell's own mu (DG1) where it jumps (GB interfaces)
+        self._mu = problem.mu if problem.w_dg is None else mu_dg
 
     def mu_function(self):
-        """mu_Li0 (eV), P1."""
+        """mu_Li0 (eV): P1, or DG1 with GB interfaces."""
         return self._mu
 
     def kirchhoff_function(self) -> fem.Function:

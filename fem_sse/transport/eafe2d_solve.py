@@ -187,9 +187,7 @@ def indicators_2d(problem: EafeProblem2D) -> np.ndarray:
     y_i|)^2, the change of the carriers' shares along the edge times its ionic drop (kT). The
     scheme is exact where one carrier carries the current or d = 0, so this marks the cells
     where mu crosses B (the jumps) under an ionic drop."""
-    mu = problem.mu.x.array
-    y_i = (mu[problem.edge_i] - problem.edge_B) / problem.kT
-    y_j = (mu[problem.edge_j] - problem.edge_B) / problem.kT
+    y_i, y_j = problem.edge_y(problem.mu.x.array, problem.phi)
     d = problem.phi * problem.dw / problem.kT
     eta = np.abs(d) * np.abs(np.tanh(y_j) - np.tanh(y_i))
     return np.bincount(problem.edge_cell, weights=eta**2, minlength=len(problem.cell_tag))
@@ -212,7 +210,7 @@ def _transfer(old: EafeProblem2D, old_view: EafeView, new: EafeProblem2D) -> np.
     num = len(new.cell_tag)
     dg = w_new.function_space.dofmap.list[:num]
     mu_cells = mu_from_kirchhoff(w_new.x.array[dg], new.cell_A[:, None], new.cell_B[:, None],
-                                 new.kT)
+                                 new.kT) - old.phi * new.cell_off  # the nodal unknown
     key = new.cell_B + np.log(new.cell_A)  # one value per material
     sums = []
     for values in (mu_cells, np.ones_like(mu_cells), key[:, None] + 0 * mu_cells,

@@ -262,8 +262,7 @@ def indicators(problem: EafeProblem) -> np.ndarray:
     """
     mu = problem.mu.x.array
     *_, s = problem._edges(mu, problem.phi)
-    y_i = (mu[problem.edge_i] - problem.edge_B) / problem.kT
-    y_j = (mu[problem.edge_j] - problem.edge_B) / problem.kT
+    y_i, y_j = problem.edge_y(mu, problem.phi)
     d = problem.phi * problem.dw / problem.kT
     share = np.abs(np.tanh(y_j) - np.tanh(y_i))
     resistance = 1.0 / np.maximum(problem.edge_c * s, 1e-300)

@@ -26,10 +26,10 @@ from mpi4py import MPI
 
 from fem_sse.geometry.regions import ANODE, CATHODE
 
-__all__ = ["ionic_indicators"]
+__all__ = ["ionic_indicators", "sigma_li_cells"]
 
 
-def _sigma_dg0(problem) -> fem.Function:
+def sigma_li_cells(problem) -> fem.Function:
     """sigma_li (S/m) per cell, ghosts filled."""
     Q = fem.functionspace(problem.mesh, ("DG", 0))  # noqa: N806
     sigma = fem.Function(Q)
@@ -45,17 +45,38 @@ def ionic_indicators(problem) -> tuple[np.ndarray, float]:
     import ufl
 
     msh = problem.mesh
-    sigma = _sigma_dg0(problem)
+    sigma = sigma_li_cells(problem)
     v = ufl.TestFunction(sigma.function_space)
     n, h = ufl.FacetNormal(msh), ufl.CellDiameter(msh)
-    flux = sigma * ufl.grad(problem.w)
+    w = problem.w if problem.w_dg is None else problem.w_dg
+    flux = sigma * ufl.grad(w)
     ds = ufl.Measure("ds", domain=msh, subdomain_data=problem.smesh.facet_tags)
+    # one interior measure for all terms (DOLFINx: one subdomain data per integral type)
+    dS = ufl.Measure("dS", domain=msh, subdomain_data=problem.gb_tags)  # noqa: N806
     boundary = h / sigma * ufl.dot(flux, n) ** 2 * v
-    form = (ufl.avg(h) / ufl.avg(sigma) * ufl.jump(flux, n) ** 2 * ufl.avg(v) * ufl.dS
+    form = (ufl.avg(h) / ufl.avg(sigma) * ufl.jump(flux, n) ** 2 * ufl.avg(v) * dS
             + boundary * ds - boundary * ds((CATHODE, ANODE)))
+    if problem.w_dg is not None:
+        form += _discontinuous_terms(problem, sigma, v, h, n, dS, ds)
     vec = fem.assemble_vector(fem.form(form))
     vec.scatter_reverse(la.InsertMode.add)
     num = len(problem.cell_tag)
     eta2 = np.maximum(vec.array[sigma.function_space.dofmap.list[:num, 0]], 0.0)
     total = problem.comm.allreduce(float(eta2.sum()), op=MPI.SUM)
     return eta2, total / problem.conductance
+
+
+def _discontinuous_terms(problem, sigma, v, h, n, dS, ds):  # noqa: N803
+    """The terms of a discontinuous w (GB interfaces): its jumps where it should be
+    continuous (sigma/h [w]^2 inside a grain, sigma/h (w - w_D)^2 at the electrodes) and, on
+    the GB facets, the mismatch of the mean normal current with g [w]."""
+    import ufl
+
+    from fem_sse.transport.ionic import GB_INTERFACE, REGULAR
+
+    w = problem.w_dg
+    g = problem.config.geometry2d.grain_boundaries.conductance
+    mismatch = ufl.dot(ufl.avg(sigma * ufl.grad(w)), n("+")) + g * ufl.jump(w)
+    return (ufl.avg(sigma) / ufl.avg(h) * ufl.jump(w) ** 2 * ufl.avg(v) * dS(REGULAR)
+            + ufl.avg(h) / ufl.avg(sigma) * mismatch ** 2 * ufl.avg(v) * dS(GB_INTERFACE)
+            + sigma / h * (w - 1.0) ** 2 * v * ds(CATHODE) + sigma / h * w ** 2 * v * ds(ANODE))
