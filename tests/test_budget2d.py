@@ -33,21 +33,17 @@ def test_budget_key_is_checked():
         parse_config(copy.deepcopy({**BILAYER, "solver": {"w_budget_s": -1.0}}))
 
 
-def test_no_budget_where_the_fallback_cannot_take_over():
-    """GB interfaces with a conductance are not for the EAFE fallback: a budget there would
-    only turn a slow W solve into a failure; with fallback = "none" it applies as set. Crack
-    lines are (the EAFE mesh is cut open along them): the budget applies."""
-    from fem_sse.app.eafe_case import w_budget_s
-
+@pytest.mark.mpi
+def test_budget_hands_gb_interfaces_to_the_fallback(comm):
+    """GB interfaces with a conductance: the fallback solves them too (w discontinuous in the
+    EAFE scheme), so the budget applies there as everywhere and hands the case over."""
     data = copy.deepcopy(BILAYER)
-    assert w_budget_s(parse_config(copy.deepcopy(data))) == 1e-6
-    data["geometry"]["cracks"] = [{"start": [20e-6, 1e-6], "end": [20e-6, 3e-6]}]
-    assert w_budget_s(parse_config(copy.deepcopy(data))) == 1e-6
     data["geometry"]["grain_boundaries"] = {"model": "interface", "conductance": 1e3}
     data["geometry"]["layers"][0]["grains"] = {"count": 3, "seed": 1}
-    assert w_budget_s(parse_config(copy.deepcopy(data))) == 0.0
-    data["solver"]["fallback"] = "none"
-    assert w_budget_s(parse_config(data)) == 1e-6
+    summary, _ = solve_case(parse_config(data), comm, "fem")
+    assert summary["solver"] == "fem-eafe" and summary["converged"]
+    assert summary["fallback"]["stage"] == "budget"
+    assert summary["ionic_space"].startswith("DG1")
 
 
 @pytest.mark.mpi

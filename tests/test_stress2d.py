@@ -97,3 +97,16 @@ def test_cracked_configuration_beyond_precision_falls_back(stress2d, comm):
     assert record["fallback"]["stage"].startswith("precision check")
     assert record["current_balance"]["relative_imbalance"] < 1e-6
     assert 0.0 <= record["t_li"] <= 1.0
+
+
+@pytest.mark.mpi
+def test_grain_interfaces_beyond_precision_fall_back(stress2d, comm):
+    """Configuration 27 (GB interfaces with a conductance, ratio 1e15): the W formulation
+    refuses it before meshing; the fallback solves it with w discontinuous across the
+    interfaces (fem_sse/transport/eafe2d.py), converged on its tolerance, balanced."""
+    record = stress2d.evaluate(stress2d.random_config(0, 27), comm, fallback="fem-eafe")
+    assert record["status"] == "converged", record.get("error") or record.get("stop_reason")
+    assert record["stop_reason"] == "tolerance" and record["solver"] == "fem-eafe"
+    assert record["fallback"]["stage"].startswith("precision check")
+    assert record["current_balance"]["relative_imbalance"] < 1e-6
+    assert 0.0 <= record["t_li"] <= 1.0

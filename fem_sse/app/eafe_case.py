@@ -11,7 +11,7 @@ from fem_sse.spec.config import Config
 from fem_sse.transport.eafe_solve import solve_adaptive_eafe
 from fem_sse.transport.results import Metrics, TransportSolve
 
-__all__ = ["solve_eafe_case", "solve_eafe_case_2d", "solve_fem_2d_with_fallback", "w_budget_s"]
+__all__ = ["solve_eafe_case", "solve_eafe_case_2d", "solve_fem_2d_with_fallback"]
 
 log = logging.getLogger(__name__)
 
@@ -81,13 +81,6 @@ def solve_eafe_case_2d(config: Config, comm, progress=None):
     return summary, {"fronts": metrics.fronts, "problem": problem, "view": res["view"]}
 
 
-def w_budget_s(config: Config) -> float:
-    """The wall-time budget (s) of a 2D W solve: ``solver.w_budget_s`` (0: none). The
-    fallback solves every mesh the W formulation does (cracks cut open, GB interfaces with
-    their conductance), so stopping a slow W solve hands it over, never to nothing."""
-    return config.solver.w_budget_s
-
-
 def solve_fem_2d_with_fallback(config: Config, comm, progress=None):
     """A default 2D ``fem`` run: the W formulation; where it is refused (precision limit),
     fails, or ends on a state its certificate rejects (``not_converged_because``), the
@@ -98,7 +91,7 @@ def solve_fem_2d_with_fallback(config: Config, comm, progress=None):
     its diagnosis (or its rejected result is returned, not converged, with the fallback's error
     in ``fallback_failed``). A W run that stopped before its tolerance (cell cap, a failed
     refinement step) is solved again with the fallback too; the fallback's result replaces it
-    only when it converged. The W solve has a wall-time budget (:func:`w_budget_s`): when it
+    only when it converged. The W solve has a wall-time budget (``solver.w_budget_s``): when it
     runs out, that is a failure with stage "budget" (the fallback's ``reason`` names it; with
     no fallback, exit 3)."""
     from fem_sse.app.transport_case import solve_fem_case
@@ -110,7 +103,7 @@ def solve_fem_2d_with_fallback(config: Config, comm, progress=None):
     try:
         # the W solve may run far longer than the fallback needs: its budget stops it, and
         # a budget that runs out is a failure ("budget" stage), never a converged run
-        with wall_budget(w_budget_s(config), comm):
+        with wall_budget(config.solver.w_budget_s, comm):
             w_result = solve_fem_case(config, comm, progress)
         w_summary = w_result[0]
         if config.solver.fallback == "none" or (w_summary.get("converged", True)
