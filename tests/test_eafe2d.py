@@ -162,6 +162,38 @@ def test_conductive_interfaces_give_the_uniform_stack(comm):
     assert abs(resisting["one_minus_t_li"] / exact["one_minus_t_li"] - 1.0) > 1e-2
 
 
+@pytest.mark.mpi
+def test_transverse_gb_interface_is_the_thin_strip_limit(comm):
+    """A full-width GB interface across the current (g = 100 S/m^2: [eta_i] = j/g = 0.1 V,
+    four kT, so mu jumps by 0.1 eV there): the exact 1D solution of a strip of vanishing
+    width and conductivity g d is its limit, which the scheme must reproduce (the W
+    formulation's check in tests/test_transport2d.py, on the same structured mesh)."""
+    from test_transport2d import BASE, G_GB, X_GB, _gb_mesh, bilayer2d
+
+    from fem_sse.transport.eafe2d_solve import solve_adaptive_eafe_2d
+    from fem_sse.transport.exact1d import solve_exact
+
+    sigma = BASE["materials"]["SE_cathodic"]["sigma_li"]
+    strip = bilayer2d(width=2 * UM, bottlenecks=[
+        {"center": X_GB, "width": 1e-11, "sigma_li_factor": G_GB * 1e-11 / sigma}])
+    limit, _ = solve_case(parse_config(strip).stack_1d(), comm, "exact")
+    data = bilayer2d(width=2 * UM, grain_boundaries={"model": "interface",
+                                                     "conductance": G_GB},
+                     solver={"adaptive": True, "tolerance": 1e-5})
+    config = parse_config(data)
+    out = solve_adaptive_eafe_2d(config, comm, solve_exact(config.stack_1d()), None,
+                                 _gb_mesh(config, comm))
+    assert out.stop_reason == "tolerance" and out.problem.w_dg is not None
+    result = out.result
+    assert result["one_minus_t_li"] == pytest.approx(limit["one_minus_t_li"], rel=1e-4)
+    assert result["ionic_potential_drop"] == pytest.approx(limit["ionic_potential_drop_V"],
+                                                           rel=1e-4)
+    jumps = out.metrics["jumps"]
+    assert len(jumps) == len(limit["jumps"])
+    for a, b in zip(jumps, limit["jumps"]):
+        assert abs(a["x"] - b["x"]) < 1e-4 * config.thickness
+
+
 def test_uncut_crack_is_refused(comm):
     """A crack line still inside the mesh (not cut open) cannot carry the scheme's no-flux
     lips: refused in one line, naming the way to cut it."""

@@ -96,7 +96,7 @@ class EafeProblem2D(EafeProblem):
         from fem_sse.transport.ionic_error import sigma_li_cells
 
         sigma = sigma_li_cells(self)
-        self.gb_tags = _gb_interface_tags(self)
+        self.interior_tags, self.gb_tags = _interior_tags(self)
         self.w = fem.Function(self.V, name="w_ionic")
         self.w_dg = None
         if self.gb_tags is None:
@@ -290,19 +290,18 @@ class EafeProblem2D(EafeProblem):
                      for f in forms)
 
 
-def _gb_interface_tags(problem):
-    """The interior facets by class (:func:`fem_sse.transport.ionic.interior_facet_tags`)
-    when the mesh has GB interfaces with a conductance, else None."""
+def _interior_tags(problem):
+    """(the interior facets by class, :func:`fem_sse.transport.ionic.interior_facet_tags`;
+    the same when the mesh has GB interfaces with a conductance, else None)."""
     from fem_sse.transport.ionic import GB_INTERFACE, interior_facet_tags
 
     g2d = problem.config.geometry2d
     gb = g2d.grain_boundaries if g2d is not None else None
-    if gb is None or gb.conductance is None:
-        return None
-    tags, _ = interior_facet_tags(problem.smesh, gb.conductance)
+    g = gb.conductance if gb is not None else None
+    tags, _ = interior_facet_tags(problem.smesh, g)
     owned = tags.indices < problem.mesh.topology.index_map(1).size_local
     local = int(np.count_nonzero(tags.values[owned] == GB_INTERFACE))
-    return tags if problem.comm.allreduce(local, op=MPI.SUM) else None
+    return tags, (tags if problem.comm.allreduce(local, op=MPI.SUM) else None)
 
 
 class EafeView:

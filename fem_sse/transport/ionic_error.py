@@ -1,4 +1,4 @@
-"""A posteriori error of the ionic potential w (P1, 2D): where to refine so that the ionic
+"""A posteriori error of the ionic potential w (2D): where to refine so that the ionic
 conductance G is right, and how wrong it may still be.
 
 w solves div(sigma_li grad w) = 0 with w = 1 on the cathode, 0 on the anode and no flux
@@ -13,9 +13,14 @@ error up to a constant of order one (Verfuerth): per cell K, with P1 (no interio
 
 and sum_K eta_K^2 / G_h estimates the relative error of G. Where w is smooth (laterally
 uniform stacks on meshes along the layers: w_h exact) it vanishes; next to crack tips,
-partial-contact edges, pores and rough PBs it is what the EAFE adaptive loop (whose transport
-indicator marks only the cells where mu crosses B) must refine too: a P1 G on a coarse mesh
-around two crack tips was 1 % high.
+partial-contact edges, pores and rough PBs it is what both 2D adaptive loops must refine too
+(the EAFE indicator marks only the cells where mu crosses B, the W-FEM's only where W is not
+resolved): a P1 G on a coarse mesh around two crack tips was 1 % high (EAFE), the W-FEM's G on
+a rough-PB mesh 0.3 % high. Crack facets (w discontinuous, no current across): each side's
+normal flux. A discontinuous w (GB interfaces, cracks in the W-FEM) adds the DG terms: sigma/h
+[w]^2 where w should be continuous (inside a region, and against the electrode values), and on
+GB facets h/sigma (mean normal current - g [w])^2, the residual of their law. In 1D P1 w is
+exact at the nodes: no estimate.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from mpi4py import MPI
 
 from fem_sse.geometry.regions import ANODE, CATHODE
 
-__all__ = ["ionic_indicators", "sigma_li_cells"]
+__all__ = ["estimate", "ionic_indicators", "sigma_li_cells"]
 
 
 def sigma_li_cells(problem) -> fem.Function:
@@ -42,41 +47,52 @@ def sigma_li_cells(problem) -> fem.Function:
 def ionic_indicators(problem) -> tuple[np.ndarray, float]:
     """(eta_K^2 per owned cell (S/m), sum of eta_K^2 / G (-): the estimated relative error
     of the ionic conductance) for the 2D EAFE problem's w (module docstring)."""
+    discontinuous = problem.w_dg is not None
+    g2d = problem.config.geometry2d
+    g = g2d.grain_boundaries.conductance if discontinuous else None
+    return estimate(problem.w_dg if discontinuous else problem.w, sigma_li_cells(problem),
+                    problem.smesh.facet_tags, problem.interior_tags, g, problem.conductance,
+                    len(problem.cell_tag), discontinuous)
+
+
+def estimate(w, sigma, facet_tags, interior_tags, gb_conductance, conductance: float,
+             num: int, discontinuous: bool, compile_form=fem.form) -> tuple[np.ndarray, float]:
+    """The estimator of the module docstring: (eta_K^2 of the ``num`` owned cells (S/m), their
+    sum over ``conductance`` (S/m)).
+
+    Args:
+        w: the ionic potential fraction (P1, or DG1 when ``discontinuous``).
+        sigma: sigma_li (S/m), DG0.
+        facet_tags: the mesh's facet tags (electrodes); interior_tags: the interior facets
+            by class (:func:`fem_sse.transport.ionic.interior_facet_tags`).
+        gb_conductance: g (S/m^2) of the GB-interface facets, or None.
+        compile_form: how the UFL form becomes a DOLFINx form (a problem's form cache).
+    """
     import ufl
 
-    msh = problem.mesh
-    sigma = sigma_li_cells(problem)
+    from fem_sse.transport.ionic import CUT, GB_INTERFACE, REGULAR
+
+    msh = w.function_space.mesh
     v = ufl.TestFunction(sigma.function_space)
     n, h = ufl.FacetNormal(msh), ufl.CellDiameter(msh)
-    w = problem.w if problem.w_dg is None else problem.w_dg
+    ds = ufl.Measure("ds", domain=msh, subdomain_data=facet_tags)
+    dS = ufl.Measure("dS", domain=msh, subdomain_data=interior_tags)  # noqa: N806
     flux = sigma * ufl.grad(w)
-    ds = ufl.Measure("ds", domain=msh, subdomain_data=problem.smesh.facet_tags)
-    # one interior measure for all terms (DOLFINx: one subdomain data per integral type)
-    dS = ufl.Measure("dS", domain=msh, subdomain_data=problem.gb_tags)  # noqa: N806
     boundary = h / sigma * ufl.dot(flux, n) ** 2 * v
-    form = (ufl.avg(h) / ufl.avg(sigma) * ufl.jump(flux, n) ** 2 * ufl.avg(v) * dS
+    jump_flux = ufl.avg(h) / ufl.avg(sigma) * ufl.jump(flux, n) ** 2 * ufl.avg(v)
+    # a crack's facets: no current on either side (each side's normal flux is its residual)
+    side = [h(s) / sigma(s) * ufl.dot(flux(s), n(s)) ** 2 * v(s) for s in ("+", "-")]
+    form = (jump_flux * dS((REGULAR, GB_INTERFACE)) + (side[0] + side[1]) * dS(CUT)
             + boundary * ds - boundary * ds((CATHODE, ANODE)))
-    if problem.w_dg is not None:
-        form += _discontinuous_terms(problem, sigma, v, h, n, dS, ds)
-    vec = fem.assemble_vector(fem.form(form))
+    if discontinuous:  # jumps where w should be continuous, and the GB facets' law
+        form += (ufl.avg(sigma) / ufl.avg(h) * ufl.jump(w) ** 2 * ufl.avg(v) * dS(REGULAR)
+                 + sigma / h * (w - 1.0) ** 2 * v * ds(CATHODE)
+                 + sigma / h * w ** 2 * v * ds(ANODE))
+        if gb_conductance is not None:
+            mismatch = ufl.dot(ufl.avg(flux), n("+")) + gb_conductance * ufl.jump(w)
+            form += ufl.avg(h) / ufl.avg(sigma) * mismatch ** 2 * ufl.avg(v) * dS(GB_INTERFACE)
+    vec = fem.assemble_vector(compile_form(form))
     vec.scatter_reverse(la.InsertMode.add)
-    num = len(problem.cell_tag)
     eta2 = np.maximum(vec.array[sigma.function_space.dofmap.list[:num, 0]], 0.0)
-    total = problem.comm.allreduce(float(eta2.sum()), op=MPI.SUM)
-    return eta2, total / problem.conductance
-
-
-def _discontinuous_terms(problem, sigma, v, h, n, dS, ds):  # noqa: N803
-    """The terms of a discontinuous w (GB interfaces): its jumps where it should be
-    continuous (sigma/h [w]^2 inside a grain, sigma/h (w - w_D)^2 at the electrodes) and, on
-    the GB facets, the mismatch of the mean normal current with g [w]."""
-    import ufl
-
-    from fem_sse.transport.ionic import GB_INTERFACE, REGULAR
-
-    w = problem.w_dg
-    g = problem.config.geometry2d.grain_boundaries.conductance
-    mismatch = ufl.dot(ufl.avg(sigma * ufl.grad(w)), n("+")) + g * ufl.jump(w)
-    return (ufl.avg(sigma) / ufl.avg(h) * ufl.jump(w) ** 2 * ufl.avg(v) * dS(REGULAR)
-            + ufl.avg(h) / ufl.avg(sigma) * mismatch ** 2 * ufl.avg(v) * dS(GB_INTERFACE)
-            + sigma / h * (w - 1.0) ** 2 * v * ds(CATHODE) + sigma / h * w ** 2 * v * ds(ANODE))
+    total = msh.comm.allreduce(float(eta2.sum()), op=MPI.SUM)
+    return eta2, total / conductance
