@@ -75,22 +75,6 @@ def gather_profile(problem: TransportProblem) -> Profile | None:
     return discretisation_for(problem.mesh).profile(problem)
 
 
-def _mark(eta2: np.ndarray, ionic, opts, comm, cap: int | None, step: dict) -> np.ndarray:
-    """Doerfler marking (theta = 0.7) on the W indicator; while the ionic estimate ``ionic``
-    = (eta_K^2, relative error of G) is above ``solver.tolerance``, joined with a marking on
-    it (each with half the cap): the W indicator does not see an unresolved G (crack tips,
-    contact edges, rough PBs, pores). The estimate is recorded in the ``step`` of the
-    history."""
-    if ionic is None:
-        return doerfler_mark(eta2, comm, theta=0.7, max_count=cap)
-    ionic2, step["ionic_rel_error_estimate"] = ionic
-    if step["ionic_rel_error_estimate"] <= opts.tolerance:
-        return doerfler_mark(eta2, comm, theta=0.7, max_count=cap)
-    half = None if cap is None else max(1, cap // 2)
-    return np.unique(np.concatenate([doerfler_mark(e, comm, theta=0.7, max_count=half)
-                                     for e in (eta2, ionic2)]))
-
-
 def doerfler_mark(eta2: np.ndarray, comm, theta: float = 0.5,
                   max_count: int | None = None) -> np.ndarray:
     """Local cells holding (at least) the fraction ``theta`` of the global sum of ``eta2``,
@@ -280,8 +264,7 @@ def solve_adaptive(config: Config, comm, progress=None, accept=None,
         previous = current
         eta2 = error_indicators(problem).x.array[
             : problem.mesh.topology.index_map(tdim).size_local]
-        marked = _mark(eta2, disc.ionic_error(problem), opts, comm,
-                       disc.mark_cap(opts, cells), history[-1])
+        marked = doerfler_mark(eta2, comm, theta=0.7, max_count=disc.mark_cap(opts, cells))
         new = TransportProblem(config, _refine_mesh(problem, marked, eta2), degree=opts.degree,
                                forms=problem.forms)
         new.start_from(problem)

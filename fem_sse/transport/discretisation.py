@@ -15,8 +15,6 @@ start, restart      the exact 1D steady state (start1d)          the problem's d
 check of a solve    none (certify1d checks the loop's result)    current balance (certify2d)
 measure             W per cell gathered on rank 0, fem_metrics   fem_metrics_2d (no profile)
 marked-cell cap     none                                         (max_cells - cells) / 6
-ionic error         none (P1 w exact at the nodes)               residual estimator of G
-                                                                 (ionic_error.py)
 refine              interval mesh rebuilt, a marked cell split   Plaza refinement carrying the
                     into parts by its indicator (split_counts)   tags (geometry/refine2d.py)
 LU of Newton steps  KLU on one rank (block-tridiagonal)          MUMPS
@@ -146,11 +144,6 @@ class Line1D(geometry.Line1D):
         """No cap on the marked cells: a split interval adds only the parts asked for."""
         return None
 
-    @staticmethod
-    def ionic_error(problem) -> None:
-        """None: P1 w is exact at the nodes of an interval mesh (w piecewise linear)."""
-        return None
-
     def refine(self, smesh, config, marked: np.ndarray, eta2: np.ndarray, degree: int):
         """The rebuilt interval mesh, each marked cell split by :func:`split_counts` (``eta2``:
         the squared indicators of the local cells, ``degree``: of W's space)."""
@@ -239,20 +232,6 @@ class Plane2D(geometry.Plane2D):
         from fem_sse.transport.metrics2d import fem_metrics_2d
 
         return fem_metrics_2d(problem), None
-
-    @staticmethod
-    def ionic_error(problem):
-        """(eta_K^2 per owned cell (S/m), the estimated relative error of the ionic
-        conductance G) of the problem's w (:mod:`fem_sse.transport.ionic_error`); None with
-        manufactured sources (the estimator has no volume term)."""
-        from fem_sse.transport.ionic_error import estimate
-
-        if problem.sources:
-            return None
-        return estimate(problem.w, problem.fields["sigma_li"], problem.smesh.facet_tags,
-                        problem.interior_tags, problem.gb_conductance, problem.conductance,
-                        problem.mesh.topology.index_map(2).size_local, problem.ionic_dg,
-                        lambda form: problem.forms.form("ionic_error", form, problem.mesh))
 
     @staticmethod
     def mark_cap(opts, cells: int) -> int:

@@ -161,6 +161,11 @@ class EafeProblem2D(EafeProblem):
         self.w.x.array[:] = self._reverse(total) / np.maximum(self._reverse(count), 1.0)
         return w_cells
 
+    def kirchhoff_function(self) -> fem.Function:
+        """W (A/m) in DG1, each cell's map of its mu (:class:`EafeView`): what the mechanics
+        takes, as from the W formulation's problem."""
+        return EafeView(self).kirchhoff_function()
+
     def _marked(self, tag: int) -> np.ndarray:
         """Local dofs (owned and ghost) on electrode ``tag``."""
         flag = la.vector(self.imap, 1)

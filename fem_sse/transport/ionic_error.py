@@ -13,10 +13,11 @@ error up to a constant of order one (Verfuerth): per cell K, with P1 (no interio
 
 and sum_K eta_K^2 / G_h estimates the relative error of G. Where w is smooth (laterally
 uniform stacks on meshes along the layers: w_h exact) it vanishes; next to crack tips,
-partial-contact edges, pores and rough PBs it is what both 2D adaptive loops must refine too
-(the EAFE indicator marks only the cells where mu crosses B, the W-FEM's only where W is not
-resolved): a P1 G on a coarse mesh around two crack tips was 1 % high (EAFE), the W-FEM's G on
-a rough-PB mesh 0.3 % high. Crack facets (w discontinuous, no current across): each side's
+partial-contact edges, pores and rough PBs it is what the EAFE adaptive loop must refine too
+(its transport indicator marks only the cells where mu crosses B): a P1 G on a coarse mesh
+around two crack tips was 1 % high. (The W-FEM's loop does not use it: joined with its W
+indicator it changed W's results on GB-interface meshes by a factor 2 and stopped converging,
+stress2d 0:28; docs/transport2d.md.) Crack facets (w discontinuous, no current across): each side's
 normal flux. A discontinuous w (GB interfaces, cracks in the W-FEM) adds the DG terms: sigma/h
 [w]^2 where w should be continuous (inside a region, and against the electrode values), and on
 GB facets h/sigma (mean normal current - g [w])^2, the residual of their law. In 1D P1 w is
