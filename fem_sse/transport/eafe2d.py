@@ -22,13 +22,11 @@ at the anode. What is 2D here:
 * Crack lines: the mesh is cut open along them (:mod:`fem_sse.geometry.cracks`, built by
   :func:`fem_sse.app.eafe_case.solve_eafe_case_2d`), each lip has its own nodes and is a
   no-flux boundary. A crack still inside the mesh (a mesh not cut) is refused as below.
-* Zero-thickness GB interfaces with a conductance g: eta_i = Phi w jumps across them
-  (j_i . n = g [eta_i]), eta_e does not. w is then the discontinuous P1 field of the W-FEM
-  (``w_dg``), the nodal unknown is eta_e + Phi w_k (w_k the mean of the cells' w at node k,
-  continuous like eta_e), and each cell K evaluates its edge currents with its own ionic
-  potential: mu_K = unknown + Phi (w_K - w_k) at its nodes, d = Phi (w_K,j - w_K,i)/kT along
-  its edges (:meth:`EafeProblem._edge_ionic`). The scheme stays exact for each carrier with
-  eta_i linear in each cell; without GB interfaces the offsets are 0 and nothing changes.
+* GB interfaces with a conductance g: eta_i = Phi w jumps across them (j_i . n = g [eta_i]),
+  eta_e does not. w is the W-FEM's discontinuous P1 field (``w_dg``), the nodal unknown
+  eta_e + Phi w_k (w_k: the cells' mean w at node k), and each cell K uses its own eta_i:
+  mu_K = unknown + Phi (w_K - w_k) at its nodes, d = Phi (w_K,j - w_K,i)/kT along its edges
+  (:meth:`EafeProblem._edge_ionic`; offsets 0 without GB interfaces).
 
 Units: currents per unit depth (A/m) inside, per cathode length (A/m^2) in the results, as the
 W-FEM (docs/transport2d.md).
