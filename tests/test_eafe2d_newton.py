@@ -1,6 +1,6 @@
 """The 2D EAFE Newton's safeguards (issue 16, docs/transport2d.md "Robustness across
 refinement steps and ranks"): the exact solve of nodes far from their own balance
-(:func:`fem_sse.transport.eafe_solve.relax_outliers`) and what it makes converge.
+(:func:`fem_sse.transport.eafe_relax.relax_outliers`) and what it makes converge.
 
 Tests without the ``serial`` mark also run under ``mpirun -n 2``.
 """
@@ -32,7 +32,7 @@ def test_relaxation_solves_each_outlier_node_exactly(stress2d, comm):
     from fem_sse.geometry import build_mesh
     from fem_sse.spec.config import parse_config
     from fem_sse.transport.eafe2d import EafeProblem2D, column_start
-    from fem_sse.transport.eafe_solve import _row_residuals, relax_outliers
+    from fem_sse.transport.eafe_relax import _row_residuals, relax_outliers
     from fem_sse.transport.exact1d import solve_exact
 
     config = parse_config(stress2d.random_config(0, 12))

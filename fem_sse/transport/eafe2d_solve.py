@@ -25,7 +25,8 @@ from mpi4py import MPI
 
 from fem_sse.errors import ConvergenceError
 from fem_sse.transport.eafe2d import EafeProblem2D, EafeView, column_start
-from fem_sse.transport.eafe_solve import newton, pseudo_transient, relax_outliers
+from fem_sse.transport.eafe_relax import relax_outliers
+from fem_sse.transport.eafe_solve import newton, pseudo_transient
 from fem_sse.transport.results import TransportSolve
 
 __all__ = ["certificate_2d", "current_balance_2d", "indicators_2d", "solve_2d",
@@ -67,7 +68,7 @@ def _newton_or_ptc(problem: EafeProblem2D, mu: np.ndarray, phi: float, current):
     """Newton from (mu, Phi); when it fails, the continuation in Phi from 0
     (:func:`_phi_continuation`) then Newton, and last the pseudo-transient continuation; all
     from (mu, Phi) with the nodes far from their own balance relaxed first
-    (:func:`fem_sse.transport.eafe_solve.relax_outliers`)."""
+    (:func:`fem_sse.transport.eafe_relax.relax_outliers`)."""
     mu = relax_outliers(problem, mu, phi)
     problem.freeze_weights(mu, phi)
     try:
