@@ -321,6 +321,30 @@ def stress2d_eafe_table() -> str:
     return stress2d.eafe_table(*docs) + "\n"
 
 
+def stress2d_eafe_s9_table() -> str:
+    """docs/transport2d.md's rerun (session 9: natural monotonicity test, node relaxation,
+    marking ties) of the fem-eafe configurations that did not converge in
+    stress2d_s0_eafe_s8.json, before and after."""
+    results = ROOT / "bench" / "results"
+    before = {r["name"]: r for r in
+              json.loads((results / "stress2d_s0_eafe_s8.json").read_text())["records"]}
+    after = json.loads((results / "stress2d_s0_eafe_s9_subset.json").read_text())
+    lines = ["| # | features | before (s8) | after | stop reason | 1 - t_Li | rel. err. vs exact "
+             "| cells | newton its | time (s) | load (1 min) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for rec in after["records"]:
+        old = before[rec["name"]]
+        one, err = rec.get("one_minus_t_li"), rec.get("rel_error_one_minus_t")
+        lines.append(
+            f"| {rec['name'].rsplit('_', 1)[1]} | {', '.join(rec.get('features', []))} "
+            f"| {old['status']} | {rec['status']} | {rec.get('stop_reason') or '-'} "
+            f"| {'-' if one is None else f'{one:.4g}'} | {'-' if err is None else f'{err:.2g}'} "
+            f"| {rec.get('cells') or '-'} "
+            f"| {rec.get('newton_iterations') or '-'} | {rec['wall_time_s']:.0f} "
+            f"| {rec['load_average_1min']:.1f} |")
+    return "\n".join(lines) + "\n"
+
+
 def design_2d_table() -> str:
     """docs/design.md's 2D polycrystal table, from bench/design_2d.py's JSON."""
     sys.path.insert(0, str(ROOT / "bench"))
@@ -363,7 +387,7 @@ def progress_example() -> str:
 
 #: generated tables: name -> function returning the markdown (from bench JSON)
 TABLES = {"cases": cases_table, "stress2d_rerun": stress2d_rerun_table,
-          "stress2d_eafe": stress2d_eafe_table,
+          "stress2d_eafe": stress2d_eafe_table, "stress2d_eafe_s9": stress2d_eafe_s9_table,
           "progress_example": progress_example, "design_2d": design_2d_table,
           "design_bench": design_bench_text}
 

@@ -75,12 +75,21 @@ def gather_profile(problem: TransportProblem) -> Profile | None:
     return discretisation_for(problem.mesh).profile(problem)
 
 
+#: relative spread of indicators treated as one value by :func:`doerfler_mark` (round-off
+#: of the indicators is ~1e-13)
+_TIE = 1e-9
+
+
 def doerfler_mark(eta2: np.ndarray, comm, theta: float = 0.5,
                   max_count: int | None = None) -> np.ndarray:
     """Local cells holding (at least) the fraction ``theta`` of the global sum of ``eta2``,
     at most ``max_count`` of them globally (the largest indicators first).
 
-    The thresholds are found by bisection on global sums, so nothing is gathered.
+    The thresholds are found by bisection on global sums, so nothing is gathered. Indicators
+    within a relative ``_TIE`` of the threshold are ties (cells alike by symmetry, equal up to
+    round-off that depends on the number of ranks): all of them are marked (all left out when
+    the cap decides, unless nothing would be left), so that 1 and N ranks refine the same
+    cells.
     """
     total = comm.allreduce(float(eta2.sum()), op=MPI.SUM)
     top = comm.allreduce(float(eta2.max(initial=0.0)), op=MPI.MAX)
@@ -93,12 +102,16 @@ def doerfler_mark(eta2: np.ndarray, comm, theta: float = 0.5,
 
     lo, _ = bisect(0.0, top, lambda t: comm.allreduce(float(eta2[eta2 >= t].sum()), op=MPI.SUM)
                    >= theta * total)
+    lo *= 1.0 - _TIE
     if max_count is not None:
         def too_many(t):
             return comm.allreduce(int(np.count_nonzero(eta2 >= t)), op=MPI.SUM) > max_count
 
         if too_many(lo):
-            _, lo = bisect(lo, top, too_many)
+            _, hi = bisect(lo, top, too_many)
+            above = hi * (1.0 + _TIE)  # without the tie group at the cap
+            marked = comm.allreduce(int(np.count_nonzero(eta2 >= above)), op=MPI.SUM)
+            lo = above if marked > 0 else hi * (1.0 - _TIE)  # all ties: the whole group
     return np.flatnonzero(eta2 >= lo).astype(np.int32)
 
 

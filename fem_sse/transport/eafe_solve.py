@@ -27,6 +27,7 @@ from mpi4py import MPI
 
 from fem_sse.spec.config import Config
 from fem_sse.transport.eafe import _FLOOR_KT, _NOISE_KT, _STALL_TOL_KT, _STEP_TOL_KT, EafeProblem
+from fem_sse.transport.eafe_relax import relax_outliers
 from fem_sse.errors import ConvergenceError
 from fem_sse.materials.conductivity import kirchhoff
 from fem_sse.transport.metrics1d import Profile, fem_metrics
@@ -76,14 +77,15 @@ def _step(problem: EafeProblem, mu: np.ndarray, phi: float, current: float | Non
     ``shift`` times the identity (pseudo-transient continuation; 0: Newton).
 
     Returns:
-        (correction of mu (local dofs, eV), of Phi (V), the row diagonal D, the merit (V)).
+        (correction of mu (local dofs, eV), of Phi (V), the row diagonal D, the merit (V),
+        the bordered pieces for :func:`_simplified`: None at fixed Phi).
     """
     res, diag, values, dres_dphi = problem.residual(mu, phi, jacobian=True)
     m0 = _merit(problem, mu, phi, diag, current)[0]
     n = problem.n_owned
     problem._factor(values, diag, shift)
     step = problem._solve(-(res / diag)[:n])
-    d_phi = 0.0
+    d_phi, border = 0.0, None
     if current is not None:
         G = problem.conductance  # noqa: N806
         i_e, grad, di_dphi = problem.electronic_current(mu, phi, gradient=True)
@@ -95,13 +97,35 @@ def _step(problem: EafeProblem, mu: np.ndarray, phi: float, current: float | Non
         if np.isfinite(slope) and slope > 0.0:
             d_phi = -(g + dot) / slope
             step = step + d_phi * tangent
+            border = (grad, tangent, slope)
         else:  # far from the solution the linearised current can fall with Phi: keep Phi
             log.debug("EAFE Newton: d(current)/dPhi = %.3g A/V; a step at fixed Phi", slope)
-    return step, d_phi, diag, m0
+    return step, d_phi, diag, m0, border
+
+
+def _simplified(problem: EafeProblem, mu: np.ndarray, phi: float, current: float | None,
+                diag: np.ndarray, border) -> tuple[np.ndarray, float]:
+    """The simplified Newton correction at a trial (mu, Phi): the last Jacobian (still
+    factorised) applied to the trial's residual, bordered as in :func:`_step` (eV, V)."""
+    res = problem.residual(mu, phi)
+    n = problem.n_owned
+    step = problem._solve(-(res / diag)[:n])
+    if border is None:
+        return step, 0.0
+    grad, tangent, slope = border
+    g = phi * problem.conductance + problem.electronic_current(mu, phi) - current
+    dot = problem.comm.allreduce(float(grad[:n] @ step[:n]), op=MPI.SUM)
+    d_phi = -(g + dot) / slope
+    return step + d_phi * tangent, d_phi
+
+
+def _size(problem: EafeProblem, step: np.ndarray, d_phi: float) -> float:
+    """2-norm (eV) of a correction of (mu, Phi) over the owned nodes (Phi counts as one)."""
+    return float(np.hypot(problem._norm(step), d_phi))
 
 
 def newton(problem: EafeProblem, mu: np.ndarray, phi: float, current: float | None,
-           max_iterations: int = 60) -> tuple[np.ndarray, float, int]:
+           max_iterations: int = 60, relax: bool = False) -> tuple[np.ndarray, float, int]:
     """Damped Newton on mu (and Phi when ``current`` (A/m^2) is given: galvanostatic).
 
     Converged when the row-scaled residual (and the current residual / G) is below 1e-9 kT
@@ -109,7 +133,16 @@ def newton(problem: EafeProblem, mu: np.ndarray, phi: float, current: float | No
     1e-8 kT (and Phi's below 1e-12 of Phi), or when the line search stalls with corrections
     below 1e-6 kT or with the merit below 1e-6 kT (the round-off floor of the residual; the
     exact check judges the result); the first two end with one more full step.
-    ``solver.max_newton_iterations`` caps ``max_iterations``.
+    ``solver.max_newton_iterations`` caps ``max_iterations``. With ``relax``, every
+    iteration starts with :func:`relax_outliers` (the nodes whose own correction would exceed
+    1 eV solved exactly, inactive near the solution): one such node otherwise cuts the whole
+    step to 1e-3 (2D: free nodes in the anode plane beside a partial contact).
+
+    The line search accepts a damping lambda by the natural monotonicity test (Deuflhard):
+    the simplified correction at the trial (the same factorised Jacobian) is shorter than
+    (1 - lambda/4) times the correction (2-norms, eV). The row-scaled residual cannot serve:
+    its diagonal changes by e^(dmu/kT) from one iterate to the next, and it rose from 0.02 to
+    41 V through steps that each decreased it at fixed scaling.
 
     Returns:
         (mu (eV, local nodes), Phi (V), iterations).
@@ -122,8 +155,10 @@ def newton(problem: EafeProblem, mu: np.ndarray, phi: float, current: float | No
     kT = problem.kT
     history = []
     for it in range(1, max_iterations + 1):
+        if relax:
+            mu = relax_outliers(problem, mu, phi, sweeps=1)
         try:
-            step, d_phi, diag, m0 = _step(problem, mu, phi, current)
+            step, d_phi, diag, m0, border = _step(problem, mu, phi, current)
         except ConvergenceError as exc:
             exc.diagnosis.update(iterations=it, merit_V=history[-5:])
             raise
@@ -138,15 +173,18 @@ def newton(problem: EafeProblem, mu: np.ndarray, phi: float, current: float | No
                 return trial_mu, trial_phi, it
             return mu, phi, it
         lam = min(1.0, _MAX_STEP_EV / size) if size > 0 else 1.0
-        while True:
+        norm0, ok, m1 = _size(problem, step, d_phi), False, np.inf
+        while lam >= 1e-4:
             trial_mu, trial_phi = mu + lam * step, phi + lam * d_phi
             m1 = _merit(problem, trial_mu, trial_phi, diag, current)[0]
-            if np.isfinite(m1) and m1 <= (1.0 - 1e-4 * lam) * m0:
-                break
+            if np.isfinite(m1):  # natural monotonicity (module docstring)
+                bar = _size(problem, *_simplified(problem, trial_mu, trial_phi, current, diag,
+                                                  border))
+                ok = bar <= (1.0 - 0.25 * lam) * norm0
+                if ok:
+                    break
             lam *= 0.5
-            if lam < 1e-4:
-                break
-        if not (np.isfinite(m1) and m1 <= m0):
+        if not ok:
             if size <= _STALL_TOL_KT * kT or m0 <= _NOISE_KT * kT:  # round-off floor
                 log.debug("EAFE Newton: line search failed at the round-off floor (merit %.3g "
                           "V, step %.3g eV): accepted", m0, size)
@@ -185,12 +223,12 @@ def pseudo_transient(problem: EafeProblem, mu: np.ndarray, phi: float,
     tau, it, previous = 1.0, 0, None
     best = (np.inf, 0)  # the lowest merit (V) and its iteration
     for it in range(1, max_iterations + 1):
-        step, d_phi, diag, m0 = _step(problem, mu, phi, current, shift=tau)
+        step, d_phi, diag, m0, _ = _step(problem, mu, phi, current, shift=tau)
         if previous is not None:  # SER: tau follows the merit, each at its own scaling
             tau = min(tau * m0 / max(previous, 1e-300), 1e3)
             if tau < 1e-6:
                 return mu, phi, it
-            step, d_phi, diag, m0 = _step(problem, mu, phi, current, shift=tau)
+            step, d_phi, diag, m0, _ = _step(problem, mu, phi, current, shift=tau)
         size = problem._max(step)
         lam = min(1.0, _MAX_STEP_EV / size) if size > 0 else 1.0
         trial_mu, trial_phi = mu + lam * step, phi + lam * d_phi
