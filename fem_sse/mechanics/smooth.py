@@ -16,7 +16,8 @@ replaced by
     L(x) = sum_i lambda_i(x) q_i(x)
 
 on the transport mesh: lambda_i the P1 hat of transport vertex i, q_i the least-squares
-quadratic through the level at the vertices within two rings of i (same material). L is
+quadratic through the level at the vertices within two rings of i (same material; three
+at a corner, where two rings hold fewer than :data:`MIN_POINTS`). L is
 continuous, exact for quadratics, and its gradient jumps across a transport edge by only
 sum_i (q_i - q_j)(x) [d lambda_i / dn] = O(h^2) (the q_i differ by third-order terms): the
 corners of the front have angles O(h^2), against O(h) before, and the front inside each
@@ -38,6 +39,8 @@ __all__ = ["QuadraticLevel", "level_recovery", "parents", "quadratic_level", "re
 _NV = 3
 #: Monomials of the local fits, in coordinates centred at the vertex and scaled by the patch.
 _POWERS = ((0, 0), (1, 0), (0, 1), (2, 0), (1, 1), (0, 2))
+#: A quadratic is fitted through at least this many vertices (two rings, three at a corner).
+MIN_POINTS = 10
 
 
 def _design(d: np.ndarray, terms: int) -> np.ndarray:
@@ -71,13 +74,16 @@ class QuadraticLevel:
         rows = np.repeat(np.arange(len(cells)), _NV)
         incidence = sp.csr_matrix((np.ones(rows.size), (rows, cells.ravel())),
                                   shape=(len(cells), nv))
-        ring = (incidence.T @ incidence).astype(bool).astype(np.int8)
-        ring = (ring @ ring).tocsr()  # two rings of vertices
+        one = (incidence.T @ incidence).astype(bool).astype(np.int8)
+        two = (one @ one).tocsr()  # two rings of vertices
+        three = (two @ one).tocsr()
         for i in np.unique(cells):
-            patch = ring.indices[ring.indptr[i]:ring.indptr[i + 1]]
+            patch = two.indices[two.indptr[i]:two.indptr[i + 1]]
+            if len(patch) < MIN_POINTS:  # a corner: three rings
+                patch = three.indices[three.indptr[i]:three.indptr[i + 1]]
             d = self.verts[patch] - self.verts[i]
             h = float(np.max(np.abs(d)))
-            terms = 6 if len(patch) >= 8 else (3 if len(patch) >= 3 else 1)
+            terms = 6 if len(patch) >= 6 else (3 if len(patch) >= 3 else 1)
             a = _design(d / h, terms)
             c, _, rank, _ = np.linalg.lstsq(a, value[patch], rcond=1e-10)
             if rank < terms and terms == 6:  # a degenerate patch (e.g. collinear): linear
