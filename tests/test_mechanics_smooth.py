@@ -54,6 +54,31 @@ def test_blend_of_quadratic_fits_is_exact_for_a_quadratic():
     assert pair[0, 0] == pytest.approx(pair[1, 0], abs=1e-14)
 
 
+def test_fit_on_a_no_flux_side_is_even_about_it():
+    """W has no normal gradient on a side that no flux crosses, so the exact front meets the
+    side at a right angle (the side is a mirror plane). The fits at the vertices of the side
+    y = 0 (not an electrode) are even about it: no linear term in y, for data that are not
+    (a fit of these data alone has one); the corners (two sides) are left alone."""
+    from fem_sse.mechanics.smooth import mirror_normals
+
+    n = 6
+    grid = np.stack(np.meshgrid(np.linspace(0, 1, n), np.linspace(0, 1, n)), -1).reshape(-1, 2)
+    cells = np.array([c for i in range(n - 1) for j in range(n - 1) for c in (
+        (i * n + j, i * n + j + 1, (i + 1) * n + j + 1),
+        (i * n + j, (i + 1) * n + j + 1, (i + 1) * n + j))])
+    facet_tag = np.zeros_like(cells)
+    normals = mirror_normals(grid, cells, facet_tag, electrodes=())
+    bottom = np.flatnonzero((grid[:, 1] == 0.0) & (grid[:, 0] > 0.0) & (grid[:, 0] < 1.0))
+    assert np.allclose(np.abs(normals[bottom]), [0.0, 1.0])
+    corners = np.flatnonzero(np.all((grid == 0.0) | (grid == 1.0), axis=1))
+    assert np.all(normals[corners] == 0.0)
+    values = grid[cells, 0] + 0.5 * grid[cells, 1] ** 3 + 0.2 * grid[cells, 1]
+    args = (grid, cells, values, np.zeros(len(cells), dtype=int), np.ones(len(cells), bool))
+    even, plain = QuadraticLevel(*args, mirror=normals), QuadraticLevel(*args)
+    assert np.all(np.abs(even.coef[bottom, 0, 2]) < 1e-12)
+    assert np.all(np.abs(plain.coef[bottom, 0, 2]) > 1e-3)
+
+
 def _strip(comm, monkeypatch, h: float):
     from fem_sse.geometry import stacked
 

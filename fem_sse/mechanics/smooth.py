@@ -22,8 +22,9 @@ continuous, exact for quadratics, and its gradient jumps across a transport edge
 sum_i (q_i - q_j)(x) [d lambda_i / dn] = O(h^2) (the q_i differ by third-order terms): the
 corners of the front have angles O(h^2), against O(h) before, and the front inside each
 transport cell is a curve that the elastic refinement resolves. L differs from the linear
-level by O(h^2 |D^2 W|), the transport's own interpolation error. The elastic mesh takes L at
-its vertices (:func:`recover`, after each refinement round, before the fitting).
+level by O(h^2 |D^2 W|), the transport's own interpolation error. At a vertex on a no-flux
+side the fit is even about the side, as W is (:func:`mirror_normals`). The elastic mesh takes L
+at its vertices (:func:`recover`, after each refinement round, before the fitting).
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ from dolfinx import fem
 
 from fem_sse import compat
 
-__all__ = ["QuadraticLevel", "level_recovery", "parents", "quadratic_level", "recover"]
+__all__ = ["QuadraticLevel", "level_recovery", "mirror_normals", "parents", "quadratic_level",
+           "recover"]
 
 _NV = 3
 #: Monomials of the local fits, in coordinates centred at the vertex and scaled by the patch.
@@ -54,10 +56,13 @@ class QuadraticLevel:
         verts: (nv, 2) vertex coordinates (m); cells: (n, 3) vertex numbers.
         values: (n, 3) level at each cell vertex (continuous inside each material).
         material: (n,) material number per cell; stepped: (n,) cells whose level is fitted.
+        mirror: (nv, 2) unit normal of the straight no-flux boundary through each vertex
+            (zero: none); the fit there is made even about it (:func:`mirror_normals`).
     """
 
-    def __init__(self, verts, cells, values, material, stepped):
+    def __init__(self, verts, cells, values, material, stepped, mirror=None):
         self.verts, self.cells = verts, cells
+        self.mirror = np.zeros_like(verts) if mirror is None else mirror
         self.material, self.stepped = material, stepped
         n_mat = int(material.max(initial=0)) + 1
         self.coef = np.zeros((len(verts), n_mat, len(_POWERS)))
@@ -82,13 +87,18 @@ class QuadraticLevel:
             if len(patch) < MIN_POINTS:  # a corner: three rings
                 patch = three.indices[three.indptr[i]:three.indptr[i + 1]]
             d = self.verts[patch] - self.verts[i]
+            v = value[patch]
+            n = self.mirror[i]
+            if np.any(n != 0.0):  # W is even about a no-flux side: its mirror image too
+                d = np.concatenate([d, d - 2.0 * np.outer(d @ n, n)])
+                v = np.concatenate([v, v])
             h = float(np.max(np.abs(d)))
-            terms = 6 if len(patch) >= 6 else (3 if len(patch) >= 3 else 1)
+            terms = 6 if len(d) >= 6 else (3 if len(d) >= 3 else 1)
             a = _design(d / h, terms)
-            c, _, rank, _ = np.linalg.lstsq(a, value[patch], rcond=1e-10)
+            c, _, rank, _ = np.linalg.lstsq(a, v, rcond=1e-10)
             if rank < terms and terms == 6:  # a degenerate patch (e.g. collinear): linear
                 terms = 3
-                c = np.linalg.lstsq(a[:, :3], value[patch], rcond=1e-10)[0]
+                c = np.linalg.lstsq(a[:, :3], v, rcond=1e-10)[0]
             self.coef[i, m, :terms] = c[:terms]
             self.scale[i] = h
 
@@ -112,13 +122,45 @@ class QuadraticLevel:
         return out
 
 
-def quadratic_level(arrays, stepped_cells: np.ndarray, material: np.ndarray) -> QuadraticLevel:
-    """The :class:`QuadraticLevel` of the canonical arrays (coords (n, 3, 2), values (n, 3),
-    as :func:`~fem_sse.mechanics.canonical._local_arrays` gives them for a serial mesh)."""
-    coords, values = arrays
+def mirror_normals(verts, cells, facet_tag, electrodes) -> np.ndarray:
+    """(nv, 2): per vertex the unit normal of the outer boundary edges through it that are not
+    on an electrode (tags ``electrodes``), when they are collinear (zero otherwise). No Li+ and
+    no electronic flux cross such a side, so grad W . n = 0 there and W is even about it: the
+    exact front meets the side at a right angle. A fit that is not even about the side tilts
+    the front there, a corner in its mirror image (the side is a symmetry plane of the roller
+    BC) whose stress grows with refinement (measured on cases/2d/study_thin_anodic.toml: von
+    Mises +9 % from refine_fronts 4 to 6 at the side, before the fit was made even)."""
+    pairs = np.concatenate([cells[:, [(k + 1) % _NV, (k + 2) % _NV]] for k in range(_NV)])
+    tags = facet_tag.T.ravel()
+    edges, index, count = np.unique(np.sort(pairs, axis=1), axis=0, return_inverse=True,
+                                    return_counts=True)
+    outer = count[index.ravel()] == 1
+    side = pairs[outer & ~np.isin(tags, list(electrodes))]
+    d = verts[side[:, 1]] - verts[side[:, 0]]
+    normal = np.stack([-d[:, 1], d[:, 0]], axis=1) / np.linalg.norm(d, axis=1)[:, None]
+    out = np.zeros_like(verts)
+    straight = np.ones(len(verts), dtype=bool)
+    for (a, b), n in zip(side, normal, strict=True):
+        for v in (a, b):
+            if np.all(out[v] == 0.0):
+                out[v] = n
+            elif abs(out[v, 0] * n[1] - out[v, 1] * n[0]) > 1e-9:
+                straight[v] = False
+    out[~straight] = 0.0
+    return out
+
+
+def quadratic_level(arrays, stepped_cells: np.ndarray, material: np.ndarray,
+                    electrodes=()) -> QuadraticLevel:
+    """The :class:`QuadraticLevel` of the canonical arrays (coords (n, 3, 2), facet tags
+    (n, 3) opposite each vertex, values (n, 3), as
+    :func:`~fem_sse.mechanics.canonical._local_arrays` gives them for a serial mesh);
+    ``electrodes``: the facet tags of the electrodes (the other outer sides carry no flux)."""
+    coords, facet_tag, values = arrays
     verts, cells = np.unique(coords.reshape(-1, 2), axis=0, return_inverse=True)
-    return QuadraticLevel(verts, cells.reshape(-1, _NV), np.asarray(values, float), material,
-                          stepped_cells)
+    cells = cells.reshape(-1, _NV)
+    return QuadraticLevel(verts, cells, np.asarray(values, float), material, stepped_cells,
+                          mirror_normals(verts, cells, facet_tag, electrodes))
 
 
 def parents(coarse_mesh, fine_mesh) -> np.ndarray:
@@ -157,13 +199,14 @@ def level_recovery(smesh, level: fem.Function, kind: str, config, spec):
 
     if kind != "kirchhoff":
         return None
-    coords, cell_tag, _, values = _local_arrays(smesh, level)
+    coords, cell_tag, facet_tag, values = _local_arrays(smesh, level)
     names = np.array([smesh.regions[int(t)].material if t > 0 else "" for t in cell_tag],
                      dtype=object)
     stepped = np.isfinite(step_levels(names, config, spec, kind))
     if not stepped.any():
         return None
     material = np.unique(names.astype(str), return_inverse=True)[1].ravel()
-    smooth = quadratic_level((coords, values), stepped, material)
+    electrodes = [smesh.facet_groups[k] for k in ("cathode", "anode") if k in smesh.facet_groups]
+    smooth = quadratic_level((coords, facet_tag, values), stepped, material, electrodes)
     coarse = smesh.mesh
     return lambda fine, fine_level: recover(smooth, coarse, fine, fine_level)
