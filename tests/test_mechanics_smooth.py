@@ -110,3 +110,33 @@ def test_curved_front_from_a_coarse_level_converges_under_front_refinement(comm,
         peaks.append(np.array([s["max_principal"], s["max_von_mises"]]))
     assert np.all(np.abs(peaks[1] / peaks[0] - 1.0) < 0.01), peaks
     assert np.all(np.abs(peaks[1] / np.array(CURVED_FINE) - 1.0) < 0.02), peaks
+
+
+def test_smooth_fit_is_the_same_on_every_rank_count(comm, monkeypatch):
+    """The smooth level is built on the canonical serial copy: prepare_mesh of a Kirchhoff
+    level (a curved front, plus cell-to-cell jumps as in a transport W) gives bit-identical
+    meshes, tags and level values on ``comm`` and on one rank alone."""
+    from mpi4py import MPI
+
+    from fem_sse import compat
+    from fem_sse.mechanics.canonical import _gather
+    from fem_sse.mechanics.solve import prepare_mesh
+
+    results = []
+    for c in (comm, MPI.COMM_SELF):
+        config, smesh = _strip(c, monkeypatch, 0.5e-6)
+        spec = dataclasses.replace(config.mechanics, refine_fronts=2)
+        msh = smesh.mesh
+        W = fem.Function(fem.functionspace(msh, ("DG", 1)))  # noqa: N806
+        W.interpolate(lambda x: 1e3 * (x[0] - 4.33e-6 - 0.6e-6 * np.cos(2 * np.pi * x[1] / 4e-6)))
+        num = msh.topology.index_map(2).size_local + msh.topology.index_map(2).num_ghosts
+        centre = msh.geometry.x[compat.geometry_dofmap(msh)[:num, :3]].mean(axis=1)
+        W.x.array[W.function_space.dofmap.list[:num]] += 1e-7 * np.sin(
+            3.1e7 * centre[:, 0] + 1.7e7 * centre[:, 1])[:, None]
+        fitted, level, rounds, cut = prepare_mesh(smesh, W, "kirchhoff", config, spec)
+        assert rounds == 2 and cut > 0
+        results.append(_gather(fitted, level, c))
+    if comm.rank == 0:
+        for a, b, name in zip(*results, ("vertices", "cells", "cell tags", "facet tags",
+                                         "level"), strict=True):
+            assert a.shape == b.shape and np.array_equal(a, b), name
