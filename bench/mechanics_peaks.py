@@ -33,14 +33,23 @@ fracture_risk_index, max_principal_flaw_average: fem_sse/mechanics/average.py).
   transport solve, then refine_fronts = 0, 2, 4, 6. ``study_single`` / ``study_thin``: the
   same for the other two designs of the 2D design study (study_single.toml,
   study_thin_anodic.toml).
+  Each study record has ``linear_level_rows``: refine_fronts 0 and 6 with the front fitted to
+  the level linear in each transport cell (before fem_sse/mechanics/smooth.py), and so has
+  ``uniform``. ``study_single_fine``: study_single on a transport mesh with every size
+  halved (cell cap x4): the change of the peaks with the transport discretisation, to
+  compare with the change the smooth level makes.
 * ``poly``: the tutorial's polycrystal (cases/2d/poly_bilayer.toml, docs/tutorial.md step 5):
   the same, with each peak's distance to the nearest GB facet, the lateral sides and the
-  electrodes.
+  electrodes. With the bench's two-state law and 5 MPa it is the same problem as ``study``
+  (poly_bilayer.toml and study_bilayer.toml differ in the strain law and the [mechanics]
+  table only, and the bench's defaults are the study's), so its transport and peaks equal
+  the study's.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import dataclasses
 import json
@@ -98,7 +107,8 @@ def uniform(comm) -> dict:
                                  kirchhoff=problem.kirchhoff_function())
         rows.append({"refine_fronts": rounds, **_peaks(result.summary)})
     return {"transport_cells": summary["cells"], "film": _peaks(film["mechanics"]),
-            "jumps_x_m": [j["x"] for j in summary["jumps"]], "rows": rows}
+            "jumps_x_m": [j["x"] for j in summary["jumps"]], "rows": rows,
+            "linear_level_rows": _linear_rows(config, problem, comm)}
 
 
 def _strip_config(width_eV: float | None, h: float):
@@ -234,11 +244,37 @@ def _front_rounds(config, problem, comm, where, rounds=(0, 2, 4, 6)) -> list[dic
     return rows
 
 
-def study(comm, name: str = "study_bilayer") -> dict:
-    from fem_sse.spec.config import load_config
+@contextlib.contextmanager
+def _linear_level():
+    """The front fitted to the level linear in every transport cell, as before
+    fem_sse/mechanics/smooth.py (for the comparison rows ``linear_level_rows``)."""
+    from fem_sse.mechanics import smooth
+
+    saved = smooth.level_recovery
+    smooth.level_recovery = lambda *args, **kwargs: None
+    try:
+        yield
+    finally:
+        smooth.level_recovery = saved
+
+
+def _linear_rows(config, problem, comm, rounds=(0, 6)) -> list[dict]:
+    with _linear_level():
+        return _front_rounds(config, problem, comm, lambda result: {}, rounds)
+
+
+def study(comm, name: str = "study_bilayer", scale: float = 1.0) -> dict:
+    """``name`` (cases/2d) with its mesh sizes times ``scale`` and its cell cap over
+    ``scale``^2 (a finer transport solution for scale < 1)."""
+    from fem_sse.spec.config import parse_config, read_toml
     from fem_sse.app.run import solve_case
 
-    config = load_config(ROOT / "cases" / "2d" / f"{name}.toml")
+    data = read_toml(ROOT / "cases" / "2d" / f"{name}.toml")
+    if scale != 1.0:
+        data["mesh"] = {k: v * scale if k.startswith("size") else v
+                        for k, v in data["mesh"].items()}
+        data["solver"]["max_cells"] = int(data["solver"]["max_cells"] / scale**2)
+    config = parse_config(data, name=name)
     summary, extras = solve_case(dataclasses.replace(config, mechanics=None), comm)
     problem = extras["problem"]
 
@@ -250,8 +286,9 @@ def study(comm, name: str = "study_bilayer") -> dict:
                 "crack_risk_gb_distance_m": _gb_distance(result.smesh, risk_at, comm)}
 
     rows = _front_rounds(config, problem, comm, where)
-    return {"case": f"cases/2d/{name}.toml", "transport_cells": summary["cells"],
-            "rows": rows}
+    return {"case": f"cases/2d/{name}.toml", "mesh_scale": scale,
+            "transport_cells": summary["cells"], "t_li": summary.get("t_li"), "rows": rows,
+            "linear_level_rows": _linear_rows(config, problem, comm)}
 
 
 def _gb_distance(smesh, point, comm) -> float:
@@ -324,10 +361,15 @@ def study_thin(comm) -> dict:
     return study(comm, "study_thin_anodic")
 
 
+def study_single_fine(comm) -> dict:
+    return study(comm, "study_single", 0.5)
+
+
 CASES = {"uniform": uniform, "sharp_straight": sharp_straight,
          "narrow_straight": narrow_straight, "sharp_curved": sharp_curved,
          "smooth_curved": smooth_curved, "eshelby": eshelby, "study": study, "poly": poly,
-         "study_single": study_single, "study_thin": study_thin}
+         "study_single": study_single, "study_thin": study_thin,
+         "study_single_fine": study_single_fine}
 
 
 def main() -> None:

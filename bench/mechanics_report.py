@@ -91,6 +91,15 @@ def peaks(name: str) -> list[str]:
                   + "; last two rows: "
                   f"{_change(rows, 'max_principal_flaw_average')} / "
                   f"{_change(rows, 'max_von_mises_flaw_average')}."]
+    linear = case.get("linear_level_rows")
+    if linear:
+        lines += ["", "With the front fitted to the level linear in each transport cell (before "
+                  "fem_sse/mechanics/smooth.py), refine_fronts " + " / ".join(
+                      str(r["refine_fronts"]) for r in linear) + ": max principal " + " / ".join(
+                      f"{r['max_principal'] / MPA:.2f}" for r in linear) + " MPa, max von Mises "
+                  + " / ".join(f"{r['max_von_mises'] / MPA:.2f}" for r in linear)
+                  + f" MPa (last vs first: {_change([linear[0], linear[-1]], 'max_principal')} / "
+                  f"{_change([linear[0], linear[-1]], 'max_von_mises')})."]
     exact = case.get("film") or case.get("exact")
     if exact:
         lines += ["", f"Exact: max principal {exact['max_principal'] / MPA:.2f} MPa, max von "
@@ -114,6 +123,45 @@ def peaks(name: str) -> list[str]:
         lines += ["", "Largest deviation from the exact values over the rows: " + ", ".join(
             f"{NAMES[k]} {100.0 * (worst[k] / exact[k] - 1.0):+.2f} %" for k in keys)
             + f" ({label})."]
+    return lines
+
+
+def _pair(row) -> str:
+    return f"{row['max_principal'] / MPA:.2f} / {row['max_von_mises'] / MPA:.2f}"
+
+
+def _shift(a, b) -> str:
+    """Relative change a -> b of the max principal / max von Mises peaks."""
+    return " / ".join(f"{100.0 * (b[k] - a[k]) / abs(a[k]):+.2f} %"
+                      for k in ("max_principal", "max_von_mises"))
+
+
+def smooth_level() -> list[str]:
+    """study_single on two transport meshes, smooth vs linear level (mechanics_peaks.py)."""
+    data = _load("mechanics_peaks.json") or {}
+    cases = [data.get(k) for k in ("study_single", "study_single_fine")]
+    if any(c is None or "linear_level_rows" not in c for c in cases):
+        return ["(not run yet: `docker/run python3 bench/mechanics_peaks.py --cases "
+                "study_single study_single_fine`)"]
+    lines = ["| transport mesh sizes | transport cells | 1 - t_Li | level | refine_fronts 0: max "
+             "principal / max von Mises (MPa) | refine_fronts 6 | 4 -> 6 |",
+             "|---|---:|---:|---|---:|---:|---:|"]
+    for case in cases:
+        smooth = {r["refine_fronts"]: r for r in case["rows"]}
+        linear = {r["refine_fronts"]: r for r in case["linear_level_rows"]}
+        head = (f"| x {case['mesh_scale']:g} | {case['transport_cells']} | "
+                f"{1.0 - case['t_li']:.4e} |")
+        lines += [f"{head} smooth | {_pair(smooth[0])} | {_pair(smooth[6])} | "
+                  f"{_shift(smooth[4], smooth[6])} |",
+                  f"| | | | linear | {_pair(linear[0])} | {_pair(linear[6])} | - |"]
+    (coarse, fine) = ({r["refine_fronts"]: r for r in c["rows"]} for c in cases)
+    (lin_c, lin_f) = ({r["refine_fronts"]: r for r in c["linear_level_rows"]} for c in cases)
+    lines += ["", "Halving the transport mesh sizes changes the smooth level's peaks at "
+              f"refine_fronts 6 by {_shift(coarse[6], fine[6])} (max principal / max von Mises) "
+              f"and at refine_fronts 0 by {_shift(coarse[0], fine[0])}; the linear level's at "
+              f"refine_fronts 0 by {_shift(lin_c[0], lin_f[0])}. The smooth level against the "
+              f"linear one at refine_fronts 0 (the same elastic resolution): "
+              f"{_shift(lin_c[0], coarse[0])} (sizes x 1), {_shift(lin_f[0], fine[0])} (x 0.5)."]
     return lines
 
 
@@ -291,7 +339,7 @@ BLOCKS = {"peaks_uniform": lambda: peaks("uniform"),
           "peaks_smooth_curved": lambda: peaks("smooth_curved"),
           "peaks_eshelby": lambda: peaks("eshelby"), "peaks_study": lambda: peaks("study"),
           "peaks_study_single": lambda: peaks("study_single"),
-          "peaks_study_thin": lambda: peaks("study_thin"),
+          "peaks_study_thin": lambda: peaks("study_thin"), "smooth_level": smooth_level,
           "reference": reference, "dilute": dilute, "study1d": study1d, "study2d": study2d,
           "timing": timing, "presets": presets, "ranks": ranks,
           "poly": poly, "elastic_vs_transport": elastic_vs_transport}

@@ -85,7 +85,7 @@ def carry_linear(kirchhoff: fem.Function, new_mesh) -> fem.Function:
 
 
 def refine_level(smesh, level: fem.Function, kind: str, config, spec, levels: int,
-                 fraction: float = 0.1, max_cells: int = 2_000_000):
+                 fraction: float = 0.1, max_cells: int = 2_000_000, recover=None):
     """Refine ``smesh`` (2D) where the eigenstrain of a DG1 level field changes across a cell.
 
     Args:
@@ -96,9 +96,12 @@ def refine_level(smesh, level: fem.Function, kind: str, config, spec, levels: in
         levels: refinement rounds (each halves the cells at the fronts).
         fraction: mark cells whose eigenstrain range exceeds this fraction of the global swing.
         max_cells: stop before a round that would exceed this many cells (global).
+        recover: optional ``recover(smesh, level) -> level`` applied after each round (the
+            smooth level of :mod:`.smooth`, so that the next round marks its fronts).
 
     Returns:
-        (refined SeparatorMesh, the level field carried to it exactly, rounds done).
+        (refined SeparatorMesh, the level field carried to it exactly (or recovered), rounds
+        done).
     """
     from fem_sse.geometry.refine2d import refine_tagged
 
@@ -113,6 +116,8 @@ def refine_level(smesh, level: fem.Function, kind: str, config, spec, levels: in
         new = refine_tagged(smesh, cells)
         level = carry_linear(level, new.mesh)
         smesh = new
+        if recover is not None:
+            level = recover(smesh, level)
         done += 1
         log.info("front refinement %d: %d cells marked, %d cells", done, marked,
                  smesh.mesh.topology.index_map(2).size_global)

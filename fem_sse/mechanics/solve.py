@@ -123,11 +123,16 @@ def prepare_mesh(smesh, level, kind: str, config, spec):
     from fem_sse.mechanics.canonical import on_canonical_copy
     from fem_sse.mechanics.fit import continuous_level, fit_fronts
     from fem_sse.mechanics.fronts import refine_level
+    from fem_sse.mechanics.smooth import level_recovery
 
     def work(serial, serial_level):
         serial_level = continuous_level(serial, serial_level)
+        recover = level_recovery(serial, serial_level, kind, config, spec) if (
+            spec.fit_fronts) else None
+        if recover is not None:
+            serial_level = recover(serial, serial_level)
         serial, serial_level, rounds = refine_level(serial, serial_level, kind, config, spec,
-                                                    spec.refine_fronts)
+                                                    spec.refine_fronts, recover=recover)
         cut = 0
         if spec.fit_fronts:
             serial, serial_level, cut = fit_fronts(serial, serial_level, kind, config, spec)
