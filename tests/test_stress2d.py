@@ -87,24 +87,14 @@ def test_failure_names_a_suspect_ratio(comm):
 
 
 @pytest.mark.mpi
-def test_cracked_configuration_beyond_precision_falls_back(stress2d, comm):
-    """Configuration 47 (a crack line, partial anode contact, ratio 2.8e22): the W formulation
-    refuses it before meshing, and the default fallback solves it on the mesh cut open along the
-    crack (fem_sse/geometry/cracks.py), converged on its tolerance with the current balanced."""
-    record = stress2d.evaluate(stress2d.random_config(0, 47), comm, fallback="fem-eafe")
-    assert record["status"] == "converged", record.get("error") or record.get("stop_reason")
-    assert record["stop_reason"] == "tolerance" and record["solver"] == "fem-eafe"
-    assert record["fallback"]["stage"].startswith("precision check")
-    assert record["current_balance"]["relative_imbalance"] < 1e-6
-    assert 0.0 <= record["t_li"] <= 1.0
-
-
-@pytest.mark.mpi
-def test_grain_interfaces_beyond_precision_fall_back(stress2d, comm):
-    """Configuration 27 (GB interfaces with a conductance, ratio 1e15): the W formulation
-    refuses it before meshing; the fallback solves it with w discontinuous across the
-    interfaces (fem_sse/transport/eafe2d.py), converged on its tolerance, balanced."""
-    record = stress2d.evaluate(stress2d.random_config(0, 27), comm, fallback="fem-eafe")
+@pytest.mark.parametrize("index", [47, 27])
+def test_beyond_precision_falls_back(stress2d, comm, index):
+    """Configuration 47 (a crack line, partial anode contact, ratio 2.8e22) and 27 (GB
+    interfaces with a conductance, ratio 1e15): the W formulation refuses them before meshing,
+    and the default fallback solves them, on the mesh cut open along the crack
+    (fem_sse/geometry/cracks.py) and with w discontinuous across the interfaces
+    (fem_sse/transport/eafe2d.py), converged on its tolerance with the current balanced."""
+    record = stress2d.evaluate(stress2d.random_config(0, index), comm, fallback="fem-eafe")
     assert record["status"] == "converged", record.get("error") or record.get("stop_reason")
     assert record["stop_reason"] == "tolerance" and record["solver"] == "fem-eafe"
     assert record["fallback"]["stage"].startswith("precision check")
