@@ -21,7 +21,7 @@ def _solve_transport(config: Config, comm, solver: str, progress) -> tuple[dict,
     """(summary keys, writer inputs, the solver that produced them) of the transport step."""
     from fem_sse.app import transport_case as case
 
-    if solver == "exact" and config.dim != 1:
+    if solver == "exact" and not config.shape.exact_solver:
         from fem_sse.spec.config import ConfigError
 
         raise ConfigError("solver.kind", "the exact solver is 1D (a closed form); use 'fem' for "

@@ -16,7 +16,6 @@ from dolfinx import fem
 from mpi4py import MPI
 
 from fem_sse import compat
-from fem_sse.materials.strain import MECHANICAL_PRESETS
 from fem_sse.mechanics.average import flaw_average_risk
 from fem_sse.mechanics.elasticity import ElasticProblem, SolveReport
 from fem_sse.mechanics.eigenstrain import cell_materials, mu_at, project_eigenstrain
@@ -29,7 +28,7 @@ from fem_sse.mechanics.post import (
 )
 from fem_sse.mechanics.reference import reference_summary
 from fem_sse.mechanics.results import PlaneSummary
-from fem_sse.spec.mechanics import DEFAULT_BC, ROLLER_COMPONENT, MechanicsSpec
+from fem_sse.spec.mechanics import ROLLER_COMPONENT, MechanicsSpec, default_mechanics
 
 __all__ = ["MechanicsResult", "default_spec", "prepare_mesh", "solve_mechanics"]
 
@@ -84,11 +83,7 @@ class MechanicsResult:
 
 def default_spec(config) -> MechanicsSpec:
     """The config's ``[mechanics]`` table, or the defaults with the default material data."""
-    if config.mechanics is not None:
-        return config.mechanics
-    bc = dict(DEFAULT_BC) if config.dim == 2 else {k: DEFAULT_BC[k] for k in ("cathode", "anode")}
-    return MechanicsSpec(model="plane_strain" if config.dim == 2 else "film", bc=bc,
-                         materials={m: MECHANICAL_PRESETS["default"] for m in config.materials})
+    return config.mechanics if config.mechanics is not None else default_mechanics(config)
 
 
 def _dg(mesh, degree: int, shape=None, name: str = ""):
