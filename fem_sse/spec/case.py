@@ -154,9 +154,9 @@ class Config:
 
     @property
     def shape(self):
-        """What the input language allows in a case of this dimension: a
-        :class:`~fem_sse.spec.dimension.LineInput` or :class:`~fem_sse.spec.dimension.PlaneInput`
-        (the validation, the solvers and the commands ask it instead of testing ``dim``)."""
+        """What the input language allows in a case of this dimension: the
+        :class:`~fem_sse.spec.dimension.CaseInput` ``LINE`` or ``PLANE`` (the validation,
+        the solvers and the commands ask it instead of testing ``dim``)."""
         from fem_sse.spec.dimension import for_dimension  # it imports this module
 
         return for_dimension(self.dim)

@@ -68,7 +68,7 @@ from fem_sse.spec.case import (
     SolverOptions,
 )
 from fem_sse.spec.dimension import GEOMETRY_KEYS as _GEOMETRY_KEYS
-from fem_sse.spec.dimension import LAYER_KEYS_1D, LineInput, PlaneInput, for_dimension, other
+from fem_sse.spec.dimension import LAYER_KEYS_1D, CaseInput, for_dimension, other
 from fem_sse.spec.geometry_parse import GEOMETRY_KEYS_2D
 from fem_sse.spec.mechanics import MATERIAL_KEYS as MECHANICS_MATERIAL_KEYS
 from fem_sse.spec.mechanics import parse_mechanics
@@ -199,7 +199,7 @@ def _parse_bottlenecks(items: Any, thickness: float) -> tuple[Bottleneck, ...]:
     return tuple(strips)
 
 
-def _check_geometry_keys(geometry: dict, mesh_table, shape: LineInput | PlaneInput) -> None:
+def _check_geometry_keys(geometry: dict, mesh_table, shape: CaseInput) -> None:
     """Unknown keys of [geometry], its layers and [mesh]; keys of the other dimension say so."""
     there = other(shape)
     layers = geometry.get("layers")
