@@ -94,14 +94,14 @@ class ConvergenceError(RuntimeError):
         diagnosis: last residuals, continuation stage and parameter, where the residual
             concentrates (:mod:`fem_sse.transport.problem` fills it); the run layer adds
             ``outdir``, the folder the last good state and the diagnosis were written to.
-        problem: the problem holding the last good state, when there is one (set by the
-            adaptive loop, read by :func:`fem_sse.app.run.write_failed`).
+
+    The last good state itself is not carried: the solver hands it to the writers in a
+    :class:`~fem_sse.transport.results.LastGoodState` (``keep=``).
     """
 
     def __init__(self, message: str, diagnosis: dict | None = None):
         super().__init__(message)
         self.diagnosis = diagnosis or {}
-        self.problem = None
 
 
 class Interrupted(KeyboardInterrupt):

@@ -215,11 +215,13 @@ def test_lazy_name_shared_with_a_submodule():
 #: a branch on a mesh's or a case's dimension (``config.dim == 1``, ``tdim != 2``,
 #: ``mesh.geometry.dim > 1``; not numpy's ``ndim``, not a Gmsh entity's ``entity_dim == 2``)
 DIM_BRANCH = re.compile(r"\b[tg]?dim\s*(==|!=|<=|>=|<|>)\s*[123]\b")
-#: where the dimension may be asked: the discretisation objects (issue 15)
-DISCRETISATION_MODULES = ("geometry/discretisation.py", "transport/discretisation.py")
-#: dimension branches left outside them (docs/architecture.md lists them); a ratchet: lower it
-#: when one goes, never raise it
-MAX_DIM_BRANCHES = 37
+#: where the dimension is asked: one object per dimension and layer (issue 15), chosen by a
+#: table lookup (none of them branches on it either)
+DISCRETISATION_MODULES = ("spec/dimension.py", "geometry/discretisation.py",
+                          "transport/discretisation.py", "mechanics/discretisation.py",
+                          "app/dimension.py")
+#: dimension branches left outside them: none (a ratchet: never raise it)
+MAX_DIM_BRANCHES = 0
 #: modules that ask the discretisation instead (must stay free of dimension branches)
 NO_DIM_BRANCH = ("transport/adapt.py", "transport/eafe.py", "transport/eafe_edges.py",
                  "transport/eafe_solve.py", "transport/eafe2d.py", "transport/eafe2d_solve.py",

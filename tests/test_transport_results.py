@@ -1,8 +1,9 @@
 """Typed transport results and parameters (no DOLFINx): the summary keys they spell and the
 electrode window of the continuation."""
 
+from fem_sse.errors import ConvergenceError
 from fem_sse.transport.parameters import TransportParameters, window_potentials
-from fem_sse.transport.results import InterfacePotential, Jump, TransportResult
+from fem_sse.transport.results import InterfacePotential, Jump, LastGoodState, TransportResult
 
 
 def test_jumps_and_interfaces_round_trip_the_metrics_entries():
@@ -69,3 +70,14 @@ def test_transport_solve_reads_as_its_fields():
     assert result.to_summary()["jumps"] == [{"x": 1e-7, "layer": "SE", "direction": "up"}]
     assert (result.phi_V, result.cells, result.newton_iterations) == (0.01, 99, 40)
     assert metrics.region_stats is None and metrics.fronts is None
+
+
+def test_last_good_state_belongs_to_its_error():
+    """The last good state is handed over beside the error, not inside it: a state kept for one
+    failure (a W solve the fallback then solved) is not the state of another error."""
+    first, second = ConvergenceError("W failed"), ConvergenceError("mechanics failed")
+    keep = LastGoodState()
+    assert keep.of(first) is None
+    keep.keep(first, "the W problem")
+    assert keep.of(first) == "the W problem" and keep.of(second) is None
+    assert not hasattr(first, "problem")  # exceptions carry their diagnosis only

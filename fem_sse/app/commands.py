@@ -125,7 +125,7 @@ def cmd_mesh(args) -> int:
     comm = world()
     config = load_config(args.config)
     for flag, given in (("--report", args.report), ("--png", args.png)):
-        if given and config.dim != 2:
+        if given and not config.shape.mesh_report:
             raise ConfigError(flag, f"is for 2D cases and {args.config} is 1D (geometry.dim = "
                               f"1): drop {flag}")
     names = {"-o": args.output, "--png": args.png,

@@ -81,7 +81,7 @@ def solve_eafe_case_2d(config: Config, comm, progress=None):
     return summary, {"fronts": metrics.fronts, "problem": problem, "view": res["view"]}
 
 
-def solve_fem_2d_with_fallback(config: Config, comm, progress=None):
+def solve_fem_2d_with_fallback(config: Config, comm, progress=None, keep=None):
     """A default 2D ``fem`` run: the W formulation; where it is refused (precision limit),
     fails, or ends on a state its certificate rejects (``not_converged_because``), the
     exponentially fitted scheme solves the case (``solver.fallback = "fem-eafe"``; crack lines
@@ -93,8 +93,8 @@ def solve_fem_2d_with_fallback(config: Config, comm, progress=None):
     refinement step) is solved again with the fallback too; the fallback's result replaces it
     only when it converged. The W solve has a wall-time budget (``solver.w_budget_s``): when it
     runs out, that is a failure with stage "budget" (the fallback's ``reason`` names it; with
-    no fallback, exit 3)."""
-    from fem_sse.app.transport_case import solve_fem_case
+    no fallback, exit 3). ``keep``: where a failed W solve leaves its last good state."""
+    from fem_sse.app.transport_case import solve_fem_plane
     from fem_sse.errors import ConvergenceError
     from fem_sse.spec.config import ConfigError
     from fem_sse.transport.budget import wall_budget
@@ -104,7 +104,7 @@ def solve_fem_2d_with_fallback(config: Config, comm, progress=None):
         # the W solve may run far longer than the fallback needs: its budget stops it, and
         # a budget that runs out is a failure ("budget" stage), never a converged run
         with wall_budget(config.solver.w_budget_s, comm):
-            w_result = solve_fem_case(config, comm, progress)
+            w_result = solve_fem_plane(config, comm, progress, keep)
         w_summary = w_result[0]
         if config.solver.fallback == "none" or (w_summary.get("converged", True)
                                                  and not w_summary.get("not_converged_because")):

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import tomllib
 
+from fem_sse.app.dimension import run_for
 from fem_sse.spec.config import parse_config
 from fem_sse.spec.dotted import set_dotted
 from fem_sse.spec.mechanics import MATERIAL_KEYS
@@ -72,7 +73,7 @@ def rerun_mechanics(run_folder: str | Path, outdir: str | Path, comm,
         The summary (identical on every rank): the run's t_Li and the new mechanics keys.
     """
     from fem_sse import __version__
-    from fem_sse.io.checkpoint import load_profile, load_transport, read_state
+    from fem_sse.io.checkpoint import read_state
     from fem_sse.io.outputs import output_directory, write_json
 
     start = time.perf_counter()
@@ -84,41 +85,14 @@ def rerun_mechanics(run_folder: str | Path, outdir: str | Path, comm,
                "t_li": state["t_li"], "one_minus_t_li": state["one_minus_t_li"],
                "written_on_ranks": state["ranks"], "ranks": comm.size,
                "fem_sse_version": __version__}
-    if config.dim == 1:
-        from fem_sse.app.mechanics_step import film_mechanics
-
-        rows, samples = load_profile(run_folder) if comm.rank == 0 else (None, None)
-        data = {"rows": rows, "held_samples": samples}
-        summary.update(film_mechanics(config, data, comm).run_keys())
-    else:
-        from fem_sse.app.mechanics_step import plane_mechanics
-
-        saved = load_transport(run_folder, state, config, comm)
-        say(f"loaded {state['cells']} cells of {run_folder} (written on {state['ranks']} "
-            f"rank(s)) in {time.perf_counter() - start:.1f} s; solving the mechanics")
-        data = {"problem": saved}
-        summary.update(plane_mechanics(config, data, comm).run_keys())
-        summary["cells"] = data["mechanics"].record.cells
+    run = run_for(config)
+    keys, data = run.restart(config, run_folder, state, comm, say, start)
+    summary.update(keys)
     summary["wall_time_s"] = time.perf_counter() - start
     with output_directory(outdir, comm, overwrite, kind="mechanics",
                           inputs=(run_folder,)) as folder:
-        summary["files"] = ["summary.json"] + _write(folder, config, summary, data, png, comm)
+        summary["files"] = ["summary.json"] + run.restart_files(folder, summary, data, png,
+                                                                 comm)
         if comm.rank == 0:
             write_json(folder / "summary.json", summary)
     return summary
-
-
-def _write(folder: Path, config, summary: dict, data, png: bool, comm) -> list[str]:
-    """1D: profile.csv with the stress columns (``data``: the rows, rank 0); 2D: the mechanics
-    files (``data["mechanics"]``: the result)."""
-    if config.dim == 1:
-        from fem_sse.io.outputs import write_profile_csv
-
-        if comm.rank == 0:
-            write_profile_csv(folder / "profile.csv", data["rows"])
-        return ["profile.csv"]
-    from fem_sse.mechanics import write_mechanics
-    from fem_sse.io.outputs import MAP_CELL_CAP
-
-    draw = png and summary["cells"] <= MAP_CELL_CAP
-    return write_mechanics(folder, data["mechanics"], png=draw)

@@ -7,9 +7,9 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from fem_sse.app.dimension import run_for
 from fem_sse.app.results import RunInfo, RunResult, failed_summary
 from fem_sse.app.run_output import write_not_converged, write_run
-from fem_sse.progress import activity
 from fem_sse.spec.config import Config
 
 __all__ = ["run_case", "solve_case", "solve_run"]
@@ -17,61 +17,47 @@ __all__ = ["run_case", "solve_case", "solve_run"]
 log = logging.getLogger(__name__)
 
 
-def _solve_transport(config: Config, comm, solver: str, progress) -> tuple[dict, dict, str]:
-    """(summary keys, writer inputs, the solver that produced them) of the transport step."""
+def _solve_transport(config: Config, comm, solver: str, progress,
+                     keep=None) -> tuple[dict, dict, str]:
+    """(summary keys, writer inputs, the solver that produced them) of the transport step;
+    ``keep``: a :class:`~fem_sse.transport.results.LastGoodState` for a failure."""
     from fem_sse.app import transport_case as case
 
-    if solver == "exact" and config.dim != 1:
+    if solver == "exact" and not config.shape.exact_solver:
         from fem_sse.spec.config import ConfigError
 
         raise ConfigError("solver.kind", "the exact solver is 1D (a closed form); use 'fem' for "
                           f"a {config.dim}D geometry")
     if solver == "exact":
         return (*case.solve_exact_case(config), solver)
-    if solver == "fem-eafe" and config.dim == 1:
-        return (*case.solve_eafe_1d(config, comm, progress), solver)
-    if solver == "fem-eafe":
-        from fem_sse.app.eafe_case import solve_eafe_case_2d
-
-        return (*solve_eafe_case_2d(config, comm, progress), solver)
-    if config.dim == 1:
-        summary, extras = case.solve_fem_1d(config, comm, progress)
-    else:
-        from fem_sse.app.eafe_case import solve_fem_2d_with_fallback
-
-        summary, extras = solve_fem_2d_with_fallback(config, comm, progress)
-    return summary, extras, summary.get("fallback", {}).get("to", solver)
+    return run_for(config).solve(config, comm, solver, progress, keep)
 
 
 def solve_run(config: Config, comm, solver: str | None = None,
-              progress=None) -> tuple[RunResult, dict]:
+              progress=None, keep=None) -> tuple[RunResult, dict]:
     """Solve ``config`` with ``solver`` ("fem", "fem-eafe" or "exact"; default from the config),
-    then its mechanics (with a [mechanics] table).
+    then its mechanics (with a [mechanics] table). A failed W solve leaves its last good state
+    in ``keep`` (a :class:`~fem_sse.transport.results.LastGoodState`), when given.
 
     Returns:
         (result, extras): the :class:`~fem_sse.app.results.RunResult` (identical on all ranks)
         and the writer inputs.
     """
-    from fem_sse.app.mechanics_step import film_mechanics, plane_mechanics
-
     summary, extras, solver = _solve_transport(config, comm, solver or config.solver.kind,
-                                               progress)
-    mechanics = None
-    if config.mechanics is not None and config.dim == 1:
-        mechanics = film_mechanics(config, extras, comm)
-    elif config.mechanics is not None:
-        with activity("mechanics (front refinement, elastic solve)"):
-            mechanics = plane_mechanics(config, extras, comm)
+                                               progress, keep)
+    mechanics = (None if config.mechanics is None
+                 else run_for(config).mechanics(config, extras, comm))
     return RunResult(RunInfo.of(config, solver, comm), summary, mechanics), extras
 
 
-def solve_case(config: Config, comm, solver: str | None = None, progress=None) -> tuple[dict, dict]:
+def solve_case(config: Config, comm, solver: str | None = None, progress=None,
+               keep=None) -> tuple[dict, dict]:
     """:func:`solve_run` with the summary as a dict (summary.json's keys).
 
     Returns:
         (summary, extras): the summary dict (identical on all ranks) and writer inputs.
     """
-    result, extras = solve_run(config, comm, solver, progress)
+    result, extras = solve_run(config, comm, solver, progress, keep)
     return result.to_summary(), extras
 
 
@@ -93,25 +79,29 @@ def run_case(config: Config, outdir: str | Path, comm, solver: str | None = None
             ``diagnosis["outdir"]`` names it.
     """
     from fem_sse.errors import ConvergenceError, SolveError
+    from fem_sse.transport.results import LastGoodState
 
+    keep = LastGoodState()
     try:
-        summary, extras = solve_case(config, comm, solver, progress)
+        summary, extras = solve_case(config, comm, solver, progress, keep)
     except (ConvergenceError, SolveError) as exc:
-        write_failed(config, outdir, comm, exc, solver or config.solver.kind, overwrite)
+        write_failed(config, outdir, comm, exc, solver or config.solver.kind, overwrite,
+                     keep.of(exc))
         raise
     summary.update(extra or {})
     return write_run(config, outdir, comm, summary, extras, png, overwrite)
 
 
 def write_failed(config: Config, outdir: str | Path, comm, exc: Exception, solver: str,
-                 overwrite: bool = True) -> None:
+                 overwrite: bool = True, kept=None) -> None:
     """Write ``outdir`` (atomically) for a failed solve and record it in
     ``exc.diagnosis["outdir"]`` (after the summary is written: not a key of it).
 
     ``summary.json`` has ``"converged": false``, the error and its diagnosis (last residuals,
     continuation stage and fraction reached, where the residual concentrates); when the solver
     kept a last good state (``diagnosis["good_state"]``), its fields (and in 1D profile.csv)
-    are written too. t_li and one_minus_t_li are null.
+    are written too (``kept``: the problem the solver left for ``exc``, see
+    :class:`~fem_sse.transport.results.LastGoodState`). t_li and one_minus_t_li are null.
     """
     from fem_sse.errors import SolveError
 
@@ -119,7 +109,7 @@ def write_failed(config: Config, outdir: str | Path, comm, exc: Exception, solve
     steady = not isinstance(exc, SolveError)
     if not steady:  # exit 4: the answer is that there is no steady state
         diagnosis["reason"] = str(exc)
-    problem = exc.problem if steady and diagnosis.get("good_state", False) else None
+    problem = kept if steady and diagnosis.get("good_state", False) else None
     summary = failed_summary(RunInfo.of(config, solver, comm), exc, diagnosis,
                              problem is not None, not steady)
     write_not_converged(config, outdir, comm, problem, summary, overwrite)

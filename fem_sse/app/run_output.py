@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fem_sse.app.mechanics_step import held_samples
+from fem_sse.app.dimension import run_for
 from fem_sse.app.rows import fem_rows
 from fem_sse.io.checkpoint import write_checkpoint
 from fem_sse.io.outputs import (
@@ -24,30 +24,32 @@ from fem_sse.io.outputs import (
 from fem_sse.progress import activity
 from fem_sse.spec.config import Config
 
-__all__ = ["write_not_converged", "write_run"]
+__all__ = ["write_failed_profile", "write_line_run", "write_not_converged", "write_plane_run",
+           "write_run"]
 
 
 def write_run(config: Config, outdir: str | Path, comm, summary: dict, extras: dict,
               png: bool = True, overwrite: bool = True) -> dict:
     """Write a solved run to ``outdir`` (replaced atomically); adds ``files`` (and the notes
     of a figure not drawn) to ``summary``, which it returns."""
-    if config.dim == 1 and comm.rank == 0 and extras.get("rows") is not None:
-        held_samples(config, extras)  # saved with the restart files
+    run = run_for(config)
+    saved = run.saved_state(config, extras, comm)
     with output_directory(outdir, comm, overwrite) as folder, activity(f"writing {outdir}"):
-        # an EAFE 2D state is checkpointed through its W view (the W-FEM's DG1 layout)
-        saved = {**extras, "problem": extras["view"]} if "view" in extras else extras
         if write_checkpoint(folder / "checkpoint", config, saved, summary, comm):
             summary["checkpoint"] = "checkpoint"  # restart files: fem-sse mechanics OUTDIR
-        if config.dim == 2:
-            _write_2d(folder, summary, extras, png)
-            return summary
-        files = ["summary.json", "profile.csv"] + (["profile.png"] if png else [])
-        if "problem" in extras:
-            files += write_fields(folder, extras["problem"])
-        summary["files"] = files
-        if comm.rank == 0:
-            _write_1d(folder, config, summary, extras["rows"], png)
+        run.write(folder, config, summary, extras, png, comm)
     return summary
+
+
+def write_line_run(folder: Path, config: Config, summary: dict, extras: dict, png: bool,
+                   comm) -> None:
+    """1D outputs: fields, then (rank 0) profile.csv, profile.png (``png``), summary.json."""
+    files = ["summary.json", "profile.csv"] + (["profile.png"] if png else [])
+    if "problem" in extras:
+        files += write_fields(folder, extras["problem"])
+    summary["files"] = files
+    if comm.rank == 0:
+        _write_1d(folder, config, summary, extras["rows"], png)
 
 
 def _write_1d(folder: Path, config: Config, summary: dict, rows: dict, png: bool) -> None:
@@ -65,7 +67,7 @@ def _write_1d(folder: Path, config: Config, summary: dict, rows: dict, png: bool
     write_json(folder / "summary.json", summary)
 
 
-def _write_2d(folder: Path, summary: dict, extras: dict, png: bool = True) -> None:
+def write_plane_run(folder: Path, summary: dict, extras: dict, png: bool = True) -> None:
     """2D outputs: fields (VTX/XDMF), fronts (JSON/CSV), mu_map.png (``png``), summary.json;
     with mechanics also mechanics.bp/.xdmf, tractions.csv and mechanics.png (``png``)."""
     problem = extras["problem"]
@@ -104,14 +106,17 @@ def write_not_converged(config: Config, outdir: str | Path, comm, problem, summa
         files = ["summary.json"]
         if problem is not None:
             files += write_fields(folder, problem)
-            if config.dim == 1:
-                from fem_sse.transport.adapt import gather_profile
-
-                profile = gather_profile(problem)
-                if comm.rank == 0:
-                    write_profile_csv(folder / "profile.csv",
-                                      fem_rows(config, profile, problem.phi_V))
-                files.append("profile.csv")
+            files += run_for(config).failed_files(folder, config, problem, comm)
         summary["files"] = files
         if comm.rank == 0:
             write_json(folder / "summary.json", summary)
+
+
+def write_failed_profile(folder: Path, config: Config, problem, comm) -> list[str]:
+    """profile.csv of the last good 1D state ``problem`` (collective; written on rank 0)."""
+    from fem_sse.transport.adapt import gather_profile
+
+    profile = gather_profile(problem)
+    if comm.rank == 0:
+        write_profile_csv(folder / "profile.csv", fem_rows(config, profile, problem.phi_V))
+    return ["profile.csv"]

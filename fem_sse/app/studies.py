@@ -107,7 +107,8 @@ def run_sweep(plan: SweepPlan, outdir: str | Path, comm, solver: str | None = No
     if ranks_per_run < 1 or comm.size % ranks_per_run:
         raise ConfigError("--ranks-per-run", f"must divide the {comm.size} MPI ranks, got "
                           f"{ranks_per_run}")
-    kinds = {solver or c.solver.kind for c in plan.configs if c.dim != 1}
+    kinds = {solver or c.solver.kind for c in plan.configs
+             if not c.shape.exact_solver}
     if kinds & {"exact", "fem-eafe"}:
         raise ConfigError("--solver", f"the {'exact' if 'exact' in kinds else 'fem-eafe'} "
                           "solver is 1D; a point of this sweep is 2D: use --solver fem")

@@ -21,7 +21,7 @@ from fem_sse.transport.results import (
 )
 
 __all__ = ["adaptive_summary", "exact_acceptance", "plane_current_keys", "solve_eafe_1d",
-           "solve_exact_case", "solve_fem_1d", "solve_fem_case"]
+           "solve_exact_case", "solve_fem_1d", "solve_fem_line", "solve_fem_plane"]
 
 log = logging.getLogger(__name__)
 
@@ -51,43 +51,51 @@ def solve_exact_case(config: Config) -> tuple[dict, dict]:
     return summary, {"rows": rows, "exact": sol}
 
 
-def solve_fem_case(config: Config, comm, progress) -> tuple[dict, dict]:
-    """The adaptive W-FEM solve (1D or 2D), with the exact solution as start and acceptance
-    test in 1D and the certificate in 2D."""
+def _solve_w(config: Config, comm, progress, start: float, exact=None, keep=None):
+    """The adaptive W-FEM solve: (its outcome, the summary keys of the loop); ``exact``: the
+    exact case (1D: the start and the acceptance test of the loop), None in 2D. A
+    ConvergenceError gets the discretisation's explanation of the failure (its last good
+    state goes to ``keep``)."""
     from fem_sse.errors import ConvergenceError
     from fem_sse.transport.adapt import solve_adaptive
+    from fem_sse.transport.discretisation import for_dimension
 
-    start = time.perf_counter()
-    # 1D: the exact solution, solved once, is the start, the acceptance test of the adaptive
-    # loop and the final check (SolveError here: no steady state, exit 4)
-    exact = solve_exact_case(config) if config.dim == 1 else None
     try:
         out = solve_adaptive(config, comm, progress=progress,
                              accept=exact_acceptance(config, exact[0]) if exact else None,
-                             exact=exact[1]["exact"] if exact else None)
+                             exact=exact[1]["exact"] if exact else None, keep=keep)
     except ConvergenceError as exc:
-        if config.dim == 1:
-            from fem_sse.transport.start1d import explain_failure
-
-            explain_failure(exc, config)
-        else:
-            from fem_sse.transport.precision2d import explain_failure_2d
-
-            explain_failure_2d(exc, config)
+        for_dimension(config.dim).explain_failure(exc, config)
         raise
-    solve, metrics, problem = out.result, Metrics.from_metrics(out.metrics), out.problem
+    problem = out.problem
     cells = problem.mesh.topology.index_map(problem.mesh.topology.dim).size_global
-    summary = {**adaptive_summary(out, problem.dofs, cells),
-               "wall_time_s": time.perf_counter() - start}
-    if config.dim == 2:
-        summary.update(_certify_2d(problem, solve, out.metrics["jumps"], metrics))
-        summary.update({**plane_current_keys(solve, problem, metrics),
-                        "ionic_space": "DG1" if problem.ionic_dg else "P1",
-                        "gb_conductance_S_per_m2": problem.gb_conductance})
-        return summary, {"fronts": metrics.fronts, "problem": problem}
-    rows = fem_rows(config, out.profile, solve.ionic_potential_drop) if comm.rank == 0 else None
+    return out, {**adaptive_summary(out, problem.dofs, cells),
+                 "wall_time_s": time.perf_counter() - start}
+
+
+def solve_fem_line(config: Config, comm, progress, keep=None) -> tuple[dict, dict]:
+    """The adaptive 1D W-FEM solve; the exact solution, solved once, is its start, the
+    acceptance test of the adaptive loop and the final check (SolveError here: no steady
+    state, exit 4)."""
+    start = time.perf_counter()
+    exact = solve_exact_case(config)
+    out, summary = _solve_w(config, comm, progress, start, exact, keep)
+    rows = (fem_rows(config, out.profile, out.result.ionic_potential_drop)
+            if comm.rank == 0 else None)
     return summary, {"rows": rows, "problem": out.problem, "profile": out.profile,
                      "exact_summary": exact[0]}
+
+
+def solve_fem_plane(config: Config, comm, progress, keep=None) -> tuple[dict, dict]:
+    """The adaptive 2D W-FEM solve with its certificate (:func:`_certify_2d`)."""
+    start = time.perf_counter()
+    out, summary = _solve_w(config, comm, progress, start, keep=keep)
+    solve, metrics, problem = out.result, Metrics.from_metrics(out.metrics), out.problem
+    summary.update(_certify_2d(problem, solve, out.metrics["jumps"], metrics))
+    summary.update({**plane_current_keys(solve, problem, metrics),
+                    "ionic_space": "DG1" if problem.ionic_dg else "P1",
+                    "gb_conductance_S_per_m2": problem.gb_conductance})
+    return summary, {"fronts": metrics.fronts, "problem": problem}
 
 
 def plane_current_keys(solve, problem, metrics: Metrics) -> dict:
@@ -129,17 +137,17 @@ def solve_eafe_1d(config: Config, comm, progress) -> tuple[dict, dict]:
     return summary, extras
 
 
-def solve_fem_1d(config: Config, comm, progress) -> tuple[dict, dict]:
+def solve_fem_1d(config: Config, comm, progress, keep=None) -> tuple[dict, dict]:
     """The 1D W formulation, checked against the exact solution; where it does not converge
     (refused beyond its precision, failed, or caught by the exact check) the exponentially
     fitted scheme solves the case (``solver.fallback``), certified by the same check. The
     summary's ``fallback`` block says so; when both fail, the W formulation's error is raised
-    with the fallback's message in its diagnosis."""
+    with the fallback's message in its diagnosis (and its last good state in ``keep``)."""
     from fem_sse.errors import ConvergenceError
 
     try:
-        summary, extras = solve_fem_case(config, comm, progress)
-        summary["exact_check"] = _check_fem_1d(config, summary, extras)
+        summary, extras = solve_fem_line(config, comm, progress, keep)
+        summary["exact_check"] = _check_fem_1d(config, summary, extras, keep)
         return summary, extras
     except ConvergenceError as exc:
         if config.solver.fallback == "none":
@@ -186,10 +194,10 @@ def exact_acceptance(config: Config, exact: dict):
     return accept
 
 
-def _check_fem_1d(config: Config, summary: dict, extras: dict) -> dict:
+def _check_fem_1d(config: Config, summary: dict, extras: dict, keep=None) -> dict:
     """The ``exact_check`` block of a 1D FEM summary (:mod:`fem_sse.transport.certify1d`);
-    beyond the tolerances a ConvergenceError carrying the problem (its state is written as the
-    last good state)."""
+    beyond the tolerances a ConvergenceError, the problem kept in ``keep`` (its state is
+    written as the last good state)."""
     from fem_sse.errors import ConvergenceError
     from fem_sse.transport.certify1d import exact_check
 
@@ -200,7 +208,8 @@ def _check_fem_1d(config: Config, summary: dict, extras: dict) -> dict:
         from fem_sse.transport.start1d import explain_failure
 
         explain_failure(exc, config)
-        exc.problem = extras.get("problem")
+        if keep is not None:
+            keep.keep(exc, extras.get("problem"))
         exc.diagnosis.update(phi_V=summary["ionic_potential_drop_V"], cells=summary["cells"],
                              dofs=summary["dofs"], one_minus_t_li_fem=summary["one_minus_t_li"])
         raise

@@ -29,8 +29,8 @@ from mpi4py import MPI
 
 from fem_sse.spec.validate import ConfigError
 
-__all__ = ["FORMAT", "SavedTransport", "read_state", "load_profile", "load_transport",
-           "write_checkpoint"]
+__all__ = ["FORMAT", "FieldState", "ProfileState", "SavedTransport", "load_profile",
+           "load_transport", "read_state", "write_checkpoint"]
 
 FORMAT = "fem_sse-checkpoint"
 VERSION = 1
@@ -38,40 +38,70 @@ FOLDER = "checkpoint"
 SAMPLE = "held_sample_"  # profile.npz keys of the held-faces samples (layer, x, mu rows)
 
 
-def _write_state(folder: Path, config, extras: dict, summary: dict, comm) -> None:
+@dataclass
+class ProfileState:
+    """What a 1D run saves: its profile rows and the held-faces samples
+    (:func:`fem_sse.app.mechanics_step.held_samples`), on rank 0 (None elsewhere)."""
+
+    rows: dict | None
+    samples: list | None = None
+
+    def state(self) -> dict:
+        """No state.json keys of its own."""
+        return {}
+
+    def write(self, folder: Path, comm) -> list[str]:
+        """profile.npz (rank 0). Returns the file names in ``folder``."""
+        if comm.rank == 0:
+            _write_profile(folder / "profile.npz", self.rows, self.samples)
+        return ["profile.npz"]
+
+
+@dataclass
+class FieldState:
+    """What a 2D run saves: the converged mesh, its tags and W of ``problem`` (a
+    TransportProblem, or the W view of an EAFE state)."""
+
+    problem: object
+
+    def state(self) -> dict:
+        """The state.json keys that reload the fields: W's degree, cells, regions, facets."""
+        problem = self.problem
+        return dict(degree=problem.degree,
+                    cells=problem.mesh.topology.index_map(problem.mesh.topology.dim).size_global,
+                    regions={str(k): asdict(v) for k, v in problem.smesh.regions.items()},
+                    facet_groups=problem.smesh.facet_groups)
+
+    def write(self, folder: Path, comm) -> list[str]:
+        """mesh.xdmf/.h5 and one kirchhoff.R.npz per rank (collective)."""
+        return _write_transport(folder, self.problem)
+
+
+def _write_state(folder: Path, config, saved, summary: dict, comm) -> None:
     from fem_sse.spec.tomlwrite import dumps
 
     state = {"format": FORMAT, "version": VERSION, "dim": config.dim, "case": config.name,
              "solver": summary.get("solver"), "ranks": comm.size, "t_li": summary.get("t_li"),
-             "one_minus_t_li": summary.get("one_minus_t_li")}
-    problem = extras.get("problem")
-    if config.dim == 2:
-        state.update(degree=problem.degree,
-                     cells=problem.mesh.topology.index_map(2).size_global,
-                     regions={str(k): asdict(v) for k, v in problem.smesh.regions.items()},
-                     facet_groups=problem.smesh.facet_groups)
+             "one_minus_t_li": summary.get("one_minus_t_li"), **saved.state()}
     (folder / "case.toml").write_text(dumps(config.source, header=f"{config.name}: the case "
                                             "of this checkpoint"))
     (folder / "state.json").write_text(json.dumps(state, indent=1) + "\n")
 
 
-def write_checkpoint(folder: str | Path, config, extras: dict, summary: dict, comm) -> list[str]:
+def write_checkpoint(folder: str | Path, config, saved: ProfileState | FieldState | None,
+                     summary: dict, comm) -> list[str]:
     """Write the restart files of a converged run into ``folder`` (collective; the folder is
-    created). Returns the file names (relative to the run folder), or [] when the config has
-    no source dictionary (built in code) or the 1D profile is missing."""
+    created): state.json, case.toml and the files of ``saved``. Returns the file names
+    (relative to the run folder), or [] when the config has no source dictionary (built in
+    code) or there is nothing to save (``saved`` None: a 1D run without its profile)."""
     folder = Path(folder)
-    if config.source is None or (config.dim == 1 and "rows" not in extras):
+    if config.source is None or saved is None:
         return []
     if comm.rank == 0:
         folder.mkdir(parents=True, exist_ok=True)
-        _write_state(folder, config, extras, summary, comm)
+        _write_state(folder, config, saved, summary, comm)
     comm.barrier()
-    if config.dim == 1:
-        if comm.rank == 0:
-            _write_profile(folder / "profile.npz", extras["rows"], extras.get("held_samples"))
-        files = ["profile.npz"]
-    else:
-        files = _write_transport(folder, extras["problem"])
+    files = saved.write(folder, comm)
     comm.barrier()
     return [f"{FOLDER}/{name}" for name in ("state.json", "case.toml", *files)]
 

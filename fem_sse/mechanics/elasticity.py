@@ -34,6 +34,7 @@ from dolfinx import fem
 from mpi4py import MPI
 from petsc4py import PETSc
 
+from fem_sse.mechanics.discretisation import for_dimension, for_mesh
 from fem_sse.solvers import prefixed_ksp
 
 __all__ = ["ElasticProblem", "default_petsc_options", "stress_components"]
@@ -78,9 +79,7 @@ def stress_components(u, estar, lam, shear, model: str):
     if estar is not None:
         sigma = sigma - c * estar * ufl.Identity(gdim)
         szz = szz - (0.0 if lam_z is None else c * estar)
-    if gdim == 1:
-        return sigma[0, 0], szz, 0.0 * ufl.tr(eps), szz
-    return sigma[0, 0], sigma[1, 1], sigma[0, 1], szz
+    return for_dimension(gdim).components(sigma, szz, eps)
 
 
 def _rigid_body_modes(V, A) -> PETSc.NullSpace:
@@ -95,8 +94,7 @@ def _rigid_body_modes(V, A) -> PETSc.NullSpace:
         values = np.zeros((n_local, gdim))
         values[:, k] = 1.0
         modes.append(values)
-    if gdim == 2:
-        modes.append(np.column_stack([-x[:, 1], x[:, 0]]))
+    modes += for_dimension(gdim).rotations(x)
     vecs = []
     for values in modes:  # Gram-Schmidt with global dot products
         vec = A.createVecRight()
@@ -151,6 +149,7 @@ class ElasticProblem:
         self.comm = mesh.comm
         self.model = model
         gdim = mesh.geometry.dim
+        self.kind = for_mesh(mesh)  # film or plane
         self.V = fem.functionspace(mesh, ("Lagrange", degree, (gdim,)))
         self.u = fem.Function(self.V, name="displacement")
         e_max = self.comm.allreduce(float(np.max(E.x.array, initial=0.0)), MPI.MAX)
@@ -166,10 +165,7 @@ class ElasticProblem:
         u, v = ufl.TrialFunction(self.V), ufl.TestFunction(self.V)
         sxx, syy, sxy, _ = stress_components(u, None, self.lam, self.shear, model)
         eps_v = ufl.sym(ufl.grad(v))
-        if gdim == 1:
-            a = sxx * eps_v[0, 0] * ufl.dx
-        else:
-            a = (sxx * eps_v[0, 0] + syy * eps_v[1, 1] + 2.0 * sxy * eps_v[0, 1]) * ufl.dx
+        a = self.kind.energy_density(sxx, syy, sxy, eps_v) * ufl.dx
         _, c, _ = _coefficients(model, self.lam, self.shear)
         rhs = c * eigenstrain * ufl.div(v) * ufl.dx
         if body_force is not None:
@@ -192,7 +188,7 @@ class ElasticProblem:
             if group not in facet_groups or kind not in ("roller", "clamped"):
                 continue
             facets = facet_tags.find(facet_groups[group])
-            if kind == "clamped" or self.mesh.geometry.dim == 1:  # 1D: a roller is a clamp
+            if kind == "clamped" or self.kind.roller_is_clamp:
                 dofs = fem.locate_dofs_topological(self.V, fdim, facets)
                 # a function in self.V itself (the assemblers apply only bcs of their space);
                 # zero unless a clamped value is given

@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 from mpi4py import MPI
 
+from fem_sse.mechanics.discretisation import for_dimension
+
 __all__ = ["PEAK_RTOL", "electrode_distance", "electrode_distances", "facet_traction_table",
            "facet_tractions", "global_peak", "invariants", "traction_groups"]
 
@@ -114,18 +116,8 @@ def _traction_samples(mesh, facet_tags, tag: int, stress):
     facets = facet_tags.find(tag)
     facets = facets[facets < owned]
     coords = _facet_coordinates(mesh, facets)
-    if tdim == 1:
-        samples, weights = coords, np.ones(1)
-        normals = np.tile([1.0, 0.0], (len(facets), 1))
-        lengths = np.ones(len(facets))
-    else:
-        a, b = coords[:, 0], coords[:, 1]
-        samples = np.stack([a, 0.5 * (a + b), b], axis=1)
-        weights = np.array([1.0, 4.0, 1.0]) / 6.0
-        tangent = (b - a)[:, :2]
-        lengths = np.linalg.norm(tangent, axis=1)
-        tangent = tangent / np.maximum(lengths, 1e-300)[:, None]
-        normals = np.column_stack([-tangent[:, 1], tangent[:, 0]])
+    samples, weights, normals, lengths = for_dimension(tdim).facet_samples(coords,
+                                                                            len(facets))
     n_pts = samples.shape[1]
     points, cells, owner = [], [], []
     for k, f in enumerate(facets):

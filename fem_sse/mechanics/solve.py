@@ -16,8 +16,8 @@ from dolfinx import fem
 from mpi4py import MPI
 
 from fem_sse import compat
-from fem_sse.materials.strain import MECHANICAL_PRESETS
 from fem_sse.mechanics.average import flaw_average_risk
+from fem_sse.mechanics.discretisation import for_dimension, for_mesh
 from fem_sse.mechanics.elasticity import ElasticProblem, SolveReport
 from fem_sse.mechanics.eigenstrain import cell_materials, mu_at, project_eigenstrain
 from fem_sse.mechanics.post import (
@@ -29,7 +29,7 @@ from fem_sse.mechanics.post import (
 )
 from fem_sse.mechanics.reference import reference_summary
 from fem_sse.mechanics.results import PlaneSummary
-from fem_sse.spec.mechanics import DEFAULT_BC, ROLLER_COMPONENT, MechanicsSpec
+from fem_sse.spec.mechanics import ROLLER_COMPONENT, MechanicsSpec, default_mechanics
 
 __all__ = ["MechanicsResult", "default_spec", "prepare_mesh", "solve_mechanics"]
 
@@ -84,11 +84,7 @@ class MechanicsResult:
 
 def default_spec(config) -> MechanicsSpec:
     """The config's ``[mechanics]`` table, or the defaults with the default material data."""
-    if config.mechanics is not None:
-        return config.mechanics
-    bc = dict(DEFAULT_BC) if config.dim == 2 else {k: DEFAULT_BC[k] for k in ("cathode", "anode")}
-    return MechanicsSpec(model="plane_strain" if config.dim == 2 else "film", bc=bc,
-                         materials={m: MECHANICAL_PRESETS["default"] for m in config.materials})
+    return config.mechanics if config.mechanics is not None else default_mechanics(config)
 
 
 def _dg(mesh, degree: int, shape=None, name: str = ""):
@@ -118,7 +114,8 @@ def prepare_mesh(smesh, level, kind: str, config, spec):
     of the mesh (:mod:`.canonical`), so the result depends on the mesh's geometry only, not on
     the ranks or the partition. Returns (smesh, level on it, rounds, edges cut + vertices
     snapped)."""
-    if smesh.mesh.topology.dim != 2 or not (spec.refine_fronts or spec.fit_fronts):
+    fits = for_dimension(smesh.mesh.topology.dim).fits_fronts
+    if not fits or not (spec.refine_fronts or spec.fit_fronts):
         return smesh, level, 0, 0
     from fem_sse.mechanics.canonical import on_canonical_copy
     from fem_sse.mechanics.fit import continuous_level, fit_fronts
@@ -336,7 +333,7 @@ def _output_fields(msh, degree, mu_e, estar, exact, inv, risk, region) -> dict:
         fields[label] = lift(low, label)
     fields["crack_risk [-]"] = lift(risk, "crack_risk [-]")
     fields["region_id [-]"] = lift(region, "region_id [-]")
-    if msh.geometry.dim == 2:
+    if for_mesh(msh).principal_direction:
         direction = _dg(msh, degree - 1, (2,))
         direction.x.array[:] = np.column_stack([np.cos(inv["theta_1"]),
                                                 np.sin(inv["theta_1"])]).ravel()

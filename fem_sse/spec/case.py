@@ -153,6 +153,15 @@ class Config:
     source: dict | None = field(default=None, compare=False, repr=False)
 
     @property
+    def shape(self):
+        """What the input language allows in a case of this dimension: the
+        :class:`~fem_sse.spec.dimension.CaseInput` ``LINE`` or ``PLANE`` (the validation,
+        the solvers and the commands ask it instead of testing ``dim``)."""
+        from fem_sse.spec.dimension import for_dimension  # it imports this module
+
+        return for_dimension(self.dim)
+
+    @property
     def width(self) -> float | None:
         """In-plane width W (m) of a 2D separator, None in 1D."""
         return None if self.geometry2d is None else self.geometry2d.width
@@ -201,7 +210,7 @@ class Config:
     def stack_1d(self) -> Config:
         """The laterally averaged 1D stack of a 2D config: its layers and full-width
         bottlenecks (grains, grain boundaries and defects dropped); ``self`` in 1D."""
-        if self.dim == 1:
+        if self.geometry2d is None:
             return self
         return dataclasses.replace(self, dim=1, geometry2d=None, mesh=MeshOptions())
 

@@ -67,12 +67,9 @@ from fem_sse.spec.case import (
     Segment,
     SolverOptions,
 )
-from fem_sse.spec.geometry_parse import (
-    GEOMETRY_KEYS_2D,
-    LAYER_KEYS_2D,
-    MESH_KEYS_2D,
-    parse_geometry2d,
-)
+from fem_sse.spec.dimension import GEOMETRY_KEYS as _GEOMETRY_KEYS
+from fem_sse.spec.dimension import LAYER_KEYS_1D, CaseInput, for_dimension, other
+from fem_sse.spec.geometry_parse import GEOMETRY_KEYS_2D
 from fem_sse.spec.mechanics import MATERIAL_KEYS as MECHANICS_MATERIAL_KEYS
 from fem_sse.spec.mechanics import parse_mechanics
 from fem_sse.spec.validate import ConfigError, check_keys, number
@@ -96,10 +93,7 @@ __all__ = [
 
 _TOP_KEYS = ("name", "meta", "cell", "materials", "geometry", "mesh", "solver", "mechanics")
 _CELL_KEYS = ("temperature", "current_density", "ionic_potential_drop", "mu_cathode", "mu_anode")
-_GEOMETRY_KEYS = ("dim", "layers", "bottlenecks", "thickness")
-_LAYER_KEYS = ("material", "thickness")
 _BOTTLENECK_KEYS = ("center", "width", "sigma_li_factor", "name")
-_MESH_KEYS = ("size", "bottleneck_cells")
 _SOLVER_KEYS = ("kind", "degree", "adaptive", "tolerance", "max_cells", "max_refinements",
                 "max_newton_iterations", "fallback", "w_budget_s")
 #: sigma_eh = 2 A cosh((mu - B)/kT) must stay finite in double precision at the electrodes
@@ -157,7 +151,7 @@ def _parse_materials(table: dict) -> dict[str, Material]:
 
 
 def _parse_layers(items: Any, materials: dict[str, Material],
-                  keys: tuple[str, ...] = _LAYER_KEYS) -> tuple[Layer, ...]:
+                  keys: tuple[str, ...] = LAYER_KEYS_1D) -> tuple[Layer, ...]:
     if not isinstance(items, list) or not items:
         raise ConfigError("geometry.layers", "must be a non-empty list of {material, thickness}")
     layers = []
@@ -205,20 +199,19 @@ def _parse_bottlenecks(items: Any, thickness: float) -> tuple[Bottleneck, ...]:
     return tuple(strips)
 
 
-def _check_geometry_keys(geometry: dict, mesh_table, dim: int) -> None:
+def _check_geometry_keys(geometry: dict, mesh_table, shape: CaseInput) -> None:
     """Unknown keys of [geometry], its layers and [mesh]; keys of the other dimension say so."""
-    other = {1: (GEOMETRY_KEYS_2D, set(LAYER_KEYS_2D) - set(_LAYER_KEYS),
-                 set(MESH_KEYS_2D) - set(_MESH_KEYS)),
-             2: ((), (), set(_MESH_KEYS) - set(MESH_KEYS_2D))}[dim]
+    there = other(shape)
     layers = geometry.get("layers")
-    tables = [("geometry", geometry, other[0]), ("mesh", mesh_table, other[2])]
-    tables += [(f"geometry.layers[{i}]", item, other[1]) for i, item in
-               enumerate(layers if isinstance(layers, list) else [])]
+    tables = [("geometry", geometry, set(there.geometry_keys) - set(shape.geometry_keys)),
+              ("mesh", mesh_table, set(there.mesh_keys) - set(shape.mesh_keys))]
+    tables += [(f"geometry.layers[{i}]", item, set(there.layer_keys) - set(shape.layer_keys))
+               for i, item in enumerate(layers if isinstance(layers, list) else [])]
     for where, table, keys in tables:
         for key in table if isinstance(table, dict) else ():
             if key in keys:
-                raise ConfigError(f"{where}.{key}", f"only for dim = {3 - dim}")
-    _check_keys(geometry, _GEOMETRY_KEYS + (GEOMETRY_KEYS_2D if dim == 2 else ()), "geometry")
+                raise ConfigError(f"{where}.{key}", f"only for dim = {there.dim}")
+    _check_keys(geometry, shape.geometry_keys, "geometry")
 
 
 def _check_thickness(geometry: dict, thickness: float) -> None:
@@ -320,31 +313,19 @@ def parse_config(data: dict, name: str = "case") -> Config:
     _check_keys(geometry, _GEOMETRY_KEYS + GEOMETRY_KEYS_2D, "geometry")
     dim = _number(geometry, "dim", "geometry", default=1, lo=1, hi=2, integer=True)
     mesh_table = data.get("mesh", {})
-    _check_geometry_keys(geometry, mesh_table, dim)
-    layers = _parse_layers(geometry.get("layers"), materials,
-                           _LAYER_KEYS if dim == 1 else LAYER_KEYS_2D)
+    shape = for_dimension(dim)
+    _check_geometry_keys(geometry, mesh_table, shape)
+    layers = _parse_layers(geometry.get("layers"), materials, shape.layer_keys)
     thickness = math.fsum(layer.thickness for layer in layers)
     _check_thickness(geometry, thickness)
     bottlenecks = _parse_bottlenecks(geometry.get("bottlenecks"), thickness)
-
-    mesh, geometry2d = MeshOptions(), None
-    if dim == 1:
-        _check_keys(mesh_table, _MESH_KEYS, "mesh")
-        mesh = MeshOptions(
-            size=(_number(mesh_table, "size", "mesh", lo=0.0, lo_open=True, hi=thickness)
-                  if "size" in mesh_table else None),
-            bottleneck_cells=_number(mesh_table, "bottleneck_cells", "mesh", default=4, lo=1,
-                                     hi=1000, integer=True),
-        )
-    else:
-        geometry2d = parse_geometry2d(geometry, mesh_table, geometry["layers"],
-                                      [layer.thickness for layer in layers], materials)
+    mesh, geometry2d = shape.parse_mesh(geometry, mesh_table, layers, materials, thickness)
     solver = _parse_solver(data.get("solver", {}), dim)
     if mesh.size is not None and thickness / mesh.size > solver.max_cells:
         raise ConfigError("mesh.size", f"gives {thickness / mesh.size:.3g} cells, more than "
                           f"solver.max_cells = {solver.max_cells}")
     case_name = _check_name(data.get("name", name))
-    mechanics = parse_mechanics(data.get("mechanics"), data["materials"], dim)
+    mechanics = parse_mechanics(data.get("mechanics"), data["materials"], shape)
     config = Config(cell=cell, materials=materials, layers=layers, bottlenecks=bottlenecks,
                     dim=dim, mesh=mesh, solver=solver, name=case_name, geometry2d=geometry2d,
                     mechanics=mechanics, source=copy.deepcopy({**data, "name": case_name}))

@@ -48,7 +48,7 @@ from fem_sse.materials.strain import (
 )
 from fem_sse.spec.validate import ConfigError, check_keys, choice, number
 
-__all__ = ["MATERIAL_KEYS", "MechanicsSpec", "parse_mechanics"]
+__all__ = ["MATERIAL_KEYS", "MechanicsSpec", "default_mechanics", "parse_mechanics"]
 
 MATERIAL_KEYS = ("E", "nu", "strength", "toughness", "expansion", "delta_ref", "strain_law",
                  "flaw_size", "flaw_shape_factor")
@@ -60,8 +60,6 @@ _LAW_KEYS = {"dilute": ("kind", "delta0", "cap"),
 BC_TYPES = ("free", "roller", "clamped", "pressure")
 #: Facet groups a boundary condition may name, and the displacement component a roller fixes.
 ROLLER_COMPONENT = {"cathode": 0, "anode": 0, "side_y0": 1, "side_y1": 1}
-_BC_GROUPS_2D = ("cathode", "anode", "side_y0", "side_y1", "free_surface")
-_BC_GROUPS_1D = ("cathode", "anode")
 DEFAULT_BC = {"cathode": "roller", "anode": "pressure", "side_y0": "roller", "side_y1": "roller",
               "free_surface": "free"}
 
@@ -164,37 +162,47 @@ def _material(name: str, table: dict) -> MechanicalMaterial:
     return material
 
 
-def _bcs(table, dim: int) -> dict[str, str]:
-    groups = _BC_GROUPS_1D if dim == 1 else _BC_GROUPS_2D
-    check_keys(table, groups, "mechanics.bc")
-    bc = {g: DEFAULT_BC[g] for g in groups}
+def _bcs(table, shape) -> dict[str, str]:
+    check_keys(table, shape.bc_groups, "mechanics.bc")
+    bc = {g: DEFAULT_BC[g] for g in shape.bc_groups}
     for group, kind in table.items():
         bc[group] = choice(table, group, "mechanics.bc", BC_TYPES)
         if kind == "roller" and group not in ROLLER_COMPONENT:
             raise ConfigError(f"mechanics.bc.{group}",
                               "a roller needs a planar face (cathode, anode, side_y0, side_y1)")
     fixes_x = any(bc.get(g) == "roller" for g in ("cathode", "anode"))
-    fixes_y = dim == 1 or any(bc.get(g) == "roller" for g in ("side_y0", "side_y1"))
+    fixes_y = shape.laterally_held or any(bc.get(g) == "roller" for g in ("side_y0", "side_y1"))
     if not ("clamped" in bc.values() or (fixes_x and fixes_y)):
         raise ConfigError("mechanics.bc", "the body can move freely: clamp a face, or put "
-                          "rollers on an electrode" + ("" if dim == 1 else " and on a side"))
+                          "rollers on an electrode"
+                          + ("" if shape.laterally_held else " and on a side"))
     return bc
 
 
-def parse_mechanics(table: dict | None, material_tables: dict, dim: int) -> MechanicsSpec | None:
+def default_mechanics(config) -> MechanicsSpec:
+    """The mechanics of a case without a ``[mechanics]`` table: the default model and
+    boundary conditions of its dimension, the default material data."""
+    shape = config.shape
+    return MechanicsSpec(model=shape.mechanics_models[0],
+                         bc={g: DEFAULT_BC[g] for g in shape.bc_groups},
+                         materials={m: MECHANICAL_PRESETS["default"] for m in config.materials})
+
+
+def parse_mechanics(table: dict | None, material_tables: dict,
+                    shape) -> MechanicsSpec | None:
     """Validate the mechanical keys of every material and the ``[mechanics]`` table.
 
     Args:
         table: the ``[mechanics]`` table, or None when absent (then only the material keys are
             checked and None is returned).
         material_tables: the raw ``[materials]`` tables.
-        dim: geometric dimension (1 or 2).
+        shape: what the case's dimension allows (:mod:`fem_sse.spec.dimension`).
     """
     materials = {name: _material(name, entry) for name, entry in material_tables.items()}
     if table is None:
         return None
     check_keys(table, _KEYS, "mechanics")
-    models = ("film",) if dim == 1 else ("plane_strain", "plane_stress")
+    models = shape.mechanics_models
     model = choice(table, "model", "mechanics", models, default=models[0])
     options = table.get("petsc_options", {})
     if not isinstance(options, dict):
@@ -210,7 +218,7 @@ def parse_mechanics(table: dict | None, material_tables: dict, dim: int) -> Mech
         stack_pressure=number(table, "stack_pressure", "mechanics", default=0.0, lo=0.0, hi=1e10),
         mu_ref=(number(table, "mu_ref", "mechanics", lo=-20.0, hi=20.0)
                 if "mu_ref" in table else None),
-        bc=_bcs(table.get("bc", {}), dim),
+        bc=_bcs(table.get("bc", {}), shape),
         solver=choice(table, "solver", "mechanics", ("auto", "direct", "iterative"),
                       default="auto"),
         direct_max_dofs=number(table, "direct_max_dofs", "mechanics", default=200000, lo=0,
@@ -218,7 +226,7 @@ def parse_mechanics(table: dict | None, material_tables: dict, dim: int) -> Mech
         petsc_options={str(k): v for k, v in options.items()},
         materials=materials,
         refine_fronts=number(table, "refine_fronts", "mechanics", default=0, lo=0,
-                             hi=0 if dim == 1 else 12, integer=True),
+                             hi=shape.max_refine_fronts, integer=True),
         fit_fronts=_flag(table, "fit_fronts", "mechanics"))
 
 

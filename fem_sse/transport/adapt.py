@@ -31,6 +31,7 @@ from fem_sse.transport.problem import (
     error_indicators,
     solve_transport,
 )
+from fem_sse.transport.results import LastGoodState
 
 __all__ = ["STOP_REASONS", "AdaptiveResult", "doerfler_mark", "gather_profile", "solve_adaptive",
            "split_counts"]
@@ -212,7 +213,7 @@ def _first_problem(config: Config, comm, exact=None) -> TransportProblem:
 
 
 def solve_adaptive(config: Config, comm, progress=None, accept=None,
-                   exact=None) -> AdaptiveResult:
+                   exact=None, keep: LastGoodState | None = None) -> AdaptiveResult:
     """Solve on the Gmsh mesh of ``config`` and refine adaptively (see module docstring).
 
     Args:
@@ -225,6 +226,8 @@ def solve_adaptive(config: Config, comm, progress=None, accept=None,
             refinement goes on, up to the caps.
         exact: 1D: the :class:`~fem_sse.transport.exact1d.ExactSolution` of ``config`` to start from
             (and restart from after a failed step); solved here when None.
+        keep: where a failure with no converged mesh leaves its last good state (the
+            problem), for the writers of the failed run.
     """
     opts = config.solver
     disc = for_dimension(config.dim)
@@ -246,7 +249,8 @@ def solve_adaptive(config: Config, comm, progress=None, accept=None,
         except ConvergenceError as exc:
             if step == 0 or last is None:
                 # nothing converged on any mesh: the writers get this mesh's last good state
-                exc.problem = problem
+                if keep is not None:
+                    keep.keep(exc, problem)
                 exc.diagnosis.update(refinement_step=step, cells=problem.mesh.topology.index_map(
                     problem.mesh.topology.dim).size_global, dofs=problem.dofs)
                 raise

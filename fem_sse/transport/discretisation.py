@@ -12,6 +12,7 @@ operation           Line1D                                       Plane2D
 first mesh          Gmsh line + points where the exact mu        Gmsh surface (precision check
                     changes (start1d.exact_points)               of the averaged stack first)
 start, restart      the exact 1D steady state (start1d)          the problem's default guess
+failure diagnosis   what the exact solution says (start1d)       precision limit (precision2d)
 check of a solve    none (certify1d checks the loop's result)    current balance (certify2d)
 measure             W per cell gathered on rank 0, fem_metrics   fem_metrics_2d (no profile)
 marked-cell cap     none                                         (max_cells - cells) / 6
@@ -114,6 +115,14 @@ class Line1D(geometry.Line1D):
     restart = start  # a failed solve on a refined mesh restarts from the exact state too
 
     @staticmethod
+    def explain_failure(exc, config) -> None:
+        """Add to a ConvergenceError's diagnosis what the exact solution says about the case
+        (:func:`fem_sse.transport.start1d.explain_failure`)."""
+        from fem_sse.transport.start1d import explain_failure
+
+        explain_failure(exc, config)
+
+    @staticmethod
     def check_solution(problem, result: dict) -> None:
         """Nothing per solve: the loop's result is checked against the exact solution."""
 
@@ -203,6 +212,14 @@ class Plane2D(geometry.Plane2D):
     def restart(problem, exact) -> None:
         """The default initial guess (:meth:`TransportProblem.initial_guess`)."""
         problem.initial_guess()
+
+    @staticmethod
+    def explain_failure(exc, config) -> None:
+        """Add to a ConvergenceError's diagnosis whether the case is near the W formulation's
+        precision limit (:func:`fem_sse.transport.precision2d.explain_failure_2d`)."""
+        from fem_sse.transport.precision2d import explain_failure_2d
+
+        explain_failure_2d(exc, config)
 
     @staticmethod
     def check_solution(problem, result: dict) -> None:

@@ -305,7 +305,7 @@ def solve_exact(config: Config, guess: float | None = None) -> ExactSolution:
         ConvergenceError: if the state found is not continuous (a segment end off its
             segment's trajectory by more than CONTINUITY_TOL_EV): a defect, never a result.
     """
-    if config.dim != 1:
+    if not config.shape.exact_solver:
         raise ConfigError("geometry.dim", "the exact solver is 1D only")
     segments = config.segments()
     kT = config.cell.kT  # noqa: N806

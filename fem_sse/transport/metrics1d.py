@@ -16,6 +16,7 @@ from fem_sse.materials.conductivity import kirchhoff, mu_from_kirchhoff
 from fem_sse.parallel import gather_arrays
 from fem_sse.spec.config import Config
 from fem_sse.transport.jumps import crosses, touches, zero_point
+from fem_sse.transport.results import InterfacePotential, Jump
 
 __all__ = ["Profile", "fem_metrics"]
 
@@ -80,14 +81,14 @@ def fem_metrics(config: Config, profile: Profile) -> dict:
         if jumps and abs(x - jumps[-1]["x"]) <= 1e-12 * L:
             continue
         layer = config.layers[segments[sa[i]].layer].material
-        jumps.append({"x": float(x), "layer": layer, "direction": "up" if b[i] > a[i] else "down"})
+        jumps.append(Jump(float(x), layer, "up" if b[i] > a[i] else "down").to_summary())
 
     interfaces = []
     right_end = profile.x[:, -1]
     for xi in config.interfaces:
         left = int(np.argmin(np.abs(right_end - xi)))
-        interfaces.append({"x": float(xi),
-                           "mu": float(0.5 * (mu[left, -1] + mu[min(left + 1, len(mu) - 1), 0]))})
+        mu_i = float(0.5 * (mu[left, -1] + mu[min(left + 1, len(mu) - 1), 0]))
+        interfaces.append(InterfacePotential(float(xi), mu_i).to_summary())
 
     def measure(level: float, above: bool) -> float:
         """Length (/L) where mu is above (below) ``level``: W is linear between the nodes."""

@@ -39,6 +39,7 @@ from fem_sse.geometry.regions import ANODE, CATHODE
 from fem_sse.materials.conductivity import kirchhoff, mu_from_kirchhoff
 from fem_sse.parallel import gather_arrays
 from fem_sse.transport.jumps import crosses, opposite_sides, zero_point
+from fem_sse.transport.results import InterfacePotential, Jump
 
 __all__ = ["cell_data", "electrode_fronts", "fem_metrics_2d", "front_polylines"]
 
@@ -361,7 +362,8 @@ def pb_potentials(problem) -> list[dict]:
             continue
         length, total = (msh.comm.allreduce(fem.assemble_scalar(fem.form(f * dS(tag))),
                                             op=MPI.SUM) for f in (one, ufl.avg(mu)))
-        out.append({"x": float(x), "mu": total / length if length else float("nan")})
+        out.append(InterfacePotential(float(x), total / length if length else float("nan"))
+                   .to_summary())
     return out
 
 
@@ -375,9 +377,8 @@ def fem_metrics_2d(problem) -> dict:
     if problem.comm.rank == 0:
         fronts = _merge_boundary_layers(fronts, at_electrodes, bands, problem.length)
         # coverage: front length over the cathode length (1 for a laterally uniform stack)
-        jumps = [{"x": f["x_mean_m"], "layer": f["layer"], "direction": f["direction"],
-                  "length_m": f["length_m"], "coverage": f["length_m"] / problem.area,
-                  **({"boundary_layer": f["boundary_layer"]} if "boundary_layer" in f else {})}
+        jumps = [Jump(f["x_mean_m"], f["layer"], f["direction"], f["length_m"],
+                      f["length_m"] / problem.area, f.get("boundary_layer")).to_summary()
                  for f in fronts]
     jumps = problem.comm.bcast(jumps, root=0)
     return {"region_stats": stats, "overshoot_fraction": over, "undershoot_fraction": under,

@@ -4,6 +4,8 @@ A :class:`TransportResult` is what a solver (exact, W-FEM, EAFE) found: t_Li, th
 Phi, the jumps and interface potentials, the mesh size and the effort. :meth:`to_summary`
 gives the ``summary.json`` keys (docs/outputs.md) in their order; the run layer adds the keys
 of its solver (the adaptive loop's history, the exact solver's evaluations) through ``extra``.
+The metrics modules build their jump and interface entries with :meth:`Jump.to_summary` and
+:meth:`InterfacePotential.to_summary` too, so those keys are spelled here only.
 NumPy only: no DOLFINx, so the exact solver's runs use it too.
 """
 
@@ -12,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 
-__all__ = ["InterfacePotential", "Jump", "Metrics", "TransportResult", "TransportSolve"]
+__all__ = ["InterfacePotential", "Jump", "LastGoodState", "Metrics", "TransportResult",
+           "TransportSolve"]
 
 
 @dataclass(frozen=True)
@@ -206,3 +209,28 @@ class TransportResult:
         if self.wall_time_s is not None:
             out["wall_time_s"] = self.wall_time_s
         return out
+
+
+@dataclass
+class LastGoodState:
+    """The last good state of a failed solve, handed from the solver to the writers of the
+    failed run explicitly (a ConvergenceError carries its diagnosis only). The caller makes
+    one and passes it down (``keep=``); a solver that fails with a state worth writing
+    records it with :meth:`keep`; the writer asks :meth:`of` the error it caught.
+
+    Attributes:
+        error: the ConvergenceError of the failed solve (None: nothing kept).
+        problem: the TransportProblem holding its last good state.
+    """
+
+    error: Exception | None = None
+    problem: object = None
+
+    def keep(self, error: Exception, problem) -> None:
+        """Record ``problem`` as the last good state of the solve that raised ``error``."""
+        self.error, self.problem = error, problem
+
+    def of(self, error: Exception):
+        """The problem kept for ``error`` (that very exception), else None: a state kept for
+        an earlier failure (a fallback that solved the case) is not this error's."""
+        return self.problem if error is not None and error is self.error else None

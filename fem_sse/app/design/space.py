@@ -233,9 +233,8 @@ class Evaluator:
         """The record of one design: its key values, ``status`` and the metrics."""
         record = {v.key: float(x) for v, x in zip(self.variables, values, strict=True)}
         try:
-            config = parse_config(self.config_data(values), name=self.name)
-            if config.dim != 1:
-                config = config.stack_1d()
+            # a 2D case is designed on its laterally averaged stack
+            config = parse_config(self.config_data(values), name=self.name).stack_1d()
             sol = solve_exact(config, guess=self._guess)
             self._guess = sol.log_ratio
             record.update(status="ok", **design_metrics(sol, self.options))

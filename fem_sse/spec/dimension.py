@@ -1,0 +1,118 @@
+"""What the input language allows in a 1D and in a 2D case, in one record per dimension.
+
+The validation (:mod:`fem_sse.spec.config`, :mod:`fem_sse.spec.mechanics`) and the commands
+ask :data:`LINE` (``geometry.dim = 1``: a layer stack) or :data:`PLANE` (``dim = 2``: a
+separator with a width), the two :class:`CaseInput` records, instead of branching on the
+dimension (issue 15; tests/test_architecture.py checks that no branch is left):
+
+==================  ==================================  ==================================
+question            LINE                                PLANE
+==================  ==================================  ==================================
+[geometry] keys     dim, layers, bottlenecks, thickness  and the 2D keys (geometry_parse)
+layer keys          material, thickness                 material, thickness, grains
+[mesh]              size, bottleneck_cells              the 2D sizes (geometry_parse)
+mechanics models    film                                plane_strain, plane_stress
+mechanics.bc        cathode, anode                      and side_y0, side_y1, free_surface
+refine_fronts       0 (no fronts to refine in a line)   up to 12 rounds
+exact solver        the closed form                     none (its averaged stack has one)
+mesh report / PNG   none                                ``fem-sse mesh --report/--png``
+==================  ==================================  ==================================
+
+Nothing here imports DOLFINx.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from fem_sse.spec.case import MeshOptions
+from fem_sse.spec.geometry_parse import (
+    GEOMETRY_KEYS_2D,
+    LAYER_KEYS_2D,
+    MESH_KEYS_2D,
+    parse_geometry2d,
+)
+from fem_sse.spec.validate import check_keys, number
+
+__all__ = ["GEOMETRY_KEYS", "CaseInput", "LINE", "PLANE", "for_dimension", "other"]
+
+#: [geometry] keys of every case
+GEOMETRY_KEYS = ("dim", "layers", "bottlenecks", "thickness")
+LAYER_KEYS_1D = ("material", "thickness")
+MESH_KEYS_1D = ("size", "bottleneck_cells")
+#: facet groups a ``[mechanics.bc]`` entry may name
+BC_GROUPS_1D = ("cathode", "anode")
+BC_GROUPS_2D = ("cathode", "anode", "side_y0", "side_y1", "free_surface")
+
+
+def _line_mesh(geometry: dict, mesh_table: dict, layers: list, materials: dict,
+               thickness: float) -> tuple[MeshOptions, None]:
+    """(the 1D [mesh] table's sizes (m), no 2D geometry)."""
+    check_keys(mesh_table, MESH_KEYS_1D, "mesh")
+    return MeshOptions(
+        size=(number(mesh_table, "size", "mesh", lo=0.0, lo_open=True, hi=thickness)
+              if "size" in mesh_table else None),
+        bottleneck_cells=number(mesh_table, "bottleneck_cells", "mesh", default=4, lo=1,
+                                hi=1000, integer=True),
+    ), None
+
+
+def _plane_mesh(geometry: dict, mesh_table: dict, layers: list, materials: dict,
+                thickness: float):
+    """(default 1D sizes, the 2D geometry record: :func:`parse_geometry2d`)."""
+    return MeshOptions(), parse_geometry2d(geometry, mesh_table, geometry["layers"],
+                                           [layer.thickness for layer in layers], materials)
+
+
+@dataclass(frozen=True)
+class CaseInput:
+    """What a case of one dimension may say (the two instances: :data:`LINE`,
+    :data:`PLANE`).
+
+    Attributes:
+        dim: 1 or 2.
+        geometry_keys, layer_keys, mesh_keys: the keys of [geometry], of a layer, of [mesh].
+        mechanics_models: the ``mechanics.model`` choices (the first is the default).
+        bc_groups: the facet groups a ``[mechanics.bc]`` entry may name.
+        laterally_held: a roller on an electrode holds the body laterally too (a film).
+        max_refine_fronts: the cap of ``mechanics.refine_fronts``.
+        exact_solver: the closed-form solver (transport/exact1d.py) solves the case itself.
+        mesh_report: ``fem-sse mesh`` writes a mesh report and a PNG.
+        parse_mesh: (geometry, mesh table, layers, materials, thickness (m)) ->
+            (MeshOptions, the 2D geometry record or None).
+    """
+
+    dim: int
+    geometry_keys: tuple[str, ...]
+    layer_keys: tuple[str, ...]
+    mesh_keys: tuple[str, ...]
+    mechanics_models: tuple[str, ...]
+    bc_groups: tuple[str, ...]
+    laterally_held: bool
+    max_refine_fronts: int
+    exact_solver: bool
+    mesh_report: bool
+    parse_mesh: Callable
+
+
+#: a 1D case: a layer stack through the thickness
+LINE = CaseInput(1, GEOMETRY_KEYS, LAYER_KEYS_1D, MESH_KEYS_1D, ("film",), BC_GROUPS_1D,
+                 laterally_held=True, max_refine_fronts=0, exact_solver=True,
+                 mesh_report=False, parse_mesh=_line_mesh)
+#: a 2D case: a separator of some width, with grains, boundaries, pores, ...
+PLANE = CaseInput(2, GEOMETRY_KEYS + GEOMETRY_KEYS_2D, LAYER_KEYS_2D, MESH_KEYS_2D,
+                  ("plane_strain", "plane_stress"), BC_GROUPS_2D, laterally_held=False,
+                  max_refine_fronts=12, exact_solver=False, mesh_report=True,
+                  parse_mesh=_plane_mesh)
+_BY_DIMENSION = {1: LINE, 2: PLANE}
+
+
+def for_dimension(dim: int) -> CaseInput:
+    """What a ``dim``-dimensional case may say (``dim`` validated: 1 or 2)."""
+    return _BY_DIMENSION[dim]
+
+
+def other(shape: CaseInput) -> CaseInput:
+    """The input record of the other dimension (to name a key that belongs there)."""
+    return _BY_DIMENSION[3 - shape.dim]
