@@ -16,8 +16,6 @@ balance, and for laterally uniform stacks a 1 - t_Li off the exact value.
 from __future__ import annotations
 
 import numpy as np
-import ufl
-from dolfinx import fem
 
 __all__ = ["BALANCE_TOLERANCE", "ELECTRONIC_BALANCE_TOLERANCE", "balance_problems", "certificate",
            "current_balance", "exact_comparison", "verdict"]
@@ -43,22 +41,11 @@ def _assemble(problem, name: str, form) -> float:
 
 def _ionic_entering(problem, tag: int, value: float) -> float:
     """Ionic current entering the separator at electrode ``tag`` per volt of Phi (A/V per
-    unit depth; negative at the anode, where it leaves): minus the outward flux of w."""
-    sigma = problem.fields["sigma_li"]
-    ds = ufl.Measure("ds", domain=problem.mesh, subdomain_data=problem.smesh.facet_tags)
-    if problem.ionic_dg:
-        from fem_sse.transport.ionic import boundary_current
+    unit depth; negative at the anode, where it leaves)."""
+    from fem_sse.transport.ionic import entering_current
 
-        return -_assemble(problem, f"check_ionic_{tag}",
-                          boundary_current(problem.w, sigma, ds, tag, value))
-    # P1 with strong values: the variational flux a(w, chi), chi = 1 on the electrode's dofs
-    chi = fem.Function(problem.V_ion)
-    facets = problem.smesh.facet_tags.find(tag)
-    dofs = fem.locate_dofs_topological(problem.V_ion, problem.mesh.topology.dim - 1, facets)
-    chi.x.array[dofs] = 1.0
-    chi.x.scatter_forward()
-    return _assemble(problem, "check_ionic_p1",
-                     sigma * ufl.inner(ufl.grad(problem.w), ufl.grad(chi)) * ufl.dx)
+    return entering_current(problem.w, problem.fields["sigma_li"], problem.smesh, tag, value,
+                            problem.ionic_dg, problem.integral)
 
 
 def current_balance(problem) -> dict:

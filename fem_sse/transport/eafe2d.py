@@ -89,80 +89,56 @@ class EafeProblem2D(EafeProblem):
         no closed form on a 2D mesh), and the ionic conductance G (S/m per unit depth).
         Continuous P1 (G = int sigma_li |grad w|^2) unless the mesh has GB interfaces with a
         conductance: then w jumps across them, and it is the discontinuous P1 field of the
-        W-FEM (:func:`fem_sse.transport.ionic.ionic_forms`; G its Nitsche anode current),
-        kept as ``w_dg``; ``w`` is then its mean at each node."""
+        W-FEM (the W-FEM's solve, :func:`fem_sse.transport.ionic.solve_ionic`; G its Nitsche
+        anode current), kept as ``w_dg``; ``w`` is then its mean at each node."""
+        import ufl
+
+        from fem_sse.transport.ionic import solve_ionic
         from fem_sse.transport.ionic_error import sigma_li_cells
 
-        sigma = sigma_li_cells(self)
+        msh = self.mesh
         self.interior_tags, self.gb_tags = _interior_tags(self)
-        self.w = fem.Function(self.V, name="w_ionic")
-        self.w_dg = None
-        if self.gb_tags is None:
-            self._solve_p1(sigma)
-            w_cells = self.w.x.array[self.cell_dofs]
+        dg = self.gb_tags is not None
+        w = fem.Function(fem.functionspace(msh, ("DG", 1)) if dg else self.V, name="w_ionic")
+        measures = (ufl.Measure("dx", domain=msh),
+                    ufl.Measure("dS", domain=msh, subdomain_data=self.interior_tags),
+                    ufl.Measure("ds", domain=msh, subdomain_data=self.smesh.facet_tags))
+        g = self.config.geometry2d.grain_boundaries.conductance if dg else None
+        self.conductance, *_ = solve_ionic(
+            w, sigma_li_cells(self), self.smesh, measures, g, None, dg,
+            lambda name, form: fem.form(form), self._integral, self._linear_solve)
+        self.w, self.w_dg = (fem.Function(self.V, name="w_ionic"), w) if dg else (w, None)
+        if dg:  # the nodal w: the mean of the cells' values at each node
+            w_cells = w.x.array[w.function_space.dofmap.list[: len(self.cell_tag)]]
+            total, count = np.zeros(self.n_local), np.zeros(self.n_local)
+            np.add.at(total, self.cell_dofs.ravel(), w_cells.ravel())
+            np.add.at(count, self.cell_dofs.ravel(), 1.0)
+            self.w.x.array[:] = self._reverse(total) / np.maximum(self._reverse(count), 1.0)
         else:
-            w_cells = self._solve_dg(sigma)
+            w_cells = w.x.array[self.cell_dofs]
         self._edge_ionic(w_cells)
 
-    def _ionic_solve(self, a, L, V, values: dict) -> fem.Function:  # noqa: N803
-        """The linear ionic system of the forms ``a``, ``L`` on ``V`` solved (Dirichlet
-        ``values`` by electrode tag)."""
+    def _integral(self, name: str, form) -> float:
+        """A scalar UFL ``form`` assembled and summed over the ranks (``name``: unused, the
+        signature of the W-FEM's form cache)."""
+        return self.comm.allreduce(fem.assemble_scalar(fem.form(form)), op=MPI.SUM)
+
+    def _linear_solve(self, A, b, x) -> None:  # noqa: N803
+        """The ionic system's solve (its own KSP, options prefix fem_sse_eafe_ionic_)."""
         from fem_sse.solvers import configured_ksp
-        from fem_sse.transport.ionic import assemble_electrode_system
 
-        w = fem.Function(V, name="w_ionic")
-        A, b = assemble_electrode_system(fem.form(a), fem.form(L), V, self.smesh,  # noqa: N806
-                                         values)
         ksp = configured_ksp(self.comm, A, "fem_sse_eafe_ionic_", self.petsc_options)
-        ksp.solve(b, w.x.petsc_vec)
+        ksp.solve(b, x)
         ksp.destroy()
-        A.destroy()
-        b.destroy()
-        w.x.scatter_forward()
-        return w
-
-    def _solve_p1(self, sigma) -> None:
-        import ufl
-
-        from fem_sse.transport.ionic import ionic_forms
-
-        msh = self.mesh
-        ds = ufl.Measure("ds", domain=msh, subdomain_data=self.smesh.facet_tags)
-        dS = ufl.Measure("dS", domain=msh)  # noqa: N806
-        electrodes = {CATHODE: 1.0, ANODE: 0.0}
-        a, L = ionic_forms(self.V, sigma, dS, ds, electrodes, None)  # noqa: N806
-        self.w.x.array[:] = self._ionic_solve(a, L, self.V, electrodes).x.array
-        g = sigma * ufl.inner(ufl.grad(self.w), ufl.grad(self.w)) * ufl.dx(domain=msh)
-        self.conductance = self.comm.allreduce(fem.assemble_scalar(fem.form(g)), op=MPI.SUM)
-
-    def _solve_dg(self, sigma) -> np.ndarray:
-        """The discontinuous w (``w_dg``), G, the nodal mean ``w``; w at each owned cell's
-        nodes (cells, 3)."""
-        import ufl
-
-        from fem_sse.transport.ionic import boundary_current, ionic_forms
-
-        msh = self.mesh
-        V = fem.functionspace(msh, ("DG", 1))  # noqa: N806
-        ds = ufl.Measure("ds", domain=msh, subdomain_data=self.smesh.facet_tags)
-        dS = ufl.Measure("dS", domain=msh, subdomain_data=self.gb_tags)  # noqa: N806
-        g = self.config.geometry2d.grain_boundaries.conductance
-        a, L = ionic_forms(V, sigma, dS, ds, {CATHODE: 1.0, ANODE: 0.0}, g,  # noqa: N806
-                           discontinuous=True)
-        self.w_dg = self._ionic_solve(a, L, V, {})
-        flux = boundary_current(self.w_dg, sigma, ds, ANODE, 0.0)
-        self.conductance = self.comm.allreduce(fem.assemble_scalar(fem.form(flux)), op=MPI.SUM)
-        w_cells = self.w_dg.x.array[V.dofmap.list[: len(self.cell_tag)]]
-        total, count = np.zeros(self.n_local), np.zeros(self.n_local)
-        np.add.at(total, self.cell_dofs.ravel(), w_cells.ravel())
-        np.add.at(count, self.cell_dofs.ravel(), 1.0)
-        self.w.x.array[:] = self._reverse(total) / np.maximum(self._reverse(count), 1.0)
-        return w_cells
 
     def kirchhoff_function(self) -> fem.Function:
         """W (A/m) in DG1, each cell's map of its mu (:class:`EafeView`): what the mechanics
         takes, as from the W formulation's problem."""
-        return EafeView(self).kirchhoff_function()
+        from fem_sse.transport.eafe import dg1_maps
+
+        W = dg1_maps(self)[1]  # noqa: N806
+        W.name = "W"
+        return W
 
     def _marked(self, tag: int) -> np.ndarray:
         """Local dofs (owned and ghost) on electrode ``tag``."""
@@ -271,26 +247,14 @@ class EafeProblem2D(EafeProblem):
 
     def ionic_currents(self) -> tuple[float, float]:
         """Ionic current per volt of Phi (A/V per unit depth) entering at the cathode and
-        leaving at the anode: the variational flux a(w, chi_electrode) of the P1 field, or the
-        Nitsche flux of the discontinuous one."""
-        import ufl
-
-        from fem_sse.transport.ionic import boundary_current
+        leaving at the anode (:func:`fem_sse.transport.ionic.entering_current`)."""
+        from fem_sse.transport.ionic import entering_current
         from fem_sse.transport.ionic_error import sigma_li_cells
 
         sigma = sigma_li_cells(self)
-        if self.w_dg is not None:
-            ds = ufl.Measure("ds", domain=self.mesh, subdomain_data=self.smesh.facet_tags)
-            forms = [-boundary_current(self.w_dg, sigma, ds, CATHODE, 1.0),
-                     boundary_current(self.w_dg, sigma, ds, ANODE, 0.0)]
-        else:
-            forms = []
-            for sign, mask in ((1.0, self.on_cathode), (-1.0, self.on_anode)):
-                chi = fem.Function(self.V)
-                chi.x.array[:] = mask.astype(float)
-                forms.append(sign * sigma * ufl.inner(ufl.grad(self.w), ufl.grad(chi)) * ufl.dx)
-        return tuple(self.comm.allreduce(fem.assemble_scalar(fem.form(f)), op=MPI.SUM)
-                     for f in forms)
+        w, dg = (self.w, False) if self.w_dg is None else (self.w_dg, True)
+        return (entering_current(w, sigma, self.smesh, CATHODE, 1.0, dg, self._integral),
+                -entering_current(w, sigma, self.smesh, ANODE, 0.0, dg, self._integral))
 
 
 def _interior_tags(problem):

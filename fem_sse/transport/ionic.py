@@ -32,7 +32,7 @@ from fem_sse.geometry.line import ANODE, CATHODE
 from fem_sse.geometry.regions import GB
 
 __all__ = ["CUT", "GB_INTERFACE", "REGULAR", "assemble_electrode_system", "boundary_current",
-           "interior_facet_tags", "ionic_forms", "solve_ionic"]
+           "entering_current", "interior_facet_tags", "ionic_forms", "solve_ionic"]
 
 REGULAR, GB_INTERFACE, CUT = 1, GB, 100
 _PENALTY = 10.0  # SIPG constant of the ionic problem
@@ -137,6 +137,24 @@ def boundary_current(w, sigma, ds, tag: int, value: float):
     n = ufl.FacetNormal(msh)
     _, h = facet_lengths(msh)
     return (-sigma * ufl.dot(ufl.grad(w), n) + _PENALTY * sigma / h * (w - value)) * ds(tag)
+
+
+def entering_current(w, sigma, smesh, tag: int, value: float, discontinuous: bool,
+                     integral) -> float:
+    """Ionic current entering the separator at electrode ``tag`` per volt of Phi (A/V per unit
+    depth in 2D; negative where it leaves): the Nitsche flux of a discontinuous w, the
+    variational flux a(w, chi) of a continuous one (chi = 1 on the electrode's dofs).
+    ``value``: w there; ``integral``: callable(name, UFL form) -> value summed over ranks."""
+    msh = w.function_space.mesh
+    ds = ufl.Measure("ds", domain=msh, subdomain_data=smesh.facet_tags)
+    if discontinuous:
+        return -integral(f"ionic_entering_{tag}", boundary_current(w, sigma, ds, tag, value))
+    V = w.function_space  # noqa: N806
+    chi = fem.Function(V)
+    dofs = fem.locate_dofs_topological(V, msh.topology.dim - 1, smesh.facet_tags.find(tag))
+    chi.x.array[dofs] = 1.0
+    chi.x.scatter_forward()
+    return integral("ionic_entering_p1", sigma * ufl.inner(ufl.grad(w), ufl.grad(chi)) * ufl.dx)
 
 
 def assemble_electrode_system(a, L, V, smesh, values: dict):  # noqa: N803
