@@ -17,10 +17,10 @@ partial-contact edges, pores and rough PBs it is what the EAFE adaptive loop mus
 (its transport indicator marks only the cells where mu crosses B): a P1 G on a coarse mesh
 around two crack tips was 1 % high. (The W-FEM's loop does not use it: joined with its W
 indicator it changed W's results on GB-interface meshes by a factor 2 and stopped converging,
-stress2d 0:28; docs/transport2d.md.) Crack facets (w discontinuous, no current across): each side's
-normal flux. A discontinuous w (GB interfaces, cracks in the W-FEM) adds the DG terms: sigma/h
-[w]^2 where w should be continuous (inside a region, and against the electrode values), and on
-GB facets h/sigma (mean normal current - g [w])^2, the residual of their law. In 1D P1 w is
+stress2d 0:28; docs/transport2d.md.) A discontinuous w (GB interfaces) adds the DG terms:
+sigma/h [w]^2 where w should be continuous (inside a region, and against the electrode
+values), and on GB facets h/sigma (mean normal current - g [w])^2, the residual of their law.
+Crack lines do not occur: the EAFE mesh is cut open along them. In 1D P1 w is
 exact at the nodes: no estimate.
 """
 
@@ -32,7 +32,7 @@ from mpi4py import MPI
 
 from fem_sse.geometry.regions import ANODE, CATHODE
 
-__all__ = ["estimate", "ionic_indicators", "sigma_li_cells"]
+__all__ = ["ionic_indicators", "sigma_li_cells"]
 
 
 def sigma_li_cells(problem) -> fem.Function:
@@ -47,53 +47,33 @@ def sigma_li_cells(problem) -> fem.Function:
 
 def ionic_indicators(problem) -> tuple[np.ndarray, float]:
     """(eta_K^2 per owned cell (S/m), sum of eta_K^2 / G (-): the estimated relative error
-    of the ionic conductance) for the 2D EAFE problem's w (module docstring)."""
-    discontinuous = problem.w_dg is not None
-    g2d = problem.config.geometry2d
-    g = g2d.grain_boundaries.conductance if discontinuous else None
-    return estimate(problem.w_dg if discontinuous else problem.w, sigma_li_cells(problem),
-                    problem.smesh.facet_tags, problem.interior_tags, g, problem.conductance,
-                    len(problem.cell_tag), discontinuous)
-
-
-def estimate(w, sigma, facet_tags, interior_tags, gb_conductance, conductance: float,
-             num: int, discontinuous: bool, compile_form=fem.form) -> tuple[np.ndarray, float]:
-    """The estimator of the module docstring: (eta_K^2 of the ``num`` owned cells (S/m), their
-    sum over ``conductance`` (S/m)).
-
-    Args:
-        w: the ionic potential fraction (P1, or DG1 when ``discontinuous``).
-        sigma: sigma_li (S/m), DG0.
-        facet_tags: the mesh's facet tags (electrodes); interior_tags: the interior facets
-            by class (:func:`fem_sse.transport.ionic.interior_facet_tags`).
-        gb_conductance: g (S/m^2) of the GB-interface facets, or None.
-        compile_form: how the UFL form becomes a DOLFINx form (a problem's form cache).
-    """
+    of the ionic conductance) for the 2D EAFE problem's w (module docstring): P1 ``w``, or the
+    discontinuous ``w_dg`` with GB interfaces."""
     import ufl
 
-    from fem_sse.transport.ionic import CUT, GB_INTERFACE, REGULAR
+    from fem_sse.transport.ionic import GB_INTERFACE, REGULAR
 
-    msh = w.function_space.mesh
+    msh = problem.mesh
+    sigma = sigma_li_cells(problem)
+    w = problem.w if problem.w_dg is None else problem.w_dg
     v = ufl.TestFunction(sigma.function_space)
     n, h = ufl.FacetNormal(msh), ufl.CellDiameter(msh)
-    ds = ufl.Measure("ds", domain=msh, subdomain_data=facet_tags)
-    dS = ufl.Measure("dS", domain=msh, subdomain_data=interior_tags)  # noqa: N806
+    ds = ufl.Measure("ds", domain=msh, subdomain_data=problem.smesh.facet_tags)
+    dS = ufl.Measure("dS", domain=msh, subdomain_data=problem.interior_tags)  # noqa: N806
     flux = sigma * ufl.grad(w)
     boundary = h / sigma * ufl.dot(flux, n) ** 2 * v
-    jump_flux = ufl.avg(h) / ufl.avg(sigma) * ufl.jump(flux, n) ** 2 * ufl.avg(v)
-    # a crack's facets: no current on either side (each side's normal flux is its residual)
-    side = [h(s) / sigma(s) * ufl.dot(flux(s), n(s)) ** 2 * v(s) for s in ("+", "-")]
-    form = (jump_flux * dS((REGULAR, GB_INTERFACE)) + (side[0] + side[1]) * dS(CUT)
+    form = (ufl.avg(h) / ufl.avg(sigma) * ufl.jump(flux, n) ** 2 * ufl.avg(v) * dS
             + boundary * ds - boundary * ds((CATHODE, ANODE)))
-    if discontinuous:  # jumps where w should be continuous, and the GB facets' law
+    if problem.w_dg is not None:  # jumps where w should be continuous, and the GB law
+        g = problem.config.geometry2d.grain_boundaries.conductance
+        mismatch = ufl.dot(ufl.avg(flux), n("+")) + g * ufl.jump(w)
         form += (ufl.avg(sigma) / ufl.avg(h) * ufl.jump(w) ** 2 * ufl.avg(v) * dS(REGULAR)
+                 + ufl.avg(h) / ufl.avg(sigma) * mismatch ** 2 * ufl.avg(v) * dS(GB_INTERFACE)
                  + sigma / h * (w - 1.0) ** 2 * v * ds(CATHODE)
                  + sigma / h * w ** 2 * v * ds(ANODE))
-        if gb_conductance is not None:
-            mismatch = ufl.dot(ufl.avg(flux), n("+")) + gb_conductance * ufl.jump(w)
-            form += ufl.avg(h) / ufl.avg(sigma) * mismatch ** 2 * ufl.avg(v) * dS(GB_INTERFACE)
-    vec = fem.assemble_vector(compile_form(form))
+    vec = fem.assemble_vector(fem.form(form))
     vec.scatter_reverse(la.InsertMode.add)
+    num = len(problem.cell_tag)
     eta2 = np.maximum(vec.array[sigma.function_space.dofmap.list[:num, 0]], 0.0)
-    total = msh.comm.allreduce(float(eta2.sum()), op=MPI.SUM)
-    return eta2, total / conductance
+    total = problem.comm.allreduce(float(eta2.sum()), op=MPI.SUM)
+    return eta2, total / problem.conductance
