@@ -30,9 +30,10 @@ def _row_residuals(problem: EafeProblem, mu: np.ndarray, trial: np.ndarray, move
     """Node residuals (A/m^2 in 1D, A/m in 2D) of the ``moved`` nodes with their own mu set
     to ``trial`` (eV) and every neighbour at ``mu``: one scalar equation per moved node."""
     i, j, kT = problem.edge_i, problem.edge_j, problem.kT
-    y_i, y_j = (mu[i] - problem.edge_B) / kT, (mu[j] - problem.edge_B) / kT
-    t_i = np.where(moved[i], (trial[i] - problem.edge_B) / kT, y_i)
-    t_j = np.where(moved[j], (trial[j] - problem.edge_B) / kT, y_j)
+    # each cell's own y (with its ionic offset where w jumps at a GB interface)
+    y_i, y_j = problem.edge_y(mu, phi)
+    t_i, t_j = problem.edge_y(trial, phi)
+    t_i, t_j = np.where(moved[i], t_i, y_i), np.where(moved[j], t_j, y_j)
     d = phi * problem.dw / kT
     c = problem.edge_c
     g_i = edge_current(t_i, y_j, d, problem.edge_A, kT)[0]
