@@ -47,13 +47,13 @@ def _phi_continuation(problem: EafeProblem2D, mu: np.ndarray, phi: float):
         ConvergenceError: a step below 1e-4 of ``phi`` fails.
     """
     w = problem.w.x.array
-    mu = newton(problem, mu - phi * w, 0.0, None, relax=True)[0]
+    mu = newton(problem, mu - phi * w, 0.0, None, relax=True, natural=True)[0]
     done, step, iterations = 0.0, 0.1, 0
     while done < 1.0:
         trial = min(1.0, done + step)
         try:
             mu_t, _, its = newton(problem, mu + (trial - done) * phi * w, trial * phi, None,
-                                  max_iterations=30, relax=True)
+                                  max_iterations=30, relax=True, natural=True)
         except ConvergenceError:
             step *= 0.5
             if step < 1e-4:
@@ -72,20 +72,20 @@ def _newton_or_ptc(problem: EafeProblem2D, mu: np.ndarray, phi: float, current):
     mu = relax_outliers(problem, mu, phi)
     problem.freeze_weights(mu, phi)
     try:
-        return newton(problem, mu, phi, current, relax=True)
+        return newton(problem, mu, phi, current, relax=True, natural=True)
     except ConvergenceError as exc:
         log.info("EAFE 2D Newton failed (%s): continuation in Phi from 0", exc)
     start = mu
     try:
         mu, extra = _phi_continuation(problem, start, phi)
         problem.freeze_weights(mu, phi)
-        mu, phi, iterations = newton(problem, mu, phi, current, relax=True)
+        mu, phi, iterations = newton(problem, mu, phi, current, relax=True, natural=True)
         return mu, phi, iterations + extra
     except ConvergenceError as exc:
         log.info("EAFE 2D continuation in Phi failed (%s): pseudo-transient continuation", exc)
     problem.freeze_weights(start, phi)
-    mu, phi, ptc = pseudo_transient(problem, start, phi, current)
-    mu, phi, iterations = newton(problem, mu, phi, current, relax=True)
+    mu, phi, ptc = pseudo_transient(problem, start, phi, current, natural=True)
+    mu, phi, iterations = newton(problem, mu, phi, current, relax=True, natural=True)
     return mu, phi, iterations + ptc
 
 
