@@ -40,7 +40,9 @@ def solve_eafe_case(config: Config, comm, exact_summary: dict, exact, progress=N
 
 def solve_eafe_case_2d(config: Config, comm, progress=None):
     """The 2D EAFE run: (summary, extras) with the keys of the W-FEM's 2D summary (certificate,
-    region statistics, fronts); ``extras["view"]`` is the state as the metrics see it.
+    region statistics, fronts); ``extras["view"]`` is the state as the metrics see it. On a
+    mesh with GB interfaces, the W formulation checks the final state on the same mesh
+    (:mod:`fem_sse.transport.crosscheck`).
 
     Raises:
         ConfigError: a mesh the scheme does not support (a crack line not cut open).
@@ -49,6 +51,7 @@ def solve_eafe_case_2d(config: Config, comm, progress=None):
     from fem_sse.app.transport_case import adaptive_summary, plane_current_keys
     from fem_sse.geometry import build_mesh
     from fem_sse.spec.config import ConfigError
+    from fem_sse.transport.crosscheck import apply_check, check_with_w
     from fem_sse.transport.eafe2d import unsupported
     from fem_sse.transport.eafe2d_solve import certificate_2d, solve_adaptive_eafe_2d
     from fem_sse.transport.exact1d import SolveError, solve_exact
@@ -75,8 +78,10 @@ def solve_eafe_case_2d(config: Config, comm, progress=None):
         if comm.rank == 0:
             log.warning("NOT converged: %s", "; ".join(summary["not_converged_because"]))
     summary.update({**plane_current_keys(TransportSolve.from_mapping(res), problem, metrics),
-                    "ionic_space": "P1" if problem.w_dg is None else "DG1 (GB interfaces)",
-                    "wall_time_s": time.perf_counter() - start})
+                    "ionic_space": "P1" if problem.w_dg is None else "DG1 (GB interfaces)"})
+    if summary["converged"] and problem.w_dg is not None:
+        apply_check(summary, check_with_w(config, problem.smesh, res["one_minus_t_li"]), comm)
+    summary["wall_time_s"] = time.perf_counter() - start
     problem.destroy()  # the PETSc solver only: the state stays for the field files
     return summary, {"fronts": metrics.fronts, "problem": problem, "view": res["view"]}
 

@@ -87,7 +87,11 @@ def solve_fem_line(config: Config, comm, progress, keep=None) -> tuple[dict, dic
 
 
 def solve_fem_plane(config: Config, comm, progress, keep=None) -> tuple[dict, dict]:
-    """The adaptive 2D W-FEM solve with its certificate (:func:`_certify_2d`)."""
+    """The adaptive 2D W-FEM solve with its certificate (:func:`_certify_2d`) and, on a mesh
+    with GB interfaces, the EAFE scheme's check on the final mesh
+    (:mod:`fem_sse.transport.crosscheck`)."""
+    from fem_sse.transport.crosscheck import apply_check, check_with_eafe, has_gb_interfaces
+
     start = time.perf_counter()
     out, summary = _solve_w(config, comm, progress, start, keep=keep)
     solve, metrics, problem = out.result, Metrics.from_metrics(out.metrics), out.problem
@@ -95,6 +99,9 @@ def solve_fem_plane(config: Config, comm, progress, keep=None) -> tuple[dict, di
     summary.update({**plane_current_keys(solve, problem, metrics),
                     "ionic_space": "DG1" if problem.ionic_dg else "P1",
                     "gb_conductance_S_per_m2": problem.gb_conductance})
+    if summary["converged"] and has_gb_interfaces(problem.smesh):
+        apply_check(summary, check_with_eafe(config, problem.smesh, solve.one_minus_t_li), comm)
+        summary["wall_time_s"] = time.perf_counter() - start
     return summary, {"fronts": metrics.fronts, "problem": problem}
 
 

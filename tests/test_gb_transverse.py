@@ -1,0 +1,105 @@
+"""GB interfaces across the current against their exact 1D solution, and the second-scheme
+check (issue 16; bench/gb_transverse.py, fem_sse/transport/crosscheck.py).
+
+A full-width GB interface parallel to the electrodes (the Fig. 3 bilayer, 2 um wide, a
+structured mesh) keeps the state 1D; its exact value is
+:func:`fem_sse.transport.exact1d_interfaces.solve_exact_interfaces`. Measured
+(bench/results/gb_transverse.json): where a scheme converges to the right state it is within
+1e-5 of exact; the W formulation also stops on states 3 % and 21 % off (x = 25 um,
+g = 10 S/m^2: a 1 V jump that takes mu across B, on 320 and 240 cells along x), which the
+EAFE scheme on the same mesh flags.
+
+Tests without the ``serial`` mark also run under ``mpirun -n 2``.
+"""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from fem_sse.spec.config import parse_config
+from fem_sse.transport.crosscheck import (SCHEME_TOLERANCE, SchemeCheck, apply_check,
+                                          check_with_eafe, check_with_w)
+from fem_sse.transport.exact1d import solve_exact
+from fem_sse.transport.exact1d_interfaces import solve_exact_interfaces
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+import gb_transverse as bench  # noqa: E402
+
+UM = 1e-6
+CASE = {"x_gb": 25 * UM, "g": 10.0, "temperature": 298.0, "current_density": 10.0}
+
+
+def _exact(case):
+    stack = parse_config(bench.case_data(case, False)).stack_1d()
+    return solve_exact_interfaces(stack, [(case["x_gb"], case["g"])])
+
+
+def test_interface_reference_is_the_thin_strip_limit_for_small_jumps():
+    """A 4 kT jump (g = 100 S/m^2): the exact strip of width 1e-13 m and conductivity g d
+    gives the same state; a 1 V jump across B (g = 10) already stops inside the strip (mu on
+    its anode side 0.4 eV off), and a 2 V jump (g = 5) changes 1 - t_Li by 84 %: the strip's
+    electronic resistance would need d below 1e-22 m to vanish."""
+    def strip(case):
+        data = bench.case_data(case, False)
+        d, sigma = 1e-13, data["materials"]["SE_cathodic"]["sigma_li"]
+        data["geometry"]["bottlenecks"] = [{"center": case["x_gb"], "width": d,
+                                            "sigma_li_factor": case["g"] * d / sigma}]
+        return solve_exact(parse_config(data).stack_1d())
+
+    small = {**CASE, "g": 100.0}
+    assert _exact(small).one_minus_t_li == pytest.approx(strip(small).one_minus_t_li, rel=1e-8)
+    big = _exact(CASE)
+    assert big.mu_left[0] - big.mu_right[0] == pytest.approx(big.j_ionic / CASE["g"], rel=1e-12)
+    assert big.mu_right[0] < -2.3 < big.mu_left[0]  # across B of the cathodic layer
+    assert abs(strip(CASE).mu_edges[2] - big.mu_right[0]) > 0.1
+    bigger = {**CASE, "g": 5.0}
+    assert abs(_exact(bigger).one_minus_t_li / strip(bigger).one_minus_t_li - 1.0) > 0.5
+
+
+@pytest.mark.mpi
+def test_both_schemes_match_the_exact_interface_state(comm):
+    """160 cells along x: the W formulation and the EAFE scheme within 1e-5 of exact, and the
+    check between them passes."""
+    config = parse_config(bench.case_data(CASE))
+    smesh = bench.structured_mesh(config, comm, CASE["x_gb"], 160)
+    exact = _exact(CASE).one_minus_t_li
+    w = check_with_w(config, smesh, exact)
+    eafe = check_with_eafe(config, smesh, exact)
+    assert w.relative_difference < 1e-5 and eafe.relative_difference < 1e-5
+    assert not check_with_eafe(config, smesh, w.one_minus_t_li).disagrees
+
+
+@pytest.mark.serial
+def test_a_spurious_w_state_is_flagged(comm):
+    """240 cells along x: the W formulation's Newton stops on a state 21 % off exact; the EAFE
+    scheme on the same mesh is within 1e-5 of exact, so the check flags the W state."""
+    config = parse_config(bench.case_data(CASE))
+    smesh = bench.structured_mesh(config, comm, CASE["x_gb"], 240)
+    exact = _exact(CASE).one_minus_t_li
+    w = check_with_w(config, smesh, exact)
+    assert w.relative_difference > 0.1  # the defect this check exists for
+    check = check_with_eafe(config, smesh, w.one_minus_t_li)
+    assert abs(check.one_minus_t_li / exact - 1.0) < 1e-5
+    assert check.disagrees
+    summary = {"converged": True, "not_converged_because": []}
+    apply_check(summary, check, comm)
+    assert not summary["converged"] and "fem-eafe" in summary["not_converged_because"][0]
+    assert summary["scheme_check"]["relative_difference"] > SCHEME_TOLERANCE
+
+
+def test_a_failed_check_leaves_the_state_unflagged_but_says_so(comm):
+    summary = {"converged": True, "not_converged_because": []}
+    apply_check(summary, SchemeCheck("fem-eafe", None, 0.1, 10, "stalled"), comm)
+    assert summary["converged"] and summary["scheme_check"]["error"] == "stalled"
+    assert summary["scheme_check"]["relative_difference"] is None
+
+
+@pytest.mark.serial
+def test_seeded_transverse_cases_are_never_silently_wrong(comm):
+    """A seeded subset of bench/gb_transverse.py: no W or EAFE state off exact by more than
+    1e-3 goes unflagged."""
+    rows = [bench.run_case(bench.random_case(0, i), comm) for i in (1, 3, 5)]
+    totals = bench.totals(rows)
+    assert totals["w_silent_off"] == 0 and totals["eafe_silent_off"] == 0, totals
+    assert totals["w_failed"] == 0, rows  # the W formulation converges on all three
