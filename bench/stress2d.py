@@ -241,6 +241,7 @@ def evaluate(data: dict, comm, solver: str = "fem", fallback: str = "none") -> d
                   fronts=len(summary["jumps"]), wall_time_s=time.perf_counter() - start,
                   solver=summary["solver"], fallback=summary.get("fallback"),
                   obtuse_edges=summary.get("obtuse_edges"),
+                  scheme_check=summary.get("scheme_check"),
                   status="converged" if summary["converged"] else "not converged")
     if uniform:
         record.update(_compare(summary, exact, config.thickness))
