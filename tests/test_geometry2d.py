@@ -128,6 +128,40 @@ def test_voronoi_tiles_the_box(aspect):
     assert np.array_equal(layout.vertices, again.vertices)
 
 
+def _corner_grains(layout, box):
+    corners = [(box[i], box[j]) for i in (0, 1) for j in (2, 3)]
+    return [sum(1 for cell in layout.cells for v in cell
+                if np.allclose(layout.vertices[v], c, rtol=0, atol=1e-12 * box[3]))
+            for c in corners]
+
+
+# stress2d seed 0: (configuration, layer) whose short-edge merge ended a GB in a box corner
+CORNER_MERGES = [(9, 1), (17, 1), (20, 0), (28, 2), (31, 2)]
+
+
+@pytest.mark.parametrize("index,layer", CORNER_MERGES)
+def test_no_grain_boundary_ends_in_a_corner(index, layer):
+    """Every corner of the box stays the corner of one grain: the merge of short edges pushes
+    a side vertex near a corner away from it instead of collapsing the edge into the corner
+    (on stress2d 0:28 that left a GB ending in the anode corner, a singular point where the
+    two transport schemes converged 10 % apart). Same layout as the builder's call."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    import stress2d
+
+    data = stress2d.random_config(0, index)
+    config = parse_config(data, data["name"])
+    g, edges = config.geometry2d, config.layer_edges()
+    spec = g.grains[layer]
+    box = (edges[layer], edges[layer + 1], 0.0, g.width)
+    dim = math.sqrt((box[1] - box[0]) * g.width / spec.count / spec.aspect)
+    layout = voronoi_grains(spec.count, box, spec.seed, spec.aspect, spec.lloyd,
+                            merge_tol=0.05 * dim)
+    assert _corner_grains(layout, box) == [1, 1, 1, 1]
+    assert len(layout.cells) == spec.count
+
+
 def test_shrink_square():
     square = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]])
     shrunk = shrink_polygon(square, np.array([0.1, 0.0, 0.1, 0.0]))
