@@ -103,7 +103,8 @@ class EafeProblem2D(EafeProblem):
         measures = (ufl.Measure("dx", domain=msh),
                     ufl.Measure("dS", domain=msh, subdomain_data=self.interior_tags),
                     ufl.Measure("ds", domain=msh, subdomain_data=self.smesh.facet_tags))
-        g = self.config.geometry2d.grain_boundaries.conductance if dg else None
+        g = (getattr(self, "_gb_conductance", None)
+             or self.config.geometry2d.grain_boundaries.conductance) if dg else None
         self.conductance, *_ = solve_ionic(
             w, sigma_li_cells(self), self.smesh, measures, g, None, dg,
             lambda name, form: fem.form(form), self._integral, self._linear_solve)
@@ -117,6 +118,13 @@ class EafeProblem2D(EafeProblem):
         else:
             w_cells = w.x.array[self.cell_dofs]
         self._edge_ionic(w_cells)
+
+    def set_gb_conductance(self, conductance: float) -> None:
+        """Solve the ionic field again with GB interfaces of this conductance (S/m^2): w, its
+        nodal mean, the edges' drops and offsets and G (the continuation in g of
+        :mod:`fem_sse.transport.eafe2d_gb`)."""
+        self._gb_conductance = conductance
+        self._solve_ionic()
 
     def _integral(self, name: str, form) -> float:
         """A scalar UFL ``form`` assembled and summed over the ranks (``name``: unused, the

@@ -17,19 +17,17 @@ with the cap named). After every solve the current balance is checked
 
 from __future__ import annotations
 
-import dataclasses
 import logging
-import math
 import time
 
 import numpy as np
 from mpi4py import MPI
 
-from fem_sse.errors import ConvergenceError, SolveError
-from fem_sse.transport.eafe2d import EafeProblem2D, EafeView, column_start
+from fem_sse.errors import ConvergenceError
+from fem_sse.transport.eafe2d import EafeProblem2D, EafeView
 from fem_sse.transport.eafe_relax import relax_outliers
 from fem_sse.transport.eafe_solve import newton, pseudo_transient
-from fem_sse.transport.exact1d import solve_exact
+from fem_sse.transport.eafe2d_gb import conductance_continuation, start_state
 from fem_sse.transport.results import TransportSolve
 
 __all__ = ["certificate_2d", "current_balance_2d", "indicators_2d", "solve_2d",
@@ -92,43 +90,6 @@ def _newton_or_ptc(problem: EafeProblem2D, mu: np.ndarray, phi: float, current):
     return mu, phi, iterations + ptc
 
 
-def gb_start_state(problem: EafeProblem2D, sol):
-    """The exact 1D state to start from on a mesh with GB interfaces: the laterally averaged
-    stack with the GBs' resistance added to its layers of grains, so that its ionic resistance
-    is the mesh's (area / G, Ohm m^2); ``sol`` itself without GB interfaces or when that stack
-    has no steady state.
-
-    Why: the start maps eta_e = mu - eta_i of the 1D state and adds this mesh's eta_i. Without
-    the GBs, the 1D state's eta_i misses their drop (a transverse GB carrying 0.2 V of a
-    0.21 V ionic drop: 96 % of it), so near the cathode the start's mu was 0.2 eV off, inside
-    the electrode's boundary layer, and Newton, the continuation in Phi and the pseudo-transient
-    continuation all failed from it (bench/gb_transverse.py; the exact interface state maps to
-    a residual of 2e-5 V on the same mesh)."""
-    if problem.w_dg is None or sol is None:
-        return sol
-    config = problem.config
-    stack = config.stack_1d()
-    extra = problem.area / problem.conductance - math.fsum(
-        layer.thickness / stack.layer_material(k).sigma_li for k, layer in enumerate(stack.layers))
-    if extra <= 0.0:
-        return sol
-    grains = config.geometry2d.grains
-    grained = [k for k, spec in enumerate(grains) if spec is not None and spec.count > 1]
-    grained = grained or list(range(len(stack.layers)))  # a user mesh: GBs anywhere
-    total = math.fsum(stack.layers[k].thickness for k in grained)
-    materials, layers = dict(stack.materials), list(stack.layers)
-    for k in grained:
-        material, length = stack.layer_material(k), layers[k].thickness
-        name = f"{layers[k].material}@gb_layer{k}"
-        materials[name] = material.with_sigma_li(
-            length / (length / material.sigma_li + extra * length / total))
-        layers[k] = dataclasses.replace(layers[k], material=name)
-    try:
-        return solve_exact(dataclasses.replace(stack, materials=materials, layers=tuple(layers)))
-    except (SolveError, ConvergenceError):
-        return sol
-
-
 def solve_2d(problem: EafeProblem2D, sol, start: np.ndarray | None = None,
              phi: float | None = None) -> TransportSolve:
     """Solve on ``problem``'s mesh from ``start`` (mu (eV) at the local nodes; default the
@@ -136,15 +97,20 @@ def solve_2d(problem: EafeProblem2D, sol, start: np.ndarray | None = None,
     cathode length), Phi (V) and Newton iterations."""
     cell = problem.config.cell
     current = problem.applied_current() if cell.galvanostatic else None
+
+    def solve_from(mu0, phi0):
+        return _newton_or_ptc(problem, mu0, phi0, current)
+
     if start is None or phi is None:
-        sol = gb_start_state(problem, sol)
-    if phi is None or not cell.galvanostatic:
-        # galvanostatic: the averaged stack's ionic current through this mesh's conductance
-        share = float(sol.t_li) if sol is not None else 1.0
-        phi = (cell.ionic_potential_drop if not cell.galvanostatic else
-               share * cell.current_density * problem.area / problem.conductance)
-    mu0 = column_start(problem, sol, phi) if start is None else start
-    mu, phi, iterations = _newton_or_ptc(problem, mu0, phi, current)
+        start, phi = start_state(problem, sol, start, phi)
+    try:
+        mu, phi, iterations = solve_from(start, phi)
+    except ConvergenceError as exc:
+        if problem.w_dg is None:
+            raise
+        log.info("EAFE 2D with GB interfaces failed (%s): continuation in their conductance",
+                 exc)
+        mu, phi, iterations = conductance_continuation(problem, sol, current, solve_from)
     problem.mu.x.array[:] = mu
     problem.phi = phi
     i_ion = phi * problem.conductance
