@@ -387,7 +387,17 @@ def progress_example() -> str:
 
 
 #: generated tables: name -> function returning the markdown (from bench JSON)
-TABLES = {"cases": cases_table, "stress2d_rerun": stress2d_rerun_table,
+def gb_transverse_table() -> str:
+    """docs/transport2d.md: both 2D schemes against the exact state of transverse GB
+    interfaces (bench/gb_transverse.py)."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    import gb_transverse
+
+    result = json.loads((ROOT / "bench" / "results" / "gb_transverse.json").read_text())
+    return gb_transverse.table(result) + "\n"
+
+
+TABLES = {"gb_transverse": gb_transverse_table, "cases": cases_table, "stress2d_rerun": stress2d_rerun_table,
           "stress2d_eafe": stress2d_eafe_table, "stress2d_eafe_s9": stress2d_eafe_s9_table,
           "progress_example": progress_example, "design_2d": design_2d_table,
           "design_bench": design_bench_text}

@@ -150,12 +150,50 @@ def totals(rows: list[dict], limit: float = 1e-3) -> dict:
     return out
 
 
+def _cell(row: dict, name: str) -> str:
+    err = row[f"{name}_error"]
+    return "failed" if err is None else f"{err:.1e}"
+
+
+def table(result: dict) -> str:
+    """The markdown table of a results JSON (docs/transport2d.md): per configuration the GB
+    position, g, the jump of mu it carries, the mesh and both schemes' relative errors in
+    1 - t_Li, whether the check flags the pair; the totals below."""
+    lines = ["| # | x_GB (um) | g (S/m^2) | [mu] (eV) | mu across B | cells along x | W error | "
+             "EAFE error | check |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in result["rows"]:
+        if "no_steady_state" in r:
+            lines.append(f"| {r['index']} | {r['x_gb'] / UM:.0f} | {r['g']:.3g} | - | - | "
+                         f"{r['nx']} | no steady state | | |")
+            continue
+        b = -2.3 if r["x_gb"] < LAYER else -0.7
+        across = "yes" if (r["mu_left_eV"] - b) * (r["mu_right_eV"] - b) < 0 else "no"
+        flag = "flags" if r["check_flags"] else ("-" if r["w"] and r["eafe"] else "n/a")
+        lines.append(f"| {r['index']} | {r['x_gb'] / UM:.0f} | {r['g']:.3g} | "
+                     f"{r['jump_V']:.3g} | {across} | {r['nx']} | {_cell(r, 'w')} | "
+                     f"{_cell(r, 'eafe')} | {flag} |")
+    t = result["totals"]
+    n = t["configurations"] - t["no_steady_state"]
+    lines += ["", f"Of {n} configurations with a steady state: the W formulation failed on "
+              f"{t['w_failed']}, was off by more than {t['error_limit']:g} on {t['w_off']} "
+              f"({t['w_silent_off']} of them not flagged by the check), and within "
+              f"{t['w_max_error_when_right']:.1e} on the rest; the EAFE scheme failed on "
+              f"{t['eafe_failed']}, was off on {t['eafe_off']} ({t['eafe_silent_off']} not "
+              f"flagged), within {t['eafe_max_error_when_right']:.1e} on the rest "
+              f"(seed {result['seed']}, {result['ranks']} rank(s))."]
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=40)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output", type=Path)
+    parser.add_argument("--table", type=Path, help="print the markdown table of a results JSON")
     args = parser.parse_args(argv)
+    if args.table:
+        print(table(json.loads(args.table.read_text())))
+        return 0
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from mpi4py import MPI
 
