@@ -318,7 +318,7 @@ def stress2d_eafe_table() -> str:
     results = ROOT / "bench" / "results"
     docs = [json.loads((results / name).read_text()) for name in
             ("stress2d_s0_now.json", "stress2d_s0_eafe_s9_all.json",
-             "stress2d_s0_fallback_s9_all.json")]
+             "stress2d_s0_fallback_s10_all.json")]
     return stress2d.eafe_table(*docs) + "\n"
 
 
@@ -397,7 +397,24 @@ def gb_transverse_table() -> str:
     return gb_transverse.table(result) + "\n"
 
 
-TABLES = {"gb_transverse": gb_transverse_table, "cases": cases_table, "stress2d_rerun": stress2d_rerun_table,
+def gb_check_table() -> str:
+    """docs/transport2d.md: the default runs of the stress2d configurations with GB interfaces
+    and their second-scheme check (bench/results/stress2d_s0_gbi_s10.json)."""
+    doc = json.loads((ROOT / "bench" / "results" / "stress2d_s0_gbi_s10.json").read_text())
+    lines = ["| # | outcome | solved by | 1 - t_Li | cells | checked by | difference |",
+             "|---|---|---|---|---|---|---|"]
+    for r in doc["records"]:
+        check = r.get("scheme_check") or {}
+        diff = check.get("relative_difference")
+        text = f"{diff:.1e}" if diff is not None else f"not checked: {check.get('error')}"
+        solver = "fem-eafe (fallback)" if isinstance(r.get("fallback"), dict) else r["solver"]
+        lines.append(f"| {r['name'].split('_')[-1]} | {r['status']} | {solver} | "
+                     f"{r['one_minus_t_li']:.4g} | {spaced(r['cells'])} | "
+                     f"{check.get('scheme', '-')} | {text[:90]} |")
+    return "\n".join(lines) + "\n"
+
+
+TABLES = {"gb_check": gb_check_table, "gb_transverse": gb_transverse_table, "cases": cases_table, "stress2d_rerun": stress2d_rerun_table,
           "stress2d_eafe": stress2d_eafe_table, "stress2d_eafe_s9": stress2d_eafe_s9_table,
           "progress_example": progress_example, "design_2d": design_2d_table,
           "design_bench": design_bench_text}
