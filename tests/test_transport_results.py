@@ -115,3 +115,43 @@ def test_last_good_state_belongs_to_its_error():
     keep.keep(first, "the W problem")
     assert keep.of(first) == "the W problem" and keep.of(second) is None
     assert not hasattr(first, "problem")  # exceptions carry their diagnosis only
+
+
+def test_certificate_keys_and_order():
+    """The 2D certificate's keys in the summary's order: the W-FEM's (residual relative to the
+    current) and the EAFE scheme's (residual units, obtuse edges); the 1D exact check's block
+    under its key; the reasons read back from a summary."""
+    from fem_sse.transport.certificate import Certificate, ExactCheck, residual_summary
+
+    w = Certificate({"relative_imbalance": 0.0}, residual_summary(1e-12, relative=1e-10), None,
+                    [], [1.0])
+    assert list(w.to_summary()) == ["current_balance", "newton_residual",
+                                    "newton_residual_relative", "exact_1d",
+                                    "not_converged_because", "front_coverage"]
+    eafe = Certificate({}, residual_summary(1e-9, units="V"), {"status": "ok"}, ["broken"],
+                       [0.5], obtuse_edges=3)
+    assert list(eafe.to_summary()) == ["current_balance", "newton_residual",
+                                       "newton_residual_units", "exact_1d", "obtuse_edges",
+                                       "not_converged_because", "front_coverage"]
+    assert w.certified and not eafe.certified
+    assert Certificate.reasons_in(eafe.to_summary()) == ["broken"]
+    assert Certificate.reasons_in({}) == []
+    assert ExactCheck({"passed": True}).to_summary() == {"exact_check": {"passed": True}}
+
+
+def test_fallback_and_run_information_read_back():
+    """The fallback block, the entry of a fallback that failed too, and the run information
+    read back from a summary (an older one without some keys too)."""
+    from fem_sse.app.results import Fallback, RunInfo, RunResult
+
+    block = Fallback("W failed", "budget").to_summary()
+    assert block == {"fallback": {"from": "fem", "to": "fem-eafe", "reason": "W failed",
+                                  "stage": "budget"}}
+    assert Fallback.solver_of(block, "fem") == "fem-eafe" and Fallback.solver_of({}, "fem") == "fem"
+    assert Fallback.failure(ValueError("no\n  luck")) == {
+        "fallback": {"to": "fem-eafe", "error": "no luck"}}
+    assert list(Fallback.not_taken("x")) == ["fallback_failed"]
+    info = RunInfo("case", "fem", False, 1e-4, 2, "0.9", "1.0")
+    summary = RunResult(info, {"t_li": 0.9}).to_summary()
+    assert RunInfo.from_summary(summary) == info
+    assert RunInfo.from_summary({"case": "old"}).solver is None
