@@ -406,7 +406,7 @@ def gb_check_table() -> str:
     for r in doc["records"]:
         check = r.get("scheme_check") or {}
         diff = check.get("relative_difference")
-        text = f"{diff:.1e}" if diff is not None else f"not checked: {check.get('error')}"
+        text = f"{diff:.1e}" if diff is not None else f"not checked: {check.get('failure')}"
         solver = "fem-eafe (fallback)" if isinstance(r.get("fallback"), dict) else r["solver"]
         lines.append(f"| {r['name'].split('_')[-1]} | {r['status']} | {solver} | "
                      f"{r['one_minus_t_li']:.4g} | {spaced(r['cells'])} | "

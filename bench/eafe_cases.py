@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def run(paths: list[Path], comm) -> list[dict]:
     from fem_sse.transport.certify1d import compare
+    from fem_sse.transport.results import TransportResult
     from fem_sse.spec.config import load_config
     from fem_sse.app.run import solve_case
 
@@ -34,7 +35,8 @@ def run(paths: list[Path], comm) -> list[dict]:
         exact, _ = solve_case(config, comm, "exact")
         start = time.perf_counter()
         fem, _ = solve_case(config, comm, "fem-eafe")
-        rows.append({"case": path.stem, **compare(fem, exact, config.thickness),
+        rows.append({"case": path.stem, **compare(TransportResult.from_summary(fem), TransportResult.from_summary(exact),
+                                             config.thickness),
                      "rel_err_t_li": abs(fem["t_li"] / exact["t_li"] - 1.0),
                      "dofs": fem["dofs"], "newton_iterations": fem["newton_iterations"],
                      "converged": fem["converged"], "time_s": time.perf_counter() - start})

@@ -66,13 +66,15 @@ def errors(config, comm, cells: int, exact: dict, sol) -> dict:
     from fem_sse.transport.eafe import EafeProblem
     from fem_sse.transport.eafe_solve import gather_profile, solve
     from fem_sse.transport.metrics1d import fem_metrics
+    from fem_sse.transport.results import TransportResult
 
     problem = EafeProblem(config, uniform_mesh(config, comm, cells))
     start = time.perf_counter()
     result = solve(problem, sol)
     profile = gather_profile(problem)
     metrics = comm.bcast(fem_metrics(config, profile) if comm.rank == 0 else None, root=0)
-    diff = compare({**result, **metrics}, exact, config.thickness)
+    diff = compare(TransportResult.of(result, metrics), TransportResult.from_summary(exact),
+                   config.thickness)
     problem.destroy()
     return {"cells": cells, "dofs": problem.imap.size_global,
             "one_minus_t_li": result["one_minus_t_li"], **diff,

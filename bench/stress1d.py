@@ -162,6 +162,7 @@ def run_stack(data: dict, comm, timeout: float | None = None, solver: str = "fem
     from fem_sse.errors import ConvergenceError
     from fem_sse.transport.exact1d import SolveError
     from fem_sse.transport.certify1d import compare
+    from fem_sse.transport.results import TransportResult
     from fem_sse.transport.exact1d import solve_exact
     from fem_sse.transport.start1d import cancellation_ratio
     from fem_sse.app.run import solve_case
@@ -219,7 +220,7 @@ def run_stack(data: dict, comm, timeout: float | None = None, solver: str = "fem
     if exact is None:
         record["outcome"] = "wrong (FEM converged, exact: no steady state)"
         return record
-    err = compare(fem, exact, config.thickness)
+    err = compare(TransportResult.from_summary(fem), TransportResult.from_summary(exact), config.thickness)
     record.update(err)
     # t_Li itself: where 1 - t_Li ~ 1 (electronic leakage >> ionic current) its relative
     # error says nothing, that of t_Li (= of the electronic current) does

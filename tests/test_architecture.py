@@ -262,3 +262,111 @@ def test_dimension_branch_pattern():
     for other in ("values.ndim == 1", "feature.dim == 0", "entity_dim == 2", "dim=2",
                   "(dim 1 or 2)"):
         assert not DIM_BRANCH.search(other), other
+
+
+def _spelled_keys() -> dict[str, set[str]]:
+    """Every string constant used as a dict key, a subscript or a ``.get``/``.pop``/
+    ``.setdefault`` key in fem_sse/, with the modules (relative paths) that spell it."""
+    uses: dict[str, set[str]] = {}
+    for path in PACKAGE.rglob("*.py"):
+        name = str(path.relative_to(PACKAGE))
+        for node in ast.walk(ast.parse(path.read_text())):
+            keys = []
+            if isinstance(node, ast.Dict):
+                keys = node.keys
+            elif isinstance(node, ast.Subscript):
+                keys = [node.slice]
+            elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                  and node.func.attr in ("get", "pop", "setdefault") and node.args):
+                keys = [node.args[0]]
+            for key in keys:
+                if isinstance(key, ast.Constant) and isinstance(key.value, str):
+                    uses.setdefault(key.value, set()).add(name)
+    return uses
+
+
+def _summary_keys() -> set[str]:
+    """The keys of summary.json as the records write them: a run's top-level keys (transport
+    result, adaptive loop, 2D certificate, 1D exact check, fallback, run information), a
+    failed run's, a restart's, and a refinement step's (taken from the records' to_summary,
+    not from a hand list)."""
+    from fem_sse.app.results import (
+        Fallback,
+        RunInfo,
+        RunResult,
+        failed_summary,
+        files_summary,
+        restart_summary,
+    )
+    from fem_sse.io.checkpoint import SavedRun
+    from fem_sse.transport.certificate import Certificate, ExactCheck, residual_summary
+    from fem_sse.transport.results import (
+        FailedStep,
+        Refinement,
+        RefinementStep,
+        StepChange,
+        TransportResult,
+    )
+
+    change = StepChange(1e-6, 1e-6, 1e-6)
+    steps = (RefinementStep(0, 10, 21, 0.1, 5, 0.2), RefinementStep(1, 15, 31, 0.1, 3, 0.1,
+                                                                    change, 1e-7),
+             FailedStep(2, "diverged"))
+    certificate = Certificate({}, residual_summary(0.0, 0.0, "V"), None, [], [], 0)
+    transport = TransportResult(0.9, 0.1, 9.0, 1.0, 0.01, wall_time_s=1.0).to_summary({
+        **Refinement(steps, True, "tolerance", change).to_summary(),
+        **certificate.to_summary(), **ExactCheck({}).to_summary(),
+        **Fallback("W failed", "budget").to_summary(), **Fallback.not_taken("EAFE failed")})
+    info = RunInfo("case", "fem", True, 1e-4, 1, "0.9")
+    keys = set(RunResult(info, {**transport, **files_summary([])}).to_summary())
+    keys |= set(failed_summary(info, ValueError("x"), {}, False, True))
+    keys |= set(restart_summary("case", "out", {}, SavedRun(1, "case", "fem", 1, 0.9, 0.1), 1))
+    for step in steps:
+        keys |= set(step.to_summary())
+    return keys
+
+
+#: (module or folder of fem_sse/, keys) that spell a summary key for something else: another
+#: file or the input language. The summary's own keys are spelled by the records only.
+OTHER_MEANINGS = {
+    ("spec/", ("solver", "fallback", "mechanics")):
+        "the input language: the [solver] and [mechanics] tables, solver.fallback",
+    ("app/design/", ("case", "files", "t_li", "one_minus_t_li", "ionic_potential_drop_V",
+                     "overshoot_fraction", "undershoot_fraction", "wall_time_s")):
+        "the design command's own summary.json and metric names (its --objective language)",
+    ("io/checkpoint.py", ("case", "solver", "ranks", "cells")):
+        "state.json of a checkpoint (SavedRun), a file of its own",
+    ("app/studies.py", ("solver", "mode", "error")):
+        "the sweep's stamp file and its table rows (results.jsonl)",
+    ("app/sweep_table.py", ("solver", "error")): "the sweep's table columns (results.jsonl)",
+    ("app/sweep_plan.py", ("solver",)): "the fingerprint of a sweep point",
+    ("io/outputs.py", ("fronts",)): "fronts.json, a file of its own",
+    ("io/outdir.py", ("files", "fem_sse_version")): "the ownership marker of an output folder",
+    ("geometry/", ("cells",)): "the mesh report: elements per physical group",
+    ("progress.py", ("mode",)): "the progress display's settings",
+    ("app/view.py", ("mechanics",)): "the stems of a result's VTU files",
+    ("app/restart.py", ("mechanics",)): "the [mechanics] table of the restarted case",
+    ("app/dimension.py", ("cells",)):
+        "a 2D restart's summary: the cells of the elastic mesh (PlaneSummary.cells)",
+}
+
+
+def _other_meaning(module: str, key: str) -> bool:
+    return any(module.startswith(where) and key in keys for where, keys in OTHER_MEANINGS)
+
+
+def test_summary_keys_are_spelled_once():
+    """Each summary.json key is spelled in at most one module of fem_sse/ (issue 15): the
+    records' ``to_summary`` write them and their ``from_summary`` (or a small helper beside
+    them) read them back; elsewhere a key is only the explicit other meanings above."""
+    uses = _spelled_keys()
+    keys = _summary_keys()
+    assert {"t_li", "jumps", "wall_time_s", "converged", "current_balance", "fallback",
+            "not_converged_because", "newton_iterations", "exact_check", "case"} <= keys
+    spread = {key: sorted(m for m in uses.get(key, ()) if not _other_meaning(m, key))
+              for key in sorted(keys)}
+    twice = {key: modules for key, modules in spread.items() if len(modules) > 1}
+    assert not twice, f"summary keys spelled in more than one module: {twice}"
+    unused = [(where, key) for where, names in OTHER_MEANINGS for key in names
+              if not any(m.startswith(where) for m in uses.get(key, ()))]
+    assert not unused, f"allowances no longer needed: {unused}"

@@ -24,6 +24,7 @@ import eafe_rates  # noqa: E402
 import stress1d  # noqa: E402
 
 from fem_sse.transport.certify1d import compare  # noqa: E402
+from fem_sse.transport.results import TransportResult  # noqa: E402
 from fem_sse.spec.config import ConfigError, load_config, parse_config  # noqa: E402
 from fem_sse.transport.eafe import bernoulli, edge_current  # noqa: E402
 from fem_sse.errors import ConvergenceError  # noqa: E402
@@ -101,7 +102,7 @@ def test_refused_stack_certified(index, comm):
     assert fallback["fallback"]["stage"].startswith("precision check")
     fem, _ = solve_case(config, comm, "fem-eafe")
     assert fallback["t_li"] == pytest.approx(fem["t_li"], rel=1e-12)
-    errors = compare(fem, exact, config.thickness)
+    errors = compare(TransportResult.from_summary(fem), TransportResult.from_summary(exact), config.thickness)
     for key, limit in stress1d.TARGETS.items():
         assert errors[key] is not None and errors[key] <= limit, (key, errors)
     assert abs(fem["t_li"] / exact["t_li"] - 1.0) <= 1e-4
@@ -216,7 +217,7 @@ def test_stacks_with_an_ulp_sensitive_root_certified(index, comm):
     assert abs(sol.branch(0).advance(y0, seg.x1 - seg.x0) - y1) * sol.kT < 1e-12
     exact, _ = solve_case(config, comm, "exact")
     fem, _ = solve_case(config, comm, "fem-eafe")
-    errors = compare(fem, exact, config.thickness)
+    errors = compare(TransportResult.from_summary(fem), TransportResult.from_summary(exact), config.thickness)
     for key, limit in stress1d.TARGETS.items():
         assert errors[key] is not None and errors[key] <= limit, (key, errors)
     assert fem["exact_check"]["passed"] and fem["converged"]

@@ -192,10 +192,10 @@ def test_transverse_gb_interface_is_the_thin_strip_limit(comm):
     assert result["one_minus_t_li"] == pytest.approx(limit["one_minus_t_li"], rel=1e-4)
     assert result["ionic_potential_drop"] == pytest.approx(limit["ionic_potential_drop_V"],
                                                            rel=1e-4)
-    jumps = out.metrics["jumps"]
+    jumps = out.metrics.jumps
     assert len(jumps) == len(limit["jumps"])
     for a, b in zip(jumps, limit["jumps"]):
-        assert abs(a["x"] - b["x"]) < 1e-4 * config.thickness
+        assert abs(a.x_m - b["x"]) < 1e-4 * config.thickness
 
 
 def test_uncut_crack_is_refused(comm):

@@ -52,10 +52,10 @@ def test_adaptive_beats_initial_mesh(comm):
     config = load_config(CASES[0].parent / "fig4c_bilayer_bottlenecks.toml")
     exact, _ = solve_case(config, comm, "exact")
     out = solve_adaptive(config, comm)
-    first = out.history[0]["one_minus_t_li"] / exact["one_minus_t_li"] - 1.0
-    last = out.result["one_minus_t_li"] / exact["one_minus_t_li"] - 1.0
+    first = out.history[0].one_minus_t_li / exact["one_minus_t_li"] - 1.0
+    last = out.result.one_minus_t_li / exact["one_minus_t_li"] - 1.0
     assert abs(last) < 0.1 * abs(first)
-    assert out.history[-1]["cells"] > out.history[0]["cells"]
+    assert out.history[-1].cells > out.history[0].cells
 
 
 def test_potentiostatic_fem(bilayer_data, comm):

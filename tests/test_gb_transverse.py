@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 
 from fem_sse.spec.config import parse_config
-from fem_sse.transport.crosscheck import (SCHEME_TOLERANCE, SchemeCheck, apply_check,
-                                          check_with_eafe, check_with_w)
+from fem_sse.transport.certificate import Certificate
+from fem_sse.transport.crosscheck import (SCHEME_TOLERANCE, SchemeCheck, check_with_eafe,
+                                          check_with_w)
 from fem_sse.transport.exact1d import solve_exact
 from fem_sse.transport.exact1d_interfaces import solve_exact_interfaces
 
@@ -82,17 +83,17 @@ def test_a_spurious_w_state_is_flagged(comm):
     check = check_with_eafe(config, smesh, w.one_minus_t_li)
     assert abs(check.one_minus_t_li / exact - 1.0) < 1e-5
     assert check.disagrees
-    summary = {"converged": True, "not_converged_because": []}
-    apply_check(summary, check, comm)
-    assert not summary["converged"] and "fem-eafe" in summary["not_converged_because"][0]
-    assert summary["scheme_check"]["relative_difference"] > SCHEME_TOLERANCE
+    cert = Certificate({}, {}, None, [], []).with_check(check)
+    assert not cert.certified and "fem-eafe" in cert.reasons[0]
+    block = cert.to_summary()["scheme_check"]
+    assert block["relative_difference"] > SCHEME_TOLERANCE
 
 
-def test_a_failed_check_leaves_the_state_unflagged_but_says_so(comm):
-    summary = {"converged": True, "not_converged_because": []}
-    apply_check(summary, SchemeCheck("fem-eafe", None, 0.1, 10, "stalled"), comm)
-    assert summary["converged"] and summary["scheme_check"]["error"] == "stalled"
-    assert summary["scheme_check"]["relative_difference"] is None
+def test_a_failed_check_leaves_the_state_certified_but_says_so():
+    cert = Certificate({}, {}, None, [], []).with_check(
+        SchemeCheck("fem-eafe", None, 0.1, 10, "stalled"))
+    assert cert.certified and cert.to_summary()["scheme_check"]["failure"] == "stalled"
+    assert cert.to_summary()["scheme_check"]["relative_difference"] is None
 
 
 @pytest.mark.serial

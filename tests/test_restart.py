@@ -188,3 +188,18 @@ def test_restart_on_more_ranks(study_run):
     two = _summary(out)
     assert two["ranks"] == 2 and two["written_on_ranks"] == 1
     _same(_summary(study_run), two, rtol=CROSS_RANK_RTOL)
+
+
+def test_saved_run_reads_its_state_json():
+    """state.json's record: written keys in order, read back to the same record (the payload's
+    own keys kept apart), another format refused."""
+    from fem_sse.io.checkpoint import SavedRun
+
+    saved = SavedRun(2, "case", "fem-eafe", 3, 0.9, 0.1, {"degree": 1, "cells": 99})
+    state = saved.to_json()
+    assert list(state) == ["format", "version", "dim", "case", "solver", "ranks", "t_li",
+                           "one_minus_t_li", "degree", "cells"]
+    assert SavedRun.from_json(json.loads(json.dumps(state))) == saved
+    assert saved.cells == 99 and SavedRun(1, "c", None, 1, None, None).cells is None
+    with pytest.raises(ValueError):
+        SavedRun.from_json({**state, "version": 0})

@@ -14,6 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 import stress1d  # noqa: E402
 
 from fem_sse.transport.certify1d import compare  # noqa: E402
+from fem_sse.transport.results import TransportResult  # noqa: E402
 from fem_sse.spec.config import parse_config  # noqa: E402
 from fem_sse.transport.exact1d import SolveError  # noqa: E402
 from fem_sse.app.run import solve_case  # noqa: E402
@@ -36,7 +37,7 @@ def test_random_stack_converges_to_exact(index, comm):
     config = parse_config(data, data["name"])
     exact, _ = solve_case(config, comm, "exact")
     fem, _ = solve_case(config, comm, "fem")
-    errors = compare(fem, exact, config.thickness)
+    errors = compare(TransportResult.from_summary(fem), TransportResult.from_summary(exact), config.thickness)
     for key, limit in stress1d.TARGETS.items():
         assert errors[key] is not None and errors[key] <= limit, (key, errors)
     if index in NEAR_ELECTRODE:

@@ -235,10 +235,10 @@ def test_gb_interface_is_the_thin_strip_limit(comm):
                                                            rel=1e-4)
     from fem_sse.transport.metrics2d import fem_metrics_2d
 
-    jumps = fem_metrics_2d(problem)["jumps"]
-    assert [j["layer"] for j in jumps] == [j["layer"] for j in limit["jumps"]]
+    jumps = fem_metrics_2d(problem).jumps
+    assert [j.layer for j in jumps] == [j["layer"] for j in limit["jumps"]]
     for a, b in zip(jumps, limit["jumps"]):
-        assert abs(a["x"] - b["x"]) < 1e-3 * config.thickness
+        assert abs(a.x_m - b["x"]) < 1e-3 * config.thickness
     # 2D strips (adaptive: their boundary layers) converge to the interface, linearly in d
     gaps = []
     for d in (2 * UM, 1 * UM):
@@ -277,9 +277,9 @@ def test_adaptive_run_outputs(comm, shared_tmp):
     data["solver"] = {"adaptive": True, "max_refinements": 2, "max_cells": 4000}
     config = parse_config(data)
     out = solve_adaptive(config, comm)
-    assert len(out.history) == 3 and out.history[-1]["cells"] > out.history[0]["cells"]
-    assert out.history[-1]["cells"] <= 4000
-    stats = out.metrics["region_stats"]
+    assert len(out.history) == 3 and out.history[-1].cells > out.history[0].cells
+    assert out.history[-1].cells <= 4000
+    stats = out.metrics.region_stats
     area = sum(s["area_m2"] for s in stats.values())
     assert area == pytest.approx(config.thickness * config.width, rel=1e-12)
     assert out.problem.anode_area == pytest.approx(5 * UM, rel=1e-12)

@@ -6,8 +6,8 @@ from fem_sse.transport.parameters import TransportParameters, window_potentials
 from fem_sse.transport.results import InterfacePotential, Jump, LastGoodState, TransportResult
 
 
-def test_jumps_and_interfaces_round_trip_the_metrics_entries():
-    """A metrics entry (1D, 2D front, 2D boundary layer) read into a record gives back the same
+def test_jumps_and_interfaces_round_trip_their_summary_entries():
+    """A summary entry (1D, 2D front, 2D boundary layer) read into a record gives back the same
     summary dict, keys in the same order."""
     entries = [{"x": 1.5e-7, "layer": "SE_cathodic", "direction": "up"},
                {"x": 5e-5, "layer": "SE_anodic", "direction": "down", "length_m": 1e-5,
@@ -15,10 +15,10 @@ def test_jumps_and_interfaces_round_trip_the_metrics_entries():
                {"x": 9.9e-5, "layer": "SE_anodic", "direction": "up", "length_m": 1e-5,
                 "coverage": 1.0, "boundary_layer": "anode"}]
     for entry in entries:
-        out = Jump.from_metrics(entry).to_summary()
+        out = Jump.from_summary(entry).to_summary()
         assert out == entry and list(out) == list(entry)
     interface = {"x": 5e-5, "mu": -1.5}
-    assert InterfacePotential.from_metrics(interface).to_summary() == interface
+    assert InterfacePotential.from_summary(interface).to_summary() == interface
 
 
 def test_transport_result_summary_keys_and_order():
@@ -49,27 +49,61 @@ def test_window_is_exact_when_open_and_the_midpoint_when_closed():
     assert TransportParameters() == TransportParameters(0.0, 1.0, 1.0)
 
 
-def test_transport_solve_reads_as_its_fields():
-    """A solve's record: attributes, and a read-only mapping of the same fields (the adaptive
-    loops merge it with their metrics); ``from_mapping`` picks the fields out of a merged
-    record."""
+def test_adaptive_result_of_its_last_solve_and_metrics():
+    """The result of an adaptive run: the last solve's currents and the metrics' jumps, with the
+    final mesh and the loop's Newton iterations."""
     from fem_sse.transport.results import Metrics, TransportSolve
 
     solve = TransportSolve(0.9, 0.1, 9.0, 1.0, 0.01, 12, 3, 2)
-    assert solve["t_li"] == solve.t_li == 0.9 and solve.get("no_such_key") is None
-    merged = {**solve, "jumps": [], "balance": {}}
-    assert list(merged)[:8] == ["t_li", "one_minus_t_li", "j_ionic", "j_electronic",
-                                "ionic_potential_drop", "newton_iterations",
-                                "bordered_iterations", "outer_iterations"]
-    assert TransportSolve.from_mapping(merged) == solve
-    metrics = Metrics.from_metrics({
-        "jumps": [{"x": 1e-7, "layer": "SE", "direction": "up"}],
-        "mu_interfaces": [{"x": 5e-5, "mu": -1.5}], "overshoot_fraction": 0.0,
-        "undershoot_fraction": 0.02})
+    metrics = Metrics((Jump(1e-7, "SE", "up"),), (InterfacePotential(5e-5, -1.5),), 0.0, 0.02)
     result = TransportResult.of(solve, metrics, 300, 99, 40)
     assert result.to_summary()["jumps"] == [{"x": 1e-7, "layer": "SE", "direction": "up"}]
     assert (result.phi_V, result.cells, result.newton_iterations) == (0.01, 99, 40)
     assert metrics.region_stats is None and metrics.fronts is None
+
+
+def test_summary_reads_back_into_the_same_result():
+    """summary.json -> TransportResult -> the same keys and values (the one reader); a key an
+    older summary lacks reads as its default."""
+    result = TransportResult(0.9, 0.1, 9.0, 1.0, 0.01, (InterfacePotential(5e-5, -1.5),),
+                             (Jump(5e-5, "SE", "down", 1e-5, 0.99, "anode"),), 0.0, 0.02, 300,
+                             99, 12, 0.5)
+    summary = result.to_summary()
+    assert TransportResult.from_summary(summary) == result
+    assert TransportResult.from_summary(summary).to_summary() == summary
+    old = {k: v for k, v in summary.items() if k not in ("overshoot_fraction", "wall_time_s")}
+    assert TransportResult.from_summary(old).overshoot_fraction == 0.0
+    assert TransportResult.from_summary(old).wall_time_s is None
+    failed = TransportResult.from_summary(TransportResult.unknown_summary())
+    assert failed.t_li is None and failed.jumps == ()
+
+
+def test_refinement_history_keys_and_order():
+    """A refinement step's entry, a failed step's and the loop's keys, in their order."""
+    from fem_sse.transport.results import FailedStep, Refinement, RefinementStep, StepChange
+
+    first = TransportResult(0.9, 0.1, 9.0, 1.0, 0.01, (InterfacePotential(5e-5, -1.5),),
+                            (Jump(1e-6, "SE", "up"),))
+    second = TransportResult(0.9, 0.1001, 9.0, 1.0, 0.01, (InterfacePotential(5e-5, -1.4),),
+                             (Jump(2e-6, "SE", "up"),))
+    change = StepChange.between(first, second, 1e-4)
+    assert abs(change.d_one_minus_t - 1e-3) < 1e-12 and abs(change.d_jump_x - 0.01) < 1e-12
+    assert abs(change.d_mu_interface - 0.1) < 1e-12
+    fewer = TransportResult(0.9, 0.1, 9.0, 1.0, 0.01)
+    assert StepChange.between(first, fewer, 1e-4).d_jump_x == 1.0  # a jump appeared/vanished
+    steps = (RefinementStep(0, 10, 21, 0.1, 5, 0.2), RefinementStep(1, 15, 31, 0.1001, 3, 0.1,
+                                                                    change, 1e-7),
+             FailedStep(2, "diverged"))
+    assert list(steps[1].to_summary()) == [
+        "step", "cells", "dofs", "one_minus_t_li", "newton_iterations", "wall_time_s",
+        "d_one_minus_t", "d_jump_x", "d_mu_interface", "ionic_rel_error_estimate"]
+    assert steps[2].to_summary() == {"step": 2, "converged": False, "error": "diverged"}
+    keys = Refinement(steps, True, "refinement failed", change, certified=False).to_summary()
+    assert list(keys) == ["refinement_steps", "refinement_history", "converged", "stop_reason",
+                          "last_change"]
+    assert keys["refinement_steps"] == 1 and keys["converged"] is False
+    assert Refinement.stop_reason_of(keys) == "refinement failed"
+    assert Refinement((steps[0],), True, "tolerance", None).to_summary()["last_change"] is None
 
 
 def test_last_good_state_belongs_to_its_error():
@@ -81,3 +115,43 @@ def test_last_good_state_belongs_to_its_error():
     keep.keep(first, "the W problem")
     assert keep.of(first) == "the W problem" and keep.of(second) is None
     assert not hasattr(first, "problem")  # exceptions carry their diagnosis only
+
+
+def test_certificate_keys_and_order():
+    """The 2D certificate's keys in the summary's order: the W-FEM's (residual relative to the
+    current) and the EAFE scheme's (residual units, obtuse edges); the 1D exact check's block
+    under its key; the reasons read back from a summary."""
+    from fem_sse.transport.certificate import Certificate, ExactCheck, residual_summary
+
+    w = Certificate({"relative_imbalance": 0.0}, residual_summary(1e-12, relative=1e-10), None,
+                    [], [1.0])
+    assert list(w.to_summary()) == ["current_balance", "newton_residual",
+                                    "newton_residual_relative", "exact_1d",
+                                    "not_converged_because", "front_coverage"]
+    eafe = Certificate({}, residual_summary(1e-9, units="V"), {"status": "ok"}, ["broken"],
+                       [0.5], obtuse_edges=3)
+    assert list(eafe.to_summary()) == ["current_balance", "newton_residual",
+                                       "newton_residual_units", "exact_1d", "obtuse_edges",
+                                       "not_converged_because", "front_coverage"]
+    assert w.certified and not eafe.certified
+    assert Certificate.reasons_in(eafe.to_summary()) == ["broken"]
+    assert Certificate.reasons_in({}) == []
+    assert ExactCheck({"passed": True}).to_summary() == {"exact_check": {"passed": True}}
+
+
+def test_fallback_and_run_information_read_back():
+    """The fallback block, the entry of a fallback that failed too, and the run information
+    read back from a summary (an older one without some keys too)."""
+    from fem_sse.app.results import Fallback, RunInfo, RunResult
+
+    block = Fallback("W failed", "budget").to_summary()
+    assert block == {"fallback": {"from": "fem", "to": "fem-eafe", "reason": "W failed",
+                                  "stage": "budget"}}
+    assert Fallback.solver_of(block, "fem") == "fem-eafe" and Fallback.solver_of({}, "fem") == "fem"
+    assert Fallback.failure(ValueError("no\n  luck")) == {
+        "fallback": {"to": "fem-eafe", "error": "no luck"}}
+    assert list(Fallback.not_taken("x")) == ["fallback_failed"]
+    info = RunInfo("case", "fem", False, 1e-4, 2, "0.9", "1.0")
+    summary = RunResult(info, {"t_li": 0.9}).to_summary()
+    assert RunInfo.from_summary(summary) == info
+    assert RunInfo.from_summary({"case": "old"}).solver is None

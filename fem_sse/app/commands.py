@@ -70,9 +70,12 @@ def _check_output(comm, args, default: str, inputs=()) -> str:
 
 def cmd_run(args) -> int:
     """Solve one case and write its outputs."""
+    from fem_sse.app.results import RunInfo
+    from fem_sse.app.run import run_case
+    from fem_sse.mechanics.results import peak_line
     from fem_sse.progress import Progress
     from fem_sse.spec.config import load_config
-    from fem_sse.app.run import run_case
+    from fem_sse.transport.results import TransportResult
 
     comm = world()
     config = load_config(args.config)
@@ -81,16 +84,14 @@ def cmd_run(args) -> int:
     with Progress(config.name, comm=comm) as bar:
         summary = run_case(config, outdir, comm, solver=args.solver, progress=bar.message,
                            overwrite=args.overwrite)
-    _say(comm, f"{config.name}: t_Li = {summary['t_li']:.8f} (1 - t_Li = "
-               f"{summary['one_minus_t_li']:.4e}), {len(summary['jumps'])} jump(s), "
-               f"{summary['dofs']} DOFs, {summary['wall_time_s']:.2f} s [{summary['solver']}]"
-               f" -> {outdir}")
-    if "max_von_mises" in summary:
-        _say(comm, f"{config.name}: max von Mises {summary['max_von_mises'] / 1e6:.1f} MPa, "
-                   f"max principal {summary['max_principal'] / 1e6:.1f} MPa, crack risk "
-                   f"{summary['crack_risk_index']:.3g} at "
-                   f"{summary['crack_risk_distance_to_electrode'] * 1e6:.3g} um from the "
-                   f"{summary['mechanics']['crack_risk_nearest_electrode']}")
+    result = TransportResult.from_summary(summary)
+    _say(comm, f"{config.name}: t_Li = {result.t_li:.8f} (1 - t_Li = "
+               f"{result.one_minus_t_li:.4e}), {len(result.jumps)} jump(s), "
+               f"{result.dofs} DOFs, {result.wall_time_s:.2f} s "
+               f"[{RunInfo.from_summary(summary).solver}] -> {outdir}")
+    peaks = peak_line(summary)
+    if peaks is not None:
+        _say(comm, f"{config.name}: {peaks}")
     return 0
 
 
@@ -150,6 +151,7 @@ def cmd_sweep(args) -> int:
     """Run a grid (or list) of --set values: one folder per run, results.jsonl/.csv, plots."""
     from fem_sse.spec.config import read_toml
     from fem_sse.app.studies import parse_axis, plan_sweep, run_sweep
+    from fem_sse.app.sweep_table import tally_rows
 
     comm = world()
     _option(args.ranks_per_run, "--ranks-per-run", 1, comm.size, lo_open=False)
@@ -162,17 +164,19 @@ def cmd_sweep(args) -> int:
     rows = run_sweep(plan, outdir, comm, solver=args.solver, ranks_per_run=args.ranks_per_run,
                      png=args.png, plots=not args.no_plots, show_progress=not args.quiet,
                      overwrite=args.overwrite)
-    failed = sum(r["status"] == "failed" for r in rows)
-    solvers = sorted({r["solver"] for r in rows if r["solver"]})
-    _say(comm, f"wrote {outdir}/results.csv ({len(rows) - failed} runs [{', '.join(solvers)}]"
-               f", {sum(r['status'] == 'cached' for r in rows)} cached, {failed} failed)")
-    return 1 if failed else 0
+    tally = tally_rows(rows)
+    _say(comm, f"wrote {outdir}/results.csv ({len(rows) - tally.failed} runs "
+               f"[{', '.join(tally.solvers)}], {tally.cached} cached, {tally.failed} failed)")
+    return 1 if tally.failed else 0
 
 
 def cmd_mechanics(args) -> int:
     """The mechanics of a finished run again, on its saved mu_Li0, with --set changes."""
     from fem_sse.app.restart import parse_set, rerun_mechanics
+    from fem_sse.app.results import RunInfo
+    from fem_sse.mechanics.results import peak_line
     from fem_sse.progress import Progress
+    from fem_sse.transport.results import TransportResult
 
     comm = world()
     sets = [parse_set(text) for text in args.set]
@@ -181,11 +185,9 @@ def cmd_mechanics(args) -> int:
     with Progress(f"mechanics {run.name}", comm=comm) as bar:
         s = rerun_mechanics(run, outdir, comm, sets, png=not args.no_png, progress=bar.message,
                             overwrite=args.overwrite)
-    _say(comm, f"{s['case']}: max von Mises {s['max_von_mises'] / 1e6:.1f} MPa, max principal "
-               f"{s['max_principal'] / 1e6:.1f} MPa, crack risk {s['crack_risk_index']:.3g} at "
-               f"{s['crack_risk_distance_to_electrode'] * 1e6:.3g} um from the "
-               f"{s['mechanics']['crack_risk_nearest_electrode']} ({s['wall_time_s']:.1f} s, "
-               f"transport of {run} reused) -> {outdir}")
+    _say(comm, f"{RunInfo.from_summary(s).case}: {peak_line(s)} "
+               f"({TransportResult.from_summary(s).wall_time_s:.1f} s, transport of {run} "
+               f"reused) -> {outdir}")
     return 0
 
 
@@ -202,7 +204,7 @@ def _option(value, name: str, lo: float, hi: float, lo_open: bool = True):
 def cmd_design(args) -> int:
     """Design maps, optimisation and drift tolerance of a 1D stack (exact solver)."""
     from fem_sse.app.design import parse_constraint, parse_objective, parse_vary
-    from fem_sse.app.design.command import DesignRequest, run_design
+    from fem_sse.app.design.command import DesignRequest, report_lines, run_design
     from fem_sse.app.design.metrics import DesignOptions
 
     comm = world()
@@ -227,19 +229,7 @@ def cmd_design(args) -> int:
     outdir = Path(_check_output(comm, args, f"out/design_{Path(args.config).stem}",
                                 (args.config,)))
     summary = run_design(args.config, outdir, comm, request, overwrite=args.overwrite)
-    lines = [f"base: max jump distance {summary['base'].get('max_jump_distance_over_L', 'n/a')}"
-             f" L, t_Li {summary['base'].get('t_li', 'n/a')}"]
-    if "map" in summary:
-        m = summary["map"]
-        lines.append(f"map: {m['evaluations']} designs ({m['failed']} without solution) in "
-                     f"{m['wall_time_s']:.1f} s")
-    if "optimization" in summary:
-        o = summary["optimization"]
-        best = {v["key"]: o["best"].get(v["key"]) for v in summary["varied"]}
-        lines.append(f"optimum ({summary['objectives'][0]} = {o['objective_value']}, "
-                     f"feasible: {o['feasible']}): {best}, {o['nfev']} evaluations in "
-                     f"{o['wall_time_s']:.1f} s")
-    _say(comm, "\n".join(lines + [f"-> {outdir}"]))
+    _say(comm, "\n".join(report_lines(summary) + [f"-> {outdir}"]))
     return 0
 
 

@@ -24,6 +24,8 @@ import this one).
 
 from __future__ import annotations
 
+from fem_sse.app.results import Fallback
+
 __all__ = ["LineRun", "PlaneRun", "run_for"]
 
 
@@ -39,7 +41,7 @@ class LineRun:
         if solver == "fem-eafe":
             return (*case.solve_eafe_1d(config, comm, progress), solver)
         summary, extras = case.solve_fem_1d(config, comm, progress, keep)
-        return summary, extras, summary.get("fallback", {}).get("to", solver)
+        return summary, extras, Fallback.solver_of(summary, solver)
 
     @staticmethod
     def mechanics(config, extras: dict, comm):
@@ -108,7 +110,7 @@ class PlaneRun:
         if solver == "fem-eafe":
             return (*solve_eafe_case_2d(config, comm, progress), solver)
         summary, extras = solve_fem_2d_with_fallback(config, comm, progress, keep)
-        return summary, extras, summary.get("fallback", {}).get("to", solver)
+        return summary, extras, Fallback.solver_of(summary, solver)
 
     @staticmethod
     def mechanics(config, extras: dict, comm):
@@ -140,19 +142,20 @@ class PlaneRun:
         return []
 
     @staticmethod
-    def restart(config, run_folder, state: dict, comm, say, start: float) -> tuple[dict, dict]:
-        """The mechanics of a saved 2D run on its reloaded mesh and W."""
+    def restart(config, run_folder, state, comm, say, start: float) -> tuple[dict, dict]:
+        """The mechanics of a saved 2D run (``state``: its
+        :class:`~fem_sse.io.checkpoint.SavedRun`) on its reloaded mesh and W."""
         import time
 
         from fem_sse.app.mechanics_step import plane_mechanics
         from fem_sse.io.checkpoint import load_transport
 
         saved = load_transport(run_folder, state, config, comm)
-        say(f"loaded {state['cells']} cells of {run_folder} (written on {state['ranks']} "
+        say(f"loaded {state.cells} cells of {run_folder} (written on {state.ranks} "
             f"rank(s)) in {time.perf_counter() - start:.1f} s; solving the mechanics")
         data = {"problem": saved}
         keys = plane_mechanics(config, data, comm).run_keys()
-        keys["cells"] = data["mechanics"].record.cells
+        keys["cells"] = data["elastic"].record.cells
         return keys, data
 
     @staticmethod
@@ -161,8 +164,8 @@ class PlaneRun:
         from fem_sse.io.outputs import MAP_CELL_CAP
         from fem_sse.mechanics import write_mechanics
 
-        draw = png and summary["cells"] <= MAP_CELL_CAP
-        return write_mechanics(folder, data["mechanics"], png=draw)
+        draw = png and data["elastic"].record.cells <= MAP_CELL_CAP
+        return write_mechanics(folder, data["elastic"], png=draw)
 
 
 _BY_DIMENSION = {1: LineRun, 2: PlaneRun}

@@ -6,36 +6,42 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 
+from fem_sse.app.results import Fallback
 from fem_sse.spec.config import Config
+from fem_sse.transport.certificate import Certificate
 from fem_sse.transport.eafe_solve import solve_adaptive_eafe
-from fem_sse.transport.results import Metrics, TransportSolve
+from fem_sse.transport.results import Refinement, TransportResult, converged_in
 
 __all__ = ["solve_eafe_case", "solve_eafe_case_2d", "solve_fem_2d_with_fallback"]
 
 log = logging.getLogger(__name__)
 
 
-def solve_eafe_case(config: Config, comm, exact_summary: dict, exact, progress=None):
-    """The 1D EAFE run: (summary, extras) with the keys of the W-FEM's summary."""
+#: the summary's ``scheme`` key of an EAFE run
+SCHEME = {"scheme": "EAFE (exponentially fitted, mu at P1 nodes)"}
+
+
+def solve_eafe_case(config: Config, comm, exact_result: TransportResult, exact, progress=None):
+    """The 1D EAFE run: (summary, extras) with the keys of the W-FEM's summary; ``exact``: the
+    exact solution (the start), ``exact_result`` its result (the acceptance test)."""
     from fem_sse.app.rows import fem_rows
-    from fem_sse.app.transport_case import adaptive_summary, exact_acceptance
+    from fem_sse.app.transport_case import exact_acceptance
 
     start = time.perf_counter()
-    out = solve_adaptive_eafe(config, comm, exact, exact_acceptance(config, exact_summary),
+    out = solve_adaptive_eafe(config, comm, exact, exact_acceptance(config, exact_result),
                               progress)
     problem = out.problem
-    summary = {
-        **adaptive_summary(out, problem.imap.size_global,
-                           problem.mesh.topology.index_map(1).size_global),
-        "scheme": "EAFE (exponentially fitted, mu at P1 nodes)",
-        "wall_time_s": time.perf_counter() - start,
-    }
+    result = replace(out.final(problem.imap.size_global,
+                               problem.mesh.topology.index_map(1).size_global),
+                     wall_time_s=time.perf_counter() - start)
+    summary = result.to_summary({**out.refinement().to_summary(), **SCHEME})
     rows = (fem_rows(config, out.profile, out.result.ionic_potential_drop)
             if comm.rank == 0 else None)
     problem.destroy()  # the PETSc solver only: mu, w, Phi and the mesh stay for the field files
-    return summary, {"rows": rows, "profile": out.profile, "exact_summary": exact_summary,
-                     "problem": problem}
+    return summary, {"rows": rows, "profile": out.profile, "exact_result": exact_result,
+                     "problem": problem, "result": result}
 
 
 def solve_eafe_case_2d(config: Config, comm, progress=None):
@@ -48,10 +54,10 @@ def solve_eafe_case_2d(config: Config, comm, progress=None):
         ConfigError: a mesh the scheme does not support (a crack line not cut open).
         ConvergenceError: no mesh converged (exit 3).
     """
-    from fem_sse.app.transport_case import adaptive_summary, plane_current_keys
+    from fem_sse.app.transport_case import plane_current_keys, warn_uncertified
     from fem_sse.geometry import build_mesh
     from fem_sse.spec.config import ConfigError
-    from fem_sse.transport.crosscheck import apply_check, check_with_w
+    from fem_sse.transport.crosscheck import check_with_w
     from fem_sse.transport.eafe2d import unsupported
     from fem_sse.transport.eafe2d_solve import certificate_2d, solve_adaptive_eafe_2d
     from fem_sse.transport.exact1d import SolveError, solve_exact
@@ -66,24 +72,20 @@ def solve_eafe_case_2d(config: Config, comm, progress=None):
     except SolveError:
         sol = None
     out = solve_adaptive_eafe_2d(config, comm, sol, progress, smesh)
-    res, problem = out.result, out.problem  # res: the solve with its balance and view
-    metrics = Metrics.from_metrics(out.metrics)
+    solve, metrics, problem = out.result, out.metrics, out.problem
     cells = problem.mesh.topology.index_map(2).size_global
-    summary = {**adaptive_summary(out, problem.imap.size_global, cells),
-               "scheme": "EAFE (exponentially fitted, mu at P1 nodes)"}
-    summary.update(certificate_2d(problem, res, out.metrics["jumps"], res["balance"]))
-    summary["front_coverage"] = [j.coverage for j in metrics.jumps]
-    if summary["not_converged_because"]:
-        summary["converged"] = False
-        if comm.rank == 0:
-            log.warning("NOT converged: %s", "; ".join(summary["not_converged_because"]))
-    summary.update({**plane_current_keys(TransportSolve.from_mapping(res), problem, metrics),
-                    "ionic_space": "P1" if problem.w_dg is None else "DG1 (GB interfaces)"})
-    if summary["converged"] and problem.w_dg is not None:
-        apply_check(summary, check_with_w(config, problem.smesh, res["one_minus_t_li"]), comm)
-    summary["wall_time_s"] = time.perf_counter() - start
+    cert = certificate_2d(problem, solve, metrics.jumps, out.extra["balance"])
+    if cert.certified and out.converged and problem.w_dg is not None:
+        cert = cert.with_check(check_with_w(config, problem.smesh, solve.one_minus_t_li))
+    warn_uncertified(cert, comm)
+    keys = {**out.refinement(cert.certified).to_summary(), **SCHEME, **cert.to_summary(),
+            **plane_current_keys(solve, problem, metrics,
+                                 "P1" if problem.w_dg is None else "DG1 (GB interfaces)")}
+    result = replace(out.final(problem.imap.size_global, cells),
+                     wall_time_s=time.perf_counter() - start)
     problem.destroy()  # the PETSc solver only: the state stays for the field files
-    return summary, {"fronts": metrics.fronts, "problem": problem, "view": res["view"]}
+    return result.to_summary(keys), {"front_lines": metrics.fronts, "problem": problem,
+                                     "view": out.extra["view"]}
 
 
 def solve_fem_2d_with_fallback(config: Config, comm, progress=None, keep=None):
@@ -111,14 +113,14 @@ def solve_fem_2d_with_fallback(config: Config, comm, progress=None, keep=None):
         with wall_budget(config.solver.w_budget_s, comm):
             w_result = solve_fem_plane(config, comm, progress, keep)
         w_summary = w_result[0]
-        if config.solver.fallback == "none" or (w_summary.get("converged", True)
-                                                 and not w_summary.get("not_converged_because")):
+        rejected = Certificate.reasons_in(w_summary)
+        if config.solver.fallback == "none" or (converged_in(w_summary) and not rejected):
             return w_result
-        if w_summary.get("not_converged_because"):
-            reason, stage = "; ".join(w_summary["not_converged_because"]), "certificate"
+        if rejected:
+            reason, stage = "; ".join(rejected), "certificate"
         else:  # stopped before its tolerance (cell cap, a refinement step that failed)
             reason = ("its adaptive loop stopped before the tolerance "
-                      f"({w_summary['stop_reason']})")
+                      f"({Refinement.stop_reason_of(w_summary)})")
             stage = "adaptive loop"
     except ConvergenceError as exc:
         if config.solver.fallback == "none":
@@ -129,16 +131,15 @@ def solve_fem_2d_with_fallback(config: Config, comm, progress=None, keep=None):
     try:
         summary, extras = solve_eafe_case_2d(config, comm, progress)
     except (ConvergenceError, ConfigError) as second:
-        error = {"to": "fem-eafe", "error": " ".join(str(second).split())}
         if failed is None:
-            w_result[0]["fallback_failed"] = error
+            w_result[0].update(Fallback.not_taken(second))
             return w_result
-        failed.diagnosis["fallback"] = error
+        failed.diagnosis.update(Fallback.failure(second))
         raise failed from second
-    if stage == "adaptive loop" and not summary.get("converged"):
+    if stage == "adaptive loop" and not converged_in(summary):
         # neither converged: the default formulation's result, with the fallback's outcome
-        w_result[0]["fallback_failed"] = {
-            "to": "fem-eafe", "error": f"not converged either ({summary.get('stop_reason')})"}
+        w_result[0].update(Fallback.not_taken(
+            f"not converged either ({Refinement.stop_reason_of(summary)})"))
         return w_result
-    summary["fallback"] = {"from": "fem", "to": "fem-eafe", "reason": reason, "stage": stage}
+    summary.update(Fallback(reason, stage).to_summary())
     return summary, extras

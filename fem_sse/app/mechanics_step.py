@@ -48,11 +48,11 @@ def held_samples(config: Config, extras: dict) -> list:
 def plane_mechanics(config: Config, extras: dict, comm) -> PlaneSummary:
     """2D: the elastic solve on the converged transport mesh (refined at and fitted to the
     fronts) from the converged W (one-way coupling, docs/mechanics.md); the result goes to
-    ``extras["mechanics"]``, its summary is returned."""
+    ``extras["elastic"]``, its summary is returned."""
     from fem_sse.mechanics import solve_mechanics
 
     problem = extras.get("view", extras["problem"])  # an EAFE state: its W in DG1
     result = solve_mechanics(problem.smesh, None, config, comm,
                              kirchhoff=problem.kirchhoff_function())
-    extras["mechanics"] = result
+    extras["elastic"] = result
     return result.record

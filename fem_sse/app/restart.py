@@ -21,6 +21,7 @@ from fem_sse.spec.config import parse_config
 from fem_sse.spec.dotted import set_dotted
 from fem_sse.spec.mechanics import MATERIAL_KEYS
 from fem_sse.spec.validate import ConfigError
+from fem_sse.transport.results import wall_time_summary
 
 __all__ = ["parse_set", "rerun_mechanics"]
 
@@ -72,27 +73,24 @@ def rerun_mechanics(run_folder: str | Path, outdir: str | Path, comm,
     Returns:
         The summary (identical on every rank): the run's t_Li and the new mechanics keys.
     """
-    from fem_sse import __version__
+    from fem_sse.app.results import files_summary, restart_summary
     from fem_sse.io.checkpoint import read_state
     from fem_sse.io.outputs import output_directory, write_json
 
     start = time.perf_counter()
     state, case_text = read_state(run_folder, comm)
-    config = _config(case_text, list(sets), state["case"])
+    config = _config(case_text, list(sets), state.case)
     say = progress or (lambda _text: None)
-    summary = {"case": config.name, "restart_from": str(run_folder),
-               "set": {k: v for k, v in sets}, "solver": state["solver"],
-               "t_li": state["t_li"], "one_minus_t_li": state["one_minus_t_li"],
-               "written_on_ranks": state["ranks"], "ranks": comm.size,
-               "fem_sse_version": __version__}
+    summary = restart_summary(config.name, run_folder, {k: v for k, v in sets}, state,
+                              comm.size)
     run = run_for(config)
     keys, data = run.restart(config, run_folder, state, comm, say, start)
     summary.update(keys)
-    summary["wall_time_s"] = time.perf_counter() - start
+    summary.update(wall_time_summary(time.perf_counter() - start))
     with output_directory(outdir, comm, overwrite, kind="mechanics",
                           inputs=(run_folder,)) as folder:
-        summary["files"] = ["summary.json"] + run.restart_files(folder, summary, data, png,
-                                                                 comm)
+        files = run.restart_files(folder, summary, data, png, comm)
+        summary.update(files_summary(["summary.json"] + files))
         if comm.rank == 0:
             write_json(folder / "summary.json", summary)
     return summary

@@ -10,13 +10,21 @@ is the summary of a run that found no steady state or did not converge.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from fem_sse import __version__
 from fem_sse.mechanics.results import MechanicsSummary
-from fem_sse.transport.results import TransportResult
+from fem_sse.transport.results import (
+    TransportResult,
+    converged_in,
+    converged_summary,
+    error_summary,
+    transference_summary,
+)
 
-__all__ = ["RunInfo", "RunResult", "failed_summary"]
+__all__ = ["Fallback", "RunInfo", "RunResult", "failed_summary", "files_summary",
+           "restart_summary"]
 
 
 def _dolfinx_version() -> str | None:
@@ -50,6 +58,15 @@ class RunInfo:
     def of(cls, config, solver: str, comm) -> RunInfo:
         """The run information of ``config`` solved by ``solver`` on ``comm``."""
         return cls(config.name, solver, config.cell.galvanostatic, config.thickness, comm.size)
+
+    @classmethod
+    def from_summary(cls, summary: Mapping) -> RunInfo:
+        """The run information a summary.json holds (a key it lacks reads as None; a
+        restart summary has no mode: galvanostatic)."""
+        return cls(summary.get("case"), summary.get("solver"),
+                   summary.get("mode", "galvanostatic") == "galvanostatic",
+                   summary.get("thickness_m"), summary.get("ranks"),
+                   summary.get("dolfinx_version"), summary.get("fem_sse_version"))
 
     def head(self) -> dict:
         """The keys a summary starts with."""
@@ -85,14 +102,14 @@ class RunResult:
     @property
     def converged(self) -> bool:
         """Whether the transport solver reached its tolerance (and certificate)."""
-        return self.transport.get("converged", True)
+        return converged_in(self.transport)
 
     def to_summary(self) -> dict:
         """The summary.json keys of the run, in order."""
         mechanics = self.mechanics.run_keys() if self.mechanics is not None else {}
         # a solver that reports ``converged`` keeps it at its place among its keys
         return {**self.info.head(), **self.transport, **mechanics, **self.info.tail(),
-                "converged": self.converged, **self.info.versions()}
+                **converged_summary(self.converged), **self.info.versions()}
 
 
 def failed_summary(info: RunInfo, exc: Exception, diagnosis: dict, good_state: bool,
@@ -101,10 +118,63 @@ def failed_summary(info: RunInfo, exc: Exception, diagnosis: dict, good_state: b
     (dict), null transference keys, whether the last good state was written (``good_state``)
     and, for the exact solver's verdict that none exists (``no_steady_state``),
     ``"steady_state": false``."""
-    summary = {**info.head(), "converged": False, "error": str(exc), "diagnosis": diagnosis,
+    summary = {**info.head(), **converged_summary(False), **error_summary(str(exc)),
+               "diagnosis": diagnosis,
                **TransportResult.unknown_summary(),
                "state": "last good state (see diagnosis.stage)" if good_state else "none",
                **info.tail(), **info.versions()}
     if no_steady_state:
         summary["steady_state"] = False
     return summary
+
+
+#: the solver that takes over where the W formulation does not converge
+FALLBACK_SOLVER = "fem-eafe"
+
+
+@dataclass(frozen=True)
+class Fallback:
+    """The exponentially fitted scheme took over from the W formulation (``solver.fallback``):
+    why (``reason``: the W formulation's error or verdict, one line) and at which ``stage``."""
+
+    reason: str
+    stage: str | None
+
+    def to_summary(self) -> dict:
+        """The ``fallback`` block of the summary."""
+        return {"fallback": {"from": "fem", "to": FALLBACK_SOLVER, "reason": self.reason,
+                             "stage": self.stage}}
+
+    @staticmethod
+    def failure(error: Exception | str) -> dict:
+        """The ``fallback`` entry of a W failure's diagnosis when the fallback failed too."""
+        return {"fallback": _failed(error)}
+
+    @staticmethod
+    def not_taken(error: Exception | str) -> dict:
+        """The ``fallback_failed`` key of a W result kept because the fallback failed."""
+        return {"fallback_failed": _failed(error)}
+
+    @staticmethod
+    def solver_of(summary: dict, solver: str) -> str:
+        """The solver that produced ``summary`` (the fallback's when it took over)."""
+        return summary.get("fallback", {}).get("to", solver)
+
+
+def _failed(error: Exception | str) -> dict:
+    return {"to": FALLBACK_SOLVER, **error_summary(" ".join(str(error).split()))}
+
+
+def restart_summary(case: str, run_folder, sets: dict, saved, ranks: int) -> dict:
+    """The first keys of ``fem-sse mechanics``' summary: the case, the run it restarts from,
+    the ``--set`` changes, the saved run's solver, t_Li and ranks (``saved``: its
+    :class:`~fem_sse.io.checkpoint.SavedRun`), the ranks now and the version."""
+    return {"case": case, "restart_from": str(run_folder), "set": sets,
+            "solver": saved.solver, **transference_summary(saved.t_li, saved.one_minus_t_li),
+            "written_on_ranks": saved.ranks, "ranks": ranks, "fem_sse_version": __version__}
+
+
+def files_summary(files: list[str]) -> dict:
+    """The ``files`` key of a run's (or a restart's) summary: what it wrote, relative to its
+    folder."""
+    return {"files": files}

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from fem_sse.app.dimension import run_for
+from fem_sse.app.results import RunInfo, files_summary
 from fem_sse.app.rows import fem_rows
 from fem_sse.io.checkpoint import write_checkpoint
 from fem_sse.io.outputs import (
@@ -23,6 +24,7 @@ from fem_sse.io.outputs import (
 )
 from fem_sse.progress import activity
 from fem_sse.spec.config import Config
+from fem_sse.transport.results import TransportResult
 
 __all__ = ["write_failed_profile", "write_line_run", "write_not_converged", "write_plane_run",
            "write_run"]
@@ -35,7 +37,9 @@ def write_run(config: Config, outdir: str | Path, comm, summary: dict, extras: d
     run = run_for(config)
     saved = run.saved_state(config, extras, comm)
     with output_directory(outdir, comm, overwrite) as folder, activity(f"writing {outdir}"):
-        if write_checkpoint(folder / "checkpoint", config, saved, summary, comm):
+        if write_checkpoint(folder / "checkpoint", config, saved,
+                            RunInfo.from_summary(summary).solver,
+                            TransportResult.from_summary(summary), comm):
             summary["checkpoint"] = "checkpoint"  # restart files: fem-sse mechanics OUTDIR
         run.write(folder, config, summary, extras, png, comm)
     return summary
@@ -47,22 +51,25 @@ def write_line_run(folder: Path, config: Config, summary: dict, extras: dict, pn
     files = ["summary.json", "profile.csv"] + (["profile.png"] if png else [])
     if "problem" in extras:
         files += write_fields(folder, extras["problem"])
-    summary["files"] = files
+    summary.update(files_summary(files))
     if comm.rank == 0:
-        _write_1d(folder, config, summary, extras["rows"], png)
+        _write_1d(folder, config, summary, extras["rows"], png, files)
 
 
-def _write_1d(folder: Path, config: Config, summary: dict, rows: dict, png: bool) -> None:
-    """1D outputs of rank 0: profile.csv, profile.png (``png``), summary.json."""
+def _write_1d(folder: Path, config: Config, summary: dict, rows: dict, png: bool,
+              files: list[str]) -> None:
+    """1D outputs of rank 0: profile.csv, profile.png (``png``), summary.json (``files``: its
+    list of the files written)."""
     write_profile_csv(folder / "profile.csv", rows)
     if png:
         order = np.argsort(rows["x_m"], kind="stable")
+        result = TransportResult.from_summary(summary)
         note = plot_profile(folder / "profile.png", config, rows["x_m"][order],
-                            rows["mu_Li0_eV"][order], summary["jumps"],
-                            f"{config.name}: t_Li = {summary['t_li']:.6f} "
-                            f"({summary['solver']})")
+                            rows["mu_Li0_eV"][order], [j.x_m for j in result.jumps],
+                            f"{config.name}: t_Li = {result.t_li:.6f} "
+                            f"({RunInfo.from_summary(summary).solver})")
         if note is not None:  # a figure never costs the results: noted, not raised
-            summary["files"].remove("profile.png")
+            files.remove("profile.png")
             summary["profile_png"] = note
     write_json(folder / "summary.json", summary)
 
@@ -72,19 +79,19 @@ def write_plane_run(folder: Path, summary: dict, extras: dict, png: bool = True)
     with mechanics also mechanics.bp/.xdmf, tractions.csv and mechanics.png (``png``)."""
     problem = extras["problem"]
     files = ["summary.json"] + write_fields(folder, problem)
-    title = (f"{summary['case']}: t_Li = {summary['t_li']:.6f}, "
-             f"{summary['cells']} cells, {summary['ranks']} rank(s)")
+    info, result = RunInfo.from_summary(summary), TransportResult.from_summary(summary)
+    title = f"{info.case}: t_Li = {result.t_li:.6f}, {result.cells} cells, {info.ranks} rank(s)"
     note = "skipped: png = False" if not png else plot_mu_map(
-        folder / "mu_map.png", extras.get("view", problem), extras["fronts"], title)
+        folder / "mu_map.png", extras.get("view", problem), extras["front_lines"], title)
     if note is None:
         files.append("mu_map.png")
     else:  # skipped or failed to draw (a warning): the results stand without the PNG
         summary["mu_map_png"] = note
-    if "mechanics" in extras:
+    if "elastic" in extras:
         from fem_sse.mechanics import write_mechanics
 
-        mech_png = png and summary["cells"] <= MAP_CELL_CAP
-        files += write_mechanics(folder, extras["mechanics"], png=mech_png)
+        mech_png = png and result.cells <= MAP_CELL_CAP
+        files += write_mechanics(folder, extras["elastic"], png=mech_png)
         if not png:
             summary["mechanics_png"] = "skipped: png = False"
         elif not mech_png:
@@ -92,8 +99,8 @@ def write_plane_run(folder: Path, summary: dict, extras: dict, png: bool = True)
         elif "mechanics.png" not in files:
             summary["mechanics_png"] = "failed: the warning in the log says why"
     if problem.comm.rank == 0:
-        files += write_fronts(folder, extras["fronts"])
-        summary["files"] = files
+        files += write_fronts(folder, extras["front_lines"])
+        summary.update(files_summary(files))
         write_json(folder / "summary.json", summary)
 
 
@@ -107,7 +114,7 @@ def write_not_converged(config: Config, outdir: str | Path, comm, problem, summa
         if problem is not None:
             files += write_fields(folder, problem)
             files += run_for(config).failed_files(folder, config, problem, comm)
-        summary["files"] = files
+        summary.update(files_summary(files))
         if comm.rank == 0:
             write_json(folder / "summary.json", summary)
 

@@ -36,6 +36,7 @@ from fem_sse.io.outdir import open_resumable
 from fem_sse.io.outputs import write_json
 from fem_sse.progress import Progress
 from fem_sse.spec.config import ConfigError
+from fem_sse.transport.results import TransportResult
 
 #: planning (:mod:`fem_sse.app.sweep_plan`) and tables (:mod:`fem_sse.app.sweep_table`) are
 #: re-exported: ``fem_sse.app.studies`` is the one import path of the sweep API
@@ -174,4 +175,5 @@ def _note(point: dict, row: dict) -> str:
     where = _where(point)
     if row["status"] == "failed":
         return f"{where}: FAILED ({row['error'][:60]})"
-    return f"{where}: t_Li = {row['t_li']:.6f} [{row['solver']}]"
+    t_li = TransportResult.from_summary(row).t_li  # a row holds the summary's table keys
+    return f"{where}: t_Li = {t_li:.6f} [{row['solver']}]"

@@ -7,13 +7,17 @@ from __future__ import annotations
 import csv
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from fem_sse.app.results import RunInfo
 from fem_sse.app.sweep_plan import Axis, short_key
+from fem_sse.transport.results import TransportResult
 
-__all__ = ["PLOTS", "TABLE_KEYS", "plot_results", "table_row", "write_tables"]
+__all__ = ["PLOTS", "TABLE_KEYS", "Tally", "plot_results", "table_row", "tally_rows",
+           "write_tables"]
 
 #: summary keys copied into the results table (mechanics keys only when the case has them)
 TABLE_KEYS = ("t_li", "one_minus_t_li", "j_ionic_A_per_m2", "j_electronic_A_per_m2",
@@ -27,14 +31,31 @@ def table_row(point: dict, summary: dict | None, state: str, error: str | None =
     row = {**point, "status": state}
     if summary is None:
         return {**row, "solver": None, "error": error}
-    row["solver"] = summary.get("solver")
+    info, result = RunInfo.from_summary(summary), TransportResult.from_summary(summary)
+    row["solver"] = info.solver
     row.update({k: summary[k] for k in TABLE_KEYS if k in summary})
-    length = summary.get("thickness_m") or 1.0
-    row["jump_count"] = len(summary.get("jumps", []))
-    row["jumps_x_over_L"] = [j["x"] / length for j in summary.get("jumps", [])]
+    length = info.thickness_m or 1.0
+    row["jump_count"] = len(result.jumps)
+    row["jumps_x_over_L"] = [j.x_m / length for j in result.jumps]
     if "crack_risk_location" in summary:
         row["crack_risk_x_over_L"] = summary["crack_risk_location"][0] / length
     return row
+
+
+@dataclass(frozen=True)
+class Tally:
+    """How the points of a sweep ended: failed and cached counts, the solvers that ran."""
+
+    failed: int
+    cached: int
+    solvers: list
+
+
+def tally_rows(rows: list[dict]) -> Tally:
+    """The :class:`Tally` of a sweep's table rows."""
+    return Tally(sum(r["status"] == "failed" for r in rows),
+                 sum(r["status"] == "cached" for r in rows),
+                 sorted({r["solver"] for r in rows if r["solver"]}))
 
 
 def write_tables(outdir: Path, rows: list[dict]) -> None:
@@ -66,13 +87,13 @@ def _label(key: str) -> str:
     return f"{key} ({unit})" if unit else key
 
 
-#: (file, y label, row -> y values or None, log y)
+#: (file, y label, row -> y values or None, log y); a row holds the summary's table keys
 PLOTS = (
     ("plot_one_minus_t_li.png", "1 - t_Li (electronic leakage)",
-     lambda r: [r["one_minus_t_li"]], True),
+     lambda r: [TransportResult.from_summary(r).one_minus_t_li], True),
     ("plot_jumps.png", "jump position x / L", lambda r: r["jumps_x_over_L"], False),
-    ("plot_overshoot.png", "overshoot fraction of L", lambda r: [r["overshoot_fraction"]],
-     False),
+    ("plot_overshoot.png", "overshoot fraction of L",
+     lambda r: [TransportResult.from_summary(r).overshoot_fraction], False),
     ("plot_peak_stress.png", "peak max principal stress (MPa)",
      lambda r: [r["max_principal"] / 1e6] if "max_principal" in r else None, False),
     ("plot_peak_location.png", "crack-risk peak x / L",

@@ -21,15 +21,16 @@ the local dof order of the reader does not matter). The reloaded W is bit-for-bi
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 from mpi4py import MPI
 
 from fem_sse.spec.validate import ConfigError
+from fem_sse.transport.results import TransportResult, transference_summary
 
-__all__ = ["FORMAT", "FieldState", "ProfileState", "SavedTransport", "load_profile",
+__all__ = ["FORMAT", "FieldState", "ProfileState", "SavedRun", "SavedTransport", "load_profile",
            "load_transport", "read_state", "write_checkpoint"]
 
 FORMAT = "fem_sse-checkpoint"
@@ -77,29 +78,67 @@ class FieldState:
         return _write_transport(folder, self.problem)
 
 
-def _write_state(folder: Path, config, saved, summary: dict, comm) -> None:
+@dataclass(frozen=True)
+class SavedRun:
+    """state.json of a checkpoint: what was saved (its format and version are checked on
+    reading), by which solver on how many ranks, the run's t_Li and 1 - t_Li (-), and the
+    payload's own keys (``fields``; 2D: W's degree, cells, regions, facet groups)."""
+
+    dim: int
+    case: str
+    solver: str | None
+    ranks: int
+    t_li: float | None
+    one_minus_t_li: float | None
+    fields: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        """The state.json keys, in their order."""
+        return {"format": FORMAT, "version": VERSION, "dim": self.dim, "case": self.case,
+                "solver": self.solver, "ranks": self.ranks,
+                **transference_summary(self.t_li, self.one_minus_t_li), **self.fields}
+
+    @classmethod
+    def from_json(cls, state: dict) -> SavedRun:
+        """The record of a state.json (ValueError: not this format and version)."""
+        if state.get("format") != FORMAT or state.get("version") != VERSION:
+            raise ValueError(f"format {state.get('format')} {state.get('version')}")
+        own = set(cls(0, "", None, 0, None, None).to_json())
+        result = TransportResult.from_summary(state)
+        return cls(state["dim"], state["case"], state.get("solver"), state["ranks"],
+                   result.t_li, result.one_minus_t_li,
+                   {k: v for k, v in state.items() if k not in own})
+
+    @property
+    def cells(self) -> int | None:
+        """2D: the cells of the saved mesh."""
+        return self.fields.get("cells")
+
+
+def _write_state(folder: Path, config, state: SavedRun) -> None:
     from fem_sse.spec.tomlwrite import dumps
 
-    state = {"format": FORMAT, "version": VERSION, "dim": config.dim, "case": config.name,
-             "solver": summary.get("solver"), "ranks": comm.size, "t_li": summary.get("t_li"),
-             "one_minus_t_li": summary.get("one_minus_t_li"), **saved.state()}
     (folder / "case.toml").write_text(dumps(config.source, header=f"{config.name}: the case "
                                             "of this checkpoint"))
-    (folder / "state.json").write_text(json.dumps(state, indent=1) + "\n")
+    (folder / "state.json").write_text(json.dumps(state.to_json(), indent=1) + "\n")
 
 
 def write_checkpoint(folder: str | Path, config, saved: ProfileState | FieldState | None,
-                     summary: dict, comm) -> list[str]:
+                     solver: str | None, result, comm) -> list[str]:
     """Write the restart files of a converged run into ``folder`` (collective; the folder is
-    created): state.json, case.toml and the files of ``saved``. Returns the file names
-    (relative to the run folder), or [] when the config has no source dictionary (built in
-    code) or there is nothing to save (``saved`` None: a 1D run without its profile)."""
+    created): state.json (``solver`` and the t_Li of ``result``, a
+    :class:`~fem_sse.transport.results.TransportResult`), case.toml and the files of
+    ``saved``. Returns the file names (relative to the run folder), or [] when the config has
+    no source dictionary (built in code) or there is nothing to save (``saved`` None: a 1D
+    run without its profile)."""
     folder = Path(folder)
     if config.source is None or saved is None:
         return []
     if comm.rank == 0:
         folder.mkdir(parents=True, exist_ok=True)
-        _write_state(folder, config, saved, summary, comm)
+        _write_state(folder, config, SavedRun(config.dim, config.name, solver, comm.size,
+                                              result.t_li, result.one_minus_t_li,
+                                              saved.state()))
     comm.barrier()
     files = saved.write(folder, comm)
     comm.barrier()
@@ -143,7 +182,7 @@ def _write_transport(folder: Path, problem) -> list[str]:
 # ----------------------------------------------------------------------------------------------
 
 
-def read_state(run_folder: str | Path, comm) -> tuple[dict, str]:
+def read_state(run_folder: str | Path, comm) -> tuple[SavedRun, str]:
     """(state.json, case.toml text) of ``run_folder/checkpoint`` (read on rank 0, broadcast).
 
     Raises:
@@ -153,10 +192,8 @@ def read_state(run_folder: str | Path, comm) -> tuple[dict, str]:
     answer = None
     if comm.rank == 0:
         try:
-            state = json.loads((folder / "state.json").read_text())
+            state = SavedRun.from_json(json.loads((folder / "state.json").read_text()))
             text = (folder / "case.toml").read_text()
-            if state.get("format") != FORMAT or state.get("version") != VERSION:
-                raise ValueError(f"format {state.get('format')} {state.get('version')}")
             answer = (state, text)
         except (OSError, ValueError) as exc:
             answer = ConfigError("OUTDIR", f"{run_folder} has no readable restart files "
@@ -223,7 +260,7 @@ def _original_cells(msh) -> np.ndarray:
     return np.asarray(index[0] if isinstance(index, list) else index, dtype=np.int64)
 
 
-def load_transport(run_folder: str | Path, state: dict, config, comm) -> SavedTransport:
+def load_transport(run_folder: str | Path, state: SavedRun, config, comm) -> SavedTransport:
     """The saved mesh, tags and W on ``comm`` (any number of ranks; collective).
 
     Raises:
@@ -240,13 +277,14 @@ def load_transport(run_folder: str | Path, state: dict, config, comm) -> SavedTr
         msh.topology.create_connectivity(msh.topology.dim - 1, msh.topology.dim)
         cell_tags = xdmf.read_meshtags(msh, name="regions")
         facet_tags = xdmf.read_meshtags(msh, name="facets")
-    regions = {int(k): Region(**v) for k, v in state["regions"].items()}
-    smesh = SeparatorMesh(msh, cell_tags, facet_tags, regions, dict(state["facet_groups"]))
-    V = fem.functionspace(msh, ("DG", int(state["degree"])))
+    payload = state.fields
+    regions = {int(k): Region(**v) for k, v in payload["regions"].items()}
+    smesh = SeparatorMesh(msh, cell_tags, facet_tags, regions, dict(payload["facet_groups"]))
+    V = fem.functionspace(msh, ("DG", int(payload["degree"])))
     kirchhoff = fem.Function(V, name="W")
     owned = msh.topology.index_map(msh.topology.dim).size_local
     dofs = V.dofmap.list[:owned]
-    rows, coords, w = _read_parts(folder, int(state["ranks"]))
+    rows, coords, w = _read_parts(folder, int(state.ranks))
     where = np.searchsorted(rows, _original_cells(msh)[:owned])
     mine = V.tabulate_dof_coordinates()[dofs][:, :, :msh.geometry.dim]
     saved = coords[where]

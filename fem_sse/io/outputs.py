@@ -173,15 +173,16 @@ def draw_png(path: str | Path, draw, *args, **kwargs) -> str | None:
     return None
 
 
-def plot_profile(path: Path, config, x: np.ndarray, mu: np.ndarray, jumps: list[dict],
+def plot_profile(path: Path, config, x: np.ndarray, mu: np.ndarray, jumps_m: list[float],
                  title: str) -> str | None:
-    """mu_Li0 vs x/L in the style of the paper: layers shaded, bottlenecks marked, electrode
-    potentials dashed, and zoomed insets where a jump sits within 5 % of an electrode.
-    Returns None when drawn, else why not (:func:`draw_png`)."""
-    return draw_png(path, _draw_profile, config, x, mu, jumps, title)
+    """mu_Li0 (eV) vs x/L (x in m) in the style of the paper: layers shaded, bottlenecks
+    marked, electrode potentials dashed, and zoomed insets where a jump (``jumps_m``: their
+    positions, m) sits within 5 % of an electrode. Returns None when drawn, else why not
+    (:func:`draw_png`)."""
+    return draw_png(path, _draw_profile, config, x, mu, jumps_m, title)
 
 
-def _draw_profile(path: Path, config, x: np.ndarray, mu: np.ndarray, jumps: list[dict],
+def _draw_profile(path: Path, config, x: np.ndarray, mu: np.ndarray, jumps_m: list[float],
                   title: str) -> None:
     import matplotlib.pyplot as plt
 
@@ -205,7 +206,7 @@ def _draw_profile(path: Path, config, x: np.ndarray, mu: np.ndarray, jumps: list
     ax.set_xlabel("x / L")
     ax.set_ylabel(r"$\mu_{Li^0}$ (eV)")
     ax.set_title(title, fontsize=10)
-    edge_jumps = [j["x"] / L for j in jumps if j["x"] / L < 0.05 or j["x"] / L > 0.95]
+    edge_jumps = [xj / L for xj in jumps_m if xj / L < 0.05 or xj / L > 0.95]
     for k, xj in enumerate(edge_jumps[:2]):
         left = xj < 0.5
         inset = ax.inset_axes([0.08 if left else 0.62, 0.55, 0.3, 0.38])

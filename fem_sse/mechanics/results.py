@@ -12,9 +12,10 @@ block). NumPy only.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 
-__all__ = ["FilmSummary", "MechanicsSummary", "PlaneSummary"]
+__all__ = ["FilmSummary", "MechanicsSummary", "PlaneSummary", "peak_line"]
 
 #: the keys a run's summary repeats at its top level beside the ``mechanics`` block
 RUN_KEYS = ("max_von_mises", "max_principal", "crack_risk_index", "crack_risk_location",
@@ -30,6 +31,19 @@ def _spliced(prefix: str):
 def _optional():
     """A field left out of the block while None."""
     return field(default=None, metadata={"optional": True})
+
+
+def peak_line(summary: Mapping) -> str | None:
+    """The peaks of a summary with mechanics keys, in one line (stresses in MPa, the distance
+    of the crack-risk peak to its electrode in um); None without mechanics."""
+    if "mechanics" not in summary:
+        return None
+    block = summary["mechanics"]
+    return (f"max von Mises {block['max_von_mises'] / 1e6:.1f} MPa, max principal "
+            f"{block['max_principal'] / 1e6:.1f} MPa, crack risk "
+            f"{block['crack_risk_index']:.3g} at "
+            f"{block['crack_risk_distance_to_electrode'] * 1e6:.3g} um from the "
+            f"{block['crack_risk_nearest_electrode']}")
 
 
 class MechanicsSummary:

@@ -31,7 +31,16 @@ from fem_sse.transport.problem import (
     error_indicators,
     solve_transport,
 )
-from fem_sse.transport.results import LastGoodState
+from fem_sse.transport.results import (
+    FailedStep,
+    LastGoodState,
+    Metrics,
+    Refinement,
+    RefinementStep,
+    StepChange,
+    TransportResult,
+    TransportSolve,
+)
 
 __all__ = ["STOP_REASONS", "AdaptiveResult", "doerfler_mark", "gather_profile", "solve_adaptive",
            "split_counts"]
@@ -47,15 +56,18 @@ _CONVERGED_REASONS = ("tolerance", "adaptive off")
 
 @dataclass
 class AdaptiveResult:
-    """Final problem, its scalar results and the refinement history."""
+    """Final problem, its solve, metrics and the refinement history (:class:`RefinementStep`
+    and :class:`FailedStep` records); ``extra``: what a scheme keeps besides (2D EAFE: the
+    current balance and the W view of its state)."""
 
     problem: TransportProblem
-    result: dict
-    metrics: dict
+    result: TransportSolve
+    metrics: Metrics
     profile: Profile | None
-    history: list[dict] = field(default_factory=list)
+    history: list = field(default_factory=list)
     newton_iterations: int = 0
     stop_reason: str = "tolerance"
+    extra: dict = field(default_factory=dict)
 
     @property
     def converged(self) -> bool:
@@ -63,12 +75,21 @@ class AdaptiveResult:
         return self.stop_reason in _CONVERGED_REASONS
 
     @property
-    def last_change(self) -> dict | None:
-        """The changes between the last two meshes (:func:`_changes`), None after one mesh."""
-        entries = [h for h in self.history if "d_one_minus_t" in h]
-        if not entries:
-            return None
-        return {k: entries[-1][k] for k in ("d_one_minus_t", "d_jump_x", "d_mu_interface")}
+    def last_change(self) -> StepChange | None:
+        """The changes between the last two meshes, None after one mesh."""
+        changes = [h.change for h in self.history if h.change is not None]
+        return changes[-1] if changes else None
+
+    def final(self, dofs: int, cells: int) -> TransportResult:
+        """The run's result: the last solve and metrics on the final mesh (``dofs``,
+        ``cells``) with the Newton iterations of the whole loop."""
+        return TransportResult.of(self.result, self.metrics, dofs, cells,
+                                  self.newton_iterations)
+
+    def refinement(self, certified: bool = True) -> Refinement:
+        """How the loop ended (``certified``: False when a certificate rejected the state)."""
+        return Refinement(tuple(self.history), self.converged, self.stop_reason,
+                          self.last_change, certified)
 
 
 def gather_profile(problem: TransportProblem) -> Profile | None:
@@ -124,18 +145,7 @@ def _refine_mesh(problem: TransportProblem, cells: np.ndarray,
                                                    problem.degree)
 
 
-def _changes(prev: dict, cur: dict, length: float) -> dict:
-    """Relative change of 1 - t_Li, max jump shift (/L), max interface change (eV)."""
-    d_t = abs(cur["one_minus_t_li"] / prev["one_minus_t_li"] - 1.0)
-    pj, cj = prev["jumps"], cur["jumps"]
-    d_x = (max((abs(a["x"] - b["x"]) for a, b in zip(pj, cj)), default=0.0) / length
-           if len(pj) == len(cj) else 1.0)
-    d_mu = max((abs(a["mu"] - b["mu"]) for a, b in zip(prev["mu_interfaces"],
-                                                        cur["mu_interfaces"])), default=0.0)
-    return {"d_one_minus_t": d_t, "d_jump_x": d_x, "d_mu_interface": d_mu}
-
-
-def _solve_checked(problem: TransportProblem) -> dict:
+def _solve_checked(problem: TransportProblem) -> TransportSolve:
     """:func:`solve_transport`, and the discretisation's check that the state it stopped on is
     a solution (2D: the current balance, :meth:`Plane2D.check_solution`).
 
@@ -168,36 +178,33 @@ def _finish(out: AdaptiveResult, comm, tolerance: float) -> AdaptiveResult:
     return out
 
 
-def _step_line(entry: dict) -> str:
+def _step_line(entry: RefinementStep) -> str:
     """One progress line per refinement step: cells, DOFs, 1 - t_Li, its change and the
     largest jump shift since the previous mesh, Newton iterations, wall time."""
-    change = (f" (change {entry['d_one_minus_t']:.1e}, jumps moved {entry['d_jump_x']:.1e} L)"
-              if "d_one_minus_t" in entry else "")
-    return (f"step {entry['step']}: {entry['cells']} cells, {entry['dofs']} DOFs, "
-            f"1 - t_Li = {entry['one_minus_t_li']:.6e}{change}, "
-            f"{entry['newton_iterations']} Newton iterations, {entry['wall_time_s']:.1f} s")
+    change = (f" (change {entry.change.d_one_minus_t:.1e}, jumps moved "
+              f"{entry.change.d_jump_x:.1e} L)" if entry.change is not None else "")
+    return (f"step {entry.step}: {entry.cells} cells, {entry.dofs} DOFs, "
+            f"1 - t_Li = {entry.one_minus_t_li:.6e}{change}, "
+            f"{entry.newton_iterations} Newton iterations, {entry.wall_time_s:.1f} s")
 
 
 def record_step(history: list, progress, opts, *, step: int, cells: int, dofs: int,
-                result: dict, current: dict, previous: dict | None, length: float,
-                start: float) -> bool:
-    """Append a refinement step's entry (cells, DOFs, 1 - t_Li, Newton iterations, wall time in
-    s and, after the first mesh, its changes from the previous one: :func:`_changes`, ``length``
+                result: TransportSolve, current: TransportResult,
+                previous: TransportResult | None, length: float, start: float) -> bool:
+    """Append a refinement step's record (cells, DOFs, 1 - t_Li, Newton iterations, wall time
+    in s and, after the first mesh, its :class:`StepChange` from the previous one, ``length``
     in m) to ``history`` and report it; True when every change is below the tolerance (1 - t_Li
     and jumps / L below ``opts.tolerance``, interface mu below 10 ``opts.tolerance`` eV). The
     one bookkeeping of the W-FEM's and the EAFE schemes' adaptive loops."""
-    entry = {"step": step, "cells": cells, "dofs": dofs,
-             "one_minus_t_li": result["one_minus_t_li"],
-             "newton_iterations": result["newton_iterations"],
-             "wall_time_s": time.perf_counter() - start}
-    if previous is not None:
-        entry.update(_changes(previous, current, length))
+    change = StepChange.between(previous, current, length) if previous is not None else None
+    entry = RefinementStep(step, cells, dofs, result.one_minus_t_li, result.newton_iterations,
+                           time.perf_counter() - start, change)
     history.append(entry)
     if progress:
         progress(_step_line(entry))
-    return (previous is not None and entry["d_one_minus_t"] < opts.tolerance
-            and entry["d_jump_x"] < opts.tolerance
-            and entry["d_mu_interface"] < 10.0 * opts.tolerance)
+    return (change is not None and change.d_one_minus_t < opts.tolerance
+            and change.d_jump_x < opts.tolerance
+            and change.d_mu_interface < 10.0 * opts.tolerance)
 
 
 def _first_problem(config: Config, comm, exact=None) -> TransportProblem:
@@ -220,8 +227,8 @@ def solve_adaptive(config: Config, comm, progress=None, accept=None,
         config: validated configuration (dim 1 or 2).
         comm: MPI communicator.
         progress: optional callable(str) for one-line progress reports (rank 0).
-        accept: optional callable(summary-like dict with one_minus_t_li, jumps,
-            mu_interfaces) -> bool: a mesh whose changes are small is final only when it also
+        accept: optional callable(the :class:`TransportResult` of a mesh) -> bool: a mesh
+            whose changes are small is final only when it also
             accepts (1D: the exact check of :mod:`fem_sse.transport.certify1d`); otherwise
             refinement goes on, up to the caps.
         exact: 1D: the :class:`~fem_sse.transport.exact1d.ExactSolution` of ``config`` to start from
@@ -257,12 +264,12 @@ def solve_adaptive(config: Config, comm, progress=None, accept=None,
             # a refined mesh that does not converge: keep the last converged mesh and say so
             log.warning("refinement step %d did not converge (%s); keeping step %d", step, exc,
                         step - 1)
-            history.append({"step": step, "converged": False, "error": str(exc)})
+            history.append(FailedStep(step, str(exc)))
             return _finish(AdaptiveResult(*last, history, total_newton, "refinement failed"),
                            comm, opts.tolerance)
-        total_newton += result["newton_iterations"]
+        total_newton += result.newton_iterations
         metrics, profile = disc.measure(config, problem)
-        current = {**result, **{k: metrics[k] for k in ("jumps", "mu_interfaces")}}
+        current = TransportResult.of(result, metrics)
         tdim = problem.mesh.topology.dim
         cells = problem.mesh.topology.index_map(tdim).size_global
         small = record_step(history, progress, opts, step=step, cells=cells, dofs=problem.dofs,
@@ -273,7 +280,7 @@ def solve_adaptive(config: Config, comm, progress=None, accept=None,
         quiet = small
         last = (problem, result, metrics, profile)
         reason = _stop_reason(opts, done, step, cells)
-        if reason is None and len(history) > 1 and history[-2].get("cells") == cells:
+        if reason is None and len(history) > 1 and history[-2].cells == cells:
             reason = "no refinement"  # the marked cells did not change the mesh
         if reason is not None:
             return _finish(AdaptiveResult(*last, history, total_newton, reason), comm,

@@ -17,24 +17,25 @@ within 10 tol L, interface potentials within 10 tol eV (1e-4, 1e-4 L and 0.1 meV
 from __future__ import annotations
 
 from fem_sse.errors import ConvergenceError
+from fem_sse.transport.certificate import ExactCheck
+from fem_sse.transport.results import TransportResult
 
 __all__ = ["beyond", "compare", "exact_check", "tolerances"]
 
 
-def compare(fem: dict, exact: dict, length: float) -> dict:
-    """Differences of a FEM summary from the exact one: ``rel_err_one_minus_t`` and
-    ``rel_err_t`` (-), ``jump_err_over_L`` (None when the jump lists differ in count, layer
-    or direction),
-    ``mu_interface_err_eV`` and both jump counts."""
-    jf, je = fem["jumps"], exact["jumps"]
+def compare(fem: TransportResult, exact: TransportResult, length: float) -> dict:
+    """Differences of a FEM result from the exact one (``length``: L in m):
+    ``rel_err_one_minus_t`` and ``rel_err_t`` (-), ``jump_err_over_L`` (None when the jump
+    lists differ in count, layer or direction), ``mu_interface_err_eV`` and both jump counts."""
+    jf, je = fem.jumps, exact.jumps
     same = len(jf) == len(je) and all(
-        a["layer"] == b["layer"] and a["direction"] == b["direction"] for a, b in zip(jf, je))
-    jump = (max((abs(a["x"] - b["x"]) for a, b in zip(jf, je)), default=0.0) / length
+        a.layer == b.layer and a.direction == b.direction for a, b in zip(jf, je))
+    jump = (max((abs(a.x_m - b.x_m) for a, b in zip(jf, je)), default=0.0) / length
             if same else None)
-    mu = max((abs(a["mu"] - b["mu"]) for a, b in zip(fem["mu_interfaces"],
-                                                    exact["mu_interfaces"])), default=0.0)
-    rel = abs(fem["one_minus_t_li"] / exact["one_minus_t_li"] - 1.0)
-    rel_t = abs(fem["t_li"] / exact["t_li"] - 1.0)
+    mu = max((abs(a.mu_eV - b.mu_eV) for a, b in zip(fem.mu_interfaces, exact.mu_interfaces)),
+             default=0.0)
+    rel = abs(fem.one_minus_t_li / exact.one_minus_t_li - 1.0)
+    rel_t = abs(fem.t_li / exact.t_li - 1.0)
     return {"rel_err_one_minus_t": rel, "rel_err_t": rel_t, "jump_err_over_L": jump,
             "mu_interface_err_eV": mu, "jump_count_fem": len(jf), "jump_count_exact": len(je)}
 
@@ -50,7 +51,8 @@ def beyond(diff: dict, limits: dict) -> list[str]:
     return [key for key, limit in limits.items() if diff[key] is None or not diff[key] <= limit]
 
 
-def exact_check(fem: dict, exact: dict, length: float, tolerance: float) -> dict:
+def exact_check(fem: TransportResult, exact: TransportResult, length: float,
+                tolerance: float) -> ExactCheck:
     """The ``exact_check`` summary block: exact 1 - t_Li, the differences, the tolerances and
     ``passed``.
 
@@ -61,15 +63,16 @@ def exact_check(fem: dict, exact: dict, length: float, tolerance: float) -> dict
     diff = compare(fem, exact, length)
     limits = tolerances(tolerance)
     failed = beyond(diff, limits)
-    block = {"one_minus_t_li_exact": exact["one_minus_t_li"], "t_li_exact": exact["t_li"],
-             **diff, "tolerances": limits, "passed": not failed}
+    check = ExactCheck({"one_minus_t_li_exact": exact.one_minus_t_li,
+                        "t_li_exact": exact.t_li, **diff, "tolerances": limits,
+                        "passed": not failed})
     if failed:
         what = ", ".join(f"{key} = {diff[key]:.3g} > {limits[key]:.3g}" if diff[key] is not None
                          else "the jump lists differ" for key in failed)
         raise ConvergenceError(
             f"the FEM result differs from the exact 1D solution: {what} (1 - t_Li FEM "
-            f"{fem['one_minus_t_li']:.6g}, exact {exact['one_minus_t_li']:.6g}; jumps FEM "
+            f"{fem.one_minus_t_li:.6g}, exact {exact.one_minus_t_li:.6g}; jumps FEM "
             f"{diff['jump_count_fem']}, exact {diff['jump_count_exact']})",
-            {"stage": "check against the exact solution", "exact_check": block,
+            {"stage": "check against the exact solution", **check.to_summary(),
              "good_state": True})
-    return block
+    return check

@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from fem_sse.transport.certificate import Certificate, residual_summary
+from fem_sse.transport.results import transference_summary
+
 __all__ = ["BALANCE_TOLERANCE", "ELECTRONIC_BALANCE_TOLERANCE", "balance_problems", "certificate",
            "current_balance", "exact_comparison", "verdict"]
 
@@ -76,11 +79,10 @@ def newton_residual(problem, balance: dict) -> dict:
     in the same units (W / w_scale)."""
     norm = float(problem.residual_norm())
     total = (balance["ionic_anode_A_per_m2"] + balance["electronic_anode_A_per_m2"]) * problem.area
-    return {"newton_residual": norm,
-            "newton_residual_relative": norm / max(abs(total) / problem.w_scale, 1e-300)}
+    return residual_summary(norm, relative=norm / max(abs(total) / problem.w_scale, 1e-300))
 
 
-def exact_comparison(config, one_minus_t: float, jumps: list[dict]) -> dict | None:
+def exact_comparison(config, one_minus_t: float, jumps) -> dict | None:
     """The exact 1D solution of a laterally uniform stack and the FEM's differences from it
     (None for other geometries: their laterally averaged stack is not their solution)."""
     from fem_sse.transport.exact1d import SolveError, solve_exact
@@ -93,8 +95,8 @@ def exact_comparison(config, one_minus_t: float, jumps: list[dict]) -> dict | No
     except SolveError as exc:
         return {"status": "no steady state", "reason": str(exc)}
     exact_x = sorted(x for x, _, _ in sol.crossings(lambda seg: seg.material.B))
-    fem_x = sorted(j["x"] for j in jumps)
-    out = {"status": "ok", "t_li": sol.t_li, "one_minus_t_li": sol.one_minus_t_li,
+    fem_x = sorted(j.x_m for j in jumps)
+    out = {"status": "ok", **transference_summary(sol.t_li, sol.one_minus_t_li),
            "jumps_m": exact_x,
            "rel_diff_one_minus_t_li": one_minus_t / sol.one_minus_t_li - 1.0,
            "same_jump_count": len(exact_x) == len(fem_x)}
@@ -135,10 +137,11 @@ def verdict(t_li: float, balance: dict, exact: dict | None) -> list[str]:
     return reasons
 
 
-def certificate(problem, result: dict, jumps: list[dict]) -> dict:
-    """Summary keys: ``current_balance``, ``newton_residual(_relative)``, ``exact_1d`` (laterally
-    uniform stacks) and ``not_converged_because`` (the :func:`verdict`)."""
+def certificate(problem, result, jumps) -> Certificate:
+    """The current balance, the Newton residual, the exact 1D comparison (laterally uniform
+    stacks), the :func:`verdict` and the fronts' coverage of a solve (``jumps``: its
+    :class:`~fem_sse.transport.results.Jump` records)."""
     balance = current_balance(problem)
-    exact = exact_comparison(problem.config, result["one_minus_t_li"], jumps)
-    return {"current_balance": balance, **newton_residual(problem, balance), "exact_1d": exact,
-            "not_converged_because": verdict(result["t_li"], balance, exact)}
+    exact = exact_comparison(problem.config, result.one_minus_t_li, jumps)
+    return Certificate(balance, newton_residual(problem, balance), exact,
+                       verdict(result.t_li, balance, exact), [j.coverage for j in jumps])

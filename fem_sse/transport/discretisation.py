@@ -123,7 +123,7 @@ class Line1D(geometry.Line1D):
         explain_failure(exc, config)
 
     @staticmethod
-    def check_solution(problem, result: dict) -> None:
+    def check_solution(problem, result) -> None:
         """Nothing per solve: the loop's result is checked against the exact solution."""
 
     @staticmethod
@@ -140,7 +140,7 @@ class Line1D(geometry.Line1D):
         return Profile.gather(problem.comm, xs, ws, region.astype(int) - 1)
 
     @classmethod
-    def measure(cls, config, problem) -> tuple[dict, object]:
+    def measure(cls, config, problem) -> tuple:
         """(metrics identical on every rank, the profile on rank 0 or None)."""
         from fem_sse.transport.metrics1d import fem_metrics
 
@@ -222,7 +222,7 @@ class Plane2D(geometry.Plane2D):
         explain_failure_2d(exc, config)
 
     @staticmethod
-    def check_solution(problem, result: dict) -> None:
+    def check_solution(problem, result) -> None:
         """Check that the state a solve stopped on is a solution: t_Li in [0, 1] and the
         currents at cathode and anode balance, the total and the electronic current alone
         (:func:`fem_sse.transport.certify2d.balance_problems`; a Newton iteration that
@@ -232,19 +232,16 @@ class Plane2D(geometry.Plane2D):
         Raises:
             ConvergenceError: when the check fails.
         """
-        from fem_sse.errors import ConvergenceError
+        from fem_sse.transport.certificate import unbalanced
         from fem_sse.transport.certify2d import balance_problems, current_balance
 
         balance = current_balance(problem)
-        problems = balance_problems(result["t_li"], balance)
+        problems = balance_problems(result.t_li, balance)
         if problems:
-            raise ConvergenceError(
-                "the solver stopped on a state that is no solution: " + "; ".join(problems),
-                {"stage": "current balance check", "current_balance": balance,
-                 "good_state": False})
+            raise unbalanced("the solver", problems, balance)
 
     @staticmethod
-    def measure(config, problem) -> tuple[dict, None]:
+    def measure(config, problem) -> tuple:
         """(metrics identical on every rank, no profile)."""
         from fem_sse.transport.metrics2d import fem_metrics_2d
 

@@ -27,8 +27,9 @@ from fem_sse.errors import ConvergenceError
 from fem_sse.transport.eafe2d import EafeProblem2D, EafeView
 from fem_sse.transport.eafe_relax import relax_outliers
 from fem_sse.transport.eafe_solve import newton, pseudo_transient
+from fem_sse.transport.certificate import Certificate, residual_summary, unbalanced
 from fem_sse.transport.eafe2d_gb import conductance_continuation, start_state
-from fem_sse.transport.results import TransportSolve
+from fem_sse.transport.results import FailedStep, TransportResult, TransportSolve
 
 __all__ = ["certificate_2d", "current_balance_2d", "indicators_2d", "solve_2d",
            "solve_adaptive_eafe_2d"]
@@ -172,16 +173,16 @@ def _final_residual(problem: EafeProblem2D) -> float:
     return problem._norm(res / diag)
 
 
-def certificate_2d(problem: EafeProblem2D, result: dict, jumps: list[dict],
-                   balance: dict | None = None) -> dict:
-    """The certificate keys of :func:`fem_sse.transport.certify2d.certificate` for an EAFE
-    state: ``current_balance``, ``newton_residual`` (row-scaled, V), ``exact_1d``,
-    ``not_converged_because``, and ``obtuse_edges``."""
+def certificate_2d(problem: EafeProblem2D, result, jumps,
+                   balance: dict | None = None) -> Certificate:
+    """The :class:`~fem_sse.transport.certificate.Certificate` of an EAFE state, as
+    :func:`fem_sse.transport.certify2d.certificate` (``jumps``: its Jump records) with the
+    row-scaled residual (V) and the obtuse edges."""
     from fem_sse.transport.certify2d import exact_comparison, verdict
 
     balance = balance or current_balance_2d(problem)
-    exact = exact_comparison(problem.config, result["one_minus_t_li"], jumps)
-    reasons = verdict(result["t_li"], balance, exact)
+    exact = exact_comparison(problem.config, result.one_minus_t_li, jumps)
+    reasons = verdict(result.t_li, balance, exact)
     if exact is not None and exact.get("status") == "ok":
         if not exact["same_jump_count"]:
             reasons.append("the jumps differ in number from the exact 1D solution of this "
@@ -189,9 +190,9 @@ def certificate_2d(problem: EafeProblem2D, result: dict, jumps: list[dict],
         elif exact.get("max_jump_diff_over_L", 0.0) > 1e-3:
             reasons.append(f"a jump lies {exact['max_jump_diff_over_L']:.3g} L from the exact "
                            "1D one of this laterally uniform stack (> 0.001)")
-    return {"current_balance": balance, "newton_residual": _final_residual(problem),
-            "newton_residual_units": "V (row-scaled node residuals)", "exact_1d": exact,
-            "obtuse_edges": problem.obtuse(), "not_converged_because": reasons}
+    residual = residual_summary(_final_residual(problem), units="V (row-scaled node residuals)")
+    return Certificate(balance, residual, exact, reasons, [j.coverage for j in jumps],
+                       problem.obtuse())
 
 
 def indicators_2d(problem: EafeProblem2D) -> np.ndarray:
@@ -237,25 +238,24 @@ def _transfer(old: EafeProblem2D, old_view: EafeView, new: EafeProblem2D) -> np.
     return np.where(new.fixed, new.mu_fixed, mu)
 
 
-def _solve_checked(problem: EafeProblem2D, sol, start=None, phi=None) -> tuple[dict, dict]:
+def _solve_checked(problem: EafeProblem2D, sol, start=None, phi=None) -> tuple:
     """:func:`solve_2d`, then the balance check: (result, balance)."""
     from fem_sse.transport.certify2d import balance_problems
 
     result = solve_2d(problem, sol, start, phi)
     balance = current_balance_2d(problem)
-    problems = balance_problems(result["t_li"], balance)
+    problems = balance_problems(result.t_li, balance)
     if problems:
-        raise ConvergenceError(
-            "the EAFE solver stopped on a state that is no solution: " + "; ".join(problems),
-            {"stage": "current balance check", "current_balance": balance, "good_state": False})
+        raise unbalanced("the EAFE solver", problems, balance)
     return result, balance
 
 
 def solve_adaptive_eafe_2d(config, comm, sol, progress=None, smesh=None):
     """The adaptive loop (module docstring). ``sol``: the exact state of the laterally
     averaged stack (None: none exists); ``smesh``: the first mesh (built here when None). Returns an
-    :class:`fem_sse.transport.adapt.AdaptiveResult` (profile None) whose ``result`` also holds
-    the ``balance``; ``metrics`` are those of :func:`fem_sse.transport.metrics2d.fem_metrics_2d`."""
+    :class:`fem_sse.transport.adapt.AdaptiveResult` (profile None) whose ``extra`` holds the
+    ``balance`` and the ``view``; ``metrics``: those of
+    :func:`fem_sse.transport.metrics2d.fem_metrics_2d`."""
     from fem_sse.transport.adapt import (AdaptiveResult, _finish, _stop_reason, doerfler_mark,
                                          record_step)
     from fem_sse.transport.discretisation import Plane2D
@@ -271,7 +271,7 @@ def solve_adaptive_eafe_2d(config, comm, sol, progress=None, smesh=None):
         problem = EafeProblem2D(config, smesh)
         try:
             try:
-                guess = None if old is None else _transfer(old, last[1]["view"], problem)
+                guess = None if old is None else _transfer(old, last[4]["view"], problem)
                 result, balance = _solve_checked(problem, sol, guess,
                                                  None if old is None else old.phi)
             except ConvergenceError:
@@ -288,28 +288,26 @@ def solve_adaptive_eafe_2d(config, comm, sol, progress=None, smesh=None):
                 raise
             log.warning("EAFE refinement step %d did not converge (%s); keeping step %d",
                         step, exc, step - 1)
-            history.append({"step": step, "converged": False, "error": str(exc)})
+            history.append(FailedStep(step, str(exc)))
             problem.destroy()  # the previous mesh's problem (``last``) is the result
-            return _finish(AdaptiveResult(*last, history, total, "refinement failed"), comm,
-                           opts.tolerance)
-        total += result["newton_iterations"]
+            return _finish(AdaptiveResult(*last[:4], history, total, "refinement failed",
+                                          last[4]), comm, opts.tolerance)
+        total += result.newton_iterations
         view = EafeView(problem)
         metrics = fem_metrics_2d(view)
-        result = {**result, "balance": balance, "view": view}
-        current = {**result, "jumps": metrics["jumps"], "mu_interfaces": metrics["mu_interfaces"]}
+        current = TransportResult.of(result, metrics)
         cells = problem.mesh.topology.index_map(2).size_global
         small = record_step(history, progress, opts, step=step, cells=cells,
                             dofs=problem.imap.size_global, result=result, current=current,
                             previous=previous, length=config.thickness, start=start)
         eta2 = indicators_2d(problem)
-        ionic2, result["ionic_rel_error_estimate"] = ionic_indicators(problem)
-        ionic_ok = result["ionic_rel_error_estimate"] <= opts.tolerance
-        history[-1]["ionic_rel_error_estimate"] = result["ionic_rel_error_estimate"]
+        ionic2, history[-1].ionic_rel_error_estimate = ionic_indicators(problem)
+        ionic_ok = history[-1].ionic_rel_error_estimate <= opts.tolerance
         done = small and quiet
         quiet = small
-        last = (problem, result, metrics, None)
+        last = (problem, result, metrics, None, {"balance": balance, "view": view})
         reason = _stop_reason(opts, done, step, cells)
-        if reason is None and len(history) > 1 and history[-2].get("cells") == cells:
+        if reason is None and len(history) > 1 and history[-2].cells == cells:
             reason = "no refinement"
         transport = comm.allreduce(float(eta2.sum()), op=MPI.SUM) > 0.0
         if reason is None and not transport and ionic_ok:
@@ -317,7 +315,8 @@ def solve_adaptive_eafe_2d(config, comm, sol, progress=None, smesh=None):
         if reason is not None:
             if old is not None:
                 old.destroy()
-            return _finish(AdaptiveResult(*last, history, total, reason), comm, opts.tolerance)
+            return _finish(AdaptiveResult(*last[:4], history, total, reason, last[4]), comm,
+                           opts.tolerance)
         previous = current
         cap = plane.mark_cap(opts, cells)
         sets = [e for e, needed in ((eta2, transport), (ionic2, not ionic_ok)) if needed]

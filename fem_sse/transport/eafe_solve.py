@@ -31,7 +31,7 @@ from fem_sse.transport.eafe_relax import relax_outliers
 from fem_sse.errors import ConvergenceError
 from fem_sse.materials.conductivity import kirchhoff
 from fem_sse.transport.metrics1d import Profile, fem_metrics
-from fem_sse.transport.results import TransportSolve
+from fem_sse.transport.results import FailedStep, TransportResult, TransportSolve
 
 __all__ = ["exact_start", "gather_profile", "indicators", "newton", "pseudo_transient", "solve",
            "solve_adaptive_eafe"]
@@ -343,13 +343,13 @@ def solve_adaptive_eafe(config: Config, comm, exact, accept, progress=None):
                 raise
             log.warning("EAFE refinement step %d did not converge (%s); keeping step %d",
                         step, exc, step - 1)
-            history.append({"step": step, "converged": False, "error": str(exc)})
+            history.append(FailedStep(step, str(exc)))
             return _finish(AdaptiveResult(*last, history, total, "refinement failed"), comm,
                            opts.tolerance)
-        total += result["newton_iterations"]
+        total += result.newton_iterations
         profile = gather_profile(problem)
         metrics = comm.bcast(fem_metrics(config, profile) if comm.rank == 0 else None, root=0)
-        current = {**result, "jumps": metrics["jumps"], "mu_interfaces": metrics["mu_interfaces"]}
+        current = TransportResult.of(result, metrics)
         cells = problem.mesh.topology.index_map(1).size_global
         small = record_step(history, progress, opts, step=step, cells=cells,
                             dofs=problem.imap.size_global, result=result, current=current,

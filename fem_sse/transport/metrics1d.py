@@ -16,7 +16,7 @@ from fem_sse.materials.conductivity import kirchhoff, mu_from_kirchhoff
 from fem_sse.parallel import gather_arrays
 from fem_sse.spec.config import Config
 from fem_sse.transport.jumps import crosses, touches, zero_point
-from fem_sse.transport.results import InterfacePotential, Jump
+from fem_sse.transport.results import InterfacePotential, Jump, Metrics
 
 __all__ = ["Profile", "fem_metrics"]
 
@@ -50,8 +50,8 @@ class Profile:
         return cls(x[order], w[order], segment[order])
 
 
-def fem_metrics(config: Config, profile: Profile) -> dict:
-    """jumps, mu_interfaces, overshoot/undershoot fractions from a FEM profile."""
+def fem_metrics(config: Config, profile: Profile) -> Metrics:
+    """The jumps, interface potentials and over/undershoot fractions of a FEM profile."""
     segments = config.segments()
     kT = config.cell.kT  # noqa: N806
     L = config.thickness  # noqa: N806
@@ -78,17 +78,17 @@ def fem_metrics(config: Config, profile: Profile) -> dict:
     crossing = same & (crosses(a, b) | touches(a, b))
     for i in np.flatnonzero(crossing):
         x = zero_point(flat_x[i], flat_x[i + 1], a[i], b[i])
-        if jumps and abs(x - jumps[-1]["x"]) <= 1e-12 * L:
+        if jumps and abs(x - jumps[-1].x_m) <= 1e-12 * L:
             continue
         layer = config.layers[segments[sa[i]].layer].material
-        jumps.append(Jump(float(x), layer, "up" if b[i] > a[i] else "down").to_summary())
+        jumps.append(Jump(float(x), layer, "up" if b[i] > a[i] else "down"))
 
     interfaces = []
     right_end = profile.x[:, -1]
     for xi in config.interfaces:
         left = int(np.argmin(np.abs(right_end - xi)))
         mu_i = float(0.5 * (mu[left, -1] + mu[min(left + 1, len(mu) - 1), 0]))
-        interfaces.append(InterfacePotential(float(xi), mu_i).to_summary())
+        interfaces.append(InterfacePotential(float(xi), mu_i))
 
     def measure(level: float, above: bool) -> float:
         """Length (/L) where mu is above (below) ``level``: W is linear between the nodes."""
@@ -101,7 +101,5 @@ def fem_metrics(config: Config, profile: Profile) -> dict:
         part = np.where(one, h * np.maximum(d0, d1) / np.where(one, np.abs(d1 - d0), 1.0), 0.0)
         return float((np.where(both, h, 0.0) + part).sum()) / L
 
-    return {"jumps": jumps, "mu_interfaces": interfaces,
-            "overshoot_fraction": measure(config.cell.mu_anode, True),
-            "undershoot_fraction": measure(config.cell.mu_cathode, False),
-            "mu": mu}
+    return Metrics(tuple(jumps), tuple(interfaces), measure(config.cell.mu_anode, True),
+                   measure(config.cell.mu_cathode, False))

@@ -39,7 +39,7 @@ from fem_sse.geometry.regions import ANODE, CATHODE
 from fem_sse.materials.conductivity import kirchhoff, mu_from_kirchhoff
 from fem_sse.parallel import gather_arrays
 from fem_sse.transport.jumps import crosses, opposite_sides, zero_point
-from fem_sse.transport.results import InterfacePotential, Jump
+from fem_sse.transport.results import InterfacePotential, Jump, Metrics, fraction_summary
 
 __all__ = ["cell_data", "electrode_fronts", "fem_metrics_2d", "front_polylines"]
 
@@ -124,8 +124,8 @@ def region_stats(problem, data: dict) -> dict:
         a = sums[0, i]
         out[r.name] = {"material": r.material, "kind": r.kind, "area_m2": a,
                        "mu_min_eV": float(lo[i]), "mu_max_eV": float(hi[i]),
-                       "overshoot_fraction": sums[1, i] / a if a else 0.0,
-                       "undershoot_fraction": sums[2, i] / a if a else 0.0}
+                       **fraction_summary(sums[1, i] / a if a else 0.0,
+                                          sums[2, i] / a if a else 0.0)}
     total = sums[0].sum()
     return out, sums[1].sum() / total, sums[2].sum() / total
 
@@ -348,7 +348,7 @@ def _merge_boundary_layers(fronts: list[dict], at_electrodes: list[dict], bands:
     return sorted(rest, key=lambda f: f["x_mean_m"])
 
 
-def pb_potentials(problem) -> list[dict]:
+def pb_potentials(problem) -> list[InterfacePotential]:
     """Mean mu_Li0 (eV) along each phase boundary pb<i> (interior facets)."""
     groups = problem.smesh.facet_groups
     msh = problem.mesh
@@ -362,12 +362,11 @@ def pb_potentials(problem) -> list[dict]:
             continue
         length, total = (msh.comm.allreduce(fem.assemble_scalar(fem.form(f * dS(tag))),
                                             op=MPI.SUM) for f in (one, ufl.avg(mu)))
-        out.append(InterfacePotential(float(x), total / length if length else float("nan"))
-                   .to_summary())
+        out.append(InterfacePotential(float(x), total / length if length else float("nan")))
     return out
 
 
-def fem_metrics_2d(problem) -> dict:
+def fem_metrics_2d(problem) -> Metrics:
     """The 2D metrics (identical on every rank except ``fronts``' points, rank 0 only)."""
     data = cell_data(problem)
     stats, over, under = region_stats(problem, data)
@@ -378,8 +377,7 @@ def fem_metrics_2d(problem) -> dict:
         fronts = _merge_boundary_layers(fronts, at_electrodes, bands, problem.length)
         # coverage: front length over the cathode length (1 for a laterally uniform stack)
         jumps = [Jump(f["x_mean_m"], f["layer"], f["direction"], f["length_m"],
-                      f["length_m"] / problem.area, f.get("boundary_layer")).to_summary()
+                      f["length_m"] / problem.area, f.get("boundary_layer"))
                  for f in fronts]
     jumps = problem.comm.bcast(jumps, root=0)
-    return {"region_stats": stats, "overshoot_fraction": over, "undershoot_fraction": under,
-            "jumps": jumps, "mu_interfaces": pb_potentials(problem), "fronts": fronts}
+    return Metrics(tuple(jumps), tuple(pb_potentials(problem)), over, under, stats, fronts)

@@ -14,8 +14,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 
-__all__ = ["InterfacePotential", "Jump", "LastGoodState", "Metrics", "TransportResult",
-           "TransportSolve"]
+__all__ = ["FailedStep", "InterfacePotential", "Jump", "LastGoodState", "Metrics",
+           "RefinementStep", "Refinement", "StepChange", "TransportResult", "TransportSolve",
+           "converged_in", "converged_summary", "error_summary", "fraction_summary",
+           "transference_summary", "wall_time_summary"]
 
 
 @dataclass(frozen=True)
@@ -31,8 +33,7 @@ class TransportSolve(Mapping):
         newton_iterations: all Newton iterations of the solve; bordered_iterations: those of
             the bordered Newton on (omega, Phi); outer_iterations: potentiostatic solves.
 
-    Read the attributes. It is also a read-only mapping of its fields, for the adaptive loops
-    that merge it with their metrics into one record of a refinement step.
+    Read the attributes; it also reads as a mapping of its fields (scripts and tests).
     """
 
     t_li: float
@@ -43,11 +44,6 @@ class TransportSolve(Mapping):
     newton_iterations: int
     bordered_iterations: int = 0
     outer_iterations: int = 0
-
-    @classmethod
-    def from_mapping(cls, entry: Mapping) -> TransportSolve:
-        """The fields of ``entry`` (a solve merged with other keys, e.g. the 2D EAFE's)."""
-        return cls(**{f.name: entry[f.name] for f in fields(cls) if f.name in entry})
 
     def __getitem__(self, key: str):
         if key not in self._names():
@@ -86,8 +82,8 @@ class Jump:
     boundary_layer: str | None = None
 
     @classmethod
-    def from_metrics(cls, entry: dict) -> Jump:
-        """From a metrics entry (:mod:`fem_sse.transport.metrics1d` / ``metrics2d``)."""
+    def from_summary(cls, entry: dict) -> Jump:
+        """From its summary.json entry (:meth:`to_summary`)."""
         return cls(entry["x"], entry["layer"], entry["direction"], entry.get("length_m"),
                    entry.get("coverage"), entry.get("boundary_layer"))
 
@@ -109,8 +105,8 @@ class InterfacePotential:
     mu_eV: float  # noqa: N815
 
     @classmethod
-    def from_metrics(cls, entry: dict) -> InterfacePotential:
-        """From a metrics entry {"x" (m), "mu" (eV)}."""
+    def from_summary(cls, entry: dict) -> InterfacePotential:
+        """From its summary.json entry {"x" (m), "mu" (eV)}."""
         return cls(entry["x"], entry["mu"])
 
     def to_summary(self) -> dict:
@@ -137,14 +133,6 @@ class Metrics:
     undershoot_fraction: float
     region_stats: dict | None = None
     fronts: list | None = None
-
-    @classmethod
-    def from_metrics(cls, entry: dict) -> Metrics:
-        """From the metrics dict of a solved state."""
-        return cls(tuple(Jump.from_metrics(j) for j in entry["jumps"]),
-                   tuple(InterfacePotential.from_metrics(m) for m in entry["mu_interfaces"]),
-                   entry["overshoot_fraction"], entry["undershoot_fraction"],
-                   entry.get("region_stats"), entry.get("fronts"))
 
 
 @dataclass(frozen=True)
@@ -179,10 +167,10 @@ class TransportResult:
     wall_time_s: float | None = None
 
     @classmethod
-    def of(cls, solve: TransportSolve, metrics: Metrics, dofs: int, cells: int,
-           newton_iterations: int) -> TransportResult:
+    def of(cls, solve: TransportSolve, metrics: Metrics, dofs: int = 0, cells: int = 0,
+           newton_iterations: int = 0) -> TransportResult:
         """The result of an adaptive run: its last ``solve`` and ``metrics``, the final mesh's
-        size and the Newton iterations of the whole run."""
+        size and the Newton iterations of the whole run (a refinement step's state: without)."""
         return cls(solve.t_li, solve.one_minus_t_li, solve.j_ionic, solve.j_electronic,
                    solve.ionic_potential_drop, metrics.mu_interfaces, metrics.jumps,
                    metrics.overshoot_fraction, metrics.undershoot_fraction, dofs, cells,
@@ -191,24 +179,163 @@ class TransportResult:
     @staticmethod
     def unknown_summary() -> dict:
         """The transference-number keys of a run that found no steady state (null)."""
-        return {"t_li": None, "one_minus_t_li": None}
+        return transference_summary(None, None)
 
     def to_summary(self, extra: dict | None = None) -> dict:
         """The summary.json keys of the result, in their order; ``extra`` (the solver's own
         keys) goes before ``wall_time_s``."""
-        out = {"t_li": self.t_li, "one_minus_t_li": self.one_minus_t_li,
+        out = {**transference_summary(self.t_li, self.one_minus_t_li),
                "j_ionic_A_per_m2": self.j_ionic_A_per_m2,
                "j_electronic_A_per_m2": self.j_electronic_A_per_m2,
                "ionic_potential_drop_V": self.phi_V,
                "mu_interfaces": [m.to_summary() for m in self.mu_interfaces],
                "jumps": [j.to_summary() for j in self.jumps],
-               "overshoot_fraction": self.overshoot_fraction,
-               "undershoot_fraction": self.undershoot_fraction,
+               **fraction_summary(self.overshoot_fraction, self.undershoot_fraction),
                "dofs": self.dofs, "cells": self.cells,
                "newton_iterations": self.newton_iterations, **(extra or {})}
         if self.wall_time_s is not None:
-            out["wall_time_s"] = self.wall_time_s
+            out.update(wall_time_summary(self.wall_time_s))
         return out
+
+    @classmethod
+    def from_summary(cls, summary: Mapping) -> TransportResult:
+        """The result a summary.json holds (:meth:`to_summary`; a key an older fem-sse did
+        not write, or a failed run's null, reads as the field's default or None)."""
+        return cls(summary.get("t_li"), summary.get("one_minus_t_li"),
+                   summary.get("j_ionic_A_per_m2"), summary.get("j_electronic_A_per_m2"),
+                   summary.get("ionic_potential_drop_V"),
+                   tuple(InterfacePotential.from_summary(m)
+                         for m in summary.get("mu_interfaces") or ()),
+                   tuple(Jump.from_summary(j) for j in summary.get("jumps") or ()),
+                   summary.get("overshoot_fraction", 0.0),
+                   summary.get("undershoot_fraction", 0.0), summary.get("dofs", 0),
+                   summary.get("cells", 0), summary.get("newton_iterations", 0),
+                   summary.get("wall_time_s"))
+
+
+def transference_summary(t_li: float | None, one_minus_t_li: float | None) -> dict:
+    """The transference-number keys (-) of a summary, a restart summary, a checkpoint's
+    state.json and the exact 1D comparison of a 2D certificate."""
+    return {"t_li": t_li, "one_minus_t_li": one_minus_t_li}
+
+
+def error_summary(message: str) -> dict:
+    """The ``error`` key: the one-line message of what failed (a run, a refinement step, the
+    fallback)."""
+    return {"error": message}
+
+
+def wall_time_summary(seconds: float) -> dict:
+    """The ``wall_time_s`` key (s) of a run's (or a restart's) summary."""
+    return {"wall_time_s": seconds}
+
+
+def fraction_summary(overshoot: float, undershoot: float) -> dict:
+    """The fractions (-) of the thickness (2D: of a region's area) where mu_Li0 > mu_anode
+    (overshoot) and < mu_cathode (undershoot)."""
+    return {"overshoot_fraction": overshoot, "undershoot_fraction": undershoot}
+
+
+def converged_summary(converged: bool) -> dict:
+    """The ``converged`` key (of a run, of the adaptive loop, of a failed refinement step)."""
+    return {"converged": converged}
+
+
+def converged_in(summary: Mapping) -> bool:
+    """Whether ``summary`` (a run's or a transport step's keys) says converged (a solver that
+    does not say, the exact one, always converges)."""
+    return summary.get("converged", True)
+
+
+@dataclass(frozen=True)
+class StepChange:
+    """What changed between two meshes of an adaptive loop: 1 - t_Li (relative, -), the
+    largest jump shift (/L, -; 1 when the jump count changed) and the largest change of an
+    interface potential (eV)."""
+
+    d_one_minus_t: float
+    d_jump_x: float
+    d_mu_interface: float
+
+    @classmethod
+    def between(cls, prev: TransportResult, cur: TransportResult, length: float) -> StepChange:
+        """The change from ``prev`` to ``cur`` (``length``: the thickness, m)."""
+        pj, cj = prev.jumps, cur.jumps
+        d_x = (max((abs(a.x_m - b.x_m) for a, b in zip(pj, cj)), default=0.0) / length
+               if len(pj) == len(cj) else 1.0)
+        d_mu = max((abs(a.mu_eV - b.mu_eV) for a, b in zip(prev.mu_interfaces,
+                                                           cur.mu_interfaces)), default=0.0)
+        return cls(abs(cur.one_minus_t_li / prev.one_minus_t_li - 1.0), d_x, d_mu)
+
+    def to_summary(self) -> dict:
+        """The ``last_change`` block (and a refinement step's change keys)."""
+        return {"d_one_minus_t": self.d_one_minus_t, "d_jump_x": self.d_jump_x,
+                "d_mu_interface": self.d_mu_interface}
+
+
+@dataclass
+class RefinementStep:
+    """One mesh of an adaptive loop: its size, 1 - t_Li (-), Newton iterations, wall time (s),
+    the change from the previous mesh (None on the first) and, 2D EAFE, the ionic error
+    estimate (relative, -)."""
+
+    step: int
+    cells: int
+    dofs: int
+    one_minus_t_li: float
+    newton_iterations: int
+    wall_time_s: float
+    change: StepChange | None = None
+    ionic_rel_error_estimate: float | None = None
+
+    def to_summary(self) -> dict:
+        """The ``refinement_history`` entry."""
+        out = {"step": self.step, "cells": self.cells, "dofs": self.dofs,
+               "one_minus_t_li": self.one_minus_t_li,
+               "newton_iterations": self.newton_iterations, "wall_time_s": self.wall_time_s,
+               **(self.change.to_summary() if self.change is not None else {})}
+        if self.ionic_rel_error_estimate is not None:
+            out["ionic_rel_error_estimate"] = self.ionic_rel_error_estimate
+        return out
+
+
+@dataclass(frozen=True)
+class FailedStep:
+    """A refined mesh that did not converge (the loop kept the previous one)."""
+
+    step: int
+    error: str
+    cells = change = None  # no mesh measured
+
+    def to_summary(self) -> dict:
+        """The ``refinement_history`` entry."""
+        return {"step": self.step, **converged_summary(False), **error_summary(self.error)}
+
+
+@dataclass(frozen=True)
+class Refinement:
+    """How an adaptive loop ended: its history (:class:`RefinementStep` / :class:`FailedStep`),
+    whether it converged (``certified``: False when a certificate rejected the final state),
+    why it stopped, and the last change."""
+
+    history: tuple
+    converged: bool
+    stop_reason: str
+    last_change: StepChange | None
+    certified: bool = True
+
+    def to_summary(self) -> dict:
+        """The adaptive loop's summary keys, in order."""
+        return {"refinement_steps": sum(h.cells is not None for h in self.history) - 1,
+                "refinement_history": [h.to_summary() for h in self.history],
+                **converged_summary(self.converged and self.certified),
+                "stop_reason": self.stop_reason,
+                "last_change": self.last_change.to_summary() if self.last_change else None}
+
+    @staticmethod
+    def stop_reason_of(summary: Mapping) -> str | None:
+        """The stop reason a transport step's summary keys hold (None: not adaptive)."""
+        return summary.get("stop_reason")
 
 
 @dataclass

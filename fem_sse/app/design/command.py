@@ -22,7 +22,7 @@ from fem_sse.app.design.tolerance import drift_margins
 from fem_sse.spec.dotted import get_dotted
 from fem_sse.progress import Progress
 
-__all__ = ["DesignRequest", "run_design"]
+__all__ = ["DesignRequest", "report_lines", "run_design"]
 
 DEFAULT_OBJECTIVE = Objective("max_jump_distance_over_L")
 MAP_PANELS = ("max_jump_distance_over_L", "one_minus_t_li", "overshoot_open_fraction",
@@ -98,7 +98,7 @@ def _profile_png(path: Path, data: dict, title: str) -> str | None:
     config = parse_config(data, name=data.get("name", "design")).stack_1d()
     sol = solve_exact(config)
     x, mu = sol.profile()
-    jumps = [{"x": xj} for xj, _, _ in sol.crossings(lambda seg: seg.material.B)]
+    jumps = [xj for xj, _, _ in sol.crossings(lambda seg: seg.material.B)]
     return plot_profile(path, config, x, mu, jumps, f"{title}: t_Li = {sol.t_li:.4f}")
 
 
@@ -181,6 +181,24 @@ def run_design(config_path: str | Path, outdir: str | Path, comm,
             summary["wall_time_s"] = time.perf_counter() - start
             write_json(folder / "summary.json", summary)
     return comm.bcast(summary, root=0)
+
+
+def report_lines(summary: dict) -> list[str]:
+    """What ``fem-sse design`` prints of its ``summary``: the base design, the map and the
+    optimum."""
+    lines = [f"base: max jump distance {summary['base'].get('max_jump_distance_over_L', 'n/a')}"
+             f" L, t_Li {summary['base'].get('t_li', 'n/a')}"]
+    if "map" in summary:
+        m = summary["map"]
+        lines.append(f"map: {m['evaluations']} designs ({m['failed']} without solution) in "
+                     f"{m['wall_time_s']:.1f} s")
+    if "optimization" in summary:
+        o = summary["optimization"]
+        best = {v["key"]: o["best"].get(v["key"]) for v in summary["varied"]}
+        lines.append(f"optimum ({summary['objectives'][0]} = {o['objective_value']}, "
+                     f"feasible: {o['feasible']}): {best}, {o['nfev']} evaluations in "
+                     f"{o['wall_time_s']:.1f} s")
+    return lines
 
 
 def _write(folder: Path, out: dict, request: DesignRequest, name: str) -> list[str]:
