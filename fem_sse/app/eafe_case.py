@@ -76,7 +76,8 @@ def solve_eafe_case_2d(config: Config, comm, progress=None):
     cells = problem.mesh.topology.index_map(2).size_global
     cert = certificate_2d(problem, solve, metrics.jumps, out.extra["balance"])
     if cert.certified and out.converged and problem.w_dg is not None:
-        cert = cert.with_check(check_with_w(config, problem.smesh, solve.one_minus_t_li))
+        cert = cert.with_check(check_with_w(config, problem.smesh, solve.one_minus_t_li,
+                                                progress))
     warn_uncertified(cert, comm)
     keys = {**out.refinement(cert.certified).to_summary(), **SCHEME, **cert.to_summary(),
             **plane_current_keys(solve, problem, metrics,

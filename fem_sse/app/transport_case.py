@@ -97,7 +97,8 @@ def solve_fem_plane(config: Config, comm, progress, keep=None) -> tuple[dict, di
     solve, metrics, problem = out.result, out.metrics, out.problem
     cert = certificate(problem, solve, metrics.jumps)
     if cert.certified and out.converged and has_gb_interfaces(problem.smesh):
-        cert = cert.with_check(check_with_eafe(config, problem.smesh, solve.one_minus_t_li))
+        cert = cert.with_check(check_with_eafe(config, problem.smesh, solve.one_minus_t_li,
+                                                   progress))
         result = replace(result, wall_time_s=time.perf_counter() - start)
     warn_uncertified(cert, comm)
     summary = {**result.to_summary(out.refinement(cert.certified).to_summary()),

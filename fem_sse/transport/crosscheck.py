@@ -111,8 +111,15 @@ def _failed(scheme: str, reference: float, cells: int, exc, comm) -> SchemeCheck
     return SchemeCheck(scheme, None, reference, cells, message)
 
 
-def check_with_eafe(config, smesh, one_minus_t_li: float) -> SchemeCheck:
-    """The EAFE scheme's 1 - t_Li on the W formulation's final mesh ``smesh``."""
+def _announce(progress, scheme: str, cells: int) -> None:
+    if progress is not None:
+        progress(f"checking the state with the {scheme} scheme on the final mesh "
+                 f"({cells} cells)")
+
+
+def check_with_eafe(config, smesh, one_minus_t_li: float, progress=None) -> SchemeCheck:
+    """The EAFE scheme's 1 - t_Li on the W formulation's final mesh ``smesh`` (``progress``:
+    an optional callable(str) told that the check runs)."""
     from fem_sse.transport.eafe2d import unsupported
     from fem_sse.transport.eafe2d_solve import solve_adaptive_eafe_2d
     from fem_sse.transport.exact1d import solve_exact
@@ -121,6 +128,7 @@ def check_with_eafe(config, smesh, one_minus_t_li: float) -> SchemeCheck:
     reason = unsupported(config, smesh)
     if reason:
         return SchemeCheck("fem-eafe", None, one_minus_t_li, cells, reason)
+    _announce(progress, "fem-eafe", cells)
     try:
         sol = solve_exact(config.stack_1d())
     except SolveError:
@@ -133,9 +141,10 @@ def check_with_eafe(config, smesh, one_minus_t_li: float) -> SchemeCheck:
     return SchemeCheck("fem-eafe", float(out.result.one_minus_t_li), one_minus_t_li, cells)
 
 
-def check_with_w(config, smesh, one_minus_t_li: float) -> SchemeCheck:
+def check_with_w(config, smesh, one_minus_t_li: float, progress=None) -> SchemeCheck:
     """The W formulation's 1 - t_Li on the EAFE scheme's final mesh ``smesh`` (crack lines
-    there are cut open, which the W formulation does not take: reported as an error)."""
+    there are cut open, which the W formulation does not take: reported as a failure;
+    ``progress`` as in :func:`check_with_eafe`)."""
     from fem_sse.transport.adapt import _solve_checked
     from fem_sse.transport.problem import TransportProblem
 
@@ -143,6 +152,7 @@ def check_with_w(config, smesh, one_minus_t_li: float) -> SchemeCheck:
     if any(name.startswith("crack") for name in smesh.facet_groups):
         return SchemeCheck("fem", None, one_minus_t_li, cells,
                            "crack lines are cut open on the EAFE mesh")
+    _announce(progress, "fem (W formulation)", cells)
     problem = TransportProblem(config, smesh, degree=config.solver.degree)
     try:
         result = _solve_checked(problem)
