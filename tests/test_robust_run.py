@@ -106,6 +106,23 @@ def test_forced_failure_exit_code_and_one_line(tmp_path, capsys):
 
 
 @pytest.mark.serial
+def test_shipped_2d_short_is_one_line_not_an_internal_error(tmp_path, capsys):
+    """cases/2d/defects.toml (a geometry example whose averaged stack is an electronic short):
+    the W formulation fails, and the EAFE fallback's factorisation used to stop MUMPS with
+    INFOG(1) = -9 (workspace), which reached the user as "internal error". Now: more MUMPS
+    workspace, and a failed factorisation is a failed Newton step; the run ends with exit 3,
+    one line naming the diagnosis, and the fallback's error in summary.json."""
+    out = tmp_path / "out"
+    case = ROOT / "cases" / "2d" / "defects.toml"
+    assert main(["run", str(case), "-o", str(out), "-q"]) == EXIT_NOT_CONVERGED
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("fem-sse: error: not converged:"), err
+    diagnosis = json.loads((out / "summary.json").read_text())["diagnosis"]
+    assert diagnosis["fallback"]["to"] == "fem-eafe"
+    assert "PETSc error" not in diagnosis["fallback"]["error"]
+
+
+@pytest.mark.serial
 def test_symmetric_cell_runs_with_both_solvers(tmp_path):
     """mu_anode = mu_cathode (Li | SE | Li): accepted, FEM agrees with the closed form."""
     case = tmp_path / "symmetric.toml"

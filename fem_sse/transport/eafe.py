@@ -309,7 +309,12 @@ class EafeProblem:
                                  addv=PETSc.InsertMode.ADD_VALUES)
         self.A.assemble()
         if self._ksp is None:
-            self._ksp = configured_ksp(self.comm, self.A, "fem_sse_eafe_", self.petsc_options)
+            try:
+                self._ksp = configured_ksp(self.comm, self.A, "fem_sse_eafe_",
+                                           self.petsc_options)
+            except PETSc.Error as exc:  # the factorisation: a failed Newton step
+                raise ConvergenceError(f"EAFE factorisation failed (PETSc error {exc.ierr})",
+                                       {"petsc_error": exc.ierr}) from None
 
     def _solve(self, rhs_owned: np.ndarray) -> np.ndarray:
         """Solve (D^-1 J) x = rhs (owned entries; the matrix is column-scaled by C, so C x

@@ -37,7 +37,9 @@ from __future__ import annotations
 import numpy as np
 from dolfinx import fem, la
 from mpi4py import MPI
+from petsc4py import PETSc
 
+from fem_sse.errors import ConvergenceError
 from fem_sse.geometry.regions import ANODE, CATHODE
 from fem_sse.parallel import gather_arrays
 from fem_sse.transport.eafe import EafeProblem
@@ -135,8 +137,12 @@ class EafeProblem2D(EafeProblem):
         """The ionic system's solve (its own KSP, options prefix fem_sse_eafe_ionic_)."""
         from fem_sse.solvers import configured_ksp
 
-        ksp = configured_ksp(self.comm, A, "fem_sse_eafe_ionic_", self.petsc_options)
-        ksp.solve(b, x)
+        try:
+            ksp = configured_ksp(self.comm, A, "fem_sse_eafe_ionic_", self.petsc_options)
+            ksp.solve(b, x)
+        except PETSc.Error as exc:
+            raise ConvergenceError(f"the ionic solve failed (PETSc error {exc.ierr})",
+                                   {"stage": "ionic solve", "petsc_error": exc.ierr}) from None
         ksp.destroy()
 
     def kirchhoff_function(self) -> fem.Function:

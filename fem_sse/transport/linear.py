@@ -13,7 +13,10 @@ from fem_sse.errors import ConvergenceError
 from fem_sse.solvers import configured_ksp, prefixed_ksp
 from fem_sse.transport.discretisation import for_dimension
 
-__all__ = ["LinearSolver", "default_petsc_options"]
+__all__ = ["MUMPS_WORKSPACE_PERCENT", "LinearSolver", "default_petsc_options"]
+
+#: MUMPS ICNTL(14): extra workspace over its estimate (%), for delayed pivots
+MUMPS_WORKSPACE_PERCENT = 200
 
 
 def default_petsc_options(comm=None, tdim: int = 2) -> dict:
@@ -28,8 +31,13 @@ def default_petsc_options(comm=None, tdim: int = 2) -> dict:
     serial = comm is None or comm.size == 1
     banded = for_dimension(tdim).banded
     solver = "klu" if serial and banded and _petsc_has("klu") else "mumps"
-    return {"ksp_type": "preonly", "pc_type": "lu", "pc_factor_mat_solver_type": solver,
-            "ksp_error_if_not_converged": True}
+    options = {"ksp_type": "preonly", "pc_type": "lu", "pc_factor_mat_solver_type": solver,
+               "ksp_error_if_not_converged": True}
+    if solver == "mumps":
+        # the exponential weights of EAFE Jacobians make MUMPS delay pivots beyond its default
+        # workspace (+20 %): INFOG(1) = -9 on cases/2d/defects.toml; this only lets it finish
+        options["mat_mumps_icntl_14"] = MUMPS_WORKSPACE_PERCENT
+    return options
 
 
 def _petsc_has(package: str) -> bool:
