@@ -221,6 +221,15 @@ class EafeProblem:
         vec.scatter_forward()
         return vec.array.copy()
 
+    def node_B(self) -> np.ndarray:  # noqa: N802
+        """B (eV) at every local node: the mean over the edges of its cells (the same on every
+        rank; mixed at a phase boundary), the reference of :func:`eafe_solve.kirchhoff_update`."""
+        total, count = np.zeros(self.n_local), np.zeros(self.n_local)
+        for ends in (self.edge_i, self.edge_j):
+            np.add.at(total, ends, self.edge_B)
+            np.add.at(count, ends, 1.0)
+        return self._reverse(total) / np.maximum(self._reverse(count), 1.0)
+
     def residual(self, mu: np.ndarray, phi: float, jacobian: bool = False):
         """Node residuals R (A/m^2 in 1D; mu - mu_fixed (eV) on the electrodes) and, with
         ``jacobian``, the diagonal D (A/m^2/eV), the values of dR/dmu (at the local

@@ -68,9 +68,12 @@ def _phi_continuation(problem: EafeProblem2D, mu: np.ndarray, phi: float):
 
 def _newton_or_ptc(problem: EafeProblem2D, mu: np.ndarray, phi: float, current):
     """Newton from (mu, Phi); when it fails, the continuation in Phi from 0
-    (:func:`_phi_continuation`) then Newton, and last the pseudo-transient continuation; all
-    from (mu, Phi) with the nodes far from their own balance relaxed first
-    (:func:`fem_sse.transport.eafe_relax.relax_outliers`)."""
+    (:func:`_phi_continuation`) then Newton, then the pseudo-transient continuation, all from
+    (mu, Phi) with the nodes far from their own balance relaxed first
+    (:func:`fem_sse.transport.eafe_relax.relax_outliers`); last Newton with its steps taken in
+    the Kirchhoff variable (:func:`fem_sse.transport.eafe_solve.kirchhoff_update`: the shipped
+    cases/2d/rough_stack.toml, whose front nodes in the middle layer got Newton corrections of
+    7e5 eV, failed every other way)."""
     mu = relax_outliers(problem, mu, phi)
     problem.freeze_weights(mu, phi)
     try:
@@ -86,9 +89,17 @@ def _newton_or_ptc(problem: EafeProblem2D, mu: np.ndarray, phi: float, current):
     except ConvergenceError as exc:
         log.info("EAFE 2D continuation in Phi failed (%s): pseudo-transient continuation", exc)
     problem.freeze_weights(start, phi)
-    mu, phi, ptc = pseudo_transient(problem, start, phi, current, natural=True)
-    mu, phi, iterations = newton(problem, mu, phi, current, relax=True, natural=True)
-    return mu, phi, iterations + ptc
+    try:
+        mu_p, phi_p, ptc = pseudo_transient(problem, start, phi, current, natural=True)
+        mu_p, phi_p, iterations = newton(problem, mu_p, phi_p, current, relax=True,
+                                         natural=True)
+        return mu_p, phi_p, iterations + ptc
+    except ConvergenceError as exc:
+        log.info("EAFE 2D pseudo-transient continuation failed (%s): Newton in the "
+                 "Kirchhoff variable", exc)
+    problem.freeze_weights(start, phi)
+    return newton(problem, start, phi, current, max_iterations=200, natural=True,
+                  kirchhoff=True)
 
 
 def solve_2d(problem: EafeProblem2D, sol, start: np.ndarray | None = None,
