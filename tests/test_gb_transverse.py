@@ -6,8 +6,8 @@ structured mesh) keeps the state 1D; its exact value is
 :func:`fem_sse.transport.exact1d_interfaces.solve_exact_interfaces`. Measured
 (bench/results/gb_transverse.json): where a scheme converges to the right state it is within
 1e-5 of exact; the W formulation also stops on states 3 % and 21 % off (x = 25 um,
-g = 10 S/m^2: a 1 V jump that takes mu across B, on 320 and 240 cells along x), which the
-EAFE scheme on the same mesh flags.
+g = 10 S/m^2: a 1 V jump that takes mu across B, on 320 and 240 cells along x, DOLFINx 0.10;
+with 0.11 on the right one: round-off decides), which the EAFE scheme on the same mesh flags.
 
 Tests without the ``serial`` mark also run under ``mpirun -n 2``.
 """
@@ -72,20 +72,34 @@ def test_both_schemes_match_the_exact_interface_state(comm):
 
 
 @pytest.mark.serial
-def test_a_spurious_w_state_is_flagged(comm):
-    """240 cells along x: the W formulation's Newton stops on a state 21 % off exact; the EAFE
-    scheme on the same mesh is within 1e-5 of exact, so the check flags the W state."""
+def test_w_states_are_right_or_flagged(comm):
+    """240 and 320 cells along x: the W formulation's Newton stopped on states 21 % and 3.2 %
+    off exact with DOLFINx 0.10 (Debian trixie) and on the right one with 0.11 (sid): the small
+    side's rows are round-off, so which state it finds depends on the build. Either way the
+    EAFE scheme on the same mesh is within 1e-5 of exact, and a W state is either right
+    (within 1e-5, the check agrees) or flagged by the check."""
     config = parse_config(bench.case_data(CASE))
-    smesh = bench.structured_mesh(config, comm, CASE["x_gb"], 240)
     exact = _exact(CASE).one_minus_t_li
-    w = check_with_w(config, smesh, exact)
-    assert w.relative_difference > 0.1  # the defect this check exists for
-    check = check_with_eafe(config, smesh, w.one_minus_t_li)
-    assert abs(check.one_minus_t_li / exact - 1.0) < 1e-5
-    assert check.disagrees
+    for nx in (240, 320):
+        smesh = bench.structured_mesh(config, comm, CASE["x_gb"], nx)
+        w = check_with_w(config, smesh, exact)
+        eafe = check_with_eafe(config, smesh, exact)
+        assert eafe.relative_difference < 1e-5, nx
+        check = SchemeCheck("fem-eafe", eafe.one_minus_t_li, w.one_minus_t_li, w.cells)
+        if w.relative_difference < 1e-5:
+            assert not check.disagrees, nx
+        else:
+            assert check.disagrees, (nx, w.relative_difference)
+
+
+def test_a_disagreement_makes_the_state_not_converged():
+    """The certificate with a check 21 % off (the W state of 240 cells on trixie): not
+    certified, the reason names the other scheme, the block gives the difference."""
+    check = SchemeCheck("fem-eafe", 0.0265373, 0.0209487, 960)
     cert = Certificate({}, {}, None, [], []).with_check(check)
     assert not cert.certified and "fem-eafe" in cert.reasons[0]
     block = cert.to_summary()["scheme_check"]
+    assert block["relative_difference"] == pytest.approx(0.2668, rel=1e-3)
     assert block["relative_difference"] > SCHEME_TOLERANCE
 
 
