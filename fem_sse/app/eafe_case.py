@@ -59,19 +59,15 @@ def solve_eafe_case_2d(config: Config, comm, progress=None):
     from fem_sse.spec.config import ConfigError
     from fem_sse.transport.crosscheck import check_with_w
     from fem_sse.transport.eafe2d import unsupported
+    from fem_sse.transport.eafe2d_gb import averaged_state
     from fem_sse.transport.eafe2d_solve import certificate_2d, solve_adaptive_eafe_2d
-    from fem_sse.transport.exact1d import SolveError, solve_exact
 
     start = time.perf_counter()
     smesh = build_mesh(config, comm, cut_cracks=True)  # a crack's two lips: own nodes
     reason = unsupported(config, smesh)
     if reason:
         raise ConfigError("solver.kind", reason)
-    try:  # the start (column-mapped); the 2D geometry may have a steady state without it
-        sol = solve_exact(config.stack_1d())
-    except SolveError:
-        sol = None
-    out = solve_adaptive_eafe_2d(config, comm, sol, progress, smesh)
+    out = solve_adaptive_eafe_2d(config, comm, averaged_state(config), progress, smesh)
     solve, metrics, problem = out.result, out.metrics, out.problem
     cells = problem.mesh.topology.index_map(2).size_global
     cert = certificate_2d(problem, solve, metrics.jumps, out.extra["balance"])

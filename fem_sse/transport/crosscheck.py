@@ -28,7 +28,7 @@ import logging
 import math
 from dataclasses import dataclass
 
-from fem_sse.errors import ConvergenceError, SolveError
+from fem_sse.errors import ConvergenceError
 
 __all__ = ["SCHEME_TOLERANCE", "SchemeCheck", "check_with_eafe", "check_with_w",
            "has_gb_interfaces"]
@@ -121,8 +121,8 @@ def check_with_eafe(config, smesh, one_minus_t_li: float, progress=None) -> Sche
     """The EAFE scheme's 1 - t_Li on the W formulation's final mesh ``smesh`` (``progress``:
     an optional callable(str) told that the check runs)."""
     from fem_sse.transport.eafe2d import unsupported
+    from fem_sse.transport.eafe2d_gb import averaged_state
     from fem_sse.transport.eafe2d_solve import solve_adaptive_eafe_2d
-    from fem_sse.transport.exact1d import solve_exact
 
     cells = _cells(smesh)
     reason = unsupported(config, smesh)
@@ -130,11 +130,8 @@ def check_with_eafe(config, smesh, one_minus_t_li: float, progress=None) -> Sche
         return SchemeCheck("fem-eafe", None, one_minus_t_li, cells, reason)
     _announce(progress, "fem-eafe", cells)
     try:
-        sol = solve_exact(config.stack_1d())
-    except SolveError:
-        sol = None
-    try:
-        out = solve_adaptive_eafe_2d(_single_mesh(config), smesh.mesh.comm, sol, None, smesh)
+        out = solve_adaptive_eafe_2d(_single_mesh(config), smesh.mesh.comm,
+                                     averaged_state(config), None, smesh)
     except ConvergenceError as exc:
         return _failed("fem-eafe", one_minus_t_li, cells, exc, smesh.mesh.comm)
     out.problem.destroy()

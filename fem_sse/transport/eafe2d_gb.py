@@ -23,13 +23,23 @@ from fem_sse.errors import ConvergenceError, SolveError
 from fem_sse.transport.eafe2d import EafeProblem2D, column_start
 from fem_sse.transport.exact1d import solve_exact
 
-__all__ = ["CONTINUATION_START", "conductance_continuation", "gb_start_state", "start_state"]
+__all__ = ["CONTINUATION_START", "averaged_state", "conductance_continuation", "gb_start_state",
+           "start_state"]
 
 log = logging.getLogger(__name__)
 
 #: the continuation in g starts at this multiple of g (jumps 1/100 of the problem's)
 CONTINUATION_START = 100.0
 _SMALLEST_STEP = math.log(1.01)  # in ln(g)
+
+
+def averaged_state(config):
+    """The exact state of the laterally averaged stack, the 2D solve's start (None when that
+    stack has no steady state: the 2D geometry may still have one)."""
+    try:
+        return solve_exact(config.stack_1d())
+    except SolveError:
+        return None
 
 
 def gb_start_state(problem: EafeProblem2D, sol):

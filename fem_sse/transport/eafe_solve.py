@@ -126,13 +126,14 @@ def _size(problem: EafeProblem, step: np.ndarray, d_phi: float) -> float:
 
 
 def kirchhoff_update(problem: EafeProblem, mu: np.ndarray, step: np.ndarray,
-                     lam: float) -> np.ndarray:
+                     lam: float, node_b: np.ndarray | None = None) -> np.ndarray:
     """mu (eV) after the step ``lam * step`` taken in each node's Kirchhoff variable
     z = sinh((mu - B_n)/kT) (B_n: :meth:`EafeProblem.node_B`): z + lam z'(mu) step, mapped
     back. To first order it is the Newton step; a correction of 7e5 eV at a node inside a front
     (where the Jacobian is far from diagonally dominant: a diagonal of 1.2e-7 against 3.3e-6
     off it, cases/2d/rough_stack.toml) becomes a change of a few kT (logarithmic damping)."""
-    kT, b = problem.kT, problem.node_B()
+    kT = problem.kT
+    b = problem.node_B() if node_b is None else node_b  # (the caller's, computed once)
     y = np.clip((mu - b) / kT, -_Y_CLIP, _Y_CLIP)
     out = b + kT * np.arcsinh(np.sinh(y) + lam * np.cosh(y) * step / kT)
     return np.where(problem.fixed, mu + lam * step, out)
@@ -175,6 +176,7 @@ def newton(problem: EafeProblem, mu: np.ndarray, phi: float, current: float | No
     max_iterations = min(max_iterations, cap) if cap else max_iterations
     kT = problem.kT
     history = []
+    node_b = problem.node_B() if kirchhoff else None
     for it in range(1, max_iterations + 1):
         if relax:
             mu = relax_outliers(problem, mu, phi, sweeps=1)
@@ -196,7 +198,8 @@ def newton(problem: EafeProblem, mu: np.ndarray, phi: float, current: float | No
         lam = 1.0 if kirchhoff or size <= 0 else min(1.0, _MAX_STEP_EV / size)
         norm0, ok, m1 = _size(problem, step, d_phi), False, np.inf
         while lam >= (1e-6 if kirchhoff else 1e-4):
-            trial_mu = kirchhoff_update(problem, mu, step, lam) if kirchhoff else mu + lam * step
+            trial_mu = (kirchhoff_update(problem, mu, step, lam, node_b) if kirchhoff
+                        else mu + lam * step)
             trial_phi = phi + lam * d_phi
             m1 = _merit(problem, trial_mu, trial_phi, diag, current)[0]
             if np.isfinite(m1) and natural:  # natural monotonicity (docstring)

@@ -24,12 +24,10 @@ from scipy.special import expit
 
 from fem_sse.errors import ConfigError, SolveError
 from fem_sse.spec.config import Config
+from fem_sse.transport.exact1d import _LOG_A_LIMIT, _currents
 from fem_sse.transport.exact1d_branch import segment_branch
 
 __all__ = ["InterfaceSolution", "solve_exact_interfaces"]
-
-_LOG_A_LIMIT = 650.0
-
 
 @dataclass(frozen=True)
 class InterfaceSolution:
@@ -84,10 +82,10 @@ def solve_exact_interfaces(config: Config,
                               f"S/m^2, got ({x:g}, {g:g})")
     at = {x: g for x, g in interfaces}
     segments = _split(config.segments(), list(at))
-    kT, j = cell.kT, cell.current_density  # noqa: N806
+    kT = cell.kT  # noqa: N806
 
     def march(log_ratio: float):
-        j_i, j_e = j * float(expit(-log_ratio)), j * float(expit(log_ratio))
+        j_i, j_e = _currents(config, log_ratio)
         mu, left, right = cell.mu_cathode, [], []
         for seg in segments:
             branch = segment_branch(seg, log_ratio, j_e, kT)
@@ -105,6 +103,6 @@ def solve_exact_interfaces(config: Config,
     log_ratio = brentq(lambda v: march(v)[0], lo, hi, xtol=1e-13, rtol=8.9e-16, maxiter=500)
     _, left, right = march(log_ratio)
     order = sorted(at)
-    return InterfaceSolution(log_ratio, j * float(expit(-log_ratio)),
-                             j * float(expit(log_ratio)), tuple((x, at[x]) for x in order),
+    return InterfaceSolution(log_ratio, *_currents(config, log_ratio),
+                             tuple((x, at[x]) for x in order),
                              tuple(left), tuple(right))
