@@ -298,6 +298,20 @@ def test_plateau_stack_converges_after_the_continuation(comm):
     assert check["passed"] and check["rel_err_t"] <= 1e-4, check
 
 
+@pytest.mark.mpi
+def test_stalled_continuation_then_kirchhoff_newton(comm):
+    """Stack 51 of seed 17 (unseen by the earlier benches; five layers, cancellation ratio
+    9e25): Newton from the exact state and the pseudo-transient continuation both stall on the
+    first mesh, and the run failed (exit 3, the W formulation refused it too). Newton in the
+    Kirchhoff variable from the exact state converges, and the loop certifies the result."""
+    data = stress1d.random_stack(17, 51)
+    config = parse_config(json.loads(json.dumps(data)), data["name"])
+    fem, _ = solve_case(config, comm, "fem-eafe")
+    assert fem["converged"] and fem["stop_reason"] == "tolerance", fem["stop_reason"]
+    check = fem["exact_check"]
+    assert check["passed"] and check["rel_err_one_minus_t"] <= 1e-6, check
+
+
 def test_docs_stacks_table_is_the_bench_json():
     """docs/robustness.md's per-stack rerun table is `bench/stress1d.py --stacks-table`."""
     import re

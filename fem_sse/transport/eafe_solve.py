@@ -289,11 +289,17 @@ def pseudo_transient(problem: EafeProblem, mu: np.ndarray, phi: float,
 def _ptc_then_newton(problem: EafeProblem, start: np.ndarray, phi: float, current):
     """The pseudo-transient continuation from ``start`` then Newton; when that fails, Newton
     with its steps in the Kirchhoff variable (:func:`kirchhoff_update`) from where the
-    continuation stopped. Why: stack 141 of bench/stress1d.py (seed 16) reaches a merit of
-    2e-8 V after the continuation on its first refinement, where Newton's plain steps
-    (0.06 eV at the plateau nodes, whose cells carry far less current than round-off) fail
-    the line search."""
-    mu, phi_p, ptc = pseudo_transient(problem, start, phi, current)
+    continuation stopped, or from ``start`` when it stalled. Why: stack 141 of
+    bench/stress1d.py (seed 16) reaches a merit of 2e-8 V after the continuation on its first
+    refinement, where Newton's plain steps (0.06 eV at the plateau nodes, whose cells carry
+    far less current than round-off) fail the line search; on stack 51 of seed 17 the
+    continuation itself stalls."""
+    try:
+        mu, phi_p, ptc = pseudo_transient(problem, start, phi, current)
+    except ConvergenceError as exc:
+        log.info("EAFE pseudo-transient continuation failed (%s): Newton in the Kirchhoff "
+                 "variable from the start", exc)
+        return newton(problem, start, phi, current, max_iterations=200, kirchhoff=True)
     try:
         mu_n, phi_n, iterations = newton(problem, mu, phi_p, current)
     except ConvergenceError as exc:
