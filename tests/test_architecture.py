@@ -224,7 +224,8 @@ DISCRETISATION_MODULES = ("spec/dimension.py", "geometry/discretisation.py",
 MAX_DIM_BRANCHES = 0
 #: modules that ask the discretisation instead (must stay free of dimension branches)
 NO_DIM_BRANCH = ("transport/adapt.py", "transport/eafe.py", "transport/eafe_edges.py",
-                 "transport/eafe_solve.py", "transport/eafe2d.py", "transport/eafe2d_solve.py",
+                 "transport/eafe_solve.py", "transport/eafe_newton.py",
+                 "transport/eafe2d.py", "transport/eafe2d_solve.py",
                  "transport/linear.py", "transport/forms.py", "transport/problem.py",
                  "transport/diagnosis.py", "transport/metrics1d.py", "transport/metrics2d.py",
                  "geometry/build.py", "io/outputs.py", "io/vtu.py", "mechanics/write.py",

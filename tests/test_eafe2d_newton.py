@@ -109,7 +109,7 @@ def test_kirchhoff_update_solves_the_shipped_rough_stack(comm):
 
     from fem_sse.app.run import solve_case
     from fem_sse.spec.config import load_config
-    from fem_sse.transport.eafe_solve import kirchhoff_update
+    from fem_sse.transport.eafe_newton import kirchhoff_update
     from fem_sse.transport.exact1d import solve_exact
 
     config = load_config(ROOT / "cases" / "2d" / "rough_stack.toml")

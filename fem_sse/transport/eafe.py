@@ -223,7 +223,7 @@ class EafeProblem:
 
     def node_B(self) -> np.ndarray:  # noqa: N802
         """B (eV) at every local node: the mean over the edges of its cells (the same on every
-        rank; mixed at a phase boundary), the reference of :func:`eafe_solve.kirchhoff_update`."""
+        rank; mixed at a phase boundary), the reference of :func:`eafe_newton.kirchhoff_update`."""
         total, count = np.zeros(self.n_local), np.zeros(self.n_local)
         for ends in (self.edge_i, self.edge_j):
             np.add.at(total, ends, self.edge_B)

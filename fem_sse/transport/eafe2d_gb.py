@@ -101,7 +101,7 @@ def conductance_continuation(problem: EafeProblem2D, sol, current, solve_from):
     Raises:
         ConvergenceError: the first g fails, or a step below 1 % of g fails.
     """
-    from fem_sse.transport.eafe_solve import newton
+    from fem_sse.transport.eafe_newton import newton
 
     target = problem.config.geometry2d.grain_boundaries.conductance
     level = math.log(CONTINUATION_START)

@@ -26,7 +26,7 @@ from mpi4py import MPI
 from fem_sse.errors import ConvergenceError
 from fem_sse.transport.eafe2d import EafeProblem2D, EafeView
 from fem_sse.transport.eafe_relax import relax_outliers
-from fem_sse.transport.eafe_solve import newton, pseudo_transient
+from fem_sse.transport.eafe_newton import newton, pseudo_transient
 from fem_sse.transport.certificate import Certificate, residual_summary, unbalanced
 from fem_sse.transport.eafe2d_gb import conductance_continuation, start_state
 from fem_sse.transport.results import FailedStep, TransportResult, TransportSolve
@@ -71,7 +71,7 @@ def _newton_or_ptc(problem: EafeProblem2D, mu: np.ndarray, phi: float, current):
     (:func:`_phi_continuation`) then Newton, then the pseudo-transient continuation, all from
     (mu, Phi) with the nodes far from their own balance relaxed first
     (:func:`fem_sse.transport.eafe_relax.relax_outliers`); last Newton with its steps taken in
-    the Kirchhoff variable (:func:`fem_sse.transport.eafe_solve.kirchhoff_update`: the shipped
+    the Kirchhoff variable (:func:`fem_sse.transport.eafe_newton.kirchhoff_update`: the shipped
     cases/2d/rough_stack.toml, whose front nodes in the middle layer got Newton corrections of
     7e5 eV, failed every other way)."""
     mu = relax_outliers(problem, mu, phi)
