@@ -50,6 +50,26 @@ def test_random_stack_converges_to_exact(index, comm):
 
 
 @pytest.mark.mpi
+def test_room_to_refine_and_fallback_at_the_cap(comm):
+    """Stack 186 of seed 17 (unseen before session 11; five thin strips): its Gmsh line had
+    20 462 cells, above solver.max_cells = 20 000, so the loop stopped at step 0, "cell cap",
+    not converged. The first line is now coarsened to half the cap (as in 2D,
+    geometry.sizing.leave_room); the W formulation then stops on the cap after 15 steps, and
+    the default run hands it to the fallback like any W run that stops before its tolerance:
+    the exponentially fitted scheme converges and is certified."""
+    from fem_sse.geometry import build_mesh
+
+    data = stress1d.random_stack(17, 186)
+    config = parse_config(data, data["name"])
+    first = build_mesh(config, comm).mesh.topology.index_map(1).size_global
+    assert first <= config.solver.max_cells // 2
+    fem, _ = solve_case(config, comm, "fem")
+    assert fem["converged"] and fem["solver"] == "fem-eafe", fem["stop_reason"]
+    assert fem["fallback"]["stage"] == "adaptive loop" and "cell cap" in fem["fallback"]["reason"]
+    assert fem["exact_check"]["passed"] and fem["exact_check"]["rel_err_one_minus_t"] <= 1e-6
+
+
+@pytest.mark.mpi
 @pytest.mark.parametrize("index", NO_STEADY_STATE)
 def test_random_stack_without_steady_state(index, comm):
     data = stress1d.random_stack(SEED, index)

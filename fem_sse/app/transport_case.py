@@ -147,26 +147,41 @@ def solve_fem_1d(config: Config, comm, progress, keep=None) -> tuple[dict, dict]
     (refused beyond its precision, failed, or caught by the exact check) the exponentially
     fitted scheme solves the case (``solver.fallback``), certified by the same check. The
     summary's ``fallback`` block says so; when both fail, the W formulation's error is raised
-    with the fallback's message in its diagnosis (and its last good state in ``keep``)."""
+    with the fallback's message in its diagnosis (and its last good state in ``keep``). A W
+    run that stopped before its tolerance (cell cap, a failed refinement step) is solved
+    again with the fallback too, whose result replaces it only when it converged (as in 2D:
+    :func:`fem_sse.app.eafe_case.solve_fem_2d_with_fallback`)."""
     from fem_sse.errors import ConvergenceError
+    from fem_sse.transport.results import Refinement, converged_in
 
+    w_result = None
     try:
         summary, extras = solve_fem_line(config, comm, progress, keep)
         summary.update(_check_fem_1d(config, extras, keep).to_summary())
-        return summary, extras
+        if config.solver.fallback == "none" or converged_in(summary):
+            return summary, extras
+        w_result, failed, stage = (summary, extras), None, "adaptive loop"
+        reason = ("its adaptive loop stopped before the tolerance "
+                  f"({Refinement.stop_reason_of(summary)})")
     except ConvergenceError as exc:
         if config.solver.fallback == "none":
             raise
-        failed = exc
-    reason = " ".join(str(failed).split())
+        failed, reason, stage = exc, " ".join(str(exc).split()), exc.diagnosis.get("stage")
     log.warning("the W formulation did not converge (%s); solving with the exponentially "
                 "fitted scheme (solver.fallback = 'fem-eafe')", reason)
     try:
         summary, extras = solve_eafe_1d(config, comm, progress)
     except ConvergenceError as second:
+        if failed is None:
+            w_result[0].update(Fallback.not_taken(second))
+            return w_result
         failed.diagnosis.update(Fallback.failure(second))
         raise failed from second
-    summary.update(Fallback(reason, failed.diagnosis.get("stage")).to_summary())
+    if failed is None and not converged_in(summary):
+        w_result[0].update(Fallback.not_taken(
+            f"not converged either ({Refinement.stop_reason_of(summary)})"))
+        return w_result
+    summary.update(Fallback(reason, stage).to_summary())
     return summary, extras
 
 

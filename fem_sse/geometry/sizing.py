@@ -82,27 +82,27 @@ def apply_size_fields(model, features: list[Feature], h_bulk: float, grading: fl
         gmsh.option.setNumber(key, value)
 
 
-def _triangles(model) -> int:
-    return sum(len(tags) for tags in model.mesh.getElements(2)[1])
+def _cells(model, dim: int) -> int:
+    return sum(len(tags) for tags in model.mesh.getElements(dim)[1])
 
 
-def leave_room(model, max_cells: int) -> None:
-    """Remesh ``model`` (meshed in 2D) coarser when it has more than ROOM * ``max_cells``
-    triangles: every size (features included, so thin strips keep their share of cells)
-    times one factor, at most MAX_COARSENING; a warning in one line when that is not
+def leave_room(model, max_cells: int, dim: int = 2) -> None:
+    """Remesh ``model`` (meshed in ``dim`` = 1 or 2) coarser when it has more than ROOM *
+    ``max_cells`` cells: every size (features included, so thin strips keep their share of
+    cells) times one factor, at most MAX_COARSENING; a warning in one line when that is not
     enough (the geometry's features alone need the cells)."""
     import gmsh
 
     target = ROOM * max_cells
-    cells = first = _triangles(model)
+    cells = first = _cells(model, dim)
     factor = 1.0
     while cells > target and factor < MAX_COARSENING:
-        # cells ~ 1 / h^2; 10 % more for the features that do not scale
-        factor = min(MAX_COARSENING, factor * 1.1 * math.sqrt(cells / target))
+        # cells ~ 1 / h^dim; 10 % more for the features that do not scale
+        factor = min(MAX_COARSENING, factor * 1.1 * (cells / target) ** (1.0 / dim))
         gmsh.option.setNumber("Mesh.MeshSizeFactor", factor)
         model.mesh.clear()
-        model.mesh.generate(2)
-        cells = _triangles(model)
+        model.mesh.generate(dim)
+        cells = _cells(model, dim)
     gmsh.option.setNumber("Mesh.MeshSizeFactor", 1.0)
     if factor > 1.0:
         log.info("first mesh coarsened (sizes x %.3g): %d -> %d cells, room to refine up to "
