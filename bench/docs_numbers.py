@@ -317,8 +317,8 @@ def stress2d_eafe_table() -> str:
 
     results = ROOT / "bench" / "results"
     docs = [json.loads((results / name).read_text()) for name in
-            ("stress2d_s0_now.json", "stress2d_s0_eafe_s9_all.json",
-             "stress2d_s0_fallback_s10_all.json")]
+            ("stress2d_s0_w_s11_all.json", "stress2d_s0_eafe_s11_all.json",
+             "stress2d_s0_fallback_s11.json")]
     return stress2d.eafe_table(*docs) + "\n"
 
 

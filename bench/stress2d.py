@@ -11,6 +11,8 @@
         --output /tmp/part0.json                                        # EAFE (2D), in chunks
     python3 bench/stress2d.py --concat /tmp/part*.json --output bench/results/x.json
     docker/run nice python3 bench/stress2d.py --fallback fem-eafe ...  # default fem + fallback
+    docker/run nice python3 bench/stress2d.py --fallback fem-eafe --indices 9 --max-cells 60000 \
+        --output bench/results/x.json              # those that hit the cell cap, with a larger one
 
 Every configuration is drawn from ``numpy.random.default_rng([seed, index])``: 1-3 layers whose
 B lie in any order, 0-2 full-width bottleneck strips, T 273-353 K, j 1-50 A/m^2 (or a
@@ -198,10 +200,12 @@ _KEYS = ("converged", "stop_reason", "t_li", "one_minus_t_li", "dofs", "cells",
          "front_coverage", "exact_1d", "last_change")
 
 
-def evaluate(data: dict, comm, solver: str = "fem", fallback: str = "none") -> dict:
+def evaluate(data: dict, comm, solver: str = "fem", fallback: str = "none",
+             max_cells: int | None = None) -> dict:
     """Run one configuration in this process: a record (identical on every rank).
     ``solver``: "fem" or "fem-eafe"; ``fallback``: the ``solver.fallback`` of a "fem" run
-    (default none: the W formulation alone, as the benchmark's earlier results)."""
+    (default none: the W formulation alone, as the benchmark's earlier results);
+    ``max_cells``: the adaptive loop's cell cap instead of the drawn 20000."""
     from fem_sse.spec.config import ConfigError, parse_config
     from fem_sse.errors import ConvergenceError
     from fem_sse.transport.exact1d import SolveError
@@ -211,6 +215,8 @@ def evaluate(data: dict, comm, solver: str = "fem", fallback: str = "none") -> d
 
     record = {"name": data["name"], "features": data["meta"]["features"]}
     data = {**data, "solver": {**data.get("solver", {}), "fallback": fallback}}
+    if max_cells is not None:
+        data["solver"]["max_cells"] = record["max_cells"] = max_cells
     try:
         config = parse_config({k: v for k, v in data.items()}, data["name"])
     except ConfigError as exc:
@@ -248,7 +254,8 @@ def evaluate(data: dict, comm, solver: str = "fem", fallback: str = "none") -> d
     return record
 
 
-def _one(label: str, toml: str | None, solver: str = "fem", fallback: str = "none") -> int:
+def _one(label: str, toml: str | None, solver: str = "fem", fallback: str = "none",
+         max_cells: int | None = None) -> int:
     from mpi4py import MPI
 
     seed, index = (int(v) for v in label.split(":"))
@@ -257,7 +264,7 @@ def _one(label: str, toml: str | None, solver: str = "fem", fallback: str = "non
         from fem_sse.spec.tomlwrite import dumps
 
         Path(toml).write_text(dumps(data))
-    record = evaluate(data, MPI.COMM_WORLD, solver, fallback)
+    record = evaluate(data, MPI.COMM_WORLD, solver, fallback, max_cells)
     if MPI.COMM_WORLD.rank == 0:
         print("RECORD " + json.dumps(record, default=float))
     return 0
@@ -274,10 +281,12 @@ def _identity(seed: int, index: int) -> dict:
 
 
 def _child(seed: int, index: int, timeout: float, solver: str = "fem",
-           fallback: str = "none") -> dict:
+           fallback: str = "none", max_cells: int | None = None) -> dict:
     """``--one seed:index`` in a fresh process, killed after ``timeout`` s."""
     command = [sys.executable, str(Path(__file__).resolve()), "--one", f"{seed}:{index}",
                "--solver", solver, "--fallback", fallback]
+    if max_cells is not None:
+        command += ["--max-cells", str(max_cells)]
     start = time.perf_counter()
     try:
         out = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
@@ -472,6 +481,8 @@ def main(argv=None) -> int:
     parser.add_argument("--fallback", default="none", choices=("none", "fem-eafe"),
                         help="solver.fallback of the 'fem' runs (default none: the W "
                         "formulation alone, as the earlier results)")
+    parser.add_argument("--max-cells", type=int, help="the adaptive loop's cell cap instead "
+                        "of the drawn solver.max_cells = 20000 (a rerun of those that hit it)")
     parser.add_argument("--output", type=Path)
     parser.add_argument("--table", type=Path, help="print the markdown table of a results JSON")
     parser.add_argument("--merge", nargs=2, type=Path, metavar=("ALL", "RERUN"),
@@ -490,13 +501,14 @@ def main(argv=None) -> int:
         print(json.dumps(totals(doc["records"]), indent=1))
         return 0
     if args.one:
-        return _one(args.one, args.toml, args.solver, args.fallback)
+        return _one(args.one, args.toml, args.solver, args.fallback, args.max_cells)
     output = args.output or ROOT / "bench" / "results" / f"stress2d_s{args.seed}.json"
     records = []
     indices = ([int(i) for i in args.indices.split(",")] if args.indices
                else range(args.start, args.start + args.count))
     for index in indices:
-        record = _child(args.seed, index, args.timeout, args.solver, args.fallback)
+        record = _child(args.seed, index, args.timeout, args.solver, args.fallback,
+                        args.max_cells)
         records.append(record)
         print(f"{index:3d} {record['status']:15s} {record.get('stop_reason') or '':12s} "
               f"{record.get('wall_time_s', 0):7.1f} s  {','.join(record['features'])}  "
@@ -530,7 +542,7 @@ def _write(output: Path, args, records: list[dict]) -> None:
     doc = {"seed": args.seed, "start": args.start, "count": args.count,
            "indices": args.indices,
            "timeout_s": args.timeout, "load_average": os.getloadavg(),
-           "solver": args.solver, "fallback": args.fallback,
+           "solver": args.solver, "fallback": args.fallback, "max_cells": args.max_cells,
            "totals": totals(records), "records": records}
     output.write_text(json.dumps(doc, indent=1, default=float) + "\n")
 
