@@ -92,7 +92,7 @@ def build_line_model(model, config: Config, name: str = "separator1d"):
         model.addPhysicalGroup(0, [points[k]], tag=INTERFACE0 + i, name=f"interface{i}")
     model.mesh.generate(1)
     if config.solver.adaptive:  # without refinement the first mesh is the answer's
-        leave_room(model, config.solver.max_cells, dim=1)
+        leave_room(model, config.solver.max_cells, dim=1, above=1.0)
     return model
 
 
