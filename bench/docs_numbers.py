@@ -414,7 +414,26 @@ def gb_check_table() -> str:
     return "\n".join(lines) + "\n"
 
 
-TABLES = {"gb_check": gb_check_table, "gb_transverse": gb_transverse_table, "cases": cases_table, "stress2d_rerun": stress2d_rerun_table,
+def stress2d_unseen_table() -> str:
+    """docs/transport2d.md: the default fem run on configurations of a seed no change was made
+    on (bench/results/stress2d_s1_fallback_s11.json), with its totals."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    import stress2d
+
+    doc = json.loads((ROOT / "bench" / "results" / "stress2d_s1_fallback_s11.json").read_text())
+    t = doc["totals"]
+    status = ", ".join(f"{k} {v}" for k, v in sorted(t["status"].items()))
+    loads = [r["load_average_1min"] for r in doc["records"]]
+    return (stress2d.table(doc) + "\n\n"
+            f"Seed {doc['seed']}, {t['configurations']} configurations: {status}; laterally "
+            f"uniform: {t['uniform_compared']} compared with the exact 1D solution, 1 - t_Li "
+            f"within {t['uniform_max_rel_error_one_minus_t']:.1e} relative, jumps within "
+            f"{t['uniform_max_jump_error_over_L']:.1e} L, {t['uniform_front_count_mismatch']} "
+            f"with a different number of fronts. Times at a 1-minute load average of "
+            f"{min(loads):.1f}-{max(loads):.1f} on 2 cores (shared).\n")
+
+
+TABLES = {"stress2d_unseen": stress2d_unseen_table, "gb_check": gb_check_table, "gb_transverse": gb_transverse_table, "cases": cases_table, "stress2d_rerun": stress2d_rerun_table,
           "stress2d_eafe": stress2d_eafe_table, "stress2d_eafe_s9": stress2d_eafe_s9_table,
           "progress_example": progress_example, "design_2d": design_2d_table,
           "design_bench": design_bench_text}
