@@ -125,7 +125,7 @@ def plane_current_keys(solve, problem, metrics: Metrics, ionic_space: str) -> di
             "cathode_length_m": problem.area, "anode_contact_length_m": problem.anode_area,
             "j_total_at_anode_contact_A_per_m2": (solve.j_ionic + solve.j_electronic)
             * problem.area / problem.anode_area,
-            "region_stats": metrics.region_stats, "fronts": "fronts.json",
+            "region_stats": metrics.region_summary(), "fronts": "fronts.json",
             "ionic_space": ionic_space}
 
 
@@ -174,12 +174,12 @@ def exact_acceptance(config: Config, exact: TransportResult):
     """1D: a callable telling the adaptive loop whether a mesh's result passes the exact check
     against ``exact`` (the exact solver's result): refinement goes on until it does, or a cap
     stops it."""
-    from fem_sse.transport.certify1d import beyond, compare, tolerances
+    from fem_sse.transport.certify1d import compare, tolerances
 
     limits = tolerances(config.solver.tolerance)
 
     def accept(current: TransportResult) -> bool:
-        return not beyond(compare(current, exact, config.thickness), limits)
+        return not compare(current, exact, config.thickness).beyond(limits)
     return accept
 
 
