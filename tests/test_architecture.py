@@ -318,9 +318,25 @@ def _nested_blocks() -> list:
     metrics = Metrics((Jump(0.0, "a", "up", 1.0, 1.0, "anode"),),
                       (InterfacePotential(0.0, 0.0),), 0.0, 0.0, region)
     return [certificate.to_summary(), ExactCheck(0.1, 0.9, diff, diff, True).to_summary(),
+            *_mechanics_blocks(),
             {"region_stats": metrics.region_summary()},
             {"jumps": [j.to_summary() for j in metrics.jumps],
              "mu_interfaces": [m.to_summary() for m in metrics.mu_interfaces]}]
+
+
+def _mechanics_blocks() -> list:
+    """The run keys of the film's and the elastic solve's mechanics summaries (every field
+    set; per-electrode distances spliced with their prefix)."""
+    from dataclasses import fields
+
+    from fem_sse.mechanics.results import FilmSummary, PlaneSummary
+
+    blocks = []
+    for record in (FilmSummary, PlaneSummary):
+        values = {f.name: ({"cathode": 1.0} if "prefix" in f.metadata else 1.0)
+                  for f in fields(record)}
+        blocks.append(record(**values).run_keys())
+    return blocks
 
 
 def _summary_keys() -> set[str]:
@@ -373,8 +389,9 @@ OTHER_MEANINGS = {
         "material, a grain or crack kind, a strain law's kind and mu table",
     ("app/design/", ("case", "files", "t_li", "one_minus_t_li", "ionic_potential_drop_V",
                      "overshoot_fraction", "undershoot_fraction", "wall_time_s", "status",
-                     "x")):
-        "the design command's own summary.json and metric names (its --objective language), "
+                     "x", "crack_risk_index")):
+        "the design command's own summary.json and metric names (its --objective language, "
+        "crack_risk_index of the exact film among them), "
         "its points' status and its maps' axes",
     ("io/checkpoint.py", ("case", "solver", "ranks", "cells", "layer")):
         "state.json of a checkpoint (SavedRun) and its profile arrays, files of their own",

@@ -206,6 +206,11 @@ class TransportResult:
             out.update(wall_time_summary(self.wall_time_s))
         return out
 
+    def table_keys(self) -> tuple[str, ...]:
+        """The scalar keys of :meth:`to_summary` (a sweep's table columns; not the jump and
+        interface lists)."""
+        return tuple(k for k, v in self.to_summary().items() if not isinstance(v, list))
+
     @classmethod
     def from_summary(cls, summary: Mapping) -> TransportResult:
         """The result a summary.json holds (:meth:`to_summary`; a key an older fem-sse did
