@@ -99,7 +99,7 @@ def uniform(comm) -> dict:
     config = parse_config(_fig3_data(2))
     bare = dataclasses.replace(config, mechanics=None)
     summary, extras = solve_case(bare, comm)
-    problem = extras["problem"]
+    problem = extras.problem
     rows = []
     for rounds in range(7):
         spec = dataclasses.replace(config.mechanics, refine_fronts=rounds)
@@ -276,7 +276,7 @@ def study(comm, name: str = "study_bilayer", scale: float = 1.0) -> dict:
         data["solver"]["max_cells"] = int(data["solver"]["max_cells"] / scale**2)
     config = parse_config(data, name=name)
     summary, extras = solve_case(dataclasses.replace(config, mechanics=None), comm)
-    problem = extras["problem"]
+    problem = extras.problem
 
     def where(result) -> dict:
         at = result.summary["max_principal_location"]
@@ -331,7 +331,7 @@ def poly(comm) -> dict:
     data.setdefault("mechanics", {"stack_pressure": 5e6})
     config = parse_config(data, name="poly_bilayer")
     summary, extras = solve_case(dataclasses.replace(config, mechanics=None), comm)
-    problem = extras["problem"]
+    problem = extras.problem
     width = config.geometry2d.width
     def where(result) -> dict:
         row = {}
