@@ -298,26 +298,22 @@ def _nested_blocks() -> list:
     """Records of the nested blocks with every optional key set: the 2D certificate (EAFE
     current balance, exact 1D comparison, second-scheme check), the 1D exact check, a region's
     statistics, a 2D front and an interface potential."""
-    from fem_sse.transport.certificate import (
-        Certificate,
-        CurrentBalance,
-        ExactCheck,
-        ExactComparison,
-        ExactDifferences,
-        residual_summary,
-    )
+    from fem_sse.transport import certificate as cert
     from fem_sse.transport.crosscheck import SchemeCheck
     from fem_sse.transport.results import InterfacePotential, Jump, Metrics, RegionStats
 
-    balance = CurrentBalance(**{name: 1.0 for name in CurrentBalance.__dataclass_fields__})
-    exact = ExactComparison(**{name: 1.0 for name in ExactComparison.__dataclass_fields__})
-    certificate = Certificate(balance, residual_summary(0.0, 0.0, "V"), exact, [], [], 0,
-                              SchemeCheck("fem", 0.1, 0.1, 10, "failed"))
-    diff = ExactDifferences(0.0, 0.0, 0.0, 0.0, 1, 1)
+    def every_key(record):  # every field set: the optional ones too
+        return record(**{name: 1.0 for name in record.__dataclass_fields__})
+
+    certificate = cert.Certificate(every_key(cert.CurrentBalance),
+                                   cert.residual_summary(0.0, 0.0, "V"),
+                                   every_key(cert.ExactComparison), [], [], 0,
+                                   SchemeCheck("fem", 0.1, 0.1, 10, "failed"))
+    diff = cert.ExactDifferences(0.0, 0.0, 0.0, 0.0, 1, 1)
     region = {"region_name": RegionStats("llzo", "grain", 1.0, 0.0, 0.0, 0.0, 0.0)}
     metrics = Metrics((Jump(0.0, "a", "up", 1.0, 1.0, "anode"),),
                       (InterfacePotential(0.0, 0.0),), 0.0, 0.0, region)
-    return [certificate.to_summary(), ExactCheck(0.1, 0.9, diff, diff, True).to_summary(),
+    return [certificate.to_summary(), cert.ExactCheck(0.1, 0.9, diff, diff, True).to_summary(),
             *_mechanics_blocks(),
             {"region_stats": metrics.region_summary()},
             {"jumps": [j.to_summary() for j in metrics.jumps],
