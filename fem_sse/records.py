@@ -61,12 +61,6 @@ class SummaryRecord:
                 out[f.name] = as_summary(value)
         return out
 
-    @classmethod
-    def from_summary(cls, block: Mapping):
-        """The record a block holds (its plain fields; a key the block lacks reads as None)."""
-        return cls(**{f.name: block.get(f.name) for f in fields(cls)
-                      if "prefix" not in f.metadata})
-
 
 class MappingRecord(Mapping):
     """A dataclass that also reads as a read-only mapping of its fields."""
