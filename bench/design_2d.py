@@ -99,9 +99,9 @@ def run(data: dict, comm) -> dict:
     config = parse_config(data, name=data["name"])
     load = os.getloadavg()[0]
     summary, extras = solve_case(config, comm)
-    mech, m = extras["elastic"], summary["mechanics"]
+    mech, m = extras.elastic, summary["mechanics"]
     exact = design_metrics(solve_exact(config.stack_1d()))
-    cells = cell_data(extras["problem"])
+    cells = cell_data(extras.problem)
     stress = mech.fields["max_principal [Pa]"]
     n = stress.function_space.mesh.topology.index_map(2).size_local
     L = config.thickness  # noqa: N806
@@ -137,7 +137,7 @@ def run(data: dict, comm) -> dict:
         "load_average_1min_before": load, "load_average_1min_after": os.getloadavg()[0],
         "window_eV": [config.cell.mu_cathode, config.cell.mu_anode],
     }
-    plot = {"x": cells["x"] * 1e6, "mu": cells["mu"], "fronts": extras["front_lines"],
+    plot = {"x": cells["x"] * 1e6, "mu": cells["mu"], "fronts": extras.front_lines,
             "stress_x": stress.function_space.tabulate_dof_coordinates()[
                 stress.function_space.dofmap.list[:n]][..., :2] * 1e6,
             "stress": stress.x.array[stress.function_space.dofmap.list[:n]] / 1e6,

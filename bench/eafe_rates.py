@@ -133,10 +133,10 @@ def main(argv=None) -> int:
     for name in args.cases:
         config = _config(name)
         exact, extras = _solve_exact(config)
-        rows = [errors(config, comm, n, exact, extras["exact"]) for n in args.cells]
+        rows = [errors(config, comm, n, exact, extras.exact) for n in args.cells]
         results[name] = {
             "exact_one_minus_t_li": exact["one_minus_t_li"],
-            "cancellation_ratio": cancellation_ratio(extras["exact"]), "rows": rows,
+            "cancellation_ratio": cancellation_ratio(extras.exact), "rows": rows,
             "rates": {key: rates(rows, key) for key in
                       ("rel_err_one_minus_t", "jump_err_over_L", "mu_interface_err_eV")}}
         if comm.rank == 0:

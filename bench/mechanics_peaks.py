@@ -99,7 +99,7 @@ def uniform(comm) -> dict:
     config = parse_config(_fig3_data(2))
     bare = dataclasses.replace(config, mechanics=None)
     summary, extras = solve_case(bare, comm)
-    problem = extras["problem"]
+    problem = extras.problem
     rows = []
     for rounds in range(7):
         spec = dataclasses.replace(config.mechanics, refine_fronts=rounds)
@@ -220,7 +220,7 @@ def eshelby(comm) -> dict:
         mu = fem.Function(fem.functionspace(smesh.mesh, ("DG", 1)))
         result = solve_mechanics(smesh, mu, config, comm, spec=spec)
         rows.append({"h_m": h, **_peaks(result.summary)})
-    exact = exact_peaks(149.8e9, 0.26, estar, a, R)
+    exact = dict(exact_peaks(149.8e9, 0.26, estar, a, R))
     # the largest principal stress is the uniform interior one: its flaw-size average too
     exact["crack_risk_index"] = exact["crack_risk_index_local"] = exact["max_principal"] / 150e6
     return {"exact": exact, "rows": rows}
@@ -276,7 +276,7 @@ def study(comm, name: str = "study_bilayer", scale: float = 1.0) -> dict:
         data["solver"]["max_cells"] = int(data["solver"]["max_cells"] / scale**2)
     config = parse_config(data, name=name)
     summary, extras = solve_case(dataclasses.replace(config, mechanics=None), comm)
-    problem = extras["problem"]
+    problem = extras.problem
 
     def where(result) -> dict:
         at = result.summary["max_principal_location"]
@@ -331,7 +331,7 @@ def poly(comm) -> dict:
     data.setdefault("mechanics", {"stack_pressure": 5e6})
     config = parse_config(data, name="poly_bilayer")
     summary, extras = solve_case(dataclasses.replace(config, mechanics=None), comm)
-    problem = extras["problem"]
+    problem = extras.problem
     width = config.geometry2d.width
     def where(result) -> dict:
         row = {}

@@ -81,7 +81,7 @@ def main_bench(restarts: int) -> dict:
     config = load_config(case)
     if comm.rank == 0:
         single, extras = solve_case(config, MPI.COMM_SELF)
-        problem = extras["problem"]
+        problem = extras.problem
         mine = _canonical_mesh(problem.smesh, problem.kirchhoff_function())
         state, _ = read_state(run, MPI.COMM_SELF)
         saved = load_transport(run, state, config, MPI.COMM_SELF)

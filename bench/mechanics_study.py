@@ -82,7 +82,7 @@ def main() -> None:
             config = parse_config(design(label.replace(" ", "_"), layers, law,
                                          WINDOWS.get(label, (-3.0, 0.0))))
             summary, extras = solve_case(config, comm, "exact")
-            rows = extras["rows"]
+            rows = extras.rows
             order = np.argsort(rows["x_m"], kind="stable")
             x = np.asarray(rows["x_m"])[order]
             lateral = np.asarray(rows["sigma_lateral_Pa"])[order]

@@ -175,7 +175,7 @@ def main() -> None:
         config = load_config(ROOT / "cases" / "2d" / f"{DESIGNS[design]}.toml")
         start = time.perf_counter()
         summary, extras = solve_case(config, comm)
-        result, problem = extras["elastic"], extras["problem"]
+        result, problem = extras.elastic, extras.problem
         rounds = summary["mechanics"]["front_refinements"]
         records.append(_record(design, "two_state", rounds, summary, summary["mechanics"],
                                result, config, comm))

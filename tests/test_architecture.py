@@ -286,11 +286,62 @@ def _spelled_keys() -> dict[str, set[str]]:
     return uses
 
 
+def _keys_in(value) -> set[str]:
+    """The keys of a summary value at every depth (dicts and lists of dicts)."""
+    if isinstance(value, dict):
+        return set(value).union(*(_keys_in(v) for v in value.values()))
+    if isinstance(value, list | tuple):
+        return set().union(*(_keys_in(v) for v in value))
+    return set()
+
+
+def _nested_blocks() -> list:
+    """Records of the nested blocks with every optional key set: the 2D certificate (EAFE
+    current balance, exact 1D comparison, second-scheme check), the 1D exact check, a region's
+    statistics, a 2D front and an interface potential."""
+    from fem_sse.transport import certificate as cert
+    from fem_sse.transport.crosscheck import SchemeCheck
+    from fem_sse.transport.results import InterfacePotential, Jump, Metrics, RegionStats
+
+    def every_key(record):  # every field set: the optional ones too
+        return record(**{name: 1.0 for name in record.__dataclass_fields__})
+
+    certificate = cert.Certificate(every_key(cert.CurrentBalance),
+                                   cert.residual_summary(0.0, 0.0, "V"),
+                                   every_key(cert.ExactComparison), [], [], 0,
+                                   SchemeCheck("fem", 0.1, 0.1, 10, "failed"))
+    diff = cert.ExactDifferences(0.0, 0.0, 0.0, 0.0, 1, 1)
+    region = {"region_name": RegionStats("llzo", "grain", 1.0, 0.0, 0.0, 0.0, 0.0)}
+    metrics = Metrics((Jump(0.0, "a", "up", 1.0, 1.0, "anode"),),
+                      (InterfacePotential(0.0, 0.0),), 0.0, 0.0, region)
+    return [certificate.to_summary(), cert.ExactCheck(0.1, 0.9, diff, diff, True).to_summary(),
+            *_mechanics_blocks(),
+            {"region_stats": metrics.region_summary()},
+            {"jumps": [j.to_summary() for j in metrics.jumps],
+             "mu_interfaces": [m.to_summary() for m in metrics.mu_interfaces]}]
+
+
+def _mechanics_blocks() -> list:
+    """The run keys of the film's and the elastic solve's mechanics summaries (every field
+    set; per-electrode distances spliced with their prefix)."""
+    from dataclasses import fields
+
+    from fem_sse.mechanics.results import FilmSummary, PlaneSummary
+
+    blocks = []
+    for record in (FilmSummary, PlaneSummary):
+        values = {f.name: ({"cathode": 1.0} if "prefix" in f.metadata else 1.0)
+                  for f in fields(record)}
+        blocks.append(record(**values).run_keys())
+    return blocks
+
+
 def _summary_keys() -> set[str]:
-    """The keys of summary.json as the records write them: a run's top-level keys (transport
-    result, adaptive loop, 2D certificate, 1D exact check, fallback, run information), a
-    failed run's, a restart's, and a refinement step's (taken from the records' to_summary,
-    not from a hand list)."""
+    """The keys of summary.json as the records write them, at every depth: a run's
+    (transport result, adaptive loop, 2D certificate, 1D exact check, fallback, run
+    information), a failed run's (but its ``diagnosis``: each error's own), a restart's, a
+    refinement step's and the nested blocks of :func:`_nested_blocks` (taken from the
+    records' to_summary, not from a hand list; region names are data, not keys)."""
     from fem_sse.app.results import (
         Fallback,
         RunInfo,
@@ -300,7 +351,6 @@ def _summary_keys() -> set[str]:
         restart_summary,
     )
     from fem_sse.io.checkpoint import SavedRun
-    from fem_sse.transport.certificate import Certificate, ExactCheck, residual_summary
     from fem_sse.transport.results import (
         FailedStep,
         Refinement,
@@ -313,42 +363,64 @@ def _summary_keys() -> set[str]:
     steps = (RefinementStep(0, 10, 21, 0.1, 5, 0.2), RefinementStep(1, 15, 31, 0.1, 3, 0.1,
                                                                     change, 1e-7),
              FailedStep(2, "diverged"))
-    certificate = Certificate({}, residual_summary(0.0, 0.0, "V"), None, [], [], 0)
+    blocks = _nested_blocks()
     transport = TransportResult(0.9, 0.1, 9.0, 1.0, 0.01, wall_time_s=1.0).to_summary({
         **Refinement(steps, True, "tolerance", change).to_summary(),
-        **certificate.to_summary(), **ExactCheck({}).to_summary(),
+        **blocks[0], **blocks[1],
         **Fallback("W failed", "budget").to_summary(), **Fallback.not_taken("EAFE failed")})
     info = RunInfo("case", "fem", True, 1e-4, 1, "0.9")
-    keys = set(RunResult(info, {**transport, **files_summary([])}).to_summary())
-    keys |= set(failed_summary(info, ValueError("x"), {}, False, True))
-    keys |= set(restart_summary("case", "out", {}, SavedRun(1, "case", "fem", 1, 0.9, 0.1), 1))
-    for step in steps:
-        keys |= set(step.to_summary())
+    keys = _keys_in(RunResult(info, {**transport, **files_summary([])}).to_summary())
+    failed = failed_summary(info, ValueError("x"), {"stage": "x"}, False, True)
+    keys |= _keys_in({k: v for k, v in failed.items() if k != "diagnosis"})
+    keys |= _keys_in(restart_summary("case", "out", {}, SavedRun(1, "case", "fem", 1, 0.9, 0.1),
+                                     1))
+    keys |= _keys_in(blocks) - {"region_name"}
     return keys
 
 
 #: (module or folder of fem_sse/, keys) that spell a summary key for something else: another
 #: file or the input language. The summary's own keys are spelled by the records only.
 OTHER_MEANINGS = {
-    ("spec/", ("solver", "fallback", "mechanics")):
-        "the input language: the [solver] and [mechanics] tables, solver.fallback",
+    ("spec/", ("solver", "fallback", "mechanics", "kind", "material", "mu")):
+        "the input language: the [solver] and [mechanics] tables, solver.fallback, a layer's "
+        "material, a grain or crack kind, a strain law's kind and mu table",
     ("app/design/", ("case", "files", "t_li", "one_minus_t_li", "ionic_potential_drop_V",
-                     "overshoot_fraction", "undershoot_fraction", "wall_time_s")):
-        "the design command's own summary.json and metric names (its --objective language)",
-    ("io/checkpoint.py", ("case", "solver", "ranks", "cells")):
-        "state.json of a checkpoint (SavedRun), a file of its own",
-    ("app/studies.py", ("solver", "mode", "error")):
+                     "overshoot_fraction", "undershoot_fraction", "wall_time_s", "status",
+                     "x", "crack_risk_index")):
+        "the design command's own summary.json and metric names (its --objective language, "
+        "crack_risk_index of the exact film among them), "
+        "its points' status and its maps' axes",
+    ("io/checkpoint.py", ("case", "solver", "ranks", "cells", "layer")):
+        "state.json of a checkpoint (SavedRun) and its profile arrays, files of their own",
+    ("app/studies.py", ("solver", "mode", "error", "status")):
         "the sweep's stamp file and its table rows (results.jsonl)",
-    ("app/sweep_table.py", ("solver", "error")): "the sweep's table columns (results.jsonl)",
+    ("app/sweep_table.py", ("solver", "error", "status")):
+        "the sweep's table columns (results.jsonl)",
     ("app/sweep_plan.py", ("solver",)): "the fingerprint of a sweep point",
-    ("io/outputs.py", ("fronts",)): "fronts.json, a file of its own",
-    ("io/outdir.py", ("files", "fem_sse_version")): "the ownership marker of an output folder",
-    ("geometry/", ("cells",)): "the mesh report: elements per physical group",
+    ("io/outputs.py", ("fronts", "x", "mu", "material")):
+        "fronts.json and fronts.csv, files of their own; the cell samples of mu_map.png",
+    ("transport/metrics2d.py", ("x", "mu", "material", "layer", "direction", "length_m",
+                                "boundary_layer")):
+        "a front polyline of fronts.json (Jump.to_summary writes the summary's entry) and the "
+        "per-cell samples the metrics take",
+    ("io/outdir.py", ("files", "fem_sse_version", "kind")):
+        "the ownership marker of an output folder",
+    ("geometry/", ("cells", "kind", "material", "length_m")):
+        "the mesh report: elements, kind, material per physical group, GB length",
     ("progress.py", ("mode",)): "the progress display's settings",
     ("app/view.py", ("mechanics",)): "the stems of a result's VTU files",
     ("app/restart.py", ("mechanics",)): "the [mechanics] table of the restarted case",
     ("app/dimension.py", ("cells",)):
         "a 2D restart's summary: the cells of the elastic mesh (PlaneSummary.cells)",
+    ("app/rows.py", ("layer",)): "profile.csv's columns",
+    ("app/mechanics_step.py", ("layer",)): "profile.csv's columns, read by the film",
+    ("transport/diagnosis.py", ("material",)): "the residual peak of a failed solve's diagnosis",
+    ("app/run.py", ("reason",)): "a failed run's diagnosis: the error that stopped it",
+    ("transport/eafe2d.py", ("x",)): "the EAFE cut currents (positions of the cuts)",
+    ("app/eafe_case.py", ("scheme",)):
+        "the run's own scheme (top level); scheme_check.scheme is the checking one",
+    (("transport/", "app/eafe_case.py", "app/transport_case.py"), ("stage",)):
+        "the stage of an error's diagnosis (errors.py), which the fallback block repeats",
 }
 
 

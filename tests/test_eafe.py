@@ -57,7 +57,7 @@ def test_edge_current_exact_for_one_carrier():
     1 nm to 100 nm, also where mu changes by 2 eV across the cell."""
     config = load_config(ROOT / "cases" / "fig3_bilayer.toml")
     _, extras = solve_exact_case(config)
-    sol = extras["exact"]
+    sol = extras.exact
     mat, kT = sol.segments[0].material, config.cell.kT
     for x0 in (1e-7, 5e-7, 1e-6, 2e-5):
         for h in (1e-7, 1e-8, 1e-9):
@@ -74,7 +74,7 @@ def test_uniform_mesh_convergence(comm):
     finest mesh is within 1e-7."""
     config = load_config(ROOT / "cases" / "fig3_bilayer.toml")
     exact, extras = solve_exact_case(config)
-    rows = [eafe_rates.errors(config, comm, n, exact, extras["exact"])
+    rows = [eafe_rates.errors(config, comm, n, exact, extras.exact)
             for n in (100, 200, 400, 800, 1600)]
     for key in ("rel_err_one_minus_t", "jump_err_over_L"):
         errs = np.array([r[key] for r in rows])

@@ -137,8 +137,8 @@ def test_grain_boundary_interfaces_match_the_w_formulation(comm):
     config = parse_config(_grains(1e3))
     eafe, extras = solve_case(config, comm, "fem-eafe")
     # what the mechanics takes (the tutorial asks the problem, whichever scheme solved it)
-    W = extras["problem"].kirchhoff_function()  # noqa: N806
-    assert np.array_equal(W.x.array, extras["view"].kirchhoff_function().x.array)
+    W = extras.problem.kirchhoff_function()  # noqa: N806
+    assert np.array_equal(W.x.array, extras.view.kirchhoff_function().x.array)
     w, _ = solve_case(config, comm, "fem")
     assert w["solver"] == "fem" and "fallback" not in w
     for s in (eafe, w):

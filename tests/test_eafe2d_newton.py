@@ -119,7 +119,7 @@ def test_kirchhoff_update_solves_the_shipped_rough_stack(comm):
     assert summary["current_balance"]["relative_imbalance"] < 1e-10
     averaged = solve_exact(config.stack_1d()).one_minus_t_li
     assert abs(summary["one_minus_t_li"] / averaged - 1.0) < 0.1
-    problem = extras["problem"]  # the update is the Newton step to first order
+    problem = extras.problem  # the update is the Newton step to first order
     mu = problem.mu.x.array
     step = np.where(problem.fixed, 0.0, 1e-6)
     assert np.allclose(kirchhoff_update(problem, mu, step, 1.0), mu + step, rtol=0,

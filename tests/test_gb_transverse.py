@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from fem_sse.spec.config import parse_config
-from fem_sse.transport.certificate import Certificate
+from fem_sse.transport.certificate import Certificate, CurrentBalance
 from fem_sse.transport.crosscheck import (SCHEME_TOLERANCE, SchemeCheck, check_with_eafe,
                                           check_with_w)
 from fem_sse.transport.exact1d import solve_exact
@@ -92,11 +92,19 @@ def test_w_states_are_right_or_flagged(comm):
             assert check.disagrees, (nx, w.relative_difference)
 
 
+def _balanced() -> Certificate:
+    """A certificate with a balanced state and no reason against it."""
+    balance = CurrentBalance(ionic_cathode_A_per_m2=9.0, ionic_anode_A_per_m2=9.0,
+                             electronic_cathode_A_per_m2=1.0, electronic_anode_A_per_m2=1.0,
+                             relative_imbalance=0.0, electronic_relative_imbalance=0.0)
+    return Certificate(balance, {}, None, [], [])
+
+
 def test_a_disagreement_makes_the_state_not_converged():
     """The certificate with a check 21 % off (the W state of 240 cells on trixie): not
     certified, the reason names the other scheme, the block gives the difference."""
     check = SchemeCheck("fem-eafe", 0.0265373, 0.0209487, 960)
-    cert = Certificate({}, {}, None, [], []).with_check(check)
+    cert = _balanced().with_check(check)
     assert not cert.certified and "fem-eafe" in cert.reasons[0]
     block = cert.to_summary()["scheme_check"]
     assert block["relative_difference"] == pytest.approx(0.2668, rel=1e-3)
@@ -104,7 +112,7 @@ def test_a_disagreement_makes_the_state_not_converged():
 
 
 def test_a_failed_check_leaves_the_state_certified_but_says_so():
-    cert = Certificate({}, {}, None, [], []).with_check(
+    cert = _balanced().with_check(
         SchemeCheck("fem-eafe", None, 0.1, 10, "stalled"))
     assert cert.certified and cert.to_summary()["scheme_check"]["failure"] == "stalled"
     assert cert.to_summary()["scheme_check"]["relative_difference"] is None

@@ -326,7 +326,7 @@ def test_fem_sse_run_1d_has_mechanics(bilayer_data, comm):
     summary, extras = solve_case(parse_config(bilayer_data), comm, "exact")
     for key in ("max_von_mises", "max_principal", "crack_risk_index", "crack_risk_location"):
         assert key in summary
-    rows = extras["rows"]
+    rows = extras.rows
     # free anode face: sigma_lateral = -E e*/(1 - nu) pointwise (model.md's anchor)
     assert np.allclose(rows["sigma_lateral_Pa"], -149.8e9 * rows["eigenstrain"] / 0.74)
     assert np.allclose(rows["sigma_xx_Pa"], 0.0)

@@ -161,7 +161,7 @@ def test_run_2d_mechanics(comm, run_output):
         assert mech["tractions"]["gb"][key] == pytest.approx(
             single["mechanics"]["tractions"]["gb"][key], rel=1e-9), key
 
-    result = extras["elastic"]
+    result = extras.elastic
     stress = result.fields["stress [Pa]"]
     x = stress.function_space.tabulate_dof_coordinates()
     plateau = (x[:, 0] > 20e-6) & (x[:, 0] < 30e-6)

@@ -168,7 +168,7 @@ def test_held_faces_axial_stress_is_the_exact_integral(bilayer_data, comm):
         compliance += (seg.x1 - seg.x0) / M
     summary, extras = solve_case(config, comm, "exact")
     assert summary["mechanics"]["sigma_xx"] == pytest.approx(-load / compliance, rel=1e-6)
-    assert np.all(extras["rows"]["sigma_xx_Pa"] == summary["mechanics"]["sigma_xx"])
+    assert np.all(extras.rows["sigma_xx_Pa"] == summary["mechanics"]["sigma_xx"])
 
 
 def test_profile_rows_at_a_phase_boundary_take_their_own_law(bilayer_data, comm):
@@ -181,7 +181,7 @@ def test_profile_rows_at_a_phase_boundary_take_their_own_law(bilayer_data, comm)
     summary, extras = solve_case(config, comm, "fem")
     if comm.rank != 0:
         return
-    rows = extras["rows"]
+    rows = extras.rows
     x, mu = np.asarray(rows["x_m"]), np.asarray(rows["mu_Li0_eV"])
     at_pb = np.flatnonzero(np.abs(x - 50e-6) < 1e-12)
     assert sorted(rows["layer"][k] for k in at_pb) == ["SE_anodic", "SE_cathodic"]
@@ -211,8 +211,8 @@ def test_reference_state_is_named_and_shifts_the_plateaus(bilayer_data, comm):
     shifted, extras2 = solve_case(parse_config(bilayer_data), comm, "exact")
     assert shifted["stress_free_reference"]["materials"]["SE_anodic"]["basis"] == \
         "materials.delta_ref"
-    change = np.asarray(extras2["rows"]["sigma_lateral_Pa"]) - np.asarray(
-        extras["rows"]["sigma_lateral_Pa"])
+    change = np.asarray(extras2.rows["sigma_lateral_Pa"]) - np.asarray(
+        extras.rows["sigma_lateral_Pa"])
     assert np.allclose(change, E * 0.03 * 0.02 / (1 - NU), rtol=1e-9)
 
 
@@ -322,7 +322,7 @@ def test_laterally_uniform_stack_from_transport(comm, rounds):
     film, _ = solve_case(parse_config(_with_dim(data, 1)), comm, "exact")
     config = parse_config(_with_dim(data, 2))
     _, extras = solve_case(dataclasses.replace(config, mechanics=None), comm)
-    problem = extras["problem"]
+    problem = extras.problem
     spec = dataclasses.replace(config.mechanics, refine_fronts=rounds)
     s = solve_mechanics(problem.smesh, None, config, comm, spec=spec,
                         kirchhoff=problem.kirchhoff_function()).summary

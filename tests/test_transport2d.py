@@ -280,7 +280,7 @@ def test_adaptive_run_outputs(comm, shared_tmp):
     assert len(out.history) == 3 and out.history[-1].cells > out.history[0].cells
     assert out.history[-1].cells <= 4000
     stats = out.metrics.region_stats
-    area = sum(s["area_m2"] for s in stats.values())
+    area = sum(s.area_m2 for s in stats.values())
     assert area == pytest.approx(config.thickness * config.width, rel=1e-12)
     assert out.problem.anode_area == pytest.approx(5 * UM, rel=1e-12)
     summary = run_case(config, shared_tmp / "run", comm)
@@ -343,20 +343,26 @@ def test_cap_stopped_loop_is_not_converged(comm):
 def test_verdict_rejects_impossible_states():
     """t_Li outside [0, 1], a broken balance or a laterally uniform stack off its exact value
     are never converged."""
+    from fem_sse.transport.certificate import CurrentBalance, ExactComparison
     from fem_sse.transport.certify2d import verdict
 
-    good = {"relative_imbalance": 1e-12}
+    def balance(total: float, electronic: float = 0.0) -> CurrentBalance:
+        return CurrentBalance(ionic_cathode_A_per_m2=9.0, ionic_anode_A_per_m2=9.0,
+                              electronic_cathode_A_per_m2=1.0, electronic_anode_A_per_m2=1.0,
+                              relative_imbalance=total,
+                              electronic_relative_imbalance=electronic)
+
+    good = balance(1e-12)
     assert verdict(0.97, good, None) == []
     assert "outside [0, 1]" in verdict(1.027, good, None)[0]
-    assert "balance" in verdict(0.97, {"relative_imbalance": 1e-3}, None)[0]
-    off = {"status": "ok", "rel_diff_one_minus_t_li": 0.05}
+    assert "balance" in verdict(0.97, balance(1e-3), None)[0]
+    off = ExactComparison(status="ok", rel_diff_one_minus_t_li=0.05)
     assert "exact 1D" in verdict(0.97, good, off)[0]
-    assert verdict(float("nan"), {"relative_imbalance": float("nan")}, None) != []
+    assert verdict(float("nan"), balance(float("nan")), None) != []
     # stress2d config 0: the totals balance to 2.5e-6 of I, but 1 - t_Li = 5e-5 and the
     # electronic current differs by 5 % between cathode and anode
-    small = {"relative_imbalance": 9e-7, "electronic_relative_imbalance": 0.054}
-    assert "electronic current balance" in verdict(0.99995, small, None)[0]
-    assert verdict(0.99995, {**small, "electronic_relative_imbalance": 2e-7}, None) == []
+    assert "electronic current balance" in verdict(0.99995, balance(9e-7, 0.054), None)[0]
+    assert verdict(0.99995, balance(9e-7, 2e-7), None) == []
 
 
 def test_extruded_stack_leaves_room_to_refine(comm):

@@ -121,22 +121,50 @@ def test_certificate_keys_and_order():
     """The 2D certificate's keys in the summary's order: the W-FEM's (residual relative to the
     current) and the EAFE scheme's (residual units, obtuse edges); the 1D exact check's block
     under its key; the reasons read back from a summary."""
-    from fem_sse.transport.certificate import Certificate, ExactCheck, residual_summary
+    from fem_sse.transport.certificate import (
+        Certificate,
+        CurrentBalance,
+        ExactCheck,
+        ExactComparison,
+        ExactDifferences,
+        residual_summary,
+    )
 
-    w = Certificate({"relative_imbalance": 0.0}, residual_summary(1e-12, relative=1e-10), None,
-                    [], [1.0])
+    balance = CurrentBalance(ionic_cathode_A_per_m2=9.0, ionic_anode_A_per_m2=9.0,
+                             electronic_cathode_A_per_m2=1.0, electronic_anode_A_per_m2=1.0,
+                             relative_imbalance=0.0, electronic_relative_imbalance=0.0,
+                             applied_current_error=1e-12)
+    w = Certificate(balance, residual_summary(1e-12, relative=1e-10), None, [], [1.0])
     assert list(w.to_summary()) == ["current_balance", "newton_residual",
                                     "newton_residual_relative", "exact_1d",
                                     "not_converged_because", "front_coverage"]
-    eafe = Certificate({}, residual_summary(1e-9, units="V"), {"status": "ok"}, ["broken"],
+    assert list(w.to_summary()["current_balance"]) == [
+        "ionic_cathode_A_per_m2", "ionic_anode_A_per_m2", "electronic_cathode_A_per_m2",
+        "electronic_anode_A_per_m2", "relative_imbalance", "electronic_relative_imbalance",
+        "applied_current_error"]
+    exact = ExactComparison(status="ok", t_li=0.9, one_minus_t_li=0.1, jumps_m=[1e-6],
+                            rel_diff_one_minus_t_li=1e-6, same_jump_count=False)
+    eafe = Certificate(balance, residual_summary(1e-9, units="V"), exact, ["broken"],
                        [0.5], obtuse_edges=3)
     assert list(eafe.to_summary()) == ["current_balance", "newton_residual",
                                        "newton_residual_units", "exact_1d", "obtuse_edges",
                                        "not_converged_because", "front_coverage"]
+    assert list(eafe.to_summary()["exact_1d"]) == [  # no jump shift without the same count
+        "status", "t_li", "one_minus_t_li", "jumps_m", "rel_diff_one_minus_t_li",
+        "same_jump_count"]
+    assert ExactComparison(status="no steady state", reason="x").to_summary() == {
+        "status": "no steady state", "reason": "x"}
     assert w.certified and not eafe.certified
     assert Certificate.reasons_in(eafe.to_summary()) == ["broken"]
     assert Certificate.reasons_in({}) == []
-    assert ExactCheck({"passed": True}).to_summary() == {"exact_check": {"passed": True}}
+    diff = ExactDifferences(1e-3, 1e-6, None, 0.0, 2, 2)
+    limits = ExactDifferences(1e-4, 1e-4, 1e-4, 1e-4)
+    assert diff.beyond(limits) == ["rel_err_one_minus_t", "jump_err_over_L"]
+    block = ExactCheck(0.1, 0.9, diff, limits, False).to_summary()["exact_check"]
+    assert list(block) == ["one_minus_t_li_exact", "t_li_exact", "rel_err_one_minus_t",
+                           "rel_err_t", "jump_err_over_L", "mu_interface_err_eV",
+                           "jump_count_fem", "jump_count_exact", "tolerances", "passed"]
+    assert list(block["tolerances"]) == list(block)[2:6] and dict(diff)["jump_count_fem"] == 2
 
 
 def test_fallback_and_run_information_read_back():

@@ -40,8 +40,8 @@ def main() -> None:
     config = parse_config(data, name=Path(args.case).stem)
 
     # 1. electrochemistry: the steady state (the same call `fem-sse run` makes)
-    summary, extras = solve_case(config, comm, "fem")
-    problem = extras["problem"]
+    summary, outputs = solve_case(config, comm, "fem")
+    problem = outputs.problem
     # W (A/m), linear per cell: mu_Li0 = B + kT asinh(W / (2 A kT)) jumps by eV where W
     # crosses zero inside a cell. Give the mechanics W, not mu_Li0 interpolated at the nodes
     # (problem.mu_function()): a linear ramp of mu between nodes misplaces the fronts and

@@ -8,6 +8,7 @@ import logging
 import time
 from dataclasses import replace
 
+from fem_sse.app.case_outputs import CaseOutputs
 from fem_sse.app.results import Fallback
 from fem_sse.spec.config import Config
 from fem_sse.transport.certificate import Certificate
@@ -24,8 +25,9 @@ SCHEME = {"scheme": "EAFE (exponentially fitted, mu at P1 nodes)"}
 
 
 def solve_eafe_case(config: Config, comm, exact_result: TransportResult, exact, progress=None):
-    """The 1D EAFE run: (summary, extras) with the keys of the W-FEM's summary; ``exact``: the
-    exact solution (the start), ``exact_result`` its result (the acceptance test)."""
+    """The 1D EAFE run: (summary, :class:`CaseOutputs`) with the keys of the W-FEM's summary;
+    ``exact``: the exact solution (the start), ``exact_result`` its result (the acceptance
+    test)."""
     from fem_sse.app.rows import fem_rows
     from fem_sse.app.transport_case import exact_acceptance
 
@@ -40,13 +42,14 @@ def solve_eafe_case(config: Config, comm, exact_result: TransportResult, exact, 
     rows = (fem_rows(config, out.profile, out.result.ionic_potential_drop)
             if comm.rank == 0 else None)
     problem.destroy()  # the PETSc solver only: mu, w, Phi and the mesh stay for the field files
-    return summary, {"rows": rows, "profile": out.profile, "exact_result": exact_result,
-                     "problem": problem, "result": result}
+    return summary, CaseOutputs(rows=rows, profile=out.profile, exact_result=exact_result,
+                                problem=problem, result=result)
 
 
 def solve_eafe_case_2d(config: Config, comm, progress=None):
-    """The 2D EAFE run: (summary, extras) with the keys of the W-FEM's 2D summary (certificate,
-    region statistics, fronts); ``extras["view"]`` is the state as the metrics see it. On a
+    """The 2D EAFE run: (summary, :class:`CaseOutputs`) with the keys of the W-FEM's 2D summary
+    (certificate, region statistics, fronts); ``outputs.view`` is the state as the metrics
+    see it. On a
     mesh with GB interfaces, the W formulation checks the final state on the same mesh
     (:mod:`fem_sse.transport.crosscheck`).
 
@@ -81,8 +84,8 @@ def solve_eafe_case_2d(config: Config, comm, progress=None):
     result = replace(out.final(problem.imap.size_global, cells),
                      wall_time_s=time.perf_counter() - start)
     problem.destroy()  # the PETSc solver only: the state stays for the field files
-    return result.to_summary(keys), {"front_lines": metrics.fronts, "problem": problem,
-                                     "view": out.extra["view"]}
+    return result.to_summary(keys), CaseOutputs(front_lines=metrics.fronts, problem=problem,
+                                                view=out.extra["view"])
 
 
 def solve_fem_2d_with_fallback(config: Config, comm, progress=None, keep=None):
@@ -126,7 +129,7 @@ def solve_fem_2d_with_fallback(config: Config, comm, progress=None, keep=None):
     log.warning("the W formulation did not converge (%s); solving with the exponentially "
                 "fitted scheme (solver.fallback = 'fem-eafe')", reason)
     try:
-        summary, extras = solve_eafe_case_2d(config, comm, progress)
+        summary, outputs = solve_eafe_case_2d(config, comm, progress)
     except (ConvergenceError, ConfigError) as second:
         if failed is None:
             w_result[0].update(Fallback.not_taken(second))
@@ -139,4 +142,4 @@ def solve_fem_2d_with_fallback(config: Config, comm, progress=None, keep=None):
             f"not converged either ({Refinement.stop_reason_of(summary)})"))
         return w_result
     summary.update(Fallback(reason, stage).to_summary())
-    return summary, extras
+    return summary, outputs

@@ -77,6 +77,10 @@ class RunInfo:
         return {"mode": "galvanostatic" if self.galvanostatic else "potentiostatic",
                 "thickness_m": self.thickness_m}
 
+    def table_keys(self) -> tuple[str, ...]:
+        """The run information a sweep's table shows after the results: the ranks."""
+        return tuple(self.versions())[-1:]
+
     def versions(self) -> dict:
         """The versions and the ranks (the last keys)."""
         return {"dolfinx_version": self.dolfinx_version, "fem_sse_version": self.fem_sse_version,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from fem_sse.app.case_outputs import CaseOutputs
 from fem_sse.app.dimension import run_for
 from fem_sse.app.results import RunInfo, RunResult, failed_summary
 from fem_sse.app.run_output import write_not_converged, write_run
@@ -18,7 +19,7 @@ log = logging.getLogger(__name__)
 
 
 def _solve_transport(config: Config, comm, solver: str, progress,
-                     keep=None) -> tuple[dict, dict, str]:
+                     keep=None) -> tuple[dict, CaseOutputs, str]:
     """(summary keys, writer inputs, the solver that produced them) of the transport step;
     ``keep``: a :class:`~fem_sse.transport.results.LastGoodState` for a failure."""
     from fem_sse.app import transport_case as case
@@ -34,31 +35,32 @@ def _solve_transport(config: Config, comm, solver: str, progress,
 
 
 def solve_run(config: Config, comm, solver: str | None = None,
-              progress=None, keep=None) -> tuple[RunResult, dict]:
+              progress=None, keep=None) -> tuple[RunResult, CaseOutputs]:
     """Solve ``config`` with ``solver`` ("fem", "fem-eafe" or "exact"; default from the config),
     then its mechanics (with a [mechanics] table). A failed W solve leaves its last good state
     in ``keep`` (a :class:`~fem_sse.transport.results.LastGoodState`), when given.
 
     Returns:
-        (result, extras): the :class:`~fem_sse.app.results.RunResult` (identical on all ranks)
-        and the writer inputs.
+        (result, outputs): the :class:`~fem_sse.app.results.RunResult` (identical on all
+        ranks) and the writer inputs (:class:`~fem_sse.app.case_outputs.CaseOutputs`).
     """
-    summary, extras, solver = _solve_transport(config, comm, solver or config.solver.kind,
-                                               progress, keep)
+    summary, outputs, solver = _solve_transport(config, comm, solver or config.solver.kind,
+                                                progress, keep)
     mechanics = (None if config.mechanics is None
-                 else run_for(config).mechanics(config, extras, comm))
-    return RunResult(RunInfo.of(config, solver, comm), summary, mechanics), extras
+                 else run_for(config).mechanics(config, outputs, comm))
+    return RunResult(RunInfo.of(config, solver, comm), summary, mechanics), outputs
 
 
 def solve_case(config: Config, comm, solver: str | None = None, progress=None,
-               keep=None) -> tuple[dict, dict]:
+               keep=None) -> tuple[dict, CaseOutputs]:
     """:func:`solve_run` with the summary as a dict (summary.json's keys).
 
     Returns:
-        (summary, extras): the summary dict (identical on all ranks) and writer inputs.
+        (summary, outputs): the summary dict (identical on all ranks) and the writer inputs
+        (:class:`~fem_sse.app.case_outputs.CaseOutputs`).
     """
-    result, extras = solve_run(config, comm, solver, progress, keep)
-    return result.to_summary(), extras
+    result, outputs = solve_run(config, comm, solver, progress, keep)
+    return result.to_summary(), outputs
 
 
 def run_case(config: Config, outdir: str | Path, comm, solver: str | None = None,
@@ -83,13 +85,13 @@ def run_case(config: Config, outdir: str | Path, comm, solver: str | None = None
 
     keep = LastGoodState()
     try:
-        summary, extras = solve_case(config, comm, solver, progress, keep)
+        summary, outputs = solve_case(config, comm, solver, progress, keep)
     except (ConvergenceError, SolveError) as exc:
         write_failed(config, outdir, comm, exc, solver or config.solver.kind, overwrite,
                      keep.of(exc))
         raise
     summary.update(extra or {})
-    return write_run(config, outdir, comm, summary, extras, png, overwrite)
+    return write_run(config, outdir, comm, summary, outputs, png, overwrite)
 
 
 def write_failed(config: Config, outdir: str | Path, comm, exc: Exception, solver: str,

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fem_sse.app.case_outputs import CaseOutputs
 from fem_sse.app.dimension import run_for
 from fem_sse.app.results import RunInfo, files_summary
 from fem_sse.app.rows import fem_rows
@@ -30,30 +31,30 @@ __all__ = ["write_failed_profile", "write_line_run", "write_not_converged", "wri
            "write_run"]
 
 
-def write_run(config: Config, outdir: str | Path, comm, summary: dict, extras: dict,
+def write_run(config: Config, outdir: str | Path, comm, summary: dict, outputs: CaseOutputs,
               png: bool = True, overwrite: bool = True) -> dict:
     """Write a solved run to ``outdir`` (replaced atomically); adds ``files`` (and the notes
     of a figure not drawn) to ``summary``, which it returns."""
     run = run_for(config)
-    saved = run.saved_state(config, extras, comm)
+    saved = run.saved_state(config, outputs, comm)
     with output_directory(outdir, comm, overwrite) as folder, activity(f"writing {outdir}"):
         if write_checkpoint(folder / "checkpoint", config, saved,
                             RunInfo.from_summary(summary).solver,
                             TransportResult.from_summary(summary), comm):
             summary["checkpoint"] = "checkpoint"  # restart files: fem-sse mechanics OUTDIR
-        run.write(folder, config, summary, extras, png, comm)
+        run.write(folder, config, summary, outputs, png, comm)
     return summary
 
 
-def write_line_run(folder: Path, config: Config, summary: dict, extras: dict, png: bool,
-                   comm) -> None:
+def write_line_run(folder: Path, config: Config, summary: dict, outputs: CaseOutputs,
+                   png: bool, comm) -> None:
     """1D outputs: fields, then (rank 0) profile.csv, profile.png (``png``), summary.json."""
     files = ["summary.json", "profile.csv"] + (["profile.png"] if png else [])
-    if "problem" in extras:
-        files += write_fields(folder, extras["problem"])
+    if outputs.problem is not None:
+        files += write_fields(folder, outputs.problem)
     summary.update(files_summary(files))
     if comm.rank == 0:
-        _write_1d(folder, config, summary, extras["rows"], png, files)
+        _write_1d(folder, config, summary, outputs.rows, png, files)
 
 
 def _write_1d(folder: Path, config: Config, summary: dict, rows: dict, png: bool,
@@ -74,24 +75,25 @@ def _write_1d(folder: Path, config: Config, summary: dict, rows: dict, png: bool
     write_json(folder / "summary.json", summary)
 
 
-def write_plane_run(folder: Path, summary: dict, extras: dict, png: bool = True) -> None:
+def write_plane_run(folder: Path, summary: dict, outputs: CaseOutputs,
+                    png: bool = True) -> None:
     """2D outputs: fields (VTX/XDMF), fronts (JSON/CSV), mu_map.png (``png``), summary.json;
     with mechanics also mechanics.bp/.xdmf, tractions.csv and mechanics.png (``png``)."""
-    problem = extras["problem"]
+    problem = outputs.problem
     files = ["summary.json"] + write_fields(folder, problem)
     info, result = RunInfo.from_summary(summary), TransportResult.from_summary(summary)
     title = f"{info.case}: t_Li = {result.t_li:.6f}, {result.cells} cells, {info.ranks} rank(s)"
     note = "skipped: png = False" if not png else plot_mu_map(
-        folder / "mu_map.png", extras.get("view", problem), extras["front_lines"], title)
+        folder / "mu_map.png", outputs.state, outputs.front_lines, title)
     if note is None:
         files.append("mu_map.png")
     else:  # skipped or failed to draw (a warning): the results stand without the PNG
         summary["mu_map_png"] = note
-    if "elastic" in extras:
+    if outputs.elastic is not None:
         from fem_sse.mechanics import write_mechanics
 
         mech_png = png and result.cells <= MAP_CELL_CAP
-        files += write_mechanics(folder, extras["elastic"], png=mech_png)
+        files += write_mechanics(folder, outputs.elastic, png=mech_png)
         if not png:
             summary["mechanics_png"] = "skipped: png = False"
         elif not mech_png:
@@ -99,7 +101,7 @@ def write_plane_run(folder: Path, summary: dict, extras: dict, png: bool = True)
         elif "mechanics.png" not in files:
             summary["mechanics_png"] = "failed: the warning in the log says why"
     if problem.comm.rank == 0:
-        files += write_fronts(folder, extras["front_lines"])
+        files += write_fronts(folder, outputs.front_lines)
         summary.update(files_summary(files))
         write_json(folder / "summary.json", summary)
 

@@ -14,31 +14,30 @@ import numpy as np
 
 from fem_sse.app.results import RunInfo
 from fem_sse.app.sweep_plan import Axis, short_key
+from fem_sse.mechanics.results import crack_risk_x_of, principal_peak_of, table_peaks
 from fem_sse.transport.results import TransportResult
 
-__all__ = ["PLOTS", "TABLE_KEYS", "Tally", "plot_results", "table_row", "tally_rows",
-           "write_tables"]
-
-#: summary keys copied into the results table (mechanics keys only when the case has them)
-TABLE_KEYS = ("t_li", "one_minus_t_li", "j_ionic_A_per_m2", "j_electronic_A_per_m2",
-              "ionic_potential_drop_V", "overshoot_fraction", "undershoot_fraction",
-              "max_von_mises", "max_principal", "crack_risk_index", "dofs", "cells",
-              "newton_iterations", "wall_time_s", "ranks")
+__all__ = ["PLOTS", "Tally", "plot_results", "table_row", "tally_rows", "write_tables"]
 
 
 def table_row(point: dict, summary: dict | None, state: str, error: str | None = None) -> dict:
-    """The row of ``point``: its overrides, ``state`` and the table keys of its summary."""
+    """The row of ``point``: its overrides, ``state`` and the table columns of its summary:
+    the solver, the transport result's scalar keys (:meth:`TransportResult.table_keys`), the
+    mechanics peaks, the ranks, the jumps (count, x / L) and the crack-risk peak's x / L (the
+    summary keys each record names, those the summary holds)."""
     row = {**point, "status": state}
     if summary is None:
         return {**row, "solver": None, "error": error}
     info, result = RunInfo.from_summary(summary), TransportResult.from_summary(summary)
     row["solver"] = info.solver
-    row.update({k: summary[k] for k in TABLE_KEYS if k in summary})
+    row.update({k: summary[k] for k in result.table_keys() if k in summary})
+    row.update(table_peaks(summary))
+    row.update({k: summary[k] for k in info.table_keys() if k in summary})
     length = info.thickness_m or 1.0
     row["jump_count"] = len(result.jumps)
     row["jumps_x_over_L"] = [j.x_m / length for j in result.jumps]
-    if "crack_risk_location" in summary:
-        row["crack_risk_x_over_L"] = summary["crack_risk_location"][0] / length
+    if crack_risk_x_of(summary) is not None:
+        row["crack_risk_x_over_L"] = crack_risk_x_of(summary) / length
     return row
 
 
@@ -95,7 +94,7 @@ PLOTS = (
     ("plot_overshoot.png", "overshoot fraction of L",
      lambda r: [TransportResult.from_summary(r).overshoot_fraction], False),
     ("plot_peak_stress.png", "peak max principal stress (MPa)",
-     lambda r: [r["max_principal"] / 1e6] if "max_principal" in r else None, False),
+     lambda r: None if principal_peak_of(r) is None else [principal_peak_of(r) / 1e6], False),
     ("plot_peak_location.png", "crack-risk peak x / L",
      lambda r: [r["crack_risk_x_over_L"]] if "crack_risk_x_over_L" in r else None, False),
 )

@@ -11,6 +11,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from fem_sse.app.case_outputs import CaseOutputs
 from fem_sse.app.results import Fallback
 from fem_sse.app.rows import fem_rows, profile_rows, segment_of
 from fem_sse.spec.config import Config
@@ -22,8 +23,8 @@ __all__ = ["exact_acceptance", "plane_current_keys", "solve_eafe_1d", "solve_exa
 log = logging.getLogger(__name__)
 
 
-def solve_exact_case(config: Config) -> tuple[dict, dict]:
-    """The exact 1D solve: (summary keys, {"rows", "exact", "result"}: the profile rows, the
+def solve_exact_case(config: Config) -> tuple[dict, CaseOutputs]:
+    """The exact 1D solve: (summary keys, outputs with the profile rows, the
     :class:`~fem_sse.transport.exact1d.ExactSolution` and its :class:`TransportResult`).
     SolveError: no steady state."""
     from fem_sse.transport.exact1d import solve_exact
@@ -46,7 +47,7 @@ def solve_exact_case(config: Config) -> tuple[dict, dict]:
     summary = result.to_summary({"shooting_evaluations": sol.evaluations})
     x, mu = sol.profile()
     rows = profile_rows(config, x, mu, segment_of(config, x), sol.eta_i(x))
-    return summary, {"rows": rows, "exact": sol, "result": result}
+    return summary, CaseOutputs(rows=rows, exact=sol, result=result)
 
 
 def _solve_w(config: Config, comm, progress, start: float, exact=None, keep=None):
@@ -60,9 +61,9 @@ def _solve_w(config: Config, comm, progress, start: float, exact=None, keep=None
 
     try:
         out = solve_adaptive(config, comm, progress=progress,
-                             accept=exact_acceptance(config, exact[1]["result"]) if exact
+                             accept=exact_acceptance(config, exact[1].result) if exact
                              else None,
-                             exact=exact[1]["exact"] if exact else None, keep=keep)
+                             exact=exact[1].exact if exact else None, keep=keep)
     except ConvergenceError as exc:
         for_dimension(config.dim).explain_failure(exc, config)
         raise
@@ -71,7 +72,7 @@ def _solve_w(config: Config, comm, progress, start: float, exact=None, keep=None
     return out, replace(out.final(problem.dofs, cells), wall_time_s=time.perf_counter() - start)
 
 
-def solve_fem_line(config: Config, comm, progress, keep=None) -> tuple[dict, dict]:
+def solve_fem_line(config: Config, comm, progress, keep=None) -> tuple[dict, CaseOutputs]:
     """The adaptive 1D W-FEM solve; the exact solution, solved once, is its start, the
     acceptance test of the adaptive loop and the final check (SolveError here: no steady
     state, exit 4)."""
@@ -80,12 +81,12 @@ def solve_fem_line(config: Config, comm, progress, keep=None) -> tuple[dict, dic
     out, result = _solve_w(config, comm, progress, start, exact, keep)
     rows = (fem_rows(config, out.profile, out.result.ionic_potential_drop)
             if comm.rank == 0 else None)
-    return result.to_summary(out.refinement().to_summary()), {
-        "rows": rows, "problem": out.problem, "profile": out.profile, "result": result,
-        "exact_result": exact[1]["result"]}
+    return result.to_summary(out.refinement().to_summary()), CaseOutputs(
+        rows=rows, problem=out.problem, profile=out.profile, result=result,
+        exact_result=exact[1].result)
 
 
-def solve_fem_plane(config: Config, comm, progress, keep=None) -> tuple[dict, dict]:
+def solve_fem_plane(config: Config, comm, progress, keep=None) -> tuple[dict, CaseOutputs]:
     """The adaptive 2D W-FEM solve with its certificate (:mod:`fem_sse.transport.certify2d`:
     a state that fails it is not converged) and, on a mesh with GB interfaces, the EAFE
     scheme's check on the final mesh (:mod:`fem_sse.transport.crosscheck`)."""
@@ -106,7 +107,7 @@ def solve_fem_plane(config: Config, comm, progress, keep=None) -> tuple[dict, di
                **plane_current_keys(solve, problem, metrics,
                                     "DG1" if problem.ionic_dg else "P1"),
                "gb_conductance_S_per_m2": problem.gb_conductance}
-    return summary, {"front_lines": metrics.fronts, "problem": problem}
+    return summary, CaseOutputs(front_lines=metrics.fronts, problem=problem)
 
 
 def warn_uncertified(cert, comm) -> None:
@@ -125,24 +126,24 @@ def plane_current_keys(solve, problem, metrics: Metrics, ionic_space: str) -> di
             "cathode_length_m": problem.area, "anode_contact_length_m": problem.anode_area,
             "j_total_at_anode_contact_A_per_m2": (solve.j_ionic + solve.j_electronic)
             * problem.area / problem.anode_area,
-            "region_stats": metrics.region_stats, "fronts": "fronts.json",
+            "region_stats": metrics.region_summary(), "fronts": "fronts.json",
             "ionic_space": ionic_space}
 
 
-def solve_eafe_1d(config: Config, comm, progress) -> tuple[dict, dict]:
+def solve_eafe_1d(config: Config, comm, progress) -> tuple[dict, CaseOutputs]:
     """1D exponentially fitted scheme (:mod:`fem_sse.transport.eafe_solve`), checked against the
     exact solution like the W-FEM (exit 3 beyond the tolerances)."""
     from fem_sse.app.eafe_case import solve_eafe_case
     from fem_sse.transport.certify1d import exact_check
 
     exact = solve_exact_case(config)[1]  # SolveError: no steady state (exit 4)
-    summary, extras = solve_eafe_case(config, comm, exact["result"], exact["exact"], progress)
-    summary.update(exact_check(extras["result"], exact["result"], config.thickness,
+    summary, outputs = solve_eafe_case(config, comm, exact.result, exact.exact, progress)
+    summary.update(exact_check(outputs.result, exact.result, config.thickness,
                                config.solver.tolerance).to_summary())
-    return summary, extras
+    return summary, outputs
 
 
-def solve_fem_1d(config: Config, comm, progress, keep=None) -> tuple[dict, dict]:
+def solve_fem_1d(config: Config, comm, progress, keep=None) -> tuple[dict, CaseOutputs]:
     """The 1D W formulation, checked against the exact solution; where it does not converge
     (refused beyond its precision, failed, or caught by the exact check) the exponentially
     fitted scheme solves the case (``solver.fallback``), certified by the same check. The
@@ -156,11 +157,11 @@ def solve_fem_1d(config: Config, comm, progress, keep=None) -> tuple[dict, dict]
 
     w_result = None
     try:
-        summary, extras = solve_fem_line(config, comm, progress, keep)
-        summary.update(_check_fem_1d(config, extras, keep).to_summary())
+        summary, outputs = solve_fem_line(config, comm, progress, keep)
+        summary.update(_check_fem_1d(config, outputs, keep).to_summary())
         if config.solver.fallback == "none" or converged_in(summary):
-            return summary, extras
-        w_result, failed, stage = (summary, extras), None, "adaptive loop"
+            return summary, outputs
+        w_result, failed, stage = (summary, outputs), None, "adaptive loop"
         reason = ("its adaptive loop stopped before the tolerance "
                   f"({Refinement.stop_reason_of(summary)})")
     except ConvergenceError as exc:
@@ -170,7 +171,7 @@ def solve_fem_1d(config: Config, comm, progress, keep=None) -> tuple[dict, dict]
     log.warning("the W formulation did not converge (%s); solving with the exponentially "
                 "fitted scheme (solver.fallback = 'fem-eafe')", reason)
     try:
-        summary, extras = solve_eafe_1d(config, comm, progress)
+        summary, outputs = solve_eafe_1d(config, comm, progress)
     except ConvergenceError as second:
         if failed is None:
             w_result[0].update(Fallback.not_taken(second))
@@ -182,39 +183,39 @@ def solve_fem_1d(config: Config, comm, progress, keep=None) -> tuple[dict, dict]
             f"not converged either ({Refinement.stop_reason_of(summary)})"))
         return w_result
     summary.update(Fallback(reason, stage).to_summary())
-    return summary, extras
+    return summary, outputs
 
 
 def exact_acceptance(config: Config, exact: TransportResult):
     """1D: a callable telling the adaptive loop whether a mesh's result passes the exact check
     against ``exact`` (the exact solver's result): refinement goes on until it does, or a cap
     stops it."""
-    from fem_sse.transport.certify1d import beyond, compare, tolerances
+    from fem_sse.transport.certify1d import compare, tolerances
 
     limits = tolerances(config.solver.tolerance)
 
     def accept(current: TransportResult) -> bool:
-        return not beyond(compare(current, exact, config.thickness), limits)
+        return not compare(current, exact, config.thickness).beyond(limits)
     return accept
 
 
-def _check_fem_1d(config: Config, extras: dict, keep=None):
+def _check_fem_1d(config: Config, outputs: CaseOutputs, keep=None):
     """The exact check of a 1D FEM result (:mod:`fem_sse.transport.certify1d`); beyond the
     tolerances a ConvergenceError, the problem kept in ``keep`` (its state is written as the
     last good state)."""
     from fem_sse.errors import ConvergenceError
     from fem_sse.transport.certify1d import exact_check
 
-    result = extras["result"]
+    result = outputs.result
     try:
-        return exact_check(result, extras["exact_result"], config.thickness,
+        return exact_check(result, outputs.exact_result, config.thickness,
                            config.solver.tolerance)
     except ConvergenceError as exc:
         from fem_sse.transport.start1d import explain_failure
 
         explain_failure(exc, config)
         if keep is not None:
-            keep.keep(exc, extras.get("problem"))
+            keep.keep(exc, outputs.problem)
         exc.diagnosis.update(phi_V=result.phi_V, cells=result.cells, dofs=result.dofs,
                              one_minus_t_li_fem=result.one_minus_t_li)
         raise

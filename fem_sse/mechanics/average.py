@@ -28,9 +28,12 @@ the 1D values).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-__all__ = ["PREFIX", "filter_length", "flaw_average_risk", "helmholtz_1d", "step_average"]
+__all__ = ["PREFIX", "FlawAveragePeaks", "filter_length", "flaw_average_risk", "helmholtz_1d",
+           "step_average"]
 
 PREFIX = "fem_sse_flaw_average_"
 _OPTIONS = {"ksp_type": "preonly", "pc_type": "lu", "pc_factor_mat_solver_type": "mumps",
@@ -102,7 +105,24 @@ def _averaged_components(smesh, stress, spec) -> tuple[np.ndarray, float]:
     return out, msh.comm.allreduce(longest, MPI.MAX)
 
 
-def flaw_average_risk(smesh, stress, spec, strength, flaw, toughness) -> tuple[dict, object]:
+@dataclass(frozen=True)
+class FlawAveragePeaks:
+    """Peaks of the flaw-size averaged stress, each (value, location (3,) (m)), the same on
+    every rank: the largest principal and von Mises stresses (Pa), the crack-risk index
+    (sigma_1_bar / strength, -), the fracture-risk index (K_I / K_IC, -) and the largest
+    stress intensity (Pa m^0.5); and the largest flaw-average length (m). Named as the
+    mechanics summary's keys (:class:`fem_sse.mechanics.results.PlaneSummary`)."""
+
+    max_principal_flaw_average: tuple
+    max_von_mises_flaw_average: tuple
+    crack_risk_index: tuple
+    fracture_risk_index: tuple
+    max_stress_intensity: tuple
+    flaw_average_length: float
+
+
+def flaw_average_risk(smesh, stress, spec, strength, flaw,
+                      toughness) -> tuple[FlawAveragePeaks, object]:
     """Peaks of the flaw-size averaged stress and the crack and fracture risk taken from it.
 
     Args:
@@ -117,10 +137,8 @@ def flaw_average_risk(smesh, stress, spec, strength, flaw, toughness) -> tuple[d
     one value per material, each judged by its own material's strength and toughness.
 
     Returns:
-        (peaks, risk): ``peaks`` maps max_principal_flaw_average, max_von_mises_flaw_average,
-        crack_risk_index (-), fracture_risk_index (-), max_stress_intensity (Pa m^0.5) to
-        (value, location (3,) (m)) and flaw_average_length (m, the largest l) to a float, the
-        same on every rank; ``risk`` is the DG1 function of sigma_1_bar / strength.
+        (peaks, risk): the :class:`FlawAveragePeaks`; ``risk`` is the DG1 function of
+        sigma_1_bar / strength.
     """
     from dolfinx import fem
 
@@ -137,18 +155,15 @@ def flaw_average_risk(smesh, stress, spec, strength, flaw, toughness) -> tuple[d
 
     values, longest = _averaged_components(smesh, stress, spec)
     inv = invariants(values)
-    k_one = at_vertices(flaw) * inv["max_principal"]
+    k_one = at_vertices(flaw) * inv.max_principal
     risk = fem.Function(V1, name="crack_risk_flaw_average [-]")
-    risk.x.array[:] = inv["max_principal"] / at_vertices(strength)
+    risk.x.array[:] = inv.max_principal / at_vertices(strength)
     owned = V1.dofmap.index_map.size_local
     points = V1.tabulate_dof_coordinates()[:owned]
-    samples = {"max_principal_flaw_average": inv["max_principal"],
-               "max_von_mises_flaw_average": inv["von_mises"], "crack_risk_index": risk.x.array,
-               "fracture_risk_index": k_one / at_vertices(toughness),
-               "max_stress_intensity": k_one}
-    peaks = {key: global_peak(values[:owned], points, comm) for key, values in samples.items()}
-    peaks["flaw_average_length"] = longest
-    return peaks, risk
+    samples = (inv.max_principal, inv.von_mises, risk.x.array, k_one / at_vertices(toughness),
+               k_one)
+    peaks = (global_peak(values[:owned], points, comm) for values in samples)
+    return FlawAveragePeaks(*peaks, longest), risk
 
 
 def helmholtz_1d(x_nodes: np.ndarray, length: np.ndarray, load: np.ndarray) -> np.ndarray:

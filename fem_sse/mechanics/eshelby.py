@@ -15,13 +15,28 @@ Used by bench/mechanics_peaks.py and tests/test_mechanics_peaks.py.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
-__all__ = ["disk_mesh", "exact_peaks"]
+from fem_sse.records import MappingRecord
+
+__all__ = ["EshelbyPeaks", "disk_mesh", "exact_peaks"]
 
 
-def exact_peaks(E: float, nu: float, estar: float, a: float, R: float) -> dict:  # noqa: N803
-    """Largest principal and von Mises stresses (Pa) of the closed form, and the interior
-    sigma_rr, sigma_zz (Pa). E (Pa), nu (-), estar (-), a and R (m)."""
+@dataclass(frozen=True)
+class EshelbyPeaks(MappingRecord):
+    """The closed form's largest principal stress, the interior sigma_rr and sigma_zz and the
+    largest von Mises stress (Pa), named as the mechanics summary's peaks (it also reads as a
+    mapping of its fields)."""
+
+    max_principal: float
+    interior_sigma_rr: float
+    interior_sigma_zz: float
+    max_von_mises: float
+
+
+def exact_peaks(E: float, nu: float, estar: float, a: float,  # noqa: N803
+                R: float) -> EshelbyPeaks:  # noqa: N803
+    """The :class:`EshelbyPeaks` of the closed form. E (Pa), nu (-), estar (-), a and R (m)."""
     lam = E * nu / ((1 + nu) * (1 - 2 * nu))
     G = E / (2 * (1 + nu))  # noqa: N806
     K3 = 3 * lam + 2 * G  # noqa: N806
@@ -33,8 +48,7 @@ def exact_peaks(E: float, nu: float, estar: float, a: float, R: float) -> dict: 
                   2 * (lam + G) * A2 + 2 * G * B2 / a ** 2, 2 * lam * A2)
     vm_out = math.sqrt(0.5 * ((rr - tt) ** 2 + (tt - zz) ** 2 + (zz - rr) ** 2))
     top = max(s_in, z_in, rr, tt, zz)
-    return {"max_principal": top, "interior_sigma_rr": s_in, "interior_sigma_zz": z_in,
-            "max_von_mises": max(abs(s_in - z_in), vm_out)}
+    return EshelbyPeaks(top, s_in, z_in, max(abs(s_in - z_in), vm_out))
 
 
 def disk_mesh(comm, h: float, a: float, R: float, materials=("inc", "mat")):  # noqa: N803

@@ -199,14 +199,14 @@ def film_stress(config, spec, x, mu, layer, samples=None) -> dict[str, np.ndarra
     inv = invariants(np.column_stack([sxx, lateral, np.zeros_like(x), lateral]))
     smooth = flaw_average_lateral(config, spec, pieces, axial, x, layer)
     avg = invariants(np.column_stack([sxx, smooth, np.zeros_like(x), smooth]))
-    k_one = k_factor * avg["max_principal"]
+    k_one = k_factor * avg.max_principal
     return {"eigenstrain": estar, "sigma_xx_Pa": sxx, "sigma_lateral_Pa": lateral,
-            "von_mises_Pa": inv["von_mises"], "max_principal_Pa": inv["max_principal"],
-            "hydrostatic_Pa": inv["hydrostatic"],
-            "max_principal_flaw_average_Pa": avg["max_principal"],
-            "von_mises_flaw_average_Pa": avg["von_mises"],
-            "crack_risk": avg["max_principal"] / strength,
-            "crack_risk_local": inv["max_principal"] / strength,
+            "von_mises_Pa": inv.von_mises, "max_principal_Pa": inv.max_principal,
+            "hydrostatic_Pa": inv.hydrostatic,
+            "max_principal_flaw_average_Pa": avg.max_principal,
+            "von_mises_flaw_average_Pa": avg.von_mises,
+            "crack_risk": avg.max_principal / strength,
+            "crack_risk_local": inv.max_principal / strength,
             "stress_intensity_Pa_m05": k_one, "fracture_risk": k_one / toughness,
             "flaw_average_length_m": ell}
 

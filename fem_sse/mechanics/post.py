@@ -9,13 +9,17 @@ lateral stress of the laterally constrained film.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from mpi4py import MPI
 
 from fem_sse.mechanics.discretisation import for_dimension
+from fem_sse.records import MappingRecord
 
-__all__ = ["PEAK_RTOL", "electrode_distance", "electrode_distances", "facet_traction_table",
-           "facet_tractions", "global_peak", "invariants", "traction_groups"]
+__all__ = ["PEAK_RTOL", "Invariants", "electrode_distance", "electrode_distances",
+           "facet_traction_table", "facet_tractions", "global_peak", "invariants",
+           "traction_groups"]
 
 
 def traction_groups(facet_groups: dict[str, int]) -> list[str]:
@@ -23,22 +27,31 @@ def traction_groups(facet_groups: dict[str, int]) -> list[str]:
     return sorted(g for g in facet_groups if g == "gb" or g.startswith(("pb", "interface")))
 
 
-def invariants(s: np.ndarray) -> dict[str, np.ndarray]:
-    """Invariants of stresses ``s`` (n, 4) = (sxx, syy, sxy, szz) in Pa.
+@dataclass(frozen=True, eq=False)
+class Invariants(MappingRecord):
+    """Stress invariants per sample (arrays, Pa): von Mises, the in-plane principal stresses
+    sigma_1 >= sigma_2, sigma_zz, the largest and smallest of the three principal stresses,
+    the hydrostatic (mean normal) stress, and theta_1 (rad, angle of the sigma_1 direction
+    from the x axis). Also reads as a mapping of its fields."""
 
-    Returns:
-        von_mises, sigma_1 >= sigma_2 (in-plane principal), sigma_zz, max_principal (largest of
-        the three), min_principal, hydrostatic (mean normal stress) (Pa) and theta_1 (rad, angle
-        of the sigma_1 direction from the x axis).
-    """
+    von_mises: np.ndarray
+    sigma_1: np.ndarray
+    sigma_2: np.ndarray
+    sigma_zz: np.ndarray
+    max_principal: np.ndarray
+    min_principal: np.ndarray
+    hydrostatic: np.ndarray
+    theta_1: np.ndarray
+
+
+def invariants(s: np.ndarray) -> Invariants:
+    """The :class:`Invariants` of stresses ``s`` (n, 4) = (sxx, syy, sxy, szz) in Pa."""
     sxx, syy, sxy, szz = s.T
     centre, radius = 0.5 * (sxx + syy), np.hypot(0.5 * (sxx - syy), sxy)
     s1, s2 = centre + radius, centre - radius
     vm = np.sqrt(0.5 * ((sxx - syy) ** 2 + (syy - szz) ** 2 + (szz - sxx) ** 2) + 3.0 * sxy ** 2)
-    return {"von_mises": vm, "sigma_1": s1, "sigma_2": s2, "sigma_zz": szz,
-            "max_principal": np.maximum(s1, szz), "min_principal": np.minimum(s2, szz),
-            "hydrostatic": (sxx + syy + szz) / 3.0,
-            "theta_1": 0.5 * np.arctan2(2.0 * sxy, sxx - syy)}
+    return Invariants(vm, s1, s2, szz, np.maximum(s1, szz), np.minimum(s2, szz),
+                      (sxx + syy + szz) / 3.0, 0.5 * np.arctan2(2.0 * sxy, sxx - syy))
 
 
 #: Relative band of a peak within which its location is the point with the smallest

@@ -13,24 +13,18 @@ block). NumPy only.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 
-__all__ = ["FilmSummary", "MechanicsSummary", "PlaneSummary", "peak_line"]
+from fem_sse.records import SummaryRecord, optional, spliced
 
+__all__ = ["FilmSummary", "MechanicsSummary", "PlaneSummary", "crack_risk_x_of", "peak_line",
+           "principal_peak_of", "table_peaks"]
+
+#: the peaks a sweep's table shows (von Mises and max principal in Pa, crack risk -)
+PEAK_KEYS = ("max_von_mises", "max_principal", "crack_risk_index")
 #: the keys a run's summary repeats at its top level beside the ``mechanics`` block
-RUN_KEYS = ("max_von_mises", "max_principal", "crack_risk_index", "crack_risk_location",
-            "crack_risk_distance_to_electrode", "crack_risk_basis", "fracture_risk_index",
-            "stress_free_reference")
-
-
-def _spliced(prefix: str):
-    """A dict field whose items become keys ``prefix + name``."""
-    return field(default_factory=dict, metadata={"prefix": prefix})
-
-
-def _optional():
-    """A field left out of the block while None."""
-    return field(default=None, metadata={"optional": True})
+RUN_KEYS = (*PEAK_KEYS, "crack_risk_location", "crack_risk_distance_to_electrode",
+            "crack_risk_basis", "fracture_risk_index", "stress_free_reference")
 
 
 def peak_line(summary: Mapping) -> str | None:
@@ -46,20 +40,27 @@ def peak_line(summary: Mapping) -> str | None:
             f"{block['crack_risk_nearest_electrode']}")
 
 
-class MechanicsSummary:
-    """Common behaviour of the mechanics summaries: every one has the attributes of
-    :data:`RUN_KEYS` (stresses in Pa, risk indices -, locations and distances in m)."""
+def table_peaks(summary: Mapping) -> dict:
+    """The :data:`PEAK_KEYS` a run's summary holds (empty without mechanics)."""
+    return {key: summary[key] for key in PEAK_KEYS if key in summary}
 
-    def to_summary(self) -> dict:
-        """The ``mechanics`` block of summary.json: the fields in their order."""
-        out = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if "prefix" in f.metadata:
-                out.update({f"{f.metadata['prefix']}{k}": v for k, v in value.items()})
-            elif value is not None or not f.metadata.get("optional"):
-                out[f.name] = value
-        return out
+
+def principal_peak_of(summary: Mapping) -> float | None:
+    """The max principal peak (Pa) of a run's summary (or a sweep row); None without
+    mechanics."""
+    return summary.get("max_principal")
+
+
+def crack_risk_x_of(summary: Mapping) -> float | None:
+    """x (m) of the crack-risk peak of a run's summary; None without mechanics."""
+    location = summary.get("crack_risk_location")
+    return None if location is None else location[0]
+
+
+class MechanicsSummary(SummaryRecord):
+    """Common behaviour of the mechanics summaries: every one has the attributes of
+    :data:`RUN_KEYS` (stresses in Pa, risk indices -, locations and distances in m);
+    :meth:`to_summary` is the ``mechanics`` block of summary.json, the fields in order."""
 
     def run_keys(self) -> dict:
         """The run summary's mechanics keys: :data:`RUN_KEYS` and the whole block."""
@@ -86,7 +87,7 @@ class FilmSummary(MechanicsSummary):
     crack_risk_index: float
     crack_risk_location: list
     crack_risk_distance_to_electrode: float
-    crack_risk_distances: dict = _spliced("crack_risk_distance_to_")
+    crack_risk_distances: dict = spliced("crack_risk_distance_to_")
     crack_risk_nearest_electrode: str
     crack_risk_basis: str
     crack_risk_index_local: float
@@ -97,8 +98,8 @@ class FilmSummary(MechanicsSummary):
     max_stress_intensity: float
     fracture_risk_index: float
     fracture_risk_location: list
-    fracture_risk_distances: dict = _spliced("fracture_risk_distance_to_")
-    stress_free_reference: dict | None = _optional()
+    fracture_risk_distances: dict = spliced("fracture_risk_distance_to_")
+    stress_free_reference: dict | None = optional()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -124,14 +125,17 @@ class PlaneSummary(MechanicsSummary):
     crack_risk_location: list
     crack_risk_distance_to_electrode: float
     crack_risk_nearest_electrode: str
-    crack_risk_distances: dict = _spliced("crack_risk_distance_to_")
+    crack_risk_distances: dict = spliced("crack_risk_distance_to_")
     crack_risk_basis: str
     crack_risk_index_local: float
     max_stress_intensity: float
     fracture_risk_index: float
     fracture_risk_location: list
-    fracture_risk_distances: dict = _spliced("fracture_risk_distance_to_")
-    flaw_average: dict = _spliced("")
+    fracture_risk_distances: dict = spliced("fracture_risk_distance_to_")
+    max_principal_flaw_average: float
+    max_von_mises_flaw_average: float
+    max_principal_flaw_average_location: list
+    flaw_average_length: float
     stress_free_reference: dict
     eigenstrain: str
     front_refinements: int

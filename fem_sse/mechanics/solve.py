@@ -225,7 +225,7 @@ def solve_mechanics(smesh, mu: fem.Function | None, config, comm=None,
     inv = invariants(exact.x.array.reshape(-1, 4))
     local_risk = _dg(msh, degree - 1)
     local_risk.interpolate(strength)
-    local_risk.x.array[:] = inv["max_principal"] / local_risk.x.array
+    local_risk.x.array[:] = inv.max_principal / local_risk.x.array
     averaged, risk = flaw_average_risk(smesh, exact, spec, strength, flaw, toughness)
 
     fields = _output_fields(msh, degree, mu_e, estar, exact, inv, local_risk, region)
@@ -233,12 +233,12 @@ def solve_mechanics(smesh, mu: fem.Function | None, config, comm=None,
     fields["crack_risk_flaw_average [-]"].interpolate(risk)
     keep = _uncut_dofs(local_risk.function_space, cut_cells)
     points = local_risk.function_space.tabulate_dof_coordinates()[keep]
-    peak = {key: global_peak(sign * inv[key][keep], points, comm)
-            for key, sign in (("von_mises", 1), ("max_principal", 1), ("min_principal", -1),
-                              ("hydrostatic", 1))}
+    von_mises, principal, lowest, hydrostatic = (
+        global_peak(values[keep], points, comm)
+        for values in (inv.von_mises, inv.max_principal, -inv.min_principal, inv.hydrostatic))
     local_index, _ = global_peak(local_risk.x.array[keep], points, comm)
-    index, where = averaged["crack_risk_index"]
-    f_index, f_where = averaged["fracture_risk_index"]
+    index, where = averaged.crack_risk_index
+    f_index, f_where = averaged.fracture_risk_index
 
     def to_electrodes(point):  # {electrode: distance (m)}
         return electrode_distances(msh, smesh.facet_tags, smesh.facet_groups, point, comm)
@@ -254,28 +254,27 @@ def solve_mechanics(smesh, mu: fem.Function | None, config, comm=None,
     tractions = {group: facet_tractions(msh, smesh.facet_tags, smesh.facet_groups[group], stress)
                  for group in traction_groups(smesh.facet_groups)}
     summary = PlaneSummary(
-        model=spec.model, max_von_mises=peak["von_mises"][0],
-        max_von_mises_location=peak["von_mises"][1][:gdim].tolist(),
-        max_von_mises_distance_to_electrode=nearest(peak["von_mises"][1])[0],
-        max_principal=peak["max_principal"][0],
-        max_principal_location=peak["max_principal"][1][:gdim].tolist(),
-        max_principal_distance_to_electrode=nearest(peak["max_principal"][1])[0],
-        min_principal=-peak["min_principal"][0],
-        max_hydrostatic=peak["hydrostatic"][0],
+        model=spec.model, max_von_mises=von_mises[0],
+        max_von_mises_location=von_mises[1][:gdim].tolist(),
+        max_von_mises_distance_to_electrode=nearest(von_mises[1])[0],
+        max_principal=principal[0],
+        max_principal_location=principal[1][:gdim].tolist(),
+        max_principal_distance_to_electrode=nearest(principal[1])[0],
+        min_principal=-lowest[0],
+        max_hydrostatic=hydrostatic[0],
         crack_risk_index=index, crack_risk_location=where[:gdim].tolist(),
         crack_risk_distance_to_electrode=distance,
         crack_risk_nearest_electrode=electrode,
         crack_risk_distances=to_electrodes(where),
         crack_risk_basis="flaw_average", crack_risk_index_local=local_index,
-        max_stress_intensity=averaged["max_stress_intensity"][0],
+        max_stress_intensity=averaged.max_stress_intensity[0],
         fracture_risk_index=f_index, fracture_risk_location=f_where[:gdim].tolist(),
         fracture_risk_distances=to_electrodes(f_where),
-        flaw_average={
-            **{key: averaged[key][0] for key in ("max_principal_flaw_average",
-                                                 "max_von_mises_flaw_average")},
-            "max_principal_flaw_average_location":
-                averaged["max_principal_flaw_average"][1][:gdim].tolist(),
-            "flaw_average_length": averaged["flaw_average_length"]},
+        max_principal_flaw_average=averaged.max_principal_flaw_average[0],
+        max_von_mises_flaw_average=averaged.max_von_mises_flaw_average[0],
+        max_principal_flaw_average_location=(
+            averaged.max_principal_flaw_average[1][:gdim].tolist()),
+        flaw_average_length=averaged.flaw_average_length,
         stress_free_reference=reference_summary(config, spec),
         eigenstrain=f"cell-wise L2 projection onto DG{degree - 1}",
         front_refinements=rounds, fitted_edges=cut,
@@ -329,13 +328,13 @@ def _output_fields(msh, degree, mu_e, estar, exact, inv, risk, region) -> dict:
               "stress [Pa]": lift(exact, "stress [Pa]", (4,))}
     low = _dg(msh, degree - 1)
     for label, key in SCALAR_FIELDS:
-        low.x.array[:] = inv[key]
+        low.x.array[:] = getattr(inv, key)
         fields[label] = lift(low, label)
     fields["crack_risk [-]"] = lift(risk, "crack_risk [-]")
     fields["region_id [-]"] = lift(region, "region_id [-]")
     if for_mesh(msh).principal_direction:
         direction = _dg(msh, degree - 1, (2,))
-        direction.x.array[:] = np.column_stack([np.cos(inv["theta_1"]),
-                                                np.sin(inv["theta_1"])]).ravel()
+        direction.x.array[:] = np.column_stack([np.cos(inv.theta_1),
+                                                np.sin(inv.theta_1)]).ravel()
         fields["principal_direction [-]"] = lift(direction, "principal_direction [-]", (2,))
     return fields

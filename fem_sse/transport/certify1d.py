@@ -17,16 +17,16 @@ within 10 tol L, interface potentials within 10 tol eV (1e-4, 1e-4 L and 0.1 meV
 from __future__ import annotations
 
 from fem_sse.errors import ConvergenceError
-from fem_sse.transport.certificate import ExactCheck
+from fem_sse.transport.certificate import ExactCheck, ExactDifferences
 from fem_sse.transport.results import TransportResult
 
-__all__ = ["beyond", "compare", "exact_check", "tolerances"]
+__all__ = ["compare", "exact_check", "tolerances"]
 
 
-def compare(fem: TransportResult, exact: TransportResult, length: float) -> dict:
-    """Differences of a FEM result from the exact one (``length``: L in m):
-    ``rel_err_one_minus_t`` and ``rel_err_t`` (-), ``jump_err_over_L`` (None when the jump
-    lists differ in count, layer or direction), ``mu_interface_err_eV`` and both jump counts."""
+def compare(fem: TransportResult, exact: TransportResult, length: float) -> ExactDifferences:
+    """Differences of a FEM result from the exact one (``length``: L in m): 1 - t_Li and t_Li
+    (relative, -), the largest jump shift (/L; None when the jump lists differ in count, layer
+    or direction), the largest interface potential difference (eV) and both jump counts."""
     jf, je = fem.jumps, exact.jumps
     same = len(jf) == len(je) and all(
         a.layer == b.layer and a.direction == b.direction for a, b in zip(jf, je))
@@ -36,19 +36,12 @@ def compare(fem: TransportResult, exact: TransportResult, length: float) -> dict
              default=0.0)
     rel = abs(fem.one_minus_t_li / exact.one_minus_t_li - 1.0)
     rel_t = abs(fem.t_li / exact.t_li - 1.0)
-    return {"rel_err_one_minus_t": rel, "rel_err_t": rel_t, "jump_err_over_L": jump,
-            "mu_interface_err_eV": mu, "jump_count_fem": len(jf), "jump_count_exact": len(je)}
+    return ExactDifferences(rel, rel_t, jump, mu, len(jf), len(je))
 
 
-def tolerances(tolerance: float) -> dict:
+def tolerances(tolerance: float) -> ExactDifferences:
     """The check's tolerances for ``solver.tolerance`` (see the module docstring)."""
-    return {"rel_err_one_minus_t": 10.0 * tolerance, "rel_err_t": 10.0 * tolerance,
-            "jump_err_over_L": 10.0 * tolerance, "mu_interface_err_eV": 10.0 * tolerance}
-
-
-def beyond(diff: dict, limits: dict) -> list[str]:
-    """The keys of ``limits`` whose difference in ``diff`` exceeds it (or is None)."""
-    return [key for key, limit in limits.items() if diff[key] is None or not diff[key] <= limit]
+    return ExactDifferences(*(4 * (10.0 * tolerance,)))
 
 
 def exact_check(fem: TransportResult, exact: TransportResult, length: float,
@@ -62,17 +55,15 @@ def exact_check(fem: TransportResult, exact: TransportResult, length: float,
     """
     diff = compare(fem, exact, length)
     limits = tolerances(tolerance)
-    failed = beyond(diff, limits)
-    check = ExactCheck({"one_minus_t_li_exact": exact.one_minus_t_li,
-                        "t_li_exact": exact.t_li, **diff, "tolerances": limits,
-                        "passed": not failed})
+    failed = diff.beyond(limits)
+    check = ExactCheck(exact.one_minus_t_li, exact.t_li, diff, limits, not failed)
     if failed:
         what = ", ".join(f"{key} = {diff[key]:.3g} > {limits[key]:.3g}" if diff[key] is not None
                          else "the jump lists differ" for key in failed)
         raise ConvergenceError(
             f"the FEM result differs from the exact 1D solution: {what} (1 - t_Li FEM "
             f"{fem.one_minus_t_li:.6g}, exact {exact.one_minus_t_li:.6g}; jumps FEM "
-            f"{diff['jump_count_fem']}, exact {diff['jump_count_exact']})",
+            f"{diff.jump_count_fem}, exact {diff.jump_count_exact})",
             {"stage": "check against the exact solution", **check.to_summary(),
              "good_state": True})
     return check

@@ -17,8 +17,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from fem_sse.transport.certificate import Certificate, residual_summary
-from fem_sse.transport.results import transference_summary
+from fem_sse.transport.certificate import (
+    Certificate,
+    CurrentBalance,
+    ExactComparison,
+    residual_summary,
+)
 
 __all__ = ["BALANCE_TOLERANCE", "ELECTRONIC_BALANCE_TOLERANCE", "balance_problems", "certificate",
            "current_balance", "exact_comparison", "verdict"]
@@ -51,7 +55,7 @@ def _ionic_entering(problem, tag: int, value: float) -> float:
                             problem.ionic_dg, problem.integral)
 
 
-def current_balance(problem) -> dict:
+def current_balance(problem) -> CurrentBalance:
     """Currents (A/m^2 per cathode length) entering at the cathode and leaving at the anode,
     ionic and electronic, and the relative imbalance of their sums."""
     phi = problem.phi_V
@@ -64,25 +68,26 @@ def current_balance(problem) -> dict:
                                        problem.electrode_flux(_ANODE))
     total_c, total_a = ion_c + el_c, ion_a + el_a
     scale = max(abs(total_c), abs(total_a), 1e-300)
-    out = {"ionic_cathode_A_per_m2": ion_c / area, "ionic_anode_A_per_m2": ion_a / area,
-           "electronic_cathode_A_per_m2": el_c / area, "electronic_anode_A_per_m2": el_a / area,
-           "relative_imbalance": abs(total_c - total_a) / scale,
-           "electronic_relative_imbalance": abs(el_c - el_a) / max(abs(el_c), abs(el_a), 1e-300)}
     cell = problem.config.cell
-    if cell.galvanostatic:
-        out["applied_current_error"] = abs(total_a / area / cell.current_density - 1.0)
-    return out
+    applied = (abs(total_a / area / cell.current_density - 1.0) if cell.galvanostatic
+               else None)
+    return CurrentBalance(
+        ionic_cathode_A_per_m2=ion_c / area, ionic_anode_A_per_m2=ion_a / area,
+        electronic_cathode_A_per_m2=el_c / area, electronic_anode_A_per_m2=el_a / area,
+        relative_imbalance=abs(total_c - total_a) / scale,
+        electronic_relative_imbalance=abs(el_c - el_a) / max(abs(el_c), abs(el_a), 1e-300),
+        applied_current_error=applied)
 
 
-def newton_residual(problem, balance: dict) -> dict:
+def newton_residual(problem, balance: CurrentBalance) -> dict:
     """Final residual norm of the scaled W equation, absolute and relative to the total current
     in the same units (W / w_scale)."""
     norm = float(problem.residual_norm())
-    total = (balance["ionic_anode_A_per_m2"] + balance["electronic_anode_A_per_m2"]) * problem.area
+    total = balance.anode_total_A_per_m2 * problem.area
     return residual_summary(norm, relative=norm / max(abs(total) / problem.w_scale, 1e-300))
 
 
-def exact_comparison(config, one_minus_t: float, jumps) -> dict | None:
+def exact_comparison(config, one_minus_t: float, jumps) -> ExactComparison | None:
     """The exact 1D solution of a laterally uniform stack and the FEM's differences from it
     (None for other geometries: their laterally averaged stack is not their solution)."""
     from fem_sse.transport.exact1d import SolveError, solve_exact
@@ -93,44 +98,43 @@ def exact_comparison(config, one_minus_t: float, jumps) -> dict | None:
     try:
         sol = solve_exact(config.stack_1d())
     except SolveError as exc:
-        return {"status": "no steady state", "reason": str(exc)}
+        return ExactComparison(status="no steady state", reason=str(exc))
     exact_x = sorted(x for x, _, _ in sol.crossings(lambda seg: seg.material.B))
     fem_x = sorted(j.x_m for j in jumps)
-    out = {"status": "ok", **transference_summary(sol.t_li, sol.one_minus_t_li),
-           "jumps_m": exact_x,
-           "rel_diff_one_minus_t_li": one_minus_t / sol.one_minus_t_li - 1.0,
-           "same_jump_count": len(exact_x) == len(fem_x)}
-    if out["same_jump_count"]:
-        out["max_jump_diff_over_L"] = max((abs(a - b) for a, b in zip(fem_x, exact_x)),
-                                          default=0.0) / config.thickness
-    return out
+    same = len(exact_x) == len(fem_x)
+    shift = (max((abs(a - b) for a, b in zip(fem_x, exact_x)), default=0.0) / config.thickness
+             if same else None)
+    return ExactComparison(status="ok", t_li=sol.t_li, one_minus_t_li=sol.one_minus_t_li,
+                           jumps_m=exact_x,
+                           rel_diff_one_minus_t_li=one_minus_t / sol.one_minus_t_li - 1.0,
+                           same_jump_count=same, max_jump_diff_over_L=shift)
 
 
-def balance_problems(t_li: float, balance: dict) -> list[str]:
+def balance_problems(t_li: float, balance: CurrentBalance) -> list[str]:
     """Why a state is no steady state by itself (empty when none): t_Li outside [0, 1], the
     total current or the electronic current unbalanced between cathode and anode."""
     reasons = []
     if not (np.isfinite(t_li) and 0.0 <= t_li <= 1.0):
         reasons.append(f"t_Li = {t_li:.6g} outside [0, 1]: an electronic or ionic current "
                        "against its driving force")
-    if not balance["relative_imbalance"] <= BALANCE_TOLERANCE:
+    if not balance.relative_imbalance <= BALANCE_TOLERANCE:
         reasons.append(f"current balance broken: cathode vs anode differ by "
-                       f"{balance['relative_imbalance']:.3g} (> {BALANCE_TOLERANCE:g})")
-    electronic = balance.get("electronic_relative_imbalance", 0.0)
+                       f"{balance.relative_imbalance:.3g} (> {BALANCE_TOLERANCE:g})")
+    electronic = balance.electronic_relative_imbalance
     if not electronic <= ELECTRONIC_BALANCE_TOLERANCE:
         reasons.append(f"electronic current balance broken: cathode vs anode differ by "
                        f"{electronic:.3g} of it (> {ELECTRONIC_BALANCE_TOLERANCE:g})")
     return reasons
 
 
-def verdict(t_li: float, balance: dict, exact: dict | None) -> list[str]:
+def verdict(t_li: float, balance: CurrentBalance, exact: ExactComparison | None) -> list[str]:
     """Reasons the state is not a converged solution (empty when it is)."""
     reasons = balance_problems(t_li, balance)
-    if exact is not None and exact.get("status") == "no steady state":
+    if exact is not None and exact.no_steady_state:
         reasons.append("the exact 1D solver finds no steady state for this laterally uniform "
-                       f"stack ({exact['reason']})")
-    if exact is not None and exact.get("status") == "ok":
-        rel = abs(exact["rel_diff_one_minus_t_li"])
+                       f"stack ({exact.reason})")
+    if exact is not None and exact.ok:
+        rel = abs(exact.rel_diff_one_minus_t_li)
         if not rel <= EXACT_TOLERANCE:
             reasons.append(f"1 - t_Li differs from the exact 1D value of this laterally "
                            f"uniform stack by {rel:.3g} relative (> {EXACT_TOLERANCE:g})")

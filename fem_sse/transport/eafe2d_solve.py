@@ -27,7 +27,12 @@ from fem_sse.errors import ConvergenceError
 from fem_sse.transport.eafe2d import EafeProblem2D, EafeView
 from fem_sse.transport.eafe_relax import relax_outliers
 from fem_sse.transport.eafe_newton import newton, pseudo_transient
-from fem_sse.transport.certificate import Certificate, residual_summary, unbalanced
+from fem_sse.transport.certificate import (
+    Certificate,
+    CurrentBalance,
+    residual_summary,
+    unbalanced,
+)
 from fem_sse.transport.eafe2d_gb import conductance_continuation, start_state
 from fem_sse.transport.results import FailedStep, TransportResult, TransportSolve
 
@@ -137,7 +142,7 @@ def solve_2d(problem: EafeProblem2D, sol, start: np.ndarray | None = None,
 _RESOLVED = 1e-6
 
 
-def current_balance_2d(problem: EafeProblem2D) -> dict:
+def current_balance_2d(problem: EafeProblem2D) -> CurrentBalance:
     """The keys of :func:`fem_sse.transport.certify2d.current_balance` (A/m^2 per cathode
     length) for an EAFE state.
 
@@ -162,20 +167,19 @@ def current_balance_2d(problem: EafeProblem2D) -> dict:
     resolved = bounds <= _RESOLVED * scale
     spread = float(np.ptp(values[resolved])) if resolved.any() else float("inf")
     total = max(abs(ion_a + i_e), 1e-300)
-    out = {"ionic_cathode_A_per_m2": ion_c / area, "ionic_anode_A_per_m2": ion_a / area,
-           "electronic_cathode_A_per_m2": react["cathode"] / area,
-           "electronic_anode_A_per_m2": react["anode"] / area,
-           "electronic_cathode_roundoff_A_per_m2": react["cathode_roundoff"] / area,
-           "electronic_anode_roundoff_A_per_m2": react["anode_roundoff"] / area,
-           "electronic_cut_A_per_m2": i_e / area,
-           "electronic_resolved": f"{int(resolved.sum())} of {len(values)} measurements "
-           "(cathode, anode, the t_Li cut, 32 cuts x = const)",
-           "relative_imbalance": (abs(ion_c - ion_a) + spread) / total,
-           "electronic_relative_imbalance": spread / scale}
-    if problem.config.cell.galvanostatic:
-        out["applied_current_error"] = abs(
-            (phi * problem.conductance + i_e) / problem.applied_current() - 1.0)
-    return out
+    applied = (abs((phi * problem.conductance + i_e) / problem.applied_current() - 1.0)
+               if problem.config.cell.galvanostatic else None)
+    return CurrentBalance(
+        ionic_cathode_A_per_m2=ion_c / area, ionic_anode_A_per_m2=ion_a / area,
+        electronic_cathode_A_per_m2=react["cathode"] / area,
+        electronic_anode_A_per_m2=react["anode"] / area,
+        electronic_cathode_roundoff_A_per_m2=react["cathode_roundoff"] / area,
+        electronic_anode_roundoff_A_per_m2=react["anode_roundoff"] / area,
+        electronic_cut_A_per_m2=i_e / area,
+        electronic_resolved=f"{int(resolved.sum())} of {len(values)} measurements "
+        "(cathode, anode, the t_Li cut, 32 cuts x = const)",
+        relative_imbalance=(abs(ion_c - ion_a) + spread) / total,
+        electronic_relative_imbalance=spread / scale, applied_current_error=applied)
 
 
 def _final_residual(problem: EafeProblem2D) -> float:
@@ -185,7 +189,7 @@ def _final_residual(problem: EafeProblem2D) -> float:
 
 
 def certificate_2d(problem: EafeProblem2D, result, jumps,
-                   balance: dict | None = None) -> Certificate:
+                   balance: CurrentBalance | None = None) -> Certificate:
     """The :class:`~fem_sse.transport.certificate.Certificate` of an EAFE state, as
     :func:`fem_sse.transport.certify2d.certificate` (``jumps``: its Jump records) with the
     row-scaled residual (V) and the obtuse edges."""
@@ -194,12 +198,12 @@ def certificate_2d(problem: EafeProblem2D, result, jumps,
     balance = balance or current_balance_2d(problem)
     exact = exact_comparison(problem.config, result.one_minus_t_li, jumps)
     reasons = verdict(result.t_li, balance, exact)
-    if exact is not None and exact.get("status") == "ok":
-        if not exact["same_jump_count"]:
+    if exact is not None and exact.ok:
+        if not exact.same_jump_count:
             reasons.append("the jumps differ in number from the exact 1D solution of this "
                            "laterally uniform stack")
-        elif exact.get("max_jump_diff_over_L", 0.0) > 1e-3:
-            reasons.append(f"a jump lies {exact['max_jump_diff_over_L']:.3g} L from the exact "
+        elif exact.max_jump_diff_over_L > 1e-3:
+            reasons.append(f"a jump lies {exact.max_jump_diff_over_L:.3g} L from the exact "
                            "1D one of this laterally uniform stack (> 0.001)")
     residual = residual_summary(_final_residual(problem), units="V (row-scaled node residuals)")
     return Certificate(balance, residual, exact, reasons, [j.coverage for j in jumps],

@@ -39,7 +39,7 @@ from fem_sse.geometry.regions import ANODE, CATHODE
 from fem_sse.materials.conductivity import kirchhoff, mu_from_kirchhoff
 from fem_sse.parallel import gather_arrays
 from fem_sse.transport.jumps import crosses, opposite_sides, zero_point
-from fem_sse.transport.results import InterfacePotential, Jump, Metrics, fraction_summary
+from fem_sse.transport.results import InterfacePotential, Jump, Metrics, RegionStats
 
 __all__ = ["cell_data", "electrode_fronts", "fem_metrics_2d", "front_polylines"]
 
@@ -95,7 +95,8 @@ def fraction_above(d: np.ndarray) -> np.ndarray:
 
 
 def region_stats(problem, data: dict) -> dict:
-    """Per region name: material, area (m^2 per unit depth), mu min/max (eV), fractions."""
+    """Per region name its :class:`~fem_sse.transport.results.RegionStats`, and the overshoot
+    and undershoot fractions of the whole area (-)."""
     config = problem.config
     regions = problem.smesh.regions
     tags = np.array(sorted(regions))
@@ -122,10 +123,8 @@ def region_stats(problem, data: dict) -> dict:
     for i, tag in enumerate(tags):
         r = regions[tag]
         a = sums[0, i]
-        out[r.name] = {"material": r.material, "kind": r.kind, "area_m2": a,
-                       "mu_min_eV": float(lo[i]), "mu_max_eV": float(hi[i]),
-                       **fraction_summary(sums[1, i] / a if a else 0.0,
-                                          sums[2, i] / a if a else 0.0)}
+        out[r.name] = RegionStats(r.material, r.kind, a, float(lo[i]), float(hi[i]),
+                                  sums[1, i] / a if a else 0.0, sums[2, i] / a if a else 0.0)
     total = sums[0].sum()
     return out, sums[1].sum() / total, sums[2].sum() / total
 

@@ -12,16 +12,19 @@ NumPy only: no DOLFINx, so the exact solver's runs use it too.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
+
+from fem_sse.records import MappingRecord, SummaryRecord
 
 __all__ = ["FailedStep", "InterfacePotential", "Jump", "LastGoodState", "Metrics",
-           "RefinementStep", "Refinement", "StepChange", "TransportResult", "TransportSolve",
+           "RefinementStep", "Refinement", "RegionStats", "StepChange", "TransportResult",
+           "TransportSolve",
            "converged_in", "converged_summary", "error_summary", "fraction_summary",
            "transference_summary", "wall_time_summary"]
 
 
 @dataclass(frozen=True)
-class TransportSolve(Mapping):
+class TransportSolve(MappingRecord):
     """The steady state of one solve on one mesh (:func:`~fem_sse.transport.galvanostatic.
     solve_transport`, the EAFE schemes' ``solve``); per unit cathode area in 2D.
 
@@ -44,21 +47,6 @@ class TransportSolve(Mapping):
     newton_iterations: int
     bordered_iterations: int = 0
     outer_iterations: int = 0
-
-    def __getitem__(self, key: str):
-        if key not in self._names():
-            raise KeyError(key)
-        return getattr(self, key)
-
-    def __iter__(self):
-        return iter(self._names())
-
-    def __len__(self) -> int:
-        return len(self._names())
-
-    @classmethod
-    def _names(cls) -> tuple[str, ...]:
-        return tuple(f.name for f in fields(cls))
 
 
 @dataclass(frozen=True)
@@ -115,6 +103,21 @@ class InterfacePotential:
 
 
 @dataclass(frozen=True)
+class RegionStats(SummaryRecord):
+    """A region's entry of ``region_stats`` (2D): its material and kind, its area (m^2 per
+    unit depth), the range of mu_Li0 in it (eV) and the fractions of its area where mu_Li0 >
+    mu_anode or < mu_cathode (-)."""
+
+    material: str
+    kind: str
+    area_m2: float
+    mu_min_eV: float  # noqa: N815
+    mu_max_eV: float  # noqa: N815
+    overshoot_fraction: float
+    undershoot_fraction: float
+
+
+@dataclass(frozen=True)
 class Metrics:
     """What the metrics of a solved state measured (:func:`fem_sse.transport.metrics1d.
     fem_metrics`, :func:`fem_sse.transport.metrics2d.fem_metrics_2d`).
@@ -123,7 +126,8 @@ class Metrics:
         jumps: the jumps of mu_Li0 (2D: fronts); mu_interfaces: mu_Li0 at layer interfaces.
         overshoot_fraction, undershoot_fraction: fraction of the thickness (2D: of the area)
             where mu_Li0 > mu_anode or < mu_cathode (-).
-        region_stats: 2D: per region statistics (summary.json's ``region_stats``), else None.
+        region_stats: 2D: :class:`RegionStats` per region name (summary.json's
+            ``region_stats``), else None.
         fronts: 2D: the front polylines (fronts.json), else None.
     """
 
@@ -131,8 +135,13 @@ class Metrics:
     mu_interfaces: tuple[InterfacePotential, ...]
     overshoot_fraction: float
     undershoot_fraction: float
-    region_stats: dict | None = None
+    region_stats: dict[str, RegionStats] | None = None
     fronts: list | None = None
+
+    def region_summary(self) -> dict | None:
+        """The ``region_stats`` block: each region's entry by name (None in 1D)."""
+        return (None if self.region_stats is None
+                else {name: s.to_summary() for name, s in self.region_stats.items()})
 
 
 @dataclass(frozen=True)
@@ -196,6 +205,11 @@ class TransportResult:
         if self.wall_time_s is not None:
             out.update(wall_time_summary(self.wall_time_s))
         return out
+
+    def table_keys(self) -> tuple[str, ...]:
+        """The scalar keys of :meth:`to_summary` (a sweep's table columns; not the jump and
+        interface lists)."""
+        return tuple(k for k, v in self.to_summary().items() if not isinstance(v, list))
 
     @classmethod
     def from_summary(cls, summary: Mapping) -> TransportResult:
