@@ -313,12 +313,30 @@ def test_stalled_continuation_then_kirchhoff_newton(comm):
 
 
 def test_docs_stacks_table_is_the_bench_json():
-    """docs/robustness.md's per-stack rerun table is `bench/stress1d.py --stacks-table`."""
+    """docs/robustness.md's per-stack rerun tables are `bench/stress1d.py --stacks-table`."""
     import re
 
     text = (ROOT / "docs" / "robustness.md").read_text()
-    block = re.search(r"<!-- stress1d-stacks:(\w+) -->\n(.*?)<!-- /stress1d-stacks -->", text,
-                      re.S)
+    blocks = re.findall(r"<!-- stress1d-stacks:(\w+) -->\n(.*?)<!-- /stress1d-stacks -->", text,
+                        re.S)
+    assert blocks
+    for name, block in blocks:
+        path = ROOT / "bench" / "results" / f"{name}.json"
+        assert block.strip() == stress1d.stacks_table(path).strip(), name
+
+
+def test_docs_unseen_table_is_the_bench_json():
+    """docs/robustness.md's table of the stacks of seed 17 (default path) is `bench/stress1d.py
+    --table` of its JSON."""
+    import re
+
+    text = (ROOT / "docs" / "robustness.md").read_text()
+    block = re.search(r"<!-- stress1d-unseen-table:(\w+) -->\n(.*?)"
+                      r"<!-- /stress1d-unseen-table -->", text, re.S)
     assert block is not None
     path = ROOT / "bench" / "results" / f"{block[1]}.json"
-    assert block[2].strip() == stress1d.stacks_table(path).strip()
+    summary = json.loads(path.read_text())["summary"]
+    assert summary["seed"] == 17 and summary["fallback"] == "fem-eafe"
+    first = ROOT / "bench" / "results" / "stress1d_fallback_seed17_s11.json"
+    expected = stress1d.table(path) + "\n\n" + stress1d.versus(path, first)
+    assert block[2].strip() == expected.strip()
