@@ -70,6 +70,22 @@ def test_room_to_refine_and_fallback_at_the_cap(comm):
 
 
 @pytest.mark.mpi
+def test_w_budget_hands_a_slow_stack_to_the_fallback(comm):
+    """Stack 150 of seed 16: the 1D W formulation ran past 120 s on it (continuations in Phi
+    and in the electrode window). The W solve now has the 1D budget of
+    ``solver.w_budget_s`` (20 s by default in 1D, 200 s in 2D); here 2 s, so that the test
+    is quick: the budget stops it, the fallback certifies the stack and says why."""
+    data = stress1d.random_stack(SEED, 150)
+    assert parse_config(data, data["name"]).solver.w_budget_s == 20.0
+    data = {**data, "solver": {"w_budget_s": 2.0}}
+    config = parse_config(data, data["name"])
+    fem, _ = solve_case(config, comm, "fem")
+    assert fem["converged"] and fem["solver"] == "fem-eafe"
+    assert fem["fallback"]["stage"] == "budget" and "w_budget_s" in fem["fallback"]["reason"]
+    assert fem["exact_check"]["passed"]
+
+
+@pytest.mark.mpi
 @pytest.mark.parametrize("index", NO_STEADY_STATE)
 def test_random_stack_without_steady_state(index, comm):
     data = stress1d.random_stack(SEED, index)

@@ -150,14 +150,17 @@ def solve_fem_1d(config: Config, comm, progress, keep=None) -> tuple[dict, CaseO
     summary's ``fallback`` block says so; when both fail, the W formulation's error is raised
     with the fallback's message in its diagnosis (and its last good state in ``keep``). A W
     run that stopped before its tolerance (cell cap, a failed refinement step) is solved
-    again with the fallback too, whose result replaces it only when it converged (as in 2D:
-    :func:`fem_sse.app.eafe_case.solve_fem_2d_with_fallback`)."""
+    again with the fallback too, whose result replaces it only when it converged, and the W
+    solve has a wall-time budget (``solver.w_budget_s``, 20 s by default in 1D), as in 2D
+    (:func:`fem_sse.app.eafe_case.solve_fem_2d_with_fallback`)."""
     from fem_sse.errors import ConvergenceError
+    from fem_sse.transport.budget import wall_budget
     from fem_sse.transport.results import Refinement, converged_in
 
     w_result = None
     try:
-        summary, outputs = solve_fem_line(config, comm, progress, keep)
+        with wall_budget(config.solver.w_budget_s, comm):  # the W solve's wall time
+            summary, outputs = solve_fem_line(config, comm, progress, keep)
         summary.update(_check_fem_1d(config, outputs, keep).to_summary())
         if config.solver.fallback == "none" or converged_in(summary):
             return summary, outputs

@@ -40,8 +40,8 @@ Schema (keys in brackets are optional, with their defaults)::
     [fallback = "fem-eafe"]     # "fem": the scheme used when the W formulation does not
                                 # converge or is not certified (2D: not with GB interfaces
                                 # or crack lines), or "none"
-    [w_budget_s = 200]          # 2D: wall time (s) of the W solve before it counts as failed
-                                # (-> the fallback); 0: no budget
+    [w_budget_s = 200 (2D), 20 (1D)]  # wall time (s) of the W solve before it counts as
+                                # failed (-> the fallback); 0: no budget
 
     [mechanics]                 # optional: Li0(SE) eigenstrain -> elasticity, and per-material
                                 # E, nu, strength, ... (fem_sse.spec.mechanics, docs/mechanics.md)
@@ -291,8 +291,8 @@ def _parse_solver(solver_table: dict, dim: int) -> SolverOptions:
                                        hi=10000, integer=True)
                                if "max_newton_iterations" in solver_table else None),
         fallback=fallback,
-        w_budget_s=float(_number(solver_table, "w_budget_s", "solver", default=200.0, lo=0.0,
-                                 hi=1e7)),
+        w_budget_s=float(_number(solver_table, "w_budget_s", "solver",
+                                 default=for_dimension(dim).w_budget_s, lo=0.0, hi=1e7)),
     )
 
 

@@ -1,4 +1,4 @@
-"""A wall-time budget for a nonlinear solve (``solver.w_budget_s``, 2D W formulation).
+"""A wall-time budget for a nonlinear solve (``solver.w_budget_s``, the W formulation).
 
 The Newton loops (:func:`fem_sse.transport.newton.newton`, ``bordered_newton``) call
 :func:`check` once per iteration. Every rank runs the same iterations (their residual norms
