@@ -89,10 +89,12 @@ NUMBERS = {
     # README "Verification (1D)": bench/run_cases.py -> bench/results/cases_summary.json
     "cases.count": Number(str, abs=0),
     # (the errors vs the exact solution and the DOFs are re-checked: a rerun whose error grew
-    # or whose meshes changed fails the test instead of passing with untouched docs)
-    "cases.worst_rel_err_one_minus_t": Number(sci(2), rel=0.5),
-    "cases.worst_jump_err_over_L": Number(sci(2), rel=0.5),
-    "cases.worst_mu_interface_err_eV": Number(sci(1), rel=0.5),
+    # or whose meshes changed fails the test instead of passing with untouched docs; the 1D
+    # default scheme's errors are near round-off, 1e-10, which differs between PETSc builds:
+    # the abs part, 1e-8, still fails a rerun that lost two orders of accuracy)
+    "cases.worst_rel_err_one_minus_t": Number(sci(2), rel=0.5, abs=1e-8),
+    "cases.worst_jump_err_over_L": Number(sci(2), rel=0.5, abs=1e-8),
+    "cases.worst_mu_interface_err_eV": Number(sci(1), rel=0.5, abs=1e-8),
     "cases.min_dofs_k": Number(thousands(1), rel=0.05),
     "cases.max_dofs_k": Number(thousands(0), rel=0.05),
     "cases.min_time_s": Number(fixed(2)),
@@ -267,9 +269,10 @@ def _t_li(value: float) -> str:
     return f"1 - {1.0 - value:.1e}" if value > 0.9999995 else f"{value:.6f}"
 
 
-def cases_table() -> str:
-    """docs/cases.md's table of the 20 paper cases, from bench/run_cases.py's JSON."""
-    rows = json.loads((ROOT / "bench" / "results" / "cases_summary.json").read_text())
+def cases_table(name: str = "cases_summary") -> str:
+    """docs/cases.md's table of the 20 paper cases, from bench/run_cases.py's JSON ``name``
+    (cases_summary: what ``fem-sse run`` does; cases_summary_fem: the W formulation)."""
+    rows = json.loads((ROOT / "bench" / "results" / f"{name}.json").read_text())
     lines = ["| case | t_Li exact | t_Li FEM | paper | err(1-t) | jump err / L | mu_I err (eV) "
              "| DOFs | Newton its | FEM time (s) |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
@@ -433,7 +436,7 @@ def stress2d_unseen_table() -> str:
             f"{min(loads):.1f}-{max(loads):.1f} on 2 cores (shared).\n")
 
 
-TABLES = {"stress2d_unseen": stress2d_unseen_table, "gb_check": gb_check_table, "gb_transverse": gb_transverse_table, "cases": cases_table, "stress2d_rerun": stress2d_rerun_table,
+TABLES = {"stress2d_unseen": stress2d_unseen_table, "gb_check": gb_check_table, "gb_transverse": gb_transverse_table, "cases": cases_table, "cases_fem": lambda: cases_table("cases_summary_fem"), "stress2d_rerun": stress2d_rerun_table,
           "stress2d_eafe": stress2d_eafe_table, "stress2d_eafe_s9": stress2d_eafe_s9_table,
           "progress_example": progress_example, "design_2d": design_2d_table,
           "design_bench": design_bench_text}

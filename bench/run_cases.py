@@ -1,13 +1,18 @@
 """Benchmark: every case in cases/ with the exact and the FEM solver; errors of FEM vs exact.
 
-    docker/run python3 bench/run_cases.py [--uniform] [-o bench/results]
+    docker/run python3 bench/run_cases.py [--solver fem|fem-eafe] [--uniform] [-o bench/results]
 
-Writes one JSON per case (machine, versions, DOFs, cells, Newton iterations, wall time, errors)
+The FEM is what ``fem-sse run`` does on the case (its ``solver.kind``, by default the
+exponentially fitted scheme in 1D) or ``--solver``'s scheme (``fem``: the W formulation). Writes
+one JSON per case (machine, versions, DOFs, cells, Newton iterations, wall time, errors)
 and bench/results/cases_summary.json. FEM times are solve times: one untimed solve first fills
 the JIT cache (the 1D cases share their compiled forms; a cold cache adds a few seconds once per
 machine), then each case runs ``--repeat`` times (median and minimum reported).
 
---uniform also solves on uniform meshes (125, 250, ... equal cells) and reports the DOFs that
+Files: ``CASE.json`` and ``cases_summary.json`` for the cases' own solver, ``CASE_SOLVER.json``
+and ``cases_summary_SOLVER.json`` for ``--solver SOLVER``.
+
+--uniform (with ``--solver fem``) also solves on uniform meshes (125, 250, ... equal cells) and reports the DOFs that
 uniform and adaptive meshes need to reach the issue's target (|1 - t| within 0.1 %) and the
 adaptive run's final error.
 """
@@ -110,22 +115,32 @@ def main(argv=None) -> int:
                         help="cap on the cells of the uniform meshes (default 256000)")
     parser.add_argument("--repeat", type=int, default=3,
                         help="FEM solves per case; the median and the minimum are reported")
+    parser.add_argument("--solver", choices=("fem", "fem-eafe"), default=None,
+                        help="the FEM scheme (default: each case's solver.kind, i.e. what "
+                             "fem-sse run does)")
     parser.add_argument("cases", nargs="*")
     args = parser.parse_args(argv)
+    if args.uniform and args.solver != "fem":
+        parser.error("--uniform compares the W formulation on uniform meshes: add --solver fem")
     comm = MPI.COMM_WORLD
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
     files = [Path(c) for c in args.cases] or sorted((ROOT / "cases").glob("*.toml"))
-    solve_case(load_config(files[0]), comm, "fem")  # JIT cache warm-up, untimed
+    solve_case(load_config(files[0]), comm, args.solver)  # JIT cache warm-up, untimed
     with Progress("bench cases", len(files), comm=comm) as bar:
         rows = [_bench_case(path, args, comm, out, bar) for path in files]
     if comm.rank == 0:  # (a subset of the cases writes its own summary next to its JSONs)
-        (out / "cases_summary.json").write_text(json.dumps(rows, indent=2) + "\n")
+        (out / f"cases_summary{_suffix(args)}.json").write_text(json.dumps(rows, indent=2) + "\n")
     worst = {k: max(r[k] for r in rows) for k in ("rel_err_one_minus_t", "jump_err_over_L",
                                                     "mu_interface_err_eV")}
     if comm.rank == 0:
         print("worst:", worst)
     return 0 if np.isfinite(list(worst.values())).all() else 1
+
+
+def _suffix(args) -> str:
+    """File-name suffix of a run with an explicit ``--solver`` ("" for the cases' own)."""
+    return f"_{args.solver}" if args.solver else ""
 
 
 def _bench_case(path: Path, args, comm, out: Path, bar) -> dict:
@@ -139,11 +154,11 @@ def _bench_case(path: Path, args, comm, out: Path, bar) -> dict:
     times = []
     for _ in range(max(args.repeat, 1)):
         t0 = time.perf_counter()
-        fem, _ = solve_case(config, comm, "fem")
+        fem, _ = solve_case(config, comm, args.solver)
         times.append(comm.allreduce(time.perf_counter() - t0, op=MPI.MAX))
     row = {"case": config.name, "machine": platform.node(), "cpu": platform.processor(),
            "python": sys.version.split()[0], "dolfinx": dolfinx.__version__,
-           "ranks": comm.size, "t_li_exact": exact["t_li"], "t_li_fem": fem["t_li"],
+           "ranks": comm.size, "solver": fem["solver"], "t_li_exact": exact["t_li"], "t_li_fem": fem["t_li"],
            "paper_t_li": meta.get("paper_t_li"),
            "exact_wall_time_s": exact["wall_time_s"],
            "fem_wall_time_s": float(np.median(times)), "fem_wall_time_min_s": min(times),
@@ -157,7 +172,7 @@ def _bench_case(path: Path, args, comm, out: Path, bar) -> dict:
         row.update(uniform_study(config, exact, fem["refinement_history"], targets, comm,
                                   max_cells=args.max_cells))
     if comm.rank == 0:
-        (out / f"{config.name}.json").write_text(json.dumps(row, indent=2) + "\n")
+        (out / f"{config.name}{_suffix(args)}.json").write_text(json.dumps(row, indent=2) + "\n")
     bar.update(1, config.name)
     bar.message(f"{config.name:32s} t exact {row['t_li_exact']:.6f} fem {row['t_li_fem']:.6f} "
                 f"paper {row['paper_t_li']} | err(1-t) {row['rel_err_one_minus_t']:.1e} "

@@ -46,6 +46,23 @@ def test_minimal_schema_as_written(tmp_path):
     assert strip.material.B == -2.3
 
 
+def test_default_solver_per_dimension(tmp_path):
+    """A 1D case without solver.kind runs the exponentially fitted scheme, a 2D case the W
+    formulation (with its fallback); a stated kind is kept."""
+    from fem_sse.spec.config import read_toml
+
+    path = tmp_path / "minimal.toml"
+    path.write_text(MINIMAL)
+    assert load_config(path).solver.kind == "fem-eafe"
+    data = read_toml(path)
+    data["solver"] = {"kind": "fem"}
+    assert parse_config(data).solver.kind == "fem"
+    data["geometry"]["dim"] = 2
+    data["geometry"]["width"] = 20e-6
+    del data["solver"]
+    assert parse_config(data).solver.kind == "fem"
+
+
 def test_strip_on_interface_is_split(bilayer_data):
     bilayer_data["geometry"]["bottlenecks"] = [
         {"center": 50e-6, "width": 1e-7, "sigma_li_factor": 1e-4}]

@@ -325,6 +325,22 @@ def test_docs_stacks_table_is_the_bench_json():
         assert block.strip() == stress1d.stacks_table(path).strip(), name
 
 
+def test_docs_versus_tables_are_the_bench_json():
+    """docs/robustness.md's ``stress1d-versus:NAME:OTHER`` blocks are `bench/stress1d.py --table
+    --name NAME --versus OTHER.json` of the committed JSONs (every block)."""
+    import re
+
+    text = (ROOT / "docs" / "robustness.md").read_text()
+    blocks = re.findall(r"<!-- stress1d-versus:(\w+):(\w+) -->\n(.*?)<!-- /stress1d-versus -->",
+                        text, re.S)
+    assert blocks
+    results = ROOT / "bench" / "results"
+    for name, other, block in blocks:
+        path = results / f"{name}.json"
+        expected = stress1d.table(path) + "\n\n" + stress1d.versus(path, results / f"{other}.json")
+        assert block.strip() == expected.strip(), name
+
+
 def test_docs_unseen_table_is_the_bench_json():
     """docs/robustness.md's table of the stacks of seed 17 (default path) is `bench/stress1d.py
     --table` of its JSON."""

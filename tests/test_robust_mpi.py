@@ -66,7 +66,8 @@ def test_config_error_on_every_rank_exits_2_printed_once(tmp_path):
 def test_not_converged_on_two_ranks_exits_3_with_the_state(tmp_path):
     failing = tmp_path / "failing.toml"
     failing.write_text(BILAYER.read_text().split("[solver]")[0]
-                       + '\n[solver]\nmax_newton_iterations = 1\nfallback = "none"\n')
+                       + '\n[solver]\nkind = "fem"\nmax_newton_iterations = 1\n'
+                       'fallback = "none"\n')
     out = tmp_path / "out"
     proc, _ = _mpirun("-m", "fem_sse", "run", str(failing), "-o", str(out), "-q")
     assert proc.returncode == 3, proc.stderr

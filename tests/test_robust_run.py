@@ -59,11 +59,12 @@ def test_generated_1d_configs_run_fem(tmp_path_factory, data):
 
 
 def _forced_failure(path: Path, folder: Path) -> Path:
-    """The case at ``path`` with a Newton budget of one iteration (a user option), and no
-    fallback to the exponentially fitted scheme (which would solve it)."""
+    """The case at ``path`` solved with the W formulation (``kind = "fem"``; the 1D default
+    is the exponentially fitted scheme) with a Newton budget of one iteration (a user
+    option), and no fallback to the exponentially fitted scheme (which would solve it)."""
     failing = folder / "failing.toml"
-    failing.write_text(path.read_text().split("[solver]")[0]
-                       + '\n[solver]\nmax_newton_iterations = 1\nfallback = "none"\n')
+    failing.write_text(path.read_text().split("[solver]")[0] + '\n[solver]\nkind = "fem"\n'
+                       'max_newton_iterations = 1\nfallback = "none"\n')
     return failing
 
 
@@ -103,6 +104,23 @@ def test_forced_failure_exit_code_and_one_line(tmp_path, capsys):
     assert f"{out}/summary.json" in err[0]
     residual_peak = json.loads((out / "summary.json").read_text())["diagnosis"]["residual_peak"]
     assert residual_peak["region"].startswith("layer")
+
+
+@pytest.mark.serial
+def test_default_1d_scheme_failure_is_one_line_with_a_diagnosis(tmp_path, capsys):
+    """The 1D default (the exponentially fitted scheme) given one Newton iteration: exit 3,
+    one line naming summary.json, whose diagnosis names the stage and the refinement step."""
+    failing = tmp_path / "failing.toml"
+    failing.write_text(BILAYER.read_text().split("[solver]")[0]
+                       + "\n[solver]\nmax_newton_iterations = 1\n")
+    out = tmp_path / "out"
+    assert main(["run", str(failing), "-o", str(out), "-q"]) == EXIT_NOT_CONVERGED
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("fem-sse: error: not converged:")
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["solver"] == "fem-eafe" and summary["converged"] is False
+    assert summary["diagnosis"]["stage"] == "EAFE Newton from the exact state"
+    assert summary["diagnosis"]["refinement_step"] == 0
 
 
 @pytest.mark.serial

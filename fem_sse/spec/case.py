@@ -120,6 +120,8 @@ class MeshOptions:
 class SolverOptions:
     """Numerical options of the transport solver (see the module docstring)."""
 
+    #: "fem" (the W formulation), "fem-eafe" (exponentially fitted) or "exact"; a TOML
+    #: without ``kind`` gets its dimension's default (spec.dimension: "fem-eafe" in 1D)
     kind: str = "fem"
     degree: int = 1
     adaptive: bool = True
@@ -127,11 +129,12 @@ class SolverOptions:
     max_cells: int = 20000
     max_refinements: int = 30
     max_newton_iterations: int | None = None
-    #: 1D, kind "fem": the scheme that solves the case when the W formulation does not converge
+    #: kind "fem": the scheme that solves the case when the W formulation does not converge
     #: (refused beyond its precision, failed, or caught by the exact check); "none": exit 3
     fallback: str = "fem-eafe"
-    #: 2D, kind "fem": wall time (s) the W formulation's solve may take before it is stopped
+    #: kind "fem": wall time (s) the W formulation's solve may take before it is stopped
     #: (a failure: the fallback solves the case, or exit 3 naming the budget); 0: no budget
+    #: (the TOML default is the dimension's: 20 s in 1D, 200 s in 2D)
     w_budget_s: float = 200.0
 
 

@@ -31,7 +31,8 @@ Schema (keys in brackets are optional, with their defaults)::
     [bottleneck_cells = 4]      # cells across each bottleneck strip
 
     [solver]
-    [kind = "fem"]              # "fem", "fem-eafe" (exponentially fitted) or "exact" (1D)
+    [kind = "fem-eafe" (1D), "fem" (2D)]  # "fem" (the W formulation), "fem-eafe"
+                                # (exponentially fitted) or "exact" (1D: the closed form)
     [degree = 1]                # polynomial degree of the discontinuous W space (1-3)
     [adaptive = true]           # adaptive refinement of the jumps and boundary layers
     [tolerance = 1e-5]          # relative change of 1 - t_Li (and of jump positions / L) to stop
@@ -268,7 +269,7 @@ def _check_name(case_name) -> str:
 def _parse_solver(solver_table: dict, dim: int) -> SolverOptions:
     """The [solver] table (kind, degree, adaptive loop, fallback) of a ``dim``-D case."""
     _check_keys(solver_table, _SOLVER_KEYS, "solver")
-    kind = solver_table.get("kind", "fem")
+    kind = solver_table.get("kind", for_dimension(dim).solver_kind)
     if kind not in ("fem", "exact", "fem-eafe"):
         raise ConfigError("solver.kind",
                           f"must be 'fem', 'fem-eafe' or 'exact', got {kind!r}")
