@@ -60,7 +60,7 @@ def build_parser():
     p.add_argument("config", help="TOML case file")
     p.add_argument("-o", "--output", help="output folder (default out/CASE)")
     p.add_argument("--solver", choices=("fem", "fem-eafe", "exact"),
-                   help="override [solver] kind")
+                   help="override [solver] kind (default fem-eafe in 1D, fem in 2D)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     _overwrite_flag(p)
     p.set_defaults(func=cmd_run)
@@ -82,7 +82,7 @@ def build_parser():
                    help="pair the i-th values of every --set (default: every combination)")
     p.add_argument("-o", "--output", help="output folder (default out/sweep_CASE)")
     p.add_argument("--solver", choices=("fem", "fem-eafe", "exact"),
-                   help="override [solver] kind")
+                   help="override [solver] kind (default fem-eafe in 1D, fem in 2D)")
     p.add_argument("--ranks-per-run", type=int, default=1, metavar="N",
                    help="MPI ranks per run; the ranks split into groups running points "
                         "side by side (default 1)")
