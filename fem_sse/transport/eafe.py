@@ -49,6 +49,7 @@ from fem_sse.errors import ConvergenceError
 from fem_sse.geometry.line import ANODE, CATHODE
 from fem_sse.geometry.regions import regions_1d
 from fem_sse.solvers import configured_ksp
+from fem_sse.transport.linear import TripletRows
 from fem_sse.transport.eafe_edges import (
     bernoulli,
     edge_current,
@@ -97,7 +98,7 @@ class EafeProblem:
         self.n_local = self.n_owned + self.imap.num_ghosts
         self.mu = fem.Function(self.V, name="mu_Li0")  # the unknown (eV)
         self.phi = 0.0  # Phi (V)
-        self._last_edges = None  # (mu, Phi, edge currents) of the last state (_edges)
+        self._last_edges = None  # (mu, Phi, edge currents): :meth:`_edges`
         self._cells()
         self._solve_ionic()
         self._dirichlet()
@@ -182,9 +183,8 @@ class EafeProblem:
         self.keep_j = ~self.fixed[self.edge_j]
 
     def _matrix(self) -> None:
-        """The AIJ Jacobian: the sparsity of the P1 mass matrix (every vertex pair of a cell,
-        with the dofmap's local-to-global map), filled by local (row, column, value) triples
-        (edges and the electrode diagonal)."""
+        """The AIJ Jacobian (the P1 mass matrix's sparsity), filled by local (row, column,
+        value) triples: edges and the electrode diagonal (:class:`TripletRows`)."""
         import dolfinx.fem.petsc
         import ufl
 
@@ -195,6 +195,7 @@ class EafeProblem:
         diag = np.arange(self.n_owned)
         self._rows = np.concatenate([i, i, j, j, diag]).astype(PETSc.IntType)
         self._cols = np.concatenate([i, j, i, j, diag]).astype(PETSc.IntType)
+        self._triples = TripletRows(self._rows, self._cols, self.n_local)
         self._ksp = None
 
     # -- discretisation ----------------------------------------------------------------------
@@ -206,10 +207,8 @@ class EafeProblem:
         return y_i, y_j
 
     def _edges(self, mu: np.ndarray, phi: float):
-        """:func:`edge_current` of every edge at (mu (eV), Phi (V)); the last state's result
-        is kept and returned again for the same state (read-only arrays): a Newton step asks
-        for it four times (residual, Jacobian, merit, current), and the Bernoulli functions
-        were most of a 1D solve's time (stack 68 of bench/stress1d.py, seed 17)."""
+        """:func:`edge_current` of every edge at (mu (eV), Phi (V)), kept for the last state
+        (read-only): a Newton step asks for it four times (stack 68 of seed 17 in 1D)."""
         last = self._last_edges
         if last is not None and last[1] == phi and np.array_equal(last[0], mu):
             return last[2]
@@ -312,9 +311,8 @@ class EafeProblem:
     def _factor(self, values: np.ndarray, diag: np.ndarray, shift: float = 0.0) -> None:
         """Set the row-scaled Jacobian D^-1 J (plus ``shift`` on the diagonal of the rows
         that are not electrodes), scale its columns, and (re)factorise it."""
-        rows, cols = self._rows, self._cols
-        scaled = values / diag[rows]
-        n = self.n_owned
+        cols, n = self._cols, self.n_owned
+        scaled = values / diag[self._rows]
         if shift:
             scaled[-n:] += shift * (~self.fixed[:n])
         # columns scaled by their 1-norm too: next to a jump inside a cell a node's own
@@ -324,11 +322,7 @@ class EafeProblem:
         np.add.at(colsum, cols, np.abs(scaled))
         self._colscale = np.maximum(self._reverse(colsum), 1e-300)
         scaled = scaled / self._colscale[cols]
-        self.A.zeroEntries()
-        self.A.setValuesLocalRCV(self._rows[:, None], self._cols[:, None],
-                                 scaled.astype(PETSc.ScalarType)[:, None],
-                                 addv=PETSc.InsertMode.ADD_VALUES)
-        self.A.assemble()
+        self._triples.set(self.A, scaled)
         if self._ksp is None:
             try:
                 self._ksp = configured_ksp(self.comm, self.A, "fem_sse_eafe_",

@@ -7,13 +7,14 @@ own for one solve.
 
 from __future__ import annotations
 
+import numpy as np
 from petsc4py import PETSc
 
 from fem_sse.errors import ConvergenceError
 from fem_sse.solvers import configured_ksp, prefixed_ksp
 from fem_sse.transport.discretisation import for_dimension
 
-__all__ = ["MUMPS_WORKSPACE_PERCENT", "LinearSolver", "default_petsc_options"]
+__all__ = ["MUMPS_WORKSPACE_PERCENT", "LinearSolver", "TripletRows", "default_petsc_options"]
 
 #: MUMPS ICNTL(14): extra workspace over its estimate (%), for delayed pivots
 MUMPS_WORKSPACE_PERCENT = 200
@@ -86,3 +87,26 @@ class LinearSolver:
             raise ConvergenceError(f"linear solve failed (PETSc error {exc.ierr})",
                                    {"petsc_error": exc.ierr}) from None
 
+
+
+class TripletRows:
+    """Local (row, column, value) triples with repeated pairs, set into an AIJ matrix as local
+    CSR rows in one call (``MatSetValuesLocal`` per triple took a third of a pseudo-transient
+    step of the 1D EAFE scheme). The values of repeated pairs are summed by ``np.bincount``
+    in the order of the triples, the order in which ``MatSetValues`` added them: the matrix
+    is the same to the bit on one rank."""
+
+    def __init__(self, rows: np.ndarray, cols: np.ndarray, n_local: int):
+        key = rows.astype(np.int64) * n_local + cols
+        unique, self._entry = np.unique(key, return_inverse=True)
+        unique_rows, unique_cols = np.divmod(unique, n_local)
+        self._ptr = np.searchsorted(unique_rows, np.arange(n_local + 1)).astype(PETSc.IntType)
+        self._cols = unique_cols.astype(PETSc.IntType)
+
+    def set(self, A: PETSc.Mat, values: np.ndarray) -> None:  # noqa: N803
+        """Zero ``A``, add the triples' ``values`` (one per triple) and assemble it."""
+        summed = np.bincount(self._entry, weights=values, minlength=len(self._cols))
+        A.zeroEntries()
+        A.setValuesLocalCSR(self._ptr, self._cols, summed.astype(PETSc.ScalarType),
+                            addv=PETSc.InsertMode.ADD_VALUES)
+        A.assemble()
