@@ -359,3 +359,31 @@ def test_docs_unseen_table_is_the_bench_json():
     first = ROOT / "bench" / "results" / "stress1d_fallback_seed17_s11.json"
     expected = stress1d.table(path) + "\n\n" + stress1d.versus(path, first)
     assert block[2].strip() == expected.strip()
+
+@pytest.mark.mpi
+def test_triplet_rows_set_the_matrix_per_triple_insertion_does(comm):
+    """transport/linear.TripletRows (one CSR call) gives the matrix that inserting each
+    (row, column, value) triple with ADD_VALUES gave: the same to the bit on one rank (the
+    repeated pairs are summed in the same order), to round-off on two."""
+    from petsc4py import PETSc
+
+    from fem_sse.transport.eafe import EafeProblem
+    from fem_sse.transport.linear import TripletRows
+    from fem_sse.transport.discretisation import Line1D
+    from fem_sse.transport.exact1d import solve_exact
+
+    config = load_config(ROOT / "cases" / "fig4c_bilayer_bottlenecks.toml")
+    smesh = Line1D().first_mesh(config, comm, solve_exact(config), check=False)
+    problem = EafeProblem(config, smesh)
+    rng = np.random.default_rng(7)
+    values = rng.normal(size=problem._rows.size) * 10.0 ** rng.integers(-8, 8, problem._rows.size)
+    per_triple = problem.A.duplicate()
+    per_triple.zeroEntries()
+    per_triple.setValuesLocalRCV(problem._rows[:, None], problem._cols[:, None],
+                                 values[:, None], addv=PETSc.InsertMode.ADD_VALUES)
+    per_triple.assemble()
+    TripletRows(problem._rows, problem._cols, problem.n_local).set(problem.A, values)
+    dense = [m.convert("dense").getDenseArray() for m in (per_triple, problem.A)]
+    tol = 0.0 if comm.size == 1 else 1e-12 * np.abs(dense[0]).max()
+    assert np.abs(dense[0] - dense[1]).max() <= tol
+    assert np.count_nonzero(dense[0]) > problem.n_owned
