@@ -125,7 +125,7 @@ def solve_fem_2d_with_fallback(config: Config, comm, progress=None, keep=None):
     except ConvergenceError as exc:
         if config.solver.fallback == "none":
             raise
-        failed, reason, stage = exc, " ".join(str(exc).split()), exc.diagnosis.get("stage")
+        failed, reason, stage = exc, " ".join(str(exc).split()), exc.diagnosis.stage
     log.warning("the W formulation did not converge (%s); solving with the exponentially "
                 "fitted scheme (solver.fallback = 'fem-eafe')", reason)
     try:
@@ -134,7 +134,7 @@ def solve_fem_2d_with_fallback(config: Config, comm, progress=None, keep=None):
         if failed is None:
             w_result[0].update(Fallback.not_taken(second))
             return w_result
-        failed.diagnosis.update(Fallback.failure(second))
+        failed.diagnosis.fallback = Fallback.failure(second)
         raise failed from second
     if stage == "adaptive loop" and not converged_in(summary):
         # neither converged: the default formulation's result, with the fallback's outcome

@@ -170,7 +170,7 @@ def solve_fem_1d(config: Config, comm, progress, keep=None) -> tuple[dict, CaseO
     except ConvergenceError as exc:
         if config.solver.fallback == "none":
             raise
-        failed, reason, stage = exc, " ".join(str(exc).split()), exc.diagnosis.get("stage")
+        failed, reason, stage = exc, " ".join(str(exc).split()), exc.diagnosis.stage
     log.warning("the W formulation did not converge (%s); solving with the exponentially "
                 "fitted scheme (solver.fallback = 'fem-eafe')", reason)
     try:
@@ -179,7 +179,7 @@ def solve_fem_1d(config: Config, comm, progress, keep=None) -> tuple[dict, CaseO
         if failed is None:
             w_result[0].update(Fallback.not_taken(second))
             return w_result
-        failed.diagnosis.update(Fallback.failure(second))
+        failed.diagnosis.fallback = Fallback.failure(second)
         raise failed from second
     if failed is None and not converged_in(summary):
         w_result[0].update(Fallback.not_taken(

@@ -24,6 +24,7 @@ import numpy as np
 from mpi4py import MPI
 
 from fem_sse.errors import ConvergenceError
+from fem_sse.failures import Diagnosis
 from fem_sse.transport.eafe2d import EafeProblem2D, EafeView
 from fem_sse.transport.eafe_relax import relax_outliers
 from fem_sse.transport.eafe_newton import newton, pseudo_transient
@@ -65,7 +66,7 @@ def _phi_continuation(problem: EafeProblem2D, mu: np.ndarray, phi: float):
             step *= 0.5
             if step < 1e-4:
                 raise ConvergenceError("EAFE continuation in Phi stalled",
-                                       {"fraction_reached": done}) from None
+                                       Diagnosis(fraction_reached=done)) from None
             continue
         mu, done, step, iterations = mu_t, trial, step * 1.5, iterations + its
     return mu, iterations
@@ -298,7 +299,8 @@ def solve_adaptive_eafe_2d(config, comm, sol, progress=None, smesh=None):
             if last is None:
                 exc.diagnosis.update(refinement_step=step, dofs=problem.imap.size_global,
                                      good_state=False)
-                exc.diagnosis.setdefault("stage", "EAFE 2D Newton from the column-mapped start")
+                if not exc.diagnosis.stage:  # the stage of the solve that failed, if it named one
+                    exc.diagnosis.stage = "EAFE 2D Newton from the column-mapped start"
                 problem.destroy()
                 raise
             log.warning("EAFE refinement step %d did not converge (%s); keeping step %d",

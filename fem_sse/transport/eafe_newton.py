@@ -17,6 +17,7 @@ import numpy as np
 from mpi4py import MPI
 
 from fem_sse.errors import ConvergenceError
+from fem_sse.failures import Diagnosis
 from fem_sse.transport.eafe import _FLOOR_KT, _NOISE_KT, _STALL_TOL_KT, _STEP_TOL_KT, EafeProblem
 from fem_sse.transport.eafe_relax import relax_outliers
 
@@ -184,13 +185,13 @@ def newton(problem: EafeProblem, mu: np.ndarray, phi: float, current: float | No
                 log.debug("EAFE Newton: line search failed at the round-off floor (merit %.3g "
                           "V, step %.3g eV): accepted", m0, size)
                 return mu, phi, it
-            raise ConvergenceError("EAFE Newton: line search failed", {
-                "iterations": it, "merit_V": history[-5:], "step_eV": size})
+            raise ConvergenceError("EAFE Newton: line search failed", Diagnosis(
+                iterations=it, merit_V=history[-5:], step_eV=size))
         log.debug("EAFE Newton %d: step %.3g eV x %.3g, Phi %.10g V, merit %.3g V", it, size,
                   lam, trial_phi, m1)
         mu, phi = trial_mu, trial_phi
     raise ConvergenceError(f"EAFE Newton did not converge in {max_iterations} iteration(s)",
-                           {"iterations": max_iterations, "merit_V": history[-5:]})
+                           Diagnosis(iterations=max_iterations, merit_V=history[-5:]))
 
 
 def pseudo_transient(problem: EafeProblem, mu: np.ndarray, phi: float,
@@ -249,7 +250,7 @@ def pseudo_transient(problem: EafeProblem, mu: np.ndarray, phi: float,
                 pass
         log.debug("EAFE PTC %d: tau %.3g, step %.3g eV, merit %.3g V", it, tau, size, m0)
     raise ConvergenceError("EAFE pseudo-transient continuation stalled",
-                           {"iterations": it, "tau": tau, "merit_V": previous})
+                           Diagnosis(iterations=it, tau=tau, merit_V=previous))
 
 
 def continuation_then_newton(problem: EafeProblem, start: np.ndarray, phi: float, current):

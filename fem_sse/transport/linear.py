@@ -10,6 +10,7 @@ from __future__ import annotations
 from petsc4py import PETSc
 
 from fem_sse.errors import ConvergenceError
+from fem_sse.failures import Diagnosis
 from fem_sse.solvers import configured_ksp, prefixed_ksp
 from fem_sse.transport.discretisation import for_dimension
 
@@ -84,5 +85,5 @@ class LinearSolver:
                 self._ksp.destroy()
                 self._ksp = None
             raise ConvergenceError(f"linear solve failed (PETSc error {exc.ierr})",
-                                   {"petsc_error": exc.ierr}) from None
+                                   Diagnosis(petsc_error=exc.ierr)) from None
 
