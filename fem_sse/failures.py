@@ -134,6 +134,9 @@ class Diagnosis(SummaryRecord):
         """A copy (the fields in their order)."""
         return Diagnosis().merged(self)
 
+    def __reduce__(self):  # pickled (an error sent between processes) with its order
+        return _restored, (tuple((name, getattr(self, name)) for name in self._set),)
+
     def to_summary(self) -> dict:
         """The block: the fields set, in the order they were set."""
         out = {}
@@ -149,3 +152,8 @@ class Diagnosis(SummaryRecord):
     def keys(cls) -> tuple[str, ...]:
         """Every key a diagnosis may have (tests/test_architecture.py)."""
         return tuple(f.name for f in fields(cls) if not f.name.startswith("_"))
+
+
+def _restored(items: tuple) -> Diagnosis:
+    """A pickled diagnosis (:meth:`Diagnosis.__reduce__`)."""
+    return Diagnosis(**dict(items))
