@@ -73,7 +73,7 @@ def solve_eafe_case_2d(config: Config, comm, progress=None):
     out = solve_adaptive_eafe_2d(config, comm, averaged_state(config), progress, smesh)
     solve, metrics, problem = out.result, out.metrics, out.problem
     cells = problem.mesh.topology.index_map(2).size_global
-    cert = certificate_2d(problem, solve, metrics.jumps, out.extra["balance"])
+    cert = certificate_2d(problem, solve, metrics.jumps, out.eafe_state.balance)
     if cert.certified and out.converged and problem.w_dg is not None:
         cert = cert.with_check(check_with_w(config, problem.smesh, solve.one_minus_t_li,
                                                 progress))
@@ -85,7 +85,7 @@ def solve_eafe_case_2d(config: Config, comm, progress=None):
                      wall_time_s=time.perf_counter() - start)
     problem.destroy()  # the PETSc solver only: the state stays for the field files
     return result.to_summary(keys), CaseOutputs(front_lines=metrics.fronts, problem=problem,
-                                                view=out.extra["view"])
+                                                view=out.eafe_state.view)
 
 
 def solve_fem_2d_with_fallback(config: Config, comm, progress=None, keep=None):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 
 import numpy as np
 from mpi4py import MPI
@@ -41,6 +42,16 @@ __all__ = ["certificate_2d", "current_balance_2d", "indicators_2d", "solve_2d",
            "solve_adaptive_eafe_2d"]
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EafeState:
+    """What the 2D adaptive loop hands over besides its solve: the final state's current
+    balance (A/m^2 per cathode length, for its certificate) and its W view (the mechanics and
+    the field files)."""
+
+    balance: CurrentBalance
+    view: EafeView
 
 
 def _phi_continuation(problem: EafeProblem2D, mu: np.ndarray, phi: float):
@@ -269,8 +280,8 @@ def _solve_checked(problem: EafeProblem2D, sol, start=None, phi=None) -> tuple:
 def solve_adaptive_eafe_2d(config, comm, sol, progress=None, smesh=None):
     """The adaptive loop (module docstring). ``sol``: the exact state of the laterally
     averaged stack (None: none exists); ``smesh``: the first mesh (built here when None). Returns an
-    :class:`fem_sse.transport.adapt.AdaptiveResult` (profile None) whose ``extra`` holds the
-    ``balance`` and the ``view``; ``metrics``: those of
+    :class:`fem_sse.transport.adapt.AdaptiveResult` (profile None) whose ``eafe_state`` holds
+    the final state's balance and view (:class:`EafeState`); ``metrics``: those of
     :func:`fem_sse.transport.metrics2d.fem_metrics_2d`."""
     from fem_sse.transport.adapt import (AdaptiveResult, _finish, _stop_reason, doerfler_mark,
                                          record_step)
@@ -287,7 +298,7 @@ def solve_adaptive_eafe_2d(config, comm, sol, progress=None, smesh=None):
         problem = EafeProblem2D(config, smesh)
         try:
             try:
-                guess = None if old is None else _transfer(old, last[4]["view"], problem)
+                guess = None if old is None else _transfer(old, last[4].view, problem)
                 result, balance = _solve_checked(problem, sol, guess,
                                                  None if old is None else old.phi)
             except ConvergenceError:
@@ -322,7 +333,7 @@ def solve_adaptive_eafe_2d(config, comm, sol, progress=None, smesh=None):
         ionic_ok = history[-1].ionic_rel_error_estimate <= opts.tolerance
         done = small and quiet
         quiet = small
-        last = (problem, result, metrics, None, {"balance": balance, "view": view})
+        last = (problem, result, metrics, None, EafeState(balance, view))
         reason = _stop_reason(opts, done, step, cells)
         if reason is None and len(history) > 1 and history[-2].cells == cells:
             reason = "no refinement"
