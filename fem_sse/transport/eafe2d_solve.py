@@ -28,7 +28,7 @@ from fem_sse.errors import ConvergenceError
 from fem_sse.failures import Diagnosis
 from fem_sse.transport.eafe2d import EafeProblem2D, EafeView
 from fem_sse.transport.eafe_relax import relax_outliers
-from fem_sse.transport.eafe_newton import newton, pseudo_transient
+from fem_sse.transport.eafe_newton import kirchhoff_newton, newton, pseudo_transient
 from fem_sse.transport.certificate import (
     Certificate,
     CurrentBalance,
@@ -115,8 +115,7 @@ def _newton_or_ptc(problem: EafeProblem2D, mu: np.ndarray, phi: float, current):
         log.info("EAFE 2D pseudo-transient continuation failed (%s): Newton in the "
                  "Kirchhoff variable", exc)
     problem.freeze_weights(start, phi)
-    return newton(problem, start, phi, current, max_iterations=200, natural=True,
-                  kirchhoff=True)
+    return kirchhoff_newton(problem, start, phi, current, natural=True)
 
 
 def solve_2d(problem: EafeProblem2D, sol, start: np.ndarray | None = None,

@@ -21,7 +21,8 @@ from fem_sse.failures import Diagnosis
 from fem_sse.transport.eafe import _FLOOR_KT, _NOISE_KT, _STALL_TOL_KT, _STEP_TOL_KT, EafeProblem
 from fem_sse.transport.eafe_relax import relax_outliers
 
-__all__ = ["continuation_then_newton", "kirchhoff_update", "newton", "pseudo_transient"]
+__all__ = ["continuation_then_newton", "kirchhoff_newton", "kirchhoff_update", "newton",
+           "pseudo_transient"]
 
 log = logging.getLogger(__name__)
 
@@ -253,6 +254,20 @@ def pseudo_transient(problem: EafeProblem, mu: np.ndarray, phi: float,
                            Diagnosis(iterations=it, tau=tau, merit_V=previous))
 
 
+#: iterations of :func:`kirchhoff_newton` (more than Newton's default 60: it is the last
+#: strategy tried, from a start the others could not converge from)
+KIRCHHOFF_ITERATIONS = 200
+
+
+def kirchhoff_newton(problem: EafeProblem, mu: np.ndarray, phi: float, current: float | None,
+                     natural: bool = False) -> tuple[np.ndarray, float, int]:
+    """:func:`newton` with its steps in the Kirchhoff variable (:func:`kirchhoff_update`) and
+    :data:`KIRCHHOFF_ITERATIONS`: the last resort of the 1D and the 2D strategies
+    (``natural``: the natural monotonicity test, 2D)."""
+    return newton(problem, mu, phi, current, max_iterations=KIRCHHOFF_ITERATIONS,
+                  natural=natural, kirchhoff=True)
+
+
 def continuation_then_newton(problem: EafeProblem, start: np.ndarray, phi: float, current):
     """The pseudo-transient continuation from ``start`` then Newton; when that fails, Newton
     with its steps in the Kirchhoff variable (:func:`kirchhoff_update`) from where the
@@ -266,12 +281,11 @@ def continuation_then_newton(problem: EafeProblem, start: np.ndarray, phi: float
     except ConvergenceError as exc:
         log.info("EAFE pseudo-transient continuation failed (%s): Newton in the Kirchhoff "
                  "variable from the start", exc)
-        return newton(problem, start, phi, current, max_iterations=200, kirchhoff=True)
+        return kirchhoff_newton(problem, start, phi, current)
     try:
         mu_n, phi_n, iterations = newton(problem, mu, phi_p, current)
     except ConvergenceError as exc:
         log.info("EAFE Newton after the pseudo-transient continuation failed (%s): Newton "
                  "in the Kirchhoff variable", exc)
-        mu_n, phi_n, iterations = newton(problem, mu, phi_p, current, max_iterations=200,
-                                         kirchhoff=True)
+        mu_n, phi_n, iterations = kirchhoff_newton(problem, mu, phi_p, current)
     return mu_n, phi_n, iterations + ptc
