@@ -387,7 +387,7 @@ def _summary_keys() -> set[str]:
     transport = TransportResult(0.9, 0.1, 9.0, 1.0, 0.01, wall_time_s=1.0).to_summary({
         **Refinement(steps, True, "tolerance", change).to_summary(),
         **blocks[0], **blocks[1],
-        **Fallback("W failed", "budget").to_summary(), **Fallback.not_taken("EAFE failed")})
+        **Fallback("W failed", "budget", 1.0).to_summary(), **Fallback.not_taken("EAFE failed")})
     info = RunInfo("case", "fem", True, 1e-4, 1, "0.9")
     keys = _keys_in(RunResult(info, {**transport, **files_summary([])}).to_summary())
     keys |= _keys_in(failed_summary(info, ValueError("x"), _every_diagnosis_key(), False,

@@ -139,15 +139,21 @@ FALLBACK_SOLVER = "fem-eafe"
 @dataclass(frozen=True)
 class Fallback:
     """The exponentially fitted scheme took over from the W formulation (``solver.fallback``):
-    why (``reason``: the W formulation's error or verdict, one line) and at which ``stage``."""
+    why (``reason``: the W formulation's error or verdict, one line), at which ``stage``, and
+    the W solve's wall time before it (``from_time_s``, s; the run's ``wall_time_s``
+    includes it)."""
 
     reason: str
     stage: str | None
+    from_time_s: float | None = None
 
     def to_summary(self) -> dict:
         """The ``fallback`` block of the summary."""
-        return {"fallback": {"from": "fem", "to": FALLBACK_SOLVER, "reason": self.reason,
-                             "stage": self.stage}}
+        block = {"from": "fem", "to": FALLBACK_SOLVER, "reason": self.reason,
+                 "stage": self.stage}
+        if self.from_time_s is not None:
+            block["from_time_s"] = self.from_time_s
+        return {"fallback": block}
 
     @staticmethod
     def failure(error: Exception | str) -> dict:
