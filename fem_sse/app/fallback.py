@@ -11,6 +11,8 @@ import logging
 import time
 from collections.abc import Callable
 
+from mpi4py import MPI
+
 from fem_sse.app.case_outputs import CaseOutputs
 from fem_sse.app.results import Fallback
 from fem_sse.errors import ConfigError, ConvergenceError
@@ -36,12 +38,12 @@ def solve_with_fallback(config: Config, comm, w_solve: Solver,
     solves the case (with ``solver.fallback = "none"`` the W result or error stands).
 
     The fallback's summary gets the ``fallback`` block (why, at which stage, and the W solve's
-    wall time ``from_time_s``, s), and its ``wall_time_s`` becomes the run's: the W solve's
-    time plus the fallback's. When the fallback fails too, the W error is raised with the
-    fallback's in its diagnosis (``Diagnosis.fallback``), or the W result is returned (not
-    converged) with the fallback's error in ``fallback_failed``; a fallback that does not
-    converge either after a W loop that stopped early leaves the W result standing (the same
-    ``fallback_failed`` block).
+    wall time ``from_time_s``, s, the slowest rank's), and its ``wall_time_s`` becomes the
+    run's: the W solve's time plus the fallback's. When the fallback fails too, the W error is
+    raised with the fallback's in its diagnosis (``Diagnosis.fallback``), or the W result is
+    returned (not converged) with the fallback's error in ``fallback_failed``; a fallback that
+    does not converge either after a W loop that stopped early leaves the W result standing
+    (the same ``fallback_failed`` block).
     """
     failed = w_result = None
     start = time.perf_counter()
@@ -64,7 +66,9 @@ def solve_with_fallback(config: Config, comm, w_solve: Solver,
         if config.solver.fallback == "none":
             raise
         failed, reason, stage = exc, " ".join(str(exc).split()), exc.diagnosis.stage
-    w_time_s = time.perf_counter() - start
+    # the same on every rank: the slowest rank's (the budget stops all at the same check,
+    # when the first rank's time runs out)
+    w_time_s = comm.allreduce(time.perf_counter() - start, op=MPI.MAX)
     log.warning("the W formulation did not converge (%s); solving with the exponentially "
                 "fitted scheme (solver.fallback = 'fem-eafe')", reason)
     try:
