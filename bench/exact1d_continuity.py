@@ -96,7 +96,7 @@ def check(name: str, config, radau: bool) -> dict:
     except SolveError:
         return {"name": name, "outcome": "no steady state"}
     except ConvergenceError as exc:
-        return {"name": name, "outcome": "defect raised", "diagnosis": exc.diagnosis}
+        return {"name": name, "outcome": "defect raised", "diagnosis": exc.diagnosis.to_summary()}
     row = {"name": name, "outcome": "steady state", "segments": len(sol.segments),
            "one_minus_t_li": sol.one_minus_t_li,
            "max_join_miss_eV": max(_join_defects(sol.segments, sol.log_ratio,

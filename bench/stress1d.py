@@ -194,13 +194,13 @@ def run_stack(data: dict, comm, timeout: float | None = None, solver: str = "fem
     except ConvergenceError as exc:
         fem, record["fem_error"] = None, str(exc)[:300]
         record["outcome"] = "failed" if exact is not None else "no steady state (exit 3)"
-        record["diagnosis_stage"] = exc.diagnosis.get("stage")
-        if str(exc.diagnosis.get("stage", "")).startswith("precision check"):
+        record["diagnosis_stage"] = exc.diagnosis.stage
+        if str(exc.diagnosis.stage or "").startswith("precision check"):
             record["outcome"] = "refused (precision limit)"
-        if "exact_check" in exc.diagnosis:  # a wrong result, caught by the check
+        if exc.diagnosis.exact_check is not None:  # a wrong result, caught by the check
             record["outcome"] = "caught by the exact check"
-            record.update({k: exc.diagnosis["exact_check"][k] for k in TARGETS})
-        record["hint"] = exc.diagnosis.get("hint")
+            record.update({k: exc.diagnosis.exact_check.differences[k] for k in TARGETS})
+        record["hint"] = exc.diagnosis.hint
     except _Timeout:
         fem, record["outcome"] = None, "timeout"
     except Exception as exc:  # noqa: BLE001 - a bench records every outcome

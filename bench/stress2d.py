@@ -233,14 +233,14 @@ def evaluate(data: dict, comm, solver: str = "fem", fallback: str = "none",
         return {**record, "status": "unsupported", "error": str(exc)[:300],
                 "wall_time_s": time.perf_counter() - start}
     except (ConvergenceError, SolveError) as exc:
-        diagnosis = getattr(exc, "diagnosis", {}) or {}
-        status = "no steady state" if diagnosis.get("no_steady_state") else "failed"
-        if str(diagnosis.get("stage", "")).startswith("precision check"):
+        diagnosis = exc.diagnosis  # a SolveError: the exact verdict, no steady state
+        status = "no steady state" if isinstance(exc, SolveError) else "failed"
+        if str(diagnosis.stage or "").startswith("precision check"):
             status = "beyond precision"  # refused before the solve, with the ratio
         return {**record, "status": status, "error": str(exc)[:300],
-                "stage": diagnosis.get("stage"), "fallback_error": diagnosis.get("fallback"),
-                "refinement_step": diagnosis.get("refinement_step"),
-                "hint": "hint" in diagnosis,
+                "stage": diagnosis.stage, "fallback_error": diagnosis.fallback,
+                "refinement_step": diagnosis.refinement_step,
+                "hint": diagnosis.hint is not None,
                 "wall_time_s": time.perf_counter() - start}
     record.update({k: summary.get(k) for k in _KEYS},
                   cells_step0=summary["refinement_history"][0].get("cells"),

@@ -7,9 +7,14 @@
 mechanics) through :func:`fem_sse.app.run.run_case` without PNGs and copies each summary.json
 to ``OUT/<solver>/<case>.json`` (a failed solve keeps its not-converged summary), with the load
 average in ``OUT/<solver>/_run.json``. ``diff`` compares two such folders key by key, in key
-order too, ignoring the wall times (keys ending in ``time_s``), and exits 1 on any difference;
+order too, ignoring the wall times (keys ending in ``time_s``, and the seconds the W solve's
+budget message names: "stopped by its budget after 2 s"), and exits 1 on any difference;
 ``--json`` writes the verdict per summary, with the runs' load averages and statuses.
 A summary written by the code before and after a refactoring must be identical.
+``--cases "bench/failing_cases/*.toml"`` adds cases that fail on purpose (Newton capped at one
+iteration, with and without the fallback; no steady state) or whose W solve a tiny
+``solver.w_budget_s`` stops: their not-converged summaries and diagnoses, and the fallback
+block (bench/results/summary_diff_diag_s12.json).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -31,12 +37,19 @@ def _timing(key) -> bool:
     return isinstance(key, str) and key.endswith("time_s")
 
 
+#: the wall time a budget message names (fem_sse/transport/budget.py)
+_BUDGET_SECONDS = re.compile(r"(stopped by its budget after )\d+( s)")
+
+
 def strip_times(value):
-    """``value`` without wall-time keys (at any depth), key order kept."""
+    """``value`` without wall-time keys (at any depth) and with the seconds of a budget
+    message masked, key order kept."""
     if isinstance(value, dict):
         return {k: strip_times(v) for k, v in value.items() if not _timing(k)}
     if isinstance(value, list):
         return [strip_times(v) for v in value]
+    if isinstance(value, str):
+        return _BUDGET_SECONDS.sub(r"\1?\2", value)
     return value
 
 

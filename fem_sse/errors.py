@@ -37,6 +37,8 @@ import sys
 import threading
 import time
 
+from fem_sse.failures import Diagnosis
+
 __all__ = ["EXIT_CONFIG", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_NOT_CONVERGED",
            "EXIT_NO_STEADY_STATE", "EXIT_OK", "ConfigError", "ConvergenceError", "ErrorReporter",
            "Interrupted", "MeshError", "OutputError", "SolveError", "abortable",
@@ -78,30 +80,31 @@ class SolveError(RuntimeError):
     """No steady state could be found (with a one-line diagnosis; exit 4).
 
     Attributes:
-        diagnosis: JSON-able dict; the run layer adds ``outdir``, the folder its summary was
-            written to.
+        diagnosis: a :class:`~fem_sse.failures.Diagnosis`; the run layer adds ``outdir``, the
+            folder its summary was written to, and ``reason``, the message, to the summary's.
     """
 
-    def __init__(self, message: str, diagnosis: dict | None = None):
+    def __init__(self, message: str, diagnosis: Diagnosis | None = None):
         super().__init__(message)
-        self.diagnosis = diagnosis or {}
+        self.diagnosis = diagnosis if diagnosis is not None else Diagnosis()
 
 
 class ConvergenceError(RuntimeError):
-    """Newton or continuation failed; ``diagnosis`` says where and how (JSON-able dict).
+    """Newton or continuation failed; ``diagnosis`` says where and how.
 
     Attributes:
-        diagnosis: last residuals, continuation stage and parameter, where the residual
-            concentrates (:mod:`fem_sse.transport.problem` fills it); the run layer adds
-            ``outdir``, the folder the last good state and the diagnosis were written to.
+        diagnosis: a :class:`~fem_sse.failures.Diagnosis`: last residuals, continuation stage
+            and parameter, where the residual concentrates (the solvers fill it); the run
+            layer adds ``outdir``, the folder the last good state and the diagnosis were
+            written to.
 
     The last good state itself is not carried: the solver hands it to the writers in a
     :class:`~fem_sse.transport.results.LastGoodState` (``keep=``).
     """
 
-    def __init__(self, message: str, diagnosis: dict | None = None):
+    def __init__(self, message: str, diagnosis: Diagnosis | None = None):
         super().__init__(message)
-        self.diagnosis = diagnosis or {}
+        self.diagnosis = diagnosis if diagnosis is not None else Diagnosis()
 
 
 class Interrupted(KeyboardInterrupt):
@@ -286,11 +289,11 @@ def one_line(exc: BaseException) -> str:
     if code == EXIT_CONFIG:
         return f"{'output' if isinstance(exc, OutputError) else 'config'} error: {text}"
     if code == EXIT_NO_STEADY_STATE:
-        where = exc.diagnosis.get("outdir")
+        where = exc.diagnosis.outdir
         return f"{text}" + (f" (summary in {where}/summary.json)" if where else "")
     if code == EXIT_NOT_CONVERGED:
-        where = exc.diagnosis.get("outdir")
-        good = exc.diagnosis.get("good_state")
+        where = exc.diagnosis.outdir
+        good = exc.diagnosis.good_state
         what = "last good state and diagnosis" if good else "diagnosis"
         tail = f" ({what} in {where}/summary.json)" if where else ""
         return f"not converged: {text}{tail}"

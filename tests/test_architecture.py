@@ -336,12 +336,32 @@ def _mechanics_blocks() -> list:
     return blocks
 
 
+def _every_diagnosis_key():
+    """A Diagnosis with every field set: an attempt, a residual peak (every optional key
+    set), an exact check and the fallback's error among them."""
+    from fem_sse.app.results import Fallback
+    from fem_sse.failures import Diagnosis
+    from fem_sse.transport import certificate as cert
+    from fem_sse.transport.diagnosis import ResidualPeak
+
+    diff = cert.ExactDifferences(0.0, 0.0, 0.0, 0.0, 1, 1)
+    special = {"attempts": [Diagnosis(stage="Newton", iterations=1)],
+               "residual_peak": ResidualPeak(**{name: 1.0 for name in
+                                                ResidualPeak.__dataclass_fields__}),
+               "exact_check": cert.ExactCheck(0.1, 0.9, diff, diff, False),
+               "current_balance": cert.CurrentBalance(
+                   **{name: 1.0 for name in cert.CurrentBalance.__dataclass_fields__}),
+               "fallback": Fallback.failure("EAFE failed")}
+    return Diagnosis(**{name: special.get(name, 1.0) for name in Diagnosis.keys()})
+
+
 def _summary_keys() -> set[str]:
     """The keys of summary.json as the records write them, at every depth: a run's
     (transport result, adaptive loop, 2D certificate, 1D exact check, fallback, run
-    information), a failed run's (but its ``diagnosis``: each error's own), a restart's, a
-    refinement step's and the nested blocks of :func:`_nested_blocks` (taken from the
-    records' to_summary, not from a hand list; region names are data, not keys)."""
+    information), a failed run's with its ``diagnosis`` (every key a Diagnosis may have, its
+    residual peak's and the fallback's), a restart's, a refinement step's and the nested
+    blocks of :func:`_nested_blocks` (taken from the records' to_summary, not from a hand
+    list; region names are data, not keys)."""
     from fem_sse.app.results import (
         Fallback,
         RunInfo,
@@ -367,11 +387,11 @@ def _summary_keys() -> set[str]:
     transport = TransportResult(0.9, 0.1, 9.0, 1.0, 0.01, wall_time_s=1.0).to_summary({
         **Refinement(steps, True, "tolerance", change).to_summary(),
         **blocks[0], **blocks[1],
-        **Fallback("W failed", "budget").to_summary(), **Fallback.not_taken("EAFE failed")})
+        **Fallback("W failed", "budget", 1.0).to_summary(), **Fallback.not_taken("EAFE failed")})
     info = RunInfo("case", "fem", True, 1e-4, 1, "0.9")
     keys = _keys_in(RunResult(info, {**transport, **files_summary([])}).to_summary())
-    failed = failed_summary(info, ValueError("x"), {"stage": "x"}, False, True)
-    keys |= _keys_in({k: v for k, v in failed.items() if k != "diagnosis"})
+    keys |= _keys_in(failed_summary(info, ValueError("x"), _every_diagnosis_key(), False,
+                                    True))
     keys |= _keys_in(restart_summary("case", "out", {}, SavedRun(1, "case", "fem", 1, 0.9, 0.1),
                                      1))
     keys |= _keys_in(blocks) - {"region_name"}
@@ -412,15 +432,12 @@ OTHER_MEANINGS = {
     ("app/restart.py", ("mechanics",)): "the [mechanics] table of the restarted case",
     ("app/dimension.py", ("cells",)):
         "a 2D restart's summary: the cells of the elastic mesh (PlaneSummary.cells)",
-    ("app/rows.py", ("layer",)): "profile.csv's columns",
-    ("app/mechanics_step.py", ("layer",)): "profile.csv's columns, read by the film",
-    ("transport/diagnosis.py", ("material",)): "the residual peak of a failed solve's diagnosis",
-    ("app/run.py", ("reason",)): "a failed run's diagnosis: the error that stopped it",
+    ("app/rows.py", ("layer", "x_m")): "profile.csv's columns",
+    ("app/mechanics_step.py", ("layer", "x_m")): "profile.csv's columns, read by the film",
+    ("app/run_output.py", ("x_m",)): "profile.csv's positions, read by the profile plot",
     ("transport/eafe2d.py", ("x",)): "the EAFE cut currents (positions of the cuts)",
     ("app/eafe_case.py", ("scheme",)):
         "the run's own scheme (top level); scheme_check.scheme is the checking one",
-    (("transport/", "app/eafe_case.py", "app/transport_case.py"), ("stage",)):
-        "the stage of an error's diagnosis (errors.py), which the fallback block repeats",
 }
 
 

@@ -66,6 +66,8 @@ def test_budget_stops_w_and_the_fallback_solves(comm):
     assert summary["solver"] == "fem-eafe" and summary["converged"]
     assert summary["fallback"]["stage"] == "budget"
     assert "solver.w_budget_s" in summary["fallback"]["reason"]
+    # the run's wall time: the W solve's (stopped by its budget) and the fallback's
+    assert summary["wall_time_s"] >= summary["fallback"]["from_time_s"] >= 1e-6
     # the same case without a budget: the W formulation itself solves it, no fallback
     data = copy.deepcopy(BILAYER)
     data["solver"]["w_budget_s"] = 0

@@ -95,7 +95,7 @@ def test_refused_stack_certified(index, comm):
                                                                     fallback="none"))
     with pytest.raises(ConvergenceError) as refused:
         solve_case(strict, comm, "fem")
-    assert refused.value.diagnosis["exact_cancellation_ratio"] > CANCELLATION_LIMIT
+    assert refused.value.diagnosis.exact_cancellation_ratio > CANCELLATION_LIMIT
     assert "fem-eafe" in str(refused.value)
     fallback, _ = solve_case(config, comm, "fem")
     assert fallback["solver"] == "fem-eafe" and fallback["fallback"]["from"] == "fem"
@@ -243,7 +243,7 @@ def test_forced_failure_exits_3(comm):
     config = parse_config(data, data["name"])
     with pytest.raises(ConvergenceError) as failed:
         solve_case(config, comm, "fem-eafe")
-    assert failed.value.diagnosis["stage"] == "EAFE Newton from the exact state"
+    assert failed.value.diagnosis.stage == "EAFE Newton from the exact state"
 
 
 @pytest.mark.mpi

@@ -141,8 +141,8 @@ def test_discontinuous_state_is_a_defect(monkeypatch):
     monkeypatch.setattr(exact1d, "_best_edges", lambda *args: list(args[-1]))
     with pytest.raises(ConvergenceError, match="not continuous") as failed:
         solve_exact(_stress_stack(31))
-    assert failed.value.diagnosis["stage"] == "exact solver continuity check"
-    assert failed.value.diagnosis["segment"] == 0 and failed.value.diagnosis["miss_eV"] > 0.1
+    assert failed.value.diagnosis.stage == "exact solver continuity check"
+    assert failed.value.diagnosis.segment == 0 and failed.value.diagnosis.miss_eV > 0.1
 
 
 def test_docs_continuity_table_is_the_bench_json():

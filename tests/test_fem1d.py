@@ -258,9 +258,9 @@ def test_exact_check_rejects_a_wrong_result(bilayer_data, comm):
     bilayer_data["mesh"] = {"size": 8e-6, "bottleneck_cells": 1}
     with pytest.raises(ConvergenceError, match="differs from the exact") as caught:
         solve_case(parse_config(bilayer_data), comm, "fem")
-    check = caught.value.diagnosis["exact_check"]
-    assert not check["passed"] and check["rel_err_one_minus_t"] > 1e-4
-    assert caught.value.diagnosis["stage"] == "check against the exact solution"
+    check = caught.value.diagnosis.exact_check
+    assert not check.passed and check.differences.rel_err_one_minus_t > 1e-4
+    assert caught.value.diagnosis.stage == "check against the exact solution"
     bilayer_data["solver"] = {}  # adaptive: refined until the check passes
     bilayer_data.pop("mesh")
     fem, _ = solve_case(parse_config(bilayer_data), comm, "fem")

@@ -78,7 +78,7 @@ def test_forced_solver_failure_writes_last_good_state(shared_tmp, comm):
     out = shared_tmp / "failed_run"
     with pytest.raises(ConvergenceError) as info:
         run_case(config, out, comm)
-    assert info.value.diagnosis["outdir"] == str(out)
+    assert info.value.diagnosis.outdir == str(out)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["converged"] is False and summary["t_li"] is None
     diagnosis = summary["diagnosis"]

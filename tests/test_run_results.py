@@ -1,6 +1,7 @@
 """Typed mechanics and run summaries (no DOLFINx): the keys they spell, in their order."""
 
 from fem_sse.app.results import RunInfo, RunResult, failed_summary
+from fem_sse.failures import Diagnosis
 from fem_sse.mechanics.results import FilmSummary, PlaneSummary
 
 FILM = dict(model="film", max_von_mises=2.0, max_von_mises_location=[1e-6], max_principal=1.0,
@@ -75,7 +76,7 @@ def test_run_summary_order_and_converged():
     assert fem["converged"] is False and fem["mechanics"]["model"] == "film"
     assert list(fem)[-5:] == ["mode", "thickness_m", "dolfinx_version", "fem_sse_version",
                               "ranks"]
-    failed = failed_summary(info, RuntimeError("no"), {"stage": "x"}, False, True)
+    failed = failed_summary(info, RuntimeError("no"), Diagnosis(stage="x"), False, True)
     assert list(failed) == ["case", "solver", "converged", "error", "diagnosis", "t_li",
                             "one_minus_t_li", "state", "mode", "thickness_m",
                             "dolfinx_version", "fem_sse_version", "ranks", "steady_state"]

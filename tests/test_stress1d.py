@@ -74,7 +74,9 @@ def test_w_budget_hands_a_slow_stack_to_the_fallback(comm):
     """Stack 150 of seed 16: the 1D W formulation ran past 120 s on it (continuations in Phi
     and in the electrode window). The W solve now has the 1D budget of
     ``solver.w_budget_s`` (20 s by default in 1D, 200 s in 2D); here 2 s, so that the test
-    is quick: the budget stops it, the fallback certifies the stack and says why."""
+    is quick: the budget stops it, the fallback certifies the stack and says why. The run's
+    wall time is the whole solve's: the W solve's (at least its budget, in the fallback block)
+    and the fallback's."""
     data = stress1d.random_stack(SEED, 150)
     assert parse_config(data, data["name"]).solver.w_budget_s == 20.0
     data = {**data, "solver": {"w_budget_s": 2.0}}
@@ -83,6 +85,8 @@ def test_w_budget_hands_a_slow_stack_to_the_fallback(comm):
     assert fem["converged"] and fem["solver"] == "fem-eafe"
     assert fem["fallback"]["stage"] == "budget" and "w_budget_s" in fem["fallback"]["reason"]
     assert fem["exact_check"]["passed"]
+    assert fem["fallback"]["from_time_s"] >= 2.0  # stopped by its budget, not before
+    assert fem["wall_time_s"] >= fem["fallback"]["from_time_s"]
 
 
 @pytest.mark.mpi

@@ -80,9 +80,9 @@ def test_failure_names_a_suspect_ratio(comm):
     import stress2d as bench
 
     data = bench.random_config(0, 0)
-    exc = ConvergenceError("the solver stopped on a state that is no solution", {})
+    exc = ConvergenceError("the solver stopped on a state that is no solution")
     explain_failure_2d(exc, parse_config(data, data["name"]))
-    assert exc.diagnosis["exact_cancellation_ratio"] > PRECISION_SUSPECT
+    assert exc.diagnosis.exact_cancellation_ratio > PRECISION_SUSPECT
     assert "likely cause" in str(exc)
 
 

@@ -176,8 +176,10 @@ def test_fallback_and_run_information_read_back():
     assert block == {"fallback": {"from": "fem", "to": "fem-eafe", "reason": "W failed",
                                   "stage": "budget"}}
     assert Fallback.solver_of(block, "fem") == "fem-eafe" and Fallback.solver_of({}, "fem") == "fem"
-    assert Fallback.failure(ValueError("no\n  luck")) == {
-        "fallback": {"to": "fem-eafe", "error": "no luck"}}
+    timed = Fallback("W failed", "budget", 20.5).to_summary()["fallback"]
+    assert list(timed) == ["from", "to", "reason", "stage", "from_time_s"]
+    assert timed["from_time_s"] == 20.5
+    assert Fallback.failure(ValueError("no\n  luck")) == {"to": "fem-eafe", "error": "no luck"}
     assert list(Fallback.not_taken("x")) == ["fallback_failed"]
     info = RunInfo("case", "fem", False, 1e-4, 2, "0.9", "1.0")
     summary = RunResult(info, {"t_li": 0.9}).to_summary()

@@ -4,20 +4,15 @@ summary keys of the W-FEM's runs."""
 
 from __future__ import annotations
 
-import logging
 import time
 from dataclasses import replace
 
 from fem_sse.app.case_outputs import CaseOutputs
-from fem_sse.app.results import Fallback
 from fem_sse.spec.config import Config
-from fem_sse.transport.certificate import Certificate
 from fem_sse.transport.eafe_solve import solve_adaptive_eafe
-from fem_sse.transport.results import Refinement, TransportResult, converged_in
+from fem_sse.transport.results import TransportResult
 
 __all__ = ["solve_eafe_case", "solve_eafe_case_2d", "solve_fem_2d_with_fallback"]
-
-log = logging.getLogger(__name__)
 
 
 #: the summary's ``scheme`` key of an EAFE run
@@ -73,7 +68,7 @@ def solve_eafe_case_2d(config: Config, comm, progress=None):
     out = solve_adaptive_eafe_2d(config, comm, averaged_state(config), progress, smesh)
     solve, metrics, problem = out.result, out.metrics, out.problem
     cells = problem.mesh.topology.index_map(2).size_global
-    cert = certificate_2d(problem, solve, metrics.jumps, out.extra["balance"])
+    cert = certificate_2d(problem, solve, metrics.jumps, out.eafe_state.balance)
     if cert.certified and out.converged and problem.w_dg is not None:
         cert = cert.with_check(check_with_w(config, problem.smesh, solve.one_minus_t_li,
                                                 progress))
@@ -85,61 +80,19 @@ def solve_eafe_case_2d(config: Config, comm, progress=None):
                      wall_time_s=time.perf_counter() - start)
     problem.destroy()  # the PETSc solver only: the state stays for the field files
     return result.to_summary(keys), CaseOutputs(front_lines=metrics.fronts, problem=problem,
-                                                view=out.extra["view"])
+                                                view=out.eafe_state.view)
 
 
 def solve_fem_2d_with_fallback(config: Config, comm, progress=None, keep=None):
-    """A default 2D ``fem`` run: the W formulation; where it is refused (precision limit),
-    fails, or ends on a state its certificate rejects (``not_converged_because``), the
-    exponentially fitted scheme solves the case (``solver.fallback = "fem-eafe"``; crack lines
-    are cut open, GB interfaces keep their conductance). Same
-    ``fallback`` summary block and warning as 1D (:func:`fem_sse.app.transport_case.solve_fem_1d`).
-    When the fallback fails too, the W formulation's error is raised with the fallback's in
-    its diagnosis (or its rejected result is returned, not converged, with the fallback's error
-    in ``fallback_failed``). A W run that stopped before its tolerance (cell cap, a failed
-    refinement step) is solved again with the fallback too; the fallback's result replaces it
-    only when it converged. The W solve has a wall-time budget (``solver.w_budget_s``): when it
-    runs out, that is a failure with stage "budget" (the fallback's ``reason`` names it; with
-    no fallback, exit 3). ``keep``: where a failed W solve leaves its last good state."""
+    """A default 2D ``fem`` run: the W formulation under its budget ``solver.w_budget_s``;
+    where it is refused (precision limit), fails, runs out of its budget, ends on a state its
+    certificate rejects or stops before its tolerance, the exponentially fitted scheme solves
+    the case (crack lines are cut open, GB interfaces keep their conductance):
+    :func:`fem_sse.app.fallback.solve_with_fallback`, as in 1D. ``keep``: where a failed W
+    solve leaves its last good state."""
+    from fem_sse.app.fallback import solve_with_fallback
     from fem_sse.app.transport_case import solve_fem_plane
-    from fem_sse.errors import ConvergenceError
-    from fem_sse.spec.config import ConfigError
-    from fem_sse.transport.budget import wall_budget
 
-    failed = w_result = None
-    try:
-        # the W solve may run far longer than the fallback needs: its budget stops it, and
-        # a budget that runs out is a failure ("budget" stage), never a converged run
-        with wall_budget(config.solver.w_budget_s, comm):
-            w_result = solve_fem_plane(config, comm, progress, keep)
-        w_summary = w_result[0]
-        rejected = Certificate.reasons_in(w_summary)
-        if config.solver.fallback == "none" or (converged_in(w_summary) and not rejected):
-            return w_result
-        if rejected:
-            reason, stage = "; ".join(rejected), "certificate"
-        else:  # stopped before its tolerance (cell cap, a refinement step that failed)
-            reason = ("its adaptive loop stopped before the tolerance "
-                      f"({Refinement.stop_reason_of(w_summary)})")
-            stage = "adaptive loop"
-    except ConvergenceError as exc:
-        if config.solver.fallback == "none":
-            raise
-        failed, reason, stage = exc, " ".join(str(exc).split()), exc.diagnosis.get("stage")
-    log.warning("the W formulation did not converge (%s); solving with the exponentially "
-                "fitted scheme (solver.fallback = 'fem-eafe')", reason)
-    try:
-        summary, outputs = solve_eafe_case_2d(config, comm, progress)
-    except (ConvergenceError, ConfigError) as second:
-        if failed is None:
-            w_result[0].update(Fallback.not_taken(second))
-            return w_result
-        failed.diagnosis.update(Fallback.failure(second))
-        raise failed from second
-    if stage == "adaptive loop" and not converged_in(summary):
-        # neither converged: the default formulation's result, with the fallback's outcome
-        w_result[0].update(Fallback.not_taken(
-            f"not converged either ({Refinement.stop_reason_of(summary)})"))
-        return w_result
-    summary.update(Fallback(reason, stage).to_summary())
-    return summary, outputs
+    return solve_with_fallback(config, comm,
+                               lambda: solve_fem_plane(config, comm, progress, keep),
+                               lambda: solve_eafe_case_2d(config, comm, progress))

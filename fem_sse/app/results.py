@@ -116,14 +116,14 @@ class RunResult:
                 **converged_summary(self.converged), **self.info.versions()}
 
 
-def failed_summary(info: RunInfo, exc: Exception, diagnosis: dict, good_state: bool,
+def failed_summary(info: RunInfo, exc: Exception, diagnosis, good_state: bool,
                    no_steady_state: bool) -> dict:
     """The summary of a run that failed: ``"converged": false``, the error, its ``diagnosis``
-    (dict), null transference keys, whether the last good state was written (``good_state``)
-    and, for the exact solver's verdict that none exists (``no_steady_state``),
-    ``"steady_state": false``."""
+    (a :class:`~fem_sse.failures.Diagnosis`), null transference keys, whether the last good
+    state was written (``good_state``) and, for the exact solver's verdict that none exists
+    (``no_steady_state``), ``"steady_state": false``."""
     summary = {**info.head(), **converged_summary(False), **error_summary(str(exc)),
-               "diagnosis": diagnosis,
+               "diagnosis": diagnosis.to_summary(),
                **TransportResult.unknown_summary(),
                "state": "last good state (see diagnosis.stage)" if good_state else "none",
                **info.tail(), **info.versions()}
@@ -139,20 +139,27 @@ FALLBACK_SOLVER = "fem-eafe"
 @dataclass(frozen=True)
 class Fallback:
     """The exponentially fitted scheme took over from the W formulation (``solver.fallback``):
-    why (``reason``: the W formulation's error or verdict, one line) and at which ``stage``."""
+    why (``reason``: the W formulation's error or verdict, one line), at which ``stage``, and
+    the W solve's wall time before it (``from_time_s``, s; the run's ``wall_time_s``
+    includes it)."""
 
     reason: str
     stage: str | None
+    from_time_s: float | None = None
 
     def to_summary(self) -> dict:
         """The ``fallback`` block of the summary."""
-        return {"fallback": {"from": "fem", "to": FALLBACK_SOLVER, "reason": self.reason,
-                             "stage": self.stage}}
+        block = {"from": "fem", "to": FALLBACK_SOLVER, "reason": self.reason,
+                 "stage": self.stage}
+        if self.from_time_s is not None:
+            block["from_time_s"] = self.from_time_s
+        return {"fallback": block}
 
     @staticmethod
     def failure(error: Exception | str) -> dict:
-        """The ``fallback`` entry of a W failure's diagnosis when the fallback failed too."""
-        return {"fallback": _failed(error)}
+        """The ``fallback`` block of a W failure's diagnosis (``Diagnosis.fallback``) when the
+        fallback failed too."""
+        return _failed(error)
 
     @staticmethod
     def not_taken(error: Exception | str) -> dict:

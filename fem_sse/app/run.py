@@ -78,7 +78,7 @@ def run_case(config: Config, outdir: str | Path, comm, solver: str | None = None
     Raises:
         ConvergenceError, SolveError: after writing ``outdir`` with the last good state and
             ``"converged": false`` (:func:`write_failed`); the exception's
-            ``diagnosis["outdir"]`` names it.
+            ``diagnosis.outdir`` names it.
     """
     from fem_sse.errors import ConvergenceError, SolveError
     from fem_sse.transport.results import LastGoodState
@@ -97,22 +97,22 @@ def run_case(config: Config, outdir: str | Path, comm, solver: str | None = None
 def write_failed(config: Config, outdir: str | Path, comm, exc: Exception, solver: str,
                  overwrite: bool = True, kept=None) -> None:
     """Write ``outdir`` (atomically) for a failed solve and record it in
-    ``exc.diagnosis["outdir"]`` (after the summary is written: not a key of it).
+    ``exc.diagnosis.outdir`` (after the summary is written: not a key of it).
 
     ``summary.json`` has ``"converged": false``, the error and its diagnosis (last residuals,
     continuation stage and fraction reached, where the residual concentrates); when the solver
-    kept a last good state (``diagnosis["good_state"]``), its fields (and in 1D profile.csv)
+    kept a last good state (``diagnosis.good_state``), its fields (and in 1D profile.csv)
     are written too (``kept``: the problem the solver left for ``exc``, see
     :class:`~fem_sse.transport.results.LastGoodState`). t_li and one_minus_t_li are null.
     """
     from fem_sse.errors import SolveError
 
-    diagnosis = dict(exc.diagnosis)
+    diagnosis = exc.diagnosis.copy()
     steady = not isinstance(exc, SolveError)
     if not steady:  # exit 4: the answer is that there is no steady state
-        diagnosis["reason"] = str(exc)
-    problem = kept if steady and diagnosis.get("good_state", False) else None
+        diagnosis.reason = str(exc)
+    problem = kept if steady and diagnosis.good_state else None
     summary = failed_summary(RunInfo.of(config, solver, comm), exc, diagnosis,
                              problem is not None, not steady)
     write_not_converged(config, outdir, comm, problem, summary, overwrite)
-    exc.diagnosis["outdir"] = str(outdir)
+    exc.diagnosis.outdir = str(outdir)

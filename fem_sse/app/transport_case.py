@@ -12,7 +12,6 @@ from dataclasses import replace
 import numpy as np
 
 from fem_sse.app.case_outputs import CaseOutputs
-from fem_sse.app.results import Fallback
 from fem_sse.app.rows import fem_rows, profile_rows, segment_of
 from fem_sse.spec.config import Config
 from fem_sse.transport.results import InterfacePotential, Jump, Metrics, TransportResult
@@ -145,48 +144,19 @@ def solve_eafe_1d(config: Config, comm, progress) -> tuple[dict, CaseOutputs]:
 
 def solve_fem_1d(config: Config, comm, progress, keep=None) -> tuple[dict, CaseOutputs]:
     """The 1D W formulation, checked against the exact solution; where it does not converge
-    (refused beyond its precision, failed, or caught by the exact check) the exponentially
-    fitted scheme solves the case (``solver.fallback``), certified by the same check. The
-    summary's ``fallback`` block says so; when both fail, the W formulation's error is raised
-    with the fallback's message in its diagnosis (and its last good state in ``keep``). A W
-    run that stopped before its tolerance (cell cap, a failed refinement step) is solved
-    again with the fallback too, whose result replaces it only when it converged, and the W
-    solve has a wall-time budget (``solver.w_budget_s``, 20 s by default in 1D), as in 2D
-    (:func:`fem_sse.app.eafe_case.solve_fem_2d_with_fallback`)."""
-    from fem_sse.errors import ConvergenceError
-    from fem_sse.transport.budget import wall_budget
-    from fem_sse.transport.results import Refinement, converged_in
+    (refused beyond its precision, failed, stopped by its budget ``solver.w_budget_s``, 20 s
+    by default in 1D, or caught by the exact check) the exponentially fitted scheme solves
+    the case, certified by the same check (:func:`fem_sse.app.fallback.solve_with_fallback`,
+    as in 2D). ``keep``: where a failed W solve leaves its last good state."""
+    from fem_sse.app.fallback import solve_with_fallback
 
-    w_result = None
-    try:
-        with wall_budget(config.solver.w_budget_s, comm):  # the W solve's wall time
-            summary, outputs = solve_fem_line(config, comm, progress, keep)
+    def w_solve() -> tuple[dict, CaseOutputs]:
+        summary, outputs = solve_fem_line(config, comm, progress, keep)
         summary.update(_check_fem_1d(config, outputs, keep).to_summary())
-        if config.solver.fallback == "none" or converged_in(summary):
-            return summary, outputs
-        w_result, failed, stage = (summary, outputs), None, "adaptive loop"
-        reason = ("its adaptive loop stopped before the tolerance "
-                  f"({Refinement.stop_reason_of(summary)})")
-    except ConvergenceError as exc:
-        if config.solver.fallback == "none":
-            raise
-        failed, reason, stage = exc, " ".join(str(exc).split()), exc.diagnosis.get("stage")
-    log.warning("the W formulation did not converge (%s); solving with the exponentially "
-                "fitted scheme (solver.fallback = 'fem-eafe')", reason)
-    try:
-        summary, outputs = solve_eafe_1d(config, comm, progress)
-    except ConvergenceError as second:
-        if failed is None:
-            w_result[0].update(Fallback.not_taken(second))
-            return w_result
-        failed.diagnosis.update(Fallback.failure(second))
-        raise failed from second
-    if failed is None and not converged_in(summary):
-        w_result[0].update(Fallback.not_taken(
-            f"not converged either ({Refinement.stop_reason_of(summary)})"))
-        return w_result
-    summary.update(Fallback(reason, stage).to_summary())
-    return summary, outputs
+        return summary, outputs
+
+    return solve_with_fallback(config, comm, w_solve,
+                               lambda: solve_eafe_1d(config, comm, progress))
 
 
 def exact_acceptance(config: Config, exact: TransportResult):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from mpi4py import MPI
@@ -42,6 +43,9 @@ from fem_sse.transport.results import (
     TransportSolve,
 )
 
+if TYPE_CHECKING:  # the 2D EAFE loop imports this module
+    from fem_sse.transport.eafe2d_solve import EafeState
+
 __all__ = ["STOP_REASONS", "AdaptiveResult", "doerfler_mark", "gather_profile", "solve_adaptive",
            "split_counts"]
 
@@ -57,8 +61,9 @@ _CONVERGED_REASONS = ("tolerance", "adaptive off")
 @dataclass
 class AdaptiveResult:
     """Final problem, its solve, metrics and the refinement history (:class:`RefinementStep`
-    and :class:`FailedStep` records); ``extra``: what a scheme keeps besides (2D EAFE: the
-    current balance and the W view of its state)."""
+    and :class:`FailedStep` records); ``eafe_state``: what the 2D EAFE scheme keeps besides
+    (:class:`fem_sse.transport.eafe2d_solve.EafeState`: the current balance and the W view of
+    its final state)."""
 
     problem: TransportProblem
     result: TransportSolve
@@ -67,7 +72,7 @@ class AdaptiveResult:
     history: list = field(default_factory=list)
     newton_iterations: int = 0
     stop_reason: str = "tolerance"
-    extra: dict = field(default_factory=dict)
+    eafe_state: EafeState | None = None
 
     @property
     def converged(self) -> bool:

@@ -17,6 +17,7 @@ import contextlib
 import time
 
 from fem_sse.errors import ConvergenceError
+from fem_sse.failures import Diagnosis
 
 __all__ = ["BudgetExceeded", "check", "wall_budget"]
 
@@ -57,6 +58,6 @@ def wall_budget(seconds: float, comm, key: str = "solver.w_budget_s"):
         raise ConvergenceError(
             f"the W formulation's solve was stopped by its budget after "
             f"{time.monotonic() - start:.0f} s ({key} = {seconds:g} s)",
-            {"stage": "budget", "budget_s": seconds}) from None
+            Diagnosis(stage="budget", budget_s=seconds)) from None
     finally:
         _open = None

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 
 from fem_sse.errors import ConvergenceError
+from fem_sse.failures import Diagnosis
 from fem_sse.records import MappingRecord, SummaryRecord, optional, spliced
 
 __all__ = ["Certificate", "CurrentBalance", "ExactCheck", "ExactComparison", "ExactDifferences",
@@ -178,5 +179,4 @@ def unbalanced(what: str, problems: list[str], balance: CurrentBalance) -> Conve
     broken balances, :func:`fem_sse.transport.certify2d.balance_problems`)."""
     return ConvergenceError(
         f"{what} stopped on a state that is no solution: " + "; ".join(problems),
-        {"stage": "current balance check", "current_balance": balance.to_summary(),
-         "good_state": False})
+        Diagnosis(stage="current balance check", current_balance=balance, good_state=False))

@@ -17,6 +17,7 @@ within 10 tol L, interface potentials within 10 tol eV (1e-4, 1e-4 L and 0.1 meV
 from __future__ import annotations
 
 from fem_sse.errors import ConvergenceError
+from fem_sse.failures import Diagnosis
 from fem_sse.transport.certificate import ExactCheck, ExactDifferences
 from fem_sse.transport.results import TransportResult
 
@@ -64,6 +65,5 @@ def exact_check(fem: TransportResult, exact: TransportResult, length: float,
             f"the FEM result differs from the exact 1D solution: {what} (1 - t_Li FEM "
             f"{fem.one_minus_t_li:.6g}, exact {exact.one_minus_t_li:.6g}; jumps FEM "
             f"{diff.jump_count_fem}, exact {diff.jump_count_exact})",
-            {"stage": "check against the exact solution", **check.to_summary(),
-             "good_state": True})
+            Diagnosis(stage="check against the exact solution", exact_check=check, good_state=True))
     return check

@@ -12,6 +12,7 @@ import logging
 from dataclasses import replace
 
 from fem_sse.errors import ConvergenceError
+from fem_sse.failures import Diagnosis
 from fem_sse.transport.newton import NewtonReport, NonlinearProblem, newton
 from fem_sse.transport.parameters import TransportParameters
 
@@ -70,7 +71,7 @@ def _solve_at(problem: NonlinearProblem, phi: float, max_iterations: int) -> New
     except ConvergenceError as first:
         log.info("Newton failed at Phi = %.4g V (%s); continuation", phi, first)
         failures = [f"Newton: {first}"]
-        attempts = [{"stage": "Newton", **first.diagnosis}]
+        attempts = [Diagnosis(stage="Newton").merged(first.diagnosis)]
     best = None  # the continuation that got furthest: its last converged state
     for name, parameters_at, restart in _strategies(problem, phi):
         if restart:
@@ -82,10 +83,10 @@ def _solve_at(problem: NonlinearProblem, phi: float, max_iterations: int) -> New
         except ConvergenceError as exc:
             log.info("continuation in the %s failed (%s)", name, exc)
             failures.append(str(exc))
-            attempts.append({"stage": f"continuation in the {name}", **exc.diagnosis})
-            reached = exc.diagnosis.get("fraction")
+            attempts.append(Diagnosis(stage=f"continuation in the {name}").merged(exc.diagnosis))
+            reached = exc.diagnosis.fraction
             if reached is not None and (best is None or reached > best[1]):
-                best = (attempts[-1]["stage"], reached, problem.omega.x.array.copy())
+                best = (attempts[-1].stage, reached, problem.omega.x.array.copy())
     raise _failure(problem, f"no convergence at Phi = {phi:.6g} V: " + "; ".join(failures),
                    phi, attempts, best)
 
@@ -102,9 +103,9 @@ def _failure(problem: NonlinearProblem, message: str, phi: float, attempts: list
     from fem_sse.transport.diagnosis import residual_peak
 
     last_converged = problem.state.last_converged
-    last = attempts[-1].get("residuals", [])
-    diagnosis = {"phi_V": phi, "last_residuals": last, "attempts": attempts,
-                 "good_state": best is not None or last_converged is not None}
+    last = attempts[-1].residuals or []
+    diagnosis = Diagnosis(phi_V=phi, last_residuals=last, attempts=attempts,
+                          good_state=best is not None or last_converged is not None)
     if last_converged is not None:  # a full solution at another Phi: the best state
         good_phi, omega = last_converged
         problem.omega.x.array[:] = omega
@@ -113,11 +114,11 @@ def _failure(problem: NonlinearProblem, message: str, phi: float, attempts: list
         stage, reached, omega = best
         problem.omega.x.array[:] = omega
         diagnosis.update(stage=stage, fraction_reached=reached,
-                         last_residuals=next(a.get("residuals", []) for a in attempts
-                                             if a["stage"] == stage))
+                         last_residuals=next(a.residuals or [] for a in attempts
+                                             if a.stage == stage))
     else:
-        diagnosis["stage"] = attempts[-1]["stage"]
-    diagnosis["residual_peak"] = residual_peak(problem)
+        diagnosis.stage = attempts[-1].stage
+    diagnosis.residual_peak = residual_peak(problem)
     return ConvergenceError(message, diagnosis)
 
 
@@ -137,7 +138,7 @@ def continuation(problem: NonlinearProblem, name: str, parameters_at) -> NewtonR
             total.iterations += newton(problem, max_iterations=200).iterations
         except ConvergenceError as exc:
             raise ConvergenceError(f"continuation in the {name} failed at its start ({exc})",
-                                   {"parameter": name, **exc.diagnosis}) from None
+                                   Diagnosis(parameter=name).merged(exc.diagnosis)) from None
         spent = 0  # Newton iterations of the steps
         while s < 1.0 and spent < _MAX_CONTINUATION_ITERATIONS:
             trial = min(1.0, s + step)
@@ -147,14 +148,14 @@ def continuation(problem: NonlinearProblem, name: str, parameters_at) -> NewtonR
                 rep = newton(problem, max_iterations=25)
             except ConvergenceError as exc:
                 problem.omega.x.array[:] = saved
-                last = exc.diagnosis.get("residuals", [])
-                spent += exc.diagnosis.get("iterations", 25)
+                last = exc.diagnosis.residuals or []
+                spent += 25 if exc.diagnosis.iterations is None else exc.diagnosis.iterations
                 step *= 0.5
                 if step < 1e-5:
                     raise ConvergenceError(f"continuation in the {name} stalled at "
                                            f"{s:.5g} of the way",
-                                           {"parameter": name, "fraction": s,
-                                            "attempted": trial, "residuals": last}) from None
+                                           Diagnosis(parameter=name, fraction=s,
+                                                     attempted=trial, residuals=last)) from None
                 continue
             spent += rep.iterations
             total.iterations += rep.iterations
@@ -165,7 +166,7 @@ def continuation(problem: NonlinearProblem, name: str, parameters_at) -> NewtonR
         if s < 1.0:
             raise ConvergenceError(f"continuation in the {name} crept to {s:.5g} of the way "
                                    f"in {spent} Newton iterations",
-                                   {"parameter": name, "fraction": s, "residuals": last})
+                                   Diagnosis(parameter=name, fraction=s, residuals=last))
     finally:
         problem.set_parameters(parameters_at(1.0))
     return total

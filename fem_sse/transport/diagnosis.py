@@ -4,16 +4,35 @@ When Newton or continuation gives up, the residual of the full problem in the la
 says where the solution is hard: a jump that the mesh does not resolve, a strongly blocking
 bottleneck strip, an electrode boundary layer. :func:`residual_peak` reports the point of the
 largest residual entry and the share of the squared residual per region (collective; the result
-is identical on every rank and JSON-able).
+is identical on every rank): a :class:`ResidualPeak`, the diagnosis' ``residual_peak`` block.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
+from fem_sse.records import SummaryRecord, optional
 from fem_sse.transport.discretisation import discretisation_for
 
-__all__ = ["residual_peak"]
+__all__ = ["ResidualPeak", "residual_peak"]
+
+
+@dataclass(frozen=True)
+class ResidualPeak(SummaryRecord):
+    """Where the residual of a failed solve concentrates: the point of the largest entry
+    (``x_m``, ``y_m`` in 2D, m; ``x_over_L``, -), its region and material, the residual's norm
+    (scaled, or "not finite": then nothing else is known) and the largest shares of the squared
+    residual by region name (-)."""
+
+    x_m: float | None = optional()
+    x_over_L: float | None = optional()  # noqa: N815
+    region: str | None = optional()
+    material: str | None = optional()
+    residual_norm: float | str | None = optional()
+    share_by_region: dict | None = optional()
+    y_m: float | None = optional()
 
 
 def _region_names(problem) -> dict[int, tuple[str, str]]:
@@ -38,7 +57,7 @@ def _local_entries(problem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return values, coords, tag_of_dof[:owned]
 
 
-def residual_peak(problem, top: int = 3) -> dict:
+def residual_peak(problem, top: int = 3) -> ResidualPeak:
     """Where the residual of ``problem`` concentrates in its current state (collective).
 
     Args:
@@ -46,9 +65,8 @@ def residual_peak(problem, top: int = 3) -> dict:
         top: how many regions to list by their share of the squared residual.
 
     Returns:
-        {"x_m", "x_over_L", ["y_m"], "region", "material", "residual_norm",
-        "share_by_region": {region: fraction of the squared residual}} (only "residual_norm"
-        when the residual is not finite).
+        a :class:`ResidualPeak` (only its ``residual_norm``, "not finite", when the residual
+        is not finite).
     """
     values, coords, tags = _local_entries(problem)
     comm = problem.comm
@@ -68,15 +86,13 @@ def residual_peak(problem, top: int = 3) -> dict:
             total[tag] = total.get(tag, 0.0) + value
     norm = float(np.sqrt(sum(total.values())))
     if not all(ok for _, _, ok in gathered):
-        return {"residual_norm": "not finite"}
+        return ResidualPeak(residual_norm="not finite")
     value, point, tag = max((g[0] for g in gathered), key=lambda item: item[0])
     names = _region_names(problem)
     region, material = names.get(tag, (f"tag {tag}", "?"))
     shares = sorted(((names.get(t, (f"tag {t}",))[0], v / max(norm**2, 1e-300))
                      for t, v in total.items()), key=lambda item: -item[1])
-    peak = {"x_m": point[0], "x_over_L": point[0] / problem.length, "region": region,
-            "material": material, "residual_norm": norm,
-            "share_by_region": {name: round(share, 6) for name, share in shares[:top]}}
-    axes = discretisation_for(problem.mesh).axes
-    peak.update({f"{axis}_m": point[k] for k, axis in enumerate(axes) if axis != "x"})
-    return peak
+    others = {f"{axis}_m": point[k]  # the coordinates after x (m): y_m in 2D
+              for k, axis in enumerate(discretisation_for(problem.mesh).axes) if k > 0}
+    return ResidualPeak(point[0], point[0] / problem.length, region, material, norm,
+                        {name: round(share, 6) for name, share in shares[:top]}, **others)

@@ -46,6 +46,7 @@ from petsc4py import PETSc
 
 from fem_sse.spec.config import Config
 from fem_sse.errors import ConvergenceError
+from fem_sse.failures import Diagnosis
 from fem_sse.geometry.line import ANODE, CATHODE
 from fem_sse.geometry.regions import regions_1d
 from fem_sse.solvers import configured_ksp
@@ -329,7 +330,7 @@ class EafeProblem:
                                            self.petsc_options)
             except PETSc.Error as exc:  # the factorisation: a failed Newton step
                 raise ConvergenceError(f"EAFE factorisation failed (PETSc error {exc.ierr})",
-                                       {"petsc_error": exc.ierr}) from None
+                                       Diagnosis(petsc_error=exc.ierr)) from None
 
     def _solve(self, rhs_owned: np.ndarray) -> np.ndarray:
         """Solve (D^-1 J) x = rhs (owned entries; the matrix is column-scaled by C, so C x
@@ -343,7 +344,7 @@ class EafeProblem:
             self._ksp.destroy()
             self._ksp = None
             raise ConvergenceError(f"EAFE linear solve failed (PETSc error {exc.ierr})",
-                                   {"petsc_error": exc.ierr}) from None
+                                   Diagnosis(petsc_error=exc.ierr)) from None
         out = np.zeros(self.n_local)
         out[: self.n_owned] = x.array / self._colscale[: self.n_owned]
         vec = la.vector(self.imap, 1)

@@ -40,6 +40,7 @@ from mpi4py import MPI
 from petsc4py import PETSc
 
 from fem_sse.errors import ConvergenceError
+from fem_sse.failures import Diagnosis
 from fem_sse.geometry.regions import ANODE, CATHODE
 from fem_sse.parallel import gather_arrays
 from fem_sse.transport.eafe import EafeProblem
@@ -142,7 +143,7 @@ class EafeProblem2D(EafeProblem):
             ksp.solve(b, x)
         except PETSc.Error as exc:
             raise ConvergenceError(f"the ionic solve failed (PETSc error {exc.ierr})",
-                                   {"stage": "ionic solve", "petsc_error": exc.ierr}) from None
+                                   Diagnosis(stage="ionic solve", petsc_error=exc.ierr)) from None
         ksp.destroy()
 
     def kirchhoff_function(self) -> fem.Function:

@@ -20,6 +20,7 @@ import math
 import numpy as np
 
 from fem_sse.errors import ConvergenceError, SolveError
+from fem_sse.failures import Diagnosis
 from fem_sse.transport.eafe2d import EafeProblem2D, column_start
 from fem_sse.transport.exact1d import solve_exact
 
@@ -120,9 +121,9 @@ def conductance_continuation(problem: EafeProblem2D, sol, current, solve_from):
             step *= 0.5
             if step < _SMALLEST_STEP:
                 raise ConvergenceError("EAFE continuation in the GB conductance stalled",
-                                       {"stage": "GB conductance continuation",
-                                        "conductance_reached_S_per_m2":
-                                            target * math.exp(level)}) from None
+                                       Diagnosis(stage="GB conductance continuation",
+                                                 conductance_reached_S_per_m2=target
+                                                 * math.exp(level))) from None
             continue
         mu, phi, level, step = mu_t, phi_t, trial, step * 1.5
         iterations += its

@@ -19,14 +19,16 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 
 import numpy as np
 from mpi4py import MPI
 
 from fem_sse.errors import ConvergenceError
+from fem_sse.failures import Diagnosis
 from fem_sse.transport.eafe2d import EafeProblem2D, EafeView
 from fem_sse.transport.eafe_relax import relax_outliers
-from fem_sse.transport.eafe_newton import newton, pseudo_transient
+from fem_sse.transport.eafe_newton import kirchhoff_newton, newton, pseudo_transient
 from fem_sse.transport.certificate import (
     Certificate,
     CurrentBalance,
@@ -40,6 +42,16 @@ __all__ = ["certificate_2d", "current_balance_2d", "indicators_2d", "solve_2d",
            "solve_adaptive_eafe_2d"]
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EafeState:
+    """What the 2D adaptive loop hands over besides its solve: the final state's current
+    balance (A/m^2 per cathode length, for its certificate) and its W view (the mechanics and
+    the field files)."""
+
+    balance: CurrentBalance
+    view: EafeView
 
 
 def _phi_continuation(problem: EafeProblem2D, mu: np.ndarray, phi: float):
@@ -65,7 +77,7 @@ def _phi_continuation(problem: EafeProblem2D, mu: np.ndarray, phi: float):
             step *= 0.5
             if step < 1e-4:
                 raise ConvergenceError("EAFE continuation in Phi stalled",
-                                       {"fraction_reached": done}) from None
+                                       Diagnosis(fraction_reached=done)) from None
             continue
         mu, done, step, iterations = mu_t, trial, step * 1.5, iterations + its
     return mu, iterations
@@ -103,8 +115,7 @@ def _newton_or_ptc(problem: EafeProblem2D, mu: np.ndarray, phi: float, current):
         log.info("EAFE 2D pseudo-transient continuation failed (%s): Newton in the "
                  "Kirchhoff variable", exc)
     problem.freeze_weights(start, phi)
-    return newton(problem, start, phi, current, max_iterations=200, natural=True,
-                  kirchhoff=True)
+    return kirchhoff_newton(problem, start, phi, current, natural=True)
 
 
 def solve_2d(problem: EafeProblem2D, sol, start: np.ndarray | None = None,
@@ -268,8 +279,8 @@ def _solve_checked(problem: EafeProblem2D, sol, start=None, phi=None) -> tuple:
 def solve_adaptive_eafe_2d(config, comm, sol, progress=None, smesh=None):
     """The adaptive loop (module docstring). ``sol``: the exact state of the laterally
     averaged stack (None: none exists); ``smesh``: the first mesh (built here when None). Returns an
-    :class:`fem_sse.transport.adapt.AdaptiveResult` (profile None) whose ``extra`` holds the
-    ``balance`` and the ``view``; ``metrics``: those of
+    :class:`fem_sse.transport.adapt.AdaptiveResult` (profile None) whose ``eafe_state`` holds
+    the final state's balance and view (:class:`EafeState`); ``metrics``: those of
     :func:`fem_sse.transport.metrics2d.fem_metrics_2d`."""
     from fem_sse.transport.adapt import (AdaptiveResult, _finish, _stop_reason, doerfler_mark,
                                          record_step)
@@ -286,7 +297,7 @@ def solve_adaptive_eafe_2d(config, comm, sol, progress=None, smesh=None):
         problem = EafeProblem2D(config, smesh)
         try:
             try:
-                guess = None if old is None else _transfer(old, last[4]["view"], problem)
+                guess = None if old is None else _transfer(old, last[4].view, problem)
                 result, balance = _solve_checked(problem, sol, guess,
                                                  None if old is None else old.phi)
             except ConvergenceError:
@@ -298,7 +309,8 @@ def solve_adaptive_eafe_2d(config, comm, sol, progress=None, smesh=None):
             if last is None:
                 exc.diagnosis.update(refinement_step=step, dofs=problem.imap.size_global,
                                      good_state=False)
-                exc.diagnosis.setdefault("stage", "EAFE 2D Newton from the column-mapped start")
+                if not exc.diagnosis.stage:  # the stage of the solve that failed, if it named one
+                    exc.diagnosis.stage = "EAFE 2D Newton from the column-mapped start"
                 problem.destroy()
                 raise
             log.warning("EAFE refinement step %d did not converge (%s); keeping step %d",
@@ -320,7 +332,7 @@ def solve_adaptive_eafe_2d(config, comm, sol, progress=None, smesh=None):
         ionic_ok = history[-1].ionic_rel_error_estimate <= opts.tolerance
         done = small and quiet
         quiet = small
-        last = (problem, result, metrics, None, {"balance": balance, "view": view})
+        last = (problem, result, metrics, None, EafeState(balance, view))
         reason = _stop_reason(opts, done, step, cells)
         if reason is None and len(history) > 1 and history[-2].cells == cells:
             reason = "no refinement"

@@ -17,10 +17,12 @@ import numpy as np
 from mpi4py import MPI
 
 from fem_sse.errors import ConvergenceError
+from fem_sse.failures import Diagnosis
 from fem_sse.transport.eafe import _FLOOR_KT, _NOISE_KT, _STALL_TOL_KT, _STEP_TOL_KT, EafeProblem
 from fem_sse.transport.eafe_relax import relax_outliers
 
-__all__ = ["continuation_then_newton", "kirchhoff_update", "newton", "pseudo_transient"]
+__all__ = ["continuation_then_newton", "kirchhoff_newton", "kirchhoff_update", "newton",
+           "pseudo_transient"]
 
 log = logging.getLogger(__name__)
 
@@ -186,13 +188,13 @@ def newton(problem: EafeProblem, mu: np.ndarray, phi: float, current: float | No
                 log.debug("EAFE Newton: line search failed at the round-off floor (merit %.3g "
                           "V, step %.3g eV): accepted", m0, size)
                 return mu, phi, it
-            raise ConvergenceError("EAFE Newton: line search failed", {
-                "iterations": it, "merit_V": history[-5:], "step_eV": size})
+            raise ConvergenceError("EAFE Newton: line search failed", Diagnosis(
+                iterations=it, merit_V=history[-5:], step_eV=size))
         log.debug("EAFE Newton %d: step %.3g eV x %.3g, Phi %.10g V, merit %.3g V", it, size,
                   lam, trial_phi, m1)
         mu, phi = trial_mu, trial_phi
     raise ConvergenceError(f"EAFE Newton did not converge in {max_iterations} iteration(s)",
-                           {"iterations": max_iterations, "merit_V": history[-5:]})
+                           Diagnosis(iterations=max_iterations, merit_V=history[-5:]))
 
 
 def pseudo_transient(problem: EafeProblem, mu: np.ndarray, phi: float,
@@ -259,7 +261,21 @@ def pseudo_transient(problem: EafeProblem, mu: np.ndarray, phi: float,
                 pass
         log.debug("EAFE PTC %d: tau %.3g, step %.3g eV, merit %.3g V", it, tau, size, m0)
     raise ConvergenceError("EAFE pseudo-transient continuation stalled",
-                           {"iterations": it, "tau": tau, "merit_V": previous})
+                           Diagnosis(iterations=it, tau=tau, merit_V=previous))
+
+
+#: iterations of :func:`kirchhoff_newton` (more than Newton's default 60: it is the last
+#: strategy tried, from a start the others could not converge from)
+KIRCHHOFF_ITERATIONS = 200
+
+
+def kirchhoff_newton(problem: EafeProblem, mu: np.ndarray, phi: float, current: float | None,
+                     natural: bool = False) -> tuple[np.ndarray, float, int]:
+    """:func:`newton` with its steps in the Kirchhoff variable (:func:`kirchhoff_update`) and
+    :data:`KIRCHHOFF_ITERATIONS`: the last resort of the 1D and the 2D strategies
+    (``natural``: the natural monotonicity test, 2D)."""
+    return newton(problem, mu, phi, current, max_iterations=KIRCHHOFF_ITERATIONS,
+                  natural=natural, kirchhoff=True)
 
 
 def continuation_then_newton(problem: EafeProblem, start: np.ndarray, phi: float, current):
@@ -275,12 +291,11 @@ def continuation_then_newton(problem: EafeProblem, start: np.ndarray, phi: float
     except ConvergenceError as exc:
         log.info("EAFE pseudo-transient continuation failed (%s): Newton in the Kirchhoff "
                  "variable from the start", exc)
-        return newton(problem, start, phi, current, max_iterations=200, kirchhoff=True)
+        return kirchhoff_newton(problem, start, phi, current)
     try:
         mu_n, phi_n, iterations = newton(problem, mu, phi_p, current)
     except ConvergenceError as exc:
         log.info("EAFE Newton after the pseudo-transient continuation failed (%s): Newton "
                  "in the Kirchhoff variable", exc)
-        mu_n, phi_n, iterations = newton(problem, mu, phi_p, current, max_iterations=200,
-                                         kirchhoff=True)
+        mu_n, phi_n, iterations = kirchhoff_newton(problem, mu, phi_p, current)
     return mu_n, phi_n, iterations + ptc

@@ -25,6 +25,7 @@ from scipy.optimize import brentq
 from scipy.special import expit
 
 from fem_sse.errors import ConfigError, ConvergenceError, SolveError
+from fem_sse.failures import Diagnosis
 from fem_sse.spec.config import Config, Segment
 from fem_sse.transport.exact1d_branch import Branch, segment_branch
 
@@ -360,7 +361,7 @@ def solve_exact(config: Config, guess: float | None = None) -> ExactSolution:
             f"the exact solver's state is not continuous: segment {worst} (x = "
             f"{segments[worst].x0:.6g}..{segments[worst].x1:.6g} m) misses its end by "
             f"{misses[worst]:.3g} eV > {CONTINUITY_TOL_EV:g} eV (a defect; please report the "
-            "config)", {"stage": "exact solver continuity check", "segment": worst,
-                        "miss_eV": misses[worst], "log_ratio": log_ratio})
+            "config)", Diagnosis(stage="exact solver continuity check", segment=worst,
+                                 miss_eV=misses[worst], log_ratio=log_ratio))
     return ExactSolution(config, log_ratio, j_i, j_e, j_i * _ionic_resistance(segments), segments,
                          mu_edges, counter[0])

@@ -16,6 +16,7 @@ import logging
 import numpy as np
 
 from fem_sse.errors import ConvergenceError
+from fem_sse.failures import Diagnosis
 from fem_sse.transport.continuation import solve_potentiostatic
 from fem_sse.transport.newton import (
     NonlinearProblem,
@@ -65,7 +66,7 @@ def solve_transport(problem: NonlinearProblem) -> TransportSolve:
             phi_new, report = bordered_newton(problem, phi_k, current)
         except ConvergenceError as exc:
             log.info("bordered Newton failed (%s); root search on Phi", exc)
-            iterations += exc.diagnosis.get("iterations", 0)
+            iterations += exc.diagnosis.iterations or 0
             return phi_k
         iterations += report.iterations
         bordered += report.iterations
@@ -151,12 +152,13 @@ def _galvanostatic_phi(residual, phi: float, r: float, g: float, current: float,
             raise ConvergenceError(
                 "the electronic current alone carries the applied current at any Phi > "
                 f"{hi:.3g} V (t_Li < 1e-9): the separator is an electronic conductor at this "
-                "window; the exact solver (1D) resolves it", {
-                    "stage": "galvanostatic iteration on Phi", "phi_bracket_V": [lo, hi],
-                    "current_residual_A": r, "good_state": True})
+                "window; the exact solver (1D) resolves it", Diagnosis(
+                    stage="galvanostatic iteration on Phi", phi_bracket_V=[lo, hi],
+                    current_residual_A=r, good_state=True))
         last = (phi, r)
         phi = candidate
         r = residual(phi)
     raise ConvergenceError("galvanostatic iteration on Phi did not converge",
-                           {"stage": "galvanostatic iteration on Phi", "phi_bracket_V": [lo, hi],
-                            "current_residual_A": r, "good_state": True})
+                           Diagnosis(stage="galvanostatic iteration on Phi",
+                                     phi_bracket_V=[lo, hi], current_residual_A=r,
+                                     good_state=True))

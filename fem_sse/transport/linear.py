@@ -11,6 +11,7 @@ import numpy as np
 from petsc4py import PETSc
 
 from fem_sse.errors import ConvergenceError
+from fem_sse.failures import Diagnosis
 from fem_sse.solvers import configured_ksp, prefixed_ksp
 from fem_sse.transport.discretisation import for_dimension
 
@@ -85,7 +86,7 @@ class LinearSolver:
                 self._ksp.destroy()
                 self._ksp = None
             raise ConvergenceError(f"linear solve failed (PETSc error {exc.ierr})",
-                                   {"petsc_error": exc.ierr}) from None
+                                   Diagnosis(petsc_error=exc.ierr)) from None
 
 
 

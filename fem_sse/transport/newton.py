@@ -25,6 +25,7 @@ import numpy as np
 from petsc4py import PETSc
 
 from fem_sse.errors import ConvergenceError
+from fem_sse.failures import Diagnosis
 from fem_sse.transport import budget
 from fem_sse.transport.parameters import SolveState, TransportParameters
 
@@ -232,8 +233,8 @@ def newton(problem: NonlinearProblem, max_iterations: int = 200, rtol: float = 1
                           "%.3g of the state", norm, state.reference_norm, full)
                 if norm <= floor or full <= STAGNATION_STEP:
                     return report
-                raise ConvergenceError("Newton line search failed", {
-                    "iterations": it, "residuals": report.residuals[-5:]})
+                raise ConvergenceError("Newton line search failed", Diagnosis(
+                    iterations=it, residuals=report.residuals[-5:]))
             norm = trial
             log.debug("Newton %d: step %.3g, residual %.4g", it, lam, norm)
             report.iterations = it
@@ -244,8 +245,9 @@ def newton(problem: NonlinearProblem, max_iterations: int = 200, rtol: float = 1
     finally:
         dx_vec.destroy()
         backup.destroy()
-    raise ConvergenceError(f"Newton did not converge in {max_iterations} iteration(s)", {
-        "iterations": max_iterations, "residuals": report.residuals[-5:]})
+    raise ConvergenceError(f"Newton did not converge in {max_iterations} iteration(s)",
+                           Diagnosis(iterations=max_iterations,
+                                     residuals=report.residuals[-5:]))
 
 
 def current_converged(r: float, i_e: float, current: float) -> bool:
@@ -292,7 +294,7 @@ class _Bordered:
         slope = p.conductance + (i_e_shift - i_e) / d_phi + c_t
         if not np.isfinite(slope) or slope <= 0.0:
             raise ConvergenceError("bordered Newton: current not increasing with Phi",
-                                   {"iterations": it, "slope_A_per_V": slope})
+                                   Diagnosis(iterations=it, slope_A_per_V=slope))
         step_phi = -(g + c_a) / slope
         self.d_omega.axpy(step_phi, self.tangent)
         return step_phi
@@ -366,8 +368,8 @@ def bordered_newton(problem: NonlinearProblem, phi: float, current: float,
                         and current_converged(g, i_e, current)
                         and 0.0 < phi <= (1.0 + 1e-9) * current / g_cond):
                     return phi, report  # the round-off floor (see STAGNATION_STEP)
-                raise ConvergenceError("bordered Newton: line search failed",
-                                       {"iterations": it, "residuals": report.residuals[-5:]})
+                raise ConvergenceError("bordered Newton: line search failed", Diagnosis(
+                    iterations=it, residuals=report.residuals[-5:]))
             phi, m, g, i_e = phi + lam * step_phi, trial, g_trial, i_trial
             report.iterations = it
             report.residuals.append(m)
@@ -379,11 +381,11 @@ def bordered_newton(problem: NonlinearProblem, phi: float, current: float,
                     # the root search brackets Phi in (0, I/G] (0 <= I_i <= I): a state
                     # outside is not the physical branch
                     raise ConvergenceError("bordered Newton: Phi outside (0, I/G]",
-                                           {"iterations": it, "phi_V": phi})
+                                           Diagnosis(iterations=it, phi_V=phi))
                 return phi, report
         raise ConvergenceError(f"bordered Newton did not converge in {max_iterations} "
-                               "iteration(s)", {"iterations": max_iterations,
-                                                "residuals": report.residuals[-5:]})
+                               "iteration(s)", Diagnosis(iterations=max_iterations,
+                                                         residuals=report.residuals[-5:]))
     except ConvergenceError:
         start[1].copy(x)
         problem.omega.x.scatter_forward()

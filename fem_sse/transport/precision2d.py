@@ -26,6 +26,7 @@ So a 2D run
 
 from __future__ import annotations
 
+from fem_sse.failures import Diagnosis
 from fem_sse.spec.config import Config
 from fem_sse.transport.start1d import cancellation_ratio
 
@@ -68,20 +69,20 @@ def check_precision_2d(config: Config) -> None:
     if ratio is None or ratio <= CANCELLATION_LIMIT_2D:
         return
     hint = _hint(ratio, certain=True)
-    raise ConvergenceError(f"the FEM cannot resolve this stack: {hint}", {
-        "stage": "precision check against the averaged stack's exact state (before the solve)",
-        "exact_cancellation_ratio": ratio, "good_state": False, "hint": hint})
+    raise ConvergenceError(f"the FEM cannot resolve this stack: {hint}", Diagnosis(
+        stage="precision check against the averaged stack's exact state (before the solve)",
+        exact_cancellation_ratio=ratio, good_state=False, hint=hint))
 
 
 def explain_failure_2d(exc, config: Config) -> None:
     """Add the averaged stack's cancellation ratio to a failed 2D solve's diagnosis and, above
     :data:`PRECISION_SUSPECT`, name it in the message (every rank computes the same)."""
-    if "hint" in exc.diagnosis:
+    if exc.diagnosis.hint is not None:
         return
     ratio = averaged_ratio(config)
     if ratio is None:
         return
-    exc.diagnosis["exact_cancellation_ratio"] = ratio
+    exc.diagnosis.exact_cancellation_ratio = ratio
     if ratio > PRECISION_SUSPECT:
-        exc.diagnosis["hint"] = _hint(ratio, certain=False)
-        exc.args = (f"{exc.args[0]}: {exc.diagnosis['hint']}",) + exc.args[1:]
+        exc.diagnosis.hint = _hint(ratio, certain=False)
+        exc.args = (f"{exc.args[0]}: {exc.diagnosis.hint}",) + exc.args[1:]

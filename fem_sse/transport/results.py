@@ -19,8 +19,8 @@ from fem_sse.records import MappingRecord, SummaryRecord
 __all__ = ["FailedStep", "InterfacePotential", "Jump", "LastGoodState", "Metrics",
            "RefinementStep", "Refinement", "RegionStats", "StepChange", "TransportResult",
            "TransportSolve",
-           "converged_in", "converged_summary", "error_summary", "fraction_summary",
-           "transference_summary", "wall_time_summary"]
+           "add_wall_time", "converged_in", "converged_summary", "error_summary",
+           "fraction_summary", "transference_summary", "wall_time_summary"]
 
 
 @dataclass(frozen=True)
@@ -242,6 +242,13 @@ def error_summary(message: str) -> dict:
 def wall_time_summary(seconds: float) -> dict:
     """The ``wall_time_s`` key (s) of a run's (or a restart's) summary."""
     return {"wall_time_s": seconds}
+
+
+def add_wall_time(summary: dict, seconds: float) -> None:
+    """Add ``seconds`` (s) to the ``wall_time_s`` of a transport step's summary keys, in place
+    (a fallback's summary: the W solve's time before it); none measured: left out."""
+    if summary.get("wall_time_s") is not None:
+        summary["wall_time_s"] += seconds
 
 
 def fraction_summary(overshoot: float, undershoot: float) -> dict:

@@ -20,6 +20,7 @@ import logging
 
 import numpy as np
 
+from fem_sse.failures import Diagnosis
 from fem_sse.spec.config import Config
 from fem_sse.transport.exact1d import ExactSolution, solve_exact
 
@@ -159,21 +160,21 @@ def check_precision(sol: ExactSolution) -> None:
 
     ratio = cancellation_ratio(sol)
     if ratio > CANCELLATION_LIMIT:
-        diagnosis = {"stage": "precision check against the exact state (before the solve)",
-                     "exact_cancellation_ratio": ratio, "good_state": False}
+        diagnosis = Diagnosis(stage="precision check against the exact state (before the "
+                              "solve)", exact_cancellation_ratio=ratio, good_state=False)
         exc = ConvergenceError("the FEM cannot resolve this stack", diagnosis)
         _add_hint(exc, ratio)
         raise exc
 
 
 def _add_hint(exc, ratio: float) -> None:
-    exc.diagnosis["hint"] = (
+    exc.diagnosis.hint = (
         f"the exact steady state has electronic drift and diffusion currents up to {ratio:.2g} "
         "times the total current (a layer with sigma_eh far above any material's: B far "
         "inside the electrode window next to an electrode); their difference is below "
         "double-precision round-off for the FEM's W formulation; use --solver fem-eafe (the "
         "exponentially fitted scheme, docs/robustness.md) or --solver exact")
-    exc.args = (f"{exc.args[0]}: {exc.diagnosis['hint']}",) + exc.args[1:]
+    exc.args = (f"{exc.args[0]}: {exc.diagnosis.hint}",) + exc.args[1:]
 
 
 def explain_failure(exc, config: Config) -> None:
@@ -184,8 +185,8 @@ def explain_failure(exc, config: Config) -> None:
         ratio = cancellation_ratio(exact_solution(config))
     except Exception:  # noqa: BLE001 - no exact state: nothing to add
         return
-    if "hint" in exc.diagnosis:
+    if exc.diagnosis.hint is not None:
         return
-    exc.diagnosis["exact_cancellation_ratio"] = ratio
+    exc.diagnosis.exact_cancellation_ratio = ratio
     if ratio > CANCELLATION_LIMIT:
         _add_hint(exc, ratio)
