@@ -98,8 +98,7 @@ class EafeProblem:
         self.n_owned = self.imap.size_local
         self.n_local = self.n_owned + self.imap.num_ghosts
         self.mu = fem.Function(self.V, name="mu_Li0")  # the unknown (eV)
-        self.phi = 0.0  # Phi (V)
-        self._last_edges = None  # (mu, Phi, edge currents): :meth:`_edges`
+        self.phi, self._last_edges = 0.0, None  # Phi (V); the last state's edges (_edges)
         self._cells()
         self._solve_ionic()
         self._dirichlet()
