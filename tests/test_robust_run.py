@@ -106,6 +106,28 @@ def test_forced_failure_exit_code_and_one_line(tmp_path, capsys):
     assert residual_peak["region"].startswith("layer")
 
 
+def test_2d_scheme_failure_says_where_its_start_is_least_balanced(shared_tmp, comm):
+    """The exponentially fitted scheme in 2D given one Newton iteration fails on its first
+    mesh; the diagnosis names the stage and where the start state's node residuals (row-
+    scaled, V) concentrate, x and y, identical on every rank."""
+    from fem_sse.app.run import run_case
+
+    failing = shared_tmp / "failing2d.toml"
+    if comm.rank == 0:
+        head = (ROOT / "cases" / "2d" / "bilayer_bottlenecks.toml").read_text()
+        failing.write_text(head.split("[solver]")[0] + '\n[solver]\nkind = "fem-eafe"\n'
+                           "max_newton_iterations = 1\n")
+    comm.barrier()
+    with pytest.raises(ConvergenceError) as info:
+        run_case(load_config(failing), shared_tmp / "failed2d", comm)
+    diagnosis = info.value.diagnosis
+    assert diagnosis.stage == "EAFE 2D Newton from the column-mapped start"
+    peak = diagnosis.residual_peak
+    assert 0.0 <= peak.x_over_L <= 1.0 and peak.y_m is not None
+    assert peak.material in ("SE_cathodic", "SE_anodic") and peak.residual_norm > 0.0
+    assert comm.allgather(peak.to_summary()) == [peak.to_summary()] * comm.size
+
+
 @pytest.mark.serial
 def test_default_1d_scheme_failure_is_one_line_with_a_diagnosis(tmp_path, capsys):
     """The 1D default (the exponentially fitted scheme) given one Newton iteration: exit 3,
@@ -121,6 +143,9 @@ def test_default_1d_scheme_failure_is_one_line_with_a_diagnosis(tmp_path, capsys
     assert summary["solver"] == "fem-eafe" and summary["converged"] is False
     assert summary["diagnosis"]["stage"] == "EAFE Newton from the exact state"
     assert summary["diagnosis"]["refinement_step"] == 0
+    peak = summary["diagnosis"]["residual_peak"]  # where the start state is least balanced
+    assert 0.0 <= peak["x_over_L"] <= 1.0 and peak["region"].startswith("layer")
+    assert peak["material"] in ("SE_cathodic", "SE_anodic") and peak["residual_norm"] > 0.0
 
 
 @pytest.mark.serial

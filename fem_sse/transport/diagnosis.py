@@ -16,7 +16,7 @@ import numpy as np
 from fem_sse.records import SummaryRecord, optional
 from fem_sse.transport.discretisation import discretisation_for
 
-__all__ = ["ResidualPeak", "residual_peak"]
+__all__ = ["ResidualPeak", "eafe_residual_peak", "residual_peak"]
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,25 @@ def residual_peak(problem, top: int = 3) -> ResidualPeak:
         a :class:`ResidualPeak` (only its ``residual_norm``, "not finite", when the residual
         is not finite).
     """
-    values, coords, tags = _local_entries(problem)
+    return _peak(problem, *_local_entries(problem), top)
+
+
+def eafe_residual_peak(problem, mu: np.ndarray, phi: float, top: int = 3) -> ResidualPeak:
+    """:func:`residual_peak` of the exponentially fitted scheme (1D and 2D) at the state
+    (mu (eV) at the local nodes, Phi (V)): its node residuals scaled by their Jacobian
+    diagonals (V), each node in the region of one of its cells (collective)."""
+    res, diag, _, _ = problem.residual(mu, phi, jacobian=True)
+    n = problem.n_owned
+    tags = np.zeros(problem.n_local, dtype=np.int64)
+    for ends in (problem.edge_i, problem.edge_j):
+        tags[ends] = problem.cell_tag[problem.edge_cell]
+    return _peak(problem, np.abs(res / diag)[:n], problem.x[:n], tags[:n], top)
+
+
+def _peak(problem, values: np.ndarray, coords: np.ndarray, tags: np.ndarray,
+          top: int) -> ResidualPeak:
+    """The largest of the owned entries ``values`` (at ``coords``, m, in the regions
+    ``tags``) over all ranks, and the shares of the squared entries by region."""
     comm = problem.comm
     finite = np.isfinite(values)
     local_best = (-1.0, None, -1)

@@ -26,6 +26,7 @@ from mpi4py import MPI
 
 from fem_sse.errors import ConvergenceError
 from fem_sse.failures import Diagnosis
+from fem_sse.transport.diagnosis import eafe_residual_peak
 from fem_sse.transport.eafe2d import EafeProblem2D, EafeView
 from fem_sse.transport.eafe_relax import relax_outliers
 from fem_sse.transport.eafe_newton import kirchhoff_newton, newton, pseudo_transient
@@ -276,6 +277,15 @@ def _solve_checked(problem: EafeProblem2D, sol, start=None, phi=None) -> tuple:
     return result, balance
 
 
+def _add_start_peak(diagnosis: Diagnosis, problem: EafeProblem2D, sol) -> None:
+    """Add where the residual of the solve's start state concentrates (not where that state
+    itself could not be formed)."""
+    try:
+        diagnosis.residual_peak = eafe_residual_peak(problem, *start_state(problem, sol))
+    except ConvergenceError:
+        pass
+
+
 def solve_adaptive_eafe_2d(config, comm, sol, progress=None, smesh=None):
     """The adaptive loop (module docstring). ``sol``: the exact state of the laterally
     averaged stack (None: none exists); ``smesh``: the first mesh (built here when None). Returns an
@@ -309,6 +319,7 @@ def solve_adaptive_eafe_2d(config, comm, sol, progress=None, smesh=None):
             if last is None:
                 exc.diagnosis.update(refinement_step=step, dofs=problem.imap.size_global,
                                      good_state=False)
+                _add_start_peak(exc.diagnosis, problem, sol)
                 if not exc.diagnosis.stage:  # the stage of the solve that failed, if it named one
                     exc.diagnosis.stage = "EAFE 2D Newton from the column-mapped start"
                 problem.destroy()

@@ -21,6 +21,7 @@ from mpi4py import MPI
 
 from fem_sse.spec.config import Config
 from fem_sse.errors import ConvergenceError
+from fem_sse.transport.diagnosis import eafe_residual_peak
 from fem_sse.transport.eafe import EafeProblem
 from fem_sse.transport.eafe_newton import continuation_then_newton, newton
 from fem_sse.materials.conductivity import kirchhoff
@@ -52,16 +53,19 @@ def exact_start(problem: EafeProblem, sol) -> np.ndarray:
     return np.where(problem.fixed, problem.mu_fixed, mu)
 
 
+def initial_state(problem: EafeProblem, sol) -> tuple[np.ndarray, float, float | None]:
+    """The start of a solve from the exact state ``sol``: (mu (eV) at the local nodes, Phi
+    (V), the applied current (A/m^2; None: potentiostatic))."""
+    cell = problem.config.cell
+    if cell.galvanostatic:
+        return exact_start(problem, sol), float(sol.ionic_potential_drop), cell.current_density
+    return exact_start(problem, sol), cell.ionic_potential_drop, None
+
+
 def solve(problem: EafeProblem, sol) -> TransportSolve:
     """Solve on ``problem``'s mesh from the exact state ``sol``; the result record of
     :func:`fem_sse.transport.galvanostatic.solve_transport` (currents A/m^2, Phi V)."""
-    cell = problem.config.cell
-    mu = exact_start(problem, sol)
-    if cell.galvanostatic:
-        current = cell.current_density
-        phi = float(sol.ionic_potential_drop)
-    else:
-        current, phi = None, cell.ionic_potential_drop
+    mu, phi, current = initial_state(problem, sol)
     phi0 = phi
     problem.freeze_weights(mu, phi)
     try:
@@ -124,7 +128,9 @@ def solve_adaptive_eafe(config: Config, comm, exact, accept, progress=None):
             if last is None:
                 exc.diagnosis.update(stage="EAFE Newton from the exact state",
                                      refinement_step=step, dofs=problem.imap.size_global,
-                                     good_state=False)
+                                     good_state=False,
+                                     residual_peak=eafe_residual_peak(
+                                         problem, *initial_state(problem, exact)[:2]))
                 raise
             log.warning("EAFE refinement step %d did not converge (%s); keeping step %d",
                         step, exc, step - 1)
