@@ -185,3 +185,28 @@ def test_fallback_and_run_information_read_back():
     summary = RunResult(info, {"t_li": 0.9}).to_summary()
     assert RunInfo.from_summary(summary) == info
     assert RunInfo.from_summary({"case": "old"}).solver is None
+
+
+def test_w_result_standing_after_a_fallback_counts_its_time():
+    """A W run that stopped on its cell cap, whose fallback does not converge either, keeps
+    the W result (fallback_failed) with the fallback's solve time in its wall_time_s."""
+    import time
+
+    from mpi4py import MPI
+
+    from pathlib import Path
+
+    from fem_sse.app.fallback import solve_with_fallback
+    from fem_sse.spec.config import load_config
+
+    root = Path(__file__).resolve().parent.parent
+    config = load_config(root / "cases" / "fig3_bilayer.toml")
+    w = {"converged": False, "stop_reason": "cell cap", "wall_time_s": 1.0}
+
+    def fallback():
+        time.sleep(0.2)
+        return {"converged": False, "stop_reason": "cell cap", "wall_time_s": 0.2}, None
+
+    summary, _ = solve_with_fallback(config, MPI.COMM_SELF, lambda: (dict(w), None), fallback)
+    assert summary["fallback_failed"]["error"] == "not converged either (cell cap)"
+    assert summary["wall_time_s"] >= 1.2

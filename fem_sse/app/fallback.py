@@ -43,7 +43,8 @@ def solve_with_fallback(config: Config, comm, w_solve: Solver,
     raised with the fallback's in its diagnosis (``Diagnosis.fallback``), or the W result is
     returned (not converged) with the fallback's error in ``fallback_failed``; a fallback that
     does not converge either after a W loop that stopped early leaves the W result standing
-    (the same ``fallback_failed`` block).
+    (the same ``fallback_failed`` block). A W result that stands counts the fallback's time
+    in its ``wall_time_s`` too.
     """
     failed = w_result = None
     start = time.perf_counter()
@@ -71,19 +72,28 @@ def solve_with_fallback(config: Config, comm, w_solve: Solver,
     w_time_s = comm.allreduce(time.perf_counter() - start, op=MPI.MAX)
     log.warning("the W formulation did not converge (%s); solving with the exponentially "
                 "fitted scheme (solver.fallback = 'fem-eafe')", reason)
+    fallback_start = time.perf_counter()
     try:
         summary, outputs = fallback_solve()
     except (ConvergenceError, ConfigError) as second:  # ConfigError: a mesh it cannot do
         if failed is None:
-            w_result[0].update(Fallback.not_taken(second))
-            return w_result
+            return _w_standing(w_result, Fallback.not_taken(second), comm, fallback_start)
         failed.diagnosis.fallback = Fallback.failure(second)
         raise failed from second
     if stage == "adaptive loop" and not converged_in(summary):
         # neither converged: the default formulation's result, with the fallback's outcome
-        w_result[0].update(Fallback.not_taken(
-            f"not converged either ({Refinement.stop_reason_of(summary)})"))
-        return w_result
+        return _w_standing(w_result, Fallback.not_taken(
+            f"not converged either ({Refinement.stop_reason_of(summary)})"), comm,
+            fallback_start)
     add_wall_time(summary, w_time_s)
     summary.update(Fallback(reason, stage, w_time_s).to_summary())
     return summary, outputs
+
+
+def _w_standing(w_result: tuple, not_taken: dict, comm, since: float) -> tuple:
+    """The W result, standing after a fallback that did not converge: with the fallback's
+    outcome (``not_taken``), and the fallback's time since ``since`` (s, the slowest
+    rank's) added to its ``wall_time_s``, the whole run's solve time."""
+    add_wall_time(w_result[0], comm.allreduce(time.perf_counter() - since, op=MPI.MAX))
+    w_result[0].update(not_taken)
+    return w_result
