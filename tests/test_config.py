@@ -63,6 +63,23 @@ def test_default_solver_per_dimension(tmp_path):
     assert parse_config(data).solver.kind == "fem"
 
 
+def test_degree_without_kind_in_1d_warns(tmp_path, caplog):
+    """A 1D case that sets solver.degree (the W formulation's) but no kind runs the 1D
+    default, the exponentially fitted scheme: one warning says so."""
+    import logging
+
+    from mpi4py import MPI
+
+    from fem_sse.app.run import solve_case
+
+    path = tmp_path / "degree.toml"
+    path.write_text(MINIMAL + "\n[solver]\ndegree = 2\n")
+    with caplog.at_level(logging.WARNING):
+        summary, _ = solve_case(load_config(path), MPI.COMM_SELF)
+    assert summary["solver"] == "fem-eafe"
+    assert [r for r in caplog.records if "solver.degree = 2" in r.getMessage()]
+
+
 def test_strip_on_interface_is_split(bilayer_data):
     bilayer_data["geometry"]["bottlenecks"] = [
         {"center": 50e-6, "width": 1e-7, "sigma_li_factor": 1e-4}]

@@ -31,6 +31,9 @@ def _solve_transport(config: Config, comm, solver: str, progress,
                           f"a {config.dim}D geometry")
     if solver == "exact":
         return (*case.solve_exact_case(config), solver)
+    if solver == "fem-eafe" and config.solver.degree != 1:  # a 1D case written for W
+        log.warning("solver.degree = %d is the W formulation's (kind = 'fem'); this run's "
+                    "scheme, fem-eafe (the 1D default), has nodal P1 values", config.solver.degree)
     return run_for(config).solve(config, comm, solver, progress, keep)
 
 

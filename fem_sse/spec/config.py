@@ -33,7 +33,7 @@ Schema (keys in brackets are optional, with their defaults)::
     [solver]
     [kind = "fem-eafe" (1D), "fem" (2D)]  # "fem" (the W formulation), "fem-eafe"
                                 # (exponentially fitted) or "exact" (1D: the closed form)
-    [degree = 1]                # polynomial degree of the discontinuous W space (1-3)
+    [degree = 1]                # polynomial degree of the discontinuous W space (1-3; "fem")
     [adaptive = true]           # adaptive refinement of the jumps and boundary layers
     [tolerance = 1e-5]          # relative change of 1 - t_Li (and of jump positions / L) to stop
     [max_cells = 20000]         # cap on cells of the adaptive loop
