@@ -387,3 +387,18 @@ def test_triplet_rows_set_the_matrix_per_triple_insertion_does(comm):
     tol = 0.0 if comm.size == 1 else 1e-12 * np.abs(dense[0]).max()
     assert np.abs(dense[0] - dense[1]).max() <= tol
     assert np.count_nonzero(dense[0]) > problem.n_owned
+
+
+def test_docs_stop_rule_is_the_bench_json():
+    """docs/robustness.md's summary of the change rule's stops is `bench/stop_rule.py --text`
+    of the committed JSON, and the JSON judges every stack but the failing one."""
+    import re
+
+    import stop_rule
+
+    path = ROOT / "bench" / "results" / "stop_rule.json"
+    text = (ROOT / "docs" / "robustness.md").read_text()
+    block = re.search(r"<!-- stop-rule -->\n(.*?)<!-- /stop-rule -->", text, re.S)
+    assert block is not None and block[1].strip() == stop_rule.text(path)
+    totals = json.loads(path.read_text())["totals"]
+    assert totals["judged"] + len(totals["not_judged"]) == totals["with_exact_steady_state"]
