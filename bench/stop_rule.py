@@ -33,10 +33,6 @@ import stress1d  # noqa: E402
 TARGET = 1e-4  # relative error of 1 - t_Li (issue 16's 1D target)
 
 
-class _Timeout(Exception):
-    pass
-
-
 def rule_stop(history: list[float], tolerance: float) -> int | None:
     """The refinement step at which two consecutive relative changes of 1 - t_Li are below
     ``tolerance`` (None: never)."""
@@ -61,15 +57,15 @@ def audit(seed: int, index: int, timeout: float) -> dict | None:
     except SolveError:
         return None
     record = {"seed": seed, "index": index}
-    signal.alarm(int(timeout))
+    signal.setitimer(signal.ITIMER_REAL, timeout)
     try:
         summary, _ = solve_case(config, MPI.COMM_SELF, "fem-eafe")
-    except _Timeout:
+    except stress1d._Timeout:
         return {**record, "outcome": "timeout"}
     except ConvergenceError as exc:
         return {**record, "outcome": "failed", "error": str(exc)[:200]}
     finally:
-        signal.alarm(0)
+        signal.setitimer(signal.ITIMER_REAL, 0.0)
     history = [step["one_minus_t_li"] for step in summary["refinement_history"]]
     stop = rule_stop(history, config.solver.tolerance)
     return {**record, "outcome": "judged", "steps": len(history) - 1, "rule_step": stop,
@@ -100,11 +96,7 @@ def main(argv=None) -> int:
     if args.text:
         print(text(Path(args.output) / "stop_rule.json"))
         return 0
-
-    def on_alarm(*_):
-        raise _Timeout
-
-    signal.signal(signal.SIGALRM, on_alarm)
+    signal.signal(signal.SIGALRM, stress1d._alarm)  # its timeout, as bench/stress1d.py's
     load_before = os.getloadavg()
     records = [r for seed in map(int, args.seeds.split(",")) for index in range(args.count)
                if (r := audit(seed, index, args.timeout)) is not None]

@@ -89,7 +89,6 @@ class LinearSolver:
                                    Diagnosis(petsc_error=exc.ierr)) from None
 
 
-
 class TripletRows:
     """Local (row, column, value) triples with repeated pairs, set into an AIJ matrix as local
     CSR rows in one call (``MatSetValuesLocal`` per triple took a third of a pseudo-transient
