@@ -90,19 +90,20 @@ class Line1D(geometry.Line1D):
         return exact_solution(config)
 
     @staticmethod
-    def first_mesh(config, comm, exact, check: bool = True):
-        """The Gmsh mesh with points added where the exact mu changes (adaptive runs; a fixed
-        mesh, ``solver.adaptive = false``, is the user's choice); with ``check``, a stack
-        beyond the W formulation's precision is refused (:func:`start1d.check_precision`)."""
+    def first_mesh(config, comm, exact, check: bool = True, max_dy: float | None = None):
+        """The Gmsh mesh with points added where the exact mu changes by ``max_dy`` kT
+        (default :data:`start1d._MAX_DY`; adaptive runs; a fixed mesh, ``solver.adaptive =
+        false``, is the user's choice); with ``check``, a stack beyond the W formulation's
+        precision is refused (:func:`start1d.check_precision`)."""
         from fem_sse.geometry import build_mesh
         from fem_sse.geometry.line import add_points
-        from fem_sse.transport.start1d import check_precision, exact_points
+        from fem_sse.transport.start1d import _MAX_DY, check_precision, exact_points
 
         smesh = build_mesh(config, comm)
         if check:
             check_precision(exact)
         if config.solver.adaptive:
-            smesh = add_points(smesh, config, exact_points(exact))
+            smesh = add_points(smesh, config, exact_points(exact, max_dy or _MAX_DY))
         return smesh
 
     @staticmethod
@@ -193,9 +194,10 @@ class Plane2D(geometry.Plane2D):
         return exact
 
     @staticmethod
-    def first_mesh(config, comm, exact, check: bool = True):
+    def first_mesh(config, comm, exact, check: bool = True, max_dy: float | None = None):
         """The Gmsh mesh; with ``check``, a stack beyond the W formulation's precision is
-        refused before meshing (:func:`fem_sse.transport.precision2d.check_precision_2d`)."""
+        refused before meshing (:func:`fem_sse.transport.precision2d.check_precision_2d`);
+        ``max_dy`` is unused (no exact points in 2D)."""
         from fem_sse.geometry import build_mesh
 
         if check:

@@ -27,6 +27,7 @@ from fem_sse.transport.eafe_newton import continuation_then_newton, newton
 from fem_sse.materials.conductivity import kirchhoff
 from fem_sse.transport.metrics1d import Profile, fem_metrics
 from fem_sse.transport.results import FailedStep, TransportResult, TransportSolve
+from fem_sse.transport.start1d import EAFE_MAX_DY
 
 __all__ = ["exact_start", "gather_profile", "indicators", "solve", "solve_adaptive_eafe"]
 
@@ -117,7 +118,8 @@ def solve_adaptive_eafe(config: Config, comm, exact, accept, progress=None):
 
     opts = config.solver
     line = Line1D()
-    smesh = line.first_mesh(config, comm, exact, check=False)  # no precision limit to refuse at
+    # no precision limit to refuse at; points every kT of the exact mu (start1d.EAFE_MAX_DY)
+    smesh = line.first_mesh(config, comm, exact, check=False, max_dy=EAFE_MAX_DY)
     history, total, previous, last, quiet = [], 0, None, None, False
     for step in range(opts.max_refinements + 1):
         start = time.perf_counter()

@@ -36,6 +36,10 @@ log = logging.getLogger(__name__)
 #: Largest change of (mu - B)/kT between two initial mesh points inside a segment: the
 #: discrete state then starts within a few per cent of the exact one in W.
 _MAX_DY = 2.0
+#: The same for the EAFE scheme's first mesh: with 2 kT, stack 68 of bench/stress1d.py (seed 17)
+#: started 3 nm beside its jump (1.2e-3 off in 1 - t_Li) on every mesh and needed 21
+#: refinements (60 s); with 1 kT it is certified on the first mesh in 0.5 s.
+EAFE_MAX_DY = 1.0
 #: Smallest spacing of those points (/L): electrode boundary layers can be 1e-15 L thin; cells
 #: that small only make the Jacobian ill-conditioned (the Nitsche terms scale with 1/h).
 _MIN_SPACING = 1e-8
