@@ -302,14 +302,16 @@ def test_plateau_stack_converges_after_the_continuation(comm):
     assert fem["newton_iterations"] < 300, fem["newton_iterations"]
 
 
-@pytest.mark.mpi
+@pytest.mark.serial
 def test_stalled_continuation_then_kirchhoff_newton(comm, caplog):
     """Stack 51 of seed 17 (unseen by the earlier benches; five layers, cancellation ratio
     9e25) on a first mesh with a point every 2 kT of the exact mu (the first meshes before
     session 13): Newton from the exact state and the pseudo-transient continuation both stall,
     and the run failed (exit 3; the W formulation refused it too). Newton in the Kirchhoff
     variable from the exact state converges to the exact value. With a point every kT
-    (start1d.EAFE_MAX_DY) Newton from the exact state converges and the loop certifies it."""
+    (start1d.EAFE_MAX_DY) Newton from the exact state converges and the loop certifies it.
+    Serial: on 2 ranks Newton from the exact state converges on that mesh too (4 iterations,
+    the same 1 - t_Li to 1e-13), so the path this test is about is not taken there."""
     import logging
 
     from fem_sse.transport import eafe_solve
