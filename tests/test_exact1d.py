@@ -1,5 +1,6 @@
 """The closed form against independent numerical integration and the paper's values."""
 
+import json
 import math
 
 import numpy as np
@@ -158,3 +159,49 @@ def test_docs_continuity_table_is_the_bench_json():
     table = _bench("exact1d_continuity").table(root / "bench" / "results" /
                                                "exact1d_continuity.json")
     assert block[1].strip() == table.strip()
+
+
+def test_a_segment_leaving_a_plateau_is_drawn_from_its_end():
+    """Stack 34 of bench/stress1d.py (seed 17): segment 8 (half of strip S3) starts on the
+    plateau y = -y* to round-off and ends at y = 8.5 on the layer interface. Measured from
+    its start, x(y) put the jump at the segment's start, 89 nm before the end: the start value
+    cannot tell where the trajectory leaves the plateau. Its end value can, and the jump sits
+    at the end. The FEM failed from the misplaced start (exit 3) and is certified since."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    import stress1d
+
+    data = stress1d.random_stack(17, 34)
+    sol = solve_exact(parse_config(data, data["name"]))
+    seg, branch = sol.segments[8], sol.branch(8)
+    y0, y1 = sol.y_edges(8)
+    length = sol.config.thickness
+    assert sol.pinned_at_end(8)
+    assert seg.x0 + branch.x_of(y1, y0) < seg.x1 - 5e-8  # from the start: 89 nm short
+    assert abs(sol.x_of(8, [y1])[0] - seg.x1) <= 1e-12 * length
+    # the jump (mu = B) within 1e-8 L of the segment's end, and the plateau before it
+    jump = [x for x, i, _ in sol.crossings(lambda s: s.material.B) if i == 8]
+    assert len(jump) == 1 and seg.x1 - jump[0] <= 1e-8 * length
+    middle = sol.mu([0.5 * (seg.x0 + seg.x1)])[0]
+    assert abs(middle - (seg.material.B - sol.kT * branch.ystar)) <= 1e-6
+
+
+def test_docs_pinned_summary_is_the_bench_json():
+    """docs/robustness.md's list of segments measured from their end is
+    `bench/exact1d_pinned.py --text` of the committed JSON, and stack 34 of seed 17 is in it."""
+    import re
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    sys.path.insert(0, str(root / "bench"))
+    import exact1d_pinned
+
+    path = root / "bench" / "results" / "exact1d_pinned.json"
+    text = (root / "docs" / "robustness.md").read_text()
+    block = re.search(r"<!-- exact-pinned -->\n(.*?)<!-- /exact-pinned -->", text, re.S)
+    assert block is not None and block[1].strip() == exact1d_pinned.text(path)
+    stacks = {e["stack"] for e in json.loads(path.read_text())["stacks"]}
+    assert "stress1d seed 17 stack 34" in stacks

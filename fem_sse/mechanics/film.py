@@ -238,9 +238,8 @@ def exact_samples(sol, n_uniform: int = 64):
     kT = sol.kT  # noqa: N806
     for i, seg in enumerate(sol.segments):
         y0, y1 = sol.y_edges(i)
-        branch = sol.branch(i)
         ys = _y_points(y0, y1)[1:-1]
-        xs = seg.x0 + np.array([branch.x_of(y, y0) for y in ys])
+        xs = sol.x_of(i, ys)
         keep = np.isfinite(xs) & (xs > seg.x0) & (xs < seg.x1)
         xu = np.linspace(seg.x0, seg.x1, n_uniform)[1:-1]
         x = np.concatenate([[seg.x0], xs[keep], xu, [seg.x1]])

@@ -89,6 +89,32 @@ class ExactSolution:
         B = self.segments[index].material.B  # noqa: N806
         return ((self.mu_edges[index] - B) / self.kT, (self.mu_edges[index + 1] - B) / self.kT)
 
+    def pinned_at_end(self, index: int) -> bool:
+        """True when segment ``index``'s trajectory is better fixed by its end value than by
+        its start value. x(y) measured from an end carries that end's round-off in y
+        (eps |mu| / kT) times dx/dy there, which is unbounded next to a fixed point. A segment
+        that starts on a plateau (y0 = -y* to round-off) leaves it at a place its start value
+        cannot tell. Stack 34 of bench/stress1d.py (seed 17) is one: x(y1) from the start
+        missed the segment's end by 89 nm of 96, so the jump was drawn at the start instead
+        of the end. Its end value tells where the jump is."""
+        br = self.branch(index)
+        if br.k == 0.0:
+            return False
+        ends = zip(self.y_edges(index), self.mu_edges[index:index + 2])
+        error = [br.log_slope(y) + math.log(max(abs(mu), 1e-300)) for y, mu in ends]
+        return error[1] < error[0]
+
+    def x_of(self, index: int, ys) -> np.ndarray:
+        """Positions (m) in segment ``index`` where mu = B + kT y, for each y of ``ys``: the
+        closed form, measured from the end that fixes the trajectory (:meth:`pinned_at_end`);
+        not finite for a y the trajectory does not reach."""
+        seg, br = self.segments[index], self.branch(index)
+        y0, y1 = self.y_edges(index)
+        with np.errstate(invalid="ignore"):
+            if self.pinned_at_end(index):
+                return np.array([seg.x1 - br.x_of(y1, y) for y in ys], dtype=float)
+            return np.array([seg.x0 + br.x_of(y, y0) for y in ys], dtype=float)
+
     # -- fields ------------------------------------------------------------------------------
     def mu(self, x) -> np.ndarray:
         """mu_Li0 (eV) at the points ``x`` (m)."""
@@ -97,9 +123,10 @@ class ExactSolution:
         edges = self.x_edges()
         index = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, len(self.segments) - 1)
         for i, xi in enumerate(x):
-            seg = self.segments[index[i]]
-            y0, _ = self.y_edges(index[i])
-            y = self.branch(index[i]).advance(y0, xi - seg.x0)
+            seg, k = self.segments[index[i]], index[i]
+            y0, y1 = self.y_edges(k)
+            y = (self.branch(k).retreat(y1, seg.x1 - xi) if self.pinned_at_end(k)
+                 else self.branch(k).advance(y0, xi - seg.x0))
             out[i] = seg.material.B + self.kT * y
         return out
 
@@ -121,10 +148,8 @@ class ExactSolution:
         mus = [self.mu(xs[0])]
         for i, seg in enumerate(self.segments):
             y0, y1 = self.y_edges(i)
-            br = self.branch(i)
             ys = np.linspace(y0, y1, n_per_segment)[1:-1]
-            with np.errstate(invalid="ignore"):  # y0 on a fixed point: x = inf - inf, dropped
-                xs.append(np.array([seg.x0 + br.x_of(y, y0) for y in ys]))
+            xs.append(self.x_of(i, ys))  # an end on a fixed point: x = inf - inf, dropped
             mus.append(seg.material.B + self.kT * ys)
         x = np.concatenate(xs)
         mu = np.concatenate(mus)
@@ -144,9 +169,7 @@ class ExactSolution:
             mu0, mu1 = self.mu_edges[i], self.mu_edges[i + 1]
             if (mu0 - level) * (mu1 - level) >= 0.0 and not (mu0 == level and mu1 != level):
                 continue
-            y0, _ = self.y_edges(i)
-            y_level = (level - seg.material.B) / self.kT
-            x = seg.x0 + self.branch(i).x_of(y_level, y0)
+            x = float(self.x_of(i, [(level - seg.material.B) / self.kT])[0])
             found.append((min(max(x, seg.x0), seg.x1), i, 1 if mu1 > mu0 else -1))
         return found
 

@@ -55,11 +55,8 @@ def exact_points(sol: ExactSolution, max_dy: float = _MAX_DY) -> np.ndarray:
         count = int(min(np.ceil(abs(y1 - y0) / max_dy), 400))
         if count < 2:
             continue
-        branch = sol.branch(i)
-        for y in np.linspace(y0, y1, count + 1)[1:-1]:
-            x = seg.x0 + branch.x_of(y, y0)
-            if np.isfinite(x) and seg.x0 < x < seg.x1:
-                points.append(x)
+        x = sol.x_of(i, np.linspace(y0, y1, count + 1)[1:-1])
+        points.extend(x[np.isfinite(x) & (x > seg.x0) & (x < seg.x1)])
     edges = sol.x_edges()
     return _thinned(np.unique(np.asarray(points, dtype=float)), edges,
                     _MIN_SPACING * float(edges[-1]))
@@ -114,8 +111,7 @@ def _segment_samples(sol: ExactSolution, index: int, dy: float = 0.25):
     y0, y1 = sol.y_edges(index)
     count = int(min(max(np.ceil(abs(y1 - y0) / dy), 1), 2000))
     ys = np.linspace(y0, y1, count + 1)
-    branch = sol.branch(index)
-    xs = np.array([seg.x0 + branch.x_of(y, y0) for y in ys[1:-1]])
+    xs = sol.x_of(index, ys[1:-1])
     xs = np.concatenate([[seg.x0], np.clip(np.nan_to_num(xs, nan=seg.x1), seg.x0, seg.x1),
                          [seg.x1]])
     return np.maximum.accumulate(xs), ys

@@ -87,8 +87,7 @@ def film_points(sol: ExactSolution, n: int = 24) -> tuple[np.ndarray, np.ndarray
     for i, seg in enumerate(sol.segments):
         y0, y1 = sol.y_edges(i)
         ys = np.linspace(y0, y1, n)
-        br = sol.branch(i)
-        x = np.array([seg.x0] + [seg.x0 + br.x_of(y, y0) for y in ys[1:-1]] + [seg.x1])
+        x = np.concatenate([[seg.x0], sol.x_of(i, ys[1:-1]), [seg.x1]])
         x = np.clip(np.where(np.isfinite(x), x, seg.x1), seg.x0, seg.x1)
         xs.append(x)
         mus.append(seg.material.B + sol.kT * ys)
