@@ -1,6 +1,6 @@
 """How far the adaptive loop's change rule alone would stop from the exact answer (1D).
 
-    docker/run python3 bench/stop_rule.py [--seeds 16,17] [--timeout 60] [-o bench/results]
+    docker/run python3 bench/stop_rule.py [--seeds 16,17,18] [--timeout 60] [-o bench/results]
     docker/run python3 bench/stop_rule.py --text   # the summary docs/robustness.md quotes
 
 The adaptive loop stops when 1 - t_Li changed by less than ``solver.tolerance`` (relative) on
@@ -86,7 +86,7 @@ def text(path: Path) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", default="16,17")
+    parser.add_argument("--seeds", default="16,17,18")
     parser.add_argument("--count", type=int, default=200)
     parser.add_argument("--timeout", type=float, default=60.0)
     parser.add_argument("-o", "--output", default=str(ROOT / "bench" / "results"))

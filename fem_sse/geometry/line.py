@@ -9,8 +9,9 @@ Physical groups (the 1D naming convention):
 
 Mesh sizes: ``mesh.size`` in the bulk (default L/100), ``width / mesh.bottleneck_cells`` at
 both edges of every strip, and at most the drift length kT sigma_li / j_i of each segment at its
-ends (see :meth:`Config.drift_length`); Gmsh grades linearly in between. The adaptive loop
-refines from here.
+ends (see :meth:`Config.drift_length`); Gmsh grades linearly in between, through a point at the
+middle of a layer whose ends are both much finer than the layer's own size
+(:func:`_middle_points`). The adaptive loop refines from here.
 """
 
 from __future__ import annotations
@@ -66,6 +67,30 @@ def segment_sizes(config: Config) -> tuple[list[float], np.ndarray]:
     return edges, sizes
 
 
+def _middle_points(config: Config, edges, sizes) -> dict[int, tuple[float, float, float, float]]:
+    """Gmsh points (x, y, z (m), size (m)) at the middle of the layer segments whose ends are
+    both finer than half the segment's own size (the bulk size, at most the segment's drift
+    length, at least its length / _MAX_DRIFT_CELLS), keyed by segment index.
+
+    Why: Gmsh interpolates a line's size between its two end points only, so a layer between
+    two fine ends was meshed at their size all through. Stack 148 of bench/stress1d.py (seed
+    18) has a 40 um layer between two strips, meshed at 1e-10 m: 105 698 cells, still 26 432
+    (above solver.max_cells) after coarsening the sizes 4 times, and the loop stopped on the
+    cell cap before its first refinement. Through the middle point the size grades up to the
+    layer's own and back. Strips keep their sizing (mesh.bottleneck_cells across them)."""
+    stack = config.stack_1d()
+    h_bulk = for_dimension(config.dim).stack_sizes(config, stack)[0]
+    middles = {}
+    for i, seg in enumerate(stack.segments()):
+        if seg.bottleneck is not None:
+            continue
+        h_seg = min(h_bulk, max(stack.drift_length(seg.material.sigma_li),
+                                seg.length / _MAX_DRIFT_CELLS))
+        if seg.length > 2.0 * h_seg and 2.0 * max(sizes[i], sizes[i + 1]) < h_seg:
+            middles[i] = (0.5 * (edges[i] + edges[i + 1]), 0.0, 0.0, float(h_seg))
+    return middles
+
+
 def build_line_model(model, config: Config, name: str = "separator1d"):
     """Add the 1D separator of ``config`` to the Gmsh ``model`` and mesh it.
 
@@ -80,11 +105,18 @@ def build_line_model(model, config: Config, name: str = "separator1d"):
     model.add(name)
     edges, sizes = segment_sizes(config)
     points = [model.geo.addPoint(x, 0.0, 0.0, float(h)) for x, h in zip(edges, sizes)]
-    lines = [model.geo.addLine(p, q) for p, q in zip(points[:-1], points[1:])]
+    middles = _middle_points(config, edges, sizes)
+    lines = []
+    for i, (p, q) in enumerate(zip(points[:-1], points[1:])):
+        if i in middles:
+            m = model.geo.addPoint(*middles[i])
+            lines.append([model.geo.addLine(p, m), model.geo.addLine(m, q)])
+        else:
+            lines.append([model.geo.addLine(p, q)])
     model.geo.synchronize()
 
     for i, (line, label) in enumerate(zip(lines, segment_names(config))):
-        model.addPhysicalGroup(1, [line], tag=i + 1, name=label)
+        model.addPhysicalGroup(1, line, tag=i + 1, name=label)
     model.addPhysicalGroup(0, [points[0]], tag=CATHODE, name="cathode")
     model.addPhysicalGroup(0, [points[-1]], tag=ANODE, name="anode")
     for i, x in enumerate(config.interfaces):
