@@ -417,14 +417,13 @@ def gb_check_table() -> str:
     return "\n".join(lines) + "\n"
 
 
-def stress2d_unseen_table() -> str:
+def stress2d_unseen_table(name: str = "stress2d_s1_fallback_all_s12") -> str:
     """docs/transport2d.md: the default fem run on configurations of a seed no change was made
-    on (bench/results/stress2d_s1_fallback_all_s12.json), with its totals."""
+    on (bench/results/NAME.json: seed 1, sessions 11-12; seed 2, session 13), with its totals."""
     sys.path.insert(0, str(ROOT / "bench"))
     import stress2d
 
-    doc = json.loads((ROOT / "bench" / "results" / "stress2d_s1_fallback_all_s12.json")
-                     .read_text())
+    doc = json.loads((ROOT / "bench" / "results" / f"{name}.json").read_text())
     t = doc["totals"]
     status = ", ".join(f"{k} {v}" for k, v in sorted(t["status"].items()))
     loads = [r["load_average_1min"] for r in doc["records"]]
@@ -437,7 +436,11 @@ def stress2d_unseen_table() -> str:
             f"{min(loads):.1f}-{max(loads):.1f} on 2 cores (shared).\n")
 
 
-TABLES = {"stress2d_unseen": stress2d_unseen_table, "gb_check": gb_check_table, "gb_transverse": gb_transverse_table, "cases": cases_table, "cases_fem": lambda: cases_table("cases_summary_fem"), "stress2d_rerun": stress2d_rerun_table,
+TABLES = {"stress2d_unseen": stress2d_unseen_table,
+          "stress2d_seed2": lambda: stress2d_unseen_table("stress2d_s2_fallback_s13"),
+          "gb_check": gb_check_table, "gb_transverse": gb_transverse_table,
+          "cases": cases_table, "cases_fem": lambda: cases_table("cases_summary_fem"),
+          "stress2d_rerun": stress2d_rerun_table,
           "stress2d_eafe": stress2d_eafe_table, "stress2d_eafe_s9": stress2d_eafe_s9_table,
           "progress_example": progress_example, "design_2d": design_2d_table,
           "design_bench": design_bench_text}
