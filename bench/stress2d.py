@@ -246,6 +246,7 @@ def evaluate(data: dict, comm, solver: str = "fem", fallback: str = "none",
                   cells_step0=summary["refinement_history"][0].get("cells"),
                   fronts=len(summary["jumps"]), wall_time_s=time.perf_counter() - start,
                   solver=summary["solver"], fallback=summary.get("fallback"),
+                  fallback_failed=summary.get("fallback_failed"),
                   obtuse_edges=summary.get("obtuse_edges"),
                   scheme_check=summary.get("scheme_check"),
                   status="converged" if summary["converged"] else "not converged")
