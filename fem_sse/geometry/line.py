@@ -61,10 +61,16 @@ def segment_sizes(config: Config) -> tuple[list[float], np.ndarray]:
     # Resolve the drift length of every segment at its ends (cell Peclet number <= 1): the
     # electronic boundary layers of strongly blocking strips are this thin.
     for i, seg in enumerate(segments):
-        h_drift = max(stack.drift_length(seg.material.sigma_li), seg.length / _MAX_DRIFT_CELLS)
+        h_drift = _drift_size(stack, seg)
         sizes[i] = min(sizes[i], h_drift)
         sizes[i + 1] = min(sizes[i + 1], h_drift)
     return edges, sizes
+
+
+def _drift_size(stack: Config, seg) -> float:
+    """The largest cell (m) that resolves segment ``seg``'s drift length (cell Peclet number
+    <= 1), at least its length / _MAX_DRIFT_CELLS."""
+    return max(stack.drift_length(seg.material.sigma_li), seg.length / _MAX_DRIFT_CELLS)
 
 
 def _middle_points(config: Config, edges, sizes) -> dict[int, tuple[float, float, float, float]]:
@@ -84,8 +90,7 @@ def _middle_points(config: Config, edges, sizes) -> dict[int, tuple[float, float
     for i, seg in enumerate(stack.segments()):
         if seg.bottleneck is not None:
             continue
-        h_seg = min(h_bulk, max(stack.drift_length(seg.material.sigma_li),
-                                seg.length / _MAX_DRIFT_CELLS))
+        h_seg = min(h_bulk, _drift_size(stack, seg))
         if seg.length > 2.0 * h_seg and 2.0 * max(sizes[i], sizes[i + 1]) < h_seg:
             middles[i] = (0.5 * (edges[i] + edges[i + 1]), 0.0, 0.0, float(h_seg))
     return middles

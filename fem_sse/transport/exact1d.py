@@ -122,12 +122,14 @@ class ExactSolution:
         out = np.empty_like(x)
         edges = self.x_edges()
         index = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, len(self.segments) - 1)
-        for i, xi in enumerate(x):
-            seg, k = self.segments[index[i]], index[i]
+        for k in np.unique(index):  # each segment's branch and anchor once
+            seg, br, mine = self.segments[k], self.branch(k), np.flatnonzero(index == k)
             y0, y1 = self.y_edges(k)
-            y = (self.branch(k).retreat(y1, seg.x1 - xi) if self.pinned_at_end(k)
-                 else self.branch(k).advance(y0, xi - seg.x0))
-            out[i] = seg.material.B + self.kT * y
+            if self.pinned_at_end(k):
+                ys = [br.retreat(y1, seg.x1 - xi) for xi in x[mine]]
+            else:
+                ys = [br.advance(y0, xi - seg.x0) for xi in x[mine]]
+            out[mine] = seg.material.B + self.kT * np.asarray(ys)
         return out
 
     def eta_i(self, x) -> np.ndarray:
