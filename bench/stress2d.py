@@ -164,7 +164,9 @@ def _draw(rng, name: str) -> dict:
     return {"name": name, "cell": cell, "materials": materials,
             "geometry": geometry,
             "mesh": {"size_bulk": min(thickness, width) / 6, "grading": 1.0},
-            "solver": {"tolerance": 1e-4, "max_cells": 20000},
+            # the cell cap is the 2D default (80 000; 20 000 before session 14, where
+            # --max-cells 20000 reproduces the earlier results)
+            "solver": {"tolerance": 1e-4},
             "meta": {"features": [str(f) for f in features] or ["laterally_uniform"]}}
 
 
@@ -205,7 +207,7 @@ def evaluate(data: dict, comm, solver: str = "fem", fallback: str = "none",
     """Run one configuration in this process: a record (identical on every rank).
     ``solver``: "fem" or "fem-eafe"; ``fallback``: the ``solver.fallback`` of a "fem" run
     (default none: the W formulation alone, as the benchmark's earlier results);
-    ``max_cells``: the adaptive loop's cell cap instead of the drawn 20000."""
+    ``max_cells``: the adaptive loop's cell cap instead of the 2D default (80 000)."""
     from fem_sse.spec.config import ConfigError, parse_config
     from fem_sse.errors import ConvergenceError
     from fem_sse.transport.exact1d import SolveError
@@ -216,11 +218,12 @@ def evaluate(data: dict, comm, solver: str = "fem", fallback: str = "none",
     record = {"name": data["name"], "features": data["meta"]["features"]}
     data = {**data, "solver": {**data.get("solver", {}), "fallback": fallback}}
     if max_cells is not None:
-        data["solver"]["max_cells"] = record["max_cells"] = max_cells
+        data["solver"]["max_cells"] = max_cells
     try:
         config = parse_config({k: v for k, v in data.items()}, data["name"])
     except ConfigError as exc:
         return {**record, "status": "invalid", "error": str(exc)}
+    record["max_cells"] = config.solver.max_cells
     uniform = is_laterally_uniform(config)
     exact = _exact(config)
     record.update(laterally_uniform=uniform, layers=len(config.layers),
@@ -475,7 +478,7 @@ def main(argv=None) -> int:
     parser.add_argument("--start", type=int, default=0, help="first index")
     parser.add_argument("--indices", help="comma-separated indices instead of --start/--count "
                         "(a rerun of chosen configurations)")
-    parser.add_argument("--timeout", type=float, default=300.0, help="per configuration (s)")
+    parser.add_argument("--timeout", type=float, default=1200.0, help="per configuration (s)")
     parser.add_argument("--one", help="SEED:INDEX: run one configuration in this process")
     parser.add_argument("--toml", help="with --one: also write its TOML here")
     parser.add_argument("--solver", default="fem", choices=("fem", "fem-eafe"))
@@ -483,7 +486,8 @@ def main(argv=None) -> int:
                         help="solver.fallback of the 'fem' runs (default none: the W "
                         "formulation alone, as the earlier results)")
     parser.add_argument("--max-cells", type=int, help="the adaptive loop's cell cap instead "
-                        "of the drawn solver.max_cells = 20000 (a rerun of those that hit it)")
+                        "of the 2D default solver.max_cells = 80000 (20000: the runs before "
+                        "session 14)")
     parser.add_argument("--output", type=Path)
     parser.add_argument("--table", type=Path, help="print the markdown table of a results JSON")
     parser.add_argument("--merge", nargs=2, type=Path, metavar=("ALL", "RERUN"),

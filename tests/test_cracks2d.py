@@ -158,6 +158,27 @@ def test_marking_keeps_ties_together(comm):
 
 
 @pytest.mark.mpi
+def test_marking_says_when_the_cap_cut_it(comm):
+    """``doerfler_marking(...).capped``: True only when the cap cut the Doerfler set below half
+    its share of the estimate (the same on every rank); several sets' markings merge with any
+    cap."""
+    from fem_sse.transport.adapt import Marking, doerfler_marking
+
+    eta = np.array([0.3, 0.2, 0.2, 0.1, 0.1, 0.05, 0.05])[comm.rank::comm.size]
+    whole = doerfler_marking(eta, comm, theta=0.7)
+    assert comm.allreduce(len(whole.cells), op=MPI.SUM) == 3 and not whole.capped
+    assert not doerfler_marking(eta, comm, theta=0.7, max_count=3).capped
+    cut = doerfler_marking(eta, comm, theta=0.7, max_count=2)  # the 0.2 tie group left out
+    assert comm.allreduce(len(cut.cells), op=MPI.SUM) == 1 and cut.capped  # 0.3 < 0.7 / 2
+    big = np.array([0.4, 0.2, 0.2, 0.1, 0.1])[comm.rank::comm.size]
+    cut = doerfler_marking(big, comm, theta=0.7, max_count=2)  # 0.4 >= 0.7 / 2: a step
+    assert comm.allreduce(len(cut.cells), op=MPI.SUM) == 1 and not cut.capped
+    capped = doerfler_marking(big, comm, theta=0.9, max_count=1)
+    assert capped.capped  # 0.4 < 0.9 / 2
+    assert Marking.merged([whole, capped]).capped and not Marking.merged([whole, cut]).capped
+
+
+@pytest.mark.mpi
 def test_ionic_conductance_falls_on_nested_meshes(comm):
     """P1's G is an upper bound that falls under refinement, and the estimated relative error
     of G falls with it; on the laterally uniform bilayer (w exact on the extruded mesh) the

@@ -340,6 +340,38 @@ def test_cap_stopped_loop_is_not_converged(comm):
         assert summary["last_change"]["d_one_minus_t"] > 0.0
 
 
+@pytest.mark.parametrize("kind", ["fem", "fem-eafe"])
+def test_capped_marking_is_no_quiet_step(comm, kind, monkeypatch):
+    """A mesh made by a marking the cell cap cut is no sign of convergence: with a tolerance
+    every change meets, the loop does not stop on it (here every marking is flagged capped,
+    as the cap of a large mesh would), and says so in refinement_history
+    (``marking_capped``); the same run with whole markings converges."""
+    from fem_sse.transport import adapt
+
+    loose = {"adaptive": True, "tolerance": 0.05, "max_refinements": 3, "fallback": "none"}
+    config = parse_config(bilayer2d(solver=loose))
+    roomy, _ = solve_case(config, comm, kind)
+    assert roomy["stop_reason"] == "tolerance" and roomy["converged"] is True
+    assert not any(step.get("marking_capped") for step in roomy["refinement_history"])
+    whole = adapt.doerfler_marking
+    monkeypatch.setattr(adapt, "doerfler_marking",
+                        lambda *args, **kw: adapt.Marking(whole(*args, **kw).cells, True))
+    summary, _ = solve_case(config, comm, kind)
+    assert [step.get("marking_capped", False) for step in summary["refinement_history"]] == [
+        False, True, True, True]
+    assert summary["stop_reason"] == "step cap" and summary["converged"] is False
+
+
+def test_cell_cap_cuts_the_marking(comm):
+    """The real cap: 400 first cells and max_cells = 500 leave room for 16 marked cells, fewer
+    than the W estimator's Doerfler set holds: capped steps up to the cap, not converged."""
+    loose = {"adaptive": True, "tolerance": 0.05, "max_cells": 500, "fallback": "none"}
+    summary, _ = solve_case(parse_config(bilayer2d(solver=loose)), comm, "fem")
+    assert summary["refinement_history"][0]["cells"] == 400
+    assert all(step.get("marking_capped") for step in summary["refinement_history"][1:])
+    assert summary["stop_reason"] == "cell cap" and summary["converged"] is False
+
+
 def test_verdict_rejects_impossible_states():
     """t_Li outside [0, 1], a broken balance or a laterally uniform stack off its exact value
     are never converged."""

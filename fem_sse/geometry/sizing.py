@@ -19,6 +19,10 @@ log = logging.getLogger(__name__)
 #: share of ``solver.max_cells`` the first mesh of an adaptive run may take: the rest is the
 #: adaptive loop's room (a first mesh above the cap stopped the loop at step 0, not converged)
 ROOM = 0.5
+#: most cells the first mesh of an adaptive run may take, whatever the cap: the loop refines
+#: where its indicators say (the 2D cap of 80 000 would otherwise let a first mesh of 40 000
+#: cells stand, every Newton solve on it slower than the refined meshes need)
+FIRST_CELLS = 10000
 #: largest factor on every mesh size when coarsening the first mesh (cells / 16)
 MAX_COARSENING = 4.0
 
@@ -86,9 +90,10 @@ def _cells(model, dim: int) -> int:
     return sum(len(tags) for tags in model.mesh.getElements(dim)[1])
 
 
-def leave_room(model, max_cells: int, dim: int = 2, above: float = ROOM) -> None:
-    """Remesh ``model`` (meshed in ``dim`` = 1 or 2) coarser, down to ROOM * ``max_cells``
-    cells, when it has more than ``above`` * ``max_cells``: every size (features included, so
+def leave_room(model, max_cells: int, dim: int = 2, above: float | None = None) -> None:
+    """Remesh ``model`` (meshed in ``dim`` = 1 or 2) coarser, down to the target
+    min(ROOM * ``max_cells``, FIRST_CELLS) cells, when it has more than the target (or, with
+    ``above``, more than ``above`` * ``max_cells``): every size (features included, so
     thin strips keep their share of cells) times one factor, at most MAX_COARSENING; a warning
     in one line when that is not enough (the geometry's features alone need the cells).
     1D passes ``above`` = 1 (only a first line above the cap, where the loop could not refine
@@ -96,10 +101,10 @@ def leave_room(model, max_cells: int, dim: int = 2, above: float = ROOM) -> None
     16 s -> 31 s when its 11 826-cell line was coarsened to 9095)."""
     import gmsh
 
-    target = ROOM * max_cells
+    target = min(ROOM * max_cells, FIRST_CELLS)
     cells = first = _cells(model, dim)
     factor = 1.0
-    if cells <= above * max_cells:
+    if cells <= (target if above is None else above * max_cells):
         return
     while cells > target and factor < MAX_COARSENING:
         # cells ~ 1 / h^dim; 10 % more for the features that do not scale
@@ -113,6 +118,6 @@ def leave_room(model, max_cells: int, dim: int = 2, above: float = ROOM) -> None
         log.info("first mesh coarsened (sizes x %.3g): %d -> %d cells, room to refine up to "
                  "solver.max_cells = %d", factor, first, cells, max_cells)
     if cells > target:
-        log.warning("the first mesh has %d cells, more than %.0f %% of solver.max_cells = %d "
-                    "even with sizes x %g: little room to refine (raise solver.max_cells)",
-                    cells, 100 * ROOM, max_cells, factor)
+        log.warning("the first mesh has %d cells, more than its target %d (solver.max_cells = "
+                    "%d) even with sizes x %g: little room to refine (raise solver.max_cells)",
+                    cells, target, max_cells, factor)

@@ -35,8 +35,9 @@ Schema (keys in brackets are optional, with their defaults)::
                                 # (exponentially fitted) or "exact" (1D: the closed form)
     [degree = 1]                # polynomial degree of the discontinuous W space (1-3; "fem")
     [adaptive = true]           # adaptive refinement of the jumps and boundary layers
-    [tolerance = 1e-5]          # relative change of 1 - t_Li (and of jump positions / L) to stop
-    [max_cells = 20000]         # cap on cells of the adaptive loop
+    [tolerance = 1e-5 (1D), 1e-4 (2D)]  # relative change of 1 - t_Li (and of jump
+                                # positions / L) between two meshes that stops the loop
+    [max_cells = 20000 (1D), 80000 (2D)]  # cap on cells of the adaptive loop
     [max_refinements = 30]
     [fallback = "fem-eafe"]     # "fem": the scheme used when the W formulation does not
                                 # converge or is not certified (2D: not with GB interfaces
@@ -269,7 +270,8 @@ def _check_name(case_name) -> str:
 def _parse_solver(solver_table: dict, dim: int) -> SolverOptions:
     """The [solver] table (kind, degree, adaptive loop, fallback) of a ``dim``-D case."""
     _check_keys(solver_table, _SOLVER_KEYS, "solver")
-    kind = solver_table.get("kind", for_dimension(dim).solver_kind)
+    defaults = for_dimension(dim)
+    kind = solver_table.get("kind", defaults.solver_kind)
     if kind not in ("fem", "exact", "fem-eafe"):
         raise ConfigError("solver.kind",
                           f"must be 'fem', 'fem-eafe' or 'exact', got {kind!r}")
@@ -283,9 +285,10 @@ def _parse_solver(solver_table: dict, dim: int) -> SolverOptions:
         kind=kind,
         degree=_number(solver_table, "degree", "solver", default=1, lo=1, hi=3, integer=True),
         adaptive=adaptive,
-        tolerance=_number(solver_table, "tolerance", "solver", default=1e-5, lo=1e-12, hi=0.1),
-        max_cells=_number(solver_table, "max_cells", "solver", default=20000, lo=10, hi=10**8,
-                          integer=True),
+        tolerance=_number(solver_table, "tolerance", "solver", default=defaults.tolerance,
+                          lo=1e-12, hi=0.1),
+        max_cells=_number(solver_table, "max_cells", "solver", default=defaults.max_cells,
+                          lo=10, hi=10**8, integer=True),
         max_refinements=_number(solver_table, "max_refinements", "solver", default=30, lo=0,
                                 hi=200, integer=True),
         max_newton_iterations=(_number(solver_table, "max_newton_iterations", "solver", lo=1,
@@ -293,7 +296,7 @@ def _parse_solver(solver_table: dict, dim: int) -> SolverOptions:
                                if "max_newton_iterations" in solver_table else None),
         fallback=fallback,
         w_budget_s=float(_number(solver_table, "w_budget_s", "solver",
-                                 default=for_dimension(dim).w_budget_s, lo=0.0, hi=1e7)),
+                                 default=defaults.w_budget_s, lo=0.0, hi=1e7)),
     )
 
 

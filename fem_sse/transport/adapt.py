@@ -46,8 +46,8 @@ from fem_sse.transport.results import (
 if TYPE_CHECKING:  # the 2D EAFE loop imports this module
     from fem_sse.transport.eafe2d_solve import EafeState
 
-__all__ = ["STOP_REASONS", "AdaptiveResult", "doerfler_mark", "gather_profile", "solve_adaptive",
-           "split_counts"]
+__all__ = ["STOP_REASONS", "AdaptiveResult", "Marking", "doerfler_mark", "doerfler_marking",
+           "gather_profile", "solve_adaptive", "split_counts"]
 
 log = logging.getLogger(__name__)
 
@@ -107,10 +107,36 @@ def gather_profile(problem: TransportProblem) -> Profile | None:
 _TIE = 1e-9
 
 
+@dataclass(frozen=True)
+class Marking:
+    """The cells one refinement step marks (local indices) and whether the cell cap cut the
+    Doerfler set below half of its share (``capped``: the marked cells hold less than
+    theta / 2 of the estimated error, so the marking is not even a Doerfler marking with half
+    the parameter). The change such a step makes is no sign of convergence (a few hundred
+    cells added below the cap change 1 - t_Li by little however far it is from its limit), so
+    the loop does not count it as a quiet step."""
+
+    cells: np.ndarray
+    capped: bool = False
+
+    @classmethod
+    def merged(cls, markings: list[Marking]) -> Marking:
+        """One step's marking from several indicator sets (the 2D EAFE loop's two)."""
+        return cls(np.unique(np.concatenate([m.cells for m in markings])),
+                   any(m.capped for m in markings))
+
+
 def doerfler_mark(eta2: np.ndarray, comm, theta: float = 0.5,
                   max_count: int | None = None) -> np.ndarray:
+    """The cells of :func:`doerfler_marking` (local indices)."""
+    return doerfler_marking(eta2, comm, theta, max_count).cells
+
+
+def doerfler_marking(eta2: np.ndarray, comm, theta: float = 0.5,
+                     max_count: int | None = None) -> Marking:
     """Local cells holding (at least) the fraction ``theta`` of the global sum of ``eta2``,
-    at most ``max_count`` of them globally (the largest indicators first).
+    at most ``max_count`` of them globally (the largest indicators first; ``capped`` when
+    that cut the set to less than half the fraction, :class:`Marking`).
 
     The thresholds are found by bisection on global sums, so nothing is gathered. Indicators
     within a relative ``_TIE`` of the threshold are ties (cells alike by symmetry, equal up to
@@ -130,16 +156,18 @@ def doerfler_mark(eta2: np.ndarray, comm, theta: float = 0.5,
     lo, _ = bisect(0.0, top, lambda t: comm.allreduce(float(eta2[eta2 >= t].sum()), op=MPI.SUM)
                    >= theta * total)
     lo *= 1.0 - _TIE
-    if max_count is not None:
-        def too_many(t):
-            return comm.allreduce(int(np.count_nonzero(eta2 >= t)), op=MPI.SUM) > max_count
 
-        if too_many(lo):
-            _, hi = bisect(lo, top, too_many)
-            above = hi * (1.0 + _TIE)  # without the tie group at the cap
-            marked = comm.allreduce(int(np.count_nonzero(eta2 >= above)), op=MPI.SUM)
-            lo = above if marked > 0 else hi * (1.0 - _TIE)  # all ties: the whole group
-    return np.flatnonzero(eta2 >= lo).astype(np.int32)
+    def too_many(t):
+        return comm.allreduce(int(np.count_nonzero(eta2 >= t)), op=MPI.SUM) > max_count
+
+    cut = max_count is not None and too_many(lo)
+    if cut:
+        _, hi = bisect(lo, top, too_many)
+        above = hi * (1.0 + _TIE)  # without the tie group at the cap
+        marked = comm.allreduce(int(np.count_nonzero(eta2 >= above)), op=MPI.SUM)
+        lo = above if marked > 0 else hi * (1.0 - _TIE)  # all ties: the whole group
+    held = comm.allreduce(float(eta2[eta2 >= lo].sum()), op=MPI.SUM) if cut else total
+    return Marking(np.flatnonzero(eta2 >= lo).astype(np.int32), held < 0.5 * theta * total)
 
 
 def _refine_mesh(problem: TransportProblem, cells: np.ndarray,
@@ -188,26 +216,30 @@ def _step_line(entry: RefinementStep) -> str:
     largest jump shift since the previous mesh, Newton iterations, wall time."""
     change = (f" (change {entry.change.d_one_minus_t:.1e}, jumps moved "
               f"{entry.change.d_jump_x:.1e} L)" if entry.change is not None else "")
+    capped = ", marking capped by solver.max_cells" if entry.marking_capped else ""
     return (f"step {entry.step}: {entry.cells} cells, {entry.dofs} DOFs, "
-            f"1 - t_Li = {entry.one_minus_t_li:.6e}{change}, "
+            f"1 - t_Li = {entry.one_minus_t_li:.6e}{change}{capped}, "
             f"{entry.newton_iterations} Newton iterations, {entry.wall_time_s:.1f} s")
 
 
 def record_step(history: list, progress, opts, *, step: int, cells: int, dofs: int,
                 result: TransportSolve, current: TransportResult,
-                previous: TransportResult | None, length: float, start: float) -> bool:
+                previous: TransportResult | None, length: float, start: float,
+                capped: bool = False) -> bool:
     """Append a refinement step's record (cells, DOFs, 1 - t_Li, Newton iterations, wall time
     in s and, after the first mesh, its :class:`StepChange` from the previous one, ``length``
-    in m) to ``history`` and report it; True when every change is below the tolerance (1 - t_Li
-    and jumps / L below ``opts.tolerance``, interface mu below 10 ``opts.tolerance`` eV). The
-    one bookkeeping of the W-FEM's and the EAFE schemes' adaptive loops."""
+    in m; ``capped``: the cell cap cut the marking that made this mesh) to ``history`` and
+    report it; True when every change is below the tolerance (1 - t_Li and jumps / L below
+    ``opts.tolerance``, interface mu below 10 ``opts.tolerance`` eV) and the marking was
+    whole (:class:`Marking`). The one bookkeeping of the W-FEM's and the EAFE schemes'
+    adaptive loops."""
     change = StepChange.between(previous, current, length) if previous is not None else None
     entry = RefinementStep(step, cells, dofs, result.one_minus_t_li, result.newton_iterations,
-                           time.perf_counter() - start, change)
+                           time.perf_counter() - start, change, marking_capped=capped)
     history.append(entry)
     if progress:
         progress(_step_line(entry))
-    return (change is not None and change.d_one_minus_t < opts.tolerance
+    return (change is not None and not capped and change.d_one_minus_t < opts.tolerance
             and change.d_jump_x < opts.tolerance
             and change.d_mu_interface < 10.0 * opts.tolerance)
 
@@ -246,7 +278,7 @@ def solve_adaptive(config: Config, comm, progress=None, accept=None,
     exact = disc.exact_state(config, exact)  # 1D: SolveError when there is no steady state
     problem = _first_problem(config, comm, exact)
     history, total_newton = [], 0
-    previous, last, quiet = None, None, False
+    previous, last, quiet, marking = None, None, False, None
     for step in range(opts.max_refinements + 1):
         start = time.perf_counter()
         try:
@@ -279,7 +311,8 @@ def solve_adaptive(config: Config, comm, progress=None, accept=None,
         cells = problem.mesh.topology.index_map(tdim).size_global
         small = record_step(history, progress, opts, step=step, cells=cells, dofs=problem.dofs,
                             result=result, current=current, previous=previous,
-                            length=config.thickness, start=start)
+                            length=config.thickness, start=start,
+                            capped=marking is not None and marking.capped)
         # two quiet steps in a row: one small change can be a marking that missed the error
         done = small and quiet and (accept is None or accept(current))
         quiet = small
@@ -293,8 +326,9 @@ def solve_adaptive(config: Config, comm, progress=None, accept=None,
         previous = current
         eta2 = error_indicators(problem).x.array[
             : problem.mesh.topology.index_map(tdim).size_local]
-        marked = doerfler_mark(eta2, comm, theta=0.7, max_count=disc.mark_cap(opts, cells))
-        new = TransportProblem(config, _refine_mesh(problem, marked, eta2), degree=opts.degree,
+        marking = doerfler_marking(eta2, comm, theta=0.7, max_count=disc.mark_cap(opts, cells))
+        new = TransportProblem(config, _refine_mesh(problem, marking.cells, eta2),
+                               degree=opts.degree,
                                forms=problem.forms)
         new.start_from(problem)
         problem = new

@@ -292,8 +292,8 @@ def solve_adaptive_eafe_2d(config, comm, sol, progress=None, smesh=None):
     :class:`fem_sse.transport.adapt.AdaptiveResult` (profile None) whose ``eafe_state`` holds
     the final state's balance and view (:class:`EafeState`); ``metrics``: those of
     :func:`fem_sse.transport.metrics2d.fem_metrics_2d`."""
-    from fem_sse.transport.adapt import (AdaptiveResult, _finish, _stop_reason, doerfler_mark,
-                                         record_step)
+    from fem_sse.transport.adapt import (AdaptiveResult, Marking, _finish, _stop_reason,
+                                         doerfler_marking, record_step)
     from fem_sse.transport.discretisation import Plane2D
     from fem_sse.transport.ionic_error import ionic_indicators
     from fem_sse.transport.metrics2d import fem_metrics_2d
@@ -302,6 +302,7 @@ def solve_adaptive_eafe_2d(config, comm, sol, progress=None, smesh=None):
     plane = Plane2D()
     smesh = smesh or plane.first_mesh(config, comm, sol, check=False)
     history, total, previous, last, quiet, old = [], 0, None, None, False, None
+    marking = Marking(np.empty(0, dtype=np.int32))
     for step in range(opts.max_refinements + 1):
         start = time.perf_counter()
         problem = EafeProblem2D(config, smesh)
@@ -337,7 +338,8 @@ def solve_adaptive_eafe_2d(config, comm, sol, progress=None, smesh=None):
         cells = problem.mesh.topology.index_map(2).size_global
         small = record_step(history, progress, opts, step=step, cells=cells,
                             dofs=problem.imap.size_global, result=result, current=current,
-                            previous=previous, length=config.thickness, start=start)
+                            previous=previous, length=config.thickness, start=start,
+                            capped=marking.capped)
         eta2 = indicators_2d(problem)
         ionic2, history[-1].ionic_rel_error_estimate = ionic_indicators(problem)
         ionic_ok = history[-1].ionic_rel_error_estimate <= opts.tolerance
@@ -358,9 +360,10 @@ def solve_adaptive_eafe_2d(config, comm, sol, progress=None, smesh=None):
         previous = current
         cap = plane.mark_cap(opts, cells)
         sets = [e for e, needed in ((eta2, transport), (ionic2, not ionic_ok)) if needed]
-        marked = np.unique(np.concatenate(
-            [doerfler_mark(e, comm, theta=0.7, max_count=max(1, cap // len(sets))) for e in sets]))
-        smesh = plane.refine(problem.smesh, config, marked)
+        marking = Marking.merged([doerfler_marking(e, comm, theta=0.7,
+                                                   max_count=max(1, cap // len(sets)))
+                                  for e in sets])
+        smesh = plane.refine(problem.smesh, config, marking.cells)
         if old is not None:
             old.destroy()
         old = problem

@@ -297,8 +297,9 @@ class StepChange:
 @dataclass
 class RefinementStep:
     """One mesh of an adaptive loop: its size, 1 - t_Li (-), Newton iterations, wall time (s),
-    the change from the previous mesh (None on the first) and, 2D EAFE, the ionic error
-    estimate (relative, -)."""
+    the change from the previous mesh (None on the first), whether the cell cap cut the
+    marking that made this mesh (``marking_capped``: its change is no sign of convergence)
+    and, 2D EAFE, the ionic error estimate (relative, -)."""
 
     step: int
     cells: int
@@ -308,6 +309,7 @@ class RefinementStep:
     wall_time_s: float
     change: StepChange | None = None
     ionic_rel_error_estimate: float | None = None
+    marking_capped: bool = False
 
     def to_summary(self) -> dict:
         """The ``refinement_history`` entry."""
@@ -317,6 +319,8 @@ class RefinementStep:
                **(self.change.to_summary() if self.change is not None else {})}
         if self.ionic_rel_error_estimate is not None:
             out["ionic_rel_error_estimate"] = self.ionic_rel_error_estimate
+        if self.marking_capped:
+            out["marking_capped"] = True
         return out
 
 
