@@ -436,7 +436,26 @@ def stress2d_unseen_table(name: str = "stress2d_s1_fallback_all_s12") -> str:
             f"{min(loads):.1f}-{max(loads):.1f} on 2 cores (shared).\n")
 
 
+def stress2d_defaults_table() -> str:
+    """docs/transport2d.md: the three seeds with the 2D defaults of session 14 (cap 80 000,
+    capped markings no quiet step) against their runs with the former cap of 20 000."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    import stress2d
+
+    results = ROOT / "bench" / "results"
+    before = ("stress2d_s0_fallback_s11", "stress2d_s1_fallback_all_s12",
+              "stress2d_s2_fallback_s13")
+    pairs = [(json.loads((results / f"{old}.json").read_text()),
+              json.loads((results / f"stress2d_s{seed}_default_s14.json").read_text()))
+             for seed, old in enumerate(before)]
+    loads = [r["load_average_1min"] for _, now in pairs for r in now["records"]]
+    return (stress2d.defaults_table(pairs) + "\n\n"
+            f"Times at a 1-minute load average of {min(loads):.1f}-{max(loads):.1f} on 2 cores "
+            "(two configurations at a time).\n")
+
+
 TABLES = {"stress2d_unseen": stress2d_unseen_table,
+          "stress2d_defaults": stress2d_defaults_table,
           "stress2d_seed2": lambda: stress2d_unseen_table("stress2d_s2_fallback_s13"),
           "gb_check": gb_check_table, "gb_transverse": gb_transverse_table,
           "cases": cases_table, "cases_fem": lambda: cases_table("cases_summary_fem"),

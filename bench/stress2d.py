@@ -445,6 +445,46 @@ def eafe_table(w_doc: dict, eafe_doc: dict, default_doc: dict) -> str:
     return "\n".join(rows)
 
 
+def defaults_table(pairs: list[tuple[dict, dict]]) -> str:
+    """Markdown: the default run of each seed (``pairs``: (the run with the former cap of
+    20 000 cells, the run with the 2D defaults), one pair per seed), a row per seed, then the
+    configurations whose outcome changed or that took more than 20 000 cells
+    (docs/transport2d.md, via bench/docs_numbers.py)."""
+    rows = ["| seed | converged / configurations | cap 20 000 (before) | not converged now | "
+            "uniform: 1 - t rel. err. / jump err. / L | median / slowest (s) | most cells |",
+            "|---|---|---|---|---|---|---|"]
+    changed = ["| seed:# | features | cap 20 000: status, cells | now: status (stop), cells, "
+               "steps | time now (s) | 1 - t now / before - 1 |", "|---|---|---|---|---|---|"]
+    for before, now in pairs:
+        t = now["totals"]
+        done = t["status"].get("converged", 0)
+        other = [f"{r['name'].rsplit('_', 1)[1]} ({r.get('stop_reason') or r['status']}, "
+                 f"{r.get('cells') or '-'} cells)" for r in now["records"]
+                 if r["status"] != "converged"]
+        rows.append(f"| {now['seed']} | {done} / {t['configurations']} | "
+                    f"{before['totals']['status'].get('converged', 0)} / "
+                    f"{before['totals']['configurations']} | {', '.join(other) or 'none'} | "
+                    f"{_fmt(t['uniform_max_rel_error_one_minus_t'])} / "
+                    f"{_fmt(t['uniform_max_jump_error_over_L'])} | "
+                    f"{_fmt(t['median_wall_time_s'], '.0f')} / "
+                    f"{_fmt(t['max_wall_time_s'], '.0f')} | "
+                    f"{max(r.get('cells') or 0 for r in now['records'])} |")
+        old = {r["name"]: r for r in before["records"]}
+        for r in now["records"]:
+            b = old.get(r["name"], {})
+            if r["status"] == b.get("status") and (r.get("cells") or 0) <= 20000:
+                continue
+            ratio = (r["one_minus_t_li"] / b["one_minus_t_li"] - 1.0
+                     if r.get("one_minus_t_li") and b.get("one_minus_t_li") else None)
+            changed.append(f"| {now['seed']}:{r['name'].rsplit('_', 1)[1]} | "
+                           f"{', '.join(r['features'])} | {b.get('status', '-')}, "
+                           f"{b.get('cells') or '-'} | {r['status']} "
+                           f"({r.get('stop_reason') or '-'}), {r.get('cells') or '-'}, "
+                           f"{r.get('refinement_steps', '-')} | "
+                           f"{_fmt(r.get('wall_time_s'), '.0f')} | {_fmt(ratio, '.1e')} |")
+    return "\n".join(rows + [""] + changed)
+
+
 def _obtuse_line(records: list[dict]) -> str:
     """Shares of assembled edges with a negative EAFE coefficient (not Delaunay), converged
     vs not (only runs that ended with a summary have the count)."""

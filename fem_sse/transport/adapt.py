@@ -112,9 +112,9 @@ class Marking:
     """The cells one refinement step marks (local indices) and whether the cell cap cut the
     Doerfler set below half of its share (``capped``: the marked cells hold less than
     theta / 2 of the estimated error, so the marking is not even a Doerfler marking with half
-    the parameter). The change such a step makes is no sign of convergence (a few hundred
-    cells added below the cap change 1 - t_Li by little however far it is from its limit), so
-    the loop does not count it as a quiet step."""
+    the parameter). The change such a step makes is weak evidence (a few hundred cells added
+    below the cap change 1 - t_Li by little however far it is from its limit): of the two
+    quiet steps that stop the loop, one must come from a whole marking (:func:`record_step`)."""
 
     cells: np.ndarray
     capped: bool = False
@@ -229,19 +229,28 @@ def record_step(history: list, progress, opts, *, step: int, cells: int, dofs: i
     """Append a refinement step's record (cells, DOFs, 1 - t_Li, Newton iterations, wall time
     in s and, after the first mesh, its :class:`StepChange` from the previous one, ``length``
     in m; ``capped``: the cell cap cut the marking that made this mesh) to ``history`` and
-    report it; True when every change is below the tolerance (1 - t_Li and jumps / L below
-    ``opts.tolerance``, interface mu below 10 ``opts.tolerance`` eV) and the marking was
-    whole (:class:`Marking`). The one bookkeeping of the W-FEM's and the EAFE schemes'
-    adaptive loops."""
+    report it; True when this step and the one before are quiet (every change below the
+    tolerance: 1 - t_Li and jumps / L below ``opts.tolerance``, interface mu below
+    10 ``opts.tolerance`` eV) and not both made by capped markings (:class:`Marking`): one
+    small change can be a marking that missed the error, two can be two steps the cap made
+    tiny. The one bookkeeping of the W-FEM's and the EAFE schemes' adaptive loops."""
     change = StepChange.between(previous, current, length) if previous is not None else None
     entry = RefinementStep(step, cells, dofs, result.one_minus_t_li, result.newton_iterations,
                            time.perf_counter() - start, change, marking_capped=capped)
     history.append(entry)
     if progress:
         progress(_step_line(entry))
-    return (change is not None and not capped and change.d_one_minus_t < opts.tolerance
-            and change.d_jump_x < opts.tolerance
-            and change.d_mu_interface < 10.0 * opts.tolerance)
+    pair = history[-2:]
+    return (len(pair) == 2 and all(_quiet(h, opts.tolerance) for h in pair)
+            and not all(h.marking_capped for h in pair))
+
+
+def _quiet(entry, tolerance: float) -> bool:
+    """Whether the change a refinement step (:class:`RefinementStep`) made is below the
+    tolerance (a failed step or the first mesh: no)."""
+    change = getattr(entry, "change", None)
+    return (change is not None and change.d_one_minus_t < tolerance
+            and change.d_jump_x < tolerance and change.d_mu_interface < 10.0 * tolerance)
 
 
 def _first_problem(config: Config, comm, exact=None) -> TransportProblem:
@@ -278,7 +287,7 @@ def solve_adaptive(config: Config, comm, progress=None, accept=None,
     exact = disc.exact_state(config, exact)  # 1D: SolveError when there is no steady state
     problem = _first_problem(config, comm, exact)
     history, total_newton = [], 0
-    previous, last, quiet, marking = None, None, False, None
+    previous, last, marking = None, None, None
     for step in range(opts.max_refinements + 1):
         start = time.perf_counter()
         try:
@@ -309,13 +318,11 @@ def solve_adaptive(config: Config, comm, progress=None, accept=None,
         current = TransportResult.of(result, metrics)
         tdim = problem.mesh.topology.dim
         cells = problem.mesh.topology.index_map(tdim).size_global
-        small = record_step(history, progress, opts, step=step, cells=cells, dofs=problem.dofs,
-                            result=result, current=current, previous=previous,
-                            length=config.thickness, start=start,
-                            capped=marking is not None and marking.capped)
-        # two quiet steps in a row: one small change can be a marking that missed the error
-        done = small and quiet and (accept is None or accept(current))
-        quiet = small
+        settled = record_step(history, progress, opts, step=step, cells=cells,
+                              dofs=problem.dofs, result=result, current=current,
+                              previous=previous, length=config.thickness, start=start,
+                              capped=marking is not None and marking.capped)
+        done = settled and (accept is None or accept(current))
         last = (problem, result, metrics, profile)
         reason = _stop_reason(opts, done, step, cells)
         if reason is None and len(history) > 1 and history[-2].cells == cells:

@@ -301,7 +301,7 @@ def solve_adaptive_eafe_2d(config, comm, sol, progress=None, smesh=None):
     opts = config.solver
     plane = Plane2D()
     smesh = smesh or plane.first_mesh(config, comm, sol, check=False)
-    history, total, previous, last, quiet, old = [], 0, None, None, False, None
+    history, total, previous, last, old = [], 0, None, None, None
     marking = Marking(np.empty(0, dtype=np.int32))
     for step in range(opts.max_refinements + 1):
         start = time.perf_counter()
@@ -336,15 +336,13 @@ def solve_adaptive_eafe_2d(config, comm, sol, progress=None, smesh=None):
         metrics = fem_metrics_2d(view)
         current = TransportResult.of(result, metrics)
         cells = problem.mesh.topology.index_map(2).size_global
-        small = record_step(history, progress, opts, step=step, cells=cells,
-                            dofs=problem.imap.size_global, result=result, current=current,
-                            previous=previous, length=config.thickness, start=start,
-                            capped=marking.capped)
+        done = record_step(history, progress, opts, step=step, cells=cells,
+                           dofs=problem.imap.size_global, result=result, current=current,
+                           previous=previous, length=config.thickness, start=start,
+                           capped=marking.capped)
         eta2 = indicators_2d(problem)
         ionic2, history[-1].ionic_rel_error_estimate = ionic_indicators(problem)
         ionic_ok = history[-1].ionic_rel_error_estimate <= opts.tolerance
-        done = small and quiet
-        quiet = small
         last = (problem, result, metrics, None, EafeState(balance, view))
         reason = _stop_reason(opts, done, step, cells)
         if reason is None and len(history) > 1 and history[-2].cells == cells:

@@ -120,7 +120,7 @@ def solve_adaptive_eafe(config: Config, comm, exact, accept, progress=None):
     line = Line1D()
     # no precision limit to refuse at; points every kT of the exact mu (start1d.EAFE_MAX_DY)
     smesh = line.first_mesh(config, comm, exact, check=False, max_dy=EAFE_MAX_DY)
-    history, total, previous, last, quiet = [], 0, None, None, False
+    history, total, previous, last = [], 0, None, None
     for step in range(opts.max_refinements + 1):
         start = time.perf_counter()
         problem = EafeProblem(config, smesh)
@@ -144,11 +144,10 @@ def solve_adaptive_eafe(config: Config, comm, exact, accept, progress=None):
         metrics = comm.bcast(fem_metrics(config, profile) if comm.rank == 0 else None, root=0)
         current = TransportResult.of(result, metrics)
         cells = problem.mesh.topology.index_map(1).size_global
-        small = record_step(history, progress, opts, step=step, cells=cells,
-                            dofs=problem.imap.size_global, result=result, current=current,
-                            previous=previous, length=config.thickness, start=start)
-        done = small and quiet and accept(current)
-        quiet = small
+        settled = record_step(history, progress, opts, step=step, cells=cells,
+                              dofs=problem.imap.size_global, result=result, current=current,
+                              previous=previous, length=config.thickness, start=start)
+        done = settled and accept(current)
         last = (problem, result, metrics, profile)
         reason = _stop_reason(opts, done, step, cells)
         eta2 = indicators(problem)
