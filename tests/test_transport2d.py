@@ -348,6 +348,7 @@ def test_capped_marking_is_no_quiet_step(comm, kind, monkeypatch):
     which were (``marking_capped``); a quiet pair with one whole marking, or two, stops it."""
     from fem_sse.transport import adapt
 
+    monkeypatch.setattr(adapt, "CAPPED_GROWTH", 1e9)  # no step grows enough to count anyway
     loose = {"adaptive": True, "tolerance": 0.05, "max_refinements": 3, "fallback": "none"}
     config = parse_config(bilayer2d(solver=loose))
     roomy, _ = solve_case(config, comm, kind)
@@ -373,13 +374,38 @@ def test_capped_marking_is_no_quiet_step(comm, kind, monkeypatch):
     assert summary["stop_reason"] == "tolerance" and summary["converged"] is True
 
 
+def test_capped_step_that_grew_the_mesh_counts():
+    """A capped marking that still grew the mesh by CAPPED_GROWTH (20 %) is a refinement
+    like any other: only smaller capped steps are flagged ``marking_capped``."""
+    from types import SimpleNamespace
+
+    from fem_sse.transport.adapt import CAPPED_GROWTH, record_step
+    from fem_sse.transport.results import RefinementStep
+
+    opts = SimpleNamespace(tolerance=1e-4)
+    result = SimpleNamespace(one_minus_t_li=0.1, newton_iterations=3)
+    flags = []
+    for cells in (int(1000 * CAPPED_GROWTH) - 1, int(1000 * CAPPED_GROWTH)):
+        history = [RefinementStep(0, 1000, 500, 0.1, 3, 0.1)]
+        record_step(history, None, opts, step=1, cells=cells, dofs=cells // 2, result=result,
+                    current=None, previous=None, length=1e-4, start=0.0, capped=True)
+        flags.append(history[-1].marking_capped)
+    assert flags == [True, False]
+
+
 def test_cell_cap_cuts_the_marking(comm):
     """The real cap: 400 first cells and max_cells = 500 leave room for 16 marked cells, fewer
-    than the W estimator's Doerfler set holds: capped steps up to the cap, not converged."""
-    loose = {"adaptive": True, "tolerance": 0.05, "max_cells": 500, "fallback": "none"}
-    summary, _ = solve_case(parse_config(bilayer2d(solver=loose)), comm, "fem")
-    assert summary["refinement_history"][0]["cells"] == 400
-    assert all(step.get("marking_capped") for step in summary["refinement_history"][1:])
+    than the W estimator's Doerfler set holds: capped steps up to the cap (flagged where they
+    grew the mesh by less than 20 %), not converged."""
+    tight = {"adaptive": True, "tolerance": 1e-9, "max_cells": 500, "fallback": "none"}
+    summary, _ = solve_case(parse_config(bilayer2d(solver=tight)), comm, "fem")
+    from fem_sse.transport.adapt import CAPPED_GROWTH
+
+    history = summary["refinement_history"]
+    assert history[0]["cells"] == 400 and len(history) > 2
+    assert all(step.get("marking_capped", False) == (step["cells"] < CAPPED_GROWTH * before["cells"])
+               for before, step in zip(history, history[1:]))
+    assert history[-1].get("marking_capped")
     assert summary["stop_reason"] == "cell cap" and summary["converged"] is False
 
 

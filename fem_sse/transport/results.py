@@ -298,7 +298,8 @@ class StepChange:
 class RefinementStep:
     """One mesh of an adaptive loop: its size, 1 - t_Li (-), Newton iterations, wall time (s),
     the change from the previous mesh (None on the first), whether the cell cap cut the
-    marking that made this mesh (``marking_capped``: its change is no sign of convergence)
+    marking that made this mesh to less than half its share and the mesh grew by less than
+    20 % (``marking_capped``: its change is weak evidence of convergence)
     and, 2D EAFE, the ionic error estimate (relative, -)."""
 
     step: int
