@@ -99,9 +99,10 @@ class CaseInput:
             random configurations within 2e-5 of exact in 1 - t_Li (bench/stress2d.py), ten
             times inside the issue's 1e-3.
         max_cells: the default ``solver.max_cells`` (the adaptive loop's cell cap). 1D: 20 000
-            (no random stack needs more than 1 600 cells); 2D: 80 000: GB interfaces meeting
-            rough phase boundaries or partial contact need up to 60 000 cells to reach the
-            tolerance (3 of 150 random configurations stopped on the former 20 000).
+            (no random stack needs more than 1 600 cells); 2D: 80 000: with it 149 of 150
+            random configurations converge on their tolerance, 45 of them above 20 000 cells
+            (docs/transport2d.md; with the former 20 000, 3 stopped on the cap and others
+            "converged" on steps the cap had made small).
     """
 
     dim: int
