@@ -12,6 +12,8 @@ import dolfinx.fem.petsc
 import dolfinx.mesh
 import numpy as np
 
+from fem_sse import jitguard
+
 __all__ = [
     "DOLFINX_VERSION",
     "create_vector",
@@ -26,6 +28,10 @@ __all__ = [
 ]
 
 DOLFINX_VERSION: tuple[int, int] = tuple(int(p) for p in dolfinx.__version__.split(".")[:2])
+
+# every module that compiles forms imports this one: DOLFINx's JIT is guarded from here on
+# (Ctrl-C held during a compile, stale locks of killed compiles removed: fem_sse.jitguard)
+jitguard.install()
 
 
 def shared_facet_partitioner():
