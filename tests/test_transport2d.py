@@ -403,7 +403,8 @@ def test_cell_cap_cuts_the_marking(comm):
 
     history = summary["refinement_history"]
     assert history[0]["cells"] == 400 and len(history) > 2
-    assert all(step.get("marking_capped", False) == (step["cells"] < CAPPED_GROWTH * before["cells"])
+    assert all(step.get("marking_capped", False)
+               == (step["cells"] < CAPPED_GROWTH * before["cells"])
                for before, step in zip(history, history[1:]))
     assert history[-1].get("marking_capped")
     assert summary["stop_reason"] == "cell cap" and summary["converged"] is False
