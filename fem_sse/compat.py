@@ -17,6 +17,7 @@ from fem_sse import jitguard
 __all__ = [
     "DOLFINX_VERSION",
     "create_vector",
+    "geometry_degree",
     "geometry_dofmap",
     "gmsh_model_to_mesh",
     "interpolate_nonmatching",
@@ -163,3 +164,11 @@ def geometry_dofmap(msh) -> np.ndarray:
     if DOLFINX_VERSION >= (0, 11):
         return msh.geometry.dofmaps[0]
     return msh.geometry.dofmap
+
+
+def geometry_degree(msh) -> int:
+    """Polynomial degree of the mesh's coordinate element (1: affine cells). DOLFINx 0.11:
+    ``geometry.cmaps[0]`` (``geometry.cmap`` deprecated); 0.9 and 0.10: ``geometry.cmap``."""
+    if DOLFINX_VERSION >= (0, 11):
+        return msh.geometry.cmaps[0].degree
+    return msh.geometry.cmap.degree

@@ -125,9 +125,16 @@ REDELIVER_S = 0.01
 _SIGNALS = (signal.SIGINT, signal.SIGTERM, LAUNCHER_CTRL_C)
 
 
+#: set when an interruption was raised (:func:`interruptible`): from then on an object it cut
+#: short in its ``__init__`` may fail in its finaliser (DOLFINx 0.11, a ``la.Vector`` without
+#: ``_petsc_x``), which is the interruption's doing, not an error to print as a traceback
+_INTERRUPTED = threading.Event()
+
+
 def _raise_interrupted(signum, frame):
     for sig in _SIGNALS:  # one interruption: the clean-up it starts is not cut short
         signal.signal(sig, signal.SIG_IGN)
+    _INTERRUPTED.set()
     raise Interrupted(signal.SIGINT if signum == LAUNCHER_CTRL_C else signum)
 
 
@@ -143,6 +150,7 @@ def interruptible():
         return
     previous = {sig: signal.getsignal(sig) for sig in _SIGNALS}
     previous_hook = sys.unraisablehook
+    _INTERRUPTED.clear()
     for sig in _SIGNALS:
         signal.signal(sig, _raise_interrupted)
     sys.unraisablehook = functools.partial(_redeliver_unraisable, previous_hook)
@@ -162,6 +170,8 @@ def _redeliver_unraisable(previous_hook, unraisable) -> None:
     delivered again instead, a moment later from another thread (delivered here it would be
     handled inside this hook), so that it lands in the code that runs next."""
     exc = unraisable.exc_value
+    if not isinstance(exc, Interrupted) and _INTERRUPTED.is_set():
+        return  # a finaliser of an object the interruption left half-built (_INTERRUPTED)
     if (not isinstance(exc, Interrupted)
             or threading.current_thread() is not threading.main_thread()):
         previous_hook(unraisable)

@@ -88,7 +88,7 @@ def _vertex_dofs_first(f) -> bool:
         family = f.function_space.element.basix_element.family
     except (AttributeError, RuntimeError):  # an element basix does not describe alone
         return False
-    return family == basix.ElementFamily.P and f.function_space.mesh.geometry.cmap.degree == 1
+    return family == basix.ElementFamily.P and compat.geometry_degree(f.function_space.mesh) == 1
 
 def _size(f) -> int:
     return int(np.prod(f.ufl_shape)) if f.ufl_shape else 1
