@@ -100,15 +100,25 @@ def interpolation_points(V) -> np.ndarray:
     return points() if DOLFINX_VERSION < (0, 10) else points
 
 
+#: while interpolation data is built, meshes span this many units: DOLFINx's point location
+#: accepts the first candidate cell within a squared distance of 1e-12 (a distance of 1e-6
+#: units), so a point is placed in the right cell when the cells are larger than about
+#: 1e-6 / _SPAN of the domain
+_SPAN = 1e4
+
+
 def interpolate_nonmatching(u_to, u_from) -> None:
     """u_to <- u_from where the two live on different meshes of the same domain.
 
     Same call on 0.9 to 0.11 (``create_interpolation_data`` + ``interpolate_nonmatching``).
-    The point location behind it accepts a cell when the squared distance to it is below an
-    absolute tolerance, so on meshes measured in metres at the micrometre scale it picks
-    neighbouring cells (measured: a third of the points of a 2D separator mesh). Both meshes
-    are therefore scaled to unit size while the interpolation data is built, and restored
-    exactly afterwards.
+    The point location behind it accepts the first candidate cell whose distance to a point is
+    below 1e-6 (absolute units): on meshes measured in metres every cell of a micrometre
+    separator is "within reach" (measured: a third of the points of a 2D separator mesh went
+    to neighbouring cells), and on a domain scaled to unit size the children of an adaptive
+    mesh below 1e-6 of it still were (1 682 of 43 590 cells at 5e-11 m in a 51 um stack:
+    their tags came from a neighbour, and grain-boundary facets were lost). Both meshes are
+    therefore scaled to span ``_SPAN`` units while the data is built (the tolerance is then
+    1e-10 of the domain), and restored exactly afterwards.
     """
     V_to = u_to.function_space
     meshes = [V_to.mesh, u_from.function_space.mesh]
@@ -116,12 +126,12 @@ def interpolate_nonmatching(u_to, u_from) -> None:
     cells = np.arange(cell_map.size_local + cell_map.num_ghosts, dtype=np.int32)
     saved = [m.geometry.x.copy() for m in meshes]
     local = max(float(np.abs(x).max(initial=0.0)) for x in saved)
-    scale = V_to.mesh.comm.allreduce(local, op=_mpi_max()) or 1.0
+    extent = V_to.mesh.comm.allreduce(local, op=_mpi_max()) or 1.0
     try:
         for m in meshes:
-            m.geometry.x[:] /= scale
+            m.geometry.x[:] *= _SPAN / extent
         data = dolfinx.fem.create_interpolation_data(V_to, u_from.function_space, cells,
-                                                     padding=1e-10)
+                                                     padding=1e-10 * _SPAN)
         u_to.interpolate_nonmatching(u_from, cells, data)  # the data holds scaled points
     finally:
         for m, x in zip(meshes, saved):

@@ -411,3 +411,46 @@ def test_user_geo_is_meshed(comm, shared_tmp):
     check_distribution(smesh)
     assert math.isclose(integral(smesh, "ds", 1), 1e-5, rel_tol=1e-12)
     assert math.isclose(integral(smesh, "dx", 100000), 1e-10, rel_tol=1e-12)
+
+
+@pytest.mark.mpi
+def test_deep_refinement_keeps_every_tag(comm):
+    """Refined 24 times around a point where a grain boundary meets the phase boundary,
+    down to cells of ~1e-13 m (1e-8 of the stack): every child is placed in its own parent
+    (:mod:`fem_sse.geometry.refine2d` checks it), the grain-boundary length and every region's
+    area stay what they were. With the point location of a domain scaled to unit size,
+    children below 1e-6 of it took a neighbour's tags and grain-boundary facets were lost."""
+    from fem_sse.geometry.refine2d import refine_tagged
+
+    smesh = build_mesh(_interface_case(5), comm)
+    gb_tag = smesh.facet_groups["gb"]
+    areas = {tag: integral(smesh, "dx", tag) for tag in smesh.regions}
+    gb_length = integral(smesh, "dS", gb_tag)
+    msh = smesh.mesh
+    ft = smesh.facet_tags
+    msh.topology.create_connectivity(1, 0)
+    f2v = msh.topology.connectivity(1, 0)
+    ends = np.concatenate([f2v.links(f) for f in ft.indices[ft.values == gb_tag]])
+    x = msh.geometry.x[ends, :2]  # vertices == geometry nodes on these affine meshes
+    on_pb = x[np.abs(x[:, 0] - 10 * UM) < 1e-12]
+    candidates = np.concatenate(comm.allgather(on_pb))
+    point = candidates[np.argmin(candidates[:, 1] + 1e3 * np.abs(candidates[:, 1] - 10 * UM))]
+    size = 2 * UM
+    for _ in range(24):
+        msh = smesh.mesh
+        num = msh.topology.index_map(2).size_local
+        from fem_sse import compat
+
+        verts = msh.geometry.x[compat.geometry_dofmap(msh)[:num, :3], :2]
+        near = np.linalg.norm(verts - point, axis=2).min(axis=1) < size
+        smesh = refine_tagged(smesh, np.flatnonzero(near).astype(np.int32))
+        size *= 0.5
+    msh = smesh.mesh
+    num = msh.topology.index_map(2).size_local
+    verts = msh.geometry.x[compat.geometry_dofmap(msh)[:num, :3], :2]
+    smallest = comm.allreduce(float(np.linalg.norm(verts[:, 1] - verts[:, 0], axis=1).min()),
+                              op=MPI.MIN)
+    assert smallest < 1e-12
+    assert integral(smesh, "dS", gb_tag) == pytest.approx(gb_length, rel=1e-12)
+    for tag, area in areas.items():
+        assert integral(smesh, "dx", tag) == pytest.approx(area, rel=1e-12, abs=1e-30)

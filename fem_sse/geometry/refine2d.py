@@ -10,6 +10,11 @@ neighbourhood:
   midpoint (``interpolate_nonmatching`` into DG0, which finds the parent on whichever rank owns
   it), is exact: the parent's cell tag, its vertex coordinates and its three facet tags;
 * a child facet that lies on a parent facet (both end points on that edge) inherits its tag.
+
+Which parent a midpoint lands in is checked (every child vertex inside it): DOLFINx's point
+location accepts any cell within a fixed absolute distance, and before
+:func:`fem_sse.compat.interpolate_nonmatching` scaled the meshes far enough, children below
+1e-6 of the domain took a neighbour's tags (grain-boundary facets were lost).
 """
 
 from __future__ import annotations
@@ -58,6 +63,22 @@ def _on_segment(p, a, b, tol):
     return (dist <= tol) & (t >= -1e-9) & (t <= 1.0 + 1e-9)
 
 
+def _check_parents(new_mesh, parent_vertices: np.ndarray) -> None:
+    """Raise when an owned child cell does not lie inside the parent its data came from
+    (``parent_vertices``: (n, 6), m): its tags would be a neighbour's."""
+    num = len(parent_vertices)
+    x = new_mesh.geometry.x[compat.geometry_dofmap(new_mesh)[:num, :_NV], :2]
+    pv = parent_vertices.reshape(num, _NV, 2)
+    edges = np.stack([pv[:, 0] - pv[:, 2], pv[:, 1] - pv[:, 2]], axis=2)  # (n, 2, 2)
+    lam = np.linalg.solve(edges[:, None].repeat(_NV, axis=1), (x - pv[:, None, 2])[..., None])
+    lam = lam[..., 0]
+    low = np.minimum(lam.min(axis=2), 1.0 - lam.sum(axis=2)).min(axis=1)
+    outside = int(np.count_nonzero(low < -1e-6))
+    if outside:
+        raise RuntimeError(f"mesh refinement: {outside} of {num} child cells were located in "
+                           "a neighbour of their parent cell (their tags would be wrong)")
+
+
 def refine_tagged(smesh: SeparatorMesh, cells: np.ndarray) -> SeparatorMesh:
     """Refine the local ``cells`` (and what Plaza's closure adds) and carry all tags over.
 
@@ -89,6 +110,7 @@ def carry_tags(smesh: SeparatorMesh, new_mesh, parent: fem.Function | None = Non
     num = cmap.size_local + cmap.num_ghosts
     bs = 1 + 3 * _NV
     data = child.x.array.reshape(-1, bs)[Q.dofmap.list[:num, 0]]
+    _check_parents(new_mesh, data[: cmap.size_local, 1 + _NV:])
     cell_values = np.rint(data[:, 0]).astype(np.int32)
     keep = np.flatnonzero(cell_values > 0).astype(np.int32)
     cell_tags = dmesh.meshtags(new_mesh, tdim, keep, cell_values[keep])
@@ -98,14 +120,17 @@ def carry_tags(smesh: SeparatorMesh, new_mesh, parent: fem.Function | None = Non
     x = new_mesh.geometry.x[compat.geometry_dofmap(new_mesh)[:num, :_NV], :2]  # (num, 3, 2)
     pv = data[:, 1 + _NV:].reshape(num, _NV, 2)
     ptags = np.rint(data[:, 1:1 + _NV]).astype(np.int32)
-    size = np.linalg.norm(pv[:, 1] - pv[:, 0], axis=1)
+    # on the parent edge within 1e-9 of its size, or within the round-off of the coordinates
+    # (a midpoint of a 1e-13 m edge at 1e-5 m is 1e-21 m off its line)
+    tol = (1e-9 * np.linalg.norm(pv[:, 1] - pv[:, 0], axis=1)
+           + 16 * np.finfo(float).eps * np.abs(pv).max(axis=(1, 2)))
     facets, values = [], []
     for i in range(_NV):  # child facet i: vertices != i
         a, b = x[:, (i + 1) % _NV], x[:, (i + 2) % _NV]
         for k in range(_NV):  # parent facet k: vertices != k (a child facet lies on one)
             pa, pb = pv[:, (k + 1) % _NV], pv[:, (k + 2) % _NV]
             tagged = ptags[:, k] > 0
-            on = tagged & _on_segment(a, pa, pb, 1e-9 * size) & _on_segment(b, pa, pb, 1e-9 * size)
+            on = tagged & _on_segment(a, pa, pb, tol) & _on_segment(b, pa, pb, tol)
             facets.append(c2f[on, i])
             values.append(ptags[on, k])
     facets = np.concatenate(facets)
