@@ -1,6 +1,8 @@
 """Typed transport results and parameters (no DOLFINx): the summary keys they spell and the
 electrode window of the continuation."""
 
+from dataclasses import replace
+
 from fem_sse.errors import ConvergenceError
 from fem_sse.transport.parameters import TransportParameters, window_potentials
 from fem_sse.transport.results import InterfacePotential, Jump, LastGoodState, TransportResult
@@ -91,6 +93,14 @@ def test_refinement_history_keys_and_order():
     assert abs(change.d_mu_interface - 0.1) < 1e-12
     fewer = TransportResult(0.9, 0.1, 9.0, 1.0, 0.01)
     assert StepChange.between(first, fewer, 1e-4).d_jump_x == 1.0  # a jump appeared/vanished
+    # a 2D front below RESOLVED_COVERAGE (a sub-nanometre fragment) is not compared
+    front = Jump(1e-6, "SE", "up", 1e-5, 1.0)
+    fragments = [Jump(3e-6, "SE", "up", 1e-12, 1e-7), Jump(4e-6, "SE", "up", 2e-12, 2e-7)]
+    one, three = (TransportResult(0.9, 0.1, 9.0, 1.0, 0.01, (), jumps)
+                  for jumps in ((front,), (front, *fragments)))
+    assert StepChange.between(one, three, 1e-4).d_jump_x == 0.0
+    wide = Jump(3e-6, "SE", "up", 1e-8, 1e-3)  # 1e-3 of the width: a front, it counts
+    assert StepChange.between(one, replace(three, jumps=(front, wide)), 1e-4).d_jump_x == 1.0
     steps = (RefinementStep(0, 10, 21, 0.1, 5, 0.2), RefinementStep(1, 15, 31, 0.1001, 3, 0.1,
                                                                     change, 1e-7),
              FailedStep(2, "diverged"))
