@@ -126,6 +126,11 @@ class Marking:
     capped: bool = False
 
     @classmethod
+    def none(cls) -> Marking:
+        """The marking before the first mesh (nothing marked, nothing capped)."""
+        return cls(np.empty(0, dtype=np.int32))
+
+    @classmethod
     def merged(cls, markings: list[Marking]) -> Marking:
         """One step's marking from several indicator sets (the 2D EAFE loop's two)."""
         return cls(np.unique(np.concatenate([m.cells for m in markings])),
@@ -296,7 +301,7 @@ def solve_adaptive(config: Config, comm, progress=None, accept=None,
     exact = disc.exact_state(config, exact)  # 1D: SolveError when there is no steady state
     problem = _first_problem(config, comm, exact)
     history, total_newton = [], 0
-    previous, last, marking = None, None, None
+    previous, last, marking = None, None, Marking.none()
     for step in range(opts.max_refinements + 1):
         start = time.perf_counter()
         try:
@@ -330,7 +335,7 @@ def solve_adaptive(config: Config, comm, progress=None, accept=None,
         settled = record_step(history, progress, opts, step=step, cells=cells,
                               dofs=problem.dofs, result=result, current=current,
                               previous=previous, length=config.thickness, start=start,
-                              capped=marking is not None and marking.capped)
+                              capped=marking.capped)
         done = settled and (accept is None or accept(current))
         last = (problem, result, metrics, profile)
         reason = _stop_reason(opts, done, step, cells)

@@ -302,7 +302,7 @@ def solve_adaptive_eafe_2d(config, comm, sol, progress=None, smesh=None):
     plane = Plane2D()
     smesh = smesh or plane.first_mesh(config, comm, sol, check=False)
     history, total, previous, last, old = [], 0, None, None, None
-    marking = Marking(np.empty(0, dtype=np.int32))
+    marking = Marking.none()
     for step in range(opts.max_refinements + 1):
         start = time.perf_counter()
         problem = EafeProblem2D(config, smesh)
