@@ -220,3 +220,34 @@ def test_w_result_standing_after_a_fallback_counts_its_time():
     summary, _ = solve_with_fallback(config, MPI.COMM_SELF, lambda: (dict(w), None), fallback)
     assert summary["fallback_failed"]["error"] == "not converged either (cell cap)"
     assert summary["wall_time_s"] >= 1.2
+
+
+def test_of_two_loops_on_the_cap_the_smaller_last_change_stands():
+    """W loop and fallback both stopped on the cell cap: the state whose last change of
+    1 - t_Li is smaller stands, not converged (stress2d 2:22: the fallback's 5.4e-5 against
+    W's 1.2e-4); a fallback state its certificate rejects never does."""
+    from pathlib import Path
+
+    from mpi4py import MPI
+
+    from fem_sse.app.fallback import solve_with_fallback
+    from fem_sse.spec.config import load_config
+
+    config = load_config(Path(__file__).resolve().parent.parent / "cases" / "fig3_bilayer.toml")
+
+    def capped(change, **extra):
+        return {"converged": False, "stop_reason": "cell cap", "wall_time_s": 1.0,
+                "last_change": {"d_one_minus_t": change}, **extra}
+
+    def run(w, fallback):
+        return solve_with_fallback(config, MPI.COMM_SELF, lambda: (dict(w), None),
+                                   lambda: (dict(fallback), None))[0]
+
+    summary = run(capped(1.2e-4, t_li=0.1), capped(5.4e-5, t_li=0.2))
+    assert summary["t_li"] == 0.2 and not summary["converged"]
+    assert summary["fallback"]["stage"] == "adaptive loop" and "fallback_failed" not in summary
+    summary = run(capped(5.4e-5, t_li=0.1), capped(1.2e-4, t_li=0.2))
+    assert summary["t_li"] == 0.1 and "fallback" not in summary
+    assert summary["fallback_failed"]["error"] == "not converged either (cell cap)"
+    rejected = capped(1e-6, t_li=0.2, not_converged_because=["t_Li outside [0, 1]"])
+    assert run(capped(1.2e-4, t_li=0.1), rejected)["t_li"] == 0.1

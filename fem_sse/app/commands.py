@@ -75,7 +75,7 @@ def cmd_run(args) -> int:
     from fem_sse.mechanics.results import peak_line
     from fem_sse.progress import Progress
     from fem_sse.spec.config import load_config
-    from fem_sse.transport.results import TransportResult, resolved
+    from fem_sse.transport.results import TransportResult
 
     comm = world()
     config = load_config(args.config)
@@ -85,7 +85,7 @@ def cmd_run(args) -> int:
         summary = run_case(config, outdir, comm, solver=args.solver, progress=bar.message,
                            overwrite=args.overwrite)
     result = TransportResult.from_summary(summary)
-    fronts = sum(resolved(j) for j in result.jumps)
+    fronts = sum(j.resolved for j in result.jumps)
     fragments = f" (+{len(result.jumps) - fronts} fragments)" if fronts < len(result.jumps) else ""
     _say(comm, f"{config.name}: t_Li = {result.t_li:.8f} (1 - t_Li = "
                f"{result.one_minus_t_li:.4e}), {fronts} jump(s){fragments}, "

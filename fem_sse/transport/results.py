@@ -1,12 +1,10 @@
 """Typed results of a transport run, and the one place their summary.json keys are spelled.
 
-A :class:`TransportResult` is what a solver (exact, W-FEM, EAFE) found: t_Li, the currents,
-Phi, the jumps and interface potentials, the mesh size and the effort. :meth:`to_summary`
-gives the ``summary.json`` keys (docs/outputs.md) in their order; the run layer adds the keys
-of its solver (the adaptive loop's history, the exact solver's evaluations) through ``extra``.
-The metrics modules build their jump and interface entries with :meth:`Jump.to_summary` and
-:meth:`InterfacePotential.to_summary` too, so those keys are spelled here only.
-NumPy only: no DOLFINx, so the exact solver's runs use it too.
+A :class:`TransportResult` is what a solver (exact, W-FEM, EAFE) found: t_Li, currents, Phi,
+jumps, interface potentials, mesh size, effort. :meth:`to_summary` gives the ``summary.json``
+keys (docs/outputs.md) in order; the run layer adds its solver's keys through ``extra``. The
+metrics modules write jumps and interfaces with :meth:`Jump.to_summary` and
+:meth:`InterfacePotential.to_summary`, so those keys are spelled here only. NumPy only.
 """
 
 from __future__ import annotations
@@ -19,8 +17,8 @@ from fem_sse.records import MappingRecord, SummaryRecord
 __all__ = ["RESOLVED_COVERAGE", "FailedStep", "InterfacePotential", "Jump", "LastGoodState",
            "Metrics", "RefinementStep", "Refinement", "RegionStats", "StepChange",
            "TransportResult", "TransportSolve", "add_wall_time", "converged_in",
-           "converged_summary", "error_summary", "fraction_summary", "resolved",
-           "transference_summary", "wall_time_summary"]
+           "converged_summary", "error_summary", "fraction_summary", "transference_summary",
+           "wall_time_summary"]
 
 
 @dataclass(frozen=True)
@@ -49,13 +47,18 @@ class TransportSolve(MappingRecord):
     outer_iterations: int = 0
 
 
+#: 2D fronts shorter than this share of the cathode length are fragments (stress2d 3:21: 37
+#: pieces of 1e-13-6e-11 m along a PB, a new count on every mesh): not in the jump comparison
+RESOLVED_COVERAGE = 1e-4
+
+
 @dataclass(frozen=True)
 class Jump:
     """A jump of mu_Li0 (a zero crossing of W, where mu_Li0 passes B of its material).
 
     Attributes:
-        x_m: position (m from the cathode; 2D: the length-weighted mean over the front).
-        layer: material of the layer it lies in.
+        x_m, layer: position (m from the cathode; 2D: the length-weighted mean over the
+            front), and the material of the layer it lies in.
         direction: "up" (mu_Li0 rising toward the anode) or "down".
         length_m, coverage, boundary_layer: 2D only: the front's length (m), its length over
             the cathode length (-), and "cathode"/"anode" for a front merged with an electrode
@@ -74,6 +77,11 @@ class Jump:
         """From its summary.json entry (:meth:`to_summary`)."""
         return cls(entry["x"], entry["layer"], entry["direction"], entry.get("length_m"),
                    entry.get("coverage"), entry.get("boundary_layer"))
+
+    @property
+    def resolved(self) -> bool:
+        """Whether the loop compares this jump (1D: always; 2D: not a fragment)."""
+        return self.coverage is None or self.coverage >= RESOLVED_COVERAGE
 
     def to_summary(self) -> dict:
         """The summary.json entry ("x" in m, then layer, direction; 2D: front keys)."""
@@ -104,9 +112,8 @@ class InterfacePotential:
 
 @dataclass(frozen=True)
 class RegionStats(SummaryRecord):
-    """A region's entry of ``region_stats`` (2D): its material and kind, its area (m^2 per
-    unit depth), the range of mu_Li0 in it (eV) and the fractions of its area where mu_Li0 >
-    mu_anode or < mu_cathode (-)."""
+    """A region's entry of ``region_stats`` (2D): material, kind, area (m^2 per unit depth),
+    range of mu_Li0 (eV), area fractions with mu_Li0 > mu_anode or < mu_cathode (-)."""
 
     material: str
     kind: str
@@ -126,9 +133,8 @@ class Metrics:
         jumps: the jumps of mu_Li0 (2D: fronts); mu_interfaces: mu_Li0 at layer interfaces.
         overshoot_fraction, undershoot_fraction: fraction of the thickness (2D: of the area)
             where mu_Li0 > mu_anode or < mu_cathode (-).
-        region_stats: 2D: :class:`RegionStats` per region name (summary.json's
-            ``region_stats``), else None.
-        fronts: 2D: the front polylines (fronts.json), else None.
+        region_stats, fronts: 2D: :class:`RegionStats` per region name (``region_stats``)
+            and the front polylines (fronts.json); None in 1D.
     """
 
     jumps: tuple[Jump, ...]
@@ -156,8 +162,8 @@ class TransportResult:
         mu_interfaces: mu_Li0 at the layer interfaces; jumps: the jumps of mu_Li0.
         overshoot_fraction, undershoot_fraction: fraction of the thickness where mu_Li0 >
             mu_anode (Li metal may precipitate) or < mu_cathode (-).
-        dofs, cells: size of the final mesh (0 for the exact solver).
-        newton_iterations: Newton iterations of the whole run (0 for the exact solver).
+        dofs, cells, newton_iterations: size of the final mesh and Newton iterations of the
+            whole run (0 for the exact solver).
         wall_time_s: wall time of the solve (s), or None when not measured.
     """
 
@@ -268,17 +274,6 @@ def converged_in(summary: Mapping) -> bool:
     return summary.get("converged", True)
 
 
-#: a 2D front shorter than this share of the cathode length is a fragment (stress2d 3:21: 37
-#: pieces of 1e-13 to 6e-11 m along a PB, their number different on every mesh): listed with
-#: the jumps, left out of the jump comparison of :meth:`StepChange.between`
-RESOLVED_COVERAGE = 1e-4
-
-
-def resolved(jump: Jump) -> bool:
-    """Whether ``jump`` counts in the loop's comparison of jumps (1D: always)."""
-    return jump.coverage is None or jump.coverage >= RESOLVED_COVERAGE
-
-
 @dataclass(frozen=True)
 class StepChange:
     """What changed between two meshes of an adaptive loop: 1 - t_Li (relative, -), the
@@ -292,7 +287,7 @@ class StepChange:
     @classmethod
     def between(cls, prev: TransportResult, cur: TransportResult, length: float) -> StepChange:
         """The change from ``prev`` to ``cur`` (``length``: the thickness, m)."""
-        pj, cj = ([j for j in jumps if resolved(j)] for jumps in (prev.jumps, cur.jumps))
+        pj, cj = ([j for j in jumps if j.resolved] for jumps in (prev.jumps, cur.jumps))
         d_x = (max((abs(a.x_m - b.x_m) for a, b in zip(pj, cj)), default=0.0) / length
                if len(pj) == len(cj) else 1.0)
         d_mu = max((abs(a.mu_eV - b.mu_eV) for a, b in zip(prev.mu_interfaces,
@@ -373,6 +368,11 @@ class Refinement:
     def stop_reason_of(summary: Mapping) -> str | None:
         """The stop reason a transport step's summary keys hold (None: not adaptive)."""
         return summary.get("stop_reason")
+
+    @staticmethod
+    def last_change_of(summary: Mapping) -> float | None:
+        """The last relative change of 1 - t_Li in a summary's keys (None: none)."""
+        return (summary.get("last_change") or {}).get("d_one_minus_t")
 
 
 @dataclass
