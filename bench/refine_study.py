@@ -1,0 +1,126 @@
+"""How 1 - t_Li of one 2D configuration converges under different refinements (issue 16).
+
+    docker/run python3 bench/refine_study.py --one 2:22 --output bench/results/x.json
+    docker/run python3 bench/refine_study.py --config case.toml --modes uniform-eafe,ionic
+
+Modes, each from the configuration's first mesh (``build_mesh``, crack lines cut open):
+
+* ``uniform-eafe`` / ``uniform-w``: every cell refined (Plaza), ``--levels`` times, solved by
+  the exponentially fitted scheme / the W formulation on each mesh;
+* ``ionic``: Doerfler marking (theta 0.7, no cap) of the ionic error indicator alone
+  (:func:`fem_sse.transport.ionic_error.ionic_indicators`), the EAFE state on each mesh, up to
+  ``--max-cells``.
+
+Each mesh's record: cells, 1 - t_Li, Phi (V), the ionic conductance G (S/m per unit depth) and
+the ionic error estimate (EAFE modes). Written to ``--output`` (JSON) after every mesh.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+MODES = ("uniform-eafe", "uniform-w", "ionic")
+
+
+def _eafe_meshes(config, comm, mode: str, levels: int, max_cells: int):
+    """(record, problem) per mesh of an EAFE mode."""
+    from fem_sse.geometry import build_mesh
+    from fem_sse.transport.adapt import doerfler_marking
+    from fem_sse.transport.discretisation import Plane2D
+    from fem_sse.transport.eafe2d import EafeProblem2D
+    from fem_sse.transport.eafe2d_gb import averaged_state
+    from fem_sse.transport.eafe2d_solve import _solve_checked
+    from fem_sse.transport.ionic_error import ionic_indicators
+
+    smesh, sol, plane = build_mesh(config, comm, cut_cracks=True), averaged_state(config), Plane2D()
+    for level in range(10**6):
+        start = time.perf_counter()
+        problem = EafeProblem2D(config, smesh)
+        result, _ = _solve_checked(problem, sol)
+        eta2, estimate = ionic_indicators(problem)
+        cells = problem.mesh.topology.index_map(2).size_global
+        yield {"cells": cells, "one_minus_t_li": result.one_minus_t_li, "phi_V": problem.phi,
+               "ionic_conductance": problem.conductance, "ionic_rel_error_estimate": estimate,
+               "wall_time_s": time.perf_counter() - start}
+        if (mode == "uniform-eafe" and level + 1 >= levels) or (
+                mode == "ionic" and cells >= max_cells):
+            problem.destroy()
+            return
+        marked = (np.arange(len(problem.cell_tag), dtype=np.int32) if mode == "uniform-eafe"
+                  else doerfler_marking(eta2, comm, theta=0.7, max_count=10**9).cells)
+        smesh = plane.refine(problem.smesh, config, marked)
+        problem.destroy()
+
+
+def _w_meshes(config, comm, levels: int):
+    """Records of the W formulation on uniformly refined meshes."""
+    from fem_sse.transport.adapt import _first_problem, _refine_mesh, _solve_checked
+    from fem_sse.transport.discretisation import for_dimension
+    from fem_sse.transport.problem import TransportProblem
+
+    problem = _first_problem(config, comm, for_dimension(2).exact_state(config, None))
+    for level in range(levels):
+        start = time.perf_counter()
+        result = _solve_checked(problem)
+        yield {"cells": problem.mesh.topology.index_map(2).size_global,
+               "one_minus_t_li": result.one_minus_t_li, "phi_V": result.ionic_potential_drop,
+               "wall_time_s": time.perf_counter() - start}
+        if level + 1 == levels:
+            return
+        n = problem.mesh.topology.index_map(2).size_local
+        new = TransportProblem(config, _refine_mesh(problem, np.arange(n, dtype=np.int32),
+                                                    np.ones(n)),
+                               degree=problem.degree, forms=problem.forms)
+        new.start_from(problem)
+        problem = new
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--one", help="SEED:INDEX of bench/stress2d.py")
+    source.add_argument("--config", type=Path, help="a 2D case TOML")
+    parser.add_argument("--modes", default=",".join(MODES))
+    parser.add_argument("--levels", type=int, default=4, help="uniform modes: meshes")
+    parser.add_argument("--max-cells", type=int, default=80000, help="ionic mode: stop above")
+    parser.add_argument("--output", type=Path, required=True)
+    args = parser.parse_args(argv)
+    from mpi4py import MPI
+
+    from fem_sse.spec.config import load_config, parse_config
+
+    comm = MPI.COMM_WORLD
+    if args.one:
+        import stress2d
+
+        seed, index = (int(v) for v in args.one.split(":"))
+        config = parse_config(stress2d.random_config(seed, index))
+    else:
+        config = load_config(args.config)
+    out = {"configuration": args.one or str(args.config), "modes": {}}
+    for mode in args.modes.split(","):
+        if mode not in MODES:
+            parser.error(f"--modes: {mode!r} is not one of {', '.join(MODES)}")
+        meshes = (_w_meshes(config, comm, args.levels) if mode == "uniform-w"
+                  else _eafe_meshes(config, comm, mode, args.levels, args.max_cells))
+        out["modes"][mode] = []
+        for record in meshes:
+            out["modes"][mode].append(record)
+            if comm.rank == 0:
+                print(mode, json.dumps(record), flush=True)
+                args.output.write_text(json.dumps(out, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
