@@ -30,6 +30,11 @@ __all__ = ["carry_tags", "refine_tagged"]
 
 _NV = 3  # vertices (and facets) of a triangle
 
+#: a cell whose shortest edge is below this share of the domain's extent is not refined: its
+#: children would be below what point location and the tag transfer resolve (1e-10 of the
+#: domain, :func:`fem_sse.compat.interpolate_nonmatching`); 5e-14 m on a 50 um separator
+MIN_EDGE_SHARE = 1e-9
+
 
 def _parent_data(smesh: SeparatorMesh) -> fem.Function:
     """DG0 vector per cell: [cell tag, 3 facet tags (0 = none), 3 x 2 vertex coordinates]."""
@@ -79,8 +84,24 @@ def _check_parents(new_mesh, parent_vertices: np.ndarray) -> None:
                            "a neighbour of their parent cell (their tags would be wrong)")
 
 
+def _resolvable(msh, cells: np.ndarray) -> np.ndarray:
+    """The ``cells`` whose shortest edge is at least MIN_EDGE_SHARE of the domain's extent."""
+    from mpi4py import MPI
+
+    cells = np.asarray(cells, dtype=np.int32)
+    x = msh.geometry.x[:, :2]
+    lo, hi = (np.array([msh.comm.allreduce(float(f(x[:, k], initial=v)), op=op)
+                        for k in range(2)])
+              for f, v, op in ((np.min, np.inf, MPI.MIN), (np.max, -np.inf, MPI.MAX)))
+    corners = x[compat.geometry_dofmap(msh)[cells, :_NV]]  # (n, 3, 2)
+    edges = np.linalg.norm(corners - np.roll(corners, 1, axis=1), axis=2)
+    shortest = edges.min(axis=1, initial=np.inf)
+    return cells[shortest >= MIN_EDGE_SHARE * float(np.max(hi - lo))]
+
+
 def refine_tagged(smesh: SeparatorMesh, cells: np.ndarray) -> SeparatorMesh:
-    """Refine the local ``cells`` (and what Plaza's closure adds) and carry all tags over.
+    """Refine the local ``cells`` (and what Plaza's closure adds) and carry all tags over;
+    cells below :data:`MIN_EDGE_SHARE` of the domain are left as they are.
 
     Args:
         smesh: the tagged 2D mesh.
@@ -90,7 +111,7 @@ def refine_tagged(smesh: SeparatorMesh, cells: np.ndarray) -> SeparatorMesh:
         The refined :class:`SeparatorMesh` (same regions, facet groups and info).
     """
     parent = _parent_data(smesh)
-    new_mesh, _ = compat.refine_with_parent_cells(smesh.mesh, cells)
+    new_mesh, _ = compat.refine_with_parent_cells(smesh.mesh, _resolvable(smesh.mesh, cells))
     return carry_tags(smesh, new_mesh, parent)
 
 
