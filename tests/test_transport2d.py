@@ -435,6 +435,25 @@ def test_verdict_rejects_impossible_states():
     assert verdict(0.99995, balance(9e-7, 2e-7), None) == []
 
 
+def test_exact_comparison_leaves_fragments_out():
+    """A laterally uniform stack's jumps against the exact ones: a sub-nanometre fragment of
+    a front (coverage below RESOLVED_COVERAGE) is not a jump of its own."""
+    from fem_sse.transport.certify2d import exact_comparison
+    from fem_sse.transport.exact1d import solve_exact
+    from fem_sse.transport.results import Jump
+
+    config = parse_config(bilayer2d())
+    sol = solve_exact(config.stack_1d())
+    fronts = [Jump(x, "SE", "up", config.geometry2d.width, 1.0)
+              for x, _, _ in sol.crossings(lambda seg: seg.material.B)]
+    fragment = Jump(0.5 * config.thickness, "SE", "up", 1e-12, 1e-12 / config.geometry2d.width)
+    for jumps in (fronts, fronts + [fragment]):
+        check = exact_comparison(config, sol.one_minus_t_li, jumps)
+        assert check.same_jump_count and check.max_jump_diff_over_L == 0.0
+    wide = Jump(0.5 * config.thickness, "SE", "up", 1e-6, 0.25)
+    assert not exact_comparison(config, sol.one_minus_t_li, fronts + [wide]).same_jump_count
+
+
 def test_extruded_stack_leaves_room_to_refine(comm):
     """A wide laterally uniform stack with thin blocking strips starts with two lateral cell
     layers, 6128 cells, well below solver.max_cells (with ceil(W / size_bulk) = 100 layers it
