@@ -473,7 +473,18 @@ def stress2d_s15_table() -> str:
             "(shared with other runs).\n")
 
 
+def refine_study_table(name: str) -> str:
+    """docs/transport2d.md: a ``bench/refine_study.py`` run (bench/results/NAME.json)."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    import refine_study
+
+    doc = json.loads((ROOT / "bench" / "results" / f"{name}.json").read_text())
+    return refine_study.table(doc) + "\n"
+
+
 TABLES = {"stress2d_unseen": stress2d_unseen_table, "stress2d_s15": stress2d_s15_table,
+          "refine_2_22": lambda: refine_study_table("refine_study_s2_c22_s15"),
+          "refine_2_22_sigma": lambda: refine_study_table("refine_study_s2_c22_sigma_M1_x32_s15"),
           "stress2d_defaults": stress2d_defaults_table,
           "stress2d_seed2": lambda: stress2d_unseen_table("stress2d_s2_fallback_s13"),
           "gb_check": gb_check_table, "gb_transverse": gb_transverse_table,

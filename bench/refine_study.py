@@ -85,6 +85,31 @@ def _w_meshes(config, comm, levels: int):
         problem = new
 
 
+_LABELS = {"uniform-eafe": "uniform, exponentially fitted", "uniform-w": "uniform, W formulation",
+           "ionic": "ionic indicator alone (Doerfler 0.7, no cap)"}
+
+
+def table(doc: dict) -> str:
+    """Markdown: per mode its meshes (cells), 1 - t_Li on them, the relative change of
+    1 - t_Li from mesh to mesh and, where measured, that of the ionic conductance G
+    (docs/transport2d.md, via bench/docs_numbers.py)."""
+    def changes(values):
+        return ", ".join(f"{b / a - 1.0:+.1e}" for a, b in zip(values, values[1:]))
+
+    rows = ["| refinement | cells | 1 - t_Li | change of 1 - t_Li per mesh | change of G per mesh "
+            "| ionic error estimate per mesh |", "|---|---|---|---|---|---|"]
+    key = "ionic_rel_error_estimate"
+    for mode, records in doc["modes"].items():
+        one = [r["one_minus_t_li"] for r in records]
+        g = [r["ionic_conductance"] for r in records if "ionic_conductance" in r]
+        rows.append(f"| {_LABELS[mode]} | {' / '.join(str(r['cells']) for r in records)} | "
+                    f"{' / '.join(f'{v:.6g}' for v in one)} | {changes(one)} | "
+                    f"{changes(g) if len(g) == len(one) else '-'} | "
+                    f"{' / '.join(f'{r[key]:.2g}' for r in records) if key in records[0] else '-'}"
+                    " |")
+    return "\n".join(rows)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     source = parser.add_mutually_exclusive_group(required=True)
