@@ -482,7 +482,24 @@ def refine_study_table(name: str) -> str:
     return refine_study.table(doc) + "\n"
 
 
+def refine_converged_table() -> str:
+    """docs/transport2d.md: converged GB-interface configurations of session 14's default runs
+    against the extrapolated limit of uniform refinement (bench/refine_study.py)."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    import refine_study
+
+    results = ROOT / "bench" / "results"
+    rows = []
+    for seed, index in ((0, 28), (1, 13), (2, 33)):
+        doc = json.loads((results / f"refine_study_s{seed}_{index}_s15.json").read_text())
+        runs = json.loads((results / f"stress2d_s{seed}_default_s14.json").read_text())
+        record = next(r for r in runs["records"] if r["name"] == f"stress2d_{seed}_{index}")
+        rows.append((f"{seed}:{index}", doc, record))
+    return refine_study.converged_table(rows) + "\n"
+
+
 TABLES = {"stress2d_unseen": stress2d_unseen_table, "stress2d_s15": stress2d_s15_table,
+          "refine_converged": refine_converged_table,
           "refine_2_22": lambda: refine_study_table("refine_study_s2_c22_s15"),
           "refine_2_22_sigma": lambda: refine_study_table("refine_study_s2_c22_sigma_M1_x32_s15"),
           "stress2d_defaults": stress2d_defaults_table,

@@ -89,6 +89,35 @@ _LABELS = {"uniform-eafe": "uniform, exponentially fitted", "uniform-w": "unifor
            "ionic": "ionic indicator alone (Doerfler 0.7, no cap)"}
 
 
+def extrapolated(values: list[float]) -> float | None:
+    """The limit of a sequence whose last differences shrink geometrically (the last three
+    values; None when they do not shrink)."""
+    if len(values) < 3:
+        return None
+    d1, d2 = values[-2] - values[-3], values[-1] - values[-2]
+    ratio = d2 / d1 if d1 else float("inf")
+    return values[-1] + d2 * ratio / (1.0 - ratio) if 0.0 <= ratio < 1.0 else None
+
+
+def converged_table(rows: list[tuple[str, dict, dict]]) -> str:
+    """Markdown: per configuration (name, its refine_study doc with ``uniform-eafe``, its
+    adaptive record of bench/stress2d.py) the adaptive run's 1 - t_Li, the uniform sequence's
+    last value and geometric extrapolation, and the adaptive value's difference from that."""
+    out = ["| configuration | features | adaptive (converged): 1 - t_Li, cells | uniform: last "
+           "mesh | uniform: extrapolated | adaptive / extrapolated - 1 |",
+           "|---|---|---|---|---|---|"]
+    for name, doc, record in rows:
+        uniform = doc["modes"]["uniform-eafe"]
+        values = [r["one_minus_t_li"] for r in uniform]
+        limit = extrapolated(values)
+        adaptive = record["one_minus_t_li"]
+        out.append(f"| {name} | {', '.join(record['features'])} | {adaptive:.6g}, "
+                   f"{record['cells']} | {values[-1]:.6g} ({uniform[-1]['cells']} cells) | "
+                   f"{'-' if limit is None else f'{limit:.6g}'} | "
+                   f"{'-' if limit is None else f'{adaptive / limit - 1.0:+.1e}'} |")
+    return "\n".join(out)
+
+
 def table(doc: dict) -> str:
     """Markdown: per mode its meshes (cells), 1 - t_Li on them, the relative change of
     1 - t_Li from mesh to mesh and, where measured, that of the ionic conductance G
