@@ -423,6 +423,8 @@ OTHER_MEANINGS = {
                                 "boundary_layer")):
         "a front polyline of fronts.json (Jump.to_summary writes the summary's entry) and the "
         "per-cell samples the metrics take",
+    ("transport/front_groups.py", ("direction", "length_m", "boundary_layer")):
+        "the front polylines of fronts.json that it joins",
     ("io/outdir.py", ("files", "fem_sse_version", "kind")):
         "the ownership marker of an output folder",
     ("geometry/", ("cells", "kind", "material", "length_m")):

@@ -3,9 +3,17 @@ electrode window of the continuation."""
 
 from dataclasses import replace
 
+import pytest
+
 from fem_sse.errors import ConvergenceError
 from fem_sse.transport.parameters import TransportParameters, window_potentials
-from fem_sse.transport.results import InterfacePotential, Jump, LastGoodState, TransportResult
+from fem_sse.transport.results import (
+    RESOLVED_COVERAGE,
+    InterfacePotential,
+    Jump,
+    LastGoodState,
+    TransportResult,
+)
 
 
 def test_jumps_and_interfaces_round_trip_their_summary_entries():
@@ -251,3 +259,25 @@ def test_of_two_loops_on_the_cap_the_smaller_last_change_stands():
     assert summary["fallback_failed"]["error"] == "not converged either (cell cap)"
     rejected = capped(1e-6, t_li=0.2, not_converged_because=["t_Li outside [0, 1]"])
     assert run(capped(1.2e-4, t_li=0.1), rejected)["t_li"] == 0.1
+
+
+def test_fragments_of_one_crossing_are_one_front():
+    """Sub-nanometre pieces of one material and direction next to each other in x are one
+    front with its ``pieces``; a piece far away, of another material, or a real front stays
+    apart (fem_sse.transport.front_groups)."""
+    from fem_sse.transport.front_groups import merge_fragments
+
+    def front(x, length, material="M2", direction="up"):
+        return {"material": material, "direction": direction, "x_mean_m": x, "x_min_m": x,
+                "x_max_m": x + 1e-12, "length_m": length, "points_m": [[x, x * 1e5]]}
+
+    width, thickness = 2e-5, 5e-5
+    pieces = [front(2.3946e-5 + k * 1e-11, 1e-12 * (k + 1)) for k in range(5)]
+    real = front(8e-6, width)
+    others = [front(4e-5, 1e-12), front(2.3946e-5, 1e-12, material="M1")]
+    merged = merge_fragments(pieces + [real] + others, width, thickness)
+    assert len(merged) == 4 and merged[0] is real
+    joined = next(f for f in merged if f.get("pieces"))
+    assert joined["pieces"] == 5 and joined["length_m"] == pytest.approx(15e-12)
+    assert joined["x_min_m"] == pieces[0]["x_min_m"] and len(joined["points_m"]) == 5
+    assert joined["length_m"] / width < RESOLVED_COVERAGE  # still left out of the comparison

@@ -86,7 +86,8 @@ def cmd_run(args) -> int:
                            overwrite=args.overwrite)
     result = TransportResult.from_summary(summary)
     fronts = sum(j.resolved for j in result.jumps)
-    fragments = f" (+{len(result.jumps) - fronts} fragments)" if fronts < len(result.jumps) else ""
+    fragments = (f" (+{len(result.jumps) - fronts} fragmented crossing(s))"
+                 if fronts < len(result.jumps) else "")
     _say(comm, f"{config.name}: t_Li = {result.t_li:.8f} (1 - t_Li = "
                f"{result.one_minus_t_li:.4e}), {fronts} jump(s){fragments}, "
                f"{result.dofs} DOFs, {result.wall_time_s:.2f} s "

@@ -38,6 +38,7 @@ from fem_sse import compat
 from fem_sse.geometry.regions import ANODE, CATHODE
 from fem_sse.materials.conductivity import kirchhoff, mu_from_kirchhoff
 from fem_sse.parallel import gather_arrays
+from fem_sse.transport.front_groups import merge_boundary_layers, merge_fragments
 from fem_sse.transport.jumps import crosses, opposite_sides, zero_point
 from fem_sse.transport.results import InterfacePotential, Jump, Metrics, RegionStats
 
@@ -318,35 +319,6 @@ def electrode_fronts(problem, data: dict) -> tuple[list[dict] | None, dict | Non
     return fronts, bands
 
 
-def _merge_boundary_layers(fronts: list[dict], at_electrodes: list[dict], bands: dict,
-                           length: float) -> list[dict]:
-    """One front per electrode boundary layer and material: the marching-triangle pieces that
-    lie within the first cell of an electrode (``bands``: its largest extent in x, m) are the
-    same crossing as the facet front there (the weak electrode value sends some vertices
-    across B and not others), so they are joined to it."""
-    groups, rest = {}, []
-    for f in at_electrodes:
-        groups[(f["boundary_layer"], f["material"])] = [f]
-    for f in fronts:
-        xs = np.array(f["points_m"])[:, 0]
-        side = ("cathode" if xs.max() <= bands["cathode"] else
-                "anode" if xs.min() >= length - bands["anode"] else None)
-        if side is None:
-            rest.append(f)
-        else:
-            groups.setdefault((side, f["material"]), []).append(f)
-    for (side, _), parts in groups.items():
-        lengths = np.array([p["length_m"] for p in parts])
-        merged = dict(parts[0], boundary_layer=side, length_m=float(lengths.sum()),
-                      x_mean_m=float(np.average([p["x_mean_m"] for p in parts],
-                                                weights=lengths if lengths.sum() else None)),
-                      x_min_m=min(p["x_min_m"] for p in parts),
-                      x_max_m=max(p["x_max_m"] for p in parts),
-                      points_m=[q for p in parts for q in p["points_m"]])
-        rest.append(merged)
-    return sorted(rest, key=lambda f: f["x_mean_m"])
-
-
 def pb_potentials(problem) -> list[InterfacePotential]:
     """Mean mu_Li0 (eV) along each phase boundary pb<i> (interior facets)."""
     groups = problem.smesh.facet_groups
@@ -373,7 +345,8 @@ def fem_metrics_2d(problem) -> Metrics:
     at_electrodes, bands = electrode_fronts(problem, data)
     jumps = None
     if problem.comm.rank == 0:
-        fronts = _merge_boundary_layers(fronts, at_electrodes, bands, problem.length)
+        fronts = merge_boundary_layers(fronts, at_electrodes, bands, problem.length)
+        fronts = merge_fragments(fronts, problem.area, problem.length)
         # coverage: front length over the cathode length (1 for a laterally uniform stack)
         jumps = [Jump(f["x_mean_m"], f["layer"], f["direction"], f["length_m"],
                       f["length_m"] / problem.area, f.get("boundary_layer"))
