@@ -8,14 +8,15 @@ along an electrode, a phase boundary or mesh vertices, joined into one front (2D
   :data:`~fem_sse.transport.results.RESOLVED_COVERAGE` of the cathode length, of one material
   and direction, within 1e-3 L of each other in x. stress2d 3:21 listed 37 such pieces of
   1e-13 to 6e-11 m along a phase boundary, a different number on every mesh; they are one
-  front with ``pieces`` = 37, still below the share, so the loop does not compare it.
+  front with ``pieces`` = 37 and ``boundary_layer`` "fragments", which the loop does not
+  compare whatever its length (:attr:`fem_sse.transport.results.Jump.resolved`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from fem_sse.transport.results import RESOLVED_COVERAGE
+from fem_sse.transport.results import FRAGMENTS, RESOLVED_COVERAGE
 
 __all__ = ["merge_boundary_layers", "merge_fragments"]
 
@@ -72,7 +73,8 @@ def merge_fragments(fronts: list[dict], area: float, length: float) -> list[dict
         else:
             clusters.append([f])
     for parts in (parts for clusters in groups.values() for parts in clusters):
-        joined = _joined(parts, pieces=len(parts)) if len(parts) > 1 else parts[0]
+        joined = (_joined(parts, pieces=len(parts), boundary_layer=FRAGMENTS)
+                  if len(parts) > 1 else parts[0])
         # the pieces lie along one line (a phase boundary): drawn in order along it
         rest.append(dict(joined, points_m=sorted(joined["points_m"], key=lambda p: p[1])))
     return sorted(rest, key=lambda f: f["x_mean_m"])

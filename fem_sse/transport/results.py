@@ -47,9 +47,9 @@ class TransportSolve(MappingRecord):
     outer_iterations: int = 0
 
 
-#: 2D fronts shorter than this share of the cathode length are fragments (stress2d 3:21: 37
-#: pieces of 1e-13-6e-11 m along a PB, a new count on every mesh): not in the jump comparison
-RESOLVED_COVERAGE = 1e-4
+#: 2D fronts below this share of the cathode length, and joined pieces (``boundary_layer``
+#: FRAGMENTS; 3:21: 37 of 1e-13-6e-11 m along a PB), are fragments: not in the comparison
+RESOLVED_COVERAGE, FRAGMENTS = 1e-4, "fragments"
 
 
 @dataclass(frozen=True)
@@ -57,12 +57,11 @@ class Jump:
     """A jump of mu_Li0 (a zero crossing of W, where mu_Li0 passes B of its material).
 
     Attributes:
-        x_m, layer: position (m from the cathode; 2D: the length-weighted mean over the
-            front), and the material of the layer it lies in.
-        direction: "up" (mu_Li0 rising toward the anode) or "down".
+        x_m, layer, direction: position (m from the cathode; 2D: the length-weighted mean over
+            the front), the layer's material, "up" (mu_Li0 rising toward the anode) or "down".
         length_m, coverage, boundary_layer: 2D only: the front's length (m), its length over
-            the cathode length (-), and "cathode"/"anode" for a front merged with an electrode
-            boundary layer (None: not one, or 1D).
+            the cathode length (-), "cathode"/"anode" for a front merged with an electrode
+            boundary layer, FRAGMENTS for the joined pieces of one crossing (None: neither).
     """
 
     x_m: float
@@ -81,7 +80,8 @@ class Jump:
     @property
     def resolved(self) -> bool:
         """Whether the loop compares this jump (1D: always; 2D: not a fragment)."""
-        return self.coverage is None or self.coverage >= RESOLVED_COVERAGE
+        return self.coverage is None or (self.coverage >= RESOLVED_COVERAGE
+                                         and self.boundary_layer != FRAGMENTS)
 
     def to_summary(self) -> dict:
         """The summary.json entry ("x" in m, then layer, direction; 2D: front keys)."""
