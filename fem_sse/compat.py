@@ -21,6 +21,7 @@ __all__ = [
     "geometry_dofmap",
     "gmsh_model_to_mesh",
     "interpolate_nonmatching",
+    "locate_parents",
     "create_mesh",
     "interpolation_points",
     "refine_edges_with_parent_cells",
@@ -100,25 +101,27 @@ def interpolation_points(V) -> np.ndarray:
     return points() if DOLFINX_VERSION < (0, 10) else points
 
 
-#: while interpolation data is built, meshes span this many units: DOLFINx's point location
-#: accepts the first candidate cell within a squared distance of 1e-12 (a distance of 1e-6
-#: units), so a point is placed in the right cell when the cells are larger than about
-#: 1e-6 / _SPAN of the domain
-_SPAN = 1e4
+#: the span (units) meshes are scaled to while parents of refined cells are located: DOLFINx's
+#: point location accepts the first candidate cell within a squared distance of 1e-12 (a
+#: distance of 1e-6 units), so a child midpoint lands in its own parent when the cells are
+#: larger than about 1e-6 / PARENT_SPAN of the domain
+PARENT_SPAN = 1e4
 
 
-def interpolate_nonmatching(u_to, u_from) -> None:
+def interpolate_nonmatching(u_to, u_from, span: float = 1.0) -> None:
     """u_to <- u_from where the two live on different meshes of the same domain.
 
     Same call on 0.9 to 0.11 (``create_interpolation_data`` + ``interpolate_nonmatching``).
     The point location behind it accepts the first candidate cell whose distance to a point is
     below 1e-6 (absolute units): on meshes measured in metres every cell of a micrometre
     separator is "within reach" (measured: a third of the points of a 2D separator mesh went
-    to neighbouring cells), and on a domain scaled to unit size the children of an adaptive
-    mesh below 1e-6 of it still were (1 682 of 43 590 cells at 5e-11 m in a 51 um stack:
-    their tags came from a neighbour, and grain-boundary facets were lost). Both meshes are
-    therefore scaled to span ``_SPAN`` units while the data is built (the tolerance is then
-    1e-10 of the domain), and restored exactly afterwards.
+    to neighbouring cells). Both meshes are therefore scaled to span ``span`` units while the
+    data is built, and restored exactly afterwards.
+
+    ``span`` = 1 (unit size) suits fields at vertices, whose points lie on cell boundaries:
+    there a neighbour is as good, and a larger span made DOLFINx's GJK distance fail ("max
+    iteration limit reached", a W state transfer of stress2d 1:42 at span 1e4). Parents of
+    refined cells (:func:`locate_parents`) need the larger :data:`PARENT_SPAN`.
     """
     V_to = u_to.function_space
     meshes = [V_to.mesh, u_from.function_space.mesh]
@@ -129,14 +132,23 @@ def interpolate_nonmatching(u_to, u_from) -> None:
     extent = V_to.mesh.comm.allreduce(local, op=_mpi_max()) or 1.0
     try:
         for m in meshes:
-            m.geometry.x[:] *= _SPAN / extent
+            m.geometry.x[:] *= span / extent
         data = dolfinx.fem.create_interpolation_data(V_to, u_from.function_space, cells,
-                                                     padding=1e-10 * _SPAN)
+                                                     padding=1e-10 * span)
         u_to.interpolate_nonmatching(u_from, cells, data)  # the data holds scaled points
     finally:
         for m, x in zip(meshes, saved):
             m.geometry.x[:] = x
     u_to.x.scatter_forward()
+
+
+def locate_parents(u_to, u_from) -> None:
+    """:func:`interpolate_nonmatching` of a cellwise (DG0) ``u_from`` into the DG0 ``u_to`` of
+    a refinement of its mesh: each child's midpoint, strictly inside its parent, takes the
+    parent's values, also for children far below a micrometre (:data:`PARENT_SPAN`; at unit
+    size, 1 682 of 43 590 children at 5e-11 m in a 51 um stack took a neighbour's tags, and
+    grain-boundary facets were lost)."""
+    interpolate_nonmatching(u_to, u_from, span=PARENT_SPAN)
 
 
 def _mpi_max():

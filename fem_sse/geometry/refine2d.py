@@ -7,13 +7,13 @@ not be local. The tags are therefore carried geometrically, with data that never
 neighbourhood:
 
 * every child cell lies inside its parent, so the parent's data, interpolated at the child's
-  midpoint (``interpolate_nonmatching`` into DG0, which finds the parent on whichever rank owns
+  midpoint (``compat.locate_parents`` into DG0, which finds the parent on whichever rank owns
   it), is exact: the parent's cell tag, its vertex coordinates and its three facet tags;
 * a child facet that lies on a parent facet (both end points on that edge) inherits its tag.
 
 Which parent a midpoint lands in is checked (every child vertex inside it): DOLFINx's point
 location accepts any cell within a fixed absolute distance, and before
-:func:`fem_sse.compat.interpolate_nonmatching` scaled the meshes far enough, children below
+:func:`fem_sse.compat.locate_parents` scaled the meshes far enough, children below
 1e-6 of the domain took a neighbour's tags (grain-boundary facets were lost).
 """
 
@@ -32,7 +32,7 @@ _NV = 3  # vertices (and facets) of a triangle
 
 #: a cell whose shortest edge is below this share of the domain's extent is not refined: its
 #: children would be below what point location and the tag transfer resolve (1e-10 of the
-#: domain, :func:`fem_sse.compat.interpolate_nonmatching`); 5e-14 m on a 50 um separator
+#: domain, :func:`fem_sse.compat.locate_parents`); 5e-14 m on a 50 um separator
 MIN_EDGE_SHARE = 1e-9
 
 
@@ -126,7 +126,7 @@ def carry_tags(smesh: SeparatorMesh, new_mesh, parent: fem.Function | None = Non
     new_mesh.topology.create_connectivity(tdim, tdim - 1)
     Q = fem.functionspace(new_mesh, ("DG", 0, (1 + 3 * _NV,)))  # noqa: N806
     child = fem.Function(Q)
-    compat.interpolate_nonmatching(child, parent)
+    compat.locate_parents(child, parent)
     cmap = new_mesh.topology.index_map(tdim)
     num = cmap.size_local + cmap.num_ghosts
     bs = 1 + 3 * _NV

@@ -66,7 +66,7 @@ def carry_linear(kirchhoff: fem.Function, new_mesh) -> fem.Function:
                                          coords[dofs].reshape(num, 6)]).ravel()
     Q = fem.functionspace(new_mesh, ("DG", 0, (9,)))  # noqa: N806
     child = fem.Function(Q)
-    compat.interpolate_nonmatching(child, parent)
+    compat.locate_parents(child, parent)
     new_map = new_mesh.topology.index_map(new_mesh.topology.dim)
     n_new = new_map.size_local + new_map.num_ghosts
     data = child.x.array.reshape(-1, 9)[Q.dofmap.list[:n_new, 0]]

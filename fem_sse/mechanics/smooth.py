@@ -170,7 +170,7 @@ def parents(coarse_mesh, fine_mesh) -> np.ndarray:
     source.x.array[source.function_space.dofmap.list[:, 0]] = np.arange(
         coarse_mesh.topology.index_map(2).size_local, dtype=float)
     target = fem.Function(fem.functionspace(fine_mesh, ("DG", 0)))
-    compat.interpolate_nonmatching(target, source)
+    compat.locate_parents(target, source)
     num = fine_mesh.topology.index_map(2).size_local
     return np.rint(target.x.array[target.function_space.dofmap.list[:num, 0]]).astype(np.int64)
 
