@@ -18,7 +18,7 @@ __all__ = ["RESOLVED_COVERAGE", "FailedStep", "InterfacePotential", "Jump", "Las
            "Metrics", "RefinementStep", "Refinement", "RegionStats", "StepChange",
            "TransportResult", "TransportSolve", "add_wall_time", "converged_in",
            "converged_summary", "error_summary", "fraction_summary", "transference_summary",
-           "wall_time_summary"]
+           "wall_time_summary", "FRAGMENTS"]
 
 
 @dataclass(frozen=True)
