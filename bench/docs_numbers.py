@@ -455,22 +455,21 @@ def stress2d_defaults_table() -> str:
 
 
 def stress2d_s15_table() -> str:
-    """docs/transport2d.md: seeds 2-4 on the code of session 15 (child cells keep their own
-    parent's tags, fragments of fronts not compared, the better state of two capped loops)
-    against the code of session 14 (seed 3: a first run of this session before the fixes;
-    seed 4: none)."""
+    """docs/transport2d.md: seeds 0-4 on the code of session 15 against the code of session 14
+    (seed 3: a first run of this session before its fixes; seed 4: none)."""
     sys.path.insert(0, str(ROOT / "bench"))
     import stress2d
 
     results = ROOT / "bench" / "results"
-    before = ("stress2d_s2_default_s14", "stress2d_s3_default_s14code", None)
+    before = ("stress2d_s0_default_s14", "stress2d_s1_default_s14", "stress2d_s2_default_s14",
+              "stress2d_s3_default_s14code", None)
     pairs = [(json.loads((results / f"{old}.json").read_text()) if old else None,
               json.loads((results / f"stress2d_s{seed}_s15.json").read_text()))
-             for seed, old in zip((2, 3, 4), before)]
+             for seed, old in enumerate(before)]
     loads = [r["load_average_1min"] for _, now in pairs for r in now["records"]]
     return (stress2d.defaults_table(pairs, "session 14 code", None) + "\n\n"
             f"Times at a 1-minute load average of {min(loads):.1f}-{max(loads):.1f} on 2 cores "
-            "(shared with other runs).\n")
+            "(two configurations at a time, beside other runs).\n")
 
 
 def refine_study_table(name: str) -> str:
