@@ -467,9 +467,21 @@ def stress2d_s15_table() -> str:
               json.loads((results / f"stress2d_s{seed}_s15.json").read_text()))
              for seed, old in enumerate(before)]
     loads = [r["load_average_1min"] for _, now in pairs for r in now["records"]]
+    moved = []  # (|1 - t now / before - 1|, seed:index, cells before, cells now), both converged
+    for seed, (before_doc, now) in enumerate(pairs):
+        old = {r["name"]: r for r in (before_doc or {"records": []})["records"]}
+        for r in now["records"]:
+            b = old.get(r["name"], {})
+            if r["status"] == b.get("status") == "converged":
+                moved.append((abs(r["one_minus_t_li"] / b["one_minus_t_li"] - 1.0),
+                              f"{seed}:{r['name'].rsplit('_', 1)[1]}", b["cells"], r["cells"]))
+    moved.sort(reverse=True)
+    top, rest = moved[0], moved[1][0]
     return (stress2d.defaults_table(pairs, "session 14 code", None) + "\n\n"
-            f"Times at a 1-minute load average of {min(loads):.1f}-{max(loads):.1f} on 2 cores "
-            "(two configurations at a time, beside other runs).\n")
+            f"Converged both times ({len(moved)} configurations): 1 - t_Li moved by at most "
+            f"{top[0]:.1e} ({top[1]}, {top[2]} -> {top[3]} cells), every other by at most "
+            f"{rest:.1e}. Times at a 1-minute load average of {min(loads):.1f}-{max(loads):.1f} "
+            "on 2 cores (two configurations at a time, beside other runs).\n")
 
 
 def refine_study_table(name: str) -> str:
