@@ -18,6 +18,7 @@ the ionic error estimate (EAFE modes). Written to ``--output`` (JSON) after ever
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 import time
@@ -43,7 +44,7 @@ def _eafe_meshes(config, comm, mode: str, levels: int, max_cells: int):
     from fem_sse.transport.ionic_error import ionic_indicators
 
     smesh, sol, plane = build_mesh(config, comm, cut_cracks=True), averaged_state(config), Plane2D()
-    for level in range(10**6):
+    for level in itertools.count():
         start = time.perf_counter()
         problem = EafeProblem2D(config, smesh)
         result, _ = _solve_checked(problem, sol)

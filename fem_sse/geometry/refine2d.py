@@ -26,7 +26,7 @@ from dolfinx import mesh as dmesh
 from fem_sse import compat
 from fem_sse.geometry import SeparatorMesh
 
-__all__ = ["carry_tags", "refine_tagged"]
+__all__ = ["barycentric", "carry_tags", "refine_tagged"]
 
 _NV = 3  # vertices (and facets) of a triangle
 
@@ -68,16 +68,22 @@ def _on_segment(p, a, b, tol):
     return (dist <= tol) & (t >= -1e-9) & (t <= 1.0 + 1e-9)
 
 
+def barycentric(points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    """Barycentric coordinates (n, k, 3) of ``points`` (n, k, 2) in ``triangles`` (n, 3, 2):
+    the weights of the triangle's three vertices."""
+    t = np.stack([triangles[:, 0] - triangles[:, 2], triangles[:, 1] - triangles[:, 2]],
+                 axis=2)  # (n, 2, 2)
+    lam = np.linalg.solve(t[:, None].repeat(points.shape[1], axis=1),
+                          (points - triangles[:, None, 2])[..., None])[..., 0]  # (n, k, 2)
+    return np.concatenate([lam, 1.0 - lam.sum(axis=2, keepdims=True)], axis=2)
+
+
 def _check_parents(new_mesh, parent_vertices: np.ndarray) -> None:
     """Raise when an owned child cell does not lie inside the parent its data came from
     (``parent_vertices``: (n, 6), m): its tags would be a neighbour's."""
     num = len(parent_vertices)
     x = new_mesh.geometry.x[compat.geometry_dofmap(new_mesh)[:num, :_NV], :2]
-    pv = parent_vertices.reshape(num, _NV, 2)
-    edges = np.stack([pv[:, 0] - pv[:, 2], pv[:, 1] - pv[:, 2]], axis=2)  # (n, 2, 2)
-    lam = np.linalg.solve(edges[:, None].repeat(_NV, axis=1), (x - pv[:, None, 2])[..., None])
-    lam = lam[..., 0]
-    low = np.minimum(lam.min(axis=2), 1.0 - lam.sum(axis=2)).min(axis=1)
+    low = barycentric(x, parent_vertices.reshape(num, _NV, 2)).min(axis=(1, 2))
     outside = int(np.count_nonzero(low < -1e-6))
     if outside:
         raise RuntimeError(f"mesh refinement: {outside} of {num} child cells were located in "
@@ -90,9 +96,9 @@ def _resolvable(msh, cells: np.ndarray) -> np.ndarray:
 
     cells = np.asarray(cells, dtype=np.int32)
     x = msh.geometry.x[:, :2]
-    lo, hi = (np.array([msh.comm.allreduce(float(f(x[:, k], initial=v)), op=op)
-                        for k in range(2)])
-              for f, v, op in ((np.min, np.inf, MPI.MIN), (np.max, -np.inf, MPI.MAX)))
+    lo, hi = x.min(axis=0, initial=np.inf), x.max(axis=0, initial=-np.inf)
+    msh.comm.Allreduce(MPI.IN_PLACE, lo, op=MPI.MIN)
+    msh.comm.Allreduce(MPI.IN_PLACE, hi, op=MPI.MAX)
     corners = x[compat.geometry_dofmap(msh)[cells, :_NV]]  # (n, 3, 2)
     edges = np.linalg.norm(corners - np.roll(corners, 1, axis=1), axis=2)
     shortest = edges.min(axis=1, initial=np.inf)

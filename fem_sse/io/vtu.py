@@ -90,6 +90,7 @@ def _vertex_dofs_first(f) -> bool:
         return False
     return family == basix.ElementFamily.P and compat.geometry_degree(f.function_space.mesh) == 1
 
+
 def _size(f) -> int:
     return int(np.prod(f.ufl_shape)) if f.ufl_shape else 1
 

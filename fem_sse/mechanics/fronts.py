@@ -22,6 +22,7 @@ from dolfinx import fem
 from mpi4py import MPI
 
 from fem_sse import compat
+from fem_sse.geometry.refine2d import barycentric
 from fem_sse.transport.fields import cell_material_arrays, mu_from_kirchhoff
 
 __all__ = ["carry_linear", "mu_from_kirchhoff", "refine_at_fronts", "refine_level"]
@@ -74,11 +75,7 @@ def carry_linear(kirchhoff: fem.Function, new_mesh) -> fem.Function:
     W = fem.Function(fem.functionspace(new_mesh, ("DG", 1)), name="W")  # noqa: N806
     new_dofs = W.function_space.dofmap.list[:n_new]
     points = W.function_space.tabulate_dof_coordinates()[new_dofs][..., :2]  # (n, 3, 2)
-    # barycentric coordinates of each child node in its parent triangle
-    t = np.stack([verts[:, 0] - verts[:, 2], verts[:, 1] - verts[:, 2]], axis=2)  # (n, 2, 2)
-    lam = np.linalg.solve(t[:, None].repeat(3, axis=1),
-                          (points - verts[:, None, 2])[..., None])[..., 0]  # (n, 3, 2)
-    weights = np.concatenate([lam, 1.0 - lam.sum(axis=2, keepdims=True)], axis=2)
+    weights = barycentric(points, verts)  # each child node in its parent triangle
     W.x.array[new_dofs] = np.einsum("nkj,nj->nk", weights, w_parent)
     W.x.scatter_forward()
     return W

@@ -34,6 +34,7 @@ import scipy.sparse as sp
 from dolfinx import fem
 
 from fem_sse import compat
+from fem_sse.geometry.refine2d import barycentric
 
 __all__ = ["QuadraticLevel", "level_recovery", "mirror_normals", "parents", "quadratic_level",
            "recover"]
@@ -106,10 +107,7 @@ class QuadraticLevel:
         """L at ``points`` (k, 3, 2) (m), the three vertices of a cell inside transport cell
         ``parent`` (k,): (k, 3)."""
         tri = self.verts[self.cells[parent]]  # (k, 3, 2)
-        t = np.stack([tri[:, 0] - tri[:, 2], tri[:, 1] - tri[:, 2]], axis=2)  # (k, 2, 2)
-        lam = np.linalg.solve(t[:, None].repeat(_NV, axis=1),
-                              (points - tri[:, None, 2])[..., None])[..., 0]
-        lam = np.concatenate([lam, 1.0 - lam.sum(axis=2, keepdims=True)], axis=2)  # (k, 3, 3)
+        lam = barycentric(points, tri)  # (k, 3, 3)
         out = np.zeros(points.shape[:2])
         m = self.material[parent]
         for k in range(_NV):  # the fit of the parent's vertex k at every point

@@ -60,9 +60,10 @@ def merge_fragments(fronts: list[dict], area: float, length: float) -> list[dict
     """The fronts with their fragments (module docstring) joined: one front per material,
     direction and cluster in x (gaps above 1e-3 of ``length``, m); ``area``: the cathode
     length (m). A joined front says how many ``pieces`` it has."""
-    small = [f for f in fronts if "boundary_layer" not in f
-             and f["length_m"] < RESOLVED_COVERAGE * area]
-    rest = [f for f in fronts if not any(f is g for g in small)]
+    small, rest = [], []
+    for f in fronts:
+        fragment = "boundary_layer" not in f and f["length_m"] < RESOLVED_COVERAGE * area
+        (small if fragment else rest).append(f)
     groups: dict = {}
     for f in sorted(small, key=lambda f: f["x_mean_m"]):
         key = (f["material"], f["direction"])
@@ -73,8 +74,10 @@ def merge_fragments(fronts: list[dict], area: float, length: float) -> list[dict
         else:
             clusters.append([f])
     for parts in (parts for clusters in groups.values() for parts in clusters):
-        joined = (_joined(parts, pieces=len(parts), boundary_layer=FRAGMENTS)
-                  if len(parts) > 1 else parts[0])
+        if len(parts) == 1:
+            rest.append(parts[0])
+            continue
+        joined = _joined(parts, pieces=len(parts), boundary_layer=FRAGMENTS)
         # the pieces lie along one line (a phase boundary): drawn in order along it
         rest.append(dict(joined, points_m=sorted(joined["points_m"], key=lambda p: p[1])))
     return sorted(rest, key=lambda f: f["x_mean_m"])

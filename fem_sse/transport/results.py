@@ -278,7 +278,7 @@ def converged_in(summary: Mapping) -> bool:
 class StepChange:
     """What changed between two meshes of an adaptive loop: 1 - t_Li (relative, -), the
     largest jump shift (/L, -; 1 when the jump count changed) and the largest change of an
-    interface potential (eV). 2D fronts below :data:`RESOLVED_COVERAGE` are not compared."""
+    interface potential (eV). 2D fragments (not :attr:`Jump.resolved`) are not compared."""
 
     d_one_minus_t: float
     d_jump_x: float
