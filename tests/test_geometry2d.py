@@ -458,7 +458,7 @@ def test_deep_refinement_keeps_every_tag(comm):
 
 @pytest.mark.mpi
 def test_cells_below_the_resolvable_size_are_not_refined(comm):
-    """A marked cell whose shortest edge is below MIN_EDGE_SHARE of the domain stays as it is
+    """A marked cell whose inradius is below MIN_INRADIUS_SHARE of the domain stays as it is
     (its children would be below what the tag transfer resolves); the others are refined."""
     from fem_sse.geometry import refine2d
 
@@ -466,12 +466,12 @@ def test_cells_below_the_resolvable_size_are_not_refined(comm):
     msh = smesh.mesh
     num = msh.topology.index_map(2).size_local
     cells = np.arange(num, dtype=np.int32)
-    assert np.array_equal(refine2d._resolvable(msh, cells), cells)
-    saved = refine2d.MIN_EDGE_SHARE
+    assert np.array_equal(refine2d.resolvable(msh, cells), cells)
+    saved = refine2d.MIN_INRADIUS_SHARE
     try:
-        refine2d.MIN_EDGE_SHARE = 1.0  # every cell is "too small"
-        assert len(refine2d._resolvable(msh, cells)) == 0
+        refine2d.MIN_INRADIUS_SHARE = 1.0  # every cell is "too small"
+        assert len(refine2d.resolvable(msh, cells)) == 0
         same = refine2d.refine_tagged(smesh, cells)
     finally:
-        refine2d.MIN_EDGE_SHARE = saved
+        refine2d.MIN_INRADIUS_SHARE = saved
     assert same.mesh.topology.index_map(2).size_global == msh.topology.index_map(2).size_global

@@ -53,7 +53,7 @@ def solve_eafe_case_2d(config: Config, comm, progress=None):
         ConvergenceError: no mesh converged (exit 3).
     """
     from fem_sse.app.transport_case import plane_current_keys, warn_uncertified
-    from fem_sse.geometry import build_mesh
+    from fem_sse.transport.discretisation import Plane2D
     from fem_sse.spec.config import ConfigError
     from fem_sse.transport.crosscheck import check_with_w
     from fem_sse.transport.eafe2d import unsupported
@@ -61,7 +61,8 @@ def solve_eafe_case_2d(config: Config, comm, progress=None):
     from fem_sse.transport.eafe2d_solve import certificate_2d, solve_adaptive_eafe_2d
 
     start = time.perf_counter()
-    smesh = build_mesh(config, comm, cut_cracks=True)  # a crack's two lips: own nodes
+    # a crack's two lips: own nodes
+    smesh = Plane2D().first_mesh(config, comm, None, check=False, cut_cracks=True)
     reason = unsupported(config, smesh)
     if reason:
         raise ConfigError("solver.kind", reason)

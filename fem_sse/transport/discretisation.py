@@ -194,17 +194,23 @@ class Plane2D(geometry.Plane2D):
         return exact
 
     @staticmethod
-    def first_mesh(config, comm, exact, check: bool = True, max_dy: float | None = None):
-        """The Gmsh mesh; with ``check``, a stack beyond the W formulation's precision is
-        refused before meshing (:func:`fem_sse.transport.precision2d.check_precision_2d`);
-        ``max_dy`` is unused (no exact points in 2D)."""
+    def first_mesh(config, comm, exact, check: bool = True, max_dy: float | None = None,
+                   cut_cracks: bool = False):
+        """The Gmsh mesh (crack lines cut open with ``cut_cracks``, for the EAFE scheme), graded
+        towards its singular junctions in adaptive runs (:func:`fem_sse.geometry.junctions.
+        graded`; a fixed mesh, ``solver.adaptive = false``, is the user's choice); with
+        ``check``, a stack beyond the W formulation's precision is refused before meshing
+        (:func:`fem_sse.transport.precision2d.check_precision_2d`); ``max_dy`` is unused (no
+        exact points in 2D)."""
         from fem_sse.geometry import build_mesh
+        from fem_sse.geometry.junctions import graded
 
         if check:
             from fem_sse.transport.precision2d import check_precision_2d
 
             check_precision_2d(config)
-        return build_mesh(config, comm)
+        smesh = build_mesh(config, comm, cut_cracks=cut_cracks)
+        return graded(smesh, config) if config.solver.adaptive else smesh
 
     @staticmethod
     def start(problem, exact) -> None:
