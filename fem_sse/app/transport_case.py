@@ -118,7 +118,9 @@ def warn_uncertified(cert, comm) -> None:
 def plane_current_keys(solve, problem, metrics: Metrics, ionic_space: str) -> dict:
     """2D summary keys of the currents and the regions (W-FEM and EAFE): the leakage, the
     cathode and anode contact lengths and the current density at the contact, the region
-    statistics, the name of the fronts file and the ionic field's space."""
+    statistics, the name of the fronts file, the ionic field's space and the junctions the
+    first mesh was graded towards (:mod:`fem_sse.geometry.junctions`: count, smallest
+    exponent, halvings; none: null)."""
     # per unit depth: currents (A/m) over the cathode length give A/m^2 (the nominal
     # current density); over the anode contact length, the density at the contact
     return {"electronic_leakage_A_per_m2": solve.j_electronic,
@@ -126,7 +128,8 @@ def plane_current_keys(solve, problem, metrics: Metrics, ionic_space: str) -> di
             "j_total_at_anode_contact_A_per_m2": (solve.j_ionic + solve.j_electronic)
             * problem.area / problem.anode_area,
             "region_stats": metrics.region_summary(), "fronts": "fronts.json",
-            "ionic_space": ionic_space}
+            "ionic_space": ionic_space,
+            "singular_junctions": problem.smesh.info.get("singular_junctions")}
 
 
 def solve_eafe_1d(config: Config, comm, progress) -> tuple[dict, CaseOutputs]:

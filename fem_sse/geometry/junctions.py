@@ -25,6 +25,7 @@ the result is the same on any number of ranks.
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 
@@ -44,6 +45,8 @@ REDUCTION = 1e-3
 MAX_LEVELS = 40
 
 _NV = 3
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -154,6 +157,7 @@ def graded(smesh: SeparatorMesh, config) -> SeparatorMesh:
     if not junctions:
         return smesh
     points = np.array([(j.x, j.y) for j in junctions])
+    cells_before = smesh.mesh.topology.index_map(2).size_global
     need = np.array([j.levels for j in junctions])
     done = 0
     for level in range(int(need.max())):
@@ -171,5 +175,9 @@ def graded(smesh: SeparatorMesh, config) -> SeparatorMesh:
     info["singular_junctions"] = {"count": len(junctions),
                                   "smallest_exponent": min(j.alpha for j in junctions),
                                   "levels": done}
+    log.info("first mesh graded towards %d singular junction(s) (smallest exponent %.3g): "
+             "%d halvings, %d -> %d cells", len(junctions), info["singular_junctions"][
+                 "smallest_exponent"], done, cells_before, smesh.mesh.topology.index_map(
+                 2).size_global)
     return SeparatorMesh(smesh.mesh, smesh.cell_tags, smesh.facet_tags, smesh.regions,
                          smesh.facet_groups, info)
