@@ -75,7 +75,8 @@ def test_graded_mesh_keeps_regions_and_reaches_the_floor(comm):
     out = junctions.graded(smesh, config)
     info = out.info["singular_junctions"]
     assert info["count"] == len(junctions.singular_junctions(smesh, config))
-    assert 15 <= info["levels"] < junctions.MAX_LEVELS  # stopped by the floor
+    assert 15 <= info["levels"] < junctions.MAX_LEVELS
+    assert info["stopped_by"] == "cell size"  # the floor, before the exponent's 40 levels
     assert integral(out, "dS", gb) == pytest.approx(integral(smesh, "dS", gb), rel=1e-12)
     for tag, area in before.items():
         assert integral(out, "dx", tag) == pytest.approx(area, rel=1e-12, abs=1e-30)
@@ -95,6 +96,20 @@ def test_graded_mesh_keeps_regions_and_reaches_the_floor(comm):
     serial = junctions.graded(build_mesh(config, comm.Split(comm.rank)), config) \
         if comm.size > 1 else out
     assert serial.mesh.topology.index_map(2).size_global == cells
+
+
+@pytest.mark.mpi
+def test_grading_keeps_within_its_share_of_the_cell_cap(comm, monkeypatch):
+    config = _case(0.01)
+    smesh = build_mesh(config, comm)
+    cells = smesh.mesh.topology.index_map(2).size_global
+    budget = cells + 600
+    monkeypatch.setattr(junctions, "CELL_SHARE", budget / config.solver.max_cells)
+    out = junctions.graded(smesh, config)
+    info = out.info["singular_junctions"]
+    assert info["stopped_by"] == "cell budget"
+    assert 1 <= info["levels"] < 15
+    assert cells < out.mesh.topology.index_map(2).size_global <= budget
 
 
 @pytest.mark.serial

@@ -147,10 +147,17 @@ def singular_junctions(smesh: SeparatorMesh, config) -> list[Junction]:
                      float(s_low[n])) for n in lower]
 
 
+#: the grading stops before the mesh exceeds this share of ``solver.max_cells`` (the adaptive
+#: loop keeps room to refine elsewhere; ~40 cells per junction and halving)
+CELL_SHARE = 0.25
+
+
 def graded(smesh: SeparatorMesh, config) -> SeparatorMesh:
     """``smesh`` with the cells at every singular junction halved ``Junction.levels`` times
-    (module docstring); ``info["singular_junctions"]``: their count, the smallest exponent
-    and the levels done. The mesh itself when it has none."""
+    (module docstring), all junctions level by level, while the mesh stays within
+    :data:`CELL_SHARE` of ``solver.max_cells``; ``info["singular_junctions"]``: their count,
+    the smallest exponent, the halvings done and what stopped them ("levels", "cell size" or
+    "cell budget"). The mesh itself when it has none."""
     from fem_sse.geometry.refine2d import refine_tagged, resolvable
 
     junctions = singular_junctions(smesh, config)
@@ -159,25 +166,29 @@ def graded(smesh: SeparatorMesh, config) -> SeparatorMesh:
     points = np.array([(j.x, j.y) for j in junctions])
     cells_before = smesh.mesh.topology.index_map(2).size_global
     need = np.array([j.levels for j in junctions])
-    done = 0
+    budget = CELL_SHARE * config.solver.max_cells
+    done, stop = 0, "levels"
     for level in range(int(need.max())):
         x, _ = _owned_cells(smesh.mesh)
-        active = points[need > level]
         near = np.zeros(len(x), dtype=bool)
-        for p in active:  # a cell with a vertex at the point
+        for p in points[need > level]:  # a cell with a vertex at the point
             near |= (x == p).all(axis=2).any(axis=1)
         cells = resolvable(smesh.mesh, np.flatnonzero(near).astype(np.int32))
         if not smesh.mesh.comm.allreduce(len(cells), op=MPI.SUM):
+            stop = "cell size"
             break
-        smesh = refine_tagged(smesh, cells)
-        done = level + 1
+        finer = refine_tagged(smesh, cells)
+        if finer.mesh.topology.index_map(2).size_global > budget:
+            stop = "cell budget"
+            break
+        smesh, done = finer, level + 1
     info = dict(smesh.info)
     info["singular_junctions"] = {"count": len(junctions),
                                   "smallest_exponent": min(j.alpha for j in junctions),
-                                  "levels": done}
+                                  "levels": done, "stopped_by": stop}
     log.info("first mesh graded towards %d singular junction(s) (smallest exponent %.3g): "
-             "%d halvings, %d -> %d cells", len(junctions), info["singular_junctions"][
-                 "smallest_exponent"], done, cells_before, smesh.mesh.topology.index_map(
-                 2).size_global)
+             "%d halvings (stopped by %s), %d -> %d cells", len(junctions),
+             info["singular_junctions"]["smallest_exponent"], done, stop, cells_before,
+             smesh.mesh.topology.index_map(2).size_global)
     return SeparatorMesh(smesh.mesh, smesh.cell_tags, smesh.facet_tags, smesh.regions,
                          smesh.facet_groups, info)
