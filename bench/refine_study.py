@@ -9,7 +9,12 @@ Modes, each from the configuration's first mesh (``build_mesh``, crack lines cut
   the exponentially fitted scheme / the W formulation on each mesh;
 * ``ionic``: Doerfler marking (theta 0.7, no cap) of the ionic error indicator alone
   (:func:`fem_sse.transport.ionic_error.ionic_indicators`), the EAFE state on each mesh, up to
-  ``--max-cells``.
+  ``--max-cells``;
+* ``graded``: the first mesh graded towards its singular junctions
+  (:func:`fem_sse.geometry.junctions.graded`) with at most k = 0, 1, 2, ... halvings, until
+  the grading stops by itself; the EAFE state on each;
+* ``graded-uniform``: the fully graded first mesh (an adaptive run's first mesh), then refined
+  uniformly (cells at the resolvable size stay), ``--levels`` meshes, EAFE.
 
 Each mesh's record: cells, 1 - t_Li, Phi (V), the ionic conductance G (S/m per unit depth) and
 the ionic error estimate (EAFE modes). Written to ``--output`` (JSON) after every mesh.
@@ -30,12 +35,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-MODES = ("uniform-eafe", "uniform-w", "ionic")
+MODES = ("uniform-eafe", "uniform-w", "ionic", "graded", "graded-uniform")
 
 
 def _eafe_meshes(config, comm, mode: str, levels: int, max_cells: int):
     """(record, problem) per mesh of an EAFE mode."""
     from fem_sse.geometry import build_mesh
+    from fem_sse.geometry.junctions import graded
     from fem_sse.transport.adapt import doerfler_marking
     from fem_sse.transport.discretisation import Plane2D
     from fem_sse.transport.eafe2d import EafeProblem2D
@@ -44,22 +50,30 @@ def _eafe_meshes(config, comm, mode: str, levels: int, max_cells: int):
     from fem_sse.transport.ionic_error import ionic_indicators
 
     smesh, sol, plane = build_mesh(config, comm, cut_cracks=True), averaged_state(config), Plane2D()
+    first = smesh
+    uniform = mode in ("uniform-eafe", "graded-uniform")
+    if mode.startswith("graded"):
+        smesh = graded(first, config, most=0 if mode == "graded" else None)
     for level in itertools.count():
         start = time.perf_counter()
         problem = EafeProblem2D(config, smesh)
         result, _ = _solve_checked(problem, sol)
         eta2, estimate = ionic_indicators(problem)
         cells = problem.mesh.topology.index_map(2).size_global
+        halvings = (smesh.info.get("singular_junctions") or {}).get("levels", 0)
         yield {"cells": cells, "one_minus_t_li": result.one_minus_t_li, "phi_V": problem.phi,
                "ionic_conductance": problem.conductance, "ionic_rel_error_estimate": estimate,
-               "wall_time_s": time.perf_counter() - start}
-        if (mode == "uniform-eafe" and level + 1 >= levels) or (
-                mode == "ionic" and cells >= max_cells):
+               "junction_halvings": halvings, "wall_time_s": time.perf_counter() - start}
+        if (uniform and level + 1 >= levels) or (mode == "ionic" and cells >= max_cells) or (
+                mode == "graded" and halvings < level):
             problem.destroy()
             return
-        marked = (np.arange(len(problem.cell_tag), dtype=np.int32) if mode == "uniform-eafe"
-                  else doerfler_marking(eta2, comm, theta=0.7, max_count=10**9).cells)
-        smesh = plane.refine(problem.smesh, config, marked)
+        if mode == "graded":
+            smesh = graded(first, config, most=level + 1)
+        else:
+            marked = (np.arange(len(problem.cell_tag), dtype=np.int32) if uniform
+                      else doerfler_marking(eta2, comm, theta=0.7, max_count=10**9).cells)
+            smesh = plane.refine(problem.smesh, config, marked)
         problem.destroy()
 
 
@@ -87,7 +101,9 @@ def _w_meshes(config, comm, levels: int):
 
 
 _LABELS = {"uniform-eafe": "uniform, exponentially fitted", "uniform-w": "uniform, W formulation",
-           "ionic": "ionic indicator alone (Doerfler 0.7, no cap)"}
+           "ionic": "ionic indicator alone (Doerfler 0.7, no cap)",
+           "graded": "first mesh, 0, 1, 2, ... halvings at the junctions",
+           "graded-uniform": "graded first mesh, then uniform, exponentially fitted"}
 
 
 def extrapolated(values: list[float]) -> float | None:

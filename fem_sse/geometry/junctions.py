@@ -152,10 +152,10 @@ def singular_junctions(smesh: SeparatorMesh, config) -> list[Junction]:
 CELL_SHARE = 0.25
 
 
-def graded(smesh: SeparatorMesh, config) -> SeparatorMesh:
+def graded(smesh: SeparatorMesh, config, most: int | None = None) -> SeparatorMesh:
     """``smesh`` with the cells at every singular junction halved ``Junction.levels`` times
-    (module docstring), all junctions level by level, while the mesh stays within
-    :data:`CELL_SHARE` of ``solver.max_cells``; ``info["singular_junctions"]``: their count,
+    (at most ``most`` times; module docstring), all junctions level by level, while the mesh
+    stays within :data:`CELL_SHARE` of ``solver.max_cells``; ``info["singular_junctions"]``: their count,
     the smallest exponent, the halvings done and what stopped them ("levels", "cell size" or
     "cell budget"). The mesh itself when it has none."""
     from fem_sse.geometry.refine2d import refine_tagged, resolvable
@@ -165,10 +165,10 @@ def graded(smesh: SeparatorMesh, config) -> SeparatorMesh:
         return smesh
     points = np.array([(j.x, j.y) for j in junctions])
     cells_before = smesh.mesh.topology.index_map(2).size_global
-    need = np.array([j.levels for j in junctions])
+    need = np.minimum([j.levels for j in junctions], MAX_LEVELS if most is None else most)
     budget = CELL_SHARE * config.solver.max_cells
     done, stop = 0, "levels"
-    for level in range(int(need.max())):
+    for level in range(int(need.max(initial=0))):
         x, _ = _owned_cells(smesh.mesh)
         near = np.zeros(len(x), dtype=bool)
         for p in points[need > level]:  # a cell with a vertex at the point
