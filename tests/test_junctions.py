@@ -64,6 +64,26 @@ def test_no_junction_without_a_singularity(comm, sigma_low, conductance):
 
 
 @pytest.mark.mpi
+@pytest.mark.parametrize("cut", [False, True])
+def test_a_crack_ending_on_the_phase_boundary_is_a_junction_one_crossing_it_is_not(comm, cut):
+    """Crack lines (whole, for the W formulation; cut open, for the EAFE scheme): the one
+    from the conductive layer ending on the PB gives one junction, at its end; the one
+    crossing the PB (cells of both layers along it) none."""
+    data = {**BASE, "materials": {
+        "SE_cathodic": {**BASE["materials"]["SE_cathodic"], "sigma_li": 0.5},
+        "SE_anodic": {**BASE["materials"]["SE_anodic"], "sigma_li": 0.01}},
+        "geometry": {"dim": 2, "width": 20 * UM, "layers": [
+            {"material": "SE_cathodic", "thickness": 10 * UM},
+            {"material": "SE_anodic", "thickness": 10 * UM}], "cracks": [
+            {"start": [4 * UM, 5 * UM], "end": [10 * UM, 5 * UM]},
+            {"start": [7 * UM, 15 * UM], "end": [13 * UM, 15 * UM]}]},
+        "mesh": {"size_bulk": 2 * UM, "grading": 1.0}}
+    config = parse_config(data)
+    found = junctions.singular_junctions(build_mesh(config, comm, cut_cracks=cut), config)
+    assert [(j.x, j.y) for j in found] == [pytest.approx((10 * UM, 5 * UM), abs=1e-15)]
+
+
+@pytest.mark.mpi
 def test_graded_mesh_keeps_regions_and_reaches_the_floor(comm):
     """Each junction's cells are halved down to the resolvable size (the exponent 0.09 asks
     for more levels than the floor allows); every region's area and the GB length stay as

@@ -2,7 +2,8 @@
 
 A *junction* is a point where an insulating line ends on a less conductive layer: a grain
 boundary with a conductance g (``gb`` facets, grain_boundaries.model = "interface") or a crack
-line, whose cells have sigma_li = s_line, touching cells of sigma_li = s_low < s_line. On all
+line, every cell along which at the point has a sigma_li above the lowest of the cells there,
+s_low (s_line: the highest along the line). On all
 scales below sigma_li / g (4 mm for g = 116 S/m^2) such a GB insulates, and next to the point
 the Li+ potential behaves like w(P) + c r^alpha f(theta), with, for a line meeting the layer
 boundary at a right angle (the two quarter planes of the line's layer against the half plane
@@ -130,10 +131,10 @@ def singular_junctions(smesh: SeparatorMesh, config) -> list[Junction]:
         for k in ((i + 1) % _NV, (i + 2) % _NV):
             pts.append(x[hit, k])
             vals.append(sigma[hit])
-    line_pts, s_line = _by_point(np.concatenate(pts), np.concatenate(vals), np.maximum)
-    gathered = comm.allgather((line_pts, s_line))
-    line_pts, s_line = _by_point(np.concatenate([p for p, _ in gathered]),
-                                 np.concatenate([s for _, s in gathered]), np.maximum)
+    gathered = comm.allgather((np.concatenate(pts), np.concatenate(vals)))
+    pts, vals = (np.concatenate([g[k] for g in gathered]) for k in (0, 1))
+    line_pts, s_line = _by_point(pts, vals, np.maximum)
+    line_min = _by_point(pts, vals, np.minimum)[1]
     # the lowest sigma_li of the (owned) cells at each line point
     _, ids = np.unique(np.concatenate([line_pts, x.reshape(-1, 2)]), axis=0,
                        return_inverse=True)
@@ -142,7 +143,9 @@ def singular_junctions(smesh: SeparatorMesh, config) -> list[Junction]:
     np.minimum.at(lowest, ids[len(line_pts):], np.repeat(sigma, _NV))
     s_low = lowest[ids[:len(line_pts)]]
     comm.Allreduce(MPI.IN_PLACE, s_low, op=MPI.MIN)
-    lower = np.flatnonzero((s_low > 0.0) & (s_low < s_line * (1.0 - 1e-9)))
+    # the line ends here: every cell along it is more conductive than the lowest cell at the
+    # point (a crack crossing a phase boundary, with cells of both layers along it, is no end)
+    lower = np.flatnonzero((s_low > 0.0) & (s_low < line_min * (1.0 - 1e-9)))
     return [Junction(float(line_pts[n, 0]), float(line_pts[n, 1]), float(s_line[n]),
                      float(s_low[n])) for n in lower]
 
@@ -155,9 +158,9 @@ CELL_SHARE = 0.25
 def graded(smesh: SeparatorMesh, config, most: int | None = None) -> SeparatorMesh:
     """``smesh`` with the cells at every singular junction halved ``Junction.levels`` times
     (at most ``most`` times; module docstring), all junctions level by level, while the mesh
-    stays within :data:`CELL_SHARE` of ``solver.max_cells``; ``info["singular_junctions"]``: their count,
-    the smallest exponent, the halvings done and what stopped them ("levels", "cell size" or
-    "cell budget"). The mesh itself when it has none."""
+    stays within :data:`CELL_SHARE` of ``solver.max_cells``. ``info["singular_junctions"]``:
+    their count, the smallest exponent, the halvings done and what stopped them ("levels",
+    "cell size" or "cell budget"). The mesh itself when it has none."""
     from fem_sse.geometry.refine2d import refine_tagged, resolvable
 
     junctions = singular_junctions(smesh, config)

@@ -143,9 +143,15 @@ def verdict(t_li: float, balance: CurrentBalance, exact: ExactComparison | None)
 
 def certificate(problem, result, jumps) -> Certificate:
     """The current balance, the Newton residual, the exact 1D comparison (laterally uniform
-    stacks), the :func:`verdict` and the fronts' coverage of a solve (``jumps``: its
+    stacks), the :func:`verdict` with the error left at singular junctions
+    (:func:`fem_sse.transport.junction_error.junction_problems`) and the fronts' coverage of a
+    solve (``jumps``: its
     :class:`~fem_sse.transport.results.Jump` records)."""
+    from fem_sse.transport.junction_error import junction_problems
+
     balance = current_balance(problem)
     exact = exact_comparison(problem.config, result.one_minus_t_li, jumps)
-    return Certificate(balance, newton_residual(problem, balance), exact,
-                       verdict(result.t_li, balance, exact), [j.coverage for j in jumps])
+    reasons = verdict(result.t_li, balance, exact) + junction_problems(
+        problem.smesh, problem.config.solver.tolerance)
+    return Certificate(balance, newton_residual(problem, balance), exact, reasons,
+                       [j.coverage for j in jumps])

@@ -154,6 +154,11 @@ class Line1D(geometry.Line1D):
         """No cap on the marked cells: a split interval adds only the parts asked for."""
         return None
 
+    @staticmethod
+    def ionic_error(problem) -> tuple[None, None]:
+        """No ionic error: in 1D the P1 w is exact at the nodes."""
+        return None, None
+
     def refine(self, smesh, config, marked: np.ndarray, eta2: np.ndarray, degree: int):
         """The rebuilt interval mesh, each marked cell split by :func:`split_counts` (``eta2``:
         the squared indicators of the local cells, ``degree``: of W's space)."""
@@ -197,20 +202,21 @@ class Plane2D(geometry.Plane2D):
     def first_mesh(config, comm, exact, check: bool = True, max_dy: float | None = None,
                    cut_cracks: bool = False):
         """The Gmsh mesh (crack lines cut open with ``cut_cracks``, for the EAFE scheme), graded
-        towards its singular junctions in adaptive runs (:func:`fem_sse.geometry.junctions.
-        graded`; a fixed mesh, ``solver.adaptive = false``, is the user's choice); with
+        towards its singular junctions in adaptive runs, with the estimate of the error they
+        leave (:func:`fem_sse.transport.junction_error.graded_first_mesh`; a fixed mesh,
+        ``solver.adaptive = false``, is the user's choice); with
         ``check``, a stack beyond the W formulation's precision is refused before meshing
         (:func:`fem_sse.transport.precision2d.check_precision_2d`); ``max_dy`` is unused (no
         exact points in 2D)."""
         from fem_sse.geometry import build_mesh
-        from fem_sse.geometry.junctions import graded
+        from fem_sse.transport.junction_error import graded_first_mesh
 
         if check:
             from fem_sse.transport.precision2d import check_precision_2d
 
             check_precision_2d(config)
         smesh = build_mesh(config, comm, cut_cracks=cut_cracks)
-        return graded(smesh, config) if config.solver.adaptive else smesh
+        return graded_first_mesh(config, smesh) if config.solver.adaptive else smesh
 
     @staticmethod
     def start(problem, exact) -> None:
@@ -260,6 +266,15 @@ class Plane2D(geometry.Plane2D):
         """A refined triangle becomes 4, and the closure splits about as many neighbours: at
         most (max_cells - cells) / 6 marked cells."""
         return max(1, (opts.max_cells - cells) // 6)
+
+    @staticmethod
+    def ionic_error(problem) -> tuple[np.ndarray, float]:
+        """(squared indicators of the ionic field w per owned cell, the estimated relative
+        error of the ionic conductance): :func:`fem_sse.transport.ionic_error.
+        ionic_indicators`."""
+        from fem_sse.transport.ionic_error import ionic_indicators
+
+        return ionic_indicators(problem)
 
     def refine(self, smesh, config, marked: np.ndarray, eta2=None, degree: int = 1):
         """Plaza refinement of the marked cells, carrying the tags (the indicators are not

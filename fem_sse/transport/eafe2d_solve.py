@@ -206,10 +206,12 @@ def certificate_2d(problem: EafeProblem2D, result, jumps,
     :func:`fem_sse.transport.certify2d.certificate` (``jumps``: its Jump records) with the
     row-scaled residual (V) and the obtuse edges."""
     from fem_sse.transport.certify2d import exact_comparison, verdict
+    from fem_sse.transport.junction_error import junction_problems
 
     balance = balance or current_balance_2d(problem)
     exact = exact_comparison(problem.config, result.one_minus_t_li, jumps)
-    reasons = verdict(result.t_li, balance, exact)
+    reasons = verdict(result.t_li, balance, exact) + junction_problems(
+        problem.smesh, problem.config.solver.tolerance)
     if exact is not None and exact.ok:
         if not exact.same_jump_count:
             reasons.append("the jumps differ in number from the exact 1D solution of this "
@@ -293,7 +295,7 @@ def solve_adaptive_eafe_2d(config, comm, sol, progress=None, smesh=None):
     the final state's balance and view (:class:`EafeState`); ``metrics``: those of
     :func:`fem_sse.transport.metrics2d.fem_metrics_2d`."""
     from fem_sse.transport.adapt import (AdaptiveResult, Marking, _finish, _stop_reason,
-                                         doerfler_marking, record_step)
+                                         marking_of, record_step)
     from fem_sse.transport.discretisation import Plane2D
     from fem_sse.transport.ionic_error import ionic_indicators
     from fem_sse.transport.metrics2d import fem_metrics_2d
@@ -356,11 +358,8 @@ def solve_adaptive_eafe_2d(config, comm, sol, progress=None, smesh=None):
             return _finish(AdaptiveResult(*last[:4], history, total, reason, last[4]), comm,
                            opts.tolerance)
         previous = current
-        cap = plane.mark_cap(opts, cells)
         sets = [e for e, needed in ((eta2, transport), (ionic2, not ionic_ok)) if needed]
-        marking = Marking.merged([doerfler_marking(e, comm, theta=0.7,
-                                                   max_count=max(1, cap // len(sets)))
-                                  for e in sets])
+        marking = marking_of(sets, comm, plane.mark_cap(opts, cells))
         smesh = plane.refine(problem.smesh, config, marking.cells)
         if old is not None:
             old.destroy()

@@ -47,33 +47,39 @@ def sigma_li_cells(problem) -> fem.Function:
 
 def ionic_indicators(problem) -> tuple[np.ndarray, float]:
     """(eta_K^2 per owned cell (S/m), sum of eta_K^2 / G (-): the estimated relative error
-    of the ionic conductance) for the 2D EAFE problem's w (module docstring): P1 ``w``, or the
-    discontinuous ``w_dg`` with GB interfaces."""
+    of the ionic conductance) for the w of a 2D problem (module docstring): the EAFE
+    problem's P1 ``w`` or discontinuous ``w_dg`` (GB interfaces), or the W formulation's
+    ``w`` (DG with GB interfaces or crack lines; a crack's lips are no-flux boundaries)."""
     import ufl
 
-    from fem_sse.transport.ionic import GB_INTERFACE, REGULAR
+    from fem_sse.transport.ionic import CUT, GB_INTERFACE, REGULAR
 
     msh = problem.mesh
-    sigma = sigma_li_cells(problem)
-    w = problem.w if problem.w_dg is None else problem.w_dg
+    eafe = hasattr(problem, "w_dg")
+    sigma = sigma_li_cells(problem) if eafe else problem.fields["sigma_li"]
+    dg = problem.w_dg is not None if eafe else problem.ionic_dg
+    w = problem.w_dg if eafe and dg else problem.w
     v = ufl.TestFunction(sigma.function_space)
     n, h = ufl.FacetNormal(msh), ufl.CellDiameter(msh)
     ds = ufl.Measure("ds", domain=msh, subdomain_data=problem.smesh.facet_tags)
     dS = ufl.Measure("dS", domain=msh, subdomain_data=problem.interior_tags)  # noqa: N806
     flux = sigma * ufl.grad(w)
     boundary = h / sigma * ufl.dot(flux, n) ** 2 * v
-    form = (ufl.avg(h) / ufl.avg(sigma) * ufl.jump(flux, n) ** 2 * ufl.avg(v) * dS
+    jump = ufl.avg(h) / ufl.avg(sigma) * ufl.jump(flux, n) ** 2 * ufl.avg(v)
+    form = (jump * dS(REGULAR) + jump * dS(GB_INTERFACE)
             + boundary * ds - boundary * ds((CATHODE, ANODE)))
-    if problem.w_dg is not None:  # jumps where w should be continuous, and the GB law
-        g = problem.config.geometry2d.grain_boundaries.conductance
+    if dg:  # jumps where w should be continuous, the GB law, the cracks' lips
+        g = problem.config.geometry2d.grain_boundaries.conductance or 0.0
         mismatch = ufl.dot(ufl.avg(flux), n("+")) + g * ufl.jump(w)
+        lips = sum(h(s) / sigma(s) * ufl.dot(flux(s), n(s)) ** 2 * v(s) for s in "+-")
         form += (ufl.avg(sigma) / ufl.avg(h) * ufl.jump(w) ** 2 * ufl.avg(v) * dS(REGULAR)
                  + ufl.avg(h) / ufl.avg(sigma) * mismatch ** 2 * ufl.avg(v) * dS(GB_INTERFACE)
+                 + lips * dS(CUT)
                  + sigma / h * (w - 1.0) ** 2 * v * ds(CATHODE)
                  + sigma / h * w ** 2 * v * ds(ANODE))
     vec = fem.assemble_vector(fem.form(form))
     vec.scatter_reverse(la.InsertMode.add)
-    num = len(problem.cell_tag)
+    num = msh.topology.index_map(msh.topology.dim).size_local
     eta2 = np.maximum(vec.array[sigma.function_space.dofmap.list[:num, 0]], 0.0)
     total = problem.comm.allreduce(float(eta2.sum()), op=MPI.SUM)
     return eta2, total / problem.conductance
