@@ -69,7 +69,8 @@ def ionic_indicators(problem) -> tuple[np.ndarray, float]:
     form = (jump * dS(REGULAR) + jump * dS(GB_INTERFACE)
             + boundary * ds - boundary * ds((CATHODE, ANODE)))
     if dg:  # jumps where w should be continuous, the GB law, the cracks' lips
-        g = problem.config.geometry2d.grain_boundaries.conductance or 0.0
+        gb = problem.config.geometry2d.grain_boundaries
+        g = (gb.conductance if gb is not None else None) or 0.0
         mismatch = ufl.dot(ufl.avg(flux), n("+")) + g * ufl.jump(w)
         lips = sum(h(s) / sigma(s) * ufl.dot(flux(s), n(s)) ** 2 * v(s) for s in "+-")
         form += (ufl.avg(sigma) / ufl.avg(h) * ufl.jump(w) ** 2 * ufl.avg(v) * dS(REGULAR)
