@@ -393,6 +393,27 @@ def test_capped_step_that_grew_the_mesh_counts():
     assert flags == [True, False]
 
 
+@pytest.mark.parametrize("changes, capped, settles", [
+    ((2.9e-4, 1.0e-4, 3.6e-5), (False, False, False), True),  # 0:28's W loop: 2e-5 left
+    ((2.9e-4, 1.0e-4, 3.6e-5), (False, False, True), False),  # a capped step is no evidence
+    ((2.0e-4, 1.5e-4, 1.1e-4), (False, False, False), False),  # ratio 0.75: slow
+    ((4.0e-4, 3.0e-4, 1.0e-4), (False, False, False), False),  # the larger ratio counts
+    ((1.0e-3, 4.5e-4, 2.0e-4), (False, False, False), False),  # 1.6e-4 left
+    ((1.0e-3, 0.0, 0.0), (False, False, False), False),  # no decay to measure
+])
+def test_geometric_decay_stops_the_loop(changes, capped, settles):
+    """The second stop rule (adapt._geometric): three whole steps whose changes of 1 - t_Li
+    shrink by at most 0.5 each, with c r / (1 - r) below the tolerance after the last."""
+    from fem_sse.transport.adapt import _geometric
+    from fem_sse.transport.results import RefinementStep, StepChange
+
+    history = [RefinementStep(0, 1000, 500, 0.1, 3, 0.1)] + [
+        RefinementStep(k + 1, 2000 * (k + 1), 1000, 0.1, 3, 0.1, StepChange(c, 1e-6, 1e-6),
+                       marking_capped=cap) for k, (c, cap) in enumerate(zip(changes, capped))]
+    assert _geometric(history, 1e-4) is settles
+    assert _geometric(history[:-1], 1e-4) is False  # two changes are not a rate
+
+
 def test_cell_cap_cuts_the_marking(comm):
     """The real cap: 400 first cells and max_cells = 500 leave room for 16 marked cells, fewer
     than the W estimator's Doerfler set holds: capped steps up to the cap (flagged where they
