@@ -509,7 +509,45 @@ def refine_converged_table() -> str:
     return refine_study.converged_table(rows) + "\n"
 
 
+def junctions_tables(name: str, what: str) -> str:
+    """docs/transport2d.md, session 16: a refine_study run of the graded first mesh
+    (bench/results/NAME.json): ``what`` "grading" (its halvings) or "uniform" (the uniform
+    sequences from the graded mesh)."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    import refine_study
+
+    doc = json.loads((ROOT / "bench" / "results" / f"{name}.json").read_text())
+    if what == "grading":
+        return refine_study.junction_table(doc) + "\n"
+    return refine_study.table(doc, ("graded-uniform", "uniform-w")) + "\n"
+
+
+def adaptive_s16_table() -> str:
+    """docs/transport2d.md: session 16's default runs against the extrapolated limit of
+    uniform refinement from the graded first mesh (exponentially fitted)."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    import refine_study
+
+    results = ROOT / "bench" / "results"
+    rows = []
+    for seed, index, name in ((2, 22, "refine_study_s2_c22_graded_s16"),
+                              (0, 28, "refine_study_s0_c28_graded_s16")):
+        doc = json.loads((results / f"{name}.json").read_text())
+        runs = json.loads((results / f"stress2d_s{seed}_s16.json").read_text())
+        record = next(r for r in runs["records"] if r["name"] == f"stress2d_{seed}_{index}")
+        rows.append((f"{seed}:{index} ({record['solver']}, {record['stop_reason']})", doc,
+                     record))
+    return refine_study.converged_table(rows, "graded-uniform", "default run") + "\n"
+
+
 TABLES = {"stress2d_unseen": stress2d_unseen_table, "stress2d_s15": stress2d_s15_table,
+          "junctions_2_22": lambda: junctions_tables("refine_study_s2_c22_graded_s16",
+                                                     "grading"),
+          "uniform_graded_2_22": lambda: junctions_tables("refine_study_s2_c22_graded_s16",
+                                                          "uniform"),
+          "uniform_graded_0_28": lambda: junctions_tables("refine_study_s0_c28_graded_s16",
+                                                          "uniform"),
+          "adaptive_s16": adaptive_s16_table,
           "refine_converged": refine_converged_table,
           "refine_2_22": lambda: refine_study_table("refine_study_s2_c22_s15"),
           "refine_2_22_sigma": lambda: refine_study_table("refine_study_s2_c22_sigma_M1_x32_s15"),

@@ -116,29 +116,51 @@ def extrapolated(values: list[float]) -> float | None:
     return values[-1] + d2 * ratio / (1.0 - ratio) if 0.0 <= ratio < 1.0 else None
 
 
-def converged_table(rows: list[tuple[str, dict, dict]]) -> str:
-    """Markdown: per configuration (name, its refine_study doc with ``uniform-eafe``, its
-    adaptive record of bench/stress2d.py) the adaptive run's 1 - t_Li, the uniform sequence's
-    last value and geometric extrapolation, and the adaptive value's difference from that."""
-    out = ["| configuration | features | adaptive (converged): 1 - t_Li, cells | uniform: last "
+def junction_table(doc: dict, shown=(0, 1, 2, 4, 8, 12, 16, 20)) -> str:
+    """Markdown: the ``graded`` mode of a run, the first mesh with 0, 1, 2, ... halvings at the
+    junctions (``shown`` and the last): cells, 1 - t_Li, and the change of 1 - t_Li per
+    halving and its ratio to the one before (the factor 2^(-2 alpha) of the decay)."""
+    records = doc["modes"]["graded"]
+    done = max(r["junction_halvings"] for r in records)
+    rows = ["| halvings | cells | 1 - t_Li | change from the halving before | ratio to the "
+            "change before |", "|---|---|---|---|---|"]
+    by_k = {r["junction_halvings"]: r for r in records}
+    for k in sorted({*shown, done} & set(by_k)):
+        value = by_k[k]["one_minus_t_li"]
+        step = value / by_k[k - 1]["one_minus_t_li"] - 1.0 if k >= 1 else None
+        ratio = (step / (by_k[k - 1]["one_minus_t_li"] / by_k[k - 2]["one_minus_t_li"] - 1.0)
+                 if k >= 2 else None)
+        rows.append(f"| {k} | {by_k[k]['cells']} | {value:.7g} | "
+                    f"{'-' if step is None else f'{step:+.1e}'} | "
+                    f"{'-' if ratio is None else f'{ratio:.2f}'} |")
+    return "\n".join(rows)
+
+
+def converged_table(rows: list[tuple[str, dict, dict]], mode: str = "uniform-eafe",
+                    adaptive: str = "adaptive (converged)") -> str:
+    """Markdown: per configuration (name, its refine_study doc with ``mode``, a uniform
+    sequence, its adaptive record of bench/stress2d.py) the adaptive run's 1 - t_Li, the
+    uniform sequence's last value and geometric extrapolation, and the adaptive value's
+    difference from that."""
+    out = [f"| configuration | features | {adaptive}: 1 - t_Li, cells | uniform: last "
            "mesh | uniform: extrapolated | adaptive / extrapolated - 1 |",
            "|---|---|---|---|---|---|"]
     for name, doc, record in rows:
-        uniform = doc["modes"]["uniform-eafe"]
+        uniform = doc["modes"][mode]
         values = [r["one_minus_t_li"] for r in uniform]
         limit = extrapolated(values)
-        adaptive = record["one_minus_t_li"]
-        out.append(f"| {name} | {', '.join(record['features'])} | {adaptive:.6g}, "
+        value = record["one_minus_t_li"]
+        out.append(f"| {name} | {', '.join(record['features'])} | {value:.6g}, "
                    f"{record['cells']} | {values[-1]:.6g} ({uniform[-1]['cells']} cells) | "
                    f"{'-' if limit is None else f'{limit:.6g}'} | "
-                   f"{'-' if limit is None else f'{adaptive / limit - 1.0:+.1e}'} |")
+                   f"{'-' if limit is None else f'{value / limit - 1.0:+.1e}'} |")
     return "\n".join(out)
 
 
-def table(doc: dict) -> str:
-    """Markdown: per mode its meshes (cells), 1 - t_Li on them, the relative change of
-    1 - t_Li from mesh to mesh and, where measured, that of the ionic conductance G
-    (docs/transport2d.md, via bench/docs_numbers.py)."""
+def table(doc: dict, modes=None) -> str:
+    """Markdown: per mode (all, or ``modes``) its meshes (cells), 1 - t_Li on them, the
+    relative change of 1 - t_Li from mesh to mesh and, where measured, that of the ionic
+    conductance G (docs/transport2d.md, via bench/docs_numbers.py)."""
     def changes(values):
         return ", ".join(f"{b / a - 1.0:+.1e}" for a, b in zip(values, values[1:]))
 
@@ -146,6 +168,8 @@ def table(doc: dict) -> str:
             "| ionic error estimate per mesh |", "|---|---|---|---|---|---|"]
     key = "ionic_rel_error_estimate"
     for mode, records in doc["modes"].items():
+        if modes is not None and mode not in modes:
+            continue
         one = [r["one_minus_t_li"] for r in records]
         g = [r["ionic_conductance"] for r in records if "ionic_conductance" in r]
         rows.append(f"| {_LABELS[mode]} | {' / '.join(str(r['cells']) for r in records)} | "

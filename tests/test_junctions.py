@@ -21,7 +21,7 @@ from test_geometry2d import BASE, UM, integral
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _case(sigma_low: float, conductance: float | None = 100.0):
+def _case(sigma_low: float, conductance: float | None = 100.0, solver: dict | None = None):
     """Two layers of 10 um: grains with GB interfaces (sigma_li 0.5 S/m) on a layer without
     grains of ``sigma_low``."""
     data = {**BASE, "materials": {
@@ -32,6 +32,8 @@ def _case(sigma_low: float, conductance: float | None = 100.0):
         {"material": "SE_cathodic", "thickness": 10 * UM, "grains": {"count": 6, "seed": 5}},
         {"material": "SE_anodic", "thickness": 10 * UM}]}
     data["mesh"] = {"size_bulk": 2 * UM, "grading": 1.0, "size_gb": 1 * UM}
+    if solver:
+        data["solver"] = solver
     return parse_config(data)
 
 
@@ -130,6 +132,27 @@ def test_grading_keeps_within_its_share_of_the_cell_cap(comm, monkeypatch):
     assert info["stopped_by"] == "cell budget"
     assert 1 <= info["levels"] < 15
     assert cells < out.mesh.topology.index_map(2).size_global <= budget
+
+
+@pytest.mark.mpi
+def test_first_mesh_of_an_adaptive_run_carries_the_estimate(comm):
+    """The first mesh of an adaptive 2D run (both schemes) is graded and carries the estimate
+    of the error its junctions leave (two EAFE solves), the same on 1 and 2 ranks; a fixed
+    mesh is the user's and stays as built."""
+    from fem_sse.transport.discretisation import Plane2D
+
+    config = _case(0.01)
+    first = Plane2D().first_mesh(config, comm, None, check=False, cut_cracks=True)
+    info = first.info["singular_junctions"]
+    assert 0.0 < info["error_estimate"] < 1.0
+    if comm.size > 1:
+        alone = Plane2D().first_mesh(config, comm.Split(comm.rank), None, check=False,
+                                     cut_cracks=True)
+        assert info["error_estimate"] == pytest.approx(
+            alone.info["singular_junctions"]["error_estimate"], rel=1e-6)
+    fixed = Plane2D().first_mesh(_case(0.01, solver={"adaptive": False}), comm, None,
+                                 check=False)
+    assert "singular_junctions" not in fixed.info
 
 
 @pytest.mark.serial
