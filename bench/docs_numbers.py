@@ -509,6 +509,57 @@ def refine_converged_table() -> str:
     return refine_study.converged_table(rows) + "\n"
 
 
+def stress2d_s16_table() -> str:
+    """docs/transport2d.md: seeds 0-5 on the code of session 16 against session 15's (seed 5:
+    never run before), and the configurations whose 1 - t_Li moved by more than 1e-4 with
+    their junctions (bench/junction_census.py)."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    import stress2d
+
+    results = ROOT / "bench" / "results"
+    census = json.loads((results / "junction_census_s16.json").read_text())["seeds"]
+    junctions = {r["name"]: r for rows in census.values() for r in rows}
+    pairs = [(json.loads((results / f"stress2d_s{seed}_s15.json").read_text())
+              if seed < 5 else None,
+              json.loads((results / f"stress2d_s{seed}_s16.json").read_text()))
+             for seed in range(6)]
+    loads = [r["load_average_1min"] for _, now in pairs for r in now["records"]]
+    rows = ["| seed:# | features | junctions (smallest exponent) | session 15: 1 - t_Li, "
+            "cells | now: 1 - t_Li, cells, solver | now / before - 1 |", "|---|---|---|---|---|---|"]
+    both = 0
+    for seed, (before_doc, now) in enumerate(pairs):
+        old = {r["name"]: r for r in (before_doc or {"records": []})["records"]}
+        for r in now["records"]:
+            b = old.get(r["name"], {})
+            if not (r["status"] == b.get("status") == "converged"):
+                continue
+            both += 1
+            moved = r["one_minus_t_li"] / b["one_minus_t_li"] - 1.0
+            if abs(moved) <= 1e-4:
+                continue
+            name = f"{seed}:{r['name'].rsplit('_', 1)[1]}"
+            j = junctions.get(name, {})
+            alpha = j.get("smallest_exponent")
+            rows.append(f"| {name} | {', '.join(r['features'])} | {j.get('junctions', '-')}"
+                        f"{f' ({alpha:.3f})' if alpha else ''} | {b['one_minus_t_li']:.6g}, "
+                        f"{b['cells']} | {r['one_minus_t_li']:.6g}, {r['cells']}, "
+                        f"{r['solver']} | {moved:+.1e} |")
+    return (stress2d.defaults_table(pairs, "session 15 code", None) + "\n\n"
+            f"Converged both times: {both} configurations; those whose 1 - t_Li moved by more "
+            "than 1e-4:\n\n" + "\n".join(rows) + "\n\n"
+            f"Times at a 1-minute load average of {min(loads):.1f}-{max(loads):.1f} on 2 cores "
+            "(two configurations at a time, beside other runs).\n")
+
+
+def junction_census_table() -> str:
+    """docs/transport2d.md: how many random configurations have singular junctions."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    import junction_census
+
+    doc = json.loads((ROOT / "bench" / "results" / "junction_census_s16.json").read_text())
+    return junction_census.table(doc) + "\n"
+
+
 def junctions_tables(name: str, what: str) -> str:
     """docs/transport2d.md, session 16: a refine_study run of the graded first mesh
     (bench/results/NAME.json): ``what`` "grading" (its halvings) or "uniform" (the uniform
@@ -547,7 +598,8 @@ TABLES = {"stress2d_unseen": stress2d_unseen_table, "stress2d_s15": stress2d_s15
                                                           "uniform"),
           "uniform_graded_0_28": lambda: junctions_tables("refine_study_s0_c28_graded_s16",
                                                           "uniform"),
-          "adaptive_s16": adaptive_s16_table,
+          "adaptive_s16": adaptive_s16_table, "stress2d_s16": stress2d_s16_table,
+          "junction_census": junction_census_table,
           "refine_converged": refine_converged_table,
           "refine_2_22": lambda: refine_study_table("refine_study_s2_c22_s15"),
           "refine_2_22_sigma": lambda: refine_study_table("refine_study_s2_c22_sigma_M1_x32_s15"),

@@ -252,6 +252,7 @@ def evaluate(data: dict, comm, solver: str = "fem", fallback: str = "none",
                   fallback_failed=summary.get("fallback_failed"),
                   obtuse_edges=summary.get("obtuse_edges"),
                   scheme_check=summary.get("scheme_check"),
+                  singular_junctions=summary.get("singular_junctions"),
                   status="converged" if summary["converged"] else "not converged")
     if uniform:
         record.update(_compare(summary, exact, config.thickness))
