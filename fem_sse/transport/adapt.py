@@ -47,7 +47,7 @@ if TYPE_CHECKING:  # the 2D EAFE loop imports this module
     from fem_sse.transport.eafe2d_solve import EafeState
 
 __all__ = ["STOP_REASONS", "AdaptiveResult", "Marking", "doerfler_mark", "doerfler_marking",
-           "gather_profile", "solve_adaptive", "split_counts"]
+           "gather_profile", "marking_of", "solve_adaptive", "split_counts"]
 
 log = logging.getLogger(__name__)
 
