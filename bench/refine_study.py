@@ -139,14 +139,14 @@ def junction_table(doc: dict, shown=(0, 1, 2, 4, 8, 12, 16, 20)) -> str:
 def converged_table(rows: list[tuple[str, dict, dict]], mode: str = "uniform-eafe",
                     adaptive: str = "adaptive (converged)") -> str:
     """Markdown: per configuration (name, its refine_study doc with ``mode``, a uniform
-    sequence, its adaptive record of bench/stress2d.py) the adaptive run's 1 - t_Li, the
+    sequence, else ``uniform-eafe``, its adaptive record of bench/stress2d.py) the adaptive run's 1 - t_Li, the
     uniform sequence's last value and geometric extrapolation, and the adaptive value's
     difference from that."""
     out = [f"| configuration | features | {adaptive}: 1 - t_Li, cells | uniform: last "
            "mesh | uniform: extrapolated | adaptive / extrapolated - 1 |",
            "|---|---|---|---|---|---|"]
     for name, doc, record in rows:
-        uniform = doc["modes"][mode]
+        uniform = doc["modes"][mode if mode in doc["modes"] else "uniform-eafe"]
         values = [r["one_minus_t_li"] for r in uniform]
         limit = extrapolated(values)
         value = record["one_minus_t_li"]

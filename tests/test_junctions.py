@@ -86,6 +86,34 @@ def test_a_crack_ending_on_the_phase_boundary_is_a_junction_one_crossing_it_is_n
 
 
 @pytest.mark.mpi
+@pytest.mark.parametrize("failures", [1, 2])
+def test_failed_parent_check_is_retried_with_a_higher_floor_then_refused(comm, monkeypatch,
+                                                                         failures):
+    """refine2d's parent check (collective) failing once: the refinement is made again with
+    RETRY_MARGIN x the floor; twice: the mesh is returned as it was, not a crash (stress2d 1:8
+    crashed before the floor counted the neighbours that Plaza's closure splits)."""
+    from fem_sse.geometry import refine2d
+
+    smesh = build_mesh(_case(0.01), comm)
+    real, calls = refine2d._check_parents, []
+
+    def failing(new_mesh, parents):
+        calls.append(None)
+        if len(calls) <= failures:
+            raise refine2d.ParentCheckError("test")
+        real(new_mesh, parents)
+
+    monkeypatch.setattr(refine2d, "_check_parents", failing)
+    num = smesh.mesh.topology.index_map(2).size_local
+    out = refine2d.refine_tagged(smesh, np.arange(num, dtype=np.int32))
+    cells = smesh.mesh.topology.index_map(2).size_global
+    if failures == 1:
+        assert out.mesh.topology.index_map(2).size_global > cells
+    else:
+        assert out is smesh and len(calls) == 2
+
+
+@pytest.mark.mpi
 def test_graded_mesh_keeps_regions_and_reaches_the_floor(comm):
     """Each junction's cells are halved down to the resolvable size (the exponent 0.09 asks
     for more levels than the floor allows); every region's area and the GB length stay as

@@ -181,6 +181,9 @@ def graded(smesh: SeparatorMesh, config, most: int | None = None) -> SeparatorMe
             stop = "cell size"
             break
         finer = refine_tagged(smesh, cells)
+        if finer is smesh:  # refused (refine2d's parent check): as small as it goes
+            stop = "cell size"
+            break
         if finer.mesh.topology.index_map(2).size_global > budget:
             stop = "cell budget"
             break

@@ -19,6 +19,8 @@ location accepts any cell within a fixed absolute distance, and before
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 from dolfinx import fem
 from dolfinx import mesh as dmesh
@@ -26,7 +28,7 @@ from dolfinx import mesh as dmesh
 from fem_sse import compat
 from fem_sse.geometry import SeparatorMesh
 
-__all__ = ["barycentric", "carry_tags", "refine_tagged", "resolvable"]
+__all__ = ["ParentCheckError", "barycentric", "carry_tags", "refine_tagged", "resolvable"]
 
 _NV = 3  # vertices (and facets) of a triangle
 
@@ -37,6 +39,11 @@ _NV = 3  # vertices (and facets) of a triangle
 #: The shortest edge was the measure before: slivers at 1e-9 of the domain then had children
 #: placed in a neighbour (found by the parent check, grading stress2d 2:22's junctions)
 MIN_INRADIUS_SHARE = 1e-9
+
+#: the floor's factor when a refinement is made again after a failed parent check
+RETRY_MARGIN = 10.0
+
+log = logging.getLogger(__name__)
 
 
 def _parent_data(smesh: SeparatorMesh) -> fem.Function:
@@ -81,21 +88,40 @@ def barycentric(points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
     return np.concatenate([lam, 1.0 - lam.sum(axis=2, keepdims=True)], axis=2)
 
 
+class ParentCheckError(RuntimeError):
+    """A refinement whose tag transfer placed a child in a neighbour of its parent."""
+
+
 def _check_parents(new_mesh, parent_vertices: np.ndarray) -> None:
     """Raise when an owned child cell does not lie inside the parent its data came from
     (``parent_vertices``: (n, 6), m): its tags would be a neighbour's."""
+    from mpi4py import MPI
+
     num = len(parent_vertices)
     x = new_mesh.geometry.x[compat.geometry_dofmap(new_mesh)[:num, :_NV], :2]
     low = barycentric(x, parent_vertices.reshape(num, _NV, 2)).min(axis=(1, 2))
-    outside = int(np.count_nonzero(low < -1e-6))
-    if outside:
-        raise RuntimeError(f"mesh refinement: {outside} of {num} child cells were located in "
-                           "a neighbour of their parent cell (their tags would be wrong)")
+    outside = new_mesh.comm.allreduce(int(np.count_nonzero(low < -1e-6)), op=MPI.SUM)
+    if outside:  # on every rank (collective): the caller retries or stops on all of them
+        total = new_mesh.comm.allreduce(num, op=MPI.SUM)
+        raise ParentCheckError(f"mesh refinement: {outside} of {total} child cells were "
+                               "located in a neighbour of their parent cell (their tags "
+                               "would be wrong)")
 
 
-def resolvable(msh, cells: np.ndarray) -> np.ndarray:
-    """The ``cells`` whose inradius is at least :data:`MIN_INRADIUS_SHARE` of the domain's
-    extent."""
+def _inradius(corners: np.ndarray) -> np.ndarray:
+    """Inradius (m) of triangles given by their corners (n, 3, 2)."""
+    edges = np.linalg.norm(corners - np.roll(corners, 1, axis=1), axis=2)
+    e1, e2 = corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]
+    area = 0.5 * np.abs(e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0])
+    return 2.0 * area / np.maximum(edges.sum(axis=1), np.finfo(float).tiny)
+
+
+def resolvable(msh, cells: np.ndarray, margin: float = 1.0) -> np.ndarray:
+    """The ``cells`` whose inradius is at least ``margin`` x :data:`MIN_INRADIUS_SHARE` of the
+    domain's extent and that share no vertex with a (local) cell below it: Plaza's closure
+    splits the neighbours of a refined cell, and a neighbour below the floor had a child
+    placed in a neighbour (stress2d 1:8, grading its junctions: a parent of 1e-14 m, split by
+    closure)."""
     from mpi4py import MPI
 
     cells = np.asarray(cells, dtype=np.int32)
@@ -103,17 +129,19 @@ def resolvable(msh, cells: np.ndarray) -> np.ndarray:
     lo, hi = x.min(axis=0, initial=np.inf), x.max(axis=0, initial=-np.inf)
     msh.comm.Allreduce(MPI.IN_PLACE, lo, op=MPI.MIN)
     msh.comm.Allreduce(MPI.IN_PLACE, hi, op=MPI.MAX)
-    corners = x[compat.geometry_dofmap(msh)[cells, :_NV]]  # (n, 3, 2)
-    edges = np.linalg.norm(corners - np.roll(corners, 1, axis=1), axis=2)
-    e1, e2 = corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]
-    area = 0.5 * np.abs(e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0])
-    inradius = 2.0 * area / np.maximum(edges.sum(axis=1), np.finfo(float).tiny)
-    return cells[inradius >= MIN_INRADIUS_SHARE * float(np.max(hi - lo))]
+    floor = margin * MIN_INRADIUS_SHARE * float(np.max(hi - lo))
+    nodes = compat.geometry_dofmap(msh)[:, :_NV]
+    small = nodes[_inradius(x[nodes]) < floor]
+    near = np.isin(nodes[cells], small).any(axis=1)
+    return cells[(_inradius(x[nodes[cells]]) >= floor) & ~near]
 
 
 def refine_tagged(smesh: SeparatorMesh, cells: np.ndarray) -> SeparatorMesh:
     """Refine the local ``cells`` (and what Plaza's closure adds) and carry all tags over;
-    cells below :data:`MIN_INRADIUS_SHARE` of the domain are left as they are.
+    cells below :data:`MIN_INRADIUS_SHARE` of the domain are left as they are. Should the
+    parent check fail all the same, the refinement is made again with a floor
+    :data:`RETRY_MARGIN` times higher, and if that fails too, ``smesh`` is returned (the
+    adaptive loops then stop with "no refinement").
 
     Args:
         smesh: the tagged 2D mesh.
@@ -123,8 +151,16 @@ def refine_tagged(smesh: SeparatorMesh, cells: np.ndarray) -> SeparatorMesh:
         The refined :class:`SeparatorMesh` (same regions, facet groups and info).
     """
     parent = _parent_data(smesh)
-    new_mesh, _ = compat.refine_with_parent_cells(smesh.mesh, resolvable(smesh.mesh, cells))
-    return carry_tags(smesh, new_mesh, parent)
+    for margin in (1.0, RETRY_MARGIN):
+        marked = resolvable(smesh.mesh, cells, margin)
+        new_mesh, _ = compat.refine_with_parent_cells(smesh.mesh, marked)
+        try:
+            return carry_tags(smesh, new_mesh, parent)
+        except ParentCheckError as exc:
+            log.warning("%s; refining only cells of %g times the resolvable size", exc,
+                        RETRY_MARGIN)
+    log.warning("mesh refinement: the marked cells are left as they are")
+    return smesh
 
 
 def carry_tags(smesh: SeparatorMesh, new_mesh, parent: fem.Function | None = None
