@@ -400,10 +400,13 @@ def test_capped_step_that_grew_the_mesh_counts():
     ((4.0e-4, 3.0e-4, 1.0e-4), (False, False, False), False),  # the larger ratio counts
     ((1.0e-3, 4.5e-4, 2.0e-4), (False, False, False), False),  # 1.6e-4 left
     ((1.0e-3, 0.0, 0.0), (False, False, False), False),  # no decay to measure
+    ((0.77, 2.8e-3, 1.1e-5), (False, False, False), False),  # 1:42: no rate, 7.6e-4 off
+    ((4.0e-4, 1.6e-4, 2.0e-5), (False, False, False), False),  # ratios 0.4, 0.125: unsteady
 ])
 def test_geometric_decay_stops_the_loop(changes, capped, settles):
     """The second stop rule (adapt._geometric): three whole steps whose changes of 1 - t_Li
-    shrink by at most 0.5 each, with c r / (1 - r) below the tolerance after the last."""
+    shrink steadily (ratios 0.1-0.5, within a factor 2 of each other), with c r / (1 - r)
+    below the tolerance after the last."""
     from fem_sse.transport.adapt import _geometric
     from fem_sse.transport.results import RefinementStep, StepChange
 
