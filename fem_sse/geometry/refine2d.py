@@ -131,9 +131,9 @@ def resolvable(msh, cells: np.ndarray, margin: float = 1.0) -> np.ndarray:
     msh.comm.Allreduce(MPI.IN_PLACE, hi, op=MPI.MAX)
     floor = margin * MIN_INRADIUS_SHARE * float(np.max(hi - lo))
     nodes = compat.geometry_dofmap(msh)[:, :_NV]
-    small = nodes[_inradius(x[nodes]) < floor]
-    near = np.isin(nodes[cells], small).any(axis=1)
-    return cells[(_inradius(x[nodes[cells]]) >= floor) & ~near]
+    inradius = _inradius(x[nodes])
+    near = np.isin(nodes[cells], nodes[inradius < floor]).any(axis=1)
+    return cells[(inradius[cells] >= floor) & ~near]
 
 
 def refine_tagged(smesh: SeparatorMesh, cells: np.ndarray) -> SeparatorMesh:

@@ -373,7 +373,7 @@ def solve_adaptive(config: Config, comm, progress=None, accept=None,
                               capped=marking.capped)
         # 2D: the ionic field is refined too while its estimate is above the tolerance (the
         # W indicator does not see it, and the EAFE check shares it: stress2d 2:22 stopped
-        # 8.5e-4 off with the W indicator alone, 1e-5 off with both); it does not hold the
+        # 8.5e-4 off with the W indicator alone, 2e-5 off with both); it does not hold the
         # stop back (the EAFE loop's rule: its estimate can stay above on a capped mesh)
         ionic2, estimate = disc.ionic_error(problem)
         ionic_ok = estimate is None or estimate <= opts.tolerance

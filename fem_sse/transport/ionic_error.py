@@ -15,9 +15,10 @@ and sum_K eta_K^2 / G_h estimates the relative error of G. Where w is smooth (la
 uniform stacks on meshes along the layers: w_h exact) it vanishes; next to crack tips,
 partial-contact edges, pores and rough PBs it is what the EAFE adaptive loop must refine too
 (its transport indicator marks only the cells where mu crosses B): a P1 G on a coarse mesh
-around two crack tips was 1 % high. (The W-FEM's loop does not use it: joined with its W
-indicator it changed W's results on GB-interface meshes by a factor 2 and stopped converging,
-stress2d 0:28; docs/transport2d.md.) A discontinuous w (GB interfaces) adds the DG terms:
+around two crack tips was 1 % high. Since session 16 the W-FEM's loop marks by it too (its
+W indicator does not see this error: stress2d 4:7 had been 8 % off, 2:22 8.5e-4;
+docs/transport2d.md); earlier, before the tag and junction fixes, the joined marking had
+stopped converging on stress2d 0:28. A discontinuous w (GB interfaces) adds the DG terms:
 sigma/h [w]^2 where w should be continuous (inside a region, and against the electrode
 values), and on GB facets h/sigma (mean normal current - g [w])^2, the residual of their law.
 Crack lines do not occur: the EAFE mesh is cut open along them. In 1D P1 w is
