@@ -164,8 +164,8 @@ def _draw(rng, name: str) -> dict:
     return {"name": name, "cell": cell, "materials": materials,
             "geometry": geometry,
             "mesh": {"size_bulk": min(thickness, width) / 6, "grading": 1.0},
-            # the cell cap is the 2D default (80 000; 20 000 before session 14, where
-            # --max-cells 20000 reproduces the earlier results)
+            # the cell cap is the 2D default (160 000; 80 000 in sessions 14-16, 20 000
+            # before: --max-cells reproduces the earlier results)
             "solver": {"tolerance": 1e-4},
             "meta": {"features": [str(f) for f in features] or ["laterally_uniform"]}}
 
@@ -207,7 +207,7 @@ def evaluate(data: dict, comm, solver: str = "fem", fallback: str = "none",
     """Run one configuration in this process: a record (identical on every rank).
     ``solver``: "fem" or "fem-eafe"; ``fallback``: the ``solver.fallback`` of a "fem" run
     (default none: the W formulation alone, as the benchmark's earlier results);
-    ``max_cells``: the adaptive loop's cell cap instead of the 2D default (80 000)."""
+    ``max_cells``: the adaptive loop's cell cap instead of the 2D default (160 000)."""
     from fem_sse.spec.config import ConfigError, parse_config
     from fem_sse.errors import ConvergenceError
     from fem_sse.transport.exact1d import SolveError
@@ -533,8 +533,8 @@ def main(argv=None) -> int:
                         help="solver.fallback of the 'fem' runs (default none: the W "
                         "formulation alone, as the earlier results)")
     parser.add_argument("--max-cells", type=int, help="the adaptive loop's cell cap instead "
-                        "of the 2D default solver.max_cells = 80000 (20000: the runs before "
-                        "session 14)")
+                        "of the 2D default solver.max_cells = 160000 (80000: sessions 14-16; "
+                        "20000: before)")
     parser.add_argument("--output", type=Path)
     parser.add_argument("--table", type=Path, help="print the markdown table of a results JSON")
     parser.add_argument("--merge", nargs=2, type=Path, metavar=("ALL", "RERUN"),

@@ -128,7 +128,7 @@ def test_first_mesh_leaves_room(comm, caplog):
 @pytest.mark.mpi
 def test_first_mesh_has_at_most_first_cells_whatever_the_cap(comm, monkeypatch):
     """The first mesh's target is min(ROOM * max_cells, FIRST_CELLS): a large cap (the 2D
-    default is 80 000) does not let a fine first mesh stand (here FIRST_CELLS is lowered to
+    default is 160 000) does not let a fine first mesh stand (here FIRST_CELLS is lowered to
     300 so that a small mesh shows it)."""
     from fem_sse.geometry import sizing
 
@@ -139,12 +139,12 @@ def test_first_mesh_has_at_most_first_cells_whatever_the_cap(comm, monkeypatch):
 
 
 def test_solver_defaults_are_the_dimensions():
-    """1D: tolerance 1e-5, 20 000 cells; 2D: tolerance 1e-4, 80 000 cells (spec.dimension);
+    """1D: tolerance 1e-5, 20 000 cells; 2D: tolerance 1e-4, 160 000 cells (spec.dimension);
     a [solver] table still sets its own."""
     from conftest import BILAYER as LINE
 
     line = parse_config(copy.deepcopy({"name": "line", **LINE}))
     plane = parse_config({k: v for k, v in copy.deepcopy(BILAYER).items() if k != "solver"})
     assert (line.solver.tolerance, line.solver.max_cells) == (1e-5, 20000)
-    assert (plane.solver.tolerance, plane.solver.max_cells) == (1e-4, 80000)
+    assert (plane.solver.tolerance, plane.solver.max_cells) == (1e-4, 160000)
     assert _pore_case(1000).solver.max_cells == 1000

@@ -106,10 +106,10 @@ def test_beyond_precision_falls_back(stress2d, comm, index):
 def test_default_cap_leaves_room_beyond_the_former_one(stress2d, comm):
     """Configuration 12 (partial anode contact and a crack line) converged at 19 002 cells
     with the former cap of 20 000 (its last markings limited to (20 000 - cells) / 6 cells);
-    with the 2D default cap (80 000) it converges on its tolerance above 20 000 cells
+    with the 2D default cap (160 000) it converges on its tolerance above 20 000 cells
     (docs/transport2d.md, "A cap of 80 000 cells and capped markings")."""
     record = stress2d.evaluate(stress2d.random_config(0, 12), comm)
-    assert record["max_cells"] == 80000
+    assert record["max_cells"] == 160000
     assert record["status"] == "converged" and record["stop_reason"] == "tolerance"
     assert record["cells"] > 20000
     assert record["current_balance"]["relative_imbalance"] < 1e-6

@@ -308,6 +308,31 @@ def test_front_chains_join_across_one_cell_gaps():
     assert len(_close_gaps(chains, pts, ["m", "m", "other", "m"])) == 3  # materials differ
 
 
+
+@pytest.mark.parametrize("roughness", [None, {"amplitude": 3 * UM, "wavelength": 2 * UM}])
+def test_interface_segments_trace_the_phase_boundary(comm, roughness):
+    """The phase boundary's facets as rank 0 sees them (both sides, every rank's cells): on
+    the flat PB at x = 50 um, twice the width long; on a rough one longer, within its
+    amplitude; with the materials on its sides (where interface pieces of fronts join)."""
+    from fem_sse.transport.metrics2d import cell_data, interface_segments
+
+    extra = {} if roughness is None else {"phase_boundaries": {"roughness": roughness}}
+    config = parse_config(bilayer2d(**extra))
+    problem = TransportProblem(config, build_mesh(config, comm))
+    found = interface_segments(problem, cell_data(problem))
+    if comm.rank != 0:
+        assert found is None
+        return
+    segments, materials = found["pb0"]
+    assert materials == {"SE_cathodic", "SE_anodic"}
+    total = np.linalg.norm(segments[:, 1] - segments[:, 0], axis=1).sum()
+    if roughness is None:
+        assert np.allclose(segments[:, :, 0], 50 * UM, rtol=0, atol=1e-12)
+        assert total == pytest.approx(2 * config.width, rel=1e-12)
+    else:
+        assert np.abs(segments[:, :, 0] - 50 * UM).max() <= 3 * UM * (1 + 1e-9)
+        assert total > 2.5 * config.width
+
 # -- certification (issue 16): stop reasons, current balance, exact 1D, coverage --------------
 def test_uniform_stack_certificate(comm):
     """The laterally uniform bilayer: currents balance, the residual is small, the summary

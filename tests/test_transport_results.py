@@ -284,3 +284,47 @@ def test_fragments_of_one_crossing_are_one_front():
     as_jump = Jump(joined["x_mean_m"], "M2", "up", width, 1.0, joined["boundary_layer"])
     assert not as_jump.resolved  # left out of the comparison whatever its length
     assert RESOLVED_COVERAGE == 1e-4
+
+
+def test_pieces_along_a_phase_boundary_are_one_front():
+    """Short fronts within INTERFACE_BAND L of a rough phase boundary, in a material on its
+    sides, are one front per boundary and material (``boundary_layer`` the boundary's name,
+    the direction of most of their length) that the loop does not compare; a front across the
+    width next to it, a piece far from it and a piece of a third material stay apart
+    (stress2d 5:42)."""
+    import numpy as np
+
+    from fem_sse.transport.front_groups import (INTERFACE_BAND, INTERFACE_PIECE,
+                                                merge_interface_layers)
+
+    width, thickness = 2e-5, 8e-5
+    y = np.linspace(0.0, width, 401)
+    x = 3.5e-5 + 6e-6 * np.sin(2 * np.pi * y / 9.5e-6)  # the rough M0/M1 boundary
+    line = np.stack([x, y], axis=1)
+    interfaces = {"pb0": (np.stack([line[:-1], line[1:]], axis=1), {"M0", "M1"})}
+
+    def front(k, length, offset, material="M1", direction="up"):
+        p = line[k] + [offset, 0.0]
+        q = line[k + 1] + [offset, 0.0]
+        return {"material": material, "direction": direction, "x_mean_m": float(p[0]),
+                "x_min_m": float(min(p[0], q[0])), "x_max_m": float(max(p[0], q[0])),
+                "length_m": length, "points_m": [p.tolist(), q.tolist()]}
+
+    near = 0.5 * INTERFACE_BAND * thickness
+    pieces = [front(10, 4e-8, near), front(90, 9e-8, -near, direction="down"),
+              front(200, 2e-7, near), front(300, 3e-9, near)]
+    across = front(120, 1.7 * width, near)  # a jump along the boundary, the whole width
+    far = front(50, 1e-8, 3.0 * INTERFACE_BAND * thickness)
+    other = front(60, 1e-8, near, material="M2")
+    merged = merge_interface_layers(pieces + [across, far, other], interfaces, width, thickness)
+    assert len(merged) == 4
+    assert across in merged and far in merged and other in merged
+    joined = next(f for f in merged if f.get("boundary_layer") == "pb0")
+    assert joined["pieces"] == 4 and joined["length_m"] == pytest.approx(3.33e-7)
+    assert joined["direction"] == "up"  # 2.43e-7 m up, 9e-8 m down
+    assert len(joined["points_m"]) == 8 and INTERFACE_PIECE * width > 2e-7
+    as_jump = Jump(joined["x_mean_m"], "M1", "up", joined["length_m"], 1e-2, "pb0")
+    assert not as_jump.resolved
+    assert Jump(1e-6, "M0", "up", width, 1.0, "cathode").resolved
+    assert merge_interface_layers(pieces, {}, width, thickness) == sorted(
+        pieces, key=lambda f: f["x_mean_m"])  # no phase boundary: nothing joined

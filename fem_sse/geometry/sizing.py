@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 #: adaptive loop's room (a first mesh above the cap stopped the loop at step 0, not converged)
 ROOM = 0.5
 #: most cells the first mesh of an adaptive run may take, whatever the cap: the loop refines
-#: where its indicators say (the 2D cap of 80 000 would otherwise let a first mesh of 40 000
+#: where its indicators say (the 2D cap of 160 000 would otherwise let a first mesh of 80 000
 #: cells stand, every Newton solve on it slower than the refined meshes need)
 FIRST_CELLS = 10000
 #: largest factor on every mesh size when coarsening the first mesh (cells / 16)

@@ -37,7 +37,7 @@ Schema (keys in brackets are optional, with their defaults)::
     [adaptive = true]           # adaptive refinement of the jumps and boundary layers
     [tolerance = 1e-5 (1D), 1e-4 (2D)]  # relative change of 1 - t_Li (and of jump
                                 # positions / L) between two meshes that stops the loop
-    [max_cells = 20000 (1D), 80000 (2D)]  # cap on cells of the adaptive loop
+    [max_cells = 20000 (1D), 160000 (2D)]  # cap on cells of the adaptive loop
     [max_refinements = 30]
     [fallback = "fem-eafe"]     # "fem": the scheme used when the W formulation does not
                                 # converge or is not certified (2D: not with GB interfaces

@@ -17,7 +17,7 @@ refine_fronts       0 (no fronts to refine in a line)   up to 12 rounds
 exact solver        the closed form                     none (its averaged stack has one)
 w_budget_s default  20 s                                200 s
 tolerance default   1e-5                                1e-4
-max_cells default   20 000                              80 000
+max_cells default   20 000                              160 000
 solver.kind default "fem-eafe" (exponentially fitted)  "fem" (W formulation + fallback)
 mesh report / PNG   none                                ``fem-sse mesh --report/--png``
 ==================  ==================================  ==================================
@@ -99,10 +99,11 @@ class CaseInput:
             random configurations within 2e-5 of exact in 1 - t_Li (bench/stress2d.py), ten
             times inside the issue's 1e-3.
         max_cells: the default ``solver.max_cells`` (the adaptive loop's cell cap). 1D: 20 000
-            (no random stack needs more than 1 600 cells); 2D: 80 000: with it 149 of 150
-            random configurations converge on their tolerance, 45 of them above 20 000 cells
-            (docs/transport2d.md; with the former 20 000, 3 stopped on the cap and others
-            "converged" on steps the cap had made small).
+            (no random stack needs more than 1 600 cells); 2D: 160 000 since session 17
+            (80 000 since session 14, when 45 of 150 random configurations needed more than
+            20 000 cells; stress2d 5:42, a rough phase boundary, reaches its tolerance at
+            138 609 cells in 35 s and stopped on 80 000 after 200 s of capped steps:
+            docs/transport2d.md).
     """
 
     dim: int
@@ -132,7 +133,7 @@ PLANE = CaseInput(2, GEOMETRY_KEYS + GEOMETRY_KEYS_2D, LAYER_KEYS_2D, MESH_KEYS_
                   ("plane_strain", "plane_stress"), BC_GROUPS_2D, laterally_held=False,
                   max_refine_fronts=12, exact_solver=False, mesh_report=True,
                   parse_mesh=_plane_mesh, w_budget_s=200.0,
-                  solver_kind="fem", tolerance=1e-4, max_cells=80000)
+                  solver_kind="fem", tolerance=1e-4, max_cells=160000)
 _BY_DIMENSION = {1: LINE, 2: PLANE}
 
 

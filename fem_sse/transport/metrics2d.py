@@ -20,6 +20,9 @@ rank 0, never whole fields.
   solver, which finds such crossings within ~1e-12 m of the electrode. One definition for
   both: a jump is every crossing of mu_Li0 = B in the closed interval [0, L], the electrode
   values included.
+* Interface layers: short fronts that run along a phase boundary (in the layer where mu_Li0
+  adjusts to the value its neighbour sets there) are joined per boundary and material
+  (:mod:`fem_sse.transport.front_groups`).
 * ``mu_interfaces``: mean mu_Li0 along each phase boundary ``pb<i>``.
 * ``coverage`` of a jump: its front length over the cathode length (1 for a front across a
   laterally uniform stack).
@@ -38,11 +41,13 @@ from fem_sse import compat
 from fem_sse.geometry.regions import ANODE, CATHODE
 from fem_sse.materials.conductivity import kirchhoff, mu_from_kirchhoff
 from fem_sse.parallel import gather_arrays
-from fem_sse.transport.front_groups import merge_boundary_layers, merge_fragments
+from fem_sse.transport.front_groups import (merge_boundary_layers, merge_fragments,
+                                            merge_interface_layers)
 from fem_sse.transport.jumps import crosses, opposite_sides, zero_point
 from fem_sse.transport.results import InterfacePotential, Jump, Metrics, RegionStats
 
-__all__ = ["cell_data", "electrode_fronts", "fem_metrics_2d", "front_polylines"]
+__all__ = ["cell_data", "electrode_fronts", "fem_metrics_2d", "front_polylines",
+           "interface_segments"]
 
 _NV = 3
 
@@ -259,8 +264,9 @@ def _walk(start: int, keys, material, by_key, seen) -> list[tuple[int, int]]:
     return reversed_back + forward
 
 
-def _electrode_facets(problem, data: dict, tag: int):
-    """Owned cells' facets on electrode ``tag``: (cell rows, local vertex index opposite)."""
+def _tagged_facets(problem, data: dict, tag: int):
+    """Owned cells' facets tagged ``tag`` (an electrode, a phase boundary): (cell rows, local
+    vertex index opposite)."""
     msh = problem.mesh
     tdim = msh.topology.dim
     n = len(data["w"])
@@ -279,7 +285,7 @@ def electrode_fronts(problem, data: dict) -> tuple[list[dict] | None, dict | Non
     found = []
     for tag, mu_e, name in ((CATHODE, config.cell.mu_cathode, "cathode"),
                             (ANODE, config.cell.mu_anode, "anode")):
-        rows, opposite = _electrode_facets(problem, data, tag)
+        rows, opposite = _tagged_facets(problem, data, tag)
         cells = data["x"][rows]
         band = problem.comm.allreduce(float(np.max(cells[:, :, 0].max(axis=1)
                                                    - cells[:, :, 0].min(axis=1), initial=0.0)),
@@ -319,6 +325,26 @@ def electrode_fronts(problem, data: dict) -> tuple[list[dict] | None, dict | Non
     return fronts, bands
 
 
+def interface_segments(problem, data: dict) -> dict | None:
+    """Each phase boundary ``pb<i>`` as its facets, (m, 2 ends, 2) coordinates (m), with the
+    materials of the cells on its sides (rank 0; None elsewhere): where
+    :func:`~fem_sse.transport.front_groups.merge_interface_layers` looks for fronts along it."""
+    regions = problem.smesh.regions
+    found = {}
+    for i in range(len(problem.config.interfaces)):
+        tag = problem.smesh.facet_groups.get(f"pb{i}")
+        if tag is None:
+            continue
+        rows, opposite = _tagged_facets(problem, data, tag)
+        ends = np.stack([(opposite + 1) % _NV, (opposite + 2) % _NV], axis=1)
+        found[f"pb{i}"] = gather_arrays(problem.comm, data["x"][rows[:, None], ends],
+                                        data["region"][rows])
+    if problem.comm.rank != 0:
+        return None
+    return {name: (seg.reshape(-1, 2, 2), {regions[t].material for t in region})
+            for name, (seg, region) in found.items()}
+
+
 def pb_potentials(problem) -> list[InterfacePotential]:
     """Mean mu_Li0 (eV) along each phase boundary pb<i> (interior facets)."""
     groups = problem.smesh.facet_groups
@@ -343,9 +369,11 @@ def fem_metrics_2d(problem) -> Metrics:
     stats, over, under = region_stats(problem, data)
     fronts = front_polylines(problem, data)
     at_electrodes, bands = electrode_fronts(problem, data)
+    interfaces = interface_segments(problem, data)
     jumps = None
     if problem.comm.rank == 0:
         fronts = merge_boundary_layers(fronts, at_electrodes, bands, problem.length)
+        fronts = merge_interface_layers(fronts, interfaces, problem.area, problem.length)
         fronts = merge_fragments(fronts, problem.area, problem.length)
         # coverage: front length over the cathode length (1 for a laterally uniform stack)
         jumps = [Jump(f["x_mean_m"], f["layer"], f["direction"], f["length_m"],

@@ -48,8 +48,8 @@ class TransportSolve(MappingRecord):
 
 
 #: 2D fronts below this share of the cathode length, and joined pieces (``boundary_layer``
-#: FRAGMENTS; 3:21: 37 of 1e-13-6e-11 m along a PB), are fragments: not in the comparison
-RESOLVED_COVERAGE, FRAGMENTS = 1e-4, "fragments"
+#: FRAGMENTS, 3:21; pb<i>, 5:42) are not compared; boundary layers at the ELECTRODES are
+RESOLVED_COVERAGE, FRAGMENTS, ELECTRODES = 1e-4, "fragments", ("cathode", "anode")
 
 
 @dataclass(frozen=True)
@@ -60,8 +60,8 @@ class Jump:
         x_m, layer, direction: position (m from the cathode; 2D: the length-weighted mean over
             the front), the layer's material, "up" (mu_Li0 rising toward the anode) or "down".
         length_m, coverage, boundary_layer: 2D only: the front's length (m), its length over
-            the cathode length (-), "cathode"/"anode" for a front merged with an electrode
-            boundary layer, FRAGMENTS for the joined pieces of one crossing (None: neither).
+            the cathode length (-), "cathode"/"anode" (merged with an electrode boundary
+            layer), FRAGMENTS (joined pieces of one crossing), ``pb<i>`` (along that PB).
     """
 
     x_m: float
@@ -79,9 +79,9 @@ class Jump:
 
     @property
     def resolved(self) -> bool:
-        """Whether the loop compares this jump (1D: always; 2D: not a fragment)."""
+        """Whether the loop compares it (1D: always; 2D: not fragments or PB pieces)."""
         return self.coverage is None or (self.coverage >= RESOLVED_COVERAGE
-                                         and self.boundary_layer != FRAGMENTS)
+                                         and self.boundary_layer in (None, *ELECTRODES))
 
     def to_summary(self) -> dict:
         """The summary.json entry ("x" in m, then layer, direction; 2D: front keys)."""
