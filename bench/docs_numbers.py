@@ -509,22 +509,25 @@ def refine_converged_table() -> str:
     return refine_study.converged_table(rows) + "\n"
 
 
-def stress2d_s16_table() -> str:
-    """docs/transport2d.md: seeds 0-5 on the code of session 16 against session 15's (seed 5:
-    never run before), and the configurations whose 1 - t_Li moved by more than 1e-4 with
-    their junctions (bench/junction_census.py)."""
+def stress2d_s16_table(before: int = 15, now_session: int = 16, seeds: int = 6) -> str:
+    """docs/transport2d.md: seeds 0 to ``seeds`` - 1 on the code of session ``now_session``
+    against session ``before``'s (a seed without a run then: never run before), and the
+    configurations whose 1 - t_Li moved by more than 1e-4 with their junctions
+    (bench/junction_census.py, seeds 0-5)."""
     sys.path.insert(0, str(ROOT / "bench"))
     import stress2d
 
     results = ROOT / "bench" / "results"
     census = json.loads((results / "junction_census_s16.json").read_text())["seeds"]
     junctions = {r["name"]: r for rows in census.values() for r in rows}
-    pairs = [(json.loads((results / f"stress2d_s{seed}_s15.json").read_text())
-              if seed < 5 else None,
-              json.loads((results / f"stress2d_s{seed}_s16.json").read_text()))
-             for seed in range(6)]
+
+    def run(seed: int, session: int) -> dict | None:
+        path = results / f"stress2d_s{seed}_s{session}.json"
+        return json.loads(path.read_text()) if path.exists() else None
+
+    pairs = [(run(seed, before), run(seed, now_session)) for seed in range(seeds)]
     loads = [r["load_average_1min"] for _, now in pairs for r in now["records"]]
-    rows = ["| seed:# | features | junctions (smallest exponent) | session 15: 1 - t_Li, "
+    rows = [f"| seed:# | features | junctions (smallest exponent) | session {before}: 1 - t_Li, "
             "cells | now: 1 - t_Li, cells, solver | now / before - 1 |", "|---|---|---|---|---|---|"]
     both = 0
     for seed, (before_doc, now) in enumerate(pairs):
@@ -544,7 +547,7 @@ def stress2d_s16_table() -> str:
                         f"{f' ({alpha:.3f})' if alpha else ''} | {b['one_minus_t_li']:.6g}, "
                         f"{b['cells']} | {r['one_minus_t_li']:.6g}, {r['cells']}, "
                         f"{r['solver']} | {moved:+.1e} |")
-    return (stress2d.defaults_table(pairs, "session 15 code", None) + "\n\n"
+    return (stress2d.defaults_table(pairs, f"session {before} code", None) + "\n\n"
             f"Converged both times: {both} configurations; those whose 1 - t_Li moved by more "
             "than 1e-4:\n\n" + "\n".join(rows) + "\n\n"
             f"Times at a 1-minute load average of {min(loads):.1f}-{max(loads):.1f} on 2 cores "
@@ -578,9 +581,15 @@ def junctions_tables(name: str, what: str) -> str:
 REFERENCED = ((0, 32), (0, 40), (3, 41), (3, 20), (3, 4), (4, 7), (2, 29))
 
 
-def adaptive_s16_table() -> str:
-    """docs/transport2d.md: session 16's default runs against the extrapolated limit of
-    uniform refinement from the graded first mesh (exponentially fitted)."""
+#: session 17: configurations that only the exponentially fitted scheme solves (the W
+#: formulation's precision check refuses them), refined uniformly from the first mesh
+EAFE_ONLY = ((5, 4), (4, 41))
+
+
+def adaptive_s16_table(session: int = 16, extra: tuple = ()) -> str:
+    """docs/transport2d.md: session ``session``'s default runs against the extrapolated limit
+    of uniform refinement from the graded first mesh (exponentially fitted); ``extra``:
+    (seed, index) of more references (``refine_study_s{seed}_c{index}_s{session}``)."""
     sys.path.insert(0, str(ROOT / "bench"))
     import refine_study
 
@@ -588,9 +597,10 @@ def adaptive_s16_table() -> str:
     rows = []
     for seed, index, name in ((2, 22, "refine_study_s2_c22_graded_s16"),
                               (0, 28, "refine_study_s0_c28_graded_s16"),
-                              *((s, i, f"refine_study_s{s}_c{i}_s16") for s, i in REFERENCED)):
+                              *((s, i, f"refine_study_s{s}_c{i}_s16") for s, i in REFERENCED),
+                              *((s, i, f"refine_study_s{s}_c{i}_s{session}") for s, i in extra)):
         doc = json.loads((results / f"{name}.json").read_text())
-        runs = json.loads((results / f"stress2d_s{seed}_s16.json").read_text())
+        runs = json.loads((results / f"stress2d_s{seed}_s{session}.json").read_text())
         record = next(r for r in runs["records"] if r["name"] == f"stress2d_{seed}_{index}")
         rows.append((f"{seed}:{index} ({record['solver']}, {record['stop_reason']})", doc,
                      record))
@@ -605,6 +615,8 @@ TABLES = {"stress2d_unseen": stress2d_unseen_table, "stress2d_s15": stress2d_s15
           "uniform_graded_0_28": lambda: junctions_tables("refine_study_s0_c28_graded_s16",
                                                           "uniform"),
           "adaptive_s16": adaptive_s16_table, "stress2d_s16": stress2d_s16_table,
+          "adaptive_s17": lambda: adaptive_s16_table(17, EAFE_ONLY),
+          "stress2d_s17": lambda: stress2d_s16_table(16, 17, 7),
           "junction_census": junction_census_table,
           "refine_converged": refine_converged_table,
           "refine_2_22": lambda: refine_study_table("refine_study_s2_c22_s15"),

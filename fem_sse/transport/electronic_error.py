@@ -1,0 +1,69 @@
+"""Where the exponentially fitted scheme leaves the electronic current under-resolved (2D).
+
+The EAFE loop's own indicator (:func:`fem_sse.transport.eafe2d_solve.indicators_2d`) marks the
+cells where both carriers carry current under an ionic drop: along an edge the scheme is exact
+for one carrier with a constant current, so in 1D nothing else has an error. In 2D the current
+also spreads: from a partial anode contact, around pores and crack tips, along rough phase
+boundaries. There the nodal scheme is a P1 discretisation of a diffusion problem, first order
+in the current, and nothing marked it: stress2d 5:38 (partial contact) stopped on its change
+rule at 16 504 cells 5e-4 from the W formulation's limit, its last changes 4e-6, because each
+step refined only the fronts (docs/transport2d.md, session 17).
+
+The indicator is a gradient recovery (Zienkiewicz-Zhu) of the electronic current: in each cell
+K the current vector J_K is the least-squares fit of its edge currents (J_K . (x_j - x_i) =
+G_ij, exact for a linear potential with a constant conductivity), the recovered current at a
+node is the area-weighted mean of the J_K around it, and
+
+    eta_K^2 = |K| |J_K - (mean of the recovered currents at K's nodes)|^2.
+
+Cells whose edge currents lie within 100 times their round-off bound (layers whose B lies far
+inside the electrode window, where the two carriers' terms cancel) get no indicator: their J_K
+is noise. The indicator only orders cells for Doerfler marking; the loop's change rule decides
+when to stop, as in the W loop, whose residual estimator sees this error.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["electronic_indicators"]
+
+#: edge currents within this factor of their round-off bound carry no digits
+NOISE_FACTOR = 100.0
+
+
+def _cell_currents(problem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per owned cell: the least-squares current vector J_K (n, 2) of its edge currents,
+    its area (m^2) and whether its currents lie above their round-off."""
+    g, noise = problem._edge_noise(problem.mu.x.array, problem.phi)
+    n = len(problem.cell_tag)
+    per = len(problem.edge_pairs)
+    c = np.abs(problem.edge_c)
+    x = problem.x[problem.cell_dofs][:, :, :2]
+    edges = x[:, problem.edge_pairs[:, 1]] - x[:, problem.edge_pairs[:, 0]]  # (n, 3, 2)
+    g = g.reshape(n, per)
+    normal = np.einsum("nkd,nke->nde", edges, edges)
+    rhs = np.einsum("nkd,nk->nd", edges, g)
+    current = np.linalg.solve(normal, rhs[..., None])[..., 0]
+    area = 0.5 * np.abs(edges[:, 0, 0] * edges[:, 1, 1] - edges[:, 0, 1] * edges[:, 1, 0])
+    scale = np.abs(g).max(axis=1)
+    quiet = (noise.reshape(n, per) / np.where(c > 0, c, 1.0).reshape(n, per)).max(axis=1)
+    return current, area, scale > NOISE_FACTOR * quiet
+
+
+def electronic_indicators(problem) -> np.ndarray:
+    """eta_K^2 per owned cell of a 2D :class:`fem_sse.transport.eafe2d.EafeProblem2D` (module
+    docstring; units of the squared current times area, for marking only)."""
+    current, area, resolved = _cell_currents(problem)
+    dofs = problem.cell_dofs
+    weights = np.where(resolved, area, 0.0)
+    sums = [np.zeros(problem.n_local) for _ in range(3)]
+    for k in range(dofs.shape[1]):
+        np.add.at(sums[0], dofs[:, k], weights * current[:, 0])
+        np.add.at(sums[1], dofs[:, k], weights * current[:, 1])
+        np.add.at(sums[2], dofs[:, k], weights)
+    total = [problem._reverse(s) for s in sums]
+    nodal = np.stack(total[:2], axis=1) / np.maximum(total[2], 1e-300)[:, None]
+    recovered = nodal[dofs].mean(axis=1)
+    eta2 = area * ((current - recovered) ** 2).sum(axis=1)
+    return np.where(resolved, eta2, 0.0)
