@@ -607,6 +607,35 @@ def adaptive_s16_table(session: int = 16, extra: tuple = ()) -> str:
     return refine_study.converged_table(rows, "graded-uniform", "default run") + "\n"
 
 
+#: session 17: the EAFE loop alone (``--solver fem-eafe``) against uniform references:
+#: (seed, index, the reference's refine_study JSON, its mode)
+EAFE_REFERENCES = ((2, 22, "refine_study_s2_c22_graded_s16", "graded-uniform"),
+                   (0, 28, "refine_study_s0_c28_graded_s16", "graded-uniform"),
+                   (2, 29, "refine_study_s2_c29_s17", "uniform-eafe"),
+                   (4, 7, "refine_study_s4_c7_s16", "uniform-eafe"),
+                   (5, 38, "refine_study_s5_c38_s17", "uniform-eafe"),
+                   (5, 4, "refine_study_s5_c4_s17", "uniform-eafe"),
+                   (4, 41, "refine_study_s4_c41_s17", "uniform-eafe"))
+
+
+def eafe_loop_s17_table() -> str:
+    """docs/transport2d.md: the EAFE loop with the electronic indicator (session 17,
+    ``bench/results/stress2d_eafe_loop_s17.json``) against the extrapolated limits of uniform
+    refinement."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    import refine_study
+
+    results = ROOT / "bench" / "results"
+    runs = json.loads((results / "stress2d_eafe_loop_s17.json").read_text())
+    by_name = {r["name"]: r for r in runs["records"]}
+    rows = []
+    for seed, index, name, mode in EAFE_REFERENCES:
+        doc = json.loads((results / f"{name}.json").read_text())
+        record = by_name[f"stress2d_{seed}_{index}"]
+        rows.append((f"{seed}:{index} ({record['stop_reason']})", doc, record))
+    return refine_study.converged_table(rows, "graded-uniform", "EAFE loop") + "\n"
+
+
 TABLES = {"stress2d_unseen": stress2d_unseen_table, "stress2d_s15": stress2d_s15_table,
           "junctions_2_22": lambda: junctions_tables("refine_study_s2_c22_graded_s16",
                                                      "grading"),
@@ -616,6 +645,7 @@ TABLES = {"stress2d_unseen": stress2d_unseen_table, "stress2d_s15": stress2d_s15
                                                           "uniform"),
           "adaptive_s16": adaptive_s16_table, "stress2d_s16": stress2d_s16_table,
           "adaptive_s17": lambda: adaptive_s16_table(17, EAFE_ONLY),
+          "eafe_loop_s17": eafe_loop_s17_table,
           "stress2d_s17": lambda: stress2d_s16_table(16, 17, 7),
           "junction_census": junction_census_table,
           "refine_converged": refine_converged_table,

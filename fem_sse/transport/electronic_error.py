@@ -12,7 +12,7 @@ step refined only the fronts (docs/transport2d.md, session 17).
 The indicator is a gradient recovery (Zienkiewicz-Zhu) of the electronic current: in each cell
 K the current vector J_K is the least-squares fit of its edge currents (J_K . (x_j - x_i) =
 G_ij, exact for a linear potential with a constant conductivity), the recovered current at a
-node is the area-weighted mean of the J_K around it, and
+node is the area-weighted mean of the J_K of one material around it, and
 
     eta_K^2 = |K| |J_K - (mean of the recovered currents at K's nodes)|^2.
 
@@ -51,19 +51,32 @@ def _cell_currents(problem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return current, area, scale > NOISE_FACTOR * quiet
 
 
-def electronic_indicators(problem) -> np.ndarray:
-    """eta_K^2 per owned cell of a 2D :class:`fem_sse.transport.eafe2d.EafeProblem2D` (module
-    docstring; units of the squared current times area, for marking only)."""
-    current, area, resolved = _cell_currents(problem)
+def _recovered(problem, current: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Per owned cell, the mean over its nodes of the area-weighted nodal average of the
+    ``current`` of the cells with nonzero ``weights`` around each node (collective)."""
     dofs = problem.cell_dofs
-    weights = np.where(resolved, area, 0.0)
     sums = [np.zeros(problem.n_local) for _ in range(3)]
     for k in range(dofs.shape[1]):
-        np.add.at(sums[0], dofs[:, k], weights * current[:, 0])
-        np.add.at(sums[1], dofs[:, k], weights * current[:, 1])
-        np.add.at(sums[2], dofs[:, k], weights)
+        for total, value in zip(sums, (weights * current[:, 0], weights * current[:, 1],
+                                       weights)):
+            np.add.at(total, dofs[:, k], value)
     total = [problem._reverse(s) for s in sums]
     nodal = np.stack(total[:2], axis=1) / np.maximum(total[2], 1e-300)[:, None]
-    recovered = nodal[dofs].mean(axis=1)
+    return nodal[dofs].mean(axis=1)
+
+
+def electronic_indicators(problem) -> np.ndarray:
+    """eta_K^2 per owned cell of a 2D :class:`fem_sse.transport.eafe2d.EafeProblem2D` (module
+    docstring; units of the squared current times area, for marking only). The recovery is
+    done per material: across a phase boundary the tangential current jumps with the
+    conductivity, and an average over both sides would mark the boundary for ever."""
+    current, area, resolved = _cell_currents(problem)
+    regions = problem.smesh.regions
+    material = np.array([regions[t].material for t in problem.cell_tag], dtype=object)
+    recovered = np.zeros_like(current)
+    for name in sorted(problem.config.materials):  # the same order on every rank
+        mine = material == name
+        part = _recovered(problem, current, np.where(mine & resolved, area, 0.0))
+        recovered[mine] = part[mine]
     eta2 = area * ((current - recovered) ** 2).sum(axis=1)
     return np.where(resolved, eta2, 0.0)
