@@ -290,23 +290,25 @@ def test_electronic_indicator_marks_where_the_current_spreads(comm, contact):
     spreads (stress2d 5:38 stopped 5e-4 off without it)."""
     from fem_sse.transport.eafe2d_gb import averaged_state
     from fem_sse.transport.eafe2d_solve import solve_adaptive_eafe_2d
-    from fem_sse.transport.electronic_error import _cell_currents, electronic_indicators
+    from fem_sse.transport.electronic_error import (SPREAD_FLOOR, _cell_currents,
+                                                    electronic_indicators)
 
     data = bilayer_2d(width=20 * UM, kind="fem-eafe", adaptive=False)
     if contact is not None:
         data["geometry"]["anode_contact"] = contact
     config = parse_config(data)
     problem = solve_adaptive_eafe_2d(config, comm, averaged_state(config)).problem
-    eta2 = electronic_indicators(problem)
+    eta2, spread = electronic_indicators(problem)
     current, area, resolved = _cell_currents(problem)
     assert resolved.all()
     scale = comm.allreduce(float((area * (current**2).sum(axis=1)).sum()), op=MPI.SUM)
     total = comm.allreduce(float(eta2.sum()), op=MPI.SUM)
+    assert spread == pytest.approx(np.sqrt(total / scale), rel=1e-12)
     if contact is None:
-        assert total < 1e-20 * scale
+        assert spread < 1e-2 * SPREAD_FLOOR
         assert np.allclose(current[:, 1], 0.0, atol=1e-9 * np.abs(current[:, 0]).max())
         return
-    assert total > 1e-3 * scale
+    assert spread > 1e-2
     centres = problem.x[problem.cell_dofs][:, :, :2].mean(axis=1)
     ends = np.array([[config.thickness, 6 * UM], [config.thickness, 14 * UM]])
     near = np.linalg.norm(centres[:, None] - ends[None], axis=-1).min(axis=1) < 10 * UM

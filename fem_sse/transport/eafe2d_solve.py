@@ -300,7 +300,7 @@ def solve_adaptive_eafe_2d(config, comm, sol, progress=None, smesh=None):
     from fem_sse.transport.adapt import (AdaptiveResult, Marking, _finish, _stop_reason,
                                          marking_of, record_step)
     from fem_sse.transport.discretisation import Plane2D
-    from fem_sse.transport.electronic_error import electronic_indicators
+    from fem_sse.transport.electronic_error import SPREAD_FLOOR, electronic_indicators
     from fem_sse.transport.ionic_error import ionic_indicators
     from fem_sse.transport.metrics2d import fem_metrics_2d
 
@@ -353,9 +353,9 @@ def solve_adaptive_eafe_2d(config, comm, sol, progress=None, smesh=None):
         reason = _stop_reason(opts, done, step, cells)
         if reason is None and len(history) > 1 and history[-2].cells == cells:
             reason = "no refinement"
-        electronic2 = electronic_indicators(problem)
-        transport, electronic = (comm.allreduce(float(e.sum()), op=MPI.SUM) > 0.0
-                                 for e in (eta2, electronic2))
+        electronic2, spread = electronic_indicators(problem)
+        electronic = spread > SPREAD_FLOOR
+        transport = comm.allreduce(float(eta2.sum()), op=MPI.SUM) > 0.0
         if reason is None and not (transport or electronic) and ionic_ok:
             reason = "tolerance"  # one carrier, a uniform current, the ionic field resolved
         if reason is not None:
