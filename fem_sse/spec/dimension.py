@@ -102,7 +102,7 @@ class CaseInput:
             (no random stack needs more than 1 600 cells); 2D: 160 000 since session 17
             (80 000 since session 14, when 45 of 150 random configurations needed more than
             20 000 cells; stress2d 5:42, a rough phase boundary, reaches its tolerance at
-            138 609 cells in 35 s and stopped on 80 000 after 200 s of capped steps:
+            138 609 cells in 54 s and stopped on 80 000 after 206 s of capped steps:
             docs/transport2d.md).
     """
 

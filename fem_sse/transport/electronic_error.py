@@ -6,8 +6,8 @@ for one carrier with a constant current, so in 1D nothing else has an error. In 
 also spreads: from a partial anode contact, around pores and crack tips, along rough phase
 boundaries. There the nodal scheme is a P1 discretisation of a diffusion problem, first order
 in the current, and nothing marked it: stress2d 5:38 (partial contact) stopped on its change
-rule at 16 504 cells 5e-4 from the W formulation's limit, its last changes 4e-6, because each
-step refined only the fronts (docs/transport2d.md, session 17).
+rule at 16 504 cells, 4.7e-4 above the W loop's value on 160 000 cells, its last changes 4e-6,
+because each step refined only the fronts (docs/transport2d.md, session 17).
 
 The indicator is a gradient recovery (Zienkiewicz-Zhu) of the electronic current: in each cell
 K the current vector J_K is the least-squares fit of its edge currents (J_K . (x_j - x_i) =
