@@ -287,7 +287,7 @@ def test_electronic_indicator_marks_where_the_current_spreads(comm, contact):
     """The gradient recovery of the electronic current (transport/electronic_error.py): zero
     to round-off on a laterally uniform stack (the edge currents are the exact 1D current's
     projections), largest next to the ends of a partial anode contact, where the current
-    spreads (stress2d 5:38 stopped 5e-4 off without it)."""
+    spreads (stress2d 5:38 stopped 4.7e-4 above the W loop without it)."""
     from fem_sse.transport.eafe2d_gb import averaged_state
     from fem_sse.transport.eafe2d_solve import solve_adaptive_eafe_2d
     from fem_sse.transport.electronic_error import (SPREAD_FLOOR, _cell_currents,

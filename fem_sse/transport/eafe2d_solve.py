@@ -365,7 +365,7 @@ def solve_adaptive_eafe_2d(config, comm, sol, progress=None, smesh=None):
                            opts.tolerance)
         previous = current
         # the electronic current's spreading too (partial contact, pores, cracks): the
-        # transport indicator does not see it (5:38 stopped 5e-4 off without it)
+        # transport indicator does not see it (5:38 stopped 4.7e-4 off without it)
         sets = [e for e, needed in ((eta2, transport), (ionic2, not ionic_ok),
                                     (electronic2, electronic)) if needed]
         marking = marking_of(sets, comm, plane.mark_cap(opts, cells))
