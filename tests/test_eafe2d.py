@@ -4,10 +4,11 @@ the W formulation refuses, outputs, and 1 rank == all ranks.
 
 Tolerances: along an edge the scheme is exact where one carrier carries a constant current
 (the plateaus); its error comes from the cells where mu crosses B under an ionic drop and, in
-2D, from the current's spreading, which the adaptive loop refines until 1 - t_Li and the jumps
-change by less than ``solver.tolerance`` (1e-4) twice; the errors measured on the laterally uniform stress2d
-configurations are in docs/transport2d.md (bench/results/stress2d_s0_eafe.json), well below
-it. The tests ask for 1e-4, the loop's tolerance, ten times below the issue's 1e-3 target.
+2D, from the current's spreading, which the adaptive loop refines until 1 - t_Li and the
+jumps change by less than ``solver.tolerance`` (1e-4) twice; the errors measured on the
+laterally uniform stress2d configurations are in docs/transport2d.md
+(bench/results/stress2d_s0_eafe.json), well below it. The tests ask for 1e-4, the loop's
+tolerance, ten times below the issue's 1e-3 target.
 Balances are conservation of a discrete flux: round-off (1e-10 of the current).
 
 Tests without the ``serial`` mark also run under ``mpirun -n 2``.
@@ -284,13 +285,13 @@ def test_mechanics_and_restart_from_a_2d_eafe_run(shared_tmp, comm):
 @pytest.mark.mpi
 @pytest.mark.parametrize("contact", [None, [[6 * UM, 14 * UM]]])
 def test_electronic_indicator_marks_where_the_current_spreads(comm, contact):
-    """The gradient recovery of the electronic current (transport/electronic_error.py): zero
-    to round-off on a laterally uniform stack (the edge currents are the exact 1D current's
-    projections), largest next to the ends of a partial anode contact, where the current
-    spreads (stress2d 5:38 stopped 4.7e-4 above the W loop without it)."""
+    """The gradient recovery of the electronic current (transport/eafe2d_current_error.py):
+    zero to round-off on a laterally uniform stack (the edge currents are the exact 1D
+    current's projections), largest next to the ends of a partial anode contact, where the
+    current spreads (stress2d 5:38 stopped 4.7e-4 above the W loop without it)."""
     from fem_sse.transport.eafe2d_gb import averaged_state
     from fem_sse.transport.eafe2d_solve import solve_adaptive_eafe_2d
-    from fem_sse.transport.electronic_error import (SPREAD_FLOOR, _cell_currents,
+    from fem_sse.transport.eafe2d_current_error import (SPREAD_FLOOR, _cell_currents,
                                                     electronic_indicators)
 
     data = bilayer_2d(width=20 * UM, kind="fem-eafe", adaptive=False)

@@ -11,7 +11,7 @@ The adaptive loop uses the W-FEM's rules (:mod:`fem_sse.transport.adapt`: Doerfl
 theta = 0.7 capped at (max_cells - cells)/6 cells, Plaza refinement carrying the tags
 (:mod:`fem_sse.geometry.refine2d`) of three indicators (the cells where both carriers carry
 current under an ionic drop, :func:`indicators_2d`; the electronic current's spreading,
-:mod:`fem_sse.transport.electronic_error`; the ionic field while its estimate is above the
+:mod:`fem_sse.transport.eafe2d_current_error`; the ionic field while its estimate is above the
 tolerance), stop when 1 - t_Li, the mean front positions and the PB
 potentials change by less than ``solver.tolerance`` twice in a row, else ``converged: false``
 with the cap named). After every solve the current balance is checked
@@ -300,7 +300,7 @@ def solve_adaptive_eafe_2d(config, comm, sol, progress=None, smesh=None):
     from fem_sse.transport.adapt import (AdaptiveResult, Marking, _finish, _stop_reason,
                                          marking_of, record_step)
     from fem_sse.transport.discretisation import Plane2D
-    from fem_sse.transport.electronic_error import SPREAD_FLOOR, electronic_indicators
+    from fem_sse.transport.eafe2d_current_error import SPREAD_FLOOR, electronic_indicators
     from fem_sse.transport.ionic_error import ionic_indicators
     from fem_sse.transport.metrics2d import fem_metrics_2d
 
