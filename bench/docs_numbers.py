@@ -525,8 +525,9 @@ def stress2d_s16_table(before: int = 15, now_session: int = 16, seeds: int = 6) 
         path = results / f"stress2d_s{seed}_s{session}.json"
         return json.loads(path.read_text()) if path.exists() else None
 
-    pairs = [(run(seed, before), run(seed, now_session)) for seed in range(seeds)
-             if run(seed, now_session) is not None]  # seeds not run again: left out
+    nows = {seed: run(seed, now_session) for seed in range(seeds)}
+    pairs = [(run(seed, before), now) for seed, now in nows.items()
+             if now is not None]  # seeds not run again: left out
     loads = [r["load_average_1min"] for _, now in pairs for r in now["records"]]
     rows = [f"| seed:# | features | junctions (smallest exponent) | session {before}: 1 - t_Li, "
             "cells | now: 1 - t_Li, cells, solver | now / before - 1 |", "|---|---|---|---|---|---|"]
