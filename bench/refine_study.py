@@ -14,7 +14,9 @@ Modes, each from the configuration's first mesh (``build_mesh``, crack lines cut
   (:func:`fem_sse.geometry.junctions.graded`) with at most k = 0, 1, 2, ... halvings, until
   the grading stops by itself; the EAFE state on each;
 * ``graded-uniform``: the fully graded first mesh (an adaptive run's first mesh), then refined
-  uniformly (cells at the resolvable size stay), ``--levels`` meshes, EAFE.
+  uniformly (cells at the resolvable size stay), ``--levels`` meshes, EAFE;
+* ``adaptive-uniform``: the EAFE adaptive loop's final mesh (the first record), then refined
+  uniformly, ``--levels`` meshes in all, EAFE: what the loop's mesh still misses anywhere.
 
 Each mesh's record: cells, 1 - t_Li, Phi (V), the ionic conductance G (S/m per unit depth) and
 the ionic error estimate (EAFE modes). Written to ``--output`` (JSON) after every mesh.
@@ -35,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-MODES = ("uniform-eafe", "uniform-w", "ionic", "graded", "graded-uniform")
+MODES = ("uniform-eafe", "uniform-w", "ionic", "graded", "graded-uniform", "adaptive-uniform")
 
 
 def _eafe_meshes(config, comm, mode: str, levels: int, max_cells: int):
@@ -44,26 +46,39 @@ def _eafe_meshes(config, comm, mode: str, levels: int, max_cells: int):
     from fem_sse.geometry.junctions import graded
     from fem_sse.transport.adapt import doerfler_marking
     from fem_sse.transport.discretisation import Plane2D
-    from fem_sse.transport.eafe2d import EafeProblem2D
+    from fem_sse.transport.eafe2d import EafeProblem2D, EafeView
     from fem_sse.transport.eafe2d_gb import averaged_state
-    from fem_sse.transport.eafe2d_solve import _solve_checked
+    from fem_sse.transport.eafe2d_solve import _solve_checked, _transfer
     from fem_sse.transport.ionic_error import ionic_indicators
 
     smesh, sol, plane = build_mesh(config, comm, cut_cracks=True), averaged_state(config), Plane2D()
     first = smesh
-    uniform = mode in ("uniform-eafe", "graded-uniform")
+    uniform = mode in ("uniform-eafe", "graded-uniform", "adaptive-uniform")
     if mode.startswith("graded"):
         smesh = graded(first, config, most=0 if mode == "graded" else None)
+    old = None  # adaptive-uniform: the previous mesh's problem, its state transferred
+    if mode == "adaptive-uniform":
+        from fem_sse.transport.eafe2d_solve import solve_adaptive_eafe_2d
+
+        adaptive = solve_adaptive_eafe_2d(config, comm, sol)
+        smesh, old = adaptive.problem.smesh, adaptive.problem
     for level in itertools.count():
         start = time.perf_counter()
         problem = EafeProblem2D(config, smesh)
-        result, _ = _solve_checked(problem, sol)
+        if old is None:
+            result, _ = _solve_checked(problem, sol)
+        else:
+            result, _ = _solve_checked(problem, sol, _transfer(old, EafeView(old), problem),
+                                       old.phi)
+            old.destroy()
+            old = None
         eta2, estimate = ionic_indicators(problem)
         cells = problem.mesh.topology.index_map(2).size_global
         halvings = (smesh.info.get("singular_junctions") or {}).get("levels", 0)
         yield {"cells": cells, "one_minus_t_li": result.one_minus_t_li, "phi_V": problem.phi,
                "ionic_conductance": problem.conductance, "ionic_rel_error_estimate": estimate,
-               "junction_halvings": halvings, "wall_time_s": time.perf_counter() - start}
+               "junction_halvings": halvings, "newton_iterations": result.newton_iterations,
+               "wall_time_s": time.perf_counter() - start}
         if (uniform and level + 1 >= levels) or (mode == "ionic" and cells >= max_cells) or (
                 mode == "graded" and halvings < level):
             problem.destroy()
@@ -74,6 +89,9 @@ def _eafe_meshes(config, comm, mode: str, levels: int, max_cells: int):
             marked = (np.arange(len(problem.cell_tag), dtype=np.int32) if uniform
                       else doerfler_marking(eta2, comm, theta=0.7, max_count=10**9).cells)
             smesh = plane.refine(problem.smesh, config, marked)
+        if mode == "adaptive-uniform":
+            old = problem
+            continue
         problem.destroy()
 
 
@@ -103,7 +121,8 @@ def _w_meshes(config, comm, levels: int):
 _LABELS = {"uniform-eafe": "uniform, exponentially fitted", "uniform-w": "uniform, W formulation",
            "ionic": "ionic indicator alone (Doerfler 0.7, no cap)",
            "graded": "first mesh, 0, 1, 2, ... halvings at the junctions",
-           "graded-uniform": "graded first mesh, then uniform, exponentially fitted"}
+           "graded-uniform": "graded first mesh, then uniform, exponentially fitted",
+           "adaptive-uniform": "the adaptive loop's mesh, then uniform, exponentially fitted"}
 
 
 def extrapolated(values: list[float]) -> float | None:

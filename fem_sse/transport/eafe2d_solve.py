@@ -293,7 +293,8 @@ def _add_start_peak(diagnosis: Diagnosis, problem: EafeProblem2D, sol) -> None:
 
 def solve_adaptive_eafe_2d(config, comm, sol, progress=None, smesh=None):
     """The adaptive loop (module docstring). ``sol``: the exact state of the laterally
-    averaged stack (None: none exists); ``smesh``: the first mesh (built here when None). Returns an
+    averaged stack (None: none exists); ``smesh``: the first mesh (built here when None, crack
+    lines cut open). Returns an
     :class:`fem_sse.transport.adapt.AdaptiveResult` (profile None) whose ``eafe_state`` holds
     the final state's balance and view (:class:`EafeState`); ``metrics``: those of
     :func:`fem_sse.transport.metrics2d.fem_metrics_2d`."""
@@ -306,7 +307,8 @@ def solve_adaptive_eafe_2d(config, comm, sol, progress=None, smesh=None):
 
     opts = config.solver
     plane = Plane2D()
-    smesh = smesh or plane.first_mesh(config, comm, sol, check=False)
+    # a crack's two lips get their own nodes (an uncut crack would conduct)
+    smesh = smesh or plane.first_mesh(config, comm, sol, check=False, cut_cracks=True)
     history, total, previous, last, old = [], 0, None, None, None
     marking = Marking.none()
     for step in range(opts.max_refinements + 1):
