@@ -48,7 +48,7 @@ def _eafe_meshes(config, comm, mode: str, levels: int, max_cells: int):
     from fem_sse.transport.discretisation import Plane2D
     from fem_sse.transport.eafe2d import EafeProblem2D, EafeView
     from fem_sse.transport.eafe2d_gb import averaged_state
-    from fem_sse.transport.eafe2d_solve import _solve_checked, _transfer
+    from fem_sse.transport.eafe2d_solve import solve_balanced, transfer_state
     from fem_sse.transport.ionic_error import ionic_indicators
 
     smesh, sol, plane = build_mesh(config, comm, cut_cracks=True), averaged_state(config), Plane2D()
@@ -66,9 +66,9 @@ def _eafe_meshes(config, comm, mode: str, levels: int, max_cells: int):
         start = time.perf_counter()
         problem = EafeProblem2D(config, smesh)
         if old is None:
-            result, _ = _solve_checked(problem, sol)
+            result, _ = solve_balanced(problem, sol)
         else:
-            result, _ = _solve_checked(problem, sol, _transfer(old, EafeView(old), problem),
+            result, _ = solve_balanced(problem, sol, transfer_state(old, EafeView(old), problem),
                                        old.phi)
             old.destroy()
             old = None

@@ -301,6 +301,7 @@ def _nested_blocks() -> list:
     statistics, a 2D front and an interface potential."""
     from fem_sse.transport import certificate as cert
     from fem_sse.transport.crosscheck import SchemeCheck
+    from fem_sse.transport.refined_check import RefinedCheck
     from fem_sse.transport.results import InterfacePotential, Jump, Metrics, RegionStats
 
     def every_key(record):  # every field set: the optional ones too
@@ -309,7 +310,8 @@ def _nested_blocks() -> list:
     certificate = cert.Certificate(every_key(cert.CurrentBalance),
                                    cert.residual_summary(0.0, 0.0, "V"),
                                    every_key(cert.ExactComparison), [], [], 0,
-                                   SchemeCheck("fem", 0.1, 0.1, 10, "failed"))
+                                   (SchemeCheck("fem", 0.1, 0.1, 10, "failed"),
+                                    RefinedCheck("fem", 0.1, 0.1, 40, None, 5e-4, 3, 1.0)))
     diff = cert.ExactDifferences(0.0, 0.0, 0.0, 0.0, 1, 1)
     region = {"region_name": RegionStats("llzo", "grain", 1.0, 0.0, 0.0, 0.0, 0.0)}
     metrics = Metrics((Jump(0.0, "a", "up", 1.0, 1.0, "anode"),),

@@ -192,7 +192,7 @@ def test_grading_removes_the_junction_error_of_stress2d_2_22():
     from fem_sse.spec.config import parse_config as parse
     from fem_sse.transport.eafe2d import EafeProblem2D
     from fem_sse.transport.eafe2d_gb import averaged_state
-    from fem_sse.transport.eafe2d_solve import _solve_checked
+    from fem_sse.transport.eafe2d_solve import solve_balanced
 
     sys.path.insert(0, str(ROOT / "bench"))
     import stress2d
@@ -203,7 +203,7 @@ def test_grading_removes_the_junction_error_of_stress2d_2_22():
 
     def one_minus_t(smesh):
         problem = EafeProblem2D(config, smesh)
-        value = _solve_checked(problem, sol)[0].one_minus_t_li
+        value = solve_balanced(problem, sol)[0].one_minus_t_li
         problem.destroy()
         return value
 

@@ -46,7 +46,8 @@ def solve_eafe_case_2d(config: Config, comm, progress=None):
     (certificate, region statistics, fronts); ``outputs.view`` is the state as the metrics
     see it. On a
     mesh with GB interfaces, the W formulation checks the final state on the same mesh
-    (:mod:`fem_sse.transport.crosscheck`).
+    (:mod:`fem_sse.transport.crosscheck`); with ``solver.refined_check``, the scheme solves
+    once more on the final mesh refined everywhere (:mod:`fem_sse.transport.refined_check`).
 
     Raises:
         ConfigError: a mesh the scheme does not support (a crack line not cut open).
@@ -59,6 +60,7 @@ def solve_eafe_case_2d(config: Config, comm, progress=None):
     from fem_sse.transport.eafe2d import unsupported
     from fem_sse.transport.eafe2d_gb import averaged_state
     from fem_sse.transport.eafe2d_solve import certificate_2d, solve_adaptive_eafe_2d
+    from fem_sse.transport.refined_check import check_refined_eafe
 
     start = time.perf_counter()
     # a crack's two lips: own nodes
@@ -66,13 +68,17 @@ def solve_eafe_case_2d(config: Config, comm, progress=None):
     reason = unsupported(config, smesh)
     if reason:
         raise ConfigError("solver.kind", reason)
-    out = solve_adaptive_eafe_2d(config, comm, averaged_state(config), progress, smesh)
+    sol = averaged_state(config)
+    out = solve_adaptive_eafe_2d(config, comm, sol, progress, smesh)
     solve, metrics, problem = out.result, out.metrics, out.problem
     cells = problem.mesh.topology.index_map(2).size_global
     cert = certificate_2d(problem, solve, metrics.jumps, out.eafe_state.balance)
     if cert.certified and out.converged and problem.w_dg is not None:
         cert = cert.with_check(check_with_w(config, problem.smesh, solve.one_minus_t_li,
                                                 progress))
+    if cert.certified and out.converged and config.solver.refined_check:
+        cert = cert.with_check(check_refined_eafe(config, problem, out.eafe_state.view, sol,
+                                                  solve.one_minus_t_li, progress))
     warn_uncertified(cert, comm)
     keys = {**out.refinement(cert.certified).to_summary(), **SCHEME, **cert.to_summary(),
             **plane_current_keys(solve, problem, metrics,

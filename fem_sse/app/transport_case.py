@@ -87,10 +87,14 @@ def solve_fem_line(config: Config, comm, progress, keep=None) -> tuple[dict, Cas
 
 def solve_fem_plane(config: Config, comm, progress, keep=None) -> tuple[dict, CaseOutputs]:
     """The adaptive 2D W-FEM solve with its certificate (:mod:`fem_sse.transport.certify2d`:
-    a state that fails it is not converged) and, on a mesh with GB interfaces, the EAFE
-    scheme's check on the final mesh (:mod:`fem_sse.transport.crosscheck`)."""
+    a state that fails it is not converged), on a mesh with GB interfaces the EAFE scheme's
+    check on the final mesh (:mod:`fem_sse.transport.crosscheck`) and, with
+    ``solver.refined_check``, the W solve on the final mesh refined everywhere
+    (:mod:`fem_sse.transport.refined_check`)."""
+    from fem_sse.transport.budget import suspended
     from fem_sse.transport.certify2d import certificate
     from fem_sse.transport.crosscheck import check_with_eafe, has_gb_interfaces
+    from fem_sse.transport.refined_check import check_refined_w
 
     start = time.perf_counter()
     out, result = _solve_w(config, comm, progress, start, keep=keep)
@@ -99,7 +103,11 @@ def solve_fem_plane(config: Config, comm, progress, keep=None) -> tuple[dict, Ca
     if cert.certified and out.converged and has_gb_interfaces(problem.smesh):
         cert = cert.with_check(check_with_eafe(config, problem.smesh, solve.one_minus_t_li,
                                                    progress))
-        result = replace(result, wall_time_s=time.perf_counter() - start)
+    if cert.certified and out.converged and config.solver.refined_check:
+        with suspended():  # asked for by the user: not a part of the W solve's budget
+            cert = cert.with_check(check_refined_w(config, problem, solve.one_minus_t_li,
+                                                   progress))
+    result = replace(result, wall_time_s=time.perf_counter() - start)
     warn_uncertified(cert, comm)
     summary = {**result.to_summary(out.refinement(cert.certified).to_summary()),
                **cert.to_summary(),

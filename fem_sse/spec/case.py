@@ -136,6 +136,10 @@ class SolverOptions:
     #: (a failure: the fallback solves the case, or exit 3 naming the budget); 0: no budget
     #: (the TOML default is the dimension's: 20 s in 1D, 200 s in 2D)
     w_budget_s: float = 200.0
+    #: 2D: solve once more on the final mesh refined everywhere
+    #: (:mod:`fem_sse.transport.refined_check`); a relative change of 1 - t_Li above
+    #: REFINED_FACTOR (5) tolerances makes the run not converged
+    refined_check: bool = False
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,8 @@ Schema (keys in brackets are optional, with their defaults)::
                                 # or crack lines), or "none"
     [w_budget_s = 200 (2D), 20 (1D)]  # wall time (s) of the W solve before it counts as
                                 # failed (-> the fallback); 0: no budget
+    [refined_check = false]     # 2D: solve once more on the final mesh refined everywhere;
+                                # a change of 1 - t_Li above 5 tolerances: not converged
 
     [mechanics]                 # optional: Li0(SE) eigenstrain -> elasticity, and per-material
                                 # E, nu, strength, ... (fem_sse.spec.mechanics, docs/mechanics.md)
@@ -74,7 +76,7 @@ from fem_sse.spec.dimension import LAYER_KEYS_1D, CaseInput, for_dimension, othe
 from fem_sse.spec.geometry_parse import GEOMETRY_KEYS_2D
 from fem_sse.spec.mechanics import MATERIAL_KEYS as MECHANICS_MATERIAL_KEYS
 from fem_sse.spec.mechanics import parse_mechanics
-from fem_sse.spec.validate import ConfigError, check_keys, number
+from fem_sse.spec.validate import ConfigError, check_keys, flag, number
 
 #: the dataclasses live in :mod:`fem_sse.spec.case`; they are re-exported here, the one import
 #: path of callers that read a case
@@ -97,7 +99,7 @@ _TOP_KEYS = ("name", "meta", "cell", "materials", "geometry", "mesh", "solver", 
 _CELL_KEYS = ("temperature", "current_density", "ionic_potential_drop", "mu_cathode", "mu_anode")
 _BOTTLENECK_KEYS = ("center", "width", "sigma_li_factor", "name")
 _SOLVER_KEYS = ("kind", "degree", "adaptive", "tolerance", "max_cells", "max_refinements",
-                "max_newton_iterations", "fallback", "w_budget_s")
+                "max_newton_iterations", "fallback", "w_budget_s", "refined_check")
 #: sigma_eh = 2 A cosh((mu - B)/kT) must stay finite in double precision at the electrodes
 #: (cosh overflows at 710; the solvers clip the argument at 600).
 MAX_SCALED_POTENTIAL = 600.0
@@ -278,9 +280,11 @@ def _parse_solver(solver_table: dict, dim: int) -> SolverOptions:
     fallback = solver_table.get("fallback", "fem-eafe")
     if fallback not in ("fem-eafe", "none"):
         raise ConfigError("solver.fallback", f"must be 'fem-eafe' or 'none', got {fallback!r}")
-    adaptive = solver_table.get("adaptive", True)
-    if not isinstance(adaptive, bool):
-        raise ConfigError("solver.adaptive", f"must be true or false, got {adaptive!r}")
+    adaptive = flag(solver_table, "adaptive", "solver", True)
+    refined = flag(solver_table, "refined_check", "solver", False)
+    if refined and defaults.exact_solver:
+        raise ConfigError("solver.refined_check", "is for 2D cases (a 1D run is checked "
+                          "against the exact solution)")
     return SolverOptions(
         kind=kind,
         degree=_number(solver_table, "degree", "solver", default=1, lo=1, hi=3, integer=True),
@@ -297,6 +301,7 @@ def _parse_solver(solver_table: dict, dim: int) -> SolverOptions:
         fallback=fallback,
         w_budget_s=float(_number(solver_table, "w_budget_s", "solver",
                                  default=defaults.w_budget_s, lo=0.0, hi=1e7)),
+        refined_check=refined,
     )
 
 

@@ -46,7 +46,7 @@ from fem_sse.materials.strain import (
     TableLaw,
     TwoStateLaw,
 )
-from fem_sse.spec.validate import ConfigError, check_keys, choice, number
+from fem_sse.spec.validate import ConfigError, check_keys, choice, flag, number
 
 __all__ = ["MATERIAL_KEYS", "MechanicsSpec", "default_mechanics", "parse_mechanics"]
 
@@ -227,11 +227,4 @@ def parse_mechanics(table: dict | None, material_tables: dict,
         materials=materials,
         refine_fronts=number(table, "refine_fronts", "mechanics", default=0, lo=0,
                              hi=shape.max_refine_fronts, integer=True),
-        fit_fronts=_flag(table, "fit_fronts", "mechanics"))
-
-
-def _flag(table: dict, key: str, where: str, default: bool = True) -> bool:
-    value = table.get(key, default)
-    if not isinstance(value, bool):
-        raise ConfigError(f"{where}.{key}", f"must be true or false, got {value!r}")
-    return value
+        fit_fronts=flag(table, "fit_fronts", "mechanics", True))

@@ -110,3 +110,11 @@ def choice(table: dict, key: str, where: str, allowed: tuple[str, ...], default=
         raise ConfigError(f"{where}.{key}",
                           f"must be one of {', '.join(map(repr, allowed))}, got {value!r}{hint}")
     return value
+
+
+def flag(table: dict, key: str, where: str, default: bool) -> bool:
+    """The boolean ``where.key`` (ConfigError naming the key: not true or false)."""
+    value = table.get(key, default)
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where}.{key}", f"must be true or false, got {value!r}")
+    return value

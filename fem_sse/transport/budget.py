@@ -19,7 +19,7 @@ import time
 from fem_sse.errors import ConvergenceError
 from fem_sse.failures import Diagnosis
 
-__all__ = ["BudgetExceeded", "check", "wall_budget"]
+__all__ = ["BudgetExceeded", "check", "suspended", "wall_budget"]
 
 #: (deadline on time.monotonic(), budget in s, communicator) of the open budget, or None
 _open: tuple[float, float, object] | None = None
@@ -61,3 +61,15 @@ def wall_budget(seconds: float, comm, key: str = "solver.w_budget_s"):
             Diagnosis(stage="budget", budget_s=seconds)) from None
     finally:
         _open = None
+
+
+@contextlib.contextmanager
+def suspended():
+    """No budget inside the ``with`` block (a check the user asked for, run after the solve:
+    ``solver.refined_check``); the open one, if any, holds again after it."""
+    global _open
+    held, _open = _open, None
+    try:
+        yield
+    finally:
+        _open = held

@@ -133,8 +133,10 @@ class Certificate:
         reasons: why the state is not converged (empty: certified).
         front_coverage: each front's length over the cathode length (-).
         obtuse_edges: EAFE: edges with a negative cotangent weight (None: W-FEM).
-        scheme_check: the second scheme's check (a :class:`fem_sse.transport.crosscheck.
-            SchemeCheck`; None: not checked).
+        checks: the checks on a second discretisation (:class:`fem_sse.transport.crosscheck.
+            SchemeCheck`: another scheme on the same mesh; :class:`fem_sse.transport.
+            refined_check.RefinedCheck`: the same scheme on the refined mesh), each a block of
+            the summary under its ``summary_key``.
     """
 
     balance: CurrentBalance
@@ -143,7 +145,7 @@ class Certificate:
     reasons: list
     front_coverage: list
     obtuse_edges: int | None = None
-    scheme_check: object = None
+    checks: tuple = ()
 
     @property
     def certified(self) -> bool:
@@ -153,19 +155,17 @@ class Certificate:
     def to_summary(self) -> dict:
         """The certificate's summary keys, in order."""
         obtuse = {} if self.obtuse_edges is None else {"obtuse_edges": self.obtuse_edges}
-        check = ({} if self.scheme_check is None
-                 else {"scheme_check": self.scheme_check.to_summary()})
+        check = {c.summary_key: c.to_summary() for c in self.checks}
         exact = None if self.exact_1d is None else self.exact_1d.to_summary()
         return {"current_balance": self.balance.to_summary(), **self.residual, "exact_1d": exact,
                 **obtuse, "not_converged_because": self.reasons,
                 "front_coverage": self.front_coverage, **check}
 
     def with_check(self, check) -> Certificate:
-        """This certificate with the second-scheme check ``check`` (a
-        :class:`fem_sse.transport.crosscheck.SchemeCheck`): its block in the summary, and its
-        reason against the state when the two schemes disagree."""
+        """This certificate with the check ``check`` (see ``checks``): its block in the summary,
+        and its reason against the state when the two solves disagree."""
         reasons = [*self.reasons, check.reason()] if check.disagrees else list(self.reasons)
-        return replace(self, reasons=reasons, scheme_check=check)
+        return replace(self, reasons=reasons, checks=(*self.checks, check))
 
     @staticmethod
     def reasons_in(summary: Mapping) -> list:

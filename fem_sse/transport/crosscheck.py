@@ -27,6 +27,7 @@ import dataclasses
 import logging
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 from fem_sse.errors import ConvergenceError
 
@@ -52,11 +53,19 @@ class SchemeCheck:
         error: why the other scheme gave no state (None when it did).
     """
 
+    #: the block's key in summary.json
+    summary_key: ClassVar[str] = "scheme_check"
+
     scheme: str
     one_minus_t_li: float | None
     reference: float
     cells: int
     error: str | None = None
+
+    @property
+    def limit(self) -> float:
+        """The largest relative difference that passes (-)."""
+        return SCHEME_TOLERANCE
 
     @property
     def relative_difference(self) -> float | None:
@@ -69,9 +78,9 @@ class SchemeCheck:
 
     @property
     def disagrees(self) -> bool:
-        """True when both schemes gave a state and they differ by more than SCHEME_TOLERANCE."""
+        """True when both solves gave a state and they differ by more than :attr:`limit`."""
         diff = self.relative_difference
-        return diff is not None and diff > SCHEME_TOLERANCE
+        return diff is not None and diff > self.limit
 
     def reason(self) -> str:
         """The not-converged reason of a disagreement."""
@@ -83,10 +92,13 @@ class SchemeCheck:
     def to_summary(self) -> dict:
         """The ``scheme_check`` block of summary.json (its keys name the other scheme's
         values: they are not the run's own)."""
-        return {"scheme": self.scheme, "other_one_minus_t_li": self.one_minus_t_li,
-                "relative_difference": self.relative_difference,
-                "tolerance": SCHEME_TOLERANCE, "mesh_cells": self.cells,
-                "failure": self.error}
+        return self.block({"other_one_minus_t_li": self.one_minus_t_li,
+                           "relative_difference": self.relative_difference,
+                           "tolerance": SCHEME_TOLERANCE, "mesh_cells": self.cells})
+
+    def block(self, values: dict) -> dict:
+        """A check's summary block: the checking scheme, ``values``, why it gave no state."""
+        return {"scheme": self.scheme, **values, "failure": self.error}
 
 
 def has_gb_interfaces(smesh) -> bool:

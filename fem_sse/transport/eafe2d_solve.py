@@ -42,8 +42,8 @@ from fem_sse.transport.certificate import (
 from fem_sse.transport.eafe2d_gb import conductance_continuation, start_state
 from fem_sse.transport.results import FailedStep, TransportResult, TransportSolve
 
-__all__ = ["certificate_2d", "current_balance_2d", "indicators_2d", "solve_2d",
-           "solve_adaptive_eafe_2d"]
+__all__ = ["certificate_2d", "current_balance_2d", "indicators_2d", "solve_2d", "solve_balanced",
+           "solve_adaptive_eafe_2d", "transfer_state"]
 
 log = logging.getLogger(__name__)
 
@@ -238,7 +238,7 @@ def indicators_2d(problem: EafeProblem2D) -> np.ndarray:
     return np.bincount(problem.edge_cell, weights=eta**2, minlength=len(problem.cell_tag))
 
 
-def _transfer(old: EafeProblem2D, old_view: EafeView, new: EafeProblem2D) -> np.ndarray:
+def transfer_state(old: EafeProblem2D, old_view: EafeView, new: EafeProblem2D) -> np.ndarray:
     """The old state on the new mesh's nodes (eV), electrode values kept: W (DG1, nearly
     linear across a plateau and through a jump) interpolated and mapped to mu by each new
     cell's material (mu itself, interpolated linearly across a jump cell, is eV off); on
@@ -270,7 +270,7 @@ def _transfer(old: EafeProblem2D, old_view: EafeView, new: EafeProblem2D) -> np.
     return np.where(new.fixed, new.mu_fixed, mu)
 
 
-def _solve_checked(problem: EafeProblem2D, sol, start=None, phi=None) -> tuple:
+def solve_balanced(problem: EafeProblem2D, sol, start=None, phi=None) -> tuple:
     """:func:`solve_2d`, then the balance check: (result, balance)."""
     from fem_sse.transport.certify2d import balance_problems
 
@@ -316,14 +316,14 @@ def solve_adaptive_eafe_2d(config, comm, sol, progress=None, smesh=None):
         problem = EafeProblem2D(config, smesh)
         try:
             try:
-                guess = None if old is None else _transfer(old, last[4].view, problem)
-                result, balance = _solve_checked(problem, sol, guess,
+                guess = None if old is None else transfer_state(old, last[4].view, problem)
+                result, balance = solve_balanced(problem, sol, guess,
                                                  None if old is None else old.phi)
             except ConvergenceError:
                 if old is None:
                     raise
                 log.info("EAFE 2D step %d: retrying from the column-mapped exact state", step)
-                result, balance = _solve_checked(problem, sol)
+                result, balance = solve_balanced(problem, sol)
         except ConvergenceError as exc:
             if last is None:
                 exc.diagnosis.update(refinement_step=step, dofs=problem.imap.size_global,
