@@ -13,6 +13,8 @@
     docker/run nice python3 bench/stress2d.py --fallback fem-eafe ...  # default fem + fallback
     docker/run nice python3 bench/stress2d.py --fallback fem-eafe --indices 9 --max-cells 60000 \
         --output bench/results/x.json              # those that hit the cell cap, with a larger one
+    docker/run nice python3 bench/stress2d.py --fallback fem-eafe --refined-check --seed 0 \
+        --output bench/results/x.json   # each converged run solved again on its refined mesh
 
 Every configuration is drawn from ``numpy.random.default_rng([seed, index])``: 1-3 layers whose
 B lie in any order, 0-2 full-width bottleneck strips, T 273-353 K, j 1-50 A/m^2 (or a
@@ -203,11 +205,12 @@ _KEYS = ("converged", "stop_reason", "t_li", "one_minus_t_li", "dofs", "cells",
 
 
 def evaluate(data: dict, comm, solver: str = "fem", fallback: str = "none",
-             max_cells: int | None = None) -> dict:
+             max_cells: int | None = None, refined_check: bool = False) -> dict:
     """Run one configuration in this process: a record (identical on every rank).
     ``solver``: "fem" or "fem-eafe"; ``fallback``: the ``solver.fallback`` of a "fem" run
     (default none: the W formulation alone, as the benchmark's earlier results);
-    ``max_cells``: the adaptive loop's cell cap instead of the 2D default (160 000)."""
+    ``max_cells``: the adaptive loop's cell cap instead of the 2D default (160 000);
+    ``refined_check``: ``solver.refined_check`` (its block goes into the record)."""
     from fem_sse.spec.config import ConfigError, parse_config
     from fem_sse.errors import ConvergenceError
     from fem_sse.transport.exact1d import SolveError
@@ -219,6 +222,8 @@ def evaluate(data: dict, comm, solver: str = "fem", fallback: str = "none",
     data = {**data, "solver": {**data.get("solver", {}), "fallback": fallback}}
     if max_cells is not None:
         data["solver"]["max_cells"] = max_cells
+    if refined_check:
+        data["solver"]["refined_check"] = True
     try:
         config = parse_config({k: v for k, v in data.items()}, data["name"])
     except ConfigError as exc:
@@ -252,6 +257,7 @@ def evaluate(data: dict, comm, solver: str = "fem", fallback: str = "none",
                   fallback_failed=summary.get("fallback_failed"),
                   obtuse_edges=summary.get("obtuse_edges"),
                   scheme_check=summary.get("scheme_check"),
+                  refined_check=summary.get("refined_check"),
                   singular_junctions=summary.get("singular_junctions"),
                   status="converged" if summary["converged"] else "not converged")
     if uniform:
@@ -260,7 +266,7 @@ def evaluate(data: dict, comm, solver: str = "fem", fallback: str = "none",
 
 
 def _one(label: str, toml: str | None, solver: str = "fem", fallback: str = "none",
-         max_cells: int | None = None) -> int:
+         max_cells: int | None = None, refined_check: bool = False) -> int:
     from mpi4py import MPI
 
     seed, index = (int(v) for v in label.split(":"))
@@ -269,7 +275,7 @@ def _one(label: str, toml: str | None, solver: str = "fem", fallback: str = "non
         from fem_sse.spec.tomlwrite import dumps
 
         Path(toml).write_text(dumps(data))
-    record = evaluate(data, MPI.COMM_WORLD, solver, fallback, max_cells)
+    record = evaluate(data, MPI.COMM_WORLD, solver, fallback, max_cells, refined_check)
     if MPI.COMM_WORLD.rank == 0:
         print("RECORD " + json.dumps(record, default=float))
     return 0
@@ -286,12 +292,15 @@ def _identity(seed: int, index: int) -> dict:
 
 
 def _child(seed: int, index: int, timeout: float, solver: str = "fem",
-           fallback: str = "none", max_cells: int | None = None) -> dict:
+           fallback: str = "none", max_cells: int | None = None,
+           refined_check: bool = False) -> dict:
     """``--one seed:index`` in a fresh process, killed after ``timeout`` s."""
     command = [sys.executable, str(Path(__file__).resolve()), "--one", f"{seed}:{index}",
                "--solver", solver, "--fallback", fallback]
     if max_cells is not None:
         command += ["--max-cells", str(max_cells)]
+    if refined_check:
+        command += ["--refined-check"]
     start = time.perf_counter()
     try:
         out = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
@@ -334,7 +343,19 @@ def totals(records: list[dict]) -> dict:
             "uniform_front_count_mismatch": sum(1 for r in uniform
                                                 if r["fronts_fem"] != r["jumps_exact"]),
             "median_wall_time_s": float(np.median(times)) if times else None,
-            "max_wall_time_s": max(times) if times else None}
+            "max_wall_time_s": max(times) if times else None, **_refined_totals(records)}
+
+
+def _refined_totals(records: list[dict]) -> dict:
+    """With ``--refined-check``: how many converged runs were checked on their refined mesh,
+    how many checks gave no state, and the largest relative change of 1 - t_Li."""
+    blocks = [r["refined_check"] for r in records if r.get("refined_check")]
+    if not blocks:
+        return {}
+    changes = [b["relative_change"] for b in blocks if b["relative_change"] is not None]
+    return {"refined_checked": len(blocks),
+            "refined_failed": sum(1 for b in blocks if b["failure"] is not None),
+            "refined_max_relative_change": max(changes, default=None)}
 
 
 _RATIO_BINS = (0.0, 1e3, 1e6, 1e9, 1e12, np.inf)
@@ -535,6 +556,9 @@ def main(argv=None) -> int:
     parser.add_argument("--max-cells", type=int, help="the adaptive loop's cell cap instead "
                         "of the 2D default solver.max_cells = 160000 (80000: sessions 14-16; "
                         "20000: before)")
+    parser.add_argument("--refined-check", action="store_true",
+                        help="solver.refined_check = true: each converged run solved once more "
+                             "on its final mesh refined everywhere")
     parser.add_argument("--output", type=Path)
     parser.add_argument("--table", type=Path, help="print the markdown table of a results JSON")
     parser.add_argument("--merge", nargs=2, type=Path, metavar=("ALL", "RERUN"),
@@ -553,14 +577,15 @@ def main(argv=None) -> int:
         print(json.dumps(totals(doc["records"]), indent=1))
         return 0
     if args.one:
-        return _one(args.one, args.toml, args.solver, args.fallback, args.max_cells)
+        return _one(args.one, args.toml, args.solver, args.fallback, args.max_cells,
+                    args.refined_check)
     output = args.output or ROOT / "bench" / "results" / f"stress2d_s{args.seed}.json"
     records = []
     indices = ([int(i) for i in args.indices.split(",")] if args.indices
                else range(args.start, args.start + args.count))
     for index in indices:
         record = _child(args.seed, index, args.timeout, args.solver, args.fallback,
-                        args.max_cells)
+                        args.max_cells, args.refined_check)
         records.append(record)
         print(f"{index:3d} {record['status']:15s} {record.get('stop_reason') or '':12s} "
               f"{record.get('wall_time_s', 0):7.1f} s  {','.join(record['features'])}  "
@@ -595,6 +620,7 @@ def _write(output: Path, args, records: list[dict]) -> None:
            "indices": args.indices,
            "timeout_s": args.timeout, "load_average": os.getloadavg(),
            "solver": args.solver, "fallback": args.fallback, "max_cells": args.max_cells,
+           "refined_check": args.refined_check,
            "totals": totals(records), "records": records}
     output.write_text(json.dumps(doc, indent=1, default=float) + "\n")
 
