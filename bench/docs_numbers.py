@@ -115,6 +115,8 @@ NUMBERS = {
     "suite.fem_200_r2_s": Number(fixed(0)),
     "suite.fem_200_r2_load": Number(fixed(1)),
     # docs/commands/mechanics.md: a run of the study bilayer and its restart
+    "refined.configurations": Number(str, abs=0),
+    "refined.max_change": Number(sci(2), rel=1e-6),
     "restart.cells": Number(spaced, rel=0.02),
     "restart.max_rel_diff": Number(sci(1)),
     "restart.checkpoint_MB": Number(fixed(1)),
@@ -644,6 +646,31 @@ def eafe_loop_s17_table() -> str:
     return refine_study.converged_table(rows, "graded-uniform", "EAFE loop") + "\n"
 
 
+#: the configurations whose loops converge slowest or whose references were uncertain
+#: (session 17), checked by bench/refine_study.py --modes adaptive-uniform in session 18
+ADAPTIVE_UNIFORM = ((0, 47), (4, 7), (5, 38), (2, 22), (0, 45), (0, 33), (2, 45), (3, 32),
+                    (2, 29), (0, 28), (5, 4), (4, 41))
+
+
+def adaptive_uniform_s18_table() -> str:
+    """docs/transport2d.md: the EAFE loop's final mesh refined everywhere (session 18)."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    import refine_study
+
+    results = ROOT / "bench" / "results"
+    references = {(seed, index): name for seed, index, name, _ in EAFE_REFERENCES}
+    rows = []
+    for seed, index in ADAPTIVE_UNIFORM:
+        doc = json.loads((results / f"refine_study_s{seed}_c{index}_adaptive_s18.json")
+                         .read_text())
+        default = json.loads((results / f"stress2d_s{seed}_s17.json").read_text())
+        record = next(r for r in default["records"] if r["name"] == f"stress2d_{seed}_{index}")
+        name = references.get((seed, index))
+        uniform = None if name is None else json.loads((results / f"{name}.json").read_text())
+        rows.append((f"{seed}:{index}", doc, record["features"], uniform))
+    return refine_study.adaptive_uniform_table(rows) + "\n"
+
+
 TABLES = {"stress2d_unseen": stress2d_unseen_table, "stress2d_s15": stress2d_s15_table,
           "junctions_2_22": lambda: junctions_tables("refine_study_s2_c22_graded_s16",
                                                      "grading"),
@@ -654,6 +681,7 @@ TABLES = {"stress2d_unseen": stress2d_unseen_table, "stress2d_s15": stress2d_s15
           "adaptive_s16": adaptive_s16_table, "stress2d_s16": stress2d_s16_table,
           "adaptive_s17": lambda: adaptive_s16_table(17, EAFE_ONLY),
           "eafe_loop_s17": eafe_loop_s17_table,
+          "adaptive_uniform_s18": adaptive_uniform_s18_table,
           "stress2d_s17": lambda: stress2d_s16_table(16, 17, 7),
           "junction_census": junction_census_table,
           "refine_converged": refine_converged_table,
@@ -695,12 +723,26 @@ def group_restart(out: Path) -> dict:
             "restart.run_folder_MB": _megabytes(out / "sb")}
 
 
+def group_refined(out: Path) -> dict:
+    """README's summary of the loops' meshes refined everywhere: read from
+    bench/refine_study.py's ``adaptive-uniform`` JSONs (session 18; re-run that script to
+    renew them)."""
+    changes = []
+    for seed, index in ADAPTIVE_UNIFORM:
+        doc = json.loads((ROOT / "bench" / "results" /
+                          f"refine_study_s{seed}_c{index}_adaptive_s18.json").read_text())
+        loop, fine = doc["modes"]["adaptive-uniform"][:2]
+        changes.append(abs(fine["one_minus_t_li"] / loop["one_minus_t_li"] - 1.0))
+    return {"refined.configurations": len(changes), "refined.max_change": max(changes)}
+
+
 GROUPS = {"cases": group_cases, "sweep": group_sweep, "tutorial": group_tutorial,
-          "restart": group_restart, "suite": group_suite}
+          "restart": group_restart, "suite": group_suite, "refined": group_refined}
 #: the command lines of each group, as recorded in the JSON
 COMMANDS = {"tutorial": [TUTORIAL], "sweep": [SWEEP_RATIO],
             "cases": ["python3 bench/run_cases.py"], "restart": list(RESTART),
-            "suite": [SUITE]}
+            "suite": [SUITE], "refined": ["python3 bench/refine_study.py --modes "
+                                          "adaptive-uniform --levels 2 --one S:I"]}
 
 
 # ----------------------------------------------------------------------------------------------

@@ -176,6 +176,30 @@ def converged_table(rows: list[tuple[str, dict, dict]], mode: str = "uniform-eaf
     return "\n".join(out)
 
 
+def adaptive_uniform_table(rows: list[tuple[str, dict, list[str], dict | None]]) -> str:
+    """Markdown: per configuration (name, its ``adaptive-uniform`` doc, its features, a doc
+    with a uniform sequence from the first mesh or None) the EAFE loop's 1 - t_Li and cells,
+    the value on its mesh refined everywhere, their relative change, that solve's time and
+    Newton iterations, and where the loop's value lies from the extrapolated limit of
+    uniform refinement from the first mesh."""
+    out = ["| configuration | features | EAFE loop: 1 - t_Li, cells | its mesh refined "
+           "everywhere: 1 - t_Li, cells | change | refined solve: s, Newton | uniform from "
+           "the first mesh: loop / extrapolated - 1 |", "|---|---|---|---|---|---|---|"]
+    for name, doc, features, uniform in rows:
+        loop, fine = doc["modes"]["adaptive-uniform"][:2]
+        change = fine["one_minus_t_li"] / loop["one_minus_t_li"] - 1.0
+        limit = None
+        if uniform is not None:
+            mode = next(m for m in ("graded-uniform", "uniform-eafe") if m in uniform["modes"])
+            limit = extrapolated([r["one_minus_t_li"] for r in uniform["modes"][mode]])
+        versus = "-" if limit is None else f"{loop['one_minus_t_li'] / limit - 1.0:+.1e}"
+        out.append(f"| {name} | {', '.join(features)} | {loop['one_minus_t_li']:.7g}, "
+                   f"{loop['cells']} | {fine['one_minus_t_li']:.7g}, {fine['cells']} | "
+                   f"{change:+.1e} | {fine['wall_time_s']:.0f}, {fine['newton_iterations']} | "
+                   f"{versus} |")
+    return "\n".join(out)
+
+
 def table(doc: dict, modes=None) -> str:
     """Markdown: per mode (all, or ``modes``) its meshes (cells), 1 - t_Li on them, the
     relative change of 1 - t_Li from mesh to mesh and, where measured, that of the ionic
