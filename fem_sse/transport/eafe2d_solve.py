@@ -87,6 +87,10 @@ def _phi_continuation(problem: EafeProblem2D, mu: np.ndarray, phi: float):
     return mu, iterations
 
 
+#: iterations of the early Newton in the Kirchhoff variable (:func:`_newton_or_ptc`)
+_EARLY_KIRCHHOFF = 30
+
+
 def _newton_or_ptc(problem: EafeProblem2D, mu: np.ndarray, phi: float, current):
     """Newton from (mu, Phi); when it fails, the continuation in Phi from 0
     (:func:`_phi_continuation`) then Newton, then the pseudo-transient continuation, all from
@@ -100,8 +104,18 @@ def _newton_or_ptc(problem: EafeProblem2D, mu: np.ndarray, phi: float, current):
     try:
         return newton(problem, mu, phi, current, relax=True, natural=True)
     except ConvergenceError as exc:
-        log.info("EAFE 2D Newton failed (%s): continuation in Phi from 0", exc)
+        log.info("EAFE 2D Newton failed (%s): Newton in the Kirchhoff variable", exc)
     start = mu
+    problem.freeze_weights(start, phi)
+    try:
+        # a few nodes coupled to each other far more than to the rest (beside a partial
+        # contact's end) take Newton corrections of 60 eV from a state within 0.03 V of its
+        # balance, which cut the whole step to 1e-3; steps in W stay bounded there
+        return newton(problem, start, phi, current, max_iterations=_EARLY_KIRCHHOFF,
+                      natural=True, kirchhoff=True)
+    except ConvergenceError as exc:
+        log.info("EAFE 2D Newton in the Kirchhoff variable failed (%s): continuation in Phi "
+                 "from 0", exc)
     try:
         mu, extra = _phi_continuation(problem, start, phi)
         problem.freeze_weights(mu, phi)
