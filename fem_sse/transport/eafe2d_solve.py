@@ -92,13 +92,15 @@ _EARLY_KIRCHHOFF = 30
 
 
 def _newton_or_ptc(problem: EafeProblem2D, mu: np.ndarray, phi: float, current):
-    """Newton from (mu, Phi); when it fails, the continuation in Phi from 0
+    """Newton from (mu, Phi); when it fails, :data:`_EARLY_KIRCHHOFF` iterations of Newton
+    with its steps taken in the Kirchhoff variable
+    (:func:`fem_sse.transport.eafe_newton.kirchhoff_update`), the continuation in Phi from 0
     (:func:`_phi_continuation`) then Newton, then the pseudo-transient continuation, all from
     (mu, Phi) with the nodes far from their own balance relaxed first
-    (:func:`fem_sse.transport.eafe_relax.relax_outliers`); last Newton with its steps taken in
-    the Kirchhoff variable (:func:`fem_sse.transport.eafe_newton.kirchhoff_update`: the shipped
-    cases/2d/rough_stack.toml, whose front nodes in the middle layer got Newton corrections of
-    7e5 eV, failed every other way)."""
+    (:func:`fem_sse.transport.eafe_relax.relax_outliers`); last Newton in the Kirchhoff
+    variable again, with its full iterations (the shipped cases/2d/rough_stack.toml, whose
+    front nodes in the middle layer got Newton corrections of 7e5 eV, failed every other
+    way)."""
     mu = relax_outliers(problem, mu, phi)
     problem.freeze_weights(mu, phi)
     try:
