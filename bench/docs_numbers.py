@@ -646,6 +646,53 @@ def eafe_loop_s17_table() -> str:
     return refine_study.converged_table(rows, "graded-uniform", "EAFE loop") + "\n"
 
 
+#: seeds run with ``--refined-check`` in session 18 (0: run before; 7: never run before)
+REFINED_SEEDS = (0, 7)
+
+
+def _refined_seed_rows(seed: int) -> tuple[str, list[str]]:
+    """A seed's summary row of the refined-check table, and its rows of the configurations
+    whose refined change is largest (three) or whose check gave no state."""
+    doc = json.loads((ROOT / "bench" / "results" / f"stress2d_s{seed}_refined_s18.json")
+                     .read_text())
+    records = doc["records"]
+    done = [r for r in records if r["status"] == "converged"]
+    checks = [(r, r["refined_check"]) for r in done if r.get("refined_check")]
+    measured = [(r, c) for r, c in checks if c["relative_change"] is not None]
+    times = [c["check_time_s"] for _, c in checks]
+    schemes = {k: sum(1 for r in done if r["solver"] == k) for k in ("fem", "fem-eafe")}
+    worst = max(c["relative_change"] for _, c in measured)
+    uniform = doc["totals"].get("uniform_max_rel_error_one_minus_t")
+    row = (f"| {seed} | {len(done)} / {len(records)} | {schemes['fem']} / {schemes['fem-eafe']} "
+           f"| {len(checks)} | {len(checks) - len(measured)} | {worst:.1e} | "
+           f"{sorted(times)[len(times) // 2]:.0f} / {max(times):.0f} | "
+           f"{max(c['refined_cells'] for _, c in checks)} | "
+           f"{'-' if uniform is None else f'{uniform:.1e}'} |")
+    largest = sorted(measured, key=lambda rc: -rc[1]["relative_change"])[:3]
+    details = [f"| {seed}:{r['name'].rsplit('_', 1)[1]} | {', '.join(r['features'])} | "
+               f"{r['solver']}, {r['cells']} | {r['one_minus_t_li']:.7g} | "
+               f"{c['refined_one_minus_t_li']:.7g} | {c['relative_change']:.1e} |"
+               for r, c in largest]
+    details += [f"| {seed}:{r['name'].rsplit('_', 1)[1]} | {', '.join(r['features'])} | "
+                f"{r['solver']}, {r['cells']} | {r['one_minus_t_li']:.7g} | no state: "
+                f"{c['failure'][:80]} | - |" for r, c in checks if c["failure"] is not None]
+    return row, details
+
+
+def refined_seeds_table() -> str:
+    """docs/transport2d.md: the default runs of whole seeds with ``--refined-check``."""
+    rows = ["| seed | converged | by W / by EAFE | checked | no state | largest change | "
+            "check time: median / max (s) | largest refined mesh (cells) | laterally uniform: "
+            "largest error vs exact |", "|---|---|---|---|---|---|---|---|---|"]
+    details = ["| seed:# | features | solver, cells | 1 - t_Li | refined everywhere | "
+               "change |", "|---|---|---|---|---|---|"]
+    for seed in REFINED_SEEDS:
+        row, more = _refined_seed_rows(seed)
+        rows.append(row)
+        details += more
+    return "\n".join(rows) + "\n\nThe largest changes per seed:\n\n" + "\n".join(details) + "\n"
+
+
 #: the configurations whose loops converge slowest or whose references were uncertain
 #: (session 17), checked by bench/refine_study.py --modes adaptive-uniform in session 18
 ADAPTIVE_UNIFORM = ((0, 47), (4, 7), (5, 38), (2, 22), (0, 45), (0, 33), (2, 45), (3, 32),
@@ -682,6 +729,7 @@ TABLES = {"stress2d_unseen": stress2d_unseen_table, "stress2d_s15": stress2d_s15
           "adaptive_s17": lambda: adaptive_s16_table(17, EAFE_ONLY),
           "eafe_loop_s17": eafe_loop_s17_table,
           "adaptive_uniform_s18": adaptive_uniform_s18_table,
+          "refined_seeds_s18": refined_seeds_table,
           "stress2d_s17": lambda: stress2d_s16_table(16, 17, 7),
           "junction_census": junction_census_table,
           "refine_converged": refine_converged_table,

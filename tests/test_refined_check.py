@@ -112,3 +112,23 @@ def test_the_eafe_loops_own_first_mesh_cuts_its_cracks(comm):
         width=10 * UM, kind="fem-eafe", adaptive=False)), comm, averaged_state(config))
     assert out.result.one_minus_t_li != pytest.approx(crackless.result.one_minus_t_li,
                                                       rel=1e-6)
+
+
+def test_a_w_check_its_budget_stops_gives_no_state(comm):
+    """The W formulation's check runs within ``solver.w_budget_s`` of its own: stopped by it,
+    the check reports the budget as its failure and leaves the run certified (stress2d 7:21
+    took 1 118 s on 59 704 cells without one)."""
+    import dataclasses
+
+    from fem_sse.transport.refined_check import check_refined_w
+
+    data = bilayer_2d(width=10 * UM, kind="fem", fallback="none")
+    data["geometry"]["anode_contact"] = [[3 * UM, 7 * UM]]
+    config = parse_config(data)
+    summary, outputs = solve_case(config, comm, "fem")
+    tight = dataclasses.replace(config, solver=dataclasses.replace(config.solver,
+                                                                   w_budget_s=1e-9))
+    check = check_refined_w(tight, outputs.problem, summary["one_minus_t_li"])
+    assert check.one_minus_t_li is None and "budget" in check.error
+    assert check.cells == 4 * summary["cells"]
+    assert _balanced().with_check(check).certified

@@ -104,7 +104,7 @@ def solve_fem_plane(config: Config, comm, progress, keep=None) -> tuple[dict, Ca
         cert = cert.with_check(check_with_eafe(config, problem.smesh, solve.one_minus_t_li,
                                                    progress))
     if cert.certified and out.converged and config.solver.refined_check:
-        with suspended():  # asked for by the user: not a part of the W solve's budget
+        with suspended():  # not a part of the W solve's budget: the check has its own
             cert = cert.with_check(check_refined_w(config, problem, solve.one_minus_t_li,
                                                    progress))
     result = replace(result, wall_time_s=time.perf_counter() - start)

@@ -124,8 +124,11 @@ def check_refined_eafe(config, problem, view, sol, reference: float,
 def check_refined_w(config, problem, reference: float, progress=None) -> RefinedCheck:
     """The check of the W formulation's state ``problem`` (``reference``: its 1 - t_Li),
     started from its state interpolated, and from the default guess when that fails (stress2d
-    0:10 failed from the interpolated state on 4 092 cells)."""
+    0:10 failed from the interpolated state on 4 092 cells), within a budget of its own,
+    ``solver.w_budget_s`` (stress2d 7:21 took 1 118 s and 109 Newton iterations on 59 704
+    cells without one; a check the budget stops gives no state, not a verdict)."""
     from fem_sse.transport.adapt import _refine_mesh, _solve_checked
+    from fem_sse.transport.budget import wall_budget
     from fem_sse.transport.discretisation import discretisation_for
     from fem_sse.transport.problem import TransportProblem
 
@@ -134,11 +137,13 @@ def check_refined_w(config, problem, reference: float, progress=None) -> Refined
         smesh = _refine_mesh(problem, np.arange(local, dtype=np.int32), np.ones(local))
         fine = TransportProblem(config, smesh, degree=problem.degree, forms=problem.forms)
         fine.start_from(problem)
-        try:
-            return _solve_checked(fine)
-        except ConvergenceError:  # as a refinement step of the loop: the default guess
-            log.info("refined check: retrying from the default initial guess")
-            discretisation_for(fine.mesh).restart(fine, None)
-            return _solve_checked(fine)
+        with wall_budget(config.solver.w_budget_s, problem.mesh.comm,
+                         "solver.w_budget_s, the refined check's own"):
+            try:
+                return _solve_checked(fine)
+            except ConvergenceError:  # as a refinement step of the loop: the default guess
+                log.info("refined check: retrying from the default initial guess")
+                discretisation_for(fine.mesh).restart(fine, None)
+                return _solve_checked(fine)
 
     return _check(config, problem, "fem", reference, solve, progress)
