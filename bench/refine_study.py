@@ -15,8 +15,10 @@ Modes, each from the configuration's first mesh (``build_mesh``, crack lines cut
   the grading stops by itself; the EAFE state on each;
 * ``graded-uniform``: the fully graded first mesh (an adaptive run's first mesh), then refined
   uniformly (cells at the resolvable size stay), ``--levels`` meshes, EAFE;
-* ``adaptive-uniform``: the EAFE adaptive loop's final mesh (the first record), then refined
-  uniformly, ``--levels`` meshes in all, EAFE: what the loop's mesh still misses anywhere.
+* ``adaptive-uniform``: the EAFE adaptive loop's final mesh (the first record: the loop's
+  final solve, with the wall time of the whole loop), then refined uniformly,
+  ``--levels`` meshes in all, each from the previous state transferred, EAFE: what the
+  loop's mesh still misses anywhere.
 
 Each mesh's record: cells, 1 - t_Li, Phi (V), the ionic conductance G (S/m per unit depth) and
 the ionic error estimate (EAFE modes). Written to ``--output`` (JSON) after every mesh.
@@ -48,7 +50,7 @@ def _eafe_meshes(config, comm, mode: str, levels: int, max_cells: int):
     from fem_sse.transport.discretisation import Plane2D
     from fem_sse.transport.eafe2d import EafeProblem2D, EafeView
     from fem_sse.transport.eafe2d_gb import averaged_state
-    from fem_sse.transport.eafe2d_solve import solve_balanced, transfer_state
+    from fem_sse.transport.eafe2d_solve import solve_balanced, solve_transferred
     from fem_sse.transport.ionic_error import ionic_indicators
 
     smesh, sol, plane = build_mesh(config, comm, cut_cracks=True), averaged_state(config), Plane2D()
@@ -56,20 +58,22 @@ def _eafe_meshes(config, comm, mode: str, levels: int, max_cells: int):
     uniform = mode in ("uniform-eafe", "graded-uniform", "adaptive-uniform")
     if mode.startswith("graded"):
         smesh = graded(first, config, most=0 if mode == "graded" else None)
-    old = None  # adaptive-uniform: the previous mesh's problem, its state transferred
+    adaptive = None  # adaptive-uniform: the loop's final state, the first mesh's record
     if mode == "adaptive-uniform":
         from fem_sse.transport.eafe2d_solve import solve_adaptive_eafe_2d
 
-        adaptive = solve_adaptive_eafe_2d(config, comm, sol)
-        smesh, old = adaptive.problem.smesh, adaptive.problem
-    for level in itertools.count():
         start = time.perf_counter()
-        problem = EafeProblem2D(config, smesh)
-        if old is None:
-            result, _ = solve_balanced(problem, sol)
+        adaptive = solve_adaptive_eafe_2d(config, comm, sol)
+    old = None  # adaptive-uniform: the previous mesh's problem, its state transferred
+    for level in itertools.count():
+        if adaptive is not None and level == 0:  # the loop's solve, not solved again
+            problem, result, smesh = adaptive.problem, adaptive.result, adaptive.problem.smesh
         else:
-            result, _ = solve_balanced(problem, sol, transfer_state(old, EafeView(old), problem),
-                                       old.phi)
+            start = time.perf_counter()
+            problem = EafeProblem2D(config, smesh)
+            result = (solve_balanced(problem, sol)[0] if old is None
+                      else solve_transferred(old, EafeView(old), problem, sol)[0])
+        if old is not None:
             old.destroy()
             old = None
         eta2, estimate = ionic_indicators(problem)

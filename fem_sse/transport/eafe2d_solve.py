@@ -43,7 +43,7 @@ from fem_sse.transport.eafe2d_gb import conductance_continuation, start_state
 from fem_sse.transport.results import FailedStep, TransportResult, TransportSolve
 
 __all__ = ["certificate_2d", "current_balance_2d", "indicators_2d", "solve_2d", "solve_balanced",
-           "solve_adaptive_eafe_2d", "transfer_state"]
+           "solve_adaptive_eafe_2d", "solve_transferred", "transfer_state"]
 
 log = logging.getLogger(__name__)
 
@@ -298,6 +298,18 @@ def solve_balanced(problem: EafeProblem2D, sol, start=None, phi=None) -> tuple:
     return result, balance
 
 
+def solve_transferred(old: EafeProblem2D, old_view: EafeView, new: EafeProblem2D,
+                      sol) -> tuple:
+    """:func:`solve_balanced` on ``new`` from ``old``'s state (:func:`transfer_state`, its
+    Phi), and from the column-mapped exact state ``sol`` when that fails: (result, balance).
+    A refinement step of the loop, and the refined-mesh check."""
+    try:
+        return solve_balanced(new, sol, transfer_state(old, old_view, new), old.phi)
+    except ConvergenceError:
+        log.info("EAFE 2D: retrying from the column-mapped exact state")
+        return solve_balanced(new, sol)
+
+
 def _add_start_peak(diagnosis: Diagnosis, problem: EafeProblem2D, sol) -> None:
     """Add where the residual of the solve's start state concentrates (not where that state
     itself could not be formed)."""
@@ -331,15 +343,8 @@ def solve_adaptive_eafe_2d(config, comm, sol, progress=None, smesh=None):
         start = time.perf_counter()
         problem = EafeProblem2D(config, smesh)
         try:
-            try:
-                guess = None if old is None else transfer_state(old, last[4].view, problem)
-                result, balance = solve_balanced(problem, sol, guess,
-                                                 None if old is None else old.phi)
-            except ConvergenceError:
-                if old is None:
-                    raise
-                log.info("EAFE 2D step %d: retrying from the column-mapped exact state", step)
-                result, balance = solve_balanced(problem, sol)
+            result, balance = (solve_balanced(problem, sol) if old is None
+                               else solve_transferred(old, last[4].view, problem, sol))
         except ConvergenceError as exc:
             if last is None:
                 exc.diagnosis.update(refinement_step=step, dofs=problem.imap.size_global,

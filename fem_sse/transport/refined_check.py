@@ -103,18 +103,13 @@ def check_refined_eafe(config, problem, view, sol, reference: float,
     1 - t_Li)."""
     from fem_sse.transport.discretisation import Plane2D
     from fem_sse.transport.eafe2d import EafeProblem2D
-    from fem_sse.transport.eafe2d_solve import solve_balanced, transfer_state
+    from fem_sse.transport.eafe2d_solve import solve_transferred
 
     def solve():
         marked = np.arange(len(problem.cell_tag), dtype=np.int32)
         fine = EafeProblem2D(config, Plane2D().refine(problem.smesh, config, marked))
         try:
-            try:
-                return solve_balanced(fine, sol, transfer_state(problem, view, fine),
-                                      problem.phi)[0]
-            except ConvergenceError:
-                log.info("refined check: retrying from the column-mapped exact state")
-                return solve_balanced(fine, sol)[0]
+            return solve_transferred(problem, view, fine, sol)[0]
         finally:
             fine.destroy()
 
